@@ -1,0 +1,141 @@
+"""Turning given answers (text or JSON) into typed, validated :class:`Answers`.
+
+Variables are taken in the template's order, so defaults, ``when`` conditions
+and validators may use earlier answers. Every problem is collected and reported
+at once, each with the JSON path of the answer it concerns (``$.name``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from .engine import Engine
+from .errors import AnswersError, LaunchpadError, Problem
+from .model.answers import Answers
+from .model.template import Template, Variable
+from .variables import VariableType
+
+#: Asked for a missing answer: (variable, its type, the default) -> the raw text typed.
+Ask = Callable[[Variable, VariableType, Any], str]
+
+_MISSING = object()
+
+
+@attrs.define
+class _Resolution:
+    template: Template
+    engine: Engine
+    types: Mapping[str, VariableType]
+    values: dict[str, Any] = attrs.field(factory=dict)
+    skipped: set[str] = attrs.field(factory=set)
+    problems: list[Problem] = attrs.field(factory=list)
+
+    @property
+    def context(self) -> dict[str, Any]:
+        context = dict(self.values)
+        if self.template.settings.context_name:
+            context[self.template.settings.context_name] = dict(self.values)
+        return context
+
+    def problem(self, var: Variable, code: str, message: str) -> None:
+        self.problems.append(Problem(code, message, f"$.{var.name}"))
+
+    def default(self, var: Variable) -> Any:
+        default = var.default
+        if isinstance(default, str):
+            envops = self.template.settings.envops
+            return self.engine.render_text(envops, default, self.context, f"default of {var.name}")
+        return default
+
+
+def resolve_answers(
+    template: Template,
+    given: Mapping[str, Any],
+    *,
+    types: Mapping[str, VariableType],
+    engine: Engine,
+    from_text: bool = False,
+    use_defaults: bool = True,
+    ask: Ask | None = None,
+) -> Answers:
+    """Coerce and validate ``given`` against ``template``; raise :class:`AnswersError`."""
+    state = _Resolution(template, engine, types)
+    known = {v.name for v in template.variables}
+    for name in given:
+        if name not in known:
+            state.problems.append(Problem("unknown_variable", "no such variable", f"$.{name}"))
+    for var in template.variables:
+        try:
+            _resolve_one(state, var, given, from_text=from_text, use_defaults=use_defaults, ask=ask)
+        except LaunchpadError as exc:
+            state.problem(var, exc.code, str(exc))
+    if state.problems:
+        raise AnswersError("The answers are not valid.", state.problems)
+    secret = frozenset(v.name for v in template.variables if v.secret)
+    return Answers(values=state.values, secret=secret, skipped=frozenset(state.skipped))
+
+
+def _resolve_one(
+    state: _Resolution,
+    var: Variable,
+    given: Mapping[str, Any],
+    *,
+    from_text: bool,
+    use_defaults: bool,
+    ask: Ask | None,
+) -> None:
+    kind = state.types[var.type]
+    envops = state.template.settings.envops
+    if not state.engine.evaluate(envops, var.when, state.context, f"when of {var.name}"):
+        state.skipped.add(var.name)
+        state.values[var.name] = _coerced_default(state, var, kind)
+        return
+    raw, text = given.get(var.name, _MISSING), from_text
+    if raw is _MISSING and ask is not None and not use_defaults:
+        default = _coerced_default(state, var, kind)
+        raw, text = ask(var, kind, default), True
+    if raw is _MISSING:
+        raw, text = _coerced_default(state, var, kind), False
+        if raw is None:
+            state.problem(var, "required", "an answer is required (no default)")
+            return
+    try:
+        value = kind.coerce(raw, var, text)
+    except ValueError as exc:
+        state.problem(var, "invalid_type", str(exc))
+        return
+    state.values[var.name] = value
+    _validate(state, var, value)
+
+
+def _coerced_default(state: _Resolution, var: Variable, kind: VariableType) -> Any:
+    default = state.default(var)
+    if default is None:
+        return None
+    try:
+        return kind.coerce(default, var, isinstance(default, str))
+    except ValueError as exc:
+        raise LaunchpadError(f"the default does not fit the type {var.type}: {exc}") from None
+
+
+def _validate(state: _Resolution, var: Variable, value: Any) -> None:
+    if var.pattern is not None and not re.fullmatch(var.pattern, _as_text(value)):
+        state.problem(var, "pattern", f"does not match the pattern {var.pattern}")
+    if var.validator:
+        envops = state.template.settings.envops
+        context = {**state.context, var.name: value}
+        message = state.engine.render_text(
+            envops, var.validator, context, f"validator of {var.name}"
+        ).strip()
+        if message:
+            state.problem(var, "validator", message)
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

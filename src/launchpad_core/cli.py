@@ -1,0 +1,182 @@
+"""The ``launchpad`` command line.
+
+Every :class:`LaunchpadError` becomes a short message on stderr and exit code
+1 here, in one place; usage errors exit with 2 (argparse's convention).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import getpass
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from .config import CoreSettings
+from .errors import LaunchpadError, ProblemsError
+from .loading import read_data
+from .model.template import Variable
+from .plugins import Hooks, make_plugin_manager
+from .runtime import Launchpad
+from .schema import definition_schema
+from .sinks import make_sink
+from .variables import VariableType
+
+PROGRESS_FROM = 200  # files; smaller renders finish before a bar is worth drawing
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        settings = CoreSettings.from_env()
+        pm = make_plugin_manager(only=settings.plugins)
+        args = _parser(pm).parse_args(argv)
+        args.launchpad = functools.partial(_launchpad, pm, settings)
+        return args.handler(args)
+    except ProblemsError as exc:
+        print(f"launchpad: {exc.message}", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem.path}: {problem.message}", file=sys.stderr)
+        return 1
+    except LaunchpadError as exc:
+        print(f"launchpad: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("launchpad: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="launchpad", description="LaunchPad: render project templates, safely."
+    )
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    render = sub.add_parser("render", help="render a template into a new project")
+    render.add_argument("source", help="definition file or template directory")
+    render.add_argument("dest", help="output directory, or archive file with --format")
+    render.add_argument("-d", "--data", action="append", default=[], metavar="KEY=VALUE",
+                        help="an answer (repeatable)")
+    render.add_argument("--answers-file", type=Path, help="answers from a YAML or JSON file")
+    render.add_argument("--defaults", action="store_true",
+                        help="take defaults for every unanswered variable, never ask")
+    render.add_argument("--format", choices=("dir", "zip", "tar.gz"), default="dir")
+    render.add_argument("--force", action="store_true", help="overwrite existing files")
+    render.add_argument("--trust", action="store_true",
+                        help="allow the template to run code (tasks, hooks, extensions)")
+    render.add_argument("--quiet", "-q", action="store_true")
+    render.set_defaults(handler=_render)
+
+    validate = sub.add_parser("validate", help="check a template; list every problem")
+    validate.add_argument("source")
+    validate.set_defaults(handler=_validate)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of template definitions")
+    schema.set_defaults(handler=_schema)
+
+    plugins = sub.add_parser("plugins", help="list loaded plugins and their hooks")
+    plugins.set_defaults(handler=_plugins)
+    Hooks(pm).register_commands(subparsers=sub)
+    return parser
+
+
+def _launchpad(pm: pluggy.PluginManager, settings: CoreSettings) -> Launchpad:
+    bytecode = settings.cache_dir / "jinja" if settings.cache_dir else None
+    return Launchpad(plugin_manager=pm, bytecode_cache_dir=bytecode)
+
+
+def _render(args: argparse.Namespace) -> int:
+    lp = args.launchpad()
+    template = lp.load(args.source, trusted=args.trust)
+    given = _given_answers(args)
+    interactive = sys.stdin.isatty() and not args.defaults
+    answers = lp.resolve_answers(
+        template, given, from_text=True, use_defaults=not interactive,
+        ask=_ask if interactive else None,
+    )
+    progress = _progress_bar() if len(template.files) >= PROGRESS_FROM and not args.quiet else None
+    files = lp.render(template, answers, trusted=args.trust, progress=progress)
+    report = make_sink(args.format, Path(args.dest), overwrite=args.force).write(files)
+    if not args.quiet:
+        skipped = f", kept {len(report.skipped)} existing" if report.skipped else ""
+        print(f"Wrote {len(report.written)} files to {args.dest}{skipped}.")
+    return 0
+
+
+def _given_answers(args: argparse.Namespace) -> dict[str, Any]:
+    given: dict[str, Any] = {}
+    if args.answers_file:
+        data = read_data(args.answers_file, 16 * 1024 * 1024)
+        if not isinstance(data, dict):
+            raise LaunchpadError(f"{args.answers_file} must hold a mapping of answers")
+        # Files carry typed values; the CLI treats every answer as text to coerce.
+        given.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in data.items()})
+    for item in args.data:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise LaunchpadError(f"-d takes KEY=VALUE, got {item!r}")
+        given[key.strip()] = value
+    return given
+
+
+def _ask(var: Variable, kind: VariableType, default: Any) -> str:
+    """Ask one question on the terminal; an empty reply takes the default."""
+    question = var.help or var.name
+    if var.choices:
+        for number, choice in enumerate(var.choices, start=1):
+            print(f"  {number}) {choice.display}", file=sys.stderr)
+    shown = "" if default is None or var.secret else f" [{kind.to_text(default)}]"
+    prompt = f"{question}{shown}: "
+    reply = getpass.getpass(prompt) if var.secret else input(prompt)
+    if not reply and default is not None:
+        return kind.to_text(default)
+    return _choice_by_number(var, reply)
+
+
+def _choice_by_number(var: Variable, reply: str) -> str:
+    if var.choices and var.type != "multichoice" and reply.strip().isdigit():
+        index = int(reply) - 1
+        if 0 <= index < len(var.choices):
+            return str(var.choices[index].value)
+    return reply
+
+
+def _progress_bar() -> Callable[[int, int], None] | None:
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // total
+        end = "\n" if done == total else ""
+        print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} files",
+              end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def _validate(args: argparse.Namespace) -> int:
+    template = args.launchpad().load(args.source, trusted=True)
+    print(f"{args.source}: valid ({len(template.variables)} variables, "
+          f"{len(template.files)} files)")
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    schema = definition_schema(args.launchpad().types)
+    print(json.dumps(schema, indent=2))
+    return 0
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    for name, hooks in args.launchpad().hooks.plugins():
+        print(f"{name}: {', '.join(hooks)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""The core's settings, read from documented environment variables, in one place.
+
+* ``LAUNCHPAD_PLUGINS``: comma-separated entry-point names to load (default: all;
+  empty string: none).
+* ``LAUNCHPAD_CACHE_DIR``: where the CLI keeps its compiled-template cache
+  (default ``$XDG_CACHE_HOME/launchpad`` or ``~/.cache/launchpad``).
+* ``LAUNCHPAD_NO_CACHE``: set to 1 to render without the on-disk cache.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import attrs
+
+
+@attrs.frozen
+class CoreSettings:
+    plugins: frozenset[str] | None = None
+    cache_dir: Path | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> CoreSettings:
+        env = os.environ if environ is None else environ
+        plugins = env.get("LAUNCHPAD_PLUGINS")
+        only = None
+        if plugins is not None:
+            only = frozenset(p.strip() for p in plugins.split(",") if p.strip())
+        cache_dir = None
+        if env.get("LAUNCHPAD_NO_CACHE", "") not in ("1", "true", "yes"):
+            base = env.get("LAUNCHPAD_CACHE_DIR") or os.path.join(
+                env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+                "launchpad",
+            )
+            cache_dir = Path(base)
+        return cls(plugins=only, cache_dir=cache_dir)

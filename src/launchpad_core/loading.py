@@ -1,0 +1,150 @@
+"""Reading templates from disk and writing them back out.
+
+Three shapes: a definition file (``*.json``, ``*.yml``, ``*.yaml``), a
+template directory (``launchpad.yml`` beside a file tree), or a foreign
+template that an importer plugin recognises (Copier, Cookiecutter).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from .errors import LoadError
+from .model.template import FileSpec, Template
+from .serialization import make_converter, structure_template, unstructure_template
+
+if TYPE_CHECKING:
+    from .runtime import Launchpad
+
+DIRECTORY_DEFINITIONS = ("launchpad.yml", "launchpad.yaml", "launchpad.json")
+_SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
+
+
+def load_source(source: Path, *, launchpad: Launchpad, trusted: bool) -> Template:
+    if source.is_file():
+        return structure_template(read_data(source, launchpad.engine.limits.max_definition_bytes))
+    if not source.is_dir():
+        raise LoadError(f"{source} is neither a definition file nor a template directory")
+    if _directory_definition(source) is not None:
+        return load_directory(source, max_bytes=launchpad.engine.limits.max_definition_bytes)
+    for importer in launchpad.hooks.template_importers().values():
+        if importer.detect(source):
+            return importer.load(source, trusted=trusted)
+    raise LoadError(
+        f"{source} has no launchpad.yml and no importer recognises it "
+        "(looked for Copier and Cookiecutter templates)"
+    )
+
+
+def read_data(path: Path, max_bytes: int) -> Any:
+    """Parse a JSON or YAML file into plain data."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise LoadError(f"{path} is {size:,} bytes, over the limit of {max_bytes:,}")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix == ".json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise LoadError(f"{path}: not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    except yaml.YAMLError as exc:
+        raise LoadError(f"{path}: not valid YAML: {exc}") from None
+
+
+def _directory_definition(root: Path) -> Path | None:
+    return next((root / n for n in DIRECTORY_DEFINITIONS if (root / n).is_file()), None)
+
+
+def load_directory(root: Path, *, max_bytes: int) -> Template:
+    """A template directory: ``launchpad.yml`` plus every file beside it.
+
+    Entries of ``files`` in ``launchpad.yml`` without ``content`` add settings
+    (when, render, mode ...) to the tree file of the same path.
+    """
+    definition_path = _directory_definition(root)
+    assert definition_path is not None
+    data = read_data(definition_path, max_bytes) or {}
+    if not isinstance(data, dict):
+        raise LoadError(f"{definition_path} must hold a mapping")
+    listed = {e.get("path"): e for e in data.get("files", []) if isinstance(e, dict)}
+    files = [e for e in listed.values() if "content" in e]
+    for rel, spec in _tree_files(root, skip=definition_path.name, max_bytes=max_bytes):
+        extra = listed.pop(rel, {})
+        merged = {**spec, **{k: v for k, v in extra.items() if k != "path"}}
+        files.append(merged)
+    missing = [p for p, e in listed.items() if "content" not in e]
+    if missing:
+        raise LoadError(f"{definition_path} lists files that are not in the tree: {missing[:5]}")
+    return structure_template({**data, "files": files})
+
+
+def _tree_files(root: Path, *, skip: str, max_bytes: int):
+    total = 0
+    root_real = root.resolve()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIPPED_DIRS)
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            rel = path.relative_to(root).as_posix()
+            if rel == skip:
+                continue
+            if not path.resolve().is_relative_to(root_real):
+                raise LoadError(f"{rel} links outside the template directory")
+            data = path.read_bytes()
+            total += len(data)
+            if total > max_bytes:
+                raise LoadError(f"the template directory is over {max_bytes:,} bytes")
+            spec = FileSpec.from_bytes(rel, data, mode=_mode_of(path))
+            yield rel, make_converter().unstructure(spec)
+
+
+def _mode_of(path: Path) -> int | None:
+    """Keep the mode only where it matters: executable files."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    return mode if mode & 0o111 else None
+
+
+def write_definition(template: Template, path: Path) -> None:
+    """Write a definition file (JSON, or YAML for .yml/.yaml), atomically."""
+    write_definition_data(unstructure_template(template), path)
+
+
+def write_directory(template: Template, root: Path) -> None:
+    """Write a template directory: the file tree plus ``launchpad.yml``.
+
+    File settings other than the content (when, render, mode ...) go to the
+    ``files`` list of ``launchpad.yml``.
+    """
+    data = unstructure_template(template)
+    entries = []
+    for spec, entry in zip(template.files, data.pop("files", []), strict=True):
+        target = root / spec.path
+        if not target.resolve().is_relative_to(root.resolve()):
+            raise LoadError(f"{spec.path} would be written outside {root}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(spec.data)
+        if spec.mode is not None:
+            target.chmod(spec.mode)
+        extra = {k: v for k, v in entry.items() if k not in ("path", "content", "encoding", "mode")}
+        if extra:
+            entries.append({"path": spec.path, **extra})
+    if entries:
+        data["files"] = entries
+    write_definition_data(data, root / DIRECTORY_DEFINITIONS[0])
+
+
+def write_definition_data(data: dict[str, Any], path: Path) -> None:
+    if path.suffix in (".yml", ".yaml"):
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    else:
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,36 @@
+"""What rendering produces: files ready for a sink."""
+
+from __future__ import annotations
+
+import hashlib
+
+import attrs
+
+
+@attrs.frozen
+class RenderedFile:
+    """One output file: a checked relative POSIX path and its final bytes."""
+
+    path: str
+    data: bytes = attrs.field(repr=lambda d: f"<{len(d)} bytes>")
+    mode: int | None = None
+    skip_if_exists: bool = False
+    source: str = ""
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@attrs.frozen
+class ManifestEntry:
+    """Path, size and digest of one output file."""
+
+    path: str
+    size: int
+    sha256: str
+    mode: int | None = None

@@ -1,0 +1,213 @@
+"""Rendering a template with answers into checked, in-memory output files.
+
+Nothing touches the disk here: the result is a sorted list of
+:class:`RenderedFile` that a sink writes. Every path is checked, every limit
+enforced and collisions found before the first byte is written anywhere.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import attrs
+import pathspec
+import yaml
+
+from .deadline import deadline
+from .engine import Engine
+from .errors import LaunchpadError, LimitExceededError, SecurityError
+from .generators import FileGenerator
+from .model.answers import Answers
+from .model.output import RenderedFile
+from .model.template import FileSpec, Settings, Template
+from .paths import check_collisions, check_output_path
+
+#: Told (files done, files in all) as rendering goes on.
+Progress = Callable[[int, int], None]
+
+_PLAIN_SCALARS = (str, int, float, bool, type(None))
+
+
+@functools.lru_cache(maxsize=256)
+def _globs(patterns: tuple[str, ...]) -> pathspec.PathSpec:
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
+def matches(patterns: tuple[str, ...], *paths: str) -> bool:
+    """Whether any of ``paths`` matches the gitignore-style ``patterns``."""
+    if not patterns:
+        return False
+    spec = _globs(patterns)
+    return any(spec.match_file(p) for p in paths)
+
+
+@attrs.define
+class _Run:
+    template: Template
+    engine: Engine
+    context: Mapping[str, Any]
+    progress: Progress | None
+    files: list[RenderedFile] = attrs.field(factory=list)
+    total_bytes: int = 0
+
+    @property
+    def settings(self) -> Settings:
+        return self.template.settings
+
+    def add(self, rendered: RenderedFile) -> None:
+        limits = self.engine.limits
+        if rendered.size > limits.max_file_bytes:
+            raise LimitExceededError(
+                f"the file is {rendered.size:,} bytes, over the limit of "
+                f"{limits.max_file_bytes:,}",
+                source=rendered.source,
+            )
+        self.total_bytes += rendered.size
+        if self.total_bytes > limits.max_total_bytes:
+            raise LimitExceededError(
+                f"the output is over the limit of {limits.max_total_bytes:,} bytes in all"
+            )
+        if len(self.files) >= limits.max_files:
+            raise LimitExceededError(f"the output has more than {limits.max_files:,} files")
+        self.files.append(rendered)
+
+
+def render_files(
+    template: Template,
+    answers: Answers,
+    *,
+    engine: Engine,
+    generators: Mapping[str, FileGenerator],
+    extra_context: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> list[RenderedFile]:
+    """Render every file of ``template``; raise a :class:`LaunchpadError` on any problem."""
+    with deadline(engine.limits.render_seconds):
+        context = _context(template, answers, extra_context or {})
+        run = _Run(template, engine, context, progress)
+        total = len(template.files)
+        for done, spec in enumerate(template.files, start=1):
+            _render_spec(run, spec, literal=False)
+            if progress is not None:
+                progress(done, total)
+        _add_answers_file(run, answers)
+        _add_generated(run, generators, answers)
+    check_collisions((f.path, f.source) for f in run.files)
+    return sorted(run.files, key=lambda f: f.path)
+
+
+def _context(template: Template, answers: Answers, extra: Mapping[str, Any]) -> dict[str, Any]:
+    context = {**extra, **answers.values}
+    name = template.settings.context_name
+    if name:
+        context[name] = {**context.get(name, {}), **answers.values}
+    for key, value in context.items():
+        _ensure_plain(value, key)
+    return context
+
+
+def _ensure_plain(value: Any, where: str, depth: int = 0) -> None:
+    """The render context holds only plain data, never server objects."""
+    if depth > 32:
+        raise SecurityError(f"context value {where!r} nests too deeply")
+    if isinstance(value, _PLAIN_SCALARS):
+        return
+    if isinstance(value, list | tuple):
+        for item in value:
+            _ensure_plain(item, where, depth + 1)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise SecurityError(f"context value {where!r} has a non-string key")
+            _ensure_plain(item, where, depth + 1)
+        return
+    raise SecurityError(f"context value {where!r} is a {type(value).__name__}, not plain data")
+
+
+def _render_spec(run: _Run, spec: FileSpec, *, literal: bool) -> None:
+    engine, envops = run.engine, run.settings.envops
+    if not engine.evaluate(envops, spec.when, run.context, f"when of {spec.path}"):
+        return
+    path = spec.path if literal else _output_path(run, spec.path)
+    if not path:
+        return
+    out = check_output_path(path, source=spec.path)
+    if matches(run.settings.exclude, spec.path, out):
+        return
+    run.add(
+        RenderedFile(
+            path=out,
+            data=_content(run, spec, out, literal=literal),
+            mode=spec.mode,
+            skip_if_exists=spec.skip_if_exists
+            or matches(run.settings.skip_if_exists, spec.path, out),
+            source=spec.path,
+        )
+    )
+
+
+def _output_path(run: _Run, source: str) -> str | None:
+    """Render a path segment by segment; a segment that renders empty skips the file."""
+    parts = []
+    for segment in source.split("/"):
+        if not segment:
+            continue
+        rendered = run.engine.render_text(run.settings.envops, segment, run.context, source)
+        if not rendered:
+            return None
+        parts.append(rendered)
+    return "/".join(parts)
+
+
+def _content(run: _Run, spec: FileSpec, out: str, *, literal: bool) -> bytes:
+    if spec.is_binary or literal or not spec.render:
+        return spec.data
+    if matches(run.settings.copy_without_render, spec.path, out):
+        return spec.data
+    envops = run.settings.envops
+    return run.engine.render_text(envops, spec.content, run.context, spec.path).encode("utf-8")
+
+
+def _add_answers_file(run: _Run, answers: Answers) -> None:
+    if not run.settings.answers_file:
+        return
+    header = f"# Answers LaunchPad rendered this project with ({run.template.name})\n"
+    record = {"_template": run.template.name, "_version": run.template.version}
+    record.update(answers.public())
+    body = yaml.safe_dump(record, sort_keys=False, allow_unicode=True)
+    spec = FileSpec(path=run.settings.answers_file, content=header + body, render=False)
+    _render_spec(run, spec, literal=False)
+
+
+def _add_generated(
+    run: _Run, generators: Mapping[str, FileGenerator], answers: Answers
+) -> None:
+    taken = {f.path for f in run.files}
+    for name, options in run.settings.generators.items():
+        generator = generators.get(name)
+        if generator is None:
+            raise LaunchpadError(f"no plugin provides the file generator {name!r}")
+        rendered_options = _render_options(run, name, options)
+        try:
+            specs = generator.generate(rendered_options, answers)
+        except ValueError as exc:
+            raise LaunchpadError(f"file generator {name!r}: {exc}") from None
+        for spec in _not_taken(specs, taken):
+            _render_spec(run, spec, literal=True)
+
+
+def _render_options(run: _Run, name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    envops = run.settings.envops
+    return {
+        key: run.engine.render_text(envops, value, run.context, f"generator {name}.{key}")
+        if isinstance(value, str)
+        else value
+        for key, value in options.items()
+    }
+
+
+def _not_taken(specs: Iterable[FileSpec], taken: set[str]) -> Iterable[FileSpec]:
+    return (spec for spec in specs if spec.path not in taken)

@@ -1,0 +1,138 @@
+"""The one object callers use: plugins, engine and types, built once.
+
+``Launchpad()`` loads the plugins, builds the sandboxed engine and exposes the
+steps as separate calls — load, validate, resolve answers, render, write — so
+the CLI, the web service and the workers drive the very same code.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from . import answers as answers_module
+from . import rendering, validation
+from .engine import Engine
+from .errors import DefinitionError, Problem, UntrustedCodeError
+from .limits import Limits
+from .model.answers import Answers
+from .model.output import RenderedFile
+from .model.template import Template
+from .plugins import Hooks, make_plugin_manager
+from .serialization import structure_template, unstructure_template
+
+
+class Launchpad:
+    """Plugins + engine: load, validate, answer, render."""
+
+    def __init__(
+        self,
+        *,
+        plugin_manager: pluggy.PluginManager | None = None,
+        limits: Limits | None = None,
+        bytecode_cache_dir: Path | None = None,
+    ):
+        self.hooks = Hooks(plugin_manager or make_plugin_manager())
+        self.types = self.hooks.variable_types()
+        self.generators = self.hooks.file_generators()
+        self.engine = Engine(
+            limits=limits,
+            filters=self.hooks.jinja_filters(),
+            globals=self.hooks.jinja_globals(),
+            bytecode_cache_dir=bytecode_cache_dir,
+        )
+
+    # -- definitions -------------------------------------------------------------
+    def structure(self, data: Any) -> Template:
+        """JSON-like data to a checked :class:`Template`, or :class:`DefinitionError`."""
+        template = structure_template(data)
+        self.check(template)
+        return template
+
+    def unstructure(self, template: Template) -> dict[str, Any]:
+        return unstructure_template(template)
+
+    def problems(self, template: Template) -> list[Problem]:
+        return validation.check_template(
+            template, types=self.types, generators=self.generators, engine=self.engine
+        )
+
+    def check(self, template: Template) -> None:
+        problems = self.problems(template)
+        if problems:
+            raise DefinitionError("The definition is not valid.", problems)
+
+    def load(self, source: str | Path, *, trusted: bool = False) -> Template:
+        """A template from a definition file, a template directory or a foreign format."""
+        from .loading import load_source
+
+        template = load_source(Path(source), launchpad=self, trusted=trusted)
+        self.check(template)
+        return template
+
+    # -- answers and rendering ---------------------------------------------------
+    def resolve_answers(
+        self,
+        template: Template,
+        given: Mapping[str, Any],
+        *,
+        from_text: bool = False,
+        use_defaults: bool = True,
+        ask: answers_module.Ask | None = None,
+    ) -> Answers:
+        return answers_module.resolve_answers(
+            template,
+            given,
+            types=self.types,
+            engine=self.engine,
+            from_text=from_text,
+            use_defaults=use_defaults,
+            ask=ask,
+        )
+
+    def render(
+        self,
+        template: Template,
+        answers: Answers,
+        *,
+        trusted: bool = False,
+        progress: rendering.Progress | None = None,
+    ) -> list[RenderedFile]:
+        """Every output file, checked and in memory; nothing is written."""
+        refuse_untrusted(template, trusted=trusted)
+        return rendering.render_files(
+            template,
+            answers,
+            engine=self.engine,
+            generators=self.generators,
+            extra_context=self.hooks.render_context(template=template, answers=answers),
+            progress=progress,
+        )
+
+
+def executable_parts(template: Template) -> list[str]:
+    """What in ``template`` would run code (tasks, hooks, Jinja extensions)."""
+    return [
+        name
+        for name in ("tasks", "jinja_extensions")
+        if getattr(template.settings, name, None)
+    ]
+
+
+def refuse_untrusted(template: Template, *, trusted: bool) -> None:
+    parts = executable_parts(template)
+    if parts and not trusted:
+        raise UntrustedCodeError(
+            f"the template would run code ({', '.join(parts)}); "
+            "refused unless it is trusted (--trust on the command line)"
+        )
+
+
+@functools.cache
+def default_launchpad() -> Launchpad:
+    """A process-wide :class:`Launchpad` with every installed plugin."""
+    return Launchpad()

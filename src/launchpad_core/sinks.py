@@ -1,0 +1,336 @@
+"""Sinks: where rendered, checked files end up.
+
+A sink receives RenderedFile values sorted by path and writes them into a
+directory, a zip or tar.gz archive, or nowhere (a manifest only). Each answers
+with a WriteReport whose manifest lists the files it wrote. Writes are all or
+nothing: a failed run leaves no new file behind.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import gzip
+import io
+import os
+import secrets
+import stat
+import tarfile
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import BinaryIO, Protocol, TypeAlias
+
+import attrs
+
+from launchpad_core.errors import DestinationError
+from launchpad_core.model.output import ManifestEntry, RenderedFile
+from launchpad_core.paths import check_output_path, parent_directories, safe_join
+
+FILE_MODE = 0o644
+DIRECTORY_MODE = 0o755
+PERMISSION_BITS = 0o777  # setuid, setgid and sticky bits are never written
+ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+TAR_MTIME = 315_532_800  # 1980-01-01T00:00:00Z, the instant the zip entries carry
+MAX_LISTED_CONFLICTS = 10
+
+Destination: TypeAlias = str | os.PathLike[str] | BinaryIO
+
+
+@attrs.frozen
+class WriteReport:
+    """What a sink did: paths written and skipped, and a manifest of the written files."""
+
+    written: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+    manifest: tuple[ManifestEntry, ...] = ()
+
+
+class Sink(Protocol):
+    """Anything that takes rendered files and writes them somewhere."""
+
+    def write(self, files: Sequence[RenderedFile]) -> WriteReport:
+        """Write `files` (checked, sorted by path) and report what was done."""
+        ...
+
+
+def manifest_of(files: Iterable[RenderedFile]) -> tuple[ManifestEntry, ...]:
+    """One manifest entry (path, size, sha256, mode) per file."""
+    return tuple(ManifestEntry(f.path, f.size, f.sha256, f.mode) for f in files)
+
+
+def _permissions(mode: int | None, default: int) -> int:
+    return (default if mode is None else mode) & PERMISSION_BITS
+
+
+def _temp_path_beside(target: Path) -> Path:
+    return target.with_name(f".launchpad-{secrets.token_hex(8)}.tmp")
+
+
+@contextlib.contextmanager
+def _destination_errors(where: Path) -> Iterator[None]:
+    """Turn an OSError into a DestinationError that says where it happened."""
+    try:
+        yield
+    except OSError as exc:
+        raise DestinationError(f"could not write to {where}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def _undo_on_failure() -> Iterator[list[Path]]:
+    """Collect paths as they are created; remove them, newest first, if the block fails."""
+    created: list[Path] = []
+    try:
+        yield created
+    except BaseException:
+        for path in reversed(created):
+            with contextlib.suppress(OSError):
+                if path.is_dir() and not path.is_symlink():
+                    path.rmdir()
+                else:
+                    path.unlink(missing_ok=True)
+        raise
+
+
+# Directory -----------------------------------------------------------------
+
+
+def _make_directories(directory: Path, created: list[Path]) -> None:
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for path in reversed(missing):
+        path.mkdir()
+        created.append(path)
+
+
+def _target(dest: Path, file: RenderedFile) -> Path:
+    """Where `file` goes below `dest`; DestinationError if a file or directory is in the way."""
+    rel = check_output_path(file.path, source=file.source)
+    for directory in parent_directories(rel):
+        if (dest / directory).exists() and not (dest / directory).is_dir():
+            message = f"{rel!r} needs {directory!r} to be a directory, but it is a file"
+            raise DestinationError(message, source=file.source)
+    target = safe_join(dest, rel, source=file.source)
+    if target.is_dir():
+        raise DestinationError(f"{rel!r} would replace a directory", source=file.source)
+    return target
+
+
+def _refuse_existing(dest: Path, pending: list[tuple[RenderedFile, Path]]) -> None:
+    clashes = [file.path for file, target in pending if target.exists()]
+    if not clashes:
+        return
+    listed = ", ".join(clashes[:MAX_LISTED_CONFLICTS])
+    more = len(clashes) - MAX_LISTED_CONFLICTS
+    listed += f" and {more} more" if more > 0 else ""
+    message = f"{len(clashes)} file(s) already exist in {dest}: {listed}; allow overwriting"
+    raise DestinationError(message)
+
+
+def _stage(file: RenderedFile, target: Path, created: list[Path]) -> Path:
+    """Write `file` to a new temporary file beside `target`."""
+    _make_directories(target.parent, created)
+    temp = _temp_path_beside(target)
+    with open(temp, "xb") as stream:  # "x": never reuses or follows an existing name
+        created.append(temp)
+        stream.write(file.data)
+    if file.mode is not None:
+        os.chmod(temp, _permissions(file.mode, FILE_MODE))
+    return temp
+
+
+def _place(temp: Path, target: Path, created: list[Path]) -> None:
+    existed = target.exists()
+    os.replace(temp, target)
+    if not existed:
+        created.append(target)
+
+
+def _write_all_or_nothing(dest: Path, pending: list[tuple[RenderedFile, Path]]) -> None:
+    with _destination_errors(dest), _undo_on_failure() as created:
+        _make_directories(dest, created)
+        staged = [(_stage(file, target, created), target) for file, target in pending]
+        for temp, target in staged:
+            _place(temp, target, created)
+
+
+@attrs.frozen
+class DirectorySink:
+    """Write files below `dest`: all of them or, on failure, none.
+
+    Existing files are refused unless `overwrite`; files marked skip_if_exists
+    are left as they are when they exist. Every file is staged in a temporary
+    file first and then moved into place, so a failure before the moves leaves
+    `dest` as it was (a dest this run created is removed again). Files replaced
+    with `overwrite` before a failure in the final moves are not restored.
+    """
+
+    dest: Path = attrs.field(converter=Path)
+    overwrite: bool = attrs.field(default=False, kw_only=True)
+
+    def write(self, files: Sequence[RenderedFile]) -> WriteReport:
+        dest = self.dest.resolve()
+        if dest.exists() and not dest.is_dir():
+            raise DestinationError(f"the destination {dest} exists and is not a directory")
+        targets = [(file, _target(dest, file)) for file in files]
+        kept = {file.path for file, target in targets if file.skip_if_exists and target.exists()}
+        pending = [(file, target) for file, target in targets if file.path not in kept]
+        if not self.overwrite:
+            _refuse_existing(dest, pending)
+        _write_all_or_nothing(dest, pending)
+        written = [file for file, _ in pending]
+        return WriteReport(
+            written=tuple(file.path for file in written),
+            skipped=tuple(file.path for file, _ in targets if file.path in kept),
+            manifest=manifest_of(written),
+        )
+
+
+# Archives ------------------------------------------------------------------
+
+
+@attrs.frozen
+class ArchiveEntry:
+    """One archive member: a directory (name ends in '/', no data) or a file."""
+
+    name: str
+    mode: int
+    data: bytes | None = attrs.field(default=None, repr=False)
+
+    @property
+    def is_directory(self) -> bool:
+        return self.data is None
+
+
+def archive_entries(files: Iterable[RenderedFile]) -> list[ArchiveEntry]:
+    """The files plus an entry for every directory they lie in, sorted by name."""
+    entries: dict[str, ArchiveEntry] = {}
+    for file in files:
+        path = check_output_path(file.path, source=file.source)
+        for directory in parent_directories(path):
+            entries[directory + "/"] = ArchiveEntry(directory + "/", DIRECTORY_MODE)
+        entries[path] = ArchiveEntry(path, _permissions(file.mode, FILE_MODE), file.data)
+    return [entries[name] for name in sorted(entries)]
+
+
+def _replace_atomically(target: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Write a temporary file beside `target`, then move it over `target`."""
+    with _destination_errors(target), _undo_on_failure() as created:
+        temp = _temp_path_beside(target)
+        with open(temp, "xb") as stream:
+            created.append(temp)
+            write(stream)
+        os.replace(temp, target)
+
+
+def _as_target(target: Destination) -> Path | BinaryIO:
+    return Path(target) if isinstance(target, str | os.PathLike) else target
+
+
+@attrs.frozen
+class _ArchiveSink(abc.ABC):
+    """Write every file into one archive at a path (atomically) or into a stream."""
+
+    target: Path | BinaryIO = attrs.field(converter=_as_target)
+    overwrite: bool = attrs.field(default=False, kw_only=True)
+
+    def write(self, files: Sequence[RenderedFile]) -> WriteReport:
+        entries = archive_entries(files)
+        if isinstance(self.target, Path):
+            self._check_target(self.target)
+            _replace_atomically(self.target, lambda stream: self._write_entries(stream, entries))
+        else:
+            self._write_entries(self.target, entries)
+        return WriteReport(written=tuple(f.path for f in files), manifest=manifest_of(files))
+
+    def _check_target(self, target: Path) -> None:
+        if target.is_dir():
+            raise DestinationError(f"{target} is a directory, not an archive file")
+        if target.exists() and not self.overwrite:
+            raise DestinationError(f"{target} already exists; allow overwriting to replace it")
+
+    @abc.abstractmethod
+    def _write_entries(self, stream: BinaryIO, entries: list[ArchiveEntry]) -> None:
+        """Write the archive for `entries` to `stream`."""
+
+
+def _zip_info(entry: ArchiveEntry) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(entry.name, date_time=ZIP_DATE_TIME)
+    info.create_system = 3  # Unix, so that external_attr carries the mode
+    kind = stat.S_IFDIR if entry.is_directory else stat.S_IFREG
+    info.external_attr = (kind | entry.mode) << 16
+    if entry.is_directory:
+        info.external_attr |= 0x10  # MS-DOS directory flag
+        info.CRC = 0
+    else:
+        info.compress_type = zipfile.ZIP_DEFLATED
+    return info
+
+
+@attrs.frozen
+class ZipSink(_ArchiveSink):
+    """A deterministic zip: sorted entries, fixed 1980-01-01 timestamps, Unix modes."""
+
+    def _write_entries(self, stream: BinaryIO, entries: list[ArchiveEntry]) -> None:
+        with zipfile.ZipFile(stream, "w") as archive:
+            for entry in entries:
+                if entry.data is None:
+                    archive.mkdir(_zip_info(entry))
+                else:
+                    archive.writestr(_zip_info(entry), entry.data)
+
+
+def _tar_info(entry: ArchiveEntry) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(entry.name)
+    info.mode = entry.mode
+    info.mtime = TAR_MTIME
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    if entry.data is None:
+        info.type = tarfile.DIRTYPE
+    else:
+        info.size = len(entry.data)
+    return info
+
+
+@attrs.frozen
+class TarGzSink(_ArchiveSink):
+    """A deterministic tar.gz: sorted entries, fixed mtime, owner 0, no name in the gzip header."""
+
+    def _write_entries(self, stream: BinaryIO, entries: list[ArchiveEntry]) -> None:
+        packed = gzip.GzipFile(filename="", mode="wb", fileobj=stream, mtime=0)
+        with packed, tarfile.open(fileobj=packed, mode="w", format=tarfile.PAX_FORMAT) as archive:
+            for entry in entries:
+                data = None if entry.data is None else io.BytesIO(entry.data)
+                archive.addfile(_tar_info(entry), data)
+
+
+# Manifest and choice of sink -----------------------------------------------
+
+
+@attrs.frozen
+class ManifestSink:
+    """Write nothing; report the manifest of what would be written."""
+
+    def write(self, files: Sequence[RenderedFile]) -> WriteReport:
+        return WriteReport(manifest=manifest_of(files))
+
+
+SINK_FORMATS: dict[str, Callable[[Destination, bool], Sink]] = {
+    "dir": lambda dest, overwrite: DirectorySink(dest, overwrite=overwrite),  # type: ignore[arg-type]
+    "zip": lambda dest, overwrite: ZipSink(dest, overwrite=overwrite),
+    "tar.gz": lambda dest, overwrite: TarGzSink(dest, overwrite=overwrite),
+    "manifest": lambda dest, overwrite: ManifestSink(),
+}
+
+
+def make_sink(format: str, dest: Destination | None = None, *, overwrite: bool = False) -> Sink:
+    """The sink for an output format: 'dir', 'zip', 'tar.gz' or 'manifest'."""
+    if format not in SINK_FORMATS:
+        known = ", ".join(sorted(SINK_FORMATS))
+        raise DestinationError(f"unknown output format {format!r}; choose one of {known}")
+    if dest is None and format != "manifest":
+        raise DestinationError(f"the {format!r} output format needs a destination")
+    return SINK_FORMATS[format](dest, overwrite)
