@@ -10,6 +10,7 @@ import argparse
 import functools
 import getpass
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,12 +20,14 @@ import pluggy
 
 from .config import CoreSettings
 from .errors import LaunchpadError, ProblemsError
-from .loading import read_data
+from .importing import import_template, with_destination
+from .loading import read_data, write_definition
 from .model.template import Variable
 from .plugins import Hooks, make_plugin_manager
 from .runtime import Launchpad
 from .schema import definition_schema
 from .sinks import make_sink
+from .tasks import run_tasks
 from .variables import VariableType
 
 PROGRESS_FROM = 200  # files; smaller renders finish before a bar is worth drawing
@@ -71,6 +74,15 @@ def _parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     render.add_argument("--quiet", "-q", action="store_true")
     render.set_defaults(handler=_render)
 
+    imp = sub.add_parser("import", help="import a Copier or Cookiecutter template")
+    imp.add_argument("format", help="importer name: copier, cookiecutter, ...")
+    imp.add_argument("source", help="the template directory")
+    imp.add_argument("-o", "--output", type=Path, required=True,
+                     help="definition file to write (.json, .yml)")
+    imp.add_argument("--trust", action="store_true",
+                     help="accept a template that runs code (tasks, hooks, extensions)")
+    imp.set_defaults(handler=_import)
+
     validate = sub.add_parser("validate", help="check a template; list every problem")
     validate.add_argument("source")
     validate.set_defaults(handler=_validate)
@@ -86,12 +98,16 @@ def _parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
 
 def _launchpad(pm: pluggy.PluginManager, settings: CoreSettings) -> Launchpad:
     bytecode = settings.cache_dir / "jinja" if settings.cache_dir else None
-    return Launchpad(plugin_manager=pm, bytecode_cache_dir=bytecode)
+    # A CLI run may fork: compile large templates on every core.
+    workers = len(os.sched_getaffinity(0))
+    return Launchpad(plugin_manager=pm, bytecode_cache_dir=bytecode, compile_workers=workers)
 
 
 def _render(args: argparse.Namespace) -> int:
     lp = args.launchpad()
     template = lp.load(args.source, trusted=args.trust)
+    if args.format == "dir":
+        template = with_destination(template, args.dest, launchpad=lp)
     given = _given_answers(args)
     interactive = sys.stdin.isatty() and not args.defaults
     answers = lp.resolve_answers(
@@ -100,7 +116,12 @@ def _render(args: argparse.Namespace) -> int:
     )
     progress = _progress_bar() if len(template.files) >= PROGRESS_FROM and not args.quiet else None
     files = lp.render(template, answers, trusted=args.trust, progress=progress)
+    tasks = args.format == "dir" and bool(template.settings.tasks)
+    if tasks:
+        run_tasks(template, answers, args.dest, stage="before", trusted=args.trust, launchpad=lp)
     report = make_sink(args.format, Path(args.dest), overwrite=args.force).write(files)
+    if tasks:
+        run_tasks(template, answers, args.dest, stage="after", trusted=args.trust, launchpad=lp)
     if not args.quiet:
         skipped = f", kept {len(report.skipped)} existing" if report.skipped else ""
         print(f"Wrote {len(report.written)} files to {args.dest}{skipped}.")
@@ -157,6 +178,15 @@ def _progress_bar() -> Callable[[int, int], None] | None:
               end=end, file=sys.stderr, flush=True)
 
     return show
+
+
+def _import(args: argparse.Namespace) -> int:
+    lp = args.launchpad()
+    template = import_template(args.source, args.format, trusted=args.trust, launchpad=lp)
+    write_definition(template, args.output)
+    print(f"Imported {args.source} ({len(template.variables)} variables, "
+          f"{len(template.files)} files) to {args.output}.")
+    return 0
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -3,23 +3,23 @@
 One :class:`Engine` serves many renders: it keeps one sandboxed environment
 per set of Jinja options and an LRU cache of compiled templates keyed by the
 source text, so a service renders a known template version without compiling
-it again. A CLI run can add Jinja's on-disk bytecode cache, which survives the
-process.
+it again. A CLI run adds an on-disk pack cache (:mod:`.compile_cache`), which
+survives the process.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.bccache import BytecodeCache, FileSystemBytecodeCache
 from jinja2.exceptions import SecurityError as JinjaSecurityError
 
+from .compile_cache import PackCache, compile_many
 from .errors import LaunchpadError, LimitExceededError, SecurityError, TemplateSourceError
 from .limits import Limits
 from .model.template import EnvOptions
@@ -39,18 +39,17 @@ class Engine:
         globals: Mapping[str, Any] | None = None,
         bytecode_cache_dir: Path | None = None,
         cache_size: int = 8192,
+        compile_workers: int = 1,
     ):
         self.limits = limits or Limits()
         self._filters = dict(filters or {})
         self._globals = dict(globals or {})
-        self._bytecode: BytecodeCache | None = None
-        if bytecode_cache_dir is not None:
-            bytecode_cache_dir.mkdir(parents=True, exist_ok=True)
-            self._bytecode = FileSystemBytecodeCache(str(bytecode_cache_dir))
+        self._packs = PackCache(bytecode_cache_dir) if bytecode_cache_dir is not None else None
         self._envs: dict[EnvOptions, LaunchpadSandbox] = {}
         self._compiled: OrderedDict[tuple[Any, ...], jinja2.Template] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._compile_workers = compile_workers
 
     def environment(self, envops: EnvOptions) -> LaunchpadSandbox:
         env = self._envs.get(envops)
@@ -65,28 +64,48 @@ class Engine:
         return any(marker in text for marker in envops.markers)
 
     def compile(self, envops: EnvOptions, source: str, name: str) -> jinja2.Template:
-        key = (envops, name, source)
+        """The compiled template for ``source``; ``name`` only labels errors.
+
+        The cache key is the source text itself, so identical sources (a path
+        segment such as ``{{ slug }}`` repeated in 2,000 paths) compile once.
+        """
+        key = (envops, source)
         with self._lock:
             template = self._compiled.get(key)
             if template is not None:
                 self._compiled.move_to_end(key)
                 return template
         template = self._compile_uncached(self.environment(envops), source, name)
+        self._remember(envops, source, template)
+        return template
+
+    def precompile(self, envops: EnvOptions, sources: Iterable[str]) -> None:
+        """Compile many sources ahead of use: from the pack cache when it has them,
+        else in ``compile_workers`` forked processes (only for processes that may
+        fork, such as the CLI; a threaded server keeps one worker)."""
+        todo = [s for s in dict.fromkeys(sources) if (envops, s) not in self._compiled]
+        if not todo:
+            return
+        env = self.environment(envops)
+        codes = self._packs.load(envops, todo) if self._packs else None
+        if codes is None:
+            codes = compile_many(env, todo, self._compile_workers)
+            if self._packs:
+                self._packs.store(envops, todo, codes)
+        for source, code in zip(todo, codes, strict=True):
+            if code is not None:
+                template = env.template_class.from_code(env, code, env.make_globals(None))
+                self._remember(envops, source, template)
+
+    def _remember(self, envops: EnvOptions, source: str, template: jinja2.Template) -> None:
         with self._lock:
-            self._compiled[key] = template
+            self._compiled[(envops, source)] = template
             if len(self._compiled) > self._cache_size:
                 self._compiled.popitem(last=False)
-        return template
 
     def _compile_uncached(self, env: LaunchpadSandbox, source: str, name: str) -> jinja2.Template:
         with translate_errors(name):
-            if self._bytecode is None:
-                return env.from_string(source)
-            bucket = self._bytecode.get_bucket(env, name, None, source)
-            if bucket.code is None:
-                bucket.code = env.compile(source, name)
-                self._bytecode.set_bucket(bucket)
-            return env.template_class.from_code(env, bucket.code, env.make_globals(None))
+            return env.from_string(source)
 
     def render_text(
         self, envops: EnvOptions, source: str, context: Mapping[str, Any], name: str
@@ -107,9 +126,25 @@ class Engine:
         if self.needs_jinja(envops, expression):
             text = self.render_text(envops, expression, context, name)
             return text.strip().lower() not in FALSE_TEXTS
-        env = self.environment(envops)
+        compiled = self.compile_expression(envops, expression, name)
         with translate_errors(name):
-            return bool(env.compile_expression(expression)(**context))
+            return bool(compiled(**context))
+
+    def compile_expression(self, envops: EnvOptions, source: str, name: str) -> Any:
+        """The compiled condition ``source`` (a ``when``), cached with the templates.
+
+        A condition holds no Jinja markup (one that does renders as a
+        template), so its key never clashes with a template's.
+        """
+        with self._lock:
+            expression = self._compiled.get((envops, source))
+            if expression is not None:
+                self._compiled.move_to_end((envops, source))
+        if expression is None:
+            with translate_errors(name):
+                expression = self.environment(envops).compile_expression(source)
+            self._remember(envops, source, expression)
+        return expression
 
 
 @contextmanager

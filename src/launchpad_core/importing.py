@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
-from .errors import LoadError
+from .errors import DefinitionError, LoadError
 from .model.template import Template
 
 if TYPE_CHECKING:
@@ -76,7 +76,8 @@ def import_template(
 ) -> Template:
     """Import the template at ``path`` with the importer named ``format`` (or detected).
 
-    The result is checked like any definition; a problem raises
+    The result is checked like any definition (but for the syntax of templates
+    that load Jinja extensions); a problem raises
     :class:`~launchpad_core.errors.LoadError` or
     :class:`~launchpad_core.errors.DefinitionError`.
     """
@@ -94,7 +95,12 @@ def import_template(
     if not Path(path).is_dir():
         raise LoadError(f"{path} is not a directory")
     template = importer.load(Path(path), trusted=trusted)
-    lp.check(template)
+    problems = lp.problems(template)
+    if template.settings.jinja_extensions:
+        # Tags of the template's own extensions parse only once they are loaded (trusted).
+        problems = [p for p in problems if p.code != "template_syntax"]
+    if problems:
+        raise DefinitionError("The imported definition is not valid.", problems)
     return template
 
 

@@ -73,8 +73,12 @@ def load_directory(root: Path, *, max_bytes: int) -> Template:
     data = read_data(definition_path, max_bytes) or {}
     if not isinstance(data, dict):
         raise LoadError(f"{definition_path} must hold a mapping")
-    listed = {e.get("path"): e for e in data.get("files", []) if isinstance(e, dict)}
-    files = [e for e in listed.values() if "content" in e]
+    entries = data.get("files", [])
+    if not isinstance(entries, list):
+        raise LoadError(f"{definition_path}: 'files' must be a list")
+    listed = {e.get("path"): e for e in entries if isinstance(e, dict)}
+    # Entries that are not mappings stay, so the converter reports them.
+    files = [e for e in entries if not isinstance(e, dict) or "content" in e]
     for rel, spec in _tree_files(root, skip=definition_path.name, max_bytes=max_bytes):
         extra = listed.pop(rel, {})
         merged = {**spec, **{k: v for k, v in extra.items() if k != "path"}}

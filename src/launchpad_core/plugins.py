@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 DEFAULT_PLUGINS = (
     "launchpad_core.default_types",
     "launchpad_core.billing",
+    "launchpad_core.importers.copier",
+    "launchpad_core.importers.cookiecutter",
 )
 
 
@@ -82,9 +84,7 @@ class Hooks:
         return _unique(self.pm.hook.launchpad_template_importers(), "template importer")
 
     def render_context(self, *, template: Template, answers: Answers) -> dict[str, Any]:
-        # pluggy calls the last registered first; apply in registration order.
-        results = self.pm.hook.launchpad_render_context(template=template, answers=answers)
-        return _merged(reversed(results))
+        return _merged(self.pm.hook.launchpad_render_context(template=template, answers=answers))
 
     def billing_provider(self, *, settings: Mapping[str, Any]) -> BillingProvider:
         provider = self.pm.hook.launchpad_billing_provider(settings=settings)
@@ -105,9 +105,11 @@ class Hooks:
         ]
 
 
-def _merged(results: Any) -> dict[str, Any]:
+def _merged(results: list[Mapping[str, Any] | None]) -> dict[str, Any]:
+    """One mapping; on a clash the implementation pluggy called first wins (the last
+    registered, or one marked ``tryfirst``), as it would with ``firstresult``."""
     merged: dict[str, Any] = {}
-    for result in results:
+    for result in reversed(results):
         merged.update(result or {})
     return merged
 

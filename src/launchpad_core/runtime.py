@@ -35,6 +35,7 @@ class Launchpad:
         plugin_manager: pluggy.PluginManager | None = None,
         limits: Limits | None = None,
         bytecode_cache_dir: Path | None = None,
+        compile_workers: int = 1,
     ):
         self.hooks = Hooks(plugin_manager or make_plugin_manager())
         self.types = self.hooks.variable_types()
@@ -44,6 +45,7 @@ class Launchpad:
             filters=self.hooks.jinja_filters(),
             globals=self.hooks.jinja_globals(),
             bytecode_cache_dir=bytecode_cache_dir,
+            compile_workers=compile_workers,
         )
 
     # -- definitions -------------------------------------------------------------

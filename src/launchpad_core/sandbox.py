@@ -8,14 +8,24 @@ time limit cannot interrupt because they are one long C call:
 * ``*``, ``**``, ``+`` and ``%`` are intercepted, which also stops Jinja from
   folding them at compile time (``{{ 7**30000000 }}`` never runs);
 * ``~`` concatenation is compiled to a checked join;
+* list, tuple and dict literals are compiled to checked values, and sizes
+  count every nesting level, shared parts each time they appear: ``repr``,
+  ``==`` and ``hash`` walk ``[x, x]`` doubled in a loop in one C call;
 * filters and method calls refuse size arguments beyond the string limit and
   results beyond it (``center(10**9)``, ``replace`` chains);
+* ``%`` and ``str.format`` refuse field widths and precisions beyond
+  :data:`MAX_FORMAT_WIDTH` before formatting (``'{0:>999999999}'.format(1)``);
 * ``range`` is capped.
+
+Lists and dicts grown in place (``list.append``, ``dict.update``) are not
+measured again; the hosted workers' memory and CPU limits bound those.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -24,17 +34,50 @@ import attrs
 from jinja2 import StrictUndefined, Undefined, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError as JinjaSecurityError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import SandboxedEnvironment, SandboxedFormatter
 
 from .limits import Limits
 from .model.template import EnvOptions
 
-_FORMAT_WIDTH = re.compile(r"%[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+MAX_FORMAT_WIDTH = 10_000
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?(.?)", re.S)
+_STRINGS = (str, bytes)
 _SIZED_TYPES = (str, bytes, list, tuple)
+_DICT_VIEWS = tuple(map(type, ({}.keys(), {}.values(), {}.items())))
+_NESTED_TYPES = (list, tuple, dict, set, frozenset, *_DICT_VIEWS)
+_MEASURED_TYPES = (*_STRINGS, *_NESTED_TYPES)
+
+
+def nested_size(value: Any) -> int:
+    """Characters and items in ``value`` at every level, shared parts counted
+    each time they appear, as ``repr``, ``==`` and ``hash`` walk them."""
+    if isinstance(value, _STRINGS):
+        return len(value)
+    if not isinstance(value, _NESTED_TYPES):
+        return 1
+    return _container_size(value, {})
+
+
+def _container_size(container: Any, seen: dict[int, tuple[int, Any]]) -> int:
+    known = seen.get(id(container))
+    if known is not None:
+        return known[0]
+    seen[id(container)] = (0, container)  # holds it, so ids stay unique; [...] for itself
+    total = len(container)
+    is_dict = isinstance(container, dict)
+    for part in itertools.chain.from_iterable(container.items()) if is_dict else container:
+        if isinstance(part, _STRINGS):
+            total += len(part)
+        elif isinstance(part, _NESTED_TYPES):
+            total += _container_size(part, seen)
+        else:
+            total += 1
+    seen[id(container)] = (total, container)
+    return total
 
 
 class _GuardedCodeGenerator(CodeGenerator):
-    """Compiles ``a ~ b`` to a join that checks the result size first."""
+    """Compiles ``a ~ b`` to a join, and literals to values, checked for size first."""
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         self.write("environment.checked_concat((")
@@ -42,6 +85,31 @@ class _GuardedCodeGenerator(CodeGenerator):
             self.visit(arg, frame)
             self.write(", ")
         self.write("))")
+
+    def visit_List(self, node: nodes.List, frame: Frame) -> None:
+        self._checked(super().visit_List, node, frame)
+
+    def visit_Tuple(self, node: nodes.Tuple, frame: Frame) -> None:
+        if node.ctx != "load":  # an assignment target such as `for a, b in ...`
+            super().visit_Tuple(node, frame)
+        else:
+            self._checked(super().visit_Tuple, node, frame)
+
+    def visit_Dict(self, node: nodes.Dict, frame: Frame) -> None:
+        self._checked(super().visit_Dict, node, frame)
+
+    def _checked(self, visit: Callable[[Any, Frame], None], node: nodes.Node, frame: Frame) -> None:
+        self.write("environment.check_size(")
+        visit(node, frame)
+        self.write(")")
+
+
+class _FormatWidths(SandboxedFormatter):
+    """Formats as Jinja's sandbox does, checking each field's width before formatting it."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        self._env.check_format_spec(format_spec)
+        return super().format_field(value, format_spec)
 
 
 class LaunchpadSandbox(SandboxedEnvironment):
@@ -67,9 +135,13 @@ class LaunchpadSandbox(SandboxedEnvironment):
         raise JinjaSecurityError(f"{what} exceeds the sandbox limit")
 
     def check_size(self, value: Any) -> Any:
-        if isinstance(value, _SIZED_TYPES) and len(value) > self.limits.max_string:
-            self.refuse(f"a value of {len(value):,} items")
+        if isinstance(value, _MEASURED_TYPES):
+            self.check_items(nested_size(value))
         return value
+
+    def check_items(self, size: int) -> None:
+        if size > self.limits.max_string:
+            self.refuse(f"a value of {size:,} items")
 
     def check_int(self, value: Any) -> Any:
         if isinstance(value, int) and value.bit_length() > self.limits.max_int_bits:
@@ -81,13 +153,28 @@ class LaunchpadSandbox(SandboxedEnvironment):
             if isinstance(arg, int) and not isinstance(arg, bool) and arg > self.limits.max_string:
                 self.refuse(f"a size argument of {arg:,}")
 
-    def check_format(self, fmt: Any) -> None:
+    def check_width(self, width: Any) -> None:
+        if isinstance(width, int) and abs(width) > MAX_FORMAT_WIDTH:
+            self.refuse(f"a format width of {width}")
+
+    def check_format(self, fmt: Any, values: Any = ()) -> None:
+        """Widths and precisions of a ``%`` format, also those taken from ``*``."""
         if not isinstance(fmt, str):
             return
-        for match in _FORMAT_WIDTH.finditer(fmt):
-            for number in match.groups():
-                if number and number.isdigit() and int(number) > 10_000:
-                    self.refuse(f"a format width of {number}")
+        args = iter(values if isinstance(values, tuple) else (values,))
+        for match in _PERCENT_SPEC.finditer(fmt):
+            width, precision, conversion = match.groups()
+            for number in (width, precision):
+                if number == "*":
+                    self.check_width(next(args, None))
+                elif number:
+                    self.check_width(int(number))
+            if conversion != "%":
+                next(args, None)
+
+    def check_format_spec(self, spec: str) -> None:
+        for number in re.findall(r"\d+", spec):
+            self.check_width(int(number))
 
     def check_replace(self, text: Any, old: Any, new: Any) -> None:
         if isinstance(text, str) and isinstance(old, str) and isinstance(new, str):
@@ -104,7 +191,7 @@ class LaunchpadSandbox(SandboxedEnvironment):
             self.check_args(args[skip + 1 :], kwargs)
             value = args[skip] if len(args) > skip else None
             if name == "format":
-                self.check_format(value)
+                self.check_format(value, args[skip + 1 :])
             elif name == "replace" and len(args) >= skip + 3:
                 self.check_replace(value, args[skip + 1], args[skip + 2])
             return self.check_size(func(*args, **kwargs))
@@ -127,12 +214,13 @@ class LaunchpadSandbox(SandboxedEnvironment):
             if len(left) + len(right) > self.limits.max_string:
                 self.refuse("a concatenation")
         elif operator == "%":
-            self.check_format(left)
+            self.check_format(left, right)
         return self.check_int(self.check_size(self.binop_table[operator](left, right)))
 
     def _check_power(self, base: Any, exp: Any) -> None:
         ints = isinstance(base, int) and isinstance(exp, int)
-        if ints and abs(base) > 1 and exp * base.bit_length() > self.limits.max_int_bits:
+        # base ** exp has about exp * log2(base) bits; check_int sees the exact size after.
+        if ints and abs(base) > 1 and exp * math.log2(abs(base)) > self.limits.max_int_bits:
             self.refuse(f"{base} ** {exp}")
 
     def _check_product(self, left: Any, right: Any) -> None:
@@ -151,7 +239,25 @@ class LaunchpadSandbox(SandboxedEnvironment):
             __self.check_args(args, kwargs)
             if getattr(__obj, "__name__", "") == "replace" and len(args) >= 2:
                 __self.check_replace(owner, args[0], args[1])
+        # What a call keeps may outlive it: cycler(x, x).items holds x twice.
+        __self.check_items(sum(map(nested_size, (*args, *kwargs.values()))))
         return __self.check_size(super().call(__context, __obj, *args, **kwargs))
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """Jinja's sandboxed ``str.format``, refusing huge field widths before formatting."""
+        wrapper = super().wrap_str_format(value)
+        if wrapper is None:
+            return None
+        fmt, is_map = value.__self__, value.__name__ == "format_map"
+
+        @functools.wraps(wrapper)
+        def bounded(*args: Any, **kwargs: Any) -> str:
+            # A checking pass first: nested fields ('{0:>{1}}') are known only once expanded.
+            fields = ((), args[0]) if is_map and len(args) == 1 else (args, kwargs)
+            _FormatWidths(self).vformat(fmt, *fields)
+            return wrapper(*args, **kwargs)
+
+        return bounded
 
     def checked_concat(self, parts: tuple[Any, ...]) -> str:
         texts = [p if isinstance(p, str) else str(p) for p in parts]

@@ -35,7 +35,10 @@ def definition_schema(variable_types: Iterable[str]) -> dict[str, Any]:
             {"type": "null"},
         ],
     }
-    defs["Choice"] = {"anyOf": [{}, _object(Choice, defs)], "description": "A value or an object."}
+    # The converter reads any object as {value, label}; any other JSON value is a plain value.
+    plain = {"not": {"type": "object"}}
+    choice = {"anyOf": [plain, _object(Choice, defs)], "description": "A value or an object."}
+    defs["Choice"] = choice
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,

@@ -8,9 +8,10 @@ error is reported with its JSON path (``... @ $.files[3].path``).
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import cattrs
+from cattrs.cols import homogenous_tuple_structure_factory
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.strategies import configure_union_passthrough
 from cattrs.v import format_exception
@@ -35,6 +36,22 @@ def _structure_float(value: Any, _type: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"expected number, got {type(value).__name__}")
     return float(value)
+
+
+def _is_array(type_: Any) -> bool:
+    return get_origin(type_) is tuple and get_args(type_)[1:] == (...,)
+
+
+def _array_hook(type_: Any, conv: cattrs.Converter) -> Any:
+    """Arrays are JSON lists: a string is not a list of its characters (exclude: "*.pyc")."""
+    items = homogenous_tuple_structure_factory(type_, conv)
+
+    def structure(value: Any, _type: Any) -> Any:
+        if not isinstance(value, list | tuple):
+            raise TypeError(f"expected list, got {type(value).__name__}")
+        return items(value, _type)
+
+    return structure
 
 
 def _structure_mode(value: Any, _type: Any) -> int | None:
@@ -80,6 +97,7 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook(bool, _strict(bool, "boolean"))
     conv.register_structure_hook(int, _strict(int, "integer"))
     conv.register_structure_hook(float, _structure_float)
+    conv.register_structure_hook_factory(_is_array, _array_hook)
     conv.register_structure_hook(Choice, _structure_choice)
     conv.register_unstructure_hook(Choice, _unstructure_choice)
     conv.register_structure_hook(

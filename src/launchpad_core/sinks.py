@@ -23,9 +23,9 @@ from typing import BinaryIO, Protocol, TypeAlias
 
 import attrs
 
-from launchpad_core.errors import DestinationError
+from launchpad_core.errors import DestinationError, UnsafePathError
 from launchpad_core.model.output import ManifestEntry, RenderedFile
-from launchpad_core.paths import check_output_path, parent_directories, safe_join
+from launchpad_core.paths import check_output_path, parent_directories
 
 FILE_MODE = 0o644
 DIRECTORY_MODE = 0o755
@@ -105,17 +105,36 @@ def _make_directories(directory: Path, created: list[Path]) -> None:
         created.append(path)
 
 
-def _target(dest: Path, file: RenderedFile) -> Path:
-    """Where `file` goes below `dest`; DestinationError if a file or directory is in the way."""
-    rel = check_output_path(file.path, source=file.source)
-    for directory in parent_directories(rel):
-        if (dest / directory).exists() and not (dest / directory).is_dir():
-            message = f"{rel!r} needs {directory!r} to be a directory, but it is a file"
+class _Targets:
+    """Where each file goes below `dest`, refusing symlinks and files or
+    directories in the way; each parent directory is checked once per write."""
+
+    def __init__(self, dest: Path):
+        self.dest = dest
+        self.checked: set[str] = set()
+
+    def __call__(self, file: RenderedFile) -> Path:
+        rel = check_output_path(file.path, source=file.source)
+        for directory in parent_directories(rel):
+            if directory not in self.checked:
+                self._check_directory(directory, file)
+                self.checked.add(directory)
+        target = self.dest / rel
+        if target.is_symlink():
+            message = f"output path {rel!r} is a symbolic link in the destination"
+            raise UnsafePathError(message, source=file.source)
+        if target.is_dir():
+            raise DestinationError(f"{rel!r} would replace a directory", source=file.source)
+        return target
+
+    def _check_directory(self, directory: str, file: RenderedFile) -> None:
+        path = self.dest / directory
+        if path.is_symlink():
+            message = f"output path {file.path!r} goes through the symbolic link {path}"
+            raise UnsafePathError(message, source=file.source)
+        if path.exists() and not path.is_dir():
+            message = f"{file.path!r} needs {directory!r} to be a directory, but it is a file"
             raise DestinationError(message, source=file.source)
-    target = safe_join(dest, rel, source=file.source)
-    if target.is_dir():
-        raise DestinationError(f"{rel!r} would replace a directory", source=file.source)
-    return target
 
 
 def _refuse_existing(dest: Path, pending: list[tuple[RenderedFile, Path]]) -> None:
@@ -174,7 +193,8 @@ class DirectorySink:
         dest = self.dest.resolve()
         if dest.exists() and not dest.is_dir():
             raise DestinationError(f"the destination {dest} exists and is not a directory")
-        targets = [(file, _target(dest, file)) for file in files]
+        target_of = _Targets(dest)
+        targets = [(file, target_of(file)) for file in files]
         kept = {file.path for file, target in targets if file.skip_if_exists and target.exists()}
         pending = [(file, target) for file, target in targets if file.path not in kept]
         if not self.overwrite:

@@ -42,6 +42,7 @@ class _Checker:
         self.envops = template.settings.envops
 
     def problems(self) -> Iterator[Problem]:
+        self.engine.precompile(self.envops, self.jinja_contents())
         if not self.template.name.strip():
             yield Problem("required", "the template needs a name", "$.name")
         seen: set[str] = set()
@@ -60,12 +61,18 @@ class _Checker:
             yield from self.file(spec, where)
         yield from self.settings(self.template.settings, seen)
 
+    def jinja_contents(self) -> Iterator[str]:
+        for spec in self.template.files:
+            rendered = spec.render and not spec.is_binary
+            if rendered and self.engine.needs_jinja(self.envops, spec.content):
+                yield spec.content
+
     def jinja(self, source: object, where: str, *, expression: bool = False) -> Iterator[Problem]:
         if not isinstance(source, str) or not source:
             return
         try:
             if expression and not self.engine.needs_jinja(self.envops, source):
-                self.engine.environment(self.envops).compile_expression(source)
+                self.engine.compile_expression(self.envops, source, where)
             elif self.engine.needs_jinja(self.envops, source):
                 self.engine.compile(self.envops, source, where)
         except LaunchpadError as exc:
@@ -116,7 +123,9 @@ class _Checker:
             yield Problem("required", "a file needs a path", f"{where}.path")
             return
         if self.engine.needs_jinja(self.envops, spec.path):
-            yield from self.jinja(spec.path, f"{where}.path")
+            # Compiled segment by segment, the way rendering uses them.
+            for segment in spec.path.split("/"):
+                yield from self.jinja(segment, f"{where}.path")
         else:
             try:
                 check_output_path(spec.path, source=spec.path)

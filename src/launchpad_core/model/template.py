@@ -197,7 +197,7 @@ class Settings:
     )
     jinja_extensions: tuple[str, ...] = attrs.field(
         default=(),
-        metadata=_doc("Import paths of Jinja extensions to load: executed code, used only if trusted."),
+        metadata=_doc("Import paths of Jinja extensions to load: executed code, only if trusted."),
     )
     tasks: tuple[dict[str, Any], ...] = attrs.field(
         default=(),

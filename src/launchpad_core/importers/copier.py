@@ -1,0 +1,230 @@
+"""Default plugin: import Copier templates and render them as Copier 9 does.
+
+The importer turns ``copier.yml`` and the file tree into a definition; the
+hooks give imported templates what Copier gives every template: its filters,
+``pathjoin``, the ``yaml`` and ``path`` question types, and the render context
+(``_copier_answers``, ``_copier_conf``, ``_folder_name`` ...), so a template's
+own ``{{ _copier_conf.answers_file }}.jinja`` writes the answers file Copier
+would write.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import attrs
+from jinja2.sandbox import SandboxedEnvironment
+
+from ..errors import LoadError
+from ..hookspecs import hookimpl
+from ..model.answers import Answers
+from ..model.template import EnvOptions, Settings, Template, Variable
+from ..variables import VariableType
+from . import copier_filters
+from .copier_config import CopierConfig, config_path, load_config
+from .copier_questions import (
+    COPIER_VARIABLE_TYPES,
+    condition,
+    is_yaml_timestamp,
+    to_variable,
+)
+from .copier_tree import EXCLUDED_GLOBAL, copier_files, path_excluded
+from .jinja_text import environment_options, envops_from, has_markup, literal
+from .source_tree import TreeReader
+
+FORMAT = "copier"
+#: Context names a question's default or condition may use; they become hidden variables.
+QUESTION_CONTEXT = ("_folder_name", "_src_path", "_copier_python")
+_JSON_TYPES = (dict, list, str, int, float, bool, type(None))
+_TASK_VARIABLES = {"_stage": "task", "_copier_operation": "copy", "_copier_phase": "tasks"}
+_OS = {"linux": "linux", "darwin": "macos", "win32": "windows"}.get(sys.platform)
+
+
+class CopierImporter:
+    """Imports a directory with ``copier.yml`` (or ``copier.yaml``)."""
+
+    name = FORMAT
+
+    def detect(self, path: Path) -> bool:
+        try:
+            return config_path(path) is not None
+        except LoadError:
+            return True  # two configuration files: load() says why it fails
+
+    def load(self, path: Path, *, trusted: bool) -> Template:
+        config = load_config(path)
+        envops = envops_from(config.settings.get("envops", {}), where="_envops", strict=False)
+        if config.settings.get("external_data"):
+            raise LoadError("_external_data is not supported (it reads the destination)")
+        reader = TreeReader(path)
+        tree = copier_files(reader, config, envops)
+        origin = {
+            "format": FORMAT,
+            "source": str(path),
+            "template_path": str(reader.root),
+            "answers_file": config.answers_file,
+        }
+        questions = [to_variable(n, q, envops) for n, q in config.questions.items()]
+        settings = Settings(
+            exclude=tree.exclude,
+            skip_if_exists=tuple(p for p in config.skip_if_exists if not has_markup(p, envops)),
+            envops=envops,
+            origin=origin,
+            jinja_extensions=tuple(str(e) for e in config.settings.get("jinja_extensions", ())),
+            tasks=_tasks(config, envops),
+        )
+        hidden = _hidden_variables(config, origin, envops)
+        return Template(
+            name=reader.root.name,
+            description=f"Imported from the Copier template {path}",
+            variables=(*hidden, *questions),
+            files=tree.files,
+            settings=settings,
+        )
+
+    def bind_destination(self, template: Template, destination: Path) -> Template:
+        values = _question_context(template.settings.origin)
+        variables = tuple(
+            attrs.evolve(v, default=literal(values[v.name], template.settings.envops))
+            if v.name in QUESTION_CONTEXT
+            else v
+            for v in template.variables
+        )
+        return attrs.evolve(template, variables=variables)
+
+
+def _hidden_variables(config: CopierConfig, origin: dict[str, Any], envops: EnvOptions):
+    """Hidden variables for the context names the questions use (Copier has them at ask time)."""
+    text = repr(config.questions)
+    values = _question_context(origin)
+    return [
+        Variable(name=name, default=literal(values[name], envops), when=False)
+        for name in QUESTION_CONTEXT
+        if name in text
+    ]
+
+
+def _tasks(config: CopierConfig, envops: EnvOptions) -> tuple[dict[str, Any], ...]:
+    env = {k[1:].upper(): v for k, v in _TASK_VARIABLES.items() if k != "_copier_phase"}
+    tasks: list[dict[str, Any]] = []
+    for task in config.settings.get("tasks", ()):
+        spec = task if isinstance(task, dict) else {"command": task}
+        if "command" not in spec:
+            raise LoadError(f"a task needs a command: {task!r}")
+        tasks.append(
+            {
+                "stage": "after",
+                "command": spec["command"],
+                "when": condition(spec.get("when", True), envops),
+                "working_directory": str(spec.get("working_directory", ".")),
+                "variables": dict(_TASK_VARIABLES),
+                "env": env,
+            }
+        )
+    migrations = config.settings.get("migrations", ())
+    tasks.extend({"stage": "migration", "migration": m} for m in migrations)
+    return tuple(tasks)
+
+
+def _question_context(origin: Mapping[str, Any]) -> dict[str, str]:
+    destination = origin.get("destination")
+    return {
+        "_folder_name": Path(destination).absolute().name if destination else "",
+        "_src_path": str(origin.get("source", "")),
+        "_copier_python": sys.executable,
+    }
+
+
+def _answers_file(origin: Mapping[str, Any], values: Mapping[str, Any], envops: EnvOptions) -> str:
+    path = str(origin.get("answers_file", ".copier-answers.yml"))
+    if has_markup(path, envops):
+        env = SandboxedEnvironment(**environment_options(envops))
+        path = env.from_string(path).render({**values, "_copier_conf": {"answers_file": ""}})
+    return str(PurePosixPath(path))
+
+
+def _is_remembered(var: Variable, answers: Answers) -> bool:
+    """Copier records answered, shown, non-secret questions with JSON values."""
+    if var.name.startswith("_") or var.name not in answers.values:
+        return False
+    if var.name in answers.skipped or var.secret:
+        return False
+    value = answers.values[var.name]
+    if var.type == "yaml" and is_yaml_timestamp(value):
+        return False  # a date to Copier, which is not JSON
+    return isinstance(value, _JSON_TYPES)
+
+
+def _remembered(template: Template, answers: Answers) -> dict[str, Any]:
+    """``_copier_answers``: what Copier writes to the answers file, in its order."""
+    record: dict[str, Any] = {"_src_path": template.settings.origin.get("source", "")}
+    record.update(
+        (v.name, answers.values[v.name]) for v in template.variables if _is_remembered(v, answers)
+    )
+    return record
+
+
+def copier_context(template: Template, answers: Answers) -> dict[str, Any]:
+    origin = template.settings.origin
+    question_context = _question_context(origin)
+    conf = {
+        "src_path": origin.get("template_path", ""),
+        "dst_path": origin.get("destination", "."),
+        "answers_file": _answers_file(origin, answers.values, template.settings.envops),
+        "vcs_ref": None,
+        "vcs_ref_hash": None,
+        "data": {},
+        "exclude": [],
+        "use_prereleases": False,
+        "skip_if_exists": [],
+        "cleanup_on_error": True,
+        "defaults": False,
+        "user_defaults": {},
+        "overwrite": False,
+        "pretend": False,
+        "quiet": False,
+        "conflict": "inline",
+        "context_lines": 3,
+        "unsafe": False,
+        "skip_answered": False,
+        "skip_tasks": False,
+        "sep": "/",
+        "os": _OS,
+    }
+    return {
+        **question_context,
+        "_copier_answers": _remembered(template, answers),
+        "_copier_conf": conf,
+        "_copier_phase": "render",
+        "_external_data": {},
+    }
+
+
+@hookimpl
+def launchpad_template_importers() -> list[CopierImporter]:
+    return [CopierImporter()]
+
+
+@hookimpl
+def launchpad_variable_types() -> list[VariableType]:
+    return list(COPIER_VARIABLE_TYPES)
+
+
+@hookimpl
+def launchpad_jinja_filters() -> Mapping[str, Any]:
+    return copier_filters.FILTERS
+
+
+@hookimpl
+def launchpad_jinja_globals() -> Mapping[str, Any]:
+    return {**copier_filters.GLOBALS, EXCLUDED_GLOBAL: path_excluded}
+
+
+@hookimpl
+def launchpad_render_context(template: Template, answers: Answers) -> Mapping[str, Any] | None:
+    if template.settings.origin.get("format") != FORMAT:
+        return None
+    return copier_context(template, answers)

@@ -1,0 +1,185 @@
+"""Which files a Copier template writes, and how: Copier's ``_render_template`` as data.
+
+Every file under ``_subdirectory`` is a candidate. A name ending in the
+templates suffix is rendered (the suffix is dropped), any other file is copied
+byte for byte, and a file shadowed by a suffixed sibling is skipped; every
+path is rendered segment by segment, an empty segment skipping the file.
+``_exclude`` patterns are matched against the rendered path: static ones are
+applied here where the path is static and are left to the engine otherwise;
+templated ones become a ``when`` condition rendered with the answers.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+import attrs
+import pathspec
+
+from ..errors import LoadError
+from ..model.template import EnvOptions, FileSpec
+from .copier_config import CopierConfig
+from .jinja_text import as_jinja_reads, captured, expression, has_markup, string_literal
+from .source_tree import TreeReader, file_mode
+
+#: The Jinja global the ``when`` of a file uses for templated ``_exclude`` patterns.
+EXCLUDED_GLOBAL = "copier_path_excluded"
+_LINEBREAK = re.compile(r"\r\n|\r|\n")
+
+
+@functools.lru_cache(maxsize=64)
+def _spec(patterns: tuple[str, ...]) -> pathspec.PathSpec:
+    return pathspec.PathSpec.from_lines("gitignore", patterns)
+
+
+def nfd_patterns(patterns: tuple[str, ...]) -> tuple[str, ...]:
+    """Copier normalises its patterns (not the paths) to NFD."""
+    return tuple(unicodedata.normalize("NFD", p) for p in patterns)
+
+
+def path_excluded(patterns_text: str, path: str) -> bool:
+    """Whether ``path`` matches the rendered ``_exclude`` patterns, one per line."""
+    return _spec(nfd_patterns(tuple(_LINEBREAK.split(patterns_text)))).match_file(path)
+
+
+@attrs.frozen
+class CopierFiles:
+    """The file specs of a Copier template and the exclusions left to the engine."""
+
+    files: tuple[FileSpec, ...]
+    exclude: tuple[str, ...]
+
+
+@attrs.define
+class _Walk:
+    reader: TreeReader
+    config: CopierConfig
+    envops: EnvOptions
+    copy_root: Path
+
+    @property
+    def suffix(self) -> str:
+        return self.config.templates_suffix
+
+    @functools.cached_property
+    def templated_exclude(self) -> bool:
+        return any(has_markup(p, self.envops) for p in self.config.exclude)
+
+    @functools.cached_property
+    def static_spec(self) -> pathspec.PathSpec:
+        return _spec(nfd_patterns(self.config.exclude))
+
+    @functools.cached_property
+    def shadowed(self) -> frozenset[str]:
+        """Paths under the template root with a suffixed sibling, suffix dropped."""
+        found = set()
+        for dirpath, dirnames, filenames in os.walk(self.reader.root):
+            rel_dir = Path(dirpath).relative_to(self.reader.root)
+            for name in (*dirnames, *filenames):
+                if name.endswith(self.suffix):
+                    found.add((rel_dir / name).as_posix()[: -len(self.suffix)])
+        return frozenset(found)
+
+    def entries(self) -> Iterator[tuple[str, Path]]:
+        yield from self._scan(self.copy_root, "", set())
+
+    def _scan(self, directory: Path, prefix: str, seen: set[Path]) -> Iterator[tuple[str, Path]]:
+        real = directory.resolve()
+        if real in seen:
+            raise LoadError(f"{prefix or '.'} links back to a folder above it")
+        with os.scandir(directory) as scan:
+            found = sorted(scan, key=lambda e: e.name)
+        for entry in found:
+            path = Path(entry.path)
+            if entry.is_symlink():
+                if self.config.settings.get("preserve_symlinks"):
+                    raise LoadError(f"{prefix}{entry.name}: _preserve_symlinks is not supported")
+                self.reader.check_inside(path)
+            if entry.is_dir():
+                yield from self._scan(path, f"{prefix}{entry.name}/", seen | {real})
+            else:
+                yield f"{prefix}{entry.name}", path
+
+    def spec(self, rel: str, path: Path) -> FileSpec | None:
+        suffix = self.suffix
+        if suffix and (self.copy_root / f"{rel}{suffix}").exists():
+            return None
+        is_template = rel.endswith(suffix)
+        out = str(PurePosixPath(rel).with_suffix("")) if suffix and is_template else rel
+        _refuse_yield(out, self.envops)
+        if not has_markup(out, self.envops) and self._skipped(out, is_template):
+            return None
+        conditions = self._conditions(out, is_template)
+        spec = self._content(out, path, is_template)
+        return attrs.evolve(spec, when=self._when(out, conditions)) if conditions else spec
+
+    def _skipped(self, static_out: str, is_template: bool) -> bool:
+        """Decided now for a path without markup: excluded, or shadowed at the template root."""
+        if not self.templated_exclude and self.static_spec.match_file(static_out):
+            return True
+        sibling = self.reader.root / f"{static_out}{self.suffix}"
+        return bool(self.suffix) and not is_template and sibling.exists()
+
+    def _conditions(self, out: str, is_template: bool) -> list[str]:
+        """Decided when rendering: shadowing of a templated path, templated exclusions."""
+        conditions = []
+        if has_markup(out, self.envops) and self.suffix and not is_template and self.shadowed:
+            names = ", ".join(string_literal(p) for p in sorted(self.shadowed))
+            conditions.append(f"_lp_path not in [{names}]")
+        if self.templated_exclude:
+            conditions.append(f"not {EXCLUDED_GLOBAL}(_lp_patterns, _lp_path)")
+        return conditions
+
+    def _content(self, out: str, path: Path, is_template: bool) -> FileSpec:
+        if not is_template:
+            return self.reader.raw_file(path, out)
+        try:
+            text = self.reader.text(path)
+        except LoadError:
+            if self.suffix:
+                raise
+            return self.reader.raw_file(path, out)  # Copier copies what it cannot decode
+        if "\x00" in text and not self.suffix:
+            return self.reader.raw_file(path, out)
+        return FileSpec(path=out, content=as_jinja_reads(text, self.envops), mode=file_mode(path))
+
+    def _when(self, out: str, conditions: list[str]) -> str:
+        envops = self.envops
+        newline = expression(string_literal("\n"), envops)
+        setup = captured("_lp_path", out, envops)
+        if self.templated_exclude:
+            start, end = envops.block_start_string, envops.block_end_string
+            setup = (
+                f"{start} set _copier_operation = 'copy' {end}"
+                + captured("_lp_patterns", newline.join(self.config.exclude), envops)
+                + setup
+            )
+        return setup + expression(" and ".join(conditions), envops)
+
+
+def _refuse_yield(out: str, envops: EnvOptions) -> None:
+    start = re.escape(envops.block_start_string)
+    if re.search(start + r"[-+]?\s*yield\b", out):
+        raise LoadError(f"{out}: Copier's {{% yield %}} in file names is not supported")
+
+
+def copier_files(reader: TreeReader, config: CopierConfig, envops: EnvOptions) -> CopierFiles:
+    """Every file the template may write, as specs, in Copier's walk order made stable."""
+    subdirectory = config.subdirectory
+    if has_markup(subdirectory, envops):
+        raise LoadError(f"a templated _subdirectory ({subdirectory!r}) is not supported")
+    copy_root = (reader.root / subdirectory).resolve()
+    if not copy_root.is_relative_to(reader.root) or not copy_root.is_dir():
+        raise LoadError(f"_subdirectory {subdirectory!r} is not a folder of the template")
+    walk = _Walk(reader, config, envops, copy_root)
+    files = tuple(
+        spec for rel, path in walk.entries() if (spec := walk.spec(rel, path)) is not None
+    )
+    dynamic = any(has_markup(f.path, envops) for f in files)
+    exclude = () if walk.templated_exclude or not dynamic else nfd_patterns(config.exclude)
+    return CopierFiles(files=files, exclude=exclude)

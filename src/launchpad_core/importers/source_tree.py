@@ -1,0 +1,62 @@
+"""Reading a foreign template's files from disk: bytes, modes, links, a size budget."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import attrs
+
+from ..errors import LoadError
+from ..limits import Limits
+from ..model.template import FileSpec
+
+
+def file_mode(path: Path) -> int:
+    """The permission bits Copier and Cookiecutter give the output (``chmod``, ``copymode``).
+
+    Always recorded: without one, a sink's file would take the process umask.
+    """
+    return stat.S_IMODE(path.stat().st_mode) & 0o777
+
+
+@attrs.define
+class TreeReader:
+    """Reads files of one template directory, inside it and within a byte budget."""
+
+    root: Path
+    max_bytes: int = Limits().max_definition_bytes
+    used: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        self.root = self.root.resolve()
+
+    def check_inside(self, path: Path) -> None:
+        """Refuse a path (a symbolic link, typically) that resolves outside the template."""
+        if not path.resolve().is_relative_to(self.root):
+            shown = path.relative_to(self.root) if path.is_relative_to(self.root) else path
+            raise LoadError(f"{shown} links outside the template directory", source=str(path))
+
+    def read(self, path: Path) -> bytes:
+        self.check_inside(path)
+        data = path.read_bytes()
+        self.used += len(data)
+        if self.used > self.max_bytes:
+            raise LoadError(f"the template is over {self.max_bytes:,} bytes", source=str(self.root))
+        return data
+
+    def raw_file(self, path: Path, out: str) -> FileSpec:
+        """A file copied byte for byte (never rendered) with its mode."""
+        spec = FileSpec.from_bytes(out, self.read(path), mode=file_mode(path))
+        return spec if spec.is_binary else attrs.evolve(spec, render=False)
+
+    def text(self, path: Path) -> str:
+        """A template file's text, read as Jinja's file loader reads it (strict UTF-8)."""
+        data = self.read(path)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise LoadError(
+                f"{path.relative_to(self.root)} is a template but not UTF-8 text ({exc.reason})",
+                source=str(path),
+            ) from None

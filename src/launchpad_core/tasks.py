@@ -1,0 +1,205 @@
+"""Running a template's tasks (Copier ``_tasks``, Cookiecutter hooks) around writing.
+
+Tasks are executed code, so they run only for a trusted template and only
+locally, in the output directory, never in the hosted service. Each task of
+``settings.tasks`` is plain data:
+
+* ``stage``: ``before`` (files rendered, nothing written yet; Cookiecutter's
+  ``pre_gen_project``), ``after`` (every file written) or ``migration``
+  (recorded from Copier, never run: LaunchPad has no update);
+* ``command`` (a shell line, or a list of arguments run without a shell) or
+  ``script`` (the path of one of ``settings.code_files``, run as a program, with
+  the Python running LaunchPad for ``.py`` files);
+* ``when``, ``working_directory`` (relative to the destination), both Jinja
+  over the answers, and ``variables`` and ``env`` added for this task.
+
+Commands, scripts and paths are rendered exactly like the template's files,
+with the same render context.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from .errors import LaunchpadError, UntrustedCodeError
+from .importing import with_destination
+from .model.answers import Answers
+from .model.template import FileSpec, Template
+
+if TYPE_CHECKING:
+    from .runtime import Launchpad
+
+STAGES = ("before", "after")
+
+
+class TaskError(LaunchpadError):
+    """A task or hook script failed."""
+
+    code = "task_failed"
+
+
+@attrs.frozen
+class PreparedTask:
+    """One task rendered for the answers: what to run, where, with which environment."""
+
+    command: str | tuple[str, ...] | None
+    script: str | None
+    script_suffix: str
+    cwd: Path
+    env: Mapping[str, str]
+
+
+def run_script(path: Path, cwd: Path) -> None:
+    """Run a script file as Cookiecutter runs hooks (Python files with this Python)."""
+    path.chmod(path.stat().st_mode | 0o111)
+    argv = [sys.executable, str(path)] if path.suffix == ".py" else [str(path)]
+    try:
+        status = subprocess.run(argv, cwd=cwd, check=False).returncode
+    except OSError as exc:
+        raise TaskError(f"the script {path.name} could not run: {exc}") from exc
+    if status:
+        raise TaskError(f"the script {path.name} failed (exit status {status})")
+
+
+def run_tasks(
+    template: Template,
+    answers: Answers,
+    destination: str | Path,
+    *,
+    stage: str,
+    trusted: bool,
+    launchpad: Launchpad | None = None,
+) -> int:
+    """Run the tasks of ``stage`` in ``destination``; return how many ran."""
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {STAGES}")
+    tasks = [t for t in template.settings.tasks if t.get("stage") == stage]
+    if not tasks:
+        return 0
+    if not trusted:
+        raise UntrustedCodeError(
+            "the template runs tasks or hook scripts; refused unless it is trusted "
+            "(--trust on the command line)"
+        )
+    from .runtime import default_launchpad
+
+    lp = launchpad or default_launchpad()
+    bound = with_destination(template, destination, launchpad=lp)
+    done = 0
+    for task in tasks:
+        prepared = _prepare(lp, bound, answers, task, Path(destination).absolute())
+        if prepared is not None:
+            _run(prepared)
+            done += 1
+    return done
+
+
+@contextlib.contextmanager
+def extension_path(template: Template) -> Iterator[tuple[str, ...]]:
+    """The template's Jinja extensions, with its own modules importable meanwhile.
+
+    Cookiecutter puts the template directory on ``sys.path`` so that
+    ``_extensions`` may name modules beside ``cookiecutter.json``; the importer
+    keeps those modules in ``settings.code_files``. Only for trusted templates.
+    """
+    scripts = {t.get("script") for t in template.settings.tasks}
+    modules = [f for f in template.settings.code_files if f.path not in scripts]
+    if not modules:
+        yield template.settings.jinja_extensions
+        return
+    with tempfile.TemporaryDirectory(prefix="launchpad-code-") as tmp:
+        for module in modules:
+            target = Path(tmp, module.path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(module.data)
+        sys.path.append(tmp)
+        try:
+            yield template.settings.jinja_extensions
+        finally:
+            sys.path.remove(tmp)
+
+
+def _prepare(
+    lp: Launchpad, template: Template, answers: Answers, task: Mapping[str, Any], root: Path
+) -> PreparedTask | None:
+    """Render the task's parts with the template's context; None when its ``when`` is false."""
+    command = task.get("command")
+    parts: list[FileSpec] = [
+        FileSpec(path="when", content="", when=task.get("when", True)),
+        FileSpec(path="cwd", content=str(task.get("working_directory", "."))),
+    ]
+    if isinstance(command, list):
+        parts += [FileSpec(path=f"argv/{i:06d}", content=str(a)) for i, a in enumerate(command)]
+    elif command is not None:
+        parts.append(FileSpec(path="command", content=str(command)))
+    script = _code_file(template, task.get("script"))
+    if script is not None:
+        parts.append(attrs.evolve(script, path="script"))
+    values = {**answers.values, **task.get("variables", {})}
+    rendered = _render_parts(lp, template, attrs.evolve(answers, values=values), parts)
+    if "when" not in rendered:
+        return None
+    argv = tuple(v for k, v in sorted(rendered.items()) if k.startswith("argv/"))
+    return PreparedTask(
+        command=argv or rendered.get("command"),
+        script=rendered.get("script"),
+        script_suffix=Path(script.path).suffix if script is not None else "",
+        cwd=root / rendered["cwd"],
+        env={str(k): str(v) for k, v in task.get("env", {}).items()},
+    )
+
+
+def _code_file(template: Template, path: str | None) -> FileSpec | None:
+    if path is None:
+        return None
+    found = next((f for f in template.settings.code_files if f.path == path), None)
+    if found is None:
+        raise TaskError(f"the task names a script that the template does not hold: {path}")
+    return found
+
+
+def _render_parts(
+    lp: Launchpad, template: Template, answers: Answers, parts: Sequence[FileSpec]
+) -> dict[str, str]:
+    settings = attrs.evolve(
+        template.settings,
+        exclude=(),
+        skip_if_exists=(),
+        copy_without_render=(),
+        answers_file=None,
+        generators={},
+    )
+    derived = attrs.evolve(template, files=tuple(parts), settings=settings)
+    files = lp.render(derived, answers, trusted=True)
+    return {f.path: f.data.decode("utf-8") for f in files}
+
+
+def _run(task: PreparedTask) -> None:
+    task.cwd.mkdir(parents=True, exist_ok=True)
+    if task.script is not None:
+        with tempfile.TemporaryDirectory(prefix="launchpad-hook-") as tmp:
+            path = Path(tmp, f"script{task.script_suffix}")
+            path.write_text(task.script, encoding="utf-8")
+            run_script(path, task.cwd)
+        return
+    if task.command is None:
+        return
+    shell = isinstance(task.command, str)
+    env = {**os.environ, **task.env}
+    try:
+        status = subprocess.run(
+            task.command, shell=shell, cwd=task.cwd, env=env, check=False
+        ).returncode
+    except OSError as exc:
+        raise TaskError(f"the task {task.command!r} could not run: {exc}") from exc
+    if status:
+        raise TaskError(f"the task {task.command!r} failed (exit status {status})")
