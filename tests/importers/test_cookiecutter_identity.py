@@ -1,0 +1,148 @@
+"""LaunchPad renders imported Cookiecutter templates to Cookiecutter's very tree.
+
+The template mirrors cookiecutter-pypackage: derived defaults, choice lists
+with ``__prompts__``, booleans, a dict variable, private ``_x`` and rendered
+``__x`` values, ``_copy_without_render``, the project folder named by a
+variable, ``{% now %}``, binary and executable files and Windows newlines.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .conftest import assert_same_tree, render_with_launchpad, run_cookiecutter, write_tree
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+
+CONTEXT = {
+    "full_name": "Audrey Roy Greenfeld",
+    "email": "audreyr@example.com",
+    "github_username": "audreyr",
+    "project_name": "Python Boilerplate",
+    "project_slug": "{{ cookiecutter.project_name.lower().replace(' ', '_').replace('-', '_') }}",
+    "project_short_description": "Python Boilerplate contains all the boilerplate you need.",
+    "pypi_username": "{{ cookiecutter.github_username }}",
+    "version": "0.1.0",
+    "release": 1,
+    "use_pytest": "n",
+    "command_line_interface": ["Typer", "Argparse", "No command-line interface"],
+    "open_source_license": [
+        "MIT license",
+        "BSD license",
+        "ISC license",
+        "Apache Software License 2.0",
+        "Not open source",
+    ],
+    "use_docker": True,
+    "settings": {
+        "debug": "{{ cookiecutter.use_pytest == 'y' }}",
+        "level": 3,
+        "nested": {"items": [1, "{{ cookiecutter.version }}"], "flag": False},
+    },
+    "_copy_without_render": ["*.html", "static"],
+    "_private_note": "{{ kept unrendered }}",
+    "__slug_upper": "{{ cookiecutter.project_slug.upper() }}",
+    "__prompts__": {
+        "full_name": "Your full name",
+        "open_source_license": {"__prompt__": "Which license?", "MIT license": "MIT"},
+    },
+}
+
+PROJECT = "{{ cookiecutter.project_slug }}"
+
+README = """\
+{{ cookiecutter.project_name }}
+{{ '=' * cookiecutter.project_name|length }}
+
+{{ cookiecutter.project_short_description }}
+
+* Upper slug: {{ cookiecutter.__slug_upper }}
+* Private note: {{ cookiecutter._private_note }}
+* Release: {{ cookiecutter.release }} / version {{ cookiecutter.version }}
+* Settings: {{ cookiecutter.settings | jsonify }}
+* Nested items: {{ cookiecutter.settings.nested['items'] }}
+* Slugified: {{ cookiecutter.project_name | slugify }}
+* Original choices: {{ _cookiecutter.open_source_license | join(', ') }}
+* Keys: {{ cookiecutter.keys() | list | join(', ') }}
+{% if cookiecutter.use_docker %}* Docker: yes{% endif %}
+{%- if cookiecutter.command_line_interface|lower != 'no command-line interface' %}
+* CLI: {{ cookiecutter.command_line_interface }}
+{%- endif %}
+"""
+
+LICENSE = """\
+{% if cookiecutter.open_source_license == 'MIT license' -%}
+MIT License
+
+Copyright (c) {% now 'utc', '%Y' %}, {{ cookiecutter.full_name }}
+{% elif cookiecutter.open_source_license == 'BSD license' %}
+BSD License
+
+Copyright (c) {% now 'utc', '%Y' -%} , {{ cookiecutter.full_name }}
+{% else %}
+{{ cookiecutter.open_source_license }} ({% now 'utc' - 'days=400', '%Y' %})
+{%- endif %}
+"""
+
+
+def pypackage_tree() -> dict:
+    return {
+        "cookiecutter.json": json.dumps(CONTEXT, indent=2),
+        "README.md": "The template's own README, not part of the project.\n",
+        f"{PROJECT}/README.rst": README,
+        f"{PROJECT}/LICENSE": LICENSE,
+        f"{PROJECT}/setup.py": (
+            "from setuptools import setup\n\nsetup(\n"
+            "    name='{{ cookiecutter.project_slug }}',\n"
+            "    version='{{ cookiecutter.version }}',\n"
+            "    author='{{ cookiecutter.full_name }}',\n)\n"
+        ),
+        f"{PROJECT}/Makefile": "test:\n\tpytest {{ cookiecutter.project_slug }}\n",
+        f"{PROJECT}/docs/make.bat": "@ECHO OFF\r\nset PROJ={{ cookiecutter.project_slug }}\r\n",
+        f"{PROJECT}/docs/plain.bat": "@ECHO OFF\r\nno markup\nmixed\r\n",
+        f"{PROJECT}/docs/old-mac.txt": "one\rtwo {{ cookiecutter.version }}\r",
+        f"{PROJECT}/docs/one-line.txt": "{{ cookiecutter.project_name }} with no newline",
+        f"{PROJECT}/docs/logo.png": PNG,
+        f"{PROJECT}/docs/page.html": "<p>{{ not rendered }}</p>\n",
+        f"{PROJECT}/static/{{{{ raw }}}}.js": "const x = '{{ raw }}';\n",
+        f"{PROJECT}/static/sub/app.css": "body {}\n",
+        f"{PROJECT}/{PROJECT}/__init__.py": (
+            '"""Top-level package for {{ cookiecutter.project_name }}."""\n\n'
+            "__author__ = \"\"\"{{ cookiecutter.full_name }}\"\"\"\n"
+            "__version__ = '{{ cookiecutter.version }}'\n"
+        ),
+        f"{PROJECT}/{PROJECT}/{{% if cookiecutter.use_docker %}}Dockerfile{{% endif %}}": (
+            "FROM python:3.12\nCOPY . /{{ cookiecutter.project_slug }}\n"
+        ),
+        f"{PROJECT}/scripts/run.sh": ("#!/bin/sh\nexec {{ cookiecutter.project_slug }}\n", 0o755),
+        f"{PROJECT}/tests/data.bin": bytes(range(256)),
+        f"{PROJECT}/.github/workflows/test.yml": (
+            "{% raw %}runs-on: ${{ matrix.os }}{% endraw %}\n"
+            "name: {{ cookiecutter.project_name }}\n"
+        ),
+        f"{PROJECT}/.editorconfig": "root = true\n\n[*]\nindent_style = space\n",
+    }
+
+
+CASES = [
+    {},
+    {
+        "full_name": "Ada Lovelace",
+        "project_name": "Analytical Engine",
+        "open_source_license": "BSD license",
+        "command_line_interface": "No command-line interface",
+        "use_docker": False,
+        "use_pytest": "y",
+    },
+    {"open_source_license": "Not open source", "release": "7"},
+]
+
+
+@pytest.mark.parametrize("answers", CASES, ids=["defaults", "answered", "other-license"])
+def test_pypackage_template_is_identical(lp, tmp_path, answers):
+    src = write_tree(tmp_path / "cookiecutter-pypackage", pypackage_tree())
+    expected = run_cookiecutter(src, tmp_path / "cookiecutter", answers)
+    actual = render_with_launchpad(lp, src, tmp_path / "launchpad", answers)
+    assert_same_tree(expected, actual)
