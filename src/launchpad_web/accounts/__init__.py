@@ -1,0 +1,1 @@
+"""Accounts: users, sign-up, sign-in, server-side sessions and (next) API tokens."""

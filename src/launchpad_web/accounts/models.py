@@ -1,0 +1,60 @@
+"""Tables of the accounts domain: users, sessions, api_tokens."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base, HasId, HasTimestamps
+
+
+class UserRole(enum.StrEnum):
+    FREE = "free"
+    PRO = "pro"
+    TEAM_OWNER = "team_owner"
+    TEAM_MEMBER = "team_member"
+
+
+class User(HasId, HasTimestamps, Base):
+    __tablename__ = "users"
+
+    email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    hashed_password: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[UserRole] = mapped_column(default=UserRole.FREE)
+
+
+class AuthSession(Base):
+    """A signed-in browser. ``id`` is the sha256 (hex) of the opaque cookie token."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(512))
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class ApiToken(HasId, Base):
+    """A named bearer token; only its sha256 (hex) is stored."""
+
+    __tablename__ = "api_tokens"
+
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]

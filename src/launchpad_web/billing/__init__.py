@@ -1,0 +1,1 @@
+"""Billing: subscriptions to plans and processed payment-provider webhook events."""

@@ -1,0 +1,83 @@
+"""``launchpad serve`` and ``launchpad db upgrade|current|revision``, added through the
+core's ``launchpad_register_commands`` hook (entry point ``web`` in group ``launchpad``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import attrs
+
+from launchpad_core import hookimpl
+
+from .db import make_engine, make_session_factory
+from .logs import configure_logging
+from .migrate import current_revision, head_revision, new_revision, require_current, upgrade
+from .settings import WebSettings
+
+
+@hookimpl
+def launchpad_register_commands(subparsers: argparse._SubParsersAction) -> None:
+    serve = subparsers.add_parser(
+        "serve", help="run the web service (waitress); LAUNCHPAD_* variables configure it")
+    serve.add_argument("--host", help="listen address (LAUNCHPAD_HOST, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="listen port (LAUNCHPAD_PORT, 8000)")
+    serve.add_argument("--threads", type=int, help="worker threads (LAUNCHPAD_THREADS, 8)")
+    serve.set_defaults(handler=_serve)
+
+    db = subparsers.add_parser("db", help="the web service's database schema")
+    actions = db.add_subparsers(required=True, metavar="ACTION")
+    up = actions.add_parser("upgrade", help="apply migrations (to the newest by default)")
+    up.add_argument("revision", nargs="?", default="head")
+    up.set_defaults(handler=_db_upgrade)
+    current = actions.add_parser("current", help="print the current and expected revision")
+    current.set_defaults(handler=_db_current)
+    revision = actions.add_parser(
+        "revision", help="(developers) autogenerate the next migration from the models")
+    revision.add_argument("-m", "--message", required=True)
+    revision.set_defaults(handler=_db_revision)
+
+
+def _settings(args: argparse.Namespace) -> WebSettings:
+    settings = WebSettings.from_env()
+    overrides = {name: getattr(args, name, None) for name in ("host", "port", "threads")}
+    return attrs.evolve(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import waitress
+
+    from .app import create_app
+
+    settings = _settings(args)
+    configure_logging(settings.log_level)
+    engine = make_engine(settings.database_url, pool_size=settings.threads)
+    require_current(engine)
+    app = create_app(settings, session_factory=make_session_factory(engine),
+                     launchpad=args.launchpad())
+    print(f"LaunchPad listening on http://{settings.host}:{settings.port}", file=sys.stderr,
+          flush=True)
+    waitress.serve(app, host=settings.host, port=settings.port, threads=settings.threads,
+                   max_request_body_size=settings.max_body_bytes, ident="launchpad")
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    engine = make_engine(WebSettings.from_env().database_url)
+    upgrade(engine, args.revision)
+    with engine.connect() as connection:
+        print(f"database at revision {current_revision(connection)}")
+    return 0
+
+
+def _db_current(args: argparse.Namespace) -> int:
+    engine = make_engine(WebSettings.from_env().database_url)
+    with engine.connect() as connection:
+        current = current_revision(connection)
+    print(f"current: {current or 'none'}\nexpected: {head_revision()}")
+    return 0 if current == head_revision() else 1
+
+
+def _db_revision(args: argparse.Namespace) -> int:
+    print(f"wrote {new_revision(args.message)}; review it, then `ruff format` it")
+    return 0

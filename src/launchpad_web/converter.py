@@ -1,0 +1,88 @@
+"""The web service's one cattrs converter: request bodies in, value objects out.
+
+It starts as a copy of the core's strict converter (no string silently becomes a
+bool, unknown keys are errors) and adds the web's field types. Structuring errors
+become a 422 :class:`ValidationFailedError` listing each field by JSON path.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, TypeVar
+
+import cattrs
+from cattrs.errors import (
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+)
+
+from launchpad_core.serialization import make_converter as make_core_converter
+
+from .emails import Email, normalize_email
+from .errors import FieldError, ValidationFailedError
+
+T = TypeVar("T")
+
+
+def _structure_email(value: Any, _type: Any) -> Email:
+    if not isinstance(value, str):
+        raise TypeError(f"expected string, got {type(value).__name__}")
+    return normalize_email(value)
+
+
+@functools.cache
+def make_converter() -> cattrs.Converter:
+    conv = make_core_converter().copy(omit_if_default=False, forbid_extra_keys=True)
+    conv.register_structure_hook(Email, _structure_email)
+    conv.register_unstructure_hook(uuid.UUID, str)
+    conv.register_unstructure_hook(datetime, datetime.isoformat)
+    return conv
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    """``data`` (parsed JSON) as ``cls``, or :class:`ValidationFailedError` naming each field."""
+    if not isinstance(data, dict):
+        raise ValidationFailedError.one("invalid_type", "expected a JSON object", "$")
+    try:
+        return make_converter().structure(data, cls)
+    except Exception as exc:  # cattrs groups every failure in one exception
+        raise ValidationFailedError(errors=list(field_errors(exc))) from None
+
+
+def unstructure(value: Any) -> Any:
+    return make_converter().unstructure(value)
+
+
+def field_errors(exc: BaseException, path: str = "$") -> Iterator[FieldError]:
+    """Walk cattrs' exception groups down to each failing field."""
+    if isinstance(exc, ClassValidationError):
+        with_notes, without = exc.group_exceptions()
+        for sub, note in with_notes:
+            yield from field_errors(sub, f"{path}.{note.name}")
+        for sub in without:
+            yield from field_errors(sub, path)
+    elif isinstance(exc, IterableValidationError):
+        with_notes, without = exc.group_exceptions()
+        for sub, note in with_notes:
+            yield from field_errors(sub, f"{path}[{note.index!r}]")
+        for sub in without:
+            yield from field_errors(sub, path)
+    elif isinstance(exc, ForbiddenExtraKeysError):
+        for name in sorted(exc.extra_fields):
+            yield FieldError("unknown_field", f"unknown or forbidden field {name!r}",
+                             f"{path}.{name}")
+    elif isinstance(exc, KeyError):
+        yield FieldError("missing_field", "this field is required", path)
+    elif isinstance(exc, TypeError):
+        yield FieldError("invalid_type", _message(exc), path)
+    else:
+        yield FieldError("invalid_value", _message(exc), path)
+
+
+def _message(exc: BaseException) -> str:
+    message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
+    return message or "invalid value"

@@ -1,0 +1,146 @@
+"""The one exception tree of launchpad_web.
+
+:class:`WebError` is the root (a :class:`~launchpad_core.LaunchpadError`, so the
+``launchpad`` CLI reports the ``serve``/``db`` commands' errors like its own).
+:class:`ApiError` and its subclasses are answered to clients as RFC 9457 problem
+documents by :mod:`launchpad_web.problems`, the one place errors become responses.
+Each class has a stable ``code``; raise them with keyword-only details.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import attrs
+
+from launchpad_core import LaunchpadError, Problem
+
+
+class WebError(LaunchpadError):
+    """Root of every error launchpad_web raises on purpose."""
+
+    code = "web_error"
+
+
+class ConfigurationError(WebError):
+    """A setting is missing or malformed."""
+
+    code = "configuration_error"
+
+
+class SchemaOutdatedError(WebError):
+    """The database schema is not at the revision this version of the code expects."""
+
+    code = "schema_outdated"
+
+
+@attrs.frozen
+class FieldError:
+    """One problem with one request field, located by JSON path (``$.email``)."""
+
+    code: str
+    message: str
+    field: str = "$"
+
+
+class ApiError(WebError):
+    """An error answered to the client with ``status`` and a problem document."""
+
+    status = 400
+    code = "bad_request"
+    title = "Bad request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        field: str | None = None,
+        errors: Iterable[FieldError] = (),
+        headers: Mapping[str, str] | None = None,
+    ):
+        super().__init__(detail or self.title, path=field)
+        self.detail = detail
+        self.field = field
+        self.errors = tuple(errors)
+        self.headers = dict(headers or {})
+
+
+class InvalidJsonError(ApiError):
+    code = "invalid_json"
+    title = "The request body is not valid JSON"
+
+
+class UnauthenticatedError(ApiError):
+    status = 401
+    code = "unauthenticated"
+    title = "Sign in first"
+
+
+class InvalidCredentialsError(UnauthenticatedError):
+    code = "invalid_credentials"
+    title = "Wrong email or password"
+
+
+class ForbiddenError(ApiError):
+    status = 403
+    code = "forbidden"
+    title = "Not allowed"
+
+
+class NotFoundError(ApiError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class ConflictError(ApiError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class EmailTakenError(ConflictError):
+    code = "email_taken"
+    title = "An account with this email exists"
+
+
+class PayloadTooLargeError(ApiError):
+    status = 413
+    code = "payload_too_large"
+    title = "The request body is too large"
+
+
+class UnsupportedMediaTypeError(ApiError):
+    status = 415
+    code = "unsupported_media_type"
+    title = "Send the request body as application/json"
+
+
+class ValidationFailedError(ApiError):
+    """The request is well-formed JSON but its fields are wrong; ``errors`` lists each."""
+
+    status = 422
+    code = "invalid_request"
+    title = "The request is not valid"
+
+    @classmethod
+    def one(cls, code: str, message: str, field: str) -> ValidationFailedError:
+        return cls(message, field=field, errors=[FieldError(code, message, field)])
+
+    @classmethod
+    def from_problems(
+        cls, problems: Iterable[Problem], *, root: str = "$"
+    ) -> ValidationFailedError:
+        """Core problems (paths from ``$``) re-rooted where the data sat in the request."""
+        errors = [FieldError(p.code, p.message, root + p.path.removeprefix("$")) for p in problems]
+        return cls(errors=errors)
+
+
+class TooManyRequestsError(ApiError):
+    status = 429
+    code = "too_many_requests"
+    title = "Too many requests"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int):
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after

@@ -1,0 +1,72 @@
+"""``GET /api/health``: is the database reachable and its schema current, what else runs."""
+
+from __future__ import annotations
+
+import logging
+
+import attrs
+import falcon
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from .converter import unstructure
+from .migrate import current_revision
+from .openapi import operation
+
+log = logging.getLogger("launchpad_web.health")
+
+
+@attrs.frozen
+class DatabaseHealth:
+    status: str  # ok | outdated | unreachable
+    backend: str
+    revision: str | None
+    expected_revision: str | None
+
+
+@attrs.frozen
+class QueueHealth:
+    status: str  # ok | unreachable | not configured
+
+
+@attrs.frozen
+class BillingHealth:
+    provider: str
+
+
+@attrs.frozen
+class Health:
+    status: str  # ok | degraded
+    version: str
+    database: DatabaseHealth
+    queue: QueueHealth
+    billing: BillingHealth
+
+
+def database_health(db: Session, expected: str | None) -> DatabaseHealth:
+    backend = db.get_bind().dialect.name
+    try:
+        revision = current_revision(db.connection())
+    except SQLAlchemyError as exc:
+        log.warning("database unreachable: %s", exc.__class__.__name__)
+        db.rollback()
+        return DatabaseHealth("unreachable", backend, None, expected)
+    status = "ok" if revision == expected else "outdated"
+    return DatabaseHealth(status, backend, revision, expected)
+
+
+class HealthResource:
+    def __init__(self, *, version: str, expected_revision: str | None, billing_provider: str):
+        self.version = version
+        self.expected_revision = expected_revision
+        self.billing = BillingHealth(billing_provider)
+
+    @operation("Health of the service and of what it depends on",
+               responses={200: Health, 503: Health})
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        database = database_health(req.context.db, self.expected_revision)
+        status = "ok" if database.status == "ok" else "degraded"
+        health = Health(status, self.version, database, QueueHealth("not configured"),
+                        self.billing)
+        resp.status = 200 if status == "ok" else 503
+        resp.media = unstructure(health)

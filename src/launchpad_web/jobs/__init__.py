@@ -1,0 +1,1 @@
+"""Generation jobs: a template rendered with answers by a worker into an artifact."""

@@ -1,0 +1,83 @@
+"""Cross-cutting request work: request ids and access logs, the body limit, a DB session.
+
+Order in :func:`launchpad_web.app.create_app`: ``RequestLog`` first (so it sees the
+final status), then ``BodyLimit``, ``DbSession`` and the authenticator. Components
+hold no per-request state; everything per request lives in ``req.context``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+import falcon
+from sqlalchemy.orm import sessionmaker
+
+from .errors import PayloadTooLargeError
+
+access_log = logging.getLogger("launchpad_web.access")
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,128}")
+
+
+class RequestLog:
+    """Gives every request an id (a sane incoming ``X-Request-ID`` or a new one),
+    answers it in ``X-Request-ID`` and logs one JSON line per request."""
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        incoming = req.get_header("X-Request-ID") or ""
+        req.context.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        req.context.started = time.perf_counter()
+        req.context.user = None
+        resp.set_header("X-Request-ID", req.context.request_id)
+
+    def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any,
+                         req_succeeded: bool) -> None:
+        user = req.context.get("user")
+        access_log.info("request", extra={
+            "request_id": req.context.get("request_id"),
+            "user_id": str(user.id) if user else None,
+            "method": req.method,
+            "path": req.path,
+            "status": int(falcon.code_to_http_status(resp.status)[:3]),
+            "duration_ms": round((time.perf_counter() - req.context.get("started", 0)) * 1000, 2),
+        })
+
+
+class BodyLimit:
+    """Refuses an announced body above the limit before anything reads it (413)."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.max_body_bytes = self.max_bytes
+        if (req.content_length or 0) > self.max_bytes:
+            raise PayloadTooLargeError(f"at most {self.max_bytes} bytes are accepted")
+
+
+class DbSession:
+    """One SQLAlchemy session per request in ``req.context.db``: committed when the
+    request succeeded, rolled back otherwise, always closed. Services never commit."""
+
+    def __init__(self, session_factory: sessionmaker):
+        self.session_factory = session_factory
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.db = self.session_factory()
+
+    def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any,
+                         req_succeeded: bool) -> None:
+        db = req.context.get("db")
+        if db is None:
+            return
+        try:
+            if req_succeeded:
+                db.commit()
+            else:
+                db.rollback()
+        finally:
+            db.close()

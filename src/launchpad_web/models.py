@@ -1,0 +1,18 @@
+"""Every domain's tables, imported so :data:`metadata` is complete.
+
+Alembic's ``env.py`` and the models-vs-migrations test use :data:`metadata`; a
+new domain's ``models`` module is added to the imports below.
+"""
+
+from __future__ import annotations
+
+from .accounts import models as accounts
+from .billing import models as billing
+from .db import Base
+from .jobs import models as jobs
+from .teams import models as teams
+from .templates import models as templates
+
+DOMAINS = (accounts, teams, templates, jobs, billing)
+
+metadata = Base.metadata

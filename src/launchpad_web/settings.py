@@ -1,0 +1,140 @@
+"""The web service's settings: one frozen object built from documented environment variables.
+
+Nothing else in ``launchpad_web`` reads ``os.environ``.
+
+=================================== ===================================================
+``LAUNCHPAD_ENV``                   ``production`` (default) or ``development``; outside
+                                    development cookies are ``Secure`` and ``__Host-``
+``LAUNCHPAD_DATA_DIR``              where the embedded database lives (default
+                                    ``$XDG_DATA_HOME/launchpad``, else
+                                    ``~/.local/share/launchpad``)
+``LAUNCHPAD_DATABASE_URL``          SQLAlchemy URL, e.g. ``postgresql+psycopg://u@h/db``
+                                    (default: SQLite file ``launchpad.sqlite3`` in the
+                                    data directory)
+``LAUNCHPAD_REDIS_URL``             the job queue's Redis (default: none)
+``LAUNCHPAD_HOST`` / ``_PORT``      where ``launchpad serve`` listens (127.0.0.1:8000)
+``LAUNCHPAD_THREADS``               waitress worker threads, also the DB pool size (8)
+``LAUNCHPAD_PUBLIC_URL``            the service's public origin, the only Origin allowed
+                                    for browser writes (default ``http://HOST:PORT``)
+``LAUNCHPAD_MAX_BODY_BYTES``        largest request body accepted (4 MiB); larger: 413
+``LAUNCHPAD_SESSION_IDLE_SECONDS``  a session ends after this long unused (2 hours)
+``LAUNCHPAD_SESSION_MAX_SECONDS``   and this long after sign-in in any case (7 days)
+``LAUNCHPAD_LOG_LEVEL``             ``INFO`` by default; logs are JSON lines on stderr
+=================================== ===================================================
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .errors import ConfigurationError
+
+ENVIRONMENTS = ("production", "development")
+LOG_LEVELS = ("INFO", "DEBUG", "WARNING", "ERROR")
+
+
+@attrs.frozen
+class PasswordHashing:
+    """Argon2id cost parameters.
+
+    The default is RFC 9106's second recommended option (argon2-cffi's default):
+    t=3, m=64 MiB, p=4, stronger than OWASP's minimum (m=19 MiB, t=2, p=1). Only
+    tests lower it, by passing another value; the environment cannot.
+    """
+
+    time_cost: int = 3
+    memory_kib: int = 64 * 1024
+    parallelism: int = 4
+
+
+@attrs.frozen
+class WebSettings:
+    data_dir: Path
+    database_url: str
+    redis_url: str | None = None
+    env: str = attrs.field(default="production", validator=attrs.validators.in_(ENVIRONMENTS))
+    host: str = "127.0.0.1"
+    port: int = attrs.field(default=8000, validator=[attrs.validators.ge(0),
+                                                     attrs.validators.le(65535)])
+    threads: int = attrs.field(default=8, validator=attrs.validators.ge(1))
+    public_url: str = "http://127.0.0.1:8000"
+    max_body_bytes: int = attrs.field(default=4 * 1024 * 1024, validator=attrs.validators.ge(1))
+    session_idle: timedelta = timedelta(hours=2)
+    session_max: timedelta = timedelta(days=7)
+    log_level: str = attrs.field(default="INFO", validator=attrs.validators.in_(LOG_LEVELS))
+    password_hashing: PasswordHashing = PasswordHashing()
+    billing: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def development(self) -> bool:
+        return self.env == "development"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return not self.development
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> WebSettings:
+        """Read the ``LAUNCHPAD_*`` variables above; a bad value is a ConfigurationError."""
+        env = _Env(os.environ if environ is None else environ)
+        data_dir = Path(env.text("LAUNCHPAD_DATA_DIR") or _default_data_dir(env))
+        host = env.text("LAUNCHPAD_HOST") or "127.0.0.1"
+        port = env.integer("LAUNCHPAD_PORT", 8000, maximum=65535)
+        return cls(
+            data_dir=data_dir,
+            database_url=env.text("LAUNCHPAD_DATABASE_URL")
+            or f"sqlite:///{data_dir / 'launchpad.sqlite3'}",
+            redis_url=env.text("LAUNCHPAD_REDIS_URL"),
+            env=env.choice("LAUNCHPAD_ENV", ENVIRONMENTS),
+            host=host,
+            port=port,
+            threads=env.integer("LAUNCHPAD_THREADS", 8, minimum=1),
+            public_url=(env.text("LAUNCHPAD_PUBLIC_URL") or f"http://{host}:{port}").rstrip("/"),
+            max_body_bytes=env.integer("LAUNCHPAD_MAX_BODY_BYTES", 4 * 1024 * 1024, minimum=1),
+            session_idle=timedelta(
+                seconds=env.integer("LAUNCHPAD_SESSION_IDLE_SECONDS", 7200, minimum=1)),
+            session_max=timedelta(
+                seconds=env.integer("LAUNCHPAD_SESSION_MAX_SECONDS", 604800, minimum=1)),
+            log_level=env.choice("LAUNCHPAD_LOG_LEVEL", LOG_LEVELS, upper=True),
+        )
+
+
+@attrs.frozen
+class _Env:
+    values: Mapping[str, str]
+
+    def text(self, name: str) -> str | None:
+        return self.values.get(name, "").strip() or None
+
+    def integer(self, name: str, default: int, *, minimum: int = 0,
+                maximum: int | None = None) -> int:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            upper = f" and at most {maximum}" if maximum is not None else ""
+            raise ConfigurationError(f"{name} must be at least {minimum}{upper}, got {value}")
+        return value
+
+    def choice(self, name: str, choices: tuple[str, ...], *, upper: bool = False) -> str:
+        """One of ``choices``; the first is the default."""
+        raw = self.text(name) or choices[0]
+        value = raw.upper() if upper else raw.lower()
+        if value not in choices:
+            raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+        return value
+
+
+def _default_data_dir(env: _Env) -> Path:
+    base = env.text("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "launchpad"

@@ -1,0 +1,1 @@
+"""Teams: teams, memberships and invitations."""

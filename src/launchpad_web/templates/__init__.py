@@ -1,0 +1,1 @@
+"""Stored templates and their version history."""
