@@ -9,18 +9,14 @@ from typing import Any
 import pytest
 
 from launchpad_core import EnvOptions, Launchpad, Limits
-from launchpad_core.model.output import RenderedFile
-from launchpad_core.plugins import make_plugin_manager
+from launchpad_core.testing import launchpad_with, render_definition
 
 
 def make_launchpad(
     limits: Limits | None = None, *, plugins: Sequence[object] = (), **kwargs: Any
 ) -> Launchpad:
     """A Launchpad with the built-in default plugins and ``plugins`` (inline ones)."""
-    pm = make_plugin_manager(load_entrypoints=False)
-    for plugin in plugins:
-        pm.register(plugin)
-    return Launchpad(plugin_manager=pm, limits=limits, **kwargs)
+    return launchpad_with(*plugins, limits=limits, **kwargs)
 
 
 @pytest.fixture
@@ -38,19 +34,8 @@ def definition(
     return {"name": "t", "variables": list(variables), "files": entries, **fields}
 
 
-def render(
-    lp: Launchpad, data: Mapping[str, Any], given: Mapping[str, Any] | None = None
-) -> list[RenderedFile]:
-    """Structure ``data``, resolve ``given`` (JSON answers) and render."""
-    template = lp.structure(dict(data))
-    return lp.render(template, lp.resolve_answers(template, given or {}))
-
-
-def render_tree(
-    lp: Launchpad, data: Mapping[str, Any], given: Mapping[str, Any] | None = None
-) -> dict[str, bytes]:
-    """Like :func:`render`, as {path: bytes}."""
-    return {f.path: f.data for f in render(lp, data, given)}
+# The plugin authors' helpers, under the names these tests use.
+render = render_definition
 
 
 def render_text(lp: Launchpad, source: str, **context: Any) -> str:

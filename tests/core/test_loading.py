@@ -14,8 +14,9 @@ import yaml
 from launchpad_core import DefinitionError, FileSpec, Launchpad, Limits, Template
 from launchpad_core.errors import LoadError
 from launchpad_core.loading import write_definition, write_directory
+from launchpad_core.testing import render_tree
 
-from .conftest import make_launchpad, render_tree
+from .conftest import make_launchpad
 from .test_definition import FULL
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x01{{ x }}"

@@ -21,8 +21,9 @@ from launchpad_core import (
 )
 from launchpad_core.engine import Engine
 from launchpad_core.errors import PathCollisionError
+from launchpad_core.testing import render_tree
 
-from .conftest import definition, make_launchpad, render, render_tree
+from .conftest import definition, make_launchpad, render
 
 VARIABLES = [
     {"name": "name", "default": "app"},
