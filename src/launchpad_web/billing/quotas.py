@@ -2,9 +2,10 @@
 
 ``templates`` calls :meth:`Quotas.check_template_create`, ``teams``
 :meth:`Quotas.check_team_create` and ``jobs`` :meth:`Quotas.check_generation`,
-each inside the request's transaction and just before inserting the row, so the check and the insert commit together. The
-billing domain owns this module and implements the limits (plans, periods, row
-locks against concurrent requests); until then every check passes.
+each inside the request's transaction and just before inserting the row, so
+the check and the insert commit together. The billing domain owns this module
+and implements the limits (plans, periods, row locks against concurrent
+requests); until then every check passes.
 """
 
 from __future__ import annotations
