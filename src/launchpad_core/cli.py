@@ -97,10 +97,15 @@ def _parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
 
 
 def _launchpad(pm: pluggy.PluginManager, settings: CoreSettings) -> Launchpad:
-    bytecode = settings.cache_dir / "jinja" if settings.cache_dir else None
+    cache = settings.cache_dir
     # A CLI run may fork: compile large templates on every core.
     workers = len(os.sched_getaffinity(0))
-    return Launchpad(plugin_manager=pm, bytecode_cache_dir=bytecode, compile_workers=workers)
+    return Launchpad(
+        plugin_manager=pm,
+        bytecode_cache_dir=cache / "jinja" if cache else None,
+        import_cache_dir=cache / "imports" if cache else None,
+        compile_workers=workers,
+    )
 
 
 def _render(args: argparse.Namespace) -> int:

@@ -2,8 +2,9 @@
 
 * ``LAUNCHPAD_PLUGINS``: comma-separated entry-point names to load (default: all;
   empty string: none).
-* ``LAUNCHPAD_CACHE_DIR``: where the CLI keeps its compiled-template cache
-  (default ``$XDG_CACHE_HOME/launchpad`` or ``~/.cache/launchpad``).
+* ``LAUNCHPAD_CACHE_DIR``: where the CLI keeps compiled templates (``jinja/``)
+  and imported Copier and Cookiecutter templates (``imports/``) (default
+  ``$XDG_CACHE_HOME/launchpad`` or ``~/.cache/launchpad``).
 * ``LAUNCHPAD_NO_CACHE``: set to 1 to render without the on-disk cache.
 """
 

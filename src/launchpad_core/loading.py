@@ -7,6 +7,7 @@ template that an importer plugin recognises (Copier, Cookiecutter).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import stat
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from .errors import LoadError
+from .import_cache import ImportCache
 from .model.template import FileSpec, Template
 from .serialization import make_converter, structure_template, unstructure_template
 
@@ -35,7 +37,11 @@ def load_source(source: Path, *, launchpad: Launchpad, trusted: bool) -> Templat
         return load_directory(source, max_bytes=launchpad.engine.limits.max_definition_bytes)
     for importer in launchpad.hooks.template_importers().values():
         if importer.detect(source):
-            return importer.load(source, trusted=trusted)
+            if launchpad.import_cache_dir is None:
+                return importer.load(source, trusted=trusted)
+            cache = ImportCache(launchpad.import_cache_dir)
+            build = functools.partial(importer.load, source, trusted=trusted)
+            return cache.load(source, importer, trusted=trusted, build=build)
     raise LoadError(
         f"{source} has no launchpad.yml and no importer recognises it "
         "(looked for Copier and Cookiecutter templates)"

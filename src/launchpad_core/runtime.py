@@ -35,9 +35,13 @@ class Launchpad:
         plugin_manager: pluggy.PluginManager | None = None,
         limits: Limits | None = None,
         bytecode_cache_dir: Path | None = None,
+        import_cache_dir: Path | None = None,
         compile_workers: int = 1,
     ):
+        """``bytecode_cache_dir`` keeps compiled sources and ``import_cache_dir``
+        imported foreign templates on disk between runs (the CLI sets both)."""
         self.hooks = Hooks(plugin_manager or make_plugin_manager())
+        self.import_cache_dir = import_cache_dir
         self.types = self.hooks.variable_types()
         self.generators = self.hooks.file_generators()
         self.engine = Engine(

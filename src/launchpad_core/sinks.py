@@ -14,6 +14,7 @@ import gzip
 import io
 import os
 import secrets
+import shutil
 import stat
 import tarfile
 import zipfile
@@ -152,11 +153,8 @@ def _stage(file: RenderedFile, target: Path, created: list[Path]) -> Path:
     """Write `file` to a new temporary file beside `target`."""
     _make_directories(target.parent, created)
     temp = _temp_path_beside(target)
-    with open(temp, "xb") as stream:  # "x": never reuses or follows an existing name
-        created.append(temp)
-        stream.write(file.data)
-    if file.mode is not None:
-        os.chmod(temp, _permissions(file.mode, FILE_MODE))
+    created.append(temp)  # O_EXCL: never reuses or follows an existing name
+    _create(temp, file)
     return temp
 
 
@@ -175,6 +173,49 @@ def _write_all_or_nothing(dest: Path, pending: list[tuple[RenderedFile, Path]]) 
             _place(temp, target, created)
 
 
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _create(target: Path | str, file: RenderedFile, *, dir_fd: int | None = None) -> None:
+    """A new file with ``file``'s bytes and mode (unbuffered: one write call)."""
+    fd = os.open(target, _CREATE_FLAGS, 0o666, dir_fd=dir_fd)
+    try:
+        view = memoryview(file.data)
+        while view:
+            view = view[os.write(fd, view):]
+        if file.mode is not None:
+            os.fchmod(fd, _permissions(file.mode, FILE_MODE))
+    finally:
+        os.close(fd)
+
+
+def _write_fresh(dest: Path, files: Sequence[RenderedFile]) -> None:
+    """A destination that does not exist yet: build the tree in a new sibling
+    folder and rename it into place, so it appears whole or not at all. Nothing
+    in that folder can be in the way, so no file needs checking on its own."""
+    with _destination_errors(dest), _undo_on_failure() as created:
+        _make_directories(dest.parent, created)
+        staging = _temp_path_beside(dest)
+        staging.mkdir()
+        folders: dict[str, int] = {}  # open folder descriptors: one lookup per file
+        try:
+            for file in files:
+                parent, _, name = file.path.rpartition("/")
+                folder = folders.get(parent)
+                if folder is None:
+                    (staging / parent).mkdir(parents=True, exist_ok=True)
+                    folder = folders[parent] = os.open(staging / parent, _FOLDER_FLAGS)
+                _create(name, file, dir_fd=folder)
+            os.rename(staging, dest)  # fails if a non-empty `dest` appeared meanwhile
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        finally:
+            for folder in folders.values():
+                os.close(folder)
+
+
 @attrs.frozen
 class DirectorySink:
     """Write files below `dest`: all of them or, on failure, none.
@@ -191,7 +232,11 @@ class DirectorySink:
 
     def write(self, files: Sequence[RenderedFile]) -> WriteReport:
         dest = self.dest.resolve()
-        if dest.exists() and not dest.is_dir():
+        if not os.path.lexists(dest):
+            _write_fresh(dest, files)
+            return WriteReport(written=tuple(f.path for f in files), skipped=(),
+                               manifest=manifest_of(files))
+        if not dest.is_dir():
             raise DestinationError(f"the destination {dest} exists and is not a directory")
         target_of = _Targets(dest)
         targets = [(file, target_of(file)) for file in files]

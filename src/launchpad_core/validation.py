@@ -62,10 +62,16 @@ class _Checker:
         yield from self.settings(self.template.settings, seen)
 
     def jinja_contents(self) -> Iterator[str]:
+        """Every file's Jinja sources (contents, path segments, conditions), compiled
+        together ahead of the checks: from the pack cache, or across processes."""
+        needs_jinja = self.engine.needs_jinja
         for spec in self.template.files:
-            rendered = spec.render and not spec.is_binary
-            if rendered and self.engine.needs_jinja(self.envops, spec.content):
+            if spec.render and not spec.is_binary and needs_jinja(self.envops, spec.content):
                 yield spec.content
+            if needs_jinja(self.envops, spec.path):
+                yield from (s for s in spec.path.split("/") if needs_jinja(self.envops, s))
+            if isinstance(spec.when, str) and needs_jinja(self.envops, spec.when):
+                yield spec.when
 
     def jinja(self, source: object, where: str, *, expression: bool = False) -> Iterator[Problem]:
         if not isinstance(source, str) or not source:

@@ -187,26 +187,51 @@ def test_a_failure_midway_leaves_dest_exactly_as_before(
 def test_a_failure_removes_a_dest_the_run_created(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _fail_on_third_replace(monkeypatch)
-    with pytest.raises(DestinationError):
+    def failing_rename(src: Path, dst: Path) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "rename", failing_rename)
+    with pytest.raises(DestinationError, match="No space left"):
         DirectorySink(tmp_path / "new" / "dest").write(FILES)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_failure_while_staging_removes_everything_created(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    real_chmod = os.chmod
+def test_a_new_dest_appears_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A destination that did not exist is built beside it and renamed into place."""
+    seen: list[list[str]] = []
+    real_rename = os.rename
 
-    def failing_chmod(path: Path, mode: int) -> None:
+    def watching_rename(src: Path, dst: Path) -> None:
+        seen.append(sorted(p.name for p in tmp_path.iterdir()))
+        real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", watching_rename)
+    report = DirectorySink(tmp_path / "dest").write(FILES)
+    assert len(seen) == 1 and "dest" not in seen[0]  # absent until the single rename
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dest"]
+    assert report.written == tuple(f.path for f in FILES)
+    for file in FILES:
+        assert (tmp_path / "dest" / file.path).read_bytes() == file.data
+
+
+@pytest.mark.parametrize("dest_exists", [False, True])
+def test_a_failure_while_staging_removes_everything_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dest_exists: bool
+) -> None:
+    if dest_exists:
+        (tmp_path / "dest").mkdir()
+    real_fchmod = os.fchmod
+
+    def failing_fchmod(fd: int, mode: int) -> None:
         if mode == 0o600:  # the mode of src/pkg/core.py, staged after two other files
             raise PermissionError(1, "Operation not permitted")
-        real_chmod(path, mode)
+        real_fchmod(fd, mode)
 
-    monkeypatch.setattr(os, "chmod", failing_chmod)
+    monkeypatch.setattr(os, "fchmod", failing_fchmod)
     with pytest.raises(DestinationError):
         DirectorySink(tmp_path / "dest").write(FILES)
-    assert list(tmp_path.iterdir()) == []
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert left == (["dest"] if dest_exists else [])
 
 
 # Archives ------------------------------------------------------------------------

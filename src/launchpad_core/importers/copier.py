@@ -31,7 +31,7 @@ from .copier_questions import (
     is_yaml_timestamp,
     to_variable,
 )
-from .copier_tree import EXCLUDED_GLOBAL, copier_files, path_excluded
+from .copier_tree import EXCLUDED_GLOBAL, SHADOWED_CONTEXT, copier_files, path_excluded
 from .jinja_text import environment_options, envops_from, has_markup, literal
 from .source_tree import TreeReader
 
@@ -67,6 +67,8 @@ class CopierImporter:
             "template_path": str(reader.root),
             "answers_file": config.answers_file,
         }
+        if tree.shadowed:
+            origin["shadowed"] = list(tree.shadowed)
         questions = [to_variable(n, q, envops) for n, q in config.questions.items()]
         settings = Settings(
             exclude=tree.exclude,
@@ -200,6 +202,7 @@ def copier_context(template: Template, answers: Answers) -> dict[str, Any]:
         "_copier_conf": conf,
         "_copier_phase": "render",
         "_external_data": {},
+        SHADOWED_CONTEXT: list(origin.get("shadowed", ())),
     }
 
 

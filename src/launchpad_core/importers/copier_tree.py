@@ -47,12 +47,19 @@ def path_excluded(patterns_text: str, path: str) -> bool:
     return _spec(nfd_patterns(tuple(_LINEBREAK.split(patterns_text)))).match_file(path)
 
 
+#: The render-context name of :attr:`CopierFiles.shadowed`.
+SHADOWED_CONTEXT = "_lp_shadowed"
+
+
 @attrs.frozen
 class CopierFiles:
     """The file specs of a Copier template and the exclusions left to the engine."""
 
     files: tuple[FileSpec, ...]
     exclude: tuple[str, ...]
+    #: Suffixed paths (suffix dropped) that templated paths are checked against when
+    #: rendering; the render context holds them once as ``_lp_shadowed``.
+    shadowed: tuple[str, ...] = ()
 
 
 @attrs.define
@@ -61,6 +68,7 @@ class _Walk:
     config: CopierConfig
     envops: EnvOptions
     copy_root: Path
+    shadow_checked: bool = False
 
     @property
     def suffix(self) -> str:
@@ -129,8 +137,8 @@ class _Walk:
         """Decided when rendering: shadowing of a templated path, templated exclusions."""
         conditions = []
         if has_markup(out, self.envops) and self.suffix and not is_template and self.shadowed:
-            names = ", ".join(string_literal(p) for p in sorted(self.shadowed))
-            conditions.append(f"_lp_path not in [{names}]")
+            self.shadow_checked = True
+            conditions.append(f"_lp_path not in {SHADOWED_CONTEXT}")
         if self.templated_exclude:
             conditions.append(f"not {EXCLUDED_GLOBAL}(_lp_patterns, _lp_path)")
         return conditions
@@ -182,4 +190,5 @@ def copier_files(reader: TreeReader, config: CopierConfig, envops: EnvOptions) -
     )
     dynamic = any(has_markup(f.path, envops) for f in files)
     exclude = () if walk.templated_exclude or not dynamic else nfd_patterns(config.exclude)
-    return CopierFiles(files=files, exclude=exclude)
+    shadowed = tuple(sorted(walk.shadowed)) if walk.shadow_checked else ()
+    return CopierFiles(files=files, exclude=exclude, shadowed=shadowed)

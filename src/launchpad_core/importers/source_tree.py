@@ -31,9 +31,21 @@ class TreeReader:
     def __attrs_post_init__(self) -> None:
         self.root = self.root.resolve()
 
+    _real_dirs: dict[Path, Path] = attrs.field(factory=dict, init=False, repr=False)
+
+    def _real(self, path: Path) -> Path:
+        """``path.resolve()``, resolving each folder once for the whole tree."""
+        if path.is_symlink():
+            return path.resolve()
+        parent = path.parent
+        real_parent = self._real_dirs.get(parent)
+        if real_parent is None:
+            real_parent = self._real_dirs[parent] = parent.resolve()
+        return real_parent / path.name
+
     def check_inside(self, path: Path) -> None:
         """Refuse a path (a symbolic link, typically) that resolves outside the template."""
-        if not path.resolve().is_relative_to(self.root):
+        if not self._real(path).is_relative_to(self.root):
             shown = path.relative_to(self.root) if path.is_relative_to(self.root) else path
             raise LoadError(f"{shown} links outside the template directory", source=str(path))
 
