@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pluggy
 
 from . import answers as answers_module
@@ -21,7 +22,7 @@ from .errors import DefinitionError, Problem, UntrustedCodeError
 from .limits import Limits
 from .model.answers import Answers
 from .model.output import RenderedFile
-from .model.template import Template
+from .model.template import Template, TrustedEnvOptions
 from .plugins import Hooks, make_plugin_manager
 from .serialization import structure_template, unstructure_template
 
@@ -53,9 +54,14 @@ class Launchpad:
         )
 
     # -- definitions -------------------------------------------------------------
-    def structure(self, data: Any) -> Template:
-        """JSON-like data to a checked :class:`Template`, or :class:`DefinitionError`."""
+    def structure(self, data: Any, *, trusted: bool = False) -> Template:
+        """JSON-like data to a checked :class:`Template`, or :class:`DefinitionError`.
+
+        ``trusted`` loads the template's ``jinja_extensions`` (see :func:`trusting`).
+        """
         template = structure_template(data)
+        if trusted:
+            template = trusting(template)
         self.check(template)
         return template
 
@@ -77,6 +83,8 @@ class Launchpad:
         from .loading import load_source
 
         template = load_source(Path(source), launchpad=self, trusted=trusted)
+        if trusted:
+            template = trusting(template)
         self.check(template)
         return template
 
@@ -110,6 +118,8 @@ class Launchpad:
     ) -> list[RenderedFile]:
         """Every output file, checked and in memory; nothing is written."""
         refuse_untrusted(template, trusted=trusted)
+        if trusted:
+            template = trusting(template)
         return rendering.render_files(
             template,
             answers,
@@ -127,6 +137,19 @@ def executable_parts(template: Template) -> list[str]:
         for name in ("tasks", "jinja_extensions")
         if getattr(template.settings, name, None)
     ]
+
+
+def trusting(template: Template) -> Template:
+    """``template`` with its ``jinja_extensions`` loaded by the engine, the way
+    Copier and Cookiecutter load them: only ever for a template the local user
+    trusts (the hosted service never calls this)."""
+    settings = template.settings
+    if not settings.jinja_extensions or isinstance(settings.envops, TrustedEnvOptions):
+        return template
+    envops = TrustedEnvOptions(
+        **attrs.asdict(settings.envops, recurse=False), extensions=settings.jinja_extensions
+    )
+    return attrs.evolve(template, settings=attrs.evolve(settings, envops=envops))
 
 
 def refuse_untrusted(template: Template, *, trusted: bool) -> None:

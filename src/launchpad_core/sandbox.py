@@ -269,4 +269,5 @@ class LaunchpadSandbox(SandboxedEnvironment):
 def _envops_kwargs(envops: EnvOptions) -> dict[str, Any]:
     options = attrs.asdict(envops)
     strict = options.pop("strict_undefined")
+    options["extensions"] = list(options.pop("extensions", ()))
     return {**options, "undefined": StrictUndefined if strict else Undefined}

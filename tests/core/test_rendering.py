@@ -12,6 +12,7 @@ import yaml
 
 import launchpad_core.engine as engine_module
 from launchpad_core import (
+    DefinitionError,
     EnvOptions,
     Launchpad,
     SecurityError,
@@ -281,3 +282,38 @@ def test_a_template_that_runs_code_needs_trust(lp: Launchpad) -> None:
     with pytest.raises(UntrustedCodeError):
         lp.render(template, answers)
     assert [f.path for f in lp.render(template, answers, trusted=True)] == ["a"]
+
+
+# Jinja extensions of trusted templates ----------------------------------------------
+
+EXTENDED = {
+    "name": "ext",
+    "variables": [{"name": "name", "default": "world"}],
+    "files": [{"path": "a.txt", "content": "{% set xs = [] %}{% do xs.append(name) %}{{ xs }}"}],
+    "settings": {"jinja_extensions": ["jinja2.ext.do"]},
+}
+
+
+def test_a_trusted_template_renders_with_its_jinja_extensions(lp: Launchpad) -> None:
+    template = lp.structure(EXTENDED, trusted=True)
+    files = lp.render(template, lp.resolve_answers(template, {}), trusted=True)
+    assert [(f.path, f.data) for f in files] == [("a.txt", b"['world']")]
+
+
+def test_an_untrusted_template_never_loads_its_extensions(lp: Launchpad) -> None:
+    with pytest.raises(DefinitionError) as caught:  # `do` is no tag without the extension
+        lp.structure(EXTENDED)
+    assert [p.path for p in caught.value.problems] == ["$.files[0].content"]
+    plain = {**EXTENDED, "files": [{"path": "a.txt", "content": "plain"}]}
+    template = lp.structure(plain)
+    with pytest.raises(UntrustedCodeError, match="jinja_extensions"):
+        lp.render(template, lp.resolve_answers(template, {}))
+
+
+def test_extensions_cannot_be_smuggled_into_the_syntax_options(lp: Launchpad) -> None:
+    data = {**EXTENDED, "settings": {"envops": {"extensions": ["jinja2.ext.do"]}}}
+    with pytest.raises(DefinitionError) as caught:
+        lp.structure(data)
+    assert [(p.path, p.message) for p in caught.value.problems] == [
+        ("$.settings.envops", "extra fields found (extensions)")
+    ]

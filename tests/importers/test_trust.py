@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from launchpad_core.errors import LaunchpadError, UntrustedCodeError
+from launchpad_core.errors import UntrustedCodeError
 from launchpad_core.importing import import_template
 
 from .conftest import (
@@ -145,9 +145,6 @@ def test_jinja_extensions_are_refused_without_trust(lp, tmp_path, tree, declared
         lp.render(template, lp.resolve_answers(template, {}))
 
 
-@pytest.mark.xfail(
-    strict=True, raises=LaunchpadError, reason="the engine does not load trusted extensions yet"
-)
 def test_trusted_jinja_extension_is_loaded_like_copier(lp, tmp_path):
     src = write_tree(
         tmp_path / "tpl",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from typing import Any, Literal
 
 import attrs
@@ -150,14 +151,31 @@ class EnvOptions:
     @property
     def markers(self) -> tuple[str, ...]:
         """Strings whose presence means a text needs Jinja at all."""
-        found = (
-            self.block_start_string,
-            self.variable_start_string,
-            self.comment_start_string,
-            self.line_statement_prefix,
-            self.line_comment_prefix,
-        )
-        return tuple(m for m in found if m)
+        return _markers(self)
+
+
+@functools.lru_cache(maxsize=64)
+def _markers(envops: EnvOptions) -> tuple[str, ...]:
+    found = (
+        envops.block_start_string,
+        envops.variable_start_string,
+        envops.comment_start_string,
+        envops.line_statement_prefix,
+        envops.line_comment_prefix,
+    )
+    return tuple(m for m in found if m)
+
+
+@attrs.frozen
+class TrustedEnvOptions(EnvOptions):
+    """:class:`EnvOptions` plus the Jinja extensions a trusted template loads.
+
+    Never read from a definition: :func:`launchpad_core.runtime.trusting` makes
+    one from ``settings.jinja_extensions`` when the local user trusts the
+    template, and the engine then builds an environment with those extensions.
+    """
+
+    extensions: tuple[str, ...] = ()
 
 
 @attrs.frozen
