@@ -85,6 +85,11 @@ SEGMENT_RULES: tuple[PathRule, ...] = (
         "a file or directory name may not end with a dot or a space",
     ),
     PathRule(
+        lambda s: s.casefold() == ".git",
+        "a '.git' folder would let the template set Git hooks and configuration "
+        "that run when the project is used",
+    ),
+    PathRule(
         lambda s: _utf8_length(s) > MAX_SEGMENT_BYTES,
         f"a file or directory name is longer than {MAX_SEGMENT_BYTES} bytes",
     ),

@@ -31,6 +31,8 @@ HOSTILE_PATHS = {
     "absolute": ("/etc/passwd", "absolute"),
     "parent": ("../x", "'..'"),
     "parent deeper": ("a/../../b", "'..'"),
+    "git hooks": (".git/hooks/pre-commit", "Git hooks"),
+    "git config upper case": ("sub/.GIT/config", "Git hooks"),
     "parent at end": ("a/..", "'..'"),
     "parent alone": ("..", "'..'"),
     "drive with slash": ("C:/x", "colon"),
@@ -79,6 +81,9 @@ UNICODE_PATH = "\u00fcn\u00efcode/\u0444\u0430\u0439\u043b.txt"
 FINE_PATHS = {
     "a/b.txt": "a/b.txt",
     "dir/.hidden": "dir/.hidden",
+    ".gitignore": ".gitignore",
+    ".github/workflows/ci.yml": ".github/workflows/ci.yml",
+    "a/.git-blame-ignore-revs": "a/.git-blame-ignore-revs",
     UNICODE_PATH: UNICODE_PATH,
     "cafe\u0301/x": "cafe\u0301/x",  # decomposed form is kept; collisions compare NFC
     "a//b": "a/b",
