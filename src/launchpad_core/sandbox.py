@@ -17,8 +17,10 @@ time limit cannot interrupt because they are one long C call:
   :data:`MAX_FORMAT_WIDTH` before formatting (``'{0:>999999999}'.format(1)``);
 * ``range`` is capped.
 
-Lists and dicts grown in place (``list.append``, ``dict.update``) are not
-measured again; the hosted workers' memory and CPU limits bound those.
+Lists, dicts and sets grown in place (``append``, ``update`` ...) are
+measured whole once per render, then by what each call adds. A container that
+grows after it was put into another is not counted again in the outer one;
+the hosted workers' memory and CPU limits bound what is left.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ MAX_FORMAT_WIDTH = 10_000
 _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?(.?)", re.S)
 _STRINGS = (str, bytes)
 _SIZED_TYPES = (str, bytes, list, tuple)
+_GROWABLE = (list, dict, set)
+#: Methods of lists, dicts and sets that add to them in place.
+_GROWING = frozenset({"append", "extend", "insert", "update", "setdefault", "add"})
 _DICT_VIEWS = tuple(map(type, ({}.keys(), {}.values(), {}.items())))
 _NESTED_TYPES = (list, tuple, dict, set, frozenset, *_DICT_VIEWS)
 _MEASURED_TYPES = (*_STRINGS, *_NESTED_TYPES)
@@ -240,8 +245,26 @@ class LaunchpadSandbox(SandboxedEnvironment):
             if getattr(__obj, "__name__", "") == "replace" and len(args) >= 2:
                 __self.check_replace(owner, args[0], args[1])
         # What a call keeps may outlive it: cycler(x, x).items holds x twice.
-        __self.check_items(sum(map(nested_size, (*args, *kwargs.values()))))
-        return __self.check_size(super().call(__context, __obj, *args, **kwargs))
+        added = sum(map(nested_size, (*args, *kwargs.values())))
+        __self.check_items(added)
+        result = __self.check_size(super().call(__context, __obj, *args, **kwargs))
+        if isinstance(owner, _GROWABLE) and getattr(__obj, "__name__", "") in _GROWING:
+            __self._account_growth(__context, owner, added)
+        return result
+
+    def _account_growth(self, context: Any, container: Any, added: int) -> None:
+        """A list, dict or set grown in place (``append``, ``update`` ...): measured
+        whole the first time, then by what each call adds, for the whole render."""
+        grown: dict[int, list[Any]] | None = getattr(context, "_lp_grown", None)
+        if grown is None:
+            grown = {}
+            context._lp_grown = grown
+        entry = grown.get(id(container))
+        if entry is None:  # holds the container, so its id stays its own
+            entry = grown[id(container)] = [container, nested_size(container)]
+        else:
+            entry[1] += added + 1
+        self.check_items(entry[1])
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         """Jinja's sandboxed ``str.format``, refusing huge field widths before formatting."""

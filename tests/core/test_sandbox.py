@@ -188,11 +188,31 @@ def test_a_value_just_within_the_string_limit_renders(guarded: Launchpad) -> Non
         render_text(guarded, "{{ 'x' * 1000001 }}")
 
 
-@pytest.mark.xfail(strict=True, reason="lists grown in place are not measured again; "
-                   "the workers' memory and CPU limits bound them")
-def test_a_list_grown_in_place_past_the_limit_is_refused() -> None:
+@pytest.mark.parametrize(
+    "grow",
+    [
+        "{{ l.append('x' * 100) or '' }}",
+        "{{ l.extend(['x' * 100]) or '' }}",
+        "{{ l.insert(0, 'x' * 100) or '' }}",
+    ],
+)
+def test_a_list_grown_in_place_past_the_limit_is_refused(grow: str) -> None:
     lp = make_launchpad(Limits(max_string=1000))
-    source = ("{% set l = [] %}{% for i in range(50) %}{{ l.append('x' * 100) or '' }}"
-              "{% endfor %}{{ l|length }}")
+    source = "{% set l = [] %}{% for i in range(50) %}" + grow + "{% endfor %}{{ l|length }}"
     with pytest.raises(SecurityError):
         render_text(lp, source)
+
+
+def test_a_dict_grown_in_place_past_the_limit_is_refused() -> None:
+    lp = make_launchpad(Limits(max_string=1000))
+    source = ("{% set d = {} %}{% for i in range(50) %}{{ d.update({i: 'x' * 100}) or '' }}"
+              "{% endfor %}{{ d|length }}")
+    with pytest.raises(SecurityError):
+        render_text(lp, source)
+
+
+def test_growing_in_place_within_the_limit_renders() -> None:
+    lp = make_launchpad(Limits(max_string=1000))
+    source = ("{% set l = [] %}{% for i in range(80) %}{{ l.append('x' * 10) or '' }}"
+              "{% endfor %}{{ l|length }} {{ l|join|length }}")
+    assert render_text(lp, source) == "80 800"
