@@ -11,6 +11,7 @@
 from .errors import (
     AnswersError,
     DefinitionError,
+    IsolationError,
     LaunchpadError,
     LimitExceededError,
     Problem,
@@ -34,6 +35,7 @@ __all__ = [
     "DefinitionError",
     "EnvOptions",
     "FileSpec",
+    "IsolationError",
     "Launchpad",
     "LaunchpadError",
     "LimitExceededError",

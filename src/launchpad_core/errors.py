@@ -126,3 +126,19 @@ class PluginError(LaunchpadError):
     """A plugin failed to load or answered a hook wrongly."""
 
     code = "plugin_error"
+
+
+class IsolationError(LaunchpadError):
+    """An isolated child process broke a hard limit or died (:mod:`launchpad_core.isolation`).
+
+    ``code`` is ``cpu_limit``, ``memory_limit``, ``timeout`` or ``crashed``.
+    """
+
+    code = "isolation_error"
+    codes = ("cpu_limit", "memory_limit", "timeout", "crashed")
+
+    def __init__(self, message: str, *, code: str, source: str | None = None):
+        if code not in self.codes:
+            raise ValueError(f"unknown isolation error code {code!r}")
+        super().__init__(message, source=source)
+        self.code = code

@@ -108,3 +108,27 @@ def launchpad_register_commands(subparsers: argparse._SubParsersAction) -> None:
 
     :param subparsers: the ``argparse`` sub-parsers object of ``launchpad``.
     """
+
+
+@hookspec
+def launchpad_notify(
+    kind: str,
+    recipient: str,
+    subject: str,
+    message: str,
+    settings: Mapping[str, Any],
+) -> None:
+    """Tell a user, outside the app, that something happened (email, chat ...).
+
+    Called after a generation job completed or failed, once its in-app event is
+    stored; every implementation is called. The built-in one sends an email when
+    SMTP settings are given. An exception is logged and changes nothing else.
+
+    :param kind: what happened: ``job_completed`` or ``job_failed``.
+    :param recipient: the user's email address.
+    :param subject: a one-line summary.
+    :param message: the text to send, with a link to the job (never holds secret
+        answers).
+    :param settings: the service's notification settings (``host``, ``port``,
+        ``username``, ``password``, ``sender``, ``starttls`` of the SMTP server).
+    """

@@ -95,6 +95,11 @@ class Hooks:
     def register_commands(self, *, subparsers: Any) -> None:
         self.pm.hook.launchpad_register_commands(subparsers=subparsers)
 
+    def notify(self, *, kind: str, recipient: str, subject: str, message: str,
+               settings: Mapping[str, Any]) -> None:
+        self.pm.hook.launchpad_notify(kind=kind, recipient=recipient, subject=subject,
+                                      message=message, settings=settings)
+
     def plugins(self) -> list[tuple[str, list[str]]]:
         """Each loaded plugin's name and the hooks it implements."""
         return [
