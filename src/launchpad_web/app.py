@@ -14,20 +14,38 @@ from sqlalchemy.orm import sessionmaker
 
 import launchpad_core
 from launchpad_core import Launchpad, default_launchpad
+from launchpad_worker.context import WorkerContext
+from launchpad_worker.queue import JobQueue
 
 from .accounts import resources as accounts_resources
 from .accounts.auth import Authenticator, SessionCookie
+from .accounts.csrf import CsrfGuard
+from .accounts.export import AccountExport
 from .accounts.passwords import Passwords
 from .accounts.services import AccountService
 from .accounts.sessions import SessionStore
+from .accounts.throttling import LoginThrottle
+from .accounts.tokens import TokenStore
+from .billing import resources as billing_resources
+from .billing.quotas import Quotas
+from .billing.services import BillingService
+from .billing.webhooks import WebhookProcessor
 from .clock import Clock, system_clock
 from .db import make_engine, make_session_factory
 from .health import HealthResource
+from .jobs import resources as jobs_resources
+from .jobs.services import JobService
 from .middleware import BodyLimit, DbSession, RequestLog
 from .migrate import head_revision
 from .openapi import OpenApiResource, Route, build_document
 from .problems import install_error_handlers
 from .settings import WebSettings
+from .teams import resources as teams_resources
+from .teams.services import TeamService
+from .templates import resources as templates_resources
+from .templates.cache import TemplateListCache
+from .templates.preview import Previewer
+from .templates.services import TemplateService
 
 OPENAPI_PATH = "/api/openapi.json"
 
@@ -38,23 +56,45 @@ def create_app(
     session_factory: sessionmaker | None = None,
     launchpad: Launchpad | None = None,
     clock: Clock = system_clock,
+    job_queue: JobQueue | None = None,
 ) -> falcon.App:
     """The WSGI app. Tests pass a ``session_factory`` bound to their transaction and a clock."""
     launchpad = launchpad or default_launchpad()
     if session_factory is None:
         engine = make_engine(settings.database_url, pool_size=settings.threads)
         session_factory = make_session_factory(engine)
-    billing = launchpad.hooks.billing_provider(settings=settings.billing)
+    billing = launchpad.hooks.billing_provider(settings=settings.billing.provider_settings())
 
     cookie = SessionCookie(secure=settings.secure_cookies, max_age=settings.session_max)
     sessions = SessionStore(idle=settings.session_idle, absolute=settings.session_max,
                             clock=clock)
-    auth = Authenticator(sessions=sessions, cookie=cookie)
-    accounts = AccountService(passwords=Passwords(settings.password_hashing), clock=clock)
+    auth = Authenticator(sessions=sessions, tokens=TokenStore(clock=clock), cookie=cookie)
+    accounts = AccountService(passwords=Passwords(settings.password_hashing), clock=clock,
+                              throttle=LoginThrottle(clock=clock))
+
+    quotas = Quotas(plans=settings.billing.plans, clock=clock,
+                    past_due_grace=settings.billing.past_due_grace)
+    teams = TeamService(quotas=quotas, clock=clock)
+    job_queue = job_queue or JobQueue.from_settings(settings, WorkerContext.from_settings(
+        settings, session_factory=session_factory, launchpad=launchpad, clock=clock))
+    jobs = JobService(launchpad=launchpad, quotas=quotas, clock=clock)
+    template_cache = TemplateListCache.from_url(settings.redis_url) if settings.redis_url else None
+    templates = TemplateService(launchpad=launchpad, quotas=quotas, clock=clock,
+                                previewer=Previewer(settings.preview, launchpad=launchpad),
+                                cache=template_cache)
 
     openapi = OpenApiResource()
     routes = [
-        *accounts_resources.routes(accounts=accounts, auth=auth),
+        *accounts_resources.routes(accounts=accounts, auth=auth,
+                                   export=AccountExport(clock=clock)),
+        *teams_resources.routes(teams=teams),
+        *templates_resources.routes(templates=templates, cache=template_cache),
+        *billing_resources.routes(
+            billing=BillingService(provider=billing, quotas=quotas, public_url=settings.public_url),
+            webhooks=WebhookProcessor(provider=billing, clock=clock,
+                                      past_due_grace=settings.billing.past_due_grace)),
+        *jobs_resources.routes(jobs=jobs, queue=job_queue, storage=job_queue.context.storage,
+                               session_factory=session_factory, settings=settings.jobs),
         Route("/api/health", HealthResource(version=launchpad_core.__version__,
                                             expected_revision=head_revision(),
                                             billing_provider=billing.name)),
@@ -68,6 +108,7 @@ def create_app(
         BodyLimit(settings.max_body_bytes),
         DbSession(session_factory),
         auth,
+        CsrfGuard(public_url=settings.public_url),
     ])
     app.resp_options.secure_cookies_by_default = settings.secure_cookies
     install_error_handlers(app)

@@ -1,19 +1,21 @@
-"""``launchpad serve`` and ``launchpad db upgrade|current|revision``, added through the
-core's ``launchpad_register_commands`` hook (entry point ``web`` in group ``launchpad``)."""
+"""``launchpad serve`` and ``launchpad db upgrade|current|revision|purge-sessions``, added
+through the core's ``launchpad_register_commands`` hook (entry point ``web`` in group
+``launchpad``)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-
-import attrs
+from typing import TYPE_CHECKING
 
 from launchpad_core import hookimpl
 
-from .db import make_engine, make_session_factory
-from .logs import configure_logging
-from .migrate import current_revision, head_revision, new_revision, require_current, upgrade
-from .settings import WebSettings
+if TYPE_CHECKING:
+    from .settings import WebSettings
+
+# Every `launchpad` command (`render` too) loads this module to register its
+# commands, so the web stack (SQLAlchemy, Alembic, Falcon) is imported only
+# inside the handlers that use it.
 
 
 @hookimpl
@@ -23,6 +25,9 @@ def launchpad_register_commands(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--host", help="listen address (LAUNCHPAD_HOST, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (LAUNCHPAD_PORT, 8000)")
     serve.add_argument("--threads", type=int, help="worker threads (LAUNCHPAD_THREADS, 8)")
+    serve.add_argument("--no-worker", action="store_true",
+                       help="run no job consumer in this process (never runs one when "
+                            "LAUNCHPAD_REDIS_URL is set: start `launchpad worker`)")
     serve.set_defaults(handler=_serve)
 
     db = subparsers.add_parser("db", help="the web service's database schema")
@@ -36,9 +41,16 @@ def launchpad_register_commands(subparsers: argparse._SubParsersAction) -> None:
         "revision", help="(developers) autogenerate the next migration from the models")
     revision.add_argument("-m", "--message", required=True)
     revision.set_defaults(handler=_db_revision)
+    purge = actions.add_parser(
+        "purge-sessions", help="delete expired sessions and old login failures")
+    purge.set_defaults(handler=_db_purge_sessions)
 
 
 def _settings(args: argparse.Namespace) -> WebSettings:
+    import attrs
+
+    from .settings import WebSettings
+
     settings = WebSettings.from_env()
     overrides = {name: getattr(args, name, None) for name in ("host", "port", "threads")}
     return attrs.evolve(settings, **{k: v for k, v in overrides.items() if v is not None})
@@ -47,22 +59,36 @@ def _settings(args: argparse.Namespace) -> WebSettings:
 def _serve(args: argparse.Namespace) -> int:
     import waitress
 
+    from launchpad_worker.context import WorkerContext
+    from launchpad_worker.queue import JobQueue, running_consumer
+
     from .app import create_app
+    from .db import make_engine, make_session_factory
+    from .logs import configure_logging
+    from .migrate import require_current
 
     settings = _settings(args)
     configure_logging(settings.log_level)
     engine = make_engine(settings.database_url, pool_size=settings.threads)
     require_current(engine)
-    app = create_app(settings, session_factory=make_session_factory(engine),
-                     launchpad=args.launchpad())
+    session_factory, launchpad = make_session_factory(engine), args.launchpad()
+    queue = JobQueue.from_settings(settings, WorkerContext.from_settings(
+        settings, session_factory=session_factory, launchpad=launchpad))
+    app = create_app(settings, session_factory=session_factory, launchpad=launchpad,
+                     job_queue=queue)
     print(f"LaunchPad listening on http://{settings.host}:{settings.port}", file=sys.stderr,
           flush=True)
-    waitress.serve(app, host=settings.host, port=settings.port, threads=settings.threads,
-                   max_request_body_size=settings.max_body_bytes, ident="launchpad")
+    with running_consumer(queue, enabled=not args.no_worker and not settings.redis_url):
+        waitress.serve(app, host=settings.host, port=settings.port, threads=settings.threads,
+                       max_request_body_size=settings.max_body_bytes, ident="launchpad")
     return 0
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
+    from .db import make_engine
+    from .migrate import current_revision, upgrade
+    from .settings import WebSettings
+
     engine = make_engine(WebSettings.from_env().database_url)
     upgrade(engine, args.revision)
     with engine.connect() as connection:
@@ -71,6 +97,10 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _db_current(args: argparse.Namespace) -> int:
+    from .db import make_engine
+    from .migrate import current_revision, head_revision
+    from .settings import WebSettings
+
     engine = make_engine(WebSettings.from_env().database_url)
     with engine.connect() as connection:
         current = current_revision(connection)
@@ -78,6 +108,24 @@ def _db_current(args: argparse.Namespace) -> int:
     return 0 if current == head_revision() else 1
 
 
+def _db_purge_sessions(args: argparse.Namespace) -> int:
+    from .accounts.purge import purge_expired
+    from .db import make_engine, make_session_factory
+    from .migrate import require_current
+    from .settings import WebSettings
+
+    settings = WebSettings.from_env()
+    engine = make_engine(settings.database_url)
+    require_current(engine)
+    with make_session_factory(engine)() as db, db.begin():
+        counts = purge_expired(db, settings)
+    print(f"purged {counts.sessions} expired sessions and "
+          f"{counts.login_failures} old login failures")
+    return 0
+
+
 def _db_revision(args: argparse.Namespace) -> int:
+    from .migrate import new_revision
+
     print(f"wrote {new_revision(args.message)}; review it, then `ruff format` it")
     return 0

@@ -7,6 +7,7 @@ become a 422 :class:`ValidationFailedError` listing each field by JSON path.
 
 from __future__ import annotations
 
+import enum
 import functools
 import uuid
 from collections.abc import Iterator
@@ -34,10 +35,33 @@ def _structure_email(value: Any, _type: Any) -> Email:
     return normalize_email(value)
 
 
+def _structure_str_enum(value: Any, type_: type[enum.StrEnum]) -> enum.StrEnum:
+    # Registered for StrEnum, which comes before str in its MRO: the core's strict
+    # str hook would otherwise accept any string for an enum-typed field.
+    if not isinstance(value, str):
+        raise TypeError(f"expected string, got {type(value).__name__}")
+    try:
+        return type_(value)
+    except ValueError:
+        allowed = ", ".join(repr(m.value) for m in type_)
+        raise ValueError(f"expected one of {allowed}") from None
+
+
+def _structure_uuid(value: Any, _type: Any) -> uuid.UUID:
+    if not isinstance(value, str):
+        raise TypeError(f"expected string, got {type(value).__name__}")
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ValueError("expected a UUID") from None
+
+
 @functools.cache
 def make_converter() -> cattrs.Converter:
     conv = make_core_converter().copy(omit_if_default=False, forbid_extra_keys=True)
     conv.register_structure_hook(Email, _structure_email)
+    conv.register_structure_hook(enum.StrEnum, _structure_str_enum)
+    conv.register_structure_hook(uuid.UUID, _structure_uuid)
     conv.register_unstructure_hook(uuid.UUID, str)
     conv.register_unstructure_hook(datetime, datetime.isoformat)
     return conv

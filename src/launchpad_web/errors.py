@@ -81,10 +81,71 @@ class InvalidCredentialsError(UnauthenticatedError):
     title = "Wrong email or password"
 
 
+class InvalidTokenError(UnauthenticatedError):
+    code = "invalid_token"
+    title = "The API token is unknown, expired or revoked"
+
+
+class InvalidSignatureError(ApiError):
+    code = "invalid_signature"
+    title = "The webhook signature is missing, wrong or too old"
+
+
+class PaymentRequiredError(ApiError):
+    """A plan's limit is reached, or a feature belongs to another plan."""
+
+    status = 402
+    code = "payment_required"
+    title = "Your plan does not allow this"
+
+
+class QuotaExceededError(PaymentRequiredError):
+    code = "quota_exceeded"
+    title = "Your plan's limit is reached"
+
+
+class PlanRequiredError(PaymentRequiredError):
+    code = "plan_required"
+    title = "This needs another plan"
+
+
+class NoBillingAccountError(ApiError):
+    status = 409
+    code = "no_billing_account"
+    title = "There is no paid subscription to manage yet"
+
+
+class AlreadySubscribedError(ApiError):
+    status = 409
+    code = "already_subscribed"
+    title = "You already pay for a plan; change it in the billing portal"
+
+
+class BillingUnavailableError(ApiError):
+    status = 503
+    code = "billing_unavailable"
+    title = "Paid plans cannot be bought on this installation"
+
+
 class ForbiddenError(ApiError):
     status = 403
     code = "forbidden"
     title = "Not allowed"
+
+
+class CsrfFailedError(ForbiddenError):
+    code = "csrf_failed"
+    title = "Cross-site request refused"
+
+
+class SessionRequiredError(ForbiddenError):
+    code = "session_required"
+    title = "Sign in with a password for this; an API token cannot do it"
+
+
+class WrongPasswordError(ForbiddenError):
+    code = "wrong_password"
+    title = "The current password is wrong"
 
 
 class NotFoundError(ApiError):
@@ -102,6 +163,35 @@ class ConflictError(ApiError):
 class EmailTakenError(ConflictError):
     code = "email_taken"
     title = "An account with this email exists"
+
+
+class LastOwnerError(ConflictError):
+    code = "last_owner"
+    title = "A team keeps at least one owner: make someone else owner first"
+
+
+class AlreadyMemberError(ConflictError):
+    code = "already_member"
+    title = "This person is already a member of the team"
+
+
+class VersionConflictError(ConflictError):
+    """A write based on a version that is no longer the latest (``version`` field)."""
+
+    code = "version_conflict"
+    title = "It was changed meanwhile: read the latest version and apply your change again"
+
+
+class StalePreconditionError(VersionConflictError):
+    """The same, announced with ``If-Match``."""
+
+    status = 412
+
+
+class PreconditionRequiredError(ApiError):
+    status = 428
+    code = "version_required"
+    title = "Say which version you change: send If-Match or the version field"
 
 
 class PayloadTooLargeError(ApiError):
@@ -136,6 +226,29 @@ class ValidationFailedError(ApiError):
         return cls(errors=errors)
 
 
+class InvalidDefinitionError(ValidationFailedError):
+    code = "invalid_definition"
+    title = "The template definition is not valid"
+
+
+class InvalidAnswersError(ValidationFailedError):
+    code = "invalid_answers"
+    title = "The answers are not valid"
+
+
+class RenderFailedError(ValidationFailedError):
+    """The template failed to render; ``code`` is the core's (``unsafe_path``,
+    ``sandbox_violation``, ``render_timeout``, ``cpu_limit`` ...), ``source`` the
+    template file concerned when known."""
+
+    title = "The template could not be rendered"
+
+    def __init__(self, detail: str, *, code: str, source: str | None = None):
+        super().__init__(detail)
+        self.code = code
+        self.source = source
+
+
 class TooManyRequestsError(ApiError):
     status = 429
     code = "too_many_requests"
@@ -144,3 +257,8 @@ class TooManyRequestsError(ApiError):
     def __init__(self, detail: str | None = None, *, retry_after: int):
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
         self.retry_after = retry_after
+
+
+class TooManyAttemptsError(TooManyRequestsError):
+    code = "too_many_attempts"
+    title = "Too many failed sign-in attempts; try again later"

@@ -1,7 +1,8 @@
 """Cross-cutting request work: request ids and access logs, the body limit, a DB session.
 
 Order in :func:`launchpad_web.app.create_app`: ``RequestLog`` first (so it sees the
-final status), then ``BodyLimit``, ``DbSession`` and the authenticator. Components
+final status), then ``BodyLimit``, ``DbSession``, the authenticator and the CSRF
+guard (:mod:`launchpad_web.accounts.csrf`). Components
 hold no per-request state; everything per request lives in ``req.context``.
 """
 
@@ -61,7 +62,12 @@ class BodyLimit:
 
 class DbSession:
     """One SQLAlchemy session per request in ``req.context.db``: committed when the
-    request succeeded, rolled back otherwise, always closed. Services never commit."""
+    request succeeded, rolled back otherwise, always closed. Services never commit.
+
+    A responder whose writes must stand although it answers an error (a failed
+    password check is recorded for login throttling) sets
+    ``req.context.commit_on_error = True`` before calling the service.
+    """
 
     def __init__(self, session_factory: sessionmaker):
         self.session_factory = session_factory
@@ -72,10 +78,10 @@ class DbSession:
     def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any,
                          req_succeeded: bool) -> None:
         db = req.context.get("db")
-        if db is None:
-            return
+        if db is None or not (db.in_transaction() or db.new or db.dirty or db.deleted):
+            return  # never used: nothing to end (a request served from caches costs nothing)
         try:
-            if req_succeeded:
+            if req_succeeded or req.context.get("commit_on_error"):
                 db.commit()
             else:
                 db.rollback()

@@ -54,6 +54,7 @@ PROBLEM_SCHEMA = {
         "detail": {"type": "string"},
         "code": {"type": "string"},
         "field": {"type": "string", "description": "JSON path of the field concerned"},
+        "source": {"type": "string", "description": "the template file concerned"},
         "errors": {
             "type": "array",
             "items": {
@@ -137,7 +138,10 @@ def build_document(routes: Sequence[Route], *, version: str, cookie_name: str) -
         "paths": paths,
         "components": {
             "schemas": components,
-            "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": cookie_name}},
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": cookie_name},
+                "bearer": {"type": "http", "scheme": "bearer", "description": "an API token"},
+            },
         },
     }
 
@@ -158,7 +162,7 @@ def _operation(meta: Operation, template: str, op_id: str,
             "application/json": {"schema": json_schema(meta.request, components)}}}
         problems.update(_BODY_PROBLEMS)
     if meta.auth:
-        doc["security"] = [{"session": []}]
+        doc["security"] = [{"session": []}, {"bearer": []}]
         problems.add(401)
     for status, body in meta.responses.items():
         doc["responses"][str(status)] = _response(status, body, components)

@@ -76,8 +76,9 @@ def _single_field(errors: tuple[FieldError, ...], field: str | None) -> str | No
 
 def handle_api_error(req: falcon.Request, resp: falcon.Response, ex: ApiError,
                      _params: Any) -> None:
+    source = {"source": ex.source} if ex.source else {}
     doc = problem_document(status=ex.status, code=ex.code, title=ex.title, detail=ex.detail,
-                           field=_single_field(ex.errors, ex.field), errors=ex.errors)
+                           field=_single_field(ex.errors, ex.field), errors=ex.errors, **source)
     write_problem(resp, doc, ex.headers)
 
 

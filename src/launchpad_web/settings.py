@@ -20,6 +20,26 @@ Nothing else in ``launchpad_web`` reads ``os.environ``.
 ``LAUNCHPAD_SESSION_IDLE_SECONDS``  a session ends after this long unused (2 hours)
 ``LAUNCHPAD_SESSION_MAX_SECONDS``   and this long after sign-in in any case (7 days)
 ``LAUNCHPAD_LOG_LEVEL``             ``INFO`` by default; logs are JSON lines on stderr
+``LAUNCHPAD_WORKER_THREADS``        jobs one consumer runs at once (2)
+``LAUNCHPAD_JOB_LEASE_SECONDS``     a worker's hold on a job, renewed by heartbeats (30)
+``LAUNCHPAD_JOB_MAX_ATTEMPTS``      leases taken before a job fails for good (3)
+``LAUNCHPAD_JOB_SWEEP_SECONDS``     how often consumers re-enqueue stalled jobs (30)
+``LAUNCHPAD_JOB_CPU_SECONDS``       hard CPU limit of one render (60)
+``LAUNCHPAD_JOB_MEMORY_MB``         hard memory limit of one render (1024)
+``LAUNCHPAD_JOB_WALL_SECONDS``      wall-clock limit of one render (120)
+``LAUNCHPAD_ARTIFACT_DIR``          where archives are kept (``DATA_DIR/artifacts``)
+``LAUNCHPAD_ARTIFACT_RETENTION_HOURS`` archives are deleted this long after the job (168)
+``LAUNCHPAD_EVENT_STREAM_SECONDS``  longest a progress event stream stays open (25)
+``LAUNCHPAD_SMTP_HOST`` / ``_PORT``  notification email server (none: no email; 587)
+``LAUNCHPAD_SMTP_USERNAME`` / ``_PASSWORD`` / ``_FROM`` / ``_STARTTLS`` its login, sender
+                                    and ``1`` (default) or ``0`` for STARTTLS
+``LAUNCHPAD_PLAN_LIMITS``           overrides of plan limits, ``free.templates=5,...``
+                                    (see ``billing/plans.py``; defaults there)
+``LAUNCHPAD_PAST_DUE_GRACE_DAYS``   an unpaid subscription keeps its plan this long (7)
+``LAUNCHPAD_STRIPE_SECRET_KEY``     Stripe API key; unset: free-only billing, no checkout
+``LAUNCHPAD_STRIPE_WEBHOOK_SECRET`` signing secret of ``/api/webhooks/stripe``
+``LAUNCHPAD_STRIPE_PRICE_PRO`` / ``_TEAM`` Stripe price (or plan) id sold for each plan
+``LAUNCHPAD_STRIPE_API_BASE``       another Stripe API origin (localstripe in tests)
 =================================== ===================================================
 """
 
@@ -29,11 +49,13 @@ import os
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import attrs
 
+from .billing.settings import BillingSettings
 from .errors import ConfigurationError
+from .jobs.settings import JobSettings
+from .templates.settings import PreviewLimits
 
 ENVIRONMENTS = ("production", "development")
 LOG_LEVELS = ("INFO", "DEBUG", "WARNING", "ERROR")
@@ -69,7 +91,11 @@ class WebSettings:
     session_max: timedelta = timedelta(days=7)
     log_level: str = attrs.field(default="INFO", validator=attrs.validators.in_(LOG_LEVELS))
     password_hashing: PasswordHashing = PasswordHashing()
-    billing: Mapping[str, Any] = attrs.field(factory=dict)
+    billing: BillingSettings = attrs.field(factory=BillingSettings)
+    preview: PreviewLimits = attrs.field(factory=PreviewLimits)
+    jobs: JobSettings = attrs.field(
+        default=attrs.Factory(lambda self: JobSettings(artifact_dir=self.data_dir / "artifacts"),
+                              takes_self=True))
 
     @property
     def development(self) -> bool:
@@ -102,6 +128,8 @@ class WebSettings:
             session_max=timedelta(
                 seconds=env.integer("LAUNCHPAD_SESSION_MAX_SECONDS", 604800, minimum=1)),
             log_level=env.choice("LAUNCHPAD_LOG_LEVEL", LOG_LEVELS, upper=True),
+            jobs=JobSettings.from_env(env, data_dir),
+            billing=BillingSettings.from_env(env),
         )
 
 

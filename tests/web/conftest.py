@@ -19,8 +19,10 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import secrets
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -30,6 +32,7 @@ import attrs
 import falcon
 import pytest
 import sqlalchemy as sa
+import waitress
 from falcon import testing
 
 from launchpad_core import Launchpad, default_launchpad
@@ -111,6 +114,51 @@ def db(request: pytest.FixtureRequest) -> Iterator[TestDatabase]:
         transaction.rollback()
 
 
+@pytest.fixture(params=DATABASES)
+def committing_engine(request: pytest.FixtureRequest,
+                      tmp_path: Any) -> Iterator[sa.Engine]:
+    """A fresh migrated database of its own where commits are real, for tests with
+    threads, several connections or a served app (``db`` cannot be shared by them)."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'committing.sqlite3'}")
+        upgrade(engine)
+        yield engine
+        engine.dispose()
+        return
+    with fresh_postgresql_database(os.environ[POSTGRESQL_URL_VARIABLE]) as url:
+        engine = make_engine(url.render_as_string(hide_password=False), pool_size=10)
+        upgrade(engine)
+        yield engine
+        engine.dispose()
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[falcon.App], str]]:
+    """``serve(app) -> "http://127.0.0.1:PORT"``: ``app`` behind a real waitress server
+    (8 threads) on loopback, stopped after the test."""
+    running: list[tuple[Any, threading.Thread]] = []
+
+    def start(app: falcon.App) -> str:
+        server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        running.append((server, thread))
+        return f"http://127.0.0.1:{server.effective_port}"
+
+    yield start
+    for server, thread in running:
+        # Close every channel from inside the server's own loop (a trigger thunk runs
+        # there), so the loop ends with an empty map instead of select() on a closed fd.
+        server.trigger.pull_trigger(functools.partial(_close_channels, server))
+        thread.join(timeout=10)
+        server.task_dispatcher.shutdown()
+
+
+def _close_channels(server: Any) -> None:
+    for channel in list(server._map.values()):
+        channel.close()
+
+
 # -- the app --------------------------------------------------------------------------
 class FakeClock:
     def __init__(self, now: datetime):
@@ -157,13 +205,17 @@ def app(make_app: Callable[..., falcon.App]) -> falcon.App:
 
 
 class BrowserClient:
-    """Falcon's TestClient keeping cookies between requests, like a browser."""
+    """Falcon's TestClient keeping cookies between requests, like a browser, and
+    sending ``default_headers`` (``Sec-Fetch-Site: same-origin``, as a browser does
+    on its own pages; set ``{}`` to act as a script) under any ``headers=`` given."""
 
     def __init__(self, app: falcon.App):
         self.test_client = testing.TestClient(app)
         self.cookies: dict[str, str] = {}
+        self.default_headers: dict[str, str] = {"Sec-Fetch-Site": "same-origin"}
 
     def request(self, method: str, path: str, **kwargs: Any) -> testing.Result:
+        kwargs["headers"] = {**self.default_headers, **(kwargs.get("headers") or {})}
         result = self.test_client.simulate_request(method, path, cookies=self.cookies, **kwargs)
         for name, cookie in result.cookies.items():
             if cookie.value:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from launchpad_web.accounts.models import AuthSession, User
+from launchpad_web.accounts.models import AuthSession, LoginFailure, ThrottleScope, User
 from launchpad_web.settings import PasswordHashing
 
 PASSWORD = "correct horse battery staple"
@@ -194,3 +194,108 @@ def test_login_rehashes_when_the_parameters_changed(client, signup, make_app, ne
     with db.session() as session:
         hashed = session.scalar(sa.select(User.hashed_password).where(User.email == user["email"]))
     assert "m=16,t=2,p=1" in hashed
+
+
+# -- password change and purging ---------------------------------------------------------
+NEW_PASSWORD = "a brand new passphrase"
+
+
+def change_password(client, current=PASSWORD, new=NEW_PASSWORD):
+    return client.post("/api/me/password", json={"current_password": current,
+                                                 "new_password": new})
+
+
+def test_a_password_change_ends_other_sessions_and_renews_this_one(client, new_client, signup):
+    user = signup(client, "pw@example.org")
+    laptop = new_client()
+    laptop.post("/api/auth/login", json={"email": "pw@example.org", "password": PASSWORD})
+    before = client.cookies[COOKIE]
+    result = change_password(client)
+    assert result.status_code == 200 and result.json["email"] == user["email"]
+    assert client.cookies[COOKIE] != before
+    assert result.headers["X-CSRF-Token"]
+    assert client.get("/api/me").status_code == 200
+    assert laptop.get("/api/me").status_code == 401
+    stale = new_client()
+    stale.cookies[COOKIE] = before
+    assert stale.get("/api/me").status_code == 401
+    old = new_client().post("/api/auth/login",
+                            json={"email": "pw@example.org", "password": PASSWORD})
+    assert old.status_code == 401
+    new = new_client().post("/api/auth/login",
+                            json={"email": "pw@example.org", "password": NEW_PASSWORD})
+    assert new.status_code == 200
+
+
+@pytest.mark.parametrize(("current", "new", "expected"), [
+    ("wrong current password", NEW_PASSWORD, (403, "wrong_password", "$.current_password")),
+    (PASSWORD, "short", (422, "password_too_short", "$.new_password")),
+    (PASSWORD, "password123", (422, "password_too_common", "$.new_password")),
+    (PASSWORD, "x" * 1025, (422, "password_too_long", "$.new_password")),
+    ("x" * 1025, NEW_PASSWORD, (422, "password_too_long", "$.current_password")),
+])
+def test_a_refused_password_change_changes_nothing(client, signup, current, new, expected):
+    status, code, field = expected
+    user = signup(client)
+    before = client.cookies[COOKIE]
+    result = change_password(client, current, new)
+    assert result.status_code == status
+    assert result.json["field"] == field
+    assert (result.json["errors"][0]["code"] if status == 422 else result.json["code"]) == code
+    assert client.cookies[COOKIE] == before and client.get("/api/me").status_code == 200
+    login = client.post("/api/auth/login", json={"email": user["email"], "password": PASSWORD})
+    assert login.status_code == 200
+
+
+def test_a_password_change_needs_a_session(client):
+    result = change_password(client)
+    assert result.status_code == 401 and result.json["code"] == "unauthenticated"
+
+
+def test_sign_in_purges_the_users_expired_sessions(client, new_client, signup, clock, db):
+    user = signup(client)
+    signup(new_client())
+    laptop = new_client()
+    laptop.post("/api/auth/login", json={"email": user["email"], "password": PASSWORD})
+    clock.advance(hours=3)  # every session is now idle-expired
+    fresh = new_client()
+    fresh.post("/api/auth/login", json={"email": user["email"], "password": PASSWORD})
+    with db.session() as session:
+        rows = session.execute(sa.select(AuthSession.user_id, AuthSession.created_at)).all()
+    mine = [created for user_id, created in rows if str(user_id) == user["id"]]
+    assert mine == [clock.now]  # the two expired ones went
+    assert len(rows) == 2  # the other user's expired session waits for the purge
+
+
+def test_the_purge_sessions_command(tmp_path, monkeypatch, capsys):
+    from launchpad_core.cli import main
+    from launchpad_web.db import make_engine, make_session_factory
+    from launchpad_web.migrate import upgrade
+
+    monkeypatch.setenv("LAUNCHPAD_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("LAUNCHPAD_DATABASE_URL", raising=False)
+    engine = make_engine(f"sqlite:///{tmp_path / 'launchpad.sqlite3'}")
+    upgrade(engine)
+    now = datetime.now(UTC)
+    with make_session_factory(engine)() as session:
+        user = User(email="p@example.org", hashed_password="x", created_at=now, updated_at=now)
+        session.add(user)
+        session.flush()
+        session.add_all([
+            AuthSession(id="a" * 64, user_id=user.id, created_at=now, last_seen_at=now,
+                        expires_at=now + timedelta(days=1)),
+            AuthSession(id="b" * 64, user_id=user.id, created_at=now - timedelta(days=8),
+                        last_seen_at=now - timedelta(minutes=5), expires_at=now),
+            AuthSession(id="c" * 64, user_id=user.id, created_at=now - timedelta(hours=3),
+                        last_seen_at=now - timedelta(hours=3), expires_at=now + timedelta(days=6)),
+            LoginFailure(scope=ThrottleScope.ADDRESS, key="192.0.2.1",
+                         failed_at=now - timedelta(hours=1)),
+            LoginFailure(scope=ThrottleScope.ADDRESS, key="192.0.2.1", failed_at=now),
+        ])
+        session.commit()
+    assert main(["db", "purge-sessions"]) == 0
+    assert capsys.readouterr().out == "purged 2 expired sessions and 1 old login failures\n"
+    with engine.connect() as connection:
+        assert connection.scalars(sa.select(AuthSession.id)).all() == ["a" * 64]
+        assert connection.scalar(sa.select(sa.func.count()).select_from(LoginFailure)) == 1
+    engine.dispose()

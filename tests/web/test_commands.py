@@ -67,6 +67,7 @@ class Http:
     def call(self, method: str, path: str, body: dict | None = None):
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         headers = {"Content-Type": "application/json"} if body is not None else {}
+        headers["Origin"] = f"http://127.0.0.1:{self.port}"  # a page of the service (CSRF)
         if self.cookie:
             headers["Cookie"] = self.cookie
         connection.request(method, path, json.dumps(body) if body is not None else None, headers)

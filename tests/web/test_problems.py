@@ -86,7 +86,7 @@ def test_unknown_route_is_a_404_problem(client):
 
 
 def test_wrong_method_is_a_405_problem_with_allow(client):
-    result = client.request("DELETE", "/api/me")
+    result = client.request("PUT", "/api/me")
     assert_problem(result, 405, "method_not_allowed")
     assert "GET" in result.headers["allow"]
 

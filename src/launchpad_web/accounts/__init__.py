@@ -1,1 +1,2 @@
-"""Accounts: users, sign-up, sign-in, server-side sessions and (next) API tokens."""
+"""Accounts: users, sign-up, sign-in, server-side sessions, API tokens, CSRF protection,
+login throttling, password change and the GDPR export and deletion."""

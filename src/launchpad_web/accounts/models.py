@@ -1,4 +1,4 @@
-"""Tables of the accounts domain: users, sessions, api_tokens."""
+"""Tables of the accounts domain: users, sessions, api_tokens, login_failures."""
 
 from __future__ import annotations
 
@@ -58,3 +58,22 @@ class ApiToken(HasId, Base):
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
+
+
+class ThrottleScope(enum.StrEnum):
+    ACCOUNT = "account"
+    ADDRESS = "address"
+
+
+class LoginFailure(HasId, Base):
+    """One failed sign-in, counted against an account (``key`` is the email, known
+    or not) or a client address (``key`` is the IP); a failure writes one of each."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        sa.Index("ix_login_failures_scope_key_failed_at", "scope", "key", "failed_at"),
+    )
+
+    scope: Mapped[ThrottleScope]
+    key: Mapped[str] = mapped_column(sa.String(320))
+    failed_at: Mapped[datetime] = mapped_column(index=True)

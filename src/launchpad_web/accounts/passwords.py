@@ -33,20 +33,20 @@ class Passwords:
         )
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
 
-    def check_length(self, password: str) -> None:
+    def check_length(self, password: str, field: str = FIELD) -> None:
         if len(password) > MAX_LENGTH:
             raise ValidationFailedError.one(
-                "password_too_long", f"a password has at most {MAX_LENGTH} characters", FIELD)
+                "password_too_long", f"a password has at most {MAX_LENGTH} characters", field)
 
-    def check_policy(self, password: str) -> None:
-        """Everything a new password must satisfy (sign-up, change)."""
-        self.check_length(password)
+    def check_policy(self, password: str, field: str = FIELD) -> None:
+        """Everything a new password must satisfy (sign-up, change); ``field`` names it."""
+        self.check_length(password, field)
         if len(password) < MIN_LENGTH:
             raise ValidationFailedError.one(
-                "password_too_short", f"a password has at least {MIN_LENGTH} characters", FIELD)
+                "password_too_short", f"a password has at least {MIN_LENGTH} characters", field)
         if password.casefold() in COMMON_PASSWORDS:
             raise ValidationFailedError.one(
-                "password_too_common", "this password is too common; choose another", FIELD)
+                "password_too_common", "this password is too common; choose another", field)
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)

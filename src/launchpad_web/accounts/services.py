@@ -1,4 +1,10 @@
-"""Account use cases on an injected session; they flush, never commit."""
+"""Account use cases on an injected session; they flush, never commit.
+
+Every password check (sign-in, password change, account deletion) goes through the
+:class:`~launchpad_web.accounts.throttling.LoginThrottle`: refused at the limit,
+and a failure recorded. The caller must keep those records although it answers an
+error: the resources set ``req.context.commit_on_error``.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +16,21 @@ from sqlalchemy.orm import Session
 
 from ..clock import Clock
 from ..emails import Email
-from ..errors import EmailTakenError, InvalidCredentialsError
-from .models import User, UserRole
+from ..errors import EmailTakenError, InvalidCredentialsError, WrongPasswordError
+from ..teams.models import Team, TeamMembership, TeamRole
+from ..teams.services import apply_pending_invitations, sync_member_role
+from .auth import CHALLENGE
+from .models import LoginFailure, ThrottleScope, User, UserRole
 from .passwords import Passwords
 from .schemas import UserView
+from .throttling import LoginThrottle
 
 
 class AccountService:
-    def __init__(self, *, passwords: Passwords, clock: Clock):
+    def __init__(self, *, passwords: Passwords, clock: Clock, throttle: LoginThrottle):
         self.passwords = passwords
         self.clock = clock
+        self.throttle = throttle
 
     def signup(self, db: Session, *, email: Email, password: str) -> UserView:
         self.passwords.check_policy(password)
@@ -31,22 +42,87 @@ class AccountService:
                 db.add(user)
         except IntegrityError:
             raise EmailTakenError(field="$.email") from None
+        apply_pending_invitations(db, user_id=user.id, email=email, now=now)
         return UserView.from_row(user)
 
-    def authenticate(self, db: Session, *, email: Email, password: str) -> UserView:
-        """The user with these credentials; the same error, after the same work,
-        whether the email is unknown or the password wrong."""
+    def authenticate(self, db: Session, *, email: Email, password: str,
+                     address: str | None) -> UserView:
+        """The user with these credentials; the same error, after the same work
+        (a hash verified, a failure recorded), whether the email is unknown or the
+        password wrong. ``address`` is the client's, for throttling."""
         self.passwords.check_length(password)
+        self.throttle.check(db, email=email, address=address)
         user = db.scalar(sa.select(User).where(User.email == email))
         if user is None:
             self.passwords.verify_dummy(password)
-            raise InvalidCredentialsError()
-        if not self.passwords.verify(user.hashed_password, password):
-            raise InvalidCredentialsError()
-        if self.passwords.needs_rehash(user.hashed_password):
-            user.hashed_password = self.passwords.hash(password)
+        if user is None or not self.passwords.verify(user.hashed_password, password):
+            self.throttle.record_failure(db, email=email, address=address)
+            raise InvalidCredentialsError(headers=CHALLENGE)
+        self.throttle.forget_account(db, email=email)
+        self._rehash_if_needed(user, password)
         return UserView.from_row(user)
+
+    def change_password(self, db: Session, *, user_id: uuid.UUID, current: str, new: str,
+                        address: str | None) -> UserView:
+        """Replace the password after checking the current one (throttled like sign-in).
+        The caller ends the user's other sessions."""
+        self.passwords.check_policy(new, field="$.new_password")
+        user = self._verified(db, user_id, current, address, field="$.current_password")
+        user.hashed_password = self.passwords.hash(new)
+        user.updated_at = self.clock()
+        return UserView.from_row(user)
+
+    def delete_account(self, db: Session, *, user_id: uuid.UUID, password: str,
+                       address: str | None) -> None:
+        """Delete the user and, through ON DELETE CASCADE, what only it owns: sessions,
+        tokens, memberships, its templates and their versions, jobs, subscriptions and
+        the teams it is the sole owner of, with their templates. A team with another
+        owner passes to its longest-standing one. Other users' rows stay, with
+        ``created_by``/``invited_by`` set to NULL."""
+        user = self._verified(db, user_id, password, address, field="$.password")
+        email = user.email
+        _hand_over_shared_teams(db, user_id)
+        orphaned = db.scalars(sa.select(TeamMembership.user_id).join(
+            Team, Team.id == TeamMembership.team_id).where(
+                Team.owner_id == user_id, TeamMembership.user_id != user_id)).all()
+        db.execute(sa.delete(User).where(User.id == user_id))
+        db.expire_all()
+        for member_id in set(orphaned):
+            sync_member_role(db, member_id)
+        db.execute(sa.delete(LoginFailure).where(LoginFailure.scope == ThrottleScope.ACCOUNT,
+                                                 LoginFailure.key == email))
 
     def get(self, db: Session, user_id: uuid.UUID) -> UserView | None:
         user = db.get(User, user_id)
         return UserView.from_row(user) if user else None
+
+    def _verified(self, db: Session, user_id: uuid.UUID, password: str, address: str | None,
+                  *, field: str) -> User:
+        """The signed-in user's row once ``password`` proved to be theirs."""
+        self.passwords.check_length(password, field)
+        user = db.get_one(User, user_id)
+        self.throttle.check(db, email=user.email, address=address)
+        if not self.passwords.verify(user.hashed_password, password):
+            self.throttle.record_failure(db, email=user.email, address=address)
+            raise WrongPasswordError(field=field)
+        self.throttle.forget_account(db, email=user.email)
+        return user
+
+    def _rehash_if_needed(self, user: User, password: str) -> None:
+        if self.passwords.needs_rehash(user.hashed_password):
+            user.hashed_password = self.passwords.hash(password)
+
+
+def _hand_over_shared_teams(db: Session, user_id: uuid.UUID) -> None:
+    """Teams whose primary owner is ``user_id`` and that have another owner get the
+    longest-standing other owner as primary (the rule of the teams domain); the
+    others keep ``user_id`` and go with it."""
+    successor = (sa.select(TeamMembership.user_id)
+                 .where(TeamMembership.team_id == Team.id,
+                        TeamMembership.role == TeamRole.OWNER,
+                        TeamMembership.user_id != user_id)
+                 .order_by(TeamMembership.joined_at, TeamMembership.user_id)
+                 .limit(1).scalar_subquery())
+    db.execute(sa.update(Team).where(Team.owner_id == user_id)
+               .values(owner_id=sa.func.coalesce(successor, Team.owner_id))
+               .execution_options(synchronize_session=False))

@@ -70,11 +70,14 @@ class SessionStore:
     def end(self, db: Session, session_id: str) -> None:
         db.execute(sa.delete(AuthSession).where(AuthSession.id == session_id))
 
-    def purge_expired(self, db: Session) -> int:
-        """Delete every expired session (for a periodic task); returns how many."""
+    def purge_expired(self, db: Session, *, user_id: uuid.UUID | None = None) -> int:
+        """Delete every expired session, or only ``user_id``'s; returns how many.
+        ``launchpad db purge-sessions`` purges all; each sign-in purges its user's."""
         now = self.clock()
-        result = db.execute(sa.delete(AuthSession).where(
-            (AuthSession.expires_at <= now) | (AuthSession.last_seen_at <= now - self.idle)))
+        expired = (AuthSession.expires_at <= now) | (AuthSession.last_seen_at <= now - self.idle)
+        if user_id is not None:
+            expired = expired & (AuthSession.user_id == user_id)
+        result = db.execute(sa.delete(AuthSession).where(expired))
         return result.rowcount
 
     def end_all(self, db: Session, user_id: uuid.UUID) -> None:

@@ -1,4 +1,10 @@
-"""Tables of the billing domain: subscriptions and webhook_events."""
+"""Tables of the billing domain: subscriptions and webhook_events.
+
+A ``Subscription`` row mirrors one payment-provider subscription as last read
+from the provider (never as an event described it). Usage is not stored: a
+period's generations are the ``generation_jobs`` rows of that period that did
+not fail (see :mod:`launchpad_web.billing.quotas`).
+"""
 
 from __future__ import annotations
 
@@ -36,6 +42,10 @@ class Subscription(HasId, HasTimestamps, Base):
     status: Mapped[SubscriptionStatus] = mapped_column(default=SubscriptionStatus.ACTIVE)
     start_date: Mapped[datetime] = mapped_column(default=utc_now)
     end_date: Mapped[datetime | None]
+    current_period_start: Mapped[datetime | None]
+    current_period_end: Mapped[datetime | None]
+    cancel_at_period_end: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    past_due_since: Mapped[datetime | None]
 
 
 class WebhookEvent(HasId, Base):

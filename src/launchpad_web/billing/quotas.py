@@ -3,30 +3,131 @@
 ``templates`` calls :meth:`Quotas.check_template_create`, ``teams``
 :meth:`Quotas.check_team_create` and ``jobs`` :meth:`Quotas.check_generation`,
 each inside the request's transaction and just before inserting the row, so
-the check and the insert commit together. The billing domain owns this module
-and implements the limits (plans, periods, row locks against concurrent
-requests); until then every check passes.
+the check and the insert commit together.
+
+Concurrency: a check locks the row the limit belongs to (the user's, or the
+team's for a team template's generations) with ``SELECT ... FOR UPDATE`` on
+PostgreSQL, then counts; a concurrent check for the same owner waits until
+the first transaction commits its insert, and then counts it. SQLite runs
+every write transaction with ``BEGIN IMMEDIATE``, one at a time, which gives
+the same result.
+
+Usage: a generation is a ``generation_jobs`` row created in the calendar
+month (UTC) whose status is not ``failed`` -- each job counts once, and a
+failed one gives its generation back. A job on a team template counts for the
+team (against its owner's plan), any other job for the user who asked for it.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
+
+from ..accounts.models import User
+from ..clock import Clock, system_clock
+from ..errors import NotFoundError, PlanRequiredError, QuotaExceededError
+from ..jobs.models import GenerationJob, JobStatus
+from ..teams.models import Team
+from ..templates.models import TemplateRecord
+from .models import Plan
+from .plans import Period, PlanCatalog, PlanLimits
+from .standing import current_plan, sync_role
 
 
 class Quotas:
-    """Checks a plan's limits; raises an ``ApiError`` (402 or 403) when one is exceeded."""
+    """Checks a plan's limits; raises an ``ApiError`` (402 or 404) when one is exceeded."""
+
+    def __init__(self, *, plans: PlanCatalog | None = None, clock: Clock = system_clock,
+                 past_due_grace: timedelta = timedelta(days=7)):
+        self.plans = plans or PlanCatalog()
+        self.clock = clock
+        self.past_due_grace = past_due_grace
 
     def check_template_create(
         self, db: Session, *, user_id: uuid.UUID, team_id: uuid.UUID | None
     ) -> None:
         """Before a template is created for ``user_id`` (or in ``team_id``)."""
+        if team_id is not None:
+            self._team_owner_limits(db, team_id)
+            return
+        plan, limits = self._lock_user(db, user_id)
+        used = private_templates(db, user_id)
+        if limits.private_templates is not None and used >= limits.private_templates:
+            raise QuotaExceededError(
+                f"the {plan.title()} plan allows {limits.private_templates} private templates; "
+                "delete one or change plan")
 
     def check_team_create(self, db: Session, *, user_id: uuid.UUID) -> None:
         """Before ``user_id`` creates a team (teams need the Team plan)."""
+        plan, limits = self._lock_user(db, user_id)
+        if not limits.teams:
+            raise PlanRequiredError(f"teams need the Team plan; you are on {plan.title()}")
 
     def check_generation(
         self, db: Session, *, user_id: uuid.UUID, team_id: uuid.UUID | None
     ) -> None:
         """Before a generation job is queued for ``user_id`` (on a ``team_id`` template)."""
+        period = Period.month_of(self.clock())
+        if team_id is None:
+            plan, limits = self._lock_user(db, user_id)
+            used, whose = personal_generations(db, user_id, period), f"the {plan.title()} plan"
+        else:
+            limits = self._team_owner_limits(db, team_id, lock=True)
+            used, whose = team_generations(db, team_id, period), "this team's plan"
+        if limits.generations_per_month is not None and used >= limits.generations_per_month:
+            raise QuotaExceededError(
+                f"{whose} allows {limits.generations_per_month} generations a month; "
+                f"the count starts again on {period.end.date().isoformat()}")
+
+    def plan_of(self, db: Session, user_id: uuid.UUID) -> Plan:
+        """The plan ``user_id`` has now."""
+        return current_plan(db, user_id, self.clock(), self.past_due_grace)[0]
+
+    def _lock_user(self, db: Session, user_id: uuid.UUID) -> tuple[Plan, PlanLimits]:
+        locked = db.scalar(sa.select(User.id).where(User.id == user_id).with_for_update())
+        if locked is None:
+            raise NotFoundError("no such user")
+        plan = self.plan_of(db, user_id)
+        sync_role(db, user_id, plan)
+        return plan, self.plans[plan]
+
+    def _team_owner_limits(self, db: Session, team_id: uuid.UUID, *,
+                           lock: bool = False) -> PlanLimits:
+        query = sa.select(Team.owner_id).where(Team.id == team_id)
+        owner_id = db.scalar(query.with_for_update() if lock else query)
+        if owner_id is None:
+            raise NotFoundError("no such team", field="$.team_id")
+        plan = self.plan_of(db, owner_id)
+        limits = self.plans[plan]
+        if not limits.teams:
+            raise PlanRequiredError("team templates need the team owner to be on the Team plan")
+        return limits
+
+
+def private_templates(db: Session, user_id: uuid.UUID) -> int:
+    return db.scalar(sa.select(sa.func.count()).select_from(TemplateRecord).where(
+        TemplateRecord.owner_id == user_id, TemplateRecord.team_id.is_(None))) or 0
+
+
+def _generations(period: Period) -> sa.Select[tuple[int]]:
+    return (
+        sa.select(sa.func.count(GenerationJob.id))
+        .select_from(GenerationJob)
+        .outerjoin(TemplateRecord, TemplateRecord.id == GenerationJob.template_id)
+        .where(GenerationJob.created_at >= period.start, GenerationJob.created_at < period.end,
+               GenerationJob.status != JobStatus.FAILED)
+    )
+
+
+def personal_generations(db: Session, user_id: uuid.UUID, period: Period) -> int:
+    """Generations of ``user_id`` in ``period`` that are not on a team template."""
+    return db.scalar(_generations(period).where(
+        GenerationJob.user_id == user_id, TemplateRecord.team_id.is_(None))) or 0
+
+
+def team_generations(db: Session, team_id: uuid.UUID, period: Period) -> int:
+    """Generations on ``team_id``'s templates in ``period``, by any member."""
+    return db.scalar(_generations(period).where(TemplateRecord.team_id == team_id)) or 0

@@ -1,4 +1,4 @@
-"""Tables of the jobs domain: generation_jobs."""
+"""Tables of the jobs domain: generation_jobs and events (in-app notifications)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, HasId, HasTimestamps
+from ..db import Base, HasId, HasTimestamps, utc_now
 
 
 class JobStatus(enum.StrEnum):
@@ -18,6 +18,11 @@ class JobStatus(enum.StrEnum):
     PROCESSING = "processing"
     COMPLETED = "completed"
     FAILED = "failed"
+
+
+def log_entry(at: datetime, step: str, message: str, **extra: Any) -> dict[str, Any]:
+    """One item of :attr:`GenerationJob.log` (shown as ``LogStep``)."""
+    return {"at": at.isoformat(), "step": step, "message": message, **extra}
 
 
 class GenerationJob(HasId, HasTimestamps, Base):
@@ -51,3 +56,23 @@ class GenerationJob(HasId, HasTimestamps, Base):
     error: Mapped[str | None] = mapped_column(sa.Text)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+class EventKind(enum.StrEnum):
+    JOB_COMPLETED = "job_completed"
+    JOB_FAILED = "job_failed"
+
+
+class Event(HasId, Base):
+    """An in-app notification for a user, listed by ``GET /api/events``."""
+
+    __tablename__ = "events"
+    __table_args__ = (sa.Index("ix_events_user_id_created_at", "user_id", "created_at"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    job_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("generation_jobs.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[EventKind]
+    message: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -13,11 +13,17 @@ from ..db import Base, HasId, HasTimestamps, utc_now
 
 
 class TeamRole(enum.StrEnum):
+    """A member's rights in a team (see :mod:`launchpad_web.teams.policy`)."""
+
     MEMBER = "member"
     ADMIN = "admin"
+    OWNER = "owner"
 
 
 class Team(HasId, HasTimestamps, Base):
+    """A team. Its owners are the memberships with role ``owner``; ``owner_id`` is the
+    primary one (the creator, or the longest-standing owner once the creator steps down)."""
+
     __tablename__ = "teams"
 
     name: Mapped[str] = mapped_column(sa.String(100))
@@ -39,7 +45,9 @@ class TeamMembership(HasId, Base):
 
 
 class TeamInvitation(HasId, Base):
-    """An invitation by email; accepted with a token whose sha256 (hex) is stored."""
+    """A pending invitation by email, applied when that email signs up (before
+    ``expires_at``). ``token_hash`` is the sha256 (hex) of a random token kept for
+    invitation links; none is sent yet."""
 
     __tablename__ = "team_invitations"
 

@@ -1,5 +1,10 @@
 """Schema changes of the templates domain: templates, versions and preview.
 
+None so far: ``templates`` and ``template_versions`` (0001) already hold what the
+API needs (``templates.version`` for optimistic concurrency, one
+``template_versions`` row per save, unique per template and number); previews
+store nothing. Kept so the revision chain stays fixed.
+
 Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-25

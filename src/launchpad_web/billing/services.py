@@ -1,0 +1,125 @@
+"""Billing use cases on an injected session: the plan overview, checkout, the portal.
+
+The payment provider comes from the core's ``launchpad_billing_provider`` hook;
+its errors become this service's problems here (503 ``billing_unavailable``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from launchpad_core.billing import BillingProvider
+from launchpad_core.billing import BillingUnavailableError as ProviderUnavailable
+
+from ..accounts.schemas import UserView
+from ..errors import (
+    AlreadySubscribedError,
+    BillingUnavailableError,
+    NoBillingAccountError,
+    ValidationFailedError,
+)
+from ..teams.models import Team
+from .models import Plan, Subscription, SubscriptionStatus
+from .plans import Period
+from .quotas import Quotas, personal_generations, private_templates, team_generations
+from .schemas import (
+    CheckoutView,
+    LimitsView,
+    PeriodView,
+    PortalView,
+    SubscriptionView,
+    TeamUsageView,
+    UsageView,
+)
+from .standing import current_plan
+
+BILLING_PAGE = "/billing"
+
+
+@contextlib.contextmanager
+def provider_errors() -> Iterator[None]:
+    try:
+        yield
+    except ProviderUnavailable as exc:
+        raise BillingUnavailableError(exc.message) from None
+
+
+class BillingService:
+    def __init__(self, *, provider: BillingProvider, quotas: Quotas, public_url: str):
+        self.provider = provider
+        self.quotas = quotas
+        self.public_url = public_url.rstrip("/")
+
+    def overview(self, db: Session, user: UserView) -> SubscriptionView:
+        now = self.quotas.clock()
+        plan, sub = current_plan(db, user.id, now, self.quotas.past_due_grace)
+        limits = self.quotas.plans[plan]
+        period = Period.month_of(now)
+        return SubscriptionView(
+            plan=plan,
+            status=sub.status if sub else SubscriptionStatus.ACTIVE,
+            provider=self.provider.name,
+            paid_plans_available=self.provider.paid_plans_available,
+            current_period_end=sub.current_period_end if sub else None,
+            cancel_at_period_end=sub.cancel_at_period_end if sub else False,
+            period=PeriodView.of(period),
+            limits=LimitsView.of(limits),
+            usage=UsageView(private_templates=private_templates(db, user.id),
+                            generations=personal_generations(db, user.id, period)),
+            teams=self._team_usage(db, user.id, period,
+                                   limits.generations_per_month if limits.teams else 0),
+        )
+
+    def checkout(self, db: Session, user: UserView, plan: Plan) -> CheckoutView:
+        if plan is Plan.FREE:
+            raise ValidationFailedError.one("invalid_value", "choose a paid plan: pro or team",
+                                            "$.plan")
+        self._refuse_second_subscription(db, user.id)
+        with provider_errors():
+            session = self.provider.create_checkout(
+                plan=plan.value, client_reference_id=str(user.id), customer_email=user.email,
+                customer_id=self._customer_id(db, user.id),
+                success_url=f"{self.public_url}{BILLING_PAGE}?checkout=success",
+                cancel_url=f"{self.public_url}{BILLING_PAGE}?checkout=canceled")
+        return CheckoutView(id=session.id, url=session.url)
+
+    def portal(self, db: Session, user: UserView) -> PortalView:
+        customer_id = self._customer_id(db, user.id)
+        if customer_id is None:
+            raise NoBillingAccountError("subscribe to a paid plan first")
+        with provider_errors():
+            url = self.provider.portal_url(customer_id=customer_id,
+                                           return_url=self.public_url + BILLING_PAGE)
+        return PortalView(url=url)
+
+    @staticmethod
+    def _refuse_second_subscription(db: Session, user_id: uuid.UUID) -> None:
+        """One paid subscription at a time: plan changes and cancelling go through the
+        portal; checkout again only once the last one is canceled or set to end."""
+        running = db.scalar(sa.select(Subscription.id).where(
+            Subscription.user_id == user_id, Subscription.plan != Plan.FREE,
+            Subscription.status != SubscriptionStatus.CANCELED,
+            Subscription.cancel_at_period_end.is_(False)).limit(1))
+        if running is not None:
+            raise AlreadySubscribedError("change or cancel your plan in the billing portal")
+
+    @staticmethod
+    def _customer_id(db: Session, user_id: uuid.UUID) -> str | None:
+        return db.scalar(
+            sa.select(Subscription.stripe_customer_id)
+            .where(Subscription.user_id == user_id, Subscription.stripe_customer_id.is_not(None))
+            .order_by(Subscription.start_date.desc()).limit(1))
+
+    @staticmethod
+    def _team_usage(db: Session, user_id: uuid.UUID, period: Period,
+                    limit: int | None) -> list[TeamUsageView]:
+        teams = db.execute(sa.select(Team.id, Team.name).where(Team.owner_id == user_id)
+                           .order_by(Team.name, Team.id))
+        return [TeamUsageView(team_id=team_id, name=name, limit=limit,
+                              generations=team_generations(db, team_id, period))
+                for team_id, name in teams]

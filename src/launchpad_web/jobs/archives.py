@@ -1,0 +1,28 @@
+"""Archives served for download: the stored zip as is, or the same files as a tar.gz."""
+
+from __future__ import annotations
+
+import stat
+import tempfile
+import zipfile
+from typing import BinaryIO
+
+from launchpad_core import RenderedFile
+from launchpad_core.sinks import TarGzSink
+
+SPOOL_BYTES = 8 * 1024 * 1024
+MEDIA_TYPES = {"zip": "application/zip", "tar.gz": "application/gzip"}
+
+
+def tar_gz_from_zip(source: BinaryIO) -> BinaryIO:
+    """The zip's files as a deterministic tar.gz (the core's sink), ready to read."""
+    with zipfile.ZipFile(source) as archive:
+        files = [
+            RenderedFile(info.filename, archive.read(info),
+                         mode=stat.S_IMODE(info.external_attr >> 16) or None)
+            for info in archive.infolist() if not info.is_dir()
+        ]
+    target = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (returned open)
+    TarGzSink(target).write(files)
+    target.seek(0)
+    return target

@@ -1,0 +1,179 @@
+"""HTTP nouns of the jobs domain: submit a generation, follow it, download it, events.
+
+The job row is committed before its task is enqueued, so a worker never looks
+for a job that is not there yet; if enqueueing fails the job stays pending and
+the sweeper enqueues it. The progress stream (``/events``) is bounded: it ends
+after ``LAUNCHPAD_EVENT_STREAM_SECONDS`` (with a ``retry`` hint) or once the job
+is finished, and resumes after ``Last-Event-ID`` (the number of log steps seen).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+import falcon
+from sqlalchemy.orm import sessionmaker
+
+from ..accounts.auth import current_user, require_user
+from ..bodies import read_json
+from ..converter import unstructure
+from ..errors import ValidationFailedError
+from ..openapi import Route, operation
+from .archives import MEDIA_TYPES, tar_gz_from_zip
+from .schemas import FORMATS, EventList, GenerateRequest, JobView
+from .services import ArtifactNotReadyError, JobService
+from .settings import JobSettings
+from .storage import ArtifactStorage
+
+log = logging.getLogger("launchpad_web.jobs")
+
+POLL_SECONDS = 0.25
+RETRY_MILLISECONDS = 1000
+
+
+class Queue(Protocol):
+    def enqueue(self, job_id: uuid.UUID, secret_answers: dict | None = None) -> None: ...
+
+
+class GenerateResource:
+    def __init__(self, jobs: JobService, queue: Queue):
+        self.jobs = jobs
+        self.queue = queue
+
+    @operation("Queue the generation of a project from a template", request=GenerateRequest,
+               responses={202: JobView}, problems=(402, 403, 404), auth=True)
+    @falcon.before(require_user)
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = read_json(req, GenerateRequest)
+        submitted = self.jobs.submit(req.context.db, user_id=current_user(req).id, request=body)
+        req.context.db.commit()
+        try:
+            self.queue.enqueue(submitted.job.id, submitted.secret_answers)
+        except Exception:
+            log.exception("enqueue failed; the sweeper will retry",
+                          extra={"job_id": str(submitted.job.id)})
+        resp.status = falcon.HTTP_202
+        resp.location = f"/api/generate/{submitted.job.id}"
+        resp.media = unstructure(self.jobs.get(req.context.db, user_id=current_user(req).id,
+                                               job_id=submitted.job.id))
+
+
+class JobResource:
+    def __init__(self, jobs: JobService):
+        self.jobs = jobs
+
+    @operation("A generation job: status, attempts, log, artifact", responses={200: JobView},
+               problems=(404,), auth=True)
+    @falcon.before(require_user)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: uuid.UUID) -> None:
+        resp.media = unstructure(self.jobs.get(req.context.db, user_id=current_user(req).id,
+                                               job_id=job_id))
+
+
+class ArtifactResource:
+    def __init__(self, jobs: JobService, storage: ArtifactStorage):
+        self.jobs = jobs
+        self.storage = storage
+
+    @operation("Download the generated project (?format=zip or tar.gz)",
+               responses={200: None}, problems=(404, 409, 422), auth=True)
+    @falcon.before(require_user)
+    def on_get(self, req: falcon.Request, resp: falcon.Response,
+                        job_id: uuid.UUID) -> None:
+        fmt = req.get_param("format") or "zip"
+        if fmt not in FORMATS:
+            raise ValidationFailedError.one("invalid_value", "format must be zip or tar.gz",
+                                            "format")
+        key, name = self.jobs.artifact(req.context.db, user_id=current_user(req).id,
+                                       job_id=job_id)
+        try:
+            stream = self.storage.open(key)
+        except FileNotFoundError:
+            raise ArtifactNotReadyError("the archive was deleted") from None
+        if fmt == "tar.gz":
+            with stream:
+                stream = tar_gz_from_zip(stream)
+        resp.content_type = MEDIA_TYPES[fmt]
+        resp.downloadable_as = f"{name}.{fmt}"
+        resp.set_header("X-Content-Type-Options", "nosniff")
+        resp.stream = stream
+
+
+class ProgressResource:
+    def __init__(self, jobs: JobService, session_factory: sessionmaker, settings: JobSettings,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.jobs = jobs
+        self.session_factory = session_factory
+        self.stream_seconds = settings.event_stream.total_seconds()
+        self.sleep = sleep
+
+    @operation("Live progress of a job as server-sent events (bounded; resumes after "
+               "Last-Event-ID)", responses={200: None}, problems=(404,), auth=True)
+    @falcon.before(require_user)
+    def on_get(self, req: falcon.Request, resp: falcon.Response,
+                      job_id: uuid.UUID) -> None:
+        user_id = current_user(req).id
+        self.jobs.get(req.context.db, user_id=user_id, job_id=job_id)  # 404 for others
+        seen = _last_event_id(req.get_header("Last-Event-ID"))
+        resp.content_type = "text/event-stream"
+        resp.set_header("Cache-Control", "no-cache")
+        resp.set_header("X-Accel-Buffering", "no")
+        resp.stream = self._stream(user_id, job_id, seen)
+
+    def _stream(self, user_id: uuid.UUID, job_id: uuid.UUID, seen: int) -> Iterator[bytes]:
+        deadline = time.monotonic() + self.stream_seconds
+        while True:
+            job = self._job(user_id, job_id)
+            for number, step in enumerate(job.log[seen:], start=seen + 1):
+                data = json.dumps({**unstructure(step), "status": job.status.value})
+                yield f"id: {number}\nevent: {step.step}\ndata: {data}\n\n".encode()
+            seen = max(seen, len(job.log))
+            if job.terminal:
+                return
+            if time.monotonic() >= deadline:
+                yield f"retry: {RETRY_MILLISECONDS}\n\n".encode()
+                return
+            self.sleep(POLL_SECONDS)
+
+    def _job(self, user_id: uuid.UUID, job_id: uuid.UUID) -> JobView:
+        db = self.session_factory()
+        try:
+            return self.jobs.get(db, user_id=user_id, job_id=job_id)
+        finally:
+            db.close()
+
+
+def _last_event_id(raw: str | None) -> int:
+    try:
+        return max(int(raw or 0), 0)
+    except ValueError:
+        return 0
+
+
+class EventsResource:
+    def __init__(self, jobs: JobService):
+        self.jobs = jobs
+
+    @operation("Your latest notifications (jobs completed or failed)",
+               responses={200: EventList}, auth=True)
+    @falcon.before(require_user)
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        events = self.jobs.events(req.context.db, user_id=current_user(req).id)
+        resp.media = unstructure(EventList(events))
+
+
+def routes(*, jobs: JobService, queue: Queue, storage: ArtifactStorage,
+           session_factory: sessionmaker, settings: JobSettings) -> list[Route]:
+    return [
+        Route("/api/generate", GenerateResource(jobs, queue)),
+        Route("/api/generate/{job_id:uuid}", JobResource(jobs)),
+        Route("/api/generate/{job_id:uuid}/download", ArtifactResource(jobs, storage)),
+        Route("/api/generate/{job_id:uuid}/events",
+              ProgressResource(jobs, session_factory, settings)),
+        Route("/api/events", EventsResource(jobs)),
+    ]

@@ -1,0 +1,97 @@
+"""Request bodies and value objects of the jobs domain."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from .models import Event, EventKind, GenerationJob, JobStatus
+
+FORMATS = ("zip", "tar.gz")
+
+
+@attrs.frozen
+class GenerateRequest:
+    template_id: uuid.UUID
+    answers: dict[str, Any] = attrs.field(factory=dict)
+    version: int | None = None
+
+
+@attrs.frozen
+class LogStep:
+    """One step of a job's progress: ``queued``, ``started``, ``retrying``, ``completed``
+    (with the number of files) or ``failed``, with a message in plain words."""
+
+    at: str
+    step: str
+    message: str
+    files: int | None = None
+
+
+@attrs.frozen
+class ArtifactView:
+    size: int
+    sha256: str
+    formats: tuple[str, ...]
+    download: str
+
+
+@attrs.frozen
+class JobView:
+    """A job as the API shows it; ``answers`` has secret answers redacted."""
+
+    id: uuid.UUID
+    template_id: uuid.UUID | None
+    template_version: int | None
+    status: JobStatus
+    attempts: int
+    answers: dict[str, Any]
+    log: list[LogStep]
+    files: int | None
+    error: str | None
+    artifact: ArtifactView | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in (JobStatus.COMPLETED, JobStatus.FAILED)
+
+    @classmethod
+    def from_row(cls, row: GenerationJob) -> JobView:
+        log = [LogStep(at=s["at"], step=s["step"], message=s["message"], files=s.get("files"))
+               for s in row.log]
+        files = next((s.files for s in reversed(log) if s.files is not None), None)
+        artifact = None
+        if row.status == JobStatus.COMPLETED and row.artifact_path:
+            artifact = ArtifactView(size=row.artifact_size or 0,
+                                    sha256=row.artifact_sha256 or "", formats=FORMATS,
+                                    download=f"/api/generate/{row.id}/download")
+        return cls(id=row.id, template_id=row.template_id,
+                   template_version=row.template_version, status=row.status,
+                   attempts=row.attempts, answers=dict(row.answers), log=log, files=files,
+                   error=row.error, artifact=artifact, created_at=row.created_at,
+                   started_at=row.started_at, finished_at=row.finished_at)
+
+
+@attrs.frozen
+class EventView:
+    id: uuid.UUID
+    kind: EventKind
+    job_id: uuid.UUID | None
+    message: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Event) -> EventView:
+        return cls(id=row.id, kind=row.kind, job_id=row.job_id, message=row.message,
+                   created_at=row.created_at)
+
+
+@attrs.frozen
+class EventList:
+    events: list[EventView]

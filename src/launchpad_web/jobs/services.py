@@ -1,0 +1,170 @@
+"""Generation job use cases on an injected session; they flush, never commit.
+
+:meth:`JobService.submit` checks everything a worker would refuse before a job
+exists: the template is visible to the user, the version exists, the answers
+are valid for it (every problem at once, located under ``$.answers``), the
+template runs no code, and the plan allows another generation. The row stores
+the answers with secret values redacted; the secret values are returned to the
+caller, which hands them to the queue only (see :mod:`launchpad_worker.queue`).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from launchpad_core import Launchpad, Template
+from launchpad_core.errors import AnswersError, UntrustedCodeError
+from launchpad_core.runtime import refuse_untrusted
+from launchpad_worker.render import REDACTED
+
+from ..billing.quotas import Quotas
+from ..clock import Clock
+from ..errors import ConflictError, NotFoundError, ValidationFailedError
+from ..teams.access import visible_team_ids
+from ..templates.models import TemplateRecord, TemplateVersion
+from .models import Event, GenerationJob, JobStatus, log_entry
+from .schemas import EventView, GenerateRequest, JobView
+
+CACHED_TEMPLATES = 64
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class JobNotFoundError(NotFoundError):
+    code = "job_not_found"
+    title = "No such generation job"
+
+
+class ArtifactNotReadyError(ConflictError):
+    code = "artifact_not_ready"
+    title = "The job has no archive to download"
+
+
+@attrs.frozen
+class Submitted:
+    job: JobView
+    secret_answers: dict[str, Any] = attrs.field(repr=False)
+
+
+class _TemplateCache:
+    """Checked templates by (template id, version number): versions never change."""
+
+    def __init__(self, launchpad: Launchpad, size: int):
+        self.launchpad = launchpad
+        self.size = size
+        self.items: OrderedDict[tuple[uuid.UUID, int], Template] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[uuid.UUID, int],
+            definition: Callable[[], Mapping[str, Any]]) -> Template:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        template = self.launchpad.structure(dict(definition()))
+        with self.lock:
+            self.items[key] = template
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return template
+
+
+class JobService:
+    def __init__(self, *, launchpad: Launchpad, quotas: Quotas, clock: Clock):
+        self.launchpad = launchpad
+        self.quotas = quotas
+        self.clock = clock
+        self.templates = _TemplateCache(launchpad, CACHED_TEMPLATES)
+
+    def submit(self, db: Session, *, user_id: uuid.UUID, request: GenerateRequest) -> Submitted:
+        record = self._visible_template(db, user_id, request.template_id)
+        number = self._version(db, record, request.version)
+        template = self.templates.get((record.id, number), lambda: self._definition(
+            db, record.id, number))
+        try:
+            refuse_untrusted(template, trusted=False)
+            answers = self.launchpad.resolve_answers(template, request.answers)
+        except UntrustedCodeError as exc:
+            raise ValidationFailedError.one(exc.code, exc.message, "$.template_id") from None
+        except AnswersError as exc:
+            raise ValidationFailedError.from_problems(exc.problems, root="$.answers") from None
+        self.quotas.check_generation(db, user_id=user_id, team_id=record.team_id)
+        now = self.clock()
+        job = GenerationJob(
+            user_id=user_id, template_id=record.id, template_version=number,
+            status=JobStatus.PENDING, attempts=0, created_at=now, updated_at=now,
+            answers={k: REDACTED if k in answers.secret else v
+                     for k, v in request.answers.items()},
+            log=[log_entry(now, "queued", "waiting for a worker")],
+        )
+        db.add(job)
+        db.flush()
+        secret = {k: v for k, v in request.answers.items() if k in answers.secret}
+        return Submitted(JobView.from_row(job), secret)
+
+    def _visible_template(self, db: Session, user_id: uuid.UUID,
+                          template_id: uuid.UUID) -> sa.Row:
+        """Id, latest version and team of a template the user may use (not its definition,
+        which is read only when the checked template is not cached)."""
+        record = db.execute(sa.select(TemplateRecord.id, TemplateRecord.version,
+                                      TemplateRecord.team_id).where(
+            TemplateRecord.id == template_id,
+            sa.or_(TemplateRecord.owner_id == user_id,
+                   TemplateRecord.team_id.in_(visible_team_ids(user_id))))).first()
+        if record is None:
+            raise NotFoundError("no such template", field="$.template_id")
+        return record
+
+    def _version(self, db: Session, record: sa.Row, number: int | None) -> int:
+        if number is None or number == record.version:
+            return record.version
+        exists = db.scalar(sa.select(TemplateVersion.id).where(
+            TemplateVersion.template_id == record.id, TemplateVersion.number == number))
+        if exists is None:
+            raise NotFoundError(f"the template has no version {number}", field="$.version")
+        return number
+
+    def _definition(self, db: Session, template_id: uuid.UUID, number: int) -> dict[str, Any]:
+        definition = db.scalar(sa.select(TemplateVersion.definition).where(
+            TemplateVersion.template_id == template_id, TemplateVersion.number == number))
+        if definition is None:  # a template saved without its versions' history
+            definition = db.scalar(sa.select(TemplateRecord.definition).where(
+                TemplateRecord.id == template_id, TemplateRecord.version == number))
+        return definition
+
+    def get(self, db: Session, *, user_id: uuid.UUID, job_id: uuid.UUID) -> JobView:
+        return JobView.from_row(self._job(db, user_id, job_id))
+
+    def _job(self, db: Session, user_id: uuid.UUID, job_id: uuid.UUID) -> GenerationJob:
+        job = db.scalar(sa.select(GenerationJob).where(
+            GenerationJob.id == job_id, GenerationJob.user_id == user_id)
+            .execution_options(populate_existing=True))
+        if job is None:
+            raise JobNotFoundError()
+        return job
+
+    def artifact(self, db: Session, *, user_id: uuid.UUID,
+                 job_id: uuid.UUID) -> tuple[str, str]:
+        """The stored artifact's key and a safe base file name for a download."""
+        job = self._job(db, user_id, job_id)
+        if job.status != JobStatus.COMPLETED or not job.artifact_path:
+            raise ArtifactNotReadyError(f"the job is {job.status.value}"
+                                        if job.status != JobStatus.COMPLETED
+                                        else "the archive was deleted (retention period)")
+        name = db.scalar(sa.select(TemplateRecord.name).where(
+            TemplateRecord.id == job.template_id)) or ""
+        safe = _UNSAFE_NAME.sub("-", name).strip(".-")[:80] or "project"
+        return job.artifact_path, f"{safe}-{str(job.id)[:8]}"
+
+    def events(self, db: Session, *, user_id: uuid.UUID, limit: int = 50) -> list[EventView]:
+        rows = db.scalars(sa.select(Event).where(Event.user_id == user_id)
+                          .order_by(Event.created_at.desc(), Event.id).limit(limit))
+        return [EventView.from_row(row) for row in rows]

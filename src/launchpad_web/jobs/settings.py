@@ -1,0 +1,89 @@
+"""Settings of generation jobs, workers, artifacts and email: part of :class:`WebSettings`.
+
+:meth:`JobSettings.from_env` is called by :meth:`WebSettings.from_env` with its
+reader of the environment (the variables are listed in ``settings.py``'s table),
+the only place that reads it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import attrs
+
+MIB = 1024 * 1024
+
+
+class EnvReader(Protocol):
+    def text(self, name: str) -> str | None: ...
+
+    def integer(self, name: str, default: int, *, minimum: int = 0,
+                maximum: int | None = None) -> int: ...
+
+
+@attrs.frozen
+class SmtpSettings:
+    """Where notification emails go; no ``host`` means no email (in-app events only)."""
+
+    host: str | None = None
+    port: int = 587
+    username: str | None = attrs.field(default=None, repr=False)
+    password: str | None = attrs.field(default=None, repr=False)
+    sender: str = "launchpad@localhost"
+    starttls: bool = True
+
+    def as_mapping(self) -> dict[str, Any]:
+        """Plain data for the ``launchpad_notify`` hook's ``settings``."""
+        return attrs.asdict(self)
+
+
+@attrs.frozen
+class JobSettings:
+    """How generation jobs run.
+
+    ``lease`` bounds how long a silent worker keeps a job (heartbeats renew it
+    every third of it); the sweeper runs every ``sweep_interval`` on every
+    consumer. ``immediate`` (tests only, never from the environment) runs jobs
+    inside the request with Huey's immediate mode.
+    """
+
+    artifact_dir: Path
+    worker_threads: int = attrs.field(default=2, validator=attrs.validators.ge(1))
+    lease: timedelta = timedelta(seconds=30)
+    max_attempts: int = attrs.field(default=3, validator=attrs.validators.ge(1))
+    sweep_interval: timedelta = timedelta(seconds=30)
+    retention: timedelta = timedelta(days=7)
+    cpu_seconds: int = attrs.field(default=60, validator=attrs.validators.ge(1))
+    memory_bytes: int = attrs.field(default=1024 * MIB, validator=attrs.validators.ge(MIB))
+    wall_seconds: int = attrs.field(default=120, validator=attrs.validators.ge(1))
+    event_stream: timedelta = timedelta(seconds=25)
+    smtp: SmtpSettings = SmtpSettings()
+    immediate: bool = False
+
+    @classmethod
+    def from_env(cls, env: EnvReader, data_dir: Path) -> JobSettings:
+        return cls(
+            artifact_dir=Path(env.text("LAUNCHPAD_ARTIFACT_DIR") or data_dir / "artifacts"),
+            worker_threads=env.integer("LAUNCHPAD_WORKER_THREADS", 2, minimum=1),
+            lease=timedelta(seconds=env.integer("LAUNCHPAD_JOB_LEASE_SECONDS", 30, minimum=1)),
+            max_attempts=env.integer("LAUNCHPAD_JOB_MAX_ATTEMPTS", 3, minimum=1),
+            sweep_interval=timedelta(
+                seconds=env.integer("LAUNCHPAD_JOB_SWEEP_SECONDS", 30, minimum=1)),
+            retention=timedelta(
+                hours=env.integer("LAUNCHPAD_ARTIFACT_RETENTION_HOURS", 168, minimum=1)),
+            cpu_seconds=env.integer("LAUNCHPAD_JOB_CPU_SECONDS", 60, minimum=1),
+            memory_bytes=env.integer("LAUNCHPAD_JOB_MEMORY_MB", 1024, minimum=64) * MIB,
+            wall_seconds=env.integer("LAUNCHPAD_JOB_WALL_SECONDS", 120, minimum=1),
+            event_stream=timedelta(
+                seconds=env.integer("LAUNCHPAD_EVENT_STREAM_SECONDS", 25, minimum=1)),
+            smtp=SmtpSettings(
+                host=env.text("LAUNCHPAD_SMTP_HOST"),
+                port=env.integer("LAUNCHPAD_SMTP_PORT", 587, minimum=1, maximum=65535),
+                username=env.text("LAUNCHPAD_SMTP_USERNAME"),
+                password=env.text("LAUNCHPAD_SMTP_PASSWORD"),
+                sender=env.text("LAUNCHPAD_SMTP_FROM") or "launchpad@localhost",
+                starttls=env.integer("LAUNCHPAD_SMTP_STARTTLS", 1, maximum=1) == 1,
+            ),
+        )

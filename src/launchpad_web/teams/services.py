@@ -1,0 +1,293 @@
+"""Team use cases on an injected session; they flush, never commit.
+
+Every method takes the acting user's id and first asks their role
+(:func:`~launchpad_web.teams.access.team_role`): not a member is 404, exactly as
+for a team that does not exist, so ids of other people's teams reveal nothing;
+a member without the right gets 403 (rules in :mod:`launchpad_web.teams.policy`).
+Changes to memberships lock the team's row first (``SELECT ... FOR UPDATE`` on
+PostgreSQL; SQLite serialises writers anyway), so two owners stepping down at once
+cannot leave a team without one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..accounts.models import User, UserRole
+from ..billing.quotas import Quotas
+from ..clock import Clock
+from ..emails import Email
+from ..errors import (
+    AlreadyMemberError,
+    ForbiddenError,
+    LastOwnerError,
+    NotFoundError,
+    ValidationFailedError,
+)
+from . import policy
+from .access import team_role
+from .models import Team, TeamInvitation, TeamMembership, TeamRole
+from .schemas import (
+    NAME_MAX,
+    InvitationView,
+    InviteView,
+    MemberView,
+    TeamDetailView,
+    TeamView,
+)
+
+INVITATION_TTL = timedelta(days=7)
+
+
+class TeamService:
+    def __init__(self, *, quotas: Quotas, clock: Clock,
+                 invitation_ttl: timedelta = INVITATION_TTL):
+        self.quotas = quotas
+        self.clock = clock
+        self.invitation_ttl = invitation_ttl
+
+    # -- teams ---------------------------------------------------------------------
+    def list(self, db: Session, *, user_id: uuid.UUID) -> list[TeamView]:
+        rows = db.execute(
+            sa.select(Team, TeamMembership.role)
+            .join(TeamMembership, TeamMembership.team_id == Team.id)
+            .where(TeamMembership.user_id == user_id)
+            .order_by(Team.name, Team.id)
+        )
+        return [TeamView.from_row(team, role) for team, role in rows]
+
+    def create(self, db: Session, *, user_id: uuid.UUID, name: str) -> TeamView:
+        name = clean_name(name)
+        self.quotas.check_team_create(db, user_id=user_id)
+        now = self.clock()
+        team = Team(name=name, owner_id=user_id, created_at=now, updated_at=now)
+        db.add(team)
+        db.flush()
+        db.add(TeamMembership(team_id=team.id, user_id=user_id, role=TeamRole.OWNER,
+                              joined_at=now))
+        db.flush()
+        return TeamView.from_row(team, TeamRole.OWNER)
+
+    def get(self, db: Session, *, team_id: uuid.UUID, user_id: uuid.UUID) -> TeamDetailView:
+        role = self._role(db, team_id, user_id)
+        team = TeamView.from_row(db.get_one(Team, team_id), role)
+        rows = db.execute(
+            sa.select(TeamMembership, User.email)
+            .join(User, User.id == TeamMembership.user_id)
+            .where(TeamMembership.team_id == team_id)
+            .order_by(TeamMembership.joined_at, User.email)
+        )
+        return TeamDetailView.of(team, tuple(MemberView.from_row(m, email) for m, email in rows))
+
+    def rename(self, db: Session, *, team_id: uuid.UUID, user_id: uuid.UUID,
+               name: str) -> TeamView:
+        role = self._role(db, team_id, user_id, allowed=policy.may_manage_team)
+        name = clean_name(name)
+        team = db.get_one(Team, team_id)
+        team.name = name
+        team.updated_at = self.clock()
+        db.flush()
+        return TeamView.from_row(team, role)
+
+    def delete(self, db: Session, *, team_id: uuid.UUID, user_id: uuid.UUID) -> None:
+        """The team and, by the schema's cascades, its memberships, invitations and templates."""
+        self._role(db, team_id, user_id, allowed=policy.may_delete_team)
+        members = db.scalars(sa.select(TeamMembership.user_id).where(
+            TeamMembership.team_id == team_id)).all()
+        db.execute(sa.delete(Team).where(Team.id == team_id))
+        db.expire_all()
+        for member_id in members:
+            sync_member_role(db, member_id)
+
+    # -- members -------------------------------------------------------------------
+    def remove_member(self, db: Session, *, team_id: uuid.UUID, user_id: uuid.UUID,
+                      member_id: uuid.UUID) -> None:
+        """``user_id`` removes ``member_id`` (themselves: they leave)."""
+        actor = self._role(db, team_id, user_id, lock=True)
+        target = self._membership(db, team_id, member_id)
+        if not policy.may_remove(actor, target.role, oneself=user_id == member_id):
+            raise ForbiddenError(f"a team {actor} cannot remove a team {target.role}")
+        self._keep_an_owner(db, target)
+        db.delete(target)
+        db.flush()
+        self._settle_primary_owner(db, team_id)
+        sync_member_role(db, member_id)
+
+    def change_role(self, db: Session, *, team_id: uuid.UUID, user_id: uuid.UUID,
+                    member_id: uuid.UUID, role: TeamRole) -> MemberView:
+        actor = self._role(db, team_id, user_id, lock=True)
+        target = self._membership(db, team_id, member_id)
+        if not policy.may_change_role(actor, target.role, role, oneself=user_id == member_id):
+            raise ForbiddenError(f"a team {actor} cannot make a team {target.role} {role}",
+                                 field="$.role")
+        if role is not TeamRole.OWNER:
+            self._keep_an_owner(db, target)
+        target.role = role
+        db.flush()
+        self._settle_primary_owner(db, team_id)
+        return MemberView.from_row(target, db.get_one(User, member_id).email)
+
+    # -- invitations -----------------------------------------------------------------
+    def invite(self, db: Session, *, team_id: uuid.UUID, user_id: uuid.UUID, email: Email,
+               role: TeamRole) -> InviteView:
+        """An existing user joins at once; an unknown email gets a pending invitation
+        (a pending one for the same email is renewed with the new role)."""
+        actor = self._role(db, team_id, user_id, allowed=policy.may_manage_team, lock=True)
+        self._check_grant(actor, role)
+        now = self.clock()
+        invitee = db.scalar(sa.select(User).where(User.email == email))
+        if invitee is not None:
+            if team_role(db, team_id, invitee.id) is not None:
+                raise AlreadyMemberError(field="$.email")
+            membership = TeamMembership(team_id=team_id, user_id=invitee.id, role=role,
+                                        joined_at=now)
+            db.add(membership)
+            db.flush()
+            sync_member_role(db, invitee.id)
+            return InviteView(outcome="joined", member=MemberView.from_row(membership, email))
+        invitation = db.scalar(self._pending(team_id, now).where(TeamInvitation.email == email))
+        if invitation is None:
+            invitation = TeamInvitation(team_id=team_id, email=email, token_hash=_token_hash())
+            db.add(invitation)
+        else:
+            self._check_grant(actor, invitation.role)
+        invitation.role = role
+        invitation.invited_by = user_id
+        invitation.created_at = now
+        invitation.expires_at = now + self.invitation_ttl
+        db.flush()
+        return InviteView(outcome="invited", invitation=InvitationView.from_row(invitation))
+
+    def invitations(self, db: Session, *, team_id: uuid.UUID,
+                    user_id: uuid.UUID) -> list[InvitationView]:
+        """The pending (not accepted, not expired) invitations, oldest first."""
+        self._role(db, team_id, user_id, allowed=policy.may_manage_team)
+        rows = db.scalars(self._pending(team_id, self.clock()).order_by(
+            TeamInvitation.created_at, TeamInvitation.id))
+        return [InvitationView.from_row(row) for row in rows]
+
+    def revoke(self, db: Session, *, team_id: uuid.UUID, user_id: uuid.UUID,
+               invitation_id: uuid.UUID) -> None:
+        """Delete an invitation not accepted yet (expired or not)."""
+        actor = self._role(db, team_id, user_id, allowed=policy.may_manage_team)
+        invitation = db.scalar(sa.select(TeamInvitation).where(
+            TeamInvitation.id == invitation_id, TeamInvitation.team_id == team_id,
+            TeamInvitation.accepted_at.is_(None)))
+        if invitation is None:
+            raise NotFoundError("no such invitation")
+        self._check_grant(actor, invitation.role)
+        db.delete(invitation)
+        db.flush()
+
+    # -- helpers -------------------------------------------------------------------
+    def _role(self, db: Session, team_id: uuid.UUID, user_id: uuid.UUID, *,
+              allowed: Callable[[TeamRole], bool] | None = None, lock: bool = False) -> TeamRole:
+        """The caller's role: 404 when not a member, 403 when ``allowed`` says no."""
+        role = team_role(db, team_id, user_id)
+        if role is not None and lock:
+            db.execute(sa.select(Team.id).where(Team.id == team_id).with_for_update())
+            role = team_role(db, team_id, user_id)
+        if role is None:
+            raise NotFoundError("no such team")
+        if allowed is not None and not allowed(role):
+            raise ForbiddenError(f"a team {role} cannot do this")
+        return role
+
+    @staticmethod
+    def _check_grant(actor: TeamRole, role: TeamRole) -> None:
+        if not policy.may_grant(actor, role):
+            raise ForbiddenError(f"a team {actor} cannot grant the {role} role", field="$.role")
+
+    @staticmethod
+    def _membership(db: Session, team_id: uuid.UUID, member_id: uuid.UUID) -> TeamMembership:
+        membership = db.scalar(sa.select(TeamMembership).where(
+            TeamMembership.team_id == team_id, TeamMembership.user_id == member_id))
+        if membership is None:
+            raise NotFoundError("no such member in this team")
+        return membership
+
+    @staticmethod
+    def _keep_an_owner(db: Session, target: TeamMembership) -> None:
+        """409 ``last_owner`` when ``target`` is the team's only owner."""
+        if target.role is not TeamRole.OWNER:
+            return
+        owners = db.scalar(sa.select(sa.func.count()).where(
+            TeamMembership.team_id == target.team_id, TeamMembership.role == TeamRole.OWNER))
+        if owners <= 1:
+            raise LastOwnerError()
+
+    @staticmethod
+    def _settle_primary_owner(db: Session, team_id: uuid.UUID) -> None:
+        """Keep ``teams.owner_id`` an owner: the longest-standing one takes over."""
+        team = db.get_one(Team, team_id)
+        if team_role(db, team_id, team.owner_id) is TeamRole.OWNER:
+            return
+        team.owner_id = db.scalars(
+            sa.select(TeamMembership.user_id)
+            .where(TeamMembership.team_id == team_id, TeamMembership.role == TeamRole.OWNER)
+            .order_by(TeamMembership.joined_at, TeamMembership.user_id)
+        ).first()
+        db.flush()
+
+    @staticmethod
+    def _pending(team_id: uuid.UUID, now: datetime) -> sa.Select[tuple[TeamInvitation]]:
+        return sa.select(TeamInvitation).where(
+            TeamInvitation.team_id == team_id, TeamInvitation.accepted_at.is_(None),
+            TeamInvitation.expires_at > now)
+
+
+def clean_name(name: str) -> str:
+    """A team name stripped, 1 to ``NAME_MAX`` characters, or 422 on ``$.name``."""
+    name = name.strip()
+    if not name:
+        raise ValidationFailedError.one("blank", "a team name cannot be blank", "$.name")
+    if len(name) > NAME_MAX:
+        raise ValidationFailedError.one(
+            "too_long", f"a team name has at most {NAME_MAX} characters", "$.name")
+    return name
+
+
+def apply_pending_invitations(db: Session, *, user_id: uuid.UUID, email: str,
+                              now: datetime) -> list[uuid.UUID]:
+    """At sign-up: ``user_id`` joins every team that invited ``email`` (pending, not
+    expired), in the invited role; answers the ids of the teams joined."""
+    invitations = db.scalars(
+        sa.select(TeamInvitation)
+        .where(TeamInvitation.email == email, TeamInvitation.accepted_at.is_(None),
+               TeamInvitation.expires_at > now)
+        .order_by(TeamInvitation.created_at)
+    ).all()
+    joined = []
+    for invitation in invitations:
+        if team_role(db, invitation.team_id, user_id) is None:
+            db.add(TeamMembership(team_id=invitation.team_id, user_id=user_id,
+                                  role=invitation.role, joined_at=now))
+            joined.append(invitation.team_id)
+        invitation.accepted_at = now
+        db.flush()
+    if joined:
+        sync_member_role(db, user_id)
+    return joined
+
+
+def sync_member_role(db: Session, user_id: uuid.UUID) -> None:
+    """``users.role`` of a user without a paid plan: ``team_member`` while in a team,
+    ``free`` again outside every team (paid plans' roles are billing's)."""
+    user = db.get(User, user_id)
+    if user is None or user.role not in (UserRole.FREE, UserRole.TEAM_MEMBER):
+        return
+    in_a_team = db.scalar(sa.select(sa.exists().where(TeamMembership.user_id == user_id)))
+    user.role = UserRole.TEAM_MEMBER if in_a_team else UserRole.FREE
+    db.flush()
+
+
+def _token_hash() -> str:
+    """The sha256 of a random token for an invitation link (none is mailed yet)."""
+    return hashlib.sha256(secrets.token_bytes(32)).hexdigest()

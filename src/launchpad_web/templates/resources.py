@@ -1,0 +1,204 @@
+"""HTTP nouns of the templates domain: templates, their versions and previews.
+
+Who may do what is in :mod:`launchpad_web.templates.access`. A template's
+``ETag`` is ``"v<version>"``; ``PUT`` needs ``If-Match`` with it (412 when stale)
+or the ``version`` field (409 when stale), and ``DELETE`` honours ``If-Match``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import falcon
+
+from ..accounts.auth import current_user, require_user
+from ..bodies import read_json
+from ..converter import unstructure
+from ..openapi import Route, operation
+from .cache import TemplateListCache
+from .schemas import (
+    PreviewRequest,
+    PreviewView,
+    TemplatePage,
+    TemplateRequest,
+    TemplateUpdateRequest,
+    TemplateVersionList,
+    TemplateVersionView,
+    TemplateView,
+)
+from .services import PAGE_DEFAULT, PAGE_MAX, ListQuery, TemplateService
+
+
+def _answer_template(resp: falcon.Response, view: TemplateView) -> None:
+    resp.etag = view.etag
+    resp.media = unstructure(view)
+
+
+class TemplatesResource:
+    def __init__(self, templates: TemplateService, cache: TemplateListCache | None):
+        self.templates = templates
+        self.cache = cache
+
+    @operation(
+        "My templates and my teams' ones, by name: ?limit=1..100 (20), ?cursor= "
+        "from next_cursor, ?team_id= for one team's",
+        responses={200: TemplatePage},
+        problems=(400, 404, 422),
+        auth=True,
+    )
+    @falcon.before(require_user)
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        query = ListQuery(
+            limit=req.get_param_as_int(
+                "limit", min_value=1, max_value=PAGE_MAX, default=PAGE_DEFAULT
+            ),
+            cursor=req.get_param("cursor"),
+            team_id=req.get_param_as_uuid("team_id"),
+        )
+        resp.media = self._page(req.context.db, current_user(req).id, query)
+
+    def _page(self, db: Any, user_id: uuid.UUID, query: ListQuery) -> Any:
+        def load() -> Any:
+            return unstructure(self.templates.list(db, user_id=user_id, query=query))
+
+        if self.cache is None:
+            return load()
+        return self.cache.page(db, user_id=user_id, query=query.as_key(), load=load)
+
+    @operation(
+        "Create a template (checked by the core; in a team if team_id is given)",
+        request=TemplateRequest,
+        responses={201: TemplateView},
+        problems=(402, 404),
+        auth=True,
+    )
+    @falcon.before(require_user)
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = read_json(req, TemplateRequest)
+        view = self.templates.create(req.context.db, user_id=current_user(req).id, request=body)
+        resp.status = falcon.HTTP_201
+        resp.location = f"/api/templates/{view.id}"
+        _answer_template(resp, view)
+
+
+class TemplateResource:
+    def __init__(self, templates: TemplateService):
+        self.templates = templates
+
+    @operation(
+        "A template with its latest definition (ETag: its version)",
+        responses={200: TemplateView},
+        problems=(404,),
+        auth=True,
+    )
+    @falcon.before(require_user)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, template_id: uuid.UUID) -> None:
+        view = self.templates.get(
+            req.context.db, user_id=current_user(req).id, template_id=template_id
+        )
+        _answer_template(resp, view)
+
+    @operation(
+        "Save a new version (If-Match or version: the version it is based on)",
+        request=TemplateUpdateRequest,
+        responses={200: TemplateView},
+        problems=(403, 404, 409, 412, 428),
+        auth=True,
+    )
+    @falcon.before(require_user)
+    def on_put(self, req: falcon.Request, resp: falcon.Response, template_id: uuid.UUID) -> None:
+        body = read_json(req, TemplateUpdateRequest)
+        view = self.templates.update(
+            req.context.db,
+            user_id=current_user(req).id,
+            template_id=template_id,
+            request=body,
+            if_match=req.get_header("If-Match"),
+        )
+        _answer_template(resp, view)
+
+    @operation(
+        "Delete a template and all its versions",
+        responses={204: None},
+        problems=(403, 404, 412),
+        auth=True,
+    )
+    @falcon.before(require_user)
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, template_id: uuid.UUID) -> None:
+        self.templates.delete(
+            req.context.db,
+            user_id=current_user(req).id,
+            template_id=template_id,
+            if_match=req.get_header("If-Match"),
+        )
+        resp.status = falcon.HTTP_204
+
+
+class VersionsResource:
+    def __init__(self, templates: TemplateService):
+        self.templates = templates
+
+    @operation(
+        "Every saved version of a template, oldest first",
+        responses={200: TemplateVersionList},
+        problems=(404,),
+        auth=True,
+    )
+    @falcon.before(require_user)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, template_id: uuid.UUID) -> None:
+        versions = self.templates.versions(
+            req.context.db, user_id=current_user(req).id, template_id=template_id
+        )
+        resp.media = unstructure(TemplateVersionList(tuple(versions)))
+
+
+class VersionResource:
+    def __init__(self, templates: TemplateService):
+        self.templates = templates
+
+    @operation(
+        "One saved version of a template, with its definition",
+        responses={200: TemplateVersionView},
+        problems=(404,),
+        auth=True,
+    )
+    @falcon.before(require_user)
+    def on_get(
+        self, req: falcon.Request, resp: falcon.Response, template_id: uuid.UUID, number: str
+    ) -> None:
+        version = self.templates.version(
+            req.context.db, user_id=current_user(req).id, template_id=template_id, number=number
+        )
+        resp.media = unstructure(version)
+
+
+class PreviewResource:
+    def __init__(self, templates: TemplateService):
+        self.templates = templates
+
+    @operation(
+        "Render a template with answers, in a resource-limited process: the files",
+        request=PreviewRequest,
+        responses={200: PreviewView},
+        problems=(404,),
+        auth=True,
+    )
+    @falcon.before(require_user)
+    def on_post(self, req: falcon.Request, resp: falcon.Response, template_id: uuid.UUID) -> None:
+        body = read_json(req, PreviewRequest)
+        preview = self.templates.preview(
+            req.context.db, user_id=current_user(req).id, template_id=template_id, request=body
+        )
+        resp.media = unstructure(preview)
+
+
+def routes(*, templates: TemplateService, cache: TemplateListCache | None) -> list[Route]:
+    template = "/api/templates/{template_id:uuid}"
+    return [
+        Route("/api/templates", TemplatesResource(templates, cache)),
+        Route(template, TemplateResource(templates)),
+        Route(f"{template}/versions", VersionsResource(templates)),
+        Route(f"{template}/versions/{{number}}", VersionResource(templates)),
+        Route(f"{template}/preview", PreviewResource(templates)),
+    ]

@@ -1,0 +1,164 @@
+"""Request bodies and value objects of the templates domain (what the API reads and answers).
+
+A template's ``definition`` is the core's JSON form of :class:`launchpad_core.Template`
+(see ``launchpad_core.schema`` for its JSON Schema); it is checked by the core on
+every save. ``version`` counts saves from 1; every version stays readable.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from .models import TemplateRecord, TemplateVersion
+
+NAME_MAX = 200
+
+
+@attrs.frozen
+class TemplateRequest:
+    """Create a template: a display name, the definition, and a team to share it with."""
+
+    name: str
+    definition: Any
+    team_id: uuid.UUID | None = None
+
+
+@attrs.frozen
+class TemplateUpdateRequest:
+    """Save a new version. ``version`` is the one the change is based on (or send
+    ``If-Match``); a stale one answers ``version_conflict``."""
+
+    name: str
+    definition: Any
+    version: int | None = None
+
+
+@attrs.frozen
+class PreviewRequest:
+    """Answers (JSON values by variable name) and the version to render (default: latest)."""
+
+    answers: dict[str, Any] = attrs.field(factory=dict)
+    version: int | None = None
+
+
+@attrs.frozen
+class TemplateSummary:
+    """A template in a list: everything but the definition."""
+
+    id: uuid.UUID
+    name: str
+    version: int
+    owner_id: uuid.UUID
+    team_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: TemplateRecord) -> TemplateSummary:
+        return cls(
+            id=row.id,
+            name=row.name,
+            version=row.version,
+            owner_id=row.owner_id,
+            team_id=row.team_id,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+@attrs.frozen
+class TemplateView:
+    """A template with its latest definition."""
+
+    id: uuid.UUID
+    name: str
+    version: int
+    owner_id: uuid.UUID
+    team_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+    definition: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: TemplateRecord) -> TemplateView:
+        summary = attrs.asdict(TemplateSummary.from_row(row), recurse=False)
+        return cls(definition=row.definition, **summary)
+
+    @property
+    def etag(self) -> str:
+        return etag_of(self.version)
+
+
+@attrs.frozen
+class TemplatePage:
+    """One page of the templates a user can see, by name then id. ``next_cursor`` is
+    opaque: pass it back as ``cursor`` for the next page; null on the last one."""
+
+    templates: tuple[TemplateSummary, ...]
+    total: int
+    limit: int
+    next_cursor: str | None
+
+
+@attrs.frozen
+class TemplateVersionSummary:
+    number: int
+    created_by: uuid.UUID | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: TemplateVersion) -> TemplateVersionSummary:
+        return cls(number=row.number, created_by=row.created_by, created_at=row.created_at)
+
+
+@attrs.frozen
+class TemplateVersionList:
+    versions: tuple[TemplateVersionSummary, ...]
+
+
+@attrs.frozen
+class TemplateVersionView:
+    template_id: uuid.UUID
+    number: int
+    created_by: uuid.UUID | None
+    created_at: datetime
+    definition: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: TemplateVersion) -> TemplateVersionView:
+        return cls(
+            template_id=row.template_id,
+            number=row.number,
+            created_by=row.created_by,
+            created_at=row.created_at,
+            definition=row.definition,
+        )
+
+
+@attrs.frozen
+class PreviewFile:
+    """One rendered file. ``encoding`` is ``utf-8`` (``content`` is the text) or
+    ``base64`` (binary ``content``); ``mode`` is null for the default permissions."""
+
+    path: str
+    content: str
+    encoding: str
+    size: int
+    sha256: str
+    mode: int | None
+
+
+@attrs.frozen
+class PreviewView:
+    template_id: uuid.UUID
+    version: int
+    files: tuple[PreviewFile, ...]
+    total_bytes: int
+
+
+def etag_of(version: int) -> str:
+    return f'"v{version}"'

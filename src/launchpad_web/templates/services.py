@@ -1,0 +1,397 @@
+"""Template use cases on an injected session; they flush, never commit.
+
+Access follows :mod:`launchpad_web.templates.access`: an id the user may not see
+is 404 exactly like one that does not exist, before anything else is looked at.
+Every save is checked by the core (structure, problems, and no executed code: the
+hosted service never runs a template's tasks or Jinja extensions) and stored as a
+new :class:`TemplateVersion`; the row's ``version`` is bumped with a conditional
+``UPDATE ... WHERE version = <expected>``, so of two concurrent saves based on
+the same version exactly one wins and the other answers ``version_conflict``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from launchpad_core import DefinitionError, Launchpad, Problem, Template
+from launchpad_core.runtime import executable_parts
+from launchpad_core.serialization import structure_template
+
+from ..billing.quotas import Quotas
+from ..clock import Clock
+from ..errors import (
+    FieldError,
+    ForbiddenError,
+    InvalidDefinitionError,
+    NotFoundError,
+    PreconditionRequiredError,
+    StalePreconditionError,
+    ValidationFailedError,
+    VersionConflictError,
+)
+from ..teams.access import team_role
+from .access import may_change, visible_to
+from .cache import TemplateListCache
+from .models import TemplateRecord, TemplateVersion
+from .preview import Previewer
+from .schemas import (
+    NAME_MAX,
+    PreviewRequest,
+    PreviewView,
+    TemplatePage,
+    TemplateRequest,
+    TemplateSummary,
+    TemplateUpdateRequest,
+    TemplateVersionSummary,
+    TemplateVersionView,
+    TemplateView,
+)
+
+PAGE_DEFAULT = 20
+PAGE_MAX = 100
+MAX_VERSION = 2**31 - 1  # the column is a 32-bit integer
+
+
+@attrs.frozen
+class ListQuery:
+    """``GET /api/templates`` parameters: page size, opaque cursor, optional team."""
+
+    limit: int = PAGE_DEFAULT
+    cursor: str | None = None
+    team_id: uuid.UUID | None = None
+
+    def as_key(self) -> dict[str, Any]:
+        return {
+            "limit": self.limit,
+            "cursor": self.cursor,
+            "team_id": str(self.team_id) if self.team_id else None,
+        }
+
+
+@attrs.frozen
+class Precondition:
+    """The version a write is based on: the body's ``version`` and/or ``If-Match``."""
+
+    version: int | None = None
+    if_match: str | None = None
+
+    def expected(self, current: int, *, required: bool) -> int:
+        """The version to write over, or the matching error."""
+        if (
+            self.if_match is not None
+            and self.if_match.strip() != "*"
+            and _etag_version(self.if_match) != current
+        ):
+            raise StalePreconditionError(
+                f"If-Match {self.if_match} does not match the latest version {current}"
+            )
+        if self.version is not None and self.version != current:
+            raise VersionConflictError(
+                f"the change is based on version {self.version}; the latest is {current}",
+                field="$.version",
+            )
+        if required and self.version is None and self.if_match is None:
+            raise PreconditionRequiredError()
+        return current
+
+
+def _etag_version(tag: str | None) -> int | None:
+    text = (tag or "").strip().removeprefix("W/").strip('"')
+    if text.startswith("v") and text[1:].isdigit():
+        return int(text[1:])
+    return None
+
+
+class TemplateService:
+    def __init__(
+        self,
+        *,
+        launchpad: Launchpad,
+        quotas: Quotas,
+        clock: Clock,
+        previewer: Previewer | None = None,
+        cache: TemplateListCache | None = None,
+    ):
+        self.launchpad = launchpad
+        self.quotas = quotas
+        self.clock = clock
+        self.previewer = previewer or Previewer()
+        self.cache = cache
+
+    # -- reading ---------------------------------------------------------------------
+    def list(self, db: Session, *, user_id: uuid.UUID, query: ListQuery) -> TemplatePage:
+        visible = sa.select(TemplateRecord).where(visible_to(user_id))
+        if query.team_id is not None:
+            if team_role(db, query.team_id, user_id) is None:
+                raise NotFoundError("no such team", field="team_id")
+            visible = visible.where(TemplateRecord.team_id == query.team_id)
+        total = db.scalar(sa.select(sa.func.count()).select_from(visible.subquery())) or 0
+        page = visible.order_by(TemplateRecord.name, TemplateRecord.id).limit(query.limit + 1)
+        if query.cursor is not None:
+            name, after = decode_cursor(query.cursor)
+            page = page.where(
+                sa.or_(
+                    TemplateRecord.name > name,
+                    sa.and_(TemplateRecord.name == name, TemplateRecord.id > after),
+                )
+            )
+        rows = db.scalars(page).all()
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        cursor = encode_cursor(rows[-1].name, rows[-1].id) if more else None
+        return TemplatePage(
+            templates=tuple(TemplateSummary.from_row(r) for r in rows),
+            total=total,
+            limit=query.limit,
+            next_cursor=cursor,
+        )
+
+    def get(self, db: Session, *, user_id: uuid.UUID, template_id: uuid.UUID) -> TemplateView:
+        return TemplateView.from_row(self._visible(db, user_id, template_id))
+
+    def versions(
+        self, db: Session, *, user_id: uuid.UUID, template_id: uuid.UUID
+    ) -> list[TemplateVersionSummary]:
+        row = self._visible(db, user_id, template_id)
+        rows = db.scalars(
+            sa.select(TemplateVersion)
+            .where(TemplateVersion.template_id == row.id)
+            .order_by(TemplateVersion.number)
+        )
+        return [TemplateVersionSummary.from_row(v) for v in rows]
+
+    def version(
+        self, db: Session, *, user_id: uuid.UUID, template_id: uuid.UUID, number: str
+    ) -> TemplateVersionView:
+        """Version ``number`` (as the URL spells it: digits, else 404)."""
+        row = self._visible(db, user_id, template_id)
+        if not (number.isascii() and number.isdigit()):
+            raise NotFoundError(f"the template has no version {number!r}")
+        return TemplateVersionView.from_row(self._version_row(db, row, int(number)))
+
+    # -- writing -----------------------------------------------------------------------
+    def create(self, db: Session, *, user_id: uuid.UUID, request: TemplateRequest) -> TemplateView:
+        name = self._checked(request.name, request.definition)
+        if request.team_id is not None and team_role(db, request.team_id, user_id) is None:
+            raise NotFoundError("no such team", field="$.team_id")
+        self.quotas.check_template_create(db, user_id=user_id, team_id=request.team_id)
+        now = self.clock()
+        row = TemplateRecord(
+            name=name,
+            definition=request.definition,
+            version=1,
+            owner_id=user_id,
+            team_id=request.team_id,
+            created_at=now,
+            updated_at=now,
+        )
+        db.add(row)
+        db.flush()
+        db.add(
+            TemplateVersion(
+                template_id=row.id,
+                number=1,
+                definition=request.definition,
+                created_by=user_id,
+                created_at=now,
+            )
+        )
+        db.flush()
+        self._invalidate(db, row)
+        return TemplateView.from_row(row)
+
+    def update(
+        self,
+        db: Session,
+        *,
+        user_id: uuid.UUID,
+        template_id: uuid.UUID,
+        request: TemplateUpdateRequest,
+        if_match: str | None,
+    ) -> TemplateView:
+        row = self._changeable(db, user_id, template_id)
+        precondition = Precondition(version=request.version, if_match=if_match)
+        expected = precondition.expected(row.version, required=True)
+        name = self._checked(request.name, request.definition)
+        now = self.clock()
+        saved = db.execute(
+            sa.update(TemplateRecord)
+            .where(TemplateRecord.id == row.id, TemplateRecord.version == expected)
+            .values(name=name, definition=request.definition, version=expected + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if saved.rowcount != 1:
+            raise VersionConflictError("the template was saved by someone else meanwhile")
+        db.add(
+            TemplateVersion(
+                template_id=row.id,
+                number=expected + 1,
+                definition=request.definition,
+                created_by=user_id,
+                created_at=now,
+            )
+        )
+        db.flush()
+        db.refresh(row)
+        self._invalidate(db, row)
+        return TemplateView.from_row(row)
+
+    def delete(
+        self, db: Session, *, user_id: uuid.UUID, template_id: uuid.UUID, if_match: str | None
+    ) -> None:
+        row = self._changeable(db, user_id, template_id)
+        Precondition(if_match=if_match).expected(row.version, required=False)
+        self._invalidate(db, row)
+        db.delete(row)
+        db.flush()
+
+    # -- previews --------------------------------------------------------------------------
+    def preview(
+        self, db: Session, *, user_id: uuid.UUID, template_id: uuid.UUID, request: PreviewRequest
+    ) -> PreviewView:
+        row = self._visible(db, user_id, template_id)
+        number = row.version if request.version is None else request.version
+        definition = (
+            row.definition
+            if number == row.version
+            else self._version_row(db, row, number, field="$.version").definition
+        )
+        files = self.previewer.render(self._template(definition), request.answers)
+        return PreviewView(
+            template_id=row.id,
+            version=number,
+            files=tuple(files),
+            total_bytes=sum(f.size for f in files),
+        )
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _visible(self, db: Session, user_id: uuid.UUID, template_id: uuid.UUID) -> TemplateRecord:
+        row = db.scalar(
+            sa.select(TemplateRecord).where(TemplateRecord.id == template_id, visible_to(user_id))
+        )
+        if row is None:
+            raise NotFoundError("no such template")
+        return row
+
+    def _changeable(
+        self, db: Session, user_id: uuid.UUID, template_id: uuid.UUID
+    ) -> TemplateRecord:
+        row = self._visible(db, user_id, template_id)
+        role = team_role(db, row.team_id, user_id) if row.team_id is not None else None
+        if not may_change(row, user_id, role):
+            raise ForbiddenError(
+                "only the template's owner and the team's owners and admins may change or delete it"
+            )
+        return row
+
+    def _version_row(
+        self, db: Session, row: TemplateRecord, number: int, *, field: str | None = None
+    ) -> TemplateVersion:
+        if not 1 <= number <= MAX_VERSION:
+            raise NotFoundError(f"the template has no version {number}", field=field)
+        version = db.scalar(
+            sa.select(TemplateVersion).where(
+                TemplateVersion.template_id == row.id, TemplateVersion.number == number
+            )
+        )
+        if version is None:
+            raise NotFoundError(f"the template has no version {number}", field=field)
+        return version
+
+    def _template(self, definition: Any) -> Template:
+        try:
+            return self.launchpad.structure(definition)
+        except DefinitionError as exc:
+            raise InvalidDefinitionError.from_problems(exc.problems, root="$.definition") from None
+
+    def _checked(self, name: str, definition: Any) -> str:
+        """The cleaned name, once name and definition are valid; else 422 with every problem."""
+        errors = list(_name_errors(name))
+        problems = self._definition_problems(definition)
+        errors += InvalidDefinitionError.from_problems(problems, root="$.definition").errors
+        if problems:
+            raise InvalidDefinitionError(errors=errors)
+        if errors:
+            raise ValidationFailedError(errors=errors)
+        return name.strip()
+
+    def _definition_problems(self, definition: Any) -> list[Problem]:
+        nul = [
+            Problem(
+                "invalid_character",
+                "text may not hold NUL characters (binary content is base64 with encoding: base64)",
+                path,
+            )
+            for path in nul_paths(definition)
+        ]
+        if nul:
+            return nul
+        try:
+            template = structure_template(definition)
+        except DefinitionError as exc:
+            return list(exc.problems)
+        return [
+            *self.launchpad.problems(template),
+            *(
+                Problem(
+                    "untrusted_code",
+                    f"the hosted service never runs a template's code; remove {part}",
+                    f"$.settings.{part}",
+                )
+                for part in executable_parts(template)
+            ),
+        ]
+
+    def _invalidate(self, db: Session, row: TemplateRecord) -> None:
+        if self.cache is not None:
+            self.cache.invalidate_after_commit(db, user_ids=[row.owner_id], team_ids=[row.team_id])
+
+
+def _name_errors(name: str) -> list[FieldError]:
+    if not 1 <= len(name.strip()) <= NAME_MAX:
+        return [FieldError("invalid_value", f"a name has 1 to {NAME_MAX} characters", "$.name")]
+    if "\x00" in name:
+        return [FieldError("invalid_character", "a name may not hold NUL characters", "$.name")]
+    return []
+
+
+def nul_paths(data: Any) -> list[str]:
+    """JSON paths of the strings (values or keys) in ``data`` holding a NUL character,
+    which PostgreSQL cannot store in JSON; iterative, so any nesting depth is fine."""
+    found, stack = [], [("$", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str) and "\x00" in value:
+            found.append(path)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                stack.append((f"{path}.{key}", item))
+                if "\x00" in key:
+                    found.append(f"{path}.{key}")
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
+    return sorted(found)
+
+
+def encode_cursor(name: str, after: uuid.UUID) -> str:
+    raw = json.dumps([name, str(after)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        name, after = json.loads(raw)
+        return str(name), uuid.UUID(after)
+    except (binascii.Error, ValueError, TypeError, AttributeError):
+        raise ValidationFailedError.one(
+            "invalid_cursor", "not a cursor this API gave out", "cursor"
+        ) from None

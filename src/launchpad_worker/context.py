@@ -1,0 +1,67 @@
+"""What jobs run with, built once per process: sessions, artifact storage, hooks, limits."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+from sqlalchemy.orm import Session, sessionmaker
+
+from launchpad_core import Launchpad, default_launchpad
+from launchpad_core.isolation import IsolationLimits
+from launchpad_core.plugins import Hooks
+from launchpad_web.clock import Clock, system_clock
+from launchpad_web.db import make_engine, make_session_factory
+from launchpad_web.jobs.settings import JobSettings
+from launchpad_web.jobs.storage import ArtifactStorage, LocalArtifactStorage
+from launchpad_web.settings import WebSettings
+
+
+@attrs.frozen
+class WorkerContext:
+    session_factory: sessionmaker
+    storage: ArtifactStorage
+    hooks: Hooks
+    jobs: JobSettings
+    public_url: str
+    cache_dir: Path | None = None
+    clock: Clock = system_clock
+
+    @classmethod
+    def from_settings(cls, settings: WebSettings, *, session_factory: sessionmaker | None = None,
+                      launchpad: Launchpad | None = None,
+                      clock: Clock = system_clock) -> WorkerContext:
+        if session_factory is None:
+            engine = make_engine(settings.database_url,
+                                 pool_size=settings.jobs.worker_threads + 2)
+            session_factory = make_session_factory(engine)
+        return cls(
+            session_factory=session_factory,
+            storage=LocalArtifactStorage(settings.jobs.artifact_dir),
+            hooks=(launchpad or default_launchpad()).hooks,
+            jobs=settings.jobs,
+            public_url=settings.public_url,
+            cache_dir=settings.data_dir / "compiled",
+            clock=clock,
+        )
+
+    @property
+    def limits(self) -> IsolationLimits:
+        return IsolationLimits(cpu_seconds=self.jobs.cpu_seconds,
+                               memory_bytes=self.jobs.memory_bytes,
+                               wall_seconds=self.jobs.wall_seconds)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session committed when the block succeeds, rolled back otherwise."""
+        db = self.session_factory()
+        try:
+            yield db
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+        finally:
+            db.close()

@@ -1,0 +1,106 @@
+"""The Huey instance, built from settings, and the thin tasks that call the runner.
+
+* ``LAUNCHPAD_REDIS_URL`` set: :class:`~huey.RedisHuey`, consumed by any number of
+  ``launchpad worker`` processes on any number of machines;
+* otherwise :class:`~huey.SqliteHuey` in ``DATA_DIR/queue.sqlite3``, consumed by
+  the consumer ``launchpad serve`` embeds;
+* ``jobs.immediate`` (tests): Huey's immediate mode, jobs run inside the request.
+
+Secret answers travel only in the task's payload (Huey's storage keeps it until
+a worker takes the message); the job row holds them redacted. A job re-enqueued
+by the sweeper has lost them and fails asking to be submitted again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
+from huey.consumer import Consumer, Scheduler
+
+from launchpad_web.settings import WebSettings
+
+from .context import WorkerContext
+from .preload import use_preload
+from .runner import JobRunner
+from .sweeper import SweepReport, sweep
+
+NAME = "launchpad"
+
+
+def make_huey(settings: WebSettings) -> Huey:
+    if settings.jobs.immediate:
+        return MemoryHuey(NAME, immediate=True, results=False)
+    if settings.redis_url:
+        return RedisHuey(NAME, url=settings.redis_url, results=False)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(NAME, filename=str(settings.data_dir / "queue.sqlite3"), results=False)
+
+
+def _always(_now: datetime) -> bool:
+    return True
+
+
+class JobQueue:
+    """The queue of generation jobs: ``enqueue`` from the API, the tasks for consumers."""
+
+    def __init__(self, huey: Huey, context: WorkerContext):
+        self.huey = huey
+        self.context = context
+        self.run_job = huey.task(name="launchpad.run_job")(JobRunner(context).run)
+        self.sweep_task = huey.periodic_task(_always, name="launchpad.sweep")(self.sweep)
+
+    @classmethod
+    def from_settings(cls, settings: WebSettings, context: WorkerContext) -> JobQueue:
+        return cls(make_huey(settings), context)
+
+    def enqueue(self, job_id: uuid.UUID, secret_answers: Mapping[str, Any] | None = None) -> None:
+        self.run_job(str(job_id), dict(secret_answers or {}))
+
+    def sweep(self) -> SweepReport:
+        return sweep(self.context, self.enqueue)
+
+    def consumer(self, *, workers: int | None = None, embedded: bool = False) -> Consumer:
+        return LaunchpadConsumer(self.huey, sweep_seconds=self.context.jobs.sweep_interval
+                                 .total_seconds(), embedded=embedded,
+                                 workers=workers or self.context.jobs.worker_threads,
+                                 worker_type="thread", periodic=True)
+
+
+class LaunchpadConsumer(Consumer):
+    """Huey's consumer, running periodic tasks (the sweep) every ``sweep_seconds`` instead
+    of once a minute; ``embedded`` (inside ``launchpad serve``) leaves signals to the host."""
+
+    def __init__(self, huey: Huey, *, sweep_seconds: float, embedded: bool, **options: Any):
+        self.sweep_seconds = sweep_seconds
+        self.embedded = embedded
+        super().__init__(huey, **options)
+
+    def _create_scheduler(self) -> Scheduler:
+        scheduler = super()._create_scheduler()
+        scheduler.periodic_task_seconds = self.sweep_seconds
+        return scheduler
+
+    def _set_signal_handlers(self) -> None:
+        if not self.embedded:
+            super()._set_signal_handlers()
+
+
+@contextlib.contextmanager
+def running_consumer(queue: JobQueue, *, enabled: bool) -> Iterator[None]:
+    """A consumer inside this process (``launchpad serve`` on the SQLite queue) for the
+    duration of the block; stopped gracefully (running jobs finish) at its end."""
+    if not enabled:
+        yield
+        return
+    use_preload()
+    consumer = queue.consumer(embedded=True)
+    consumer.start()
+    try:
+        yield
+    finally:
+        consumer.stop(graceful=True)

@@ -1,0 +1,164 @@
+"""One job, start to end: lease, isolated render, artifact, completion, notification.
+
+A render failure the template causes (bad answers, a sandbox refusal, a CPU,
+memory or time limit) fails the job at once with the reason in plain words. Any
+other error (database, disk) leaves the lease to expire, and the sweeper gives
+the job to another attempt, up to the maximum.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+from launchpad_core import LaunchpadError
+from launchpad_core.isolation import run_isolated
+from launchpad_web.accounts.models import User
+from launchpad_web.jobs.models import EventKind, GenerationJob
+from launchpad_web.jobs.settings import MIB, JobSettings
+from launchpad_web.jobs.storage import artifact_key
+
+from . import leases
+from .context import WorkerContext
+from .render import render_archive
+
+log = logging.getLogger("launchpad_worker.runner")
+
+CACHED_DEFINITIONS = 32
+SUBJECTS = {
+    EventKind.JOB_COMPLETED: "Your project is ready",
+    EventKind.JOB_FAILED: "Your project could not be made",
+}
+
+
+def failure_reason(exc: LaunchpadError, jobs: JobSettings) -> str:
+    """What went wrong, for the person who asked."""
+    match exc.code:
+        case "cpu_limit":
+            return (f"the template needed more than {jobs.cpu_seconds} seconds of CPU time "
+                    "and was stopped")
+        case "memory_limit":
+            return (f"the template needed more than {jobs.memory_bytes // MIB} MiB of memory "
+                    "and was stopped")
+        case "timeout":
+            return f"the template took longer than {jobs.wall_seconds} seconds and was stopped"
+    return str(exc)
+
+
+class JobRunner:
+    def __init__(self, context: WorkerContext):
+        self.context = context
+        self.definitions: dict[tuple[uuid.UUID, int], dict[str, Any]] = {}
+        self.lock = threading.Lock()
+
+    def run(self, job_id: str, secret_answers: Mapping[str, Any] | None = None) -> None:
+        """Run job ``job_id`` if nobody holds it; the Huey task calls this."""
+        ctx = self.context
+        token = secrets.token_hex(8)
+        owner = f"{socket.gethostname()[:100]}/{os.getpid()}/{token}"
+        job = uuid.UUID(job_id)
+        with ctx.session() as db:
+            claim = leases.claim(db, job, owner=owner, now=ctx.clock(), lease=ctx.jobs.lease,
+                                 max_attempts=ctx.jobs.max_attempts)
+        if claim is None:
+            return
+        definition = self._definition(claim)
+        if definition is None:
+            self._fail(job, owner, "the template was deleted")
+            return
+        with self._heartbeat(job, owner):
+            try:
+                result = run_isolated(
+                    render_archive, definition, claim.answers, dict(secret_answers or {}),
+                    str(ctx.cache_dir) if ctx.cache_dir else None, limits=ctx.limits)
+            except LaunchpadError as exc:
+                self._fail(job, owner, failure_reason(exc, ctx.jobs))
+                return
+            stored = ctx.storage.save(artifact_key(job, token), result.data)
+        with ctx.session() as db:
+            won = leases.complete(db, job, owner=owner, now=ctx.clock(), key=stored.key,
+                                  size=stored.size, sha256=stored.sha256, files=result.files,
+                                  total_bytes=result.total_bytes)
+        if not won:
+            log.warning("lease lost before completion; artifact discarded",
+                        extra={"job_id": str(job)})
+            ctx.storage.delete(stored.key)
+            return
+        self._notify(job, EventKind.JOB_COMPLETED, "Your project is ready to download.")
+
+    def _definition(self, claim: leases.Claim) -> dict[str, Any] | None:
+        """The definition of the job's template version (versions never change: kept)."""
+        if claim.template_id is None or claim.template_version is None:
+            return None
+        key = (claim.template_id, claim.template_version)
+        with self.lock:
+            definition = self.definitions.get(key)
+        if definition is None:
+            with self.context.session() as db:
+                definition = leases.definition(db, *key)
+            if definition is not None:
+                with self.lock:
+                    self.definitions[key] = definition
+                    while len(self.definitions) > CACHED_DEFINITIONS:
+                        self.definitions.pop(next(iter(self.definitions)))
+        return definition
+
+    def _fail(self, job: uuid.UUID, owner: str, reason: str) -> None:
+        with self.context.session() as db:
+            failed = leases.fail(db, job, owner=owner, now=self.context.clock(), reason=reason)
+        if failed:
+            self._notify(job, EventKind.JOB_FAILED, f"It failed: {reason}")
+
+    def _notify(self, job: uuid.UUID, kind: EventKind, message: str) -> None:
+        notify(self.context, job, kind, message)
+
+    @contextmanager
+    def _heartbeat(self, job: uuid.UUID, owner: str) -> Iterator[None]:
+        stop = threading.Event()
+        beat = threading.Thread(target=self._beat, args=(job, owner, stop), daemon=True,
+                                name=f"heartbeat-{job}")
+        beat.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            beat.join()
+
+    def _beat(self, job: uuid.UUID, owner: str, stop: threading.Event) -> None:
+        ctx = self.context
+        while not stop.wait(ctx.jobs.lease.total_seconds() / 3):
+            try:
+                with ctx.session() as db:
+                    held = leases.heartbeat(db, job, owner=owner, now=ctx.clock(),
+                                            lease=ctx.jobs.lease)
+            except Exception:
+                log.exception("heartbeat failed", extra={"job_id": str(job)})
+                continue
+            if not held:
+                log.warning("lease lost", extra={"job_id": str(job)})
+                return
+
+
+def notify(ctx: WorkerContext, job: uuid.UUID, kind: EventKind, message: str) -> None:
+    """Tell the job's owner through the ``launchpad_notify`` hook (email ...); the in-app
+    event is already stored with the job's new state. Never fails the job."""
+    try:
+        with ctx.session() as db:
+            email = db.scalar(sa.select(User.email).join(
+                GenerationJob, GenerationJob.user_id == User.id).where(GenerationJob.id == job))
+        if email is None:
+            return
+        ctx.hooks.notify(kind=kind.value, recipient=email, subject=SUBJECTS[kind],
+                         message=f"{message}\n\n{ctx.public_url}/api/generate/{job}\n",
+                         settings=ctx.jobs.smtp.as_mapping())
+    except Exception:
+        log.exception("notification failed", extra={"job_id": str(job)})

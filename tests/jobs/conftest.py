@@ -1,0 +1,233 @@
+"""Fixtures of the worker tests: real processes on a real database and Redis.
+
+* ``redis_server``: a ``redis-server`` of this test's own on a free port, nothing
+  kept on disk, so a test may stop and restart it (the shared one is never touched).
+* ``stack``: a migrated database (a fresh PostgreSQL database when
+  ``LAUNCHPAD_TEST_DATABASE_URL`` is set, else a SQLite file), the API in this
+  process (Falcon's test client on ``create_app``, enqueueing into that Redis)
+  and ``stack.start_worker()`` to start ``launchpad worker`` processes, killed at
+  the end. Leases last 2 s and consumers sweep every second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import sqlalchemy as sa
+from falcon import testing
+
+from launchpad_web.app import create_app
+from launchpad_web.db import make_engine, make_session_factory
+from launchpad_web.jobs.models import GenerationJob
+from launchpad_web.migrate import upgrade
+from launchpad_web.settings import WebSettings
+from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+from launchpad_worker.context import WorkerContext
+from launchpad_worker.queue import JobQueue
+
+POSTGRESQL_URL_VARIABLE = "LAUNCHPAD_TEST_DATABASE_URL"
+PASSWORD = "correct horse battery staple"
+T0 = datetime(2030, 1, 1, tzinfo=UTC)
+WORKER_ENV = {
+    "LAUNCHPAD_JOB_LEASE_SECONDS": "2",
+    "LAUNCHPAD_JOB_SWEEP_SECONDS": "1",
+    "LAUNCHPAD_WORKER_THREADS": "2",
+    "LAUNCHPAD_JOB_CPU_SECONDS": "20",
+    "LAUNCHPAD_JOB_MEMORY_MB": "300",
+    "LAUNCHPAD_ENV": "development",
+}
+
+
+def wait_for(condition: Callable[[], Any], *, timeout: float = 30.0,
+             what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class RedisServer:
+    """A private ``redis-server`` that can be stopped and started again (same port)."""
+
+    def __init__(self, directory: Path):
+        self.port = free_port()
+        self.directory = directory
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis.from_url(self.url)
+        wait_for(lambda: _pings(client), timeout=10, what="redis-server")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def _pings(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.ConnectionError:
+        return False
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@contextlib.contextmanager
+def database(tmp_path: Path) -> Iterator[str]:
+    admin_url = os.environ.get(POSTGRESQL_URL_VARIABLE)
+    if not admin_url:
+        url = f"sqlite:///{tmp_path / 'launchpad.sqlite3'}"
+        upgrade(make_engine(url))
+        yield url
+        return
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    name = f"lp_jobs_{secrets.token_hex(6)}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    url = sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
+
+
+class Stack:
+    """The API in-process, workers as processes, all on one database and Redis."""
+
+    def __init__(self, tmp_path: Path, database_url: str, redis_url: str):
+        self.tmp_path = tmp_path
+        self.env = {**os.environ, **WORKER_ENV, "LAUNCHPAD_DATA_DIR": str(tmp_path / "data"),
+                    "LAUNCHPAD_DATABASE_URL": database_url, "LAUNCHPAD_REDIS_URL": redis_url}
+        self.settings = WebSettings.from_env(self.env)
+        self.engine = make_engine(database_url)
+        self.session_factory = make_session_factory(self.engine)
+        self.queue = JobQueue.from_settings(self.settings, WorkerContext.from_settings(
+            self.settings, session_factory=self.session_factory))
+        self.app = create_app(self.settings, session_factory=self.session_factory,
+                              job_queue=self.queue)
+        self.client = testing.TestClient(self.app)
+        self.cookies: dict[str, str] = {}
+        self.workers: list[subprocess.Popen] = []
+        self.logs: dict[int, Path] = {}
+
+    # -- the API ------------------------------------------------------------------
+    def signup(self) -> str:
+        email = f"user-{uuid.uuid4().hex[:8]}@example.org"
+        result = self.client.simulate_post("/api/auth/signup",
+                                           json={"email": email, "password": PASSWORD})
+        assert result.status_code == 201, result.text
+        self.cookies = {name: c.value for name, c in result.cookies.items()}
+        return result.json["id"]
+
+    def get(self, path: str, **kwargs: Any) -> testing.Result:
+        return self.client.simulate_get(path, cookies=self.cookies, **kwargs)
+
+    def generate(self, template_id: str, answers: dict[str, Any]) -> dict[str, Any]:
+        result = self.client.simulate_post(
+            "/api/generate", cookies=self.cookies, headers={"Sec-Fetch-Site": "same-origin"},
+            json={"template_id": template_id, "answers": answers})
+        assert result.status_code == 202, result.text
+        return result.json
+
+    def add_template(self, owner_id: str, definition: dict[str, Any]) -> str:
+        with self.session_factory() as session:
+            row = TemplateRecord(name=definition["name"], definition=definition, version=1,
+                                 owner_id=uuid.UUID(owner_id), created_at=T0, updated_at=T0)
+            session.add(row)
+            session.flush()
+            session.add(TemplateVersion(template_id=row.id, number=1, definition=definition,
+                                        created_at=T0))
+            session.commit()
+            return str(row.id)
+
+    def job(self, job_id: str) -> GenerationJob:
+        with self.session_factory() as session:
+            return session.get(GenerationJob, uuid.UUID(job_id))
+
+    def wait_status(self, job_id: str, *statuses: str, timeout: float = 60) -> GenerationJob:
+        return wait_for(lambda: (job := self.job(job_id)).status in statuses and job,
+                        timeout=timeout, what=f"job {job_id} to be {'/'.join(statuses)}")
+
+    def artifacts(self, job_id: str) -> list[Path]:
+        return sorted((self.settings.jobs.artifact_dir / job_id).glob("*.zip"))
+
+    # -- workers ------------------------------------------------------------------
+    def start_worker(self, **env: str) -> subprocess.Popen:
+        path = self.tmp_path / f"worker-{len(self.workers)}.log"
+        with open(path, "wb") as log:
+            process = subprocess.Popen(["launchpad", "worker"], env={**self.env, **env},
+                                       stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+        self.workers.append(process)
+        self.logs[process.pid] = path
+        return process
+
+    def worker_log(self, process: subprocess.Popen) -> str:
+        return self.logs[process.pid].read_text()
+
+    def signal_worker(self, process: subprocess.Popen, signum: int) -> None:
+        """``signum`` to the worker's whole process group (the consumer and its threads;
+        render children run in groups of their own)."""
+        os.killpg(process.pid, signum)
+
+    def close(self) -> None:
+        for process in self.workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+        self.engine.dispose()
+
+
+@pytest.fixture
+def stack(tmp_path: Path, redis_server: RedisServer) -> Iterator[Stack]:
+    with database(tmp_path) as url:
+        stack = Stack(tmp_path, url, redis_server.url)
+        yield stack
+        stack.close()

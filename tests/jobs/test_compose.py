@@ -1,0 +1,86 @@
+"""docker-compose.yml and the Dockerfile hold together (Docker itself cannot run here):
+every command they start exists in the app, every long-running service has a health
+check, every volume and dependency is declared."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+APP_SERVICES = sorted(name for name, service in SERVICES.items() if "build" in service)
+
+
+def launchpad_help(command: list[str]) -> str:
+    """``launchpad <sub-commands> --help``: fails when a sub-command does not exist."""
+    words = [word for word in command[1:] if not word.startswith("-")]
+    result = subprocess.run(["launchpad", *words, "--help"], check=False, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_the_services_are_the_documented_ones():
+    assert {"api", "worker", "postgres", "redis"} <= set(SERVICES)
+    assert set(APP_SERVICES) == {"api", "worker", "migrate"}
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_every_app_command_exists_with_its_options(name):
+    command = SERVICES[name]["command"]
+    assert command[0] == "launchpad"
+    usage = launchpad_help(command)
+    for option in (word for word in command if word.startswith("--")):
+        assert option in usage, f"{name}: {option} is not an option of {command}"
+
+
+def test_the_dockerfile_default_command_exists():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    [cmd] = re.findall(r"^CMD (\[.*\])$", dockerfile, re.MULTILINE)
+    launchpad_help(yaml.safe_load(cmd))
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_long_running_services_have_health_checks(name):
+    service = SERVICES[name]
+    if service.get("restart") == "no":
+        return
+    test = service["healthcheck"]["test"]
+    assert test[0] in ("CMD", "CMD-SHELL") and len(test) > 1
+
+
+def test_dependencies_and_volumes_are_declared():
+    declared = set(COMPOSE["volumes"])
+    for name, service in SERVICES.items():
+        for dependency, rule in service.get("depends_on", {}).items():
+            assert dependency in SERVICES, (name, dependency)
+            wanted = ("service_completed_successfully" if SERVICES[dependency].get("restart")
+                      == "no" else "service_healthy")
+            assert rule["condition"] == wanted, (name, dependency)
+        for volume in service.get("volumes", []):
+            assert volume.split(":")[0] in declared, (name, volume)
+
+
+def test_the_app_services_share_the_database_redis_and_artifacts():
+    for name in APP_SERVICES:
+        environment = SERVICES[name]["environment"]
+        assert "@postgres:5432/" in environment["LAUNCHPAD_DATABASE_URL"]
+        assert environment["LAUNCHPAD_REDIS_URL"].startswith("redis://redis:6379/")
+        assert f"launchpad-data:{environment['LAUNCHPAD_DATA_DIR']}" in SERVICES[name]["volumes"]
+    assert "--no-worker" in SERVICES["api"]["command"]
+
+
+def test_the_dockerfile_copies_what_exists_and_is_not_ignored():
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    copies = re.findall(r"^COPY (.+) \S+$", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
+    sources = [source for line in copies for source in line.split()]
+    assert {"pyproject.toml", "README.md", "src", "plugins"} <= set(sources)
+    for source in sources:
+        assert (ROOT / source).exists(), source
+        assert source not in ignored, source

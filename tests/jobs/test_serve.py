@@ -1,0 +1,100 @@
+"""The embedded default: ``launchpad serve`` on SQLite runs jobs itself from Huey's SQLite
+queue, unless told ``--no-worker``; real processes over real HTTP."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import subprocess
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from launchpad_web.db import make_engine, make_session_factory
+from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+
+from .conftest import PASSWORD, free_port, wait_for
+
+pytestmark = pytest.mark.slow
+
+HELLO = {"name": "hello", "files": [{"path": "README.md", "content": "# {{ 'hi' }}"}]}
+
+
+class Server:
+    def __init__(self, tmp_path: Path, *options: str):
+        self.port = free_port()
+        self.env = {**os.environ, "LAUNCHPAD_DATA_DIR": str(tmp_path), "LAUNCHPAD_ENV":
+                    "development", "LAUNCHPAD_PORT": str(self.port)}
+        self.env.pop("LAUNCHPAD_DATABASE_URL", None)
+        self.env.pop("LAUNCHPAD_REDIS_URL", None)
+        subprocess.run(["launchpad", "db", "upgrade"], env=self.env, check=True,
+                       capture_output=True)
+        self.database_url = f"sqlite:///{tmp_path / 'launchpad.sqlite3'}"
+        with open(tmp_path / "serve.log", "wb") as log:
+            self.process = subprocess.Popen(["launchpad", "serve", *options], env=self.env,
+                                            stdout=log, stderr=subprocess.STDOUT)
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        wait_for(self._up, timeout=30, what="launchpad serve")
+
+    def _up(self) -> bool:
+        try:
+            return self.call("GET", "/api/health")["status"] is not None
+        except OSError:
+            return False
+
+    def call(self, method: str, path: str, body: dict | None = None) -> dict:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, method=method, headers={
+            "Content-Type": "application/json", "Sec-Fetch-Site": "same-origin"})
+        with self.opener.open(request, timeout=10) as response:
+            return json.load(response)
+
+    def submit(self) -> str:
+        user = self.call("POST", "/api/auth/signup", {
+            "email": f"u-{uuid.uuid4().hex[:8]}@example.org", "password": PASSWORD})
+        engine = make_engine(self.database_url)
+        with make_session_factory(engine)() as session:
+            row = TemplateRecord(name="hello", definition=HELLO,
+                                 owner_id=uuid.UUID(user["id"]))
+            session.add(row)
+            session.flush()
+            session.add(TemplateVersion(template_id=row.id, number=1, definition=HELLO))
+            session.commit()
+            template_id = str(row.id)
+        engine.dispose()
+        return self.call("POST", "/api/generate", {"template_id": template_id,
+                                                   "answers": {}})["id"]
+
+    def status(self, job_id: str) -> str:
+        return self.call("GET", f"/api/generate/{job_id}")["status"]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(20)
+
+
+@pytest.fixture
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    running = Server(tmp_path, *request.param)
+    yield running
+    running.stop()
+
+
+@pytest.mark.parametrize("server", [()], indirect=True)
+def test_serve_runs_jobs_itself_by_default(server):
+    job_id = server.submit()
+    wait_for(lambda: server.status(job_id) == "completed", what="the embedded consumer")
+    assert (Path(server.env["LAUNCHPAD_DATA_DIR"]) / "queue.sqlite3").exists()
+
+
+@pytest.mark.parametrize("server", [("--no-worker",)], indirect=True)
+def test_serve_with_no_worker_leaves_jobs_queued(server):
+    job_id = server.submit()
+    with pytest.raises(AssertionError, match="timed out"):
+        wait_for(lambda: server.status(job_id) != "pending", timeout=3)

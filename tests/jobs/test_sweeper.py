@@ -1,0 +1,272 @@
+"""The runner and the sweeper in this process, on a real database and a moved clock:
+abandoned jobs, attempts used up, lost queue messages, artifact retention, notifications
+(the ``launchpad_notify`` hook and its built-in SMTP email)."""
+
+from __future__ import annotations
+
+import os
+import socketserver
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+import sqlalchemy as sa
+
+from launchpad_core import hookimpl
+from launchpad_core.testing import launchpad_with
+from launchpad_web.accounts.models import User
+from launchpad_web.db import make_engine, make_session_factory
+from launchpad_web.jobs.models import Event, GenerationJob, JobStatus
+from launchpad_web.jobs.settings import SmtpSettings
+from launchpad_web.jobs.storage import artifact_key
+from launchpad_web.settings import WebSettings
+from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+from launchpad_worker import email
+from launchpad_worker.context import WorkerContext
+from launchpad_worker.runner import JobRunner
+from launchpad_worker.sweeper import sweep
+
+from .conftest import database
+
+T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+HELLO = {"name": "hello", "variables": [{"name": "token", "type": "str", "secret": True}],
+         "files": [{"path": "a.txt", "content": "token={{ token }}"}]}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Recorder:
+    """An inline plugin keeping what ``launchpad_notify`` was told."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    @hookimpl
+    def launchpad_notify(self, kind, recipient, subject, message, settings):
+        self.calls.append({"kind": kind, "recipient": recipient, "subject": subject,
+                           "message": message, "settings": settings})
+
+
+@attrs.define
+class World:
+    ctx: WorkerContext
+    clock: Clock
+    recorder: Recorder
+    user_id: uuid.UUID
+    template_id: uuid.UUID
+    enqueued: list[uuid.UUID] = attrs.field(factory=list)
+
+    def session(self) -> Any:
+        return self.ctx.session_factory()
+
+    def add_job(self, **values: Any) -> uuid.UUID:
+        with self.session() as db:
+            row = GenerationJob(user_id=self.user_id, template_id=self.template_id,
+                                template_version=1, answers={"token": "***"}, log=[],
+                                created_at=self.clock(), updated_at=self.clock(), **values)
+            db.add(row)
+            db.commit()
+            return row.id
+
+    def job(self, job_id: uuid.UUID) -> GenerationJob:
+        with self.session() as db:
+            return db.get(GenerationJob, job_id)
+
+    def sweep(self) -> Any:
+        return sweep(self.ctx, self.enqueued.append)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    with database(tmp_path) as url:
+        settings = WebSettings.from_env({"LAUNCHPAD_DATA_DIR": str(tmp_path / "data"),
+                                         "LAUNCHPAD_DATABASE_URL": url,
+                                         "LAUNCHPAD_JOB_LEASE_SECONDS": "30",
+                                         "LAUNCHPAD_JOB_MAX_ATTEMPTS": "2"})
+        engine = make_engine(url)
+        recorder, clock = Recorder(), Clock()
+        ctx = WorkerContext.from_settings(settings, session_factory=make_session_factory(engine),
+                                          launchpad=launchpad_with(recorder), clock=clock)
+        with ctx.session() as db:
+            user = User(email="ada@example.org", hashed_password="x", created_at=T0,
+                        updated_at=T0)
+            db.add(user)
+            db.flush()
+            template = TemplateRecord(name="hello", definition=HELLO, owner_id=user.id,
+                                      created_at=T0, updated_at=T0)
+            db.add(template)
+            db.flush()
+            db.add(TemplateVersion(template_id=template.id, number=1, definition=HELLO,
+                                   created_at=T0))
+            ids = user.id, template.id
+        yield World(ctx, clock, recorder, *ids)
+        engine.dispose()
+
+
+def test_a_job_run_in_process_notifies_through_the_hook_without_secrets(world):
+    job_id = world.add_job()
+    JobRunner(world.ctx).run(str(job_id), {"token": "s3cr3t"})
+    job = world.job(job_id)
+    assert job.status == JobStatus.COMPLETED
+    assert world.ctx.storage.open(job.artifact_path).read()[:2] == b"PK"
+    [call] = world.recorder.calls
+    assert call["kind"] == "job_completed"
+    assert call["recipient"] == "ada@example.org"
+    assert call["subject"] == "Your project is ready"
+    assert f"/api/generate/{job_id}" in call["message"]
+    assert "s3cr3t" not in str(call)
+    assert call["settings"]["host"] is None
+
+
+def test_a_job_already_finished_or_held_is_left_alone(world):
+    done = world.add_job(status=JobStatus.COMPLETED)
+    held = world.add_job(status=JobStatus.PROCESSING, lease_owner="other",
+                         lease_expires_at=T0 + timedelta(seconds=10), attempts=1)
+    for job_id in (done, held):
+        JobRunner(world.ctx).run(str(job_id), {"token": "x"})
+    assert world.job(done).attempts == 0
+    assert (world.job(held).lease_owner, world.job(held).attempts) == ("other", 1)
+    assert world.recorder.calls == []
+
+
+def test_an_abandoned_job_is_retried_then_failed_once_its_attempts_are_used(world):
+    job_id = world.add_job(status=JobStatus.PROCESSING, lease_owner="gone", attempts=1,
+                           lease_expires_at=T0 - timedelta(seconds=1))
+    report = world.sweep()
+    assert (report.retried, world.enqueued) == ((job_id,), [job_id])
+    job = world.job(job_id)
+    assert (job.status, job.lease_owner, job.log[-1]["step"]) == (
+        JobStatus.PENDING, None, "retrying")
+
+    with world.session() as db:  # the second (last) attempt is abandoned too
+        db.execute(sa.update(GenerationJob).values(
+            status=JobStatus.PROCESSING, attempts=2, lease_owner="gone again",
+            lease_expires_at=T0 - timedelta(seconds=1)))
+        db.commit()
+    assert world.sweep().failed == (job_id,)
+    job = world.job(job_id)
+    assert job.status == JobStatus.FAILED
+    assert job.error == ("the job was interrupted 2 times (its worker stopped responding); "
+                         "giving up")
+    assert [c["kind"] for c in world.recorder.calls] == ["job_failed"]
+    with world.session() as db:
+        assert db.scalars(sa.select(Event.kind)).all() == ["job_failed"]
+    assert world.sweep().failed == ()  # once
+
+
+def test_a_pending_job_whose_message_was_lost_is_enqueued_again_once_per_lease(world):
+    fresh = world.add_job(status=JobStatus.PENDING)
+    world.clock.now = T0 + timedelta(seconds=31)
+    assert world.sweep().requeued == (fresh,)
+    assert world.sweep().requeued == ()
+    world.clock.now = T0 + timedelta(seconds=62)
+    assert world.sweep().requeued == (fresh,)
+
+
+def test_the_secret_answers_of_a_restarted_job_are_gone_and_it_says_so(world):
+    job_id = world.add_job()
+    JobRunner(world.ctx).run(str(job_id), {})
+    job = world.job(job_id)
+    assert job.status == JobStatus.FAILED
+    assert job.error.startswith("Secret answers are kept only until a worker first takes")
+
+
+def store(world: World, job_id: uuid.UUID, *, age: timedelta) -> str:
+    key = artifact_key(job_id, uuid.uuid4().hex[:16])
+    world.ctx.storage.save(key, b"PK")
+    written = (world.clock() - age).timestamp()
+    os.utime(world.ctx.storage.root / key, (written, written))
+    return key
+
+
+def test_artifacts_past_retention_of_deleted_templates_and_orphans_are_deleted(world):
+    kept = world.add_job(status=JobStatus.COMPLETED, finished_at=T0 - timedelta(days=1))
+    old = world.add_job(status=JobStatus.COMPLETED, finished_at=T0 - timedelta(days=8))
+    keys = {job_id: store(world, job_id, age=timedelta(days=1)) for job_id in (kept, old)}
+    with world.session() as db:
+        for job_id, key in keys.items():
+            db.get(GenerationJob, job_id).artifact_path = key
+        db.commit()
+    orphan = store(world, uuid.uuid4(), age=timedelta(minutes=5))
+    in_flight = store(world, uuid.uuid4(), age=timedelta(seconds=10))
+
+    report = world.sweep()
+    assert sorted(report.deleted_artifacts) == sorted([keys[old], orphan])
+    assert world.job(old).artifact_path is None
+    assert world.job(kept).artifact_path == keys[kept]
+    assert {key for key, _ in world.ctx.storage.listing()} == {keys[kept], in_flight}
+
+    with world.session() as db:  # the template is deleted: its artifacts go too
+        db.execute(sa.delete(TemplateRecord))
+        db.commit()
+    assert world.sweep().deleted_artifacts == (keys[kept],)
+    assert {key for key, _ in world.ctx.storage.listing()} == {in_flight}
+
+
+class SmtpHandler(socketserver.StreamRequestHandler):
+    """Just enough SMTP for smtplib: every command is accepted, DATA is kept."""
+
+    def handle(self) -> None:
+        self.wfile.write(b"220 test ESMTP\r\n")
+        lines: list[str] | None = None
+        for raw in self.rfile:
+            line = raw.decode().rstrip("\r\n")
+            if lines is not None:
+                if line == ".":
+                    self.server.messages.append("\n".join(lines))
+                    lines = None
+                    self.wfile.write(b"250 queued\r\n")
+                else:
+                    lines.append(line)
+                continue
+            command = line[:4].upper()
+            if command == "DATA":
+                lines = []
+                self.wfile.write(b"354 go on\r\n")
+            elif command == "QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 ok\r\n")
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[socketserver.ThreadingTCPServer]:
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), SmtpHandler)
+    server.messages = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_built_in_notifier_sends_an_email_when_smtp_is_configured(smtp_server):
+    settings = SmtpSettings(host="127.0.0.1", port=smtp_server.server_address[1],
+                            sender="launchpad@example.org", starttls=False)
+    email.launchpad_notify(kind="job_failed", recipient="ada@example.org",
+                           subject="Your project could not be made", message="It failed.",
+                           settings=settings.as_mapping())
+    deadline = time.monotonic() + 5
+    while not smtp_server.messages and time.monotonic() < deadline:
+        time.sleep(0.01)
+    [message] = smtp_server.messages
+    assert "To: ada@example.org" in message
+    assert "Subject: Your project could not be made" in message
+    assert "X-LaunchPad-Event: job_failed" in message
+    assert message.rstrip().endswith("It failed.")
+    email.launchpad_notify(kind="job_failed", recipient="ada@example.org", subject="s",
+                           message="m", settings=SmtpSettings().as_mapping())
+    assert len(smtp_server.messages) == 1  # no host: no email

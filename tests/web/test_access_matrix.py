@@ -1,0 +1,216 @@
+"""Two users, two teams: every route and verb called with the other side's ids.
+
+Alice and Bob each own a team with a member and a pending invitation, and an API
+token. Each entry of :data:`CALLS` is called by one of them with the OTHER side's ids:
+it must answer 404, the same document as an id that exists nowhere, and leave every
+table as it was.
+Calls on one's own team with a sub-resource id of the other team (a member, an
+invitation) are checked the same way.
+
+To cover a new route, add a :class:`Call`; its path template names ids from
+:class:`Side` (``{team}``, ``{member}``, ``{invitation}``, ``{token}``); a route under
+:data:`COVERED_PREFIXES` without one fails ``test_every_route_with_ids_is_in_the_matrix``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+import attrs
+import pytest
+import sqlalchemy as sa
+
+from launchpad_web.models import metadata
+
+from .test_openapi import router_operations
+from .test_teams import Person, add_member, create_team, people
+
+
+@attrs.frozen
+class Call:
+    """One request: a path template and a JSON body whose ``"{name}"`` strings are ids."""
+
+    method: str
+    path: str
+    body: Any = None
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}" + (f" {json.dumps(self.body)}" if self.body else "")
+
+    def placeholders(self) -> list[str]:
+        return re.findall(r"\{(\w+)\}", self.path + json.dumps(self.body))
+
+    def send(self, who: Person, ids: dict[str, str]) -> Any:
+        kwargs = {} if self.body is None else {"json": fill(self.body, ids)}
+        return who.client.request(self.method, self.path.format(**ids), **kwargs)
+
+
+def fill(value: Any, ids: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {key: fill(item, ids) for key, item in value.items()}
+    if isinstance(value, str) and (match := re.fullmatch(r"\{(\w+)\}", value)):
+        return ids[match[1]]
+    return value
+
+
+DEFINITION = {
+    "name": "hello",
+    "variables": [{"name": "project", "default": "rocket"}],
+    "files": [{"path": "{{ project }}/README.md", "content": "# {{ project }}\n"}],
+}
+
+
+def template_calls(key: str) -> tuple[Call, ...]:
+    """Every call on one template, ``{key}`` naming which of a side's templates."""
+    path = f"/api/templates/{{{key}}}"
+    return (
+        Call("GET", path),
+        Call("PUT", path, {"name": "taken over", "definition": DEFINITION}),
+        Call("DELETE", path),
+        Call("GET", f"{path}/versions"),
+        Call("GET", f"{path}/versions/{{number}}"),
+        Call("POST", f"{path}/preview", {"answers": {"project": "x"}}),
+        Call("POST", "/api/generate", {"template_id": f"{{{key}}}", "answers": {}}),
+    )
+
+
+CALLS = (
+    Call("GET", "/api/teams/{team}"),
+    Call("PATCH", "/api/teams/{team}", {"name": "taken over"}),
+    Call("DELETE", "/api/teams/{team}"),
+    Call("POST", "/api/teams/{team}/invite", {"email": "intruder@example.org", "role": "owner"}),
+    Call("GET", "/api/teams/{team}/invitations"),
+    Call("DELETE", "/api/teams/{team}/invitations/{invitation}"),
+    Call("PATCH", "/api/teams/{team}/members/{member}", {"role": "owner"}),
+    Call("DELETE", "/api/teams/{team}/members/{member}"),
+    Call("DELETE", "/api/tokens/{token}"),
+    *template_calls("template"),
+    *template_calls("team_template"),
+    Call("POST", "/api/templates", {"name": "in", "definition": DEFINITION, "team_id": "{team}"}),
+    Call("GET", "/api/templates?team_id={team}"),
+    Call("GET", "/api/generate/{job}"),
+    Call("GET", "/api/generate/{job}/download"),
+    Call("GET", "/api/generate/{job}/events"),
+)
+SUB_RESOURCE_CALLS = tuple(c for c in CALLS if c.path.startswith("/api/teams/{team}/")
+                           and len(c.placeholders()) > 1)
+
+COVERED_PREFIXES = ("/api/teams/", "/api/tokens/", "/api/templates/", "/api/generate/")
+PARAMETERS = {"team_id": "team", "invitation_id": "invitation", "user_id": "member",
+              "token_id": "token", "template_id": "template", "job_id": "job"}
+"""The app's path parameter names, as :class:`Side` calls the ids."""
+FIXED = {"number": "1"}
+"""Placeholders that are not ids: the same value on both sides."""
+
+SNAPSHOT_TABLES = ("users", "api_tokens", "teams", "team_memberships", "team_invitations",
+                   "templates", "template_versions", "generation_jobs", "subscriptions")
+
+
+@attrs.frozen
+class Side:
+    """One user's world: their team with an admin and a pending invitation, an API
+    token, a template of their own and one of the team's, and a finished job."""
+
+    owner: Person
+    ids: dict[str, str]
+
+
+def created(result: Any, status: int = 201) -> dict[str, Any]:
+    assert result.status_code == status, result.text
+    return result.json
+
+
+def make_side(person: Any, name: str) -> Side:
+    owner, member = person(team_plan=True), person()
+    team = create_team(owner, name)
+    add_member(team, owner, member, "admin")
+    invited = created(owner.post(f"/api/teams/{team['id']}/invite",
+                                 {"email": f"pending-{name.lower()}@example.org"}))
+    token = created(owner.post("/api/tokens", {"name": "ci"}))
+    template = created(owner.post("/api/templates", {"name": "Mine", "definition": DEFINITION}))
+    team_template = created(owner.post("/api/templates", {
+        "name": "Ours", "definition": DEFINITION, "team_id": team["id"]}))
+    job = created(owner.post("/api/generate", {"template_id": template["id"]}), 202)
+    ids = {"team": team["id"], "member": member.id, "invitation": invited["invitation"]["id"],
+           "token": token["id"], "template": template["id"],
+           "team_template": team_template["id"], "job": job["id"], **FIXED}
+    return Side(owner, ids)
+
+
+@pytest.fixture
+def jobs_app(make_app, settings):
+    """Jobs run inside the request (Huey's immediate mode), so each side has a finished one."""
+    return make_app(jobs=attrs.evolve(settings.jobs, immediate=True, cpu_seconds=2))
+
+
+@pytest.fixture
+def sides(jobs_app, new_client, signup, db) -> dict[str, Side]:
+    person = people(lambda: new_client(jobs_app), signup, db)
+    return {"alice": make_side(person, "Alpha"), "bob": make_side(person, "Bravo")}
+
+
+def snapshot(db: Any) -> dict[str, list[tuple[Any, ...]]]:
+    tables = {name: metadata.tables[name] for name in SNAPSHOT_TABLES}
+    return {name: [tuple(row) for row in db.connection.execute(
+        sa.select(table).order_by(*table.primary_key.columns))]
+        for name, table in tables.items()}
+
+
+def nowhere(call: Call) -> dict[str, str]:
+    return {name: FIXED.get(name, str(uuid.uuid4())) for name in call.placeholders()}
+
+
+def without_ids(doc: dict[str, Any], ids: dict[str, str]) -> str:
+    """The problem document as text with the ids it was asked about taken out."""
+    text = json.dumps(doc, sort_keys=True)
+    for name, value in ids.items():
+        if name not in FIXED:
+            text = text.replace(value, "{" + name + "}")
+    return text
+
+
+@pytest.mark.parametrize("actor, victim", [("alice", "bob"), ("bob", "alice")])
+@pytest.mark.parametrize("call", CALLS, ids=str)
+def test_the_other_sides_ids_answer_404_and_change_nothing(sides, db, call, actor, victim):
+    me, them = sides[actor], sides[victim]
+    before = snapshot(db)
+    result = call.send(me.owner, them.ids)
+    assert result.status_code == 404, result.text
+    assert snapshot(db) == before
+    unknown = nowhere(call)
+    assert without_ids(result.json, them.ids) == without_ids(
+        call.send(me.owner, unknown).json, unknown)
+
+
+@pytest.mark.parametrize("actor, victim", [("alice", "bob"), ("bob", "alice")])
+@pytest.mark.parametrize("call", SUB_RESOURCE_CALLS, ids=str)
+def test_the_other_teams_member_and_invitation_ids_in_my_team_answer_404(
+        sides, db, call, actor, victim):
+    me, them = sides[actor], sides[victim]
+    before = snapshot(db)
+    result = call.send(me.owner, {**them.ids, "team": me.ids["team"]})
+    assert result.status_code == 404, result.text
+    assert result.json["code"] == "not_found"
+    assert snapshot(db) == before
+
+
+def test_lists_show_only_ones_own_side(sides):
+    for name, side in sides.items():
+        teams = side.owner.get("/api/teams").json["teams"]
+        assert [t["id"] for t in teams] == [side.ids["team"]], name
+        templates = side.owner.get("/api/templates").json["templates"]
+        assert sorted(t["id"] for t in templates) == sorted(
+            [side.ids["template"], side.ids["team_template"]]), name
+
+
+def test_every_route_with_ids_is_in_the_matrix(app):
+    """A new route under a covered prefix fails here until it gets a :class:`Call`."""
+    covered = {(c.path, c.method.lower()) for c in CALLS}
+    for path, verb in router_operations(app):
+        if not path.startswith(COVERED_PREFIXES) or "{" not in path:
+            continue
+        template = re.sub(r"\{(\w+)\}", lambda m: "{" + PARAMETERS.get(m[1], m[1]) + "}", path)
+        assert (template, verb) in covered, f"{verb.upper()} {path} is missing from CALLS"

@@ -1,0 +1,244 @@
+"""Generation jobs through the HTTP API, with jobs run inside the request (Huey's
+immediate mode) on the test transaction; real workers are in tests/jobs/."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import uuid
+import zipfile
+from datetime import UTC, datetime, timedelta
+
+import attrs
+import pytest
+import sqlalchemy as sa
+
+from launchpad_web.jobs.models import Event, GenerationJob, JobStatus
+from launchpad_web.teams.models import Team, TeamMembership
+from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+
+T0 = datetime(2030, 1, 1, tzinfo=UTC)
+HELLO = {
+    "name": "hello world",
+    "variables": [
+        {"name": "project_name", "type": "str"},
+        {"name": "port", "type": "int", "default": 8000},
+        {"name": "token", "type": "str", "secret": True, "default": ""},
+    ],
+    "files": [
+        {"path": "{{ project_name }}/README.md", "content": "# {{ project_name }} on {{ port }}"},
+        {"path": "{{ project_name }}/run.sh", "content": "echo {{ token }}", "mode": 0o755},
+    ],
+}
+
+
+def add_template(db, owner_id, definition=HELLO, *, team_id=None, versions=()):
+    """A template row (latest = ``definition``) with older ``versions``, committed."""
+    with db.session() as session:
+        row = TemplateRecord(name=definition["name"], definition=definition,
+                             version=len(versions) + 1, owner_id=uuid.UUID(owner_id),
+                             team_id=team_id, created_at=T0, updated_at=T0)
+        session.add(row)
+        session.flush()
+        for number, old in enumerate([*versions, definition], start=1):
+            session.add(TemplateVersion(template_id=row.id, number=number, definition=old,
+                                        created_at=T0))
+        session.commit()
+        return str(row.id)
+
+
+@pytest.fixture
+def jobs_app(make_app, settings):
+    return make_app(jobs=attrs.evolve(settings.jobs, immediate=True, cpu_seconds=2,
+                                      event_stream=timedelta(seconds=1)))
+
+
+@pytest.fixture
+def user(jobs_app, new_client, signup):
+    client = new_client(jobs_app)
+    return client, signup(client)
+
+
+def generate(client, template_id, answers, **extra):
+    return client.post("/api/generate", json={"template_id": template_id, "answers": answers,
+                                              **extra})
+
+
+def test_a_job_runs_to_completion_and_downloads_as_zip_and_tar_gz(db, user):
+    client, me = user
+    template_id = add_template(db, me["id"])
+    result = generate(client, template_id, {"project_name": "rocket", "token": "s3cr3t"})
+    assert result.status_code == 202, result.text
+    job = result.json
+    assert result.headers["Location"] == f"/api/generate/{job['id']}"
+    assert job["status"] == "completed"
+    assert job["attempts"] == 1
+    assert job["template_version"] == 1
+    assert [step["step"] for step in job["log"]] == ["queued", "started", "completed"]
+    assert job["files"] == 2
+    assert job["error"] is None
+    assert job["started_at"] and job["finished_at"]
+
+    zipped = client.get(f"/api/generate/{job['id']}/download")
+    assert zipped.status_code == 200
+    assert zipped.headers["Content-Type"] == "application/zip"
+    assert zipped.headers["Content-Disposition"] == (
+        f'attachment; filename="hello-world-{job["id"][:8]}.zip"')
+    assert len(zipped.content) == job["artifact"]["size"]
+    with zipfile.ZipFile(io.BytesIO(zipped.content)) as archive:
+        assert archive.read("rocket/README.md") == b"# rocket on 8000"
+        assert archive.read("rocket/run.sh") == b"echo s3cr3t"
+
+    tarred = client.get(f"/api/generate/{job['id']}/download", params={"format": "tar.gz"})
+    assert tarred.status_code == 200
+    assert tarred.headers["Content-Type"] == "application/gzip"
+    with tarfile.open(fileobj=io.BytesIO(tarred.content), mode="r:gz") as archive:
+        assert archive.extractfile("rocket/README.md").read() == b"# rocket on 8000"
+        assert archive.getmember("rocket/run.sh").mode == 0o755
+
+    events = client.get("/api/events").json["events"]
+    assert [(e["kind"], e["job_id"]) for e in events] == [("job_completed", job["id"])]
+
+
+def test_secret_answers_never_reach_rows_logs_or_events(db, user, caplog):
+    client, me = user
+    template_id = add_template(db, me["id"])
+    with caplog.at_level("DEBUG"):
+        job = generate(client, template_id, {"project_name": "rocket", "token": "s3cr3t"}).json
+    assert job["answers"] == {"project_name": "rocket", "token": "***"}
+    shown = client.get(f"/api/generate/{job['id']}")
+    stream = client.get(f"/api/generate/{job['id']}/events")
+    assert "s3cr3t" not in shown.text + stream.text + client.get("/api/events").text
+    assert "s3cr3t" not in caplog.text
+    with db.session() as session:
+        row = session.get(GenerationJob, uuid.UUID(job["id"]))
+        events = session.scalars(sa.select(Event.message)).all()
+        assert "s3cr3t" not in json.dumps([row.answers, row.log, row.error, events])
+
+
+def test_answers_are_checked_before_anything_is_queued(db, user):
+    client, me = user
+    template_id = add_template(db, me["id"])
+    result = generate(client, template_id, {"port": "eighty", "colour": "red"})
+    assert result.status_code == 422
+    assert {(e["code"], e["field"]) for e in result.json["errors"]} == {
+        ("unknown_variable", "$.answers.colour"),
+        ("invalid_type", "$.answers.port"),
+        ("required", "$.answers.project_name"),
+    }
+    with db.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(GenerationJob)) == 0
+
+
+def test_a_given_version_is_rendered(db, user):
+    client, me = user
+    old = {**HELLO, "files": [{"path": "OLD.txt", "content": "v1 of {{ project_name }}"}]}
+    template_id = add_template(db, me["id"], versions=[old])
+    job = generate(client, template_id, {"project_name": "x"}, version=1).json
+    assert job["template_version"] == 1
+    with zipfile.ZipFile(io.BytesIO(
+            client.get(f"/api/generate/{job['id']}/download").content)) as archive:
+        assert archive.namelist() == ["OLD.txt"]
+    missing = generate(client, template_id, {"project_name": "x"}, version=7)
+    assert (missing.status_code, missing.json["field"]) == (404, "$.version")
+
+
+def test_templates_of_others_are_not_found_but_team_templates_are_usable(db, user, new_client,
+                                                                          jobs_app, signup):
+    client, me = user
+    other = new_client(jobs_app)
+    stranger = signup(other)
+    theirs = add_template(db, stranger["id"])
+    result = generate(client, theirs, {"project_name": "x"})
+    assert (result.status_code, result.json["code"], result.json["field"]) == (
+        404, "not_found", "$.template_id")
+    assert generate(client, str(uuid.uuid4()), {}).status_code == 404
+
+    with db.session() as session:
+        team = Team(name="t", owner_id=uuid.UUID(stranger["id"]), created_at=T0, updated_at=T0)
+        session.add(team)
+        session.flush()
+        session.add(TeamMembership(team_id=team.id, user_id=uuid.UUID(me["id"])))
+        session.commit()
+        team_id = team.id
+    shared = add_template(db, stranger["id"], team_id=team_id)
+    result = generate(client, shared, {"project_name": "x"})
+    # the team owner's plan decides (billing); what matters here: the template was found
+    assert result.status_code in (202, 402, 403), result.text
+    assert result.json.get("code") != "not_found"
+
+
+def test_another_users_job_is_not_found_anywhere(db, user, new_client, jobs_app, signup):
+    client, me = user
+    job = generate(client, add_template(db, me["id"]), {"project_name": "x"}).json
+    other = new_client(jobs_app)
+    signup(other)
+    for suffix in ("", "/download", "/events"):
+        result = other.get(f"/api/generate/{job['id']}{suffix}")
+        assert (result.status_code, result.json["code"]) == (404, "job_not_found"), suffix
+    assert other.get("/api/events").json == {"events": []}
+    assert client.get(f"/api/generate/{job['id']}").json["status"] == "completed"
+
+
+def test_the_event_stream_replays_the_log_and_resumes_after_last_event_id(db, user):
+    client, me = user
+    job = generate(client, add_template(db, me["id"]), {"project_name": "x"}).json
+    stream = client.get(f"/api/generate/{job['id']}/events")
+    assert stream.headers["Content-Type"].startswith("text/event-stream")
+    messages = [m for m in stream.text.split("\n\n") if m]
+    assert [m.splitlines()[:2] for m in messages] == [
+        ["id: 1", "event: queued"], ["id: 2", "event: started"],
+        ["id: 3", "event: completed"]]
+    assert json.loads(messages[-1].splitlines()[2].removeprefix("data: "))["status"] == (
+        "completed")
+    resumed = client.get(f"/api/generate/{job['id']}/events", headers={"Last-Event-ID": "2"})
+    assert resumed.text.startswith("id: 3\nevent: completed\n")
+
+
+def test_the_event_stream_of_an_unfinished_job_ends_with_a_retry_hint(db, user):
+    client, me = user
+    template_id = add_template(db, me["id"])
+    with db.session() as session:
+        row = GenerationJob(user_id=uuid.UUID(me["id"]), template_id=uuid.UUID(template_id),
+                            template_version=1, status=JobStatus.PENDING, answers={},
+                            log=[{"at": T0.isoformat(), "step": "queued", "message": "m"}])
+        session.add(row)
+        session.commit()
+        job_id = row.id
+    stream = client.get(f"/api/generate/{job_id}/events")  # bounded to 1 s here
+    data = {"at": T0.isoformat(), "step": "queued", "message": "m", "files": None,
+            "status": "pending"}
+    assert stream.text == f"id: 1\nevent: queued\ndata: {json.dumps(data)}\n\nretry: 1000\n\n"
+    download = client.get(f"/api/generate/{job_id}/download")
+    assert (download.status_code, download.json["code"]) == (409, "artifact_not_ready")
+    bad = client.get(f"/api/generate/{job_id}/download", params={"format": "rar"})
+    assert (bad.status_code, bad.json["field"]) == (422, "format")
+
+
+def test_a_template_that_runs_code_is_refused(db, user):
+    client, me = user
+    definition = {**HELLO, "settings": {"tasks": [{"command": "rm -rf /"}]}}
+    result = generate(client, add_template(db, me["id"], definition), {"project_name": "x"})
+    assert (result.status_code, result.json["errors"][0]["code"], result.json["field"]) == (
+        422, "untrusted_code", "$.template_id")
+
+
+def test_a_hostile_template_fails_with_a_clear_reason(db, user):
+    client, me = user
+    spin = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+    hostile = {"name": "spin", "files": [{"path": "a.txt", "content": spin}]}
+    job = generate(client, add_template(db, me["id"], hostile), {}).json
+    assert job["status"] == "failed"
+    assert job["error"] == "the template needed more than 2 seconds of CPU time and was stopped"
+    assert job["artifact"] is None
+    events = client.get("/api/events").json["events"]
+    assert events[0]["kind"] == "job_failed"
+    assert "CPU time" in events[0]["message"]
+    fine = generate(client, add_template(db, me["id"]), {"project_name": "x"}).json
+    assert fine["status"] == "completed"
+
+
+def test_anonymous_callers_are_refused(client):
+    assert client.post("/api/generate", json={}).status_code == 401
+    assert client.get("/api/events").status_code == 401
