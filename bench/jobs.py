@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""The generation pipeline under load, next to the bare render-plus-archive loop.
+
+Starts a fresh PostgreSQL database, a private redis-server, ``launchpad serve
+--no-worker`` and two ``launchpad worker`` processes; submits generation jobs of
+the 200-file benchmark template (bench/make_templates.py) through the HTTP API
+and waits for each to complete. Two runs:
+
+* saturated: ``--jobs`` submitted by four client threads as fast as they go;
+  jobs per second = jobs / (last completion - first submission);
+* unsaturated: ``--sequential`` jobs, each submitted when the previous one
+  completed: the latency of one job on an idle system.
+
+Latency is submit (client clock, before the request) to completed (the worker's
+``finished_at``). In the same run, the bare loop renders the same template with
+the same answers into a zip in this process, ``--jobs`` times.
+
+Usage: python bench/jobs.py [--jobs 200] [--sequential 40]
+       (LAUNCHPAD_BENCH_DATABASE_URL: an admin URL, default the local ``test`` database)
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import contextlib
+import http.cookiejar
+import io
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from launchpad_core import default_launchpad
+from launchpad_core.sinks import ZipSink
+from launchpad_web.billing.models import Plan, Subscription
+from launchpad_web.db import make_engine, make_session_factory
+from launchpad_web.jobs.models import GenerationJob, JobStatus
+from launchpad_web.migrate import upgrade
+from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+
+sys.path.insert(0, str(Path(__file__).parent))
+from make_templates import native_definition
+
+ADMIN_URL = os.environ.get("LAUNCHPAD_BENCH_DATABASE_URL",
+                           "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PASSWORD = "correct horse battery staple"
+ANSWERS = {"project_name": "Rocket Service", "author": "Ada Lovelace"}
+CLIENT_THREADS = 4
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def fresh_database() -> Iterator[str]:
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    name = f"lp_bench_{secrets.token_hex(4)}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    try:
+        yield sa.make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextlib.contextmanager
+def processes(work: Path, database_url: str) -> Iterator[str]:
+    """redis-server, the API and two workers; yields the API's base URL."""
+    redis_port, api_port = free_port(), free_port()
+    env = {**os.environ, "LAUNCHPAD_DATABASE_URL": database_url,
+           "LAUNCHPAD_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+           "LAUNCHPAD_DATA_DIR": str(work / "data"), "LAUNCHPAD_PORT": str(api_port),
+           "LAUNCHPAD_ENV": "development", "LAUNCHPAD_LOG_LEVEL": "WARNING"}
+    commands = [
+        ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(work)],
+        ["launchpad", "serve", "--no-worker"],
+        ["launchpad", "worker"],
+        ["launchpad", "worker"],
+    ]
+    started = []
+    try:
+        for index, command in enumerate(commands):
+            with open(work / f"process-{index}.log", "wb") as log:
+                started.append(subprocess.Popen(command, env=env, stdout=log,
+                                                stderr=subprocess.STDOUT))
+            time.sleep(0.3)
+        base = f"http://127.0.0.1:{api_port}"
+        wait_until(lambda: _answers(f"{base}/api/health"), "the API to answer")
+        yield base
+    finally:
+        for process in reversed(started):
+            process.terminate()
+        for process in started:
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def wait_until(condition, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+class Api:
+    """A signed-in HTTP client (cookie session; same-origin fetch metadata for CSRF)."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def post(self, path: str, body: dict) -> dict:
+        request = urllib.request.Request(
+            self.base + path, data=json.dumps(body).encode(), method="POST",
+            headers={"Content-Type": "application/json", "Sec-Fetch-Site": "same-origin"})
+        with self.opener.open(request, timeout=30) as response:
+            return json.load(response)
+
+
+def set_up(session_factory, api: Api, definition: dict) -> str:
+    user = api.post("/api/auth/signup", {"email": f"bench-{uuid.uuid4().hex[:8]}@example.org",
+                                         "password": PASSWORD})
+    now = datetime.now(UTC)
+    with session_factory() as db:
+        user_id = uuid.UUID(user["id"])
+        db.add(Subscription(user_id=user_id, plan=Plan.PRO, start_date=now))
+        template = TemplateRecord(name="bench", definition=definition, owner_id=user_id)
+        db.add(template)
+        db.flush()
+        db.add(TemplateVersion(template_id=template.id, number=1, definition=definition))
+        db.commit()
+        return str(template.id)
+
+
+def submit(api: Api, template_id: str) -> tuple[str, float]:
+    started = time.time()
+    job = api.post("/api/generate", {"template_id": template_id, "answers": ANSWERS})
+    return job["id"], started
+
+
+def wait_done(session_factory, ids: list[str], timeout: float = 600.0) -> dict[str, float]:
+    """Each job's ``finished_at`` (epoch seconds) once all are completed."""
+    wanted = [uuid.UUID(i) for i in ids]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with session_factory() as db:
+            rows = db.execute(sa.select(GenerationJob.id, GenerationJob.status,
+                                        GenerationJob.finished_at, GenerationJob.error)
+                              .where(GenerationJob.id.in_(wanted))).all()
+        failed = [row for row in rows if row.status == JobStatus.FAILED]
+        if failed:
+            raise SystemExit(f"{len(failed)} jobs failed, e.g. {failed[0].error}")
+        if sum(row.status == JobStatus.COMPLETED for row in rows) == len(wanted):
+            return {str(row.id): row.finished_at.timestamp() for row in rows}
+        time.sleep(0.01)
+    raise SystemExit("jobs did not complete in time")
+
+
+def saturated(api: Api, session_factory, template_id: str, jobs: int) -> dict[str, float]:
+    with concurrent.futures.ThreadPoolExecutor(CLIENT_THREADS) as pool:
+        submitted = list(pool.map(lambda _: submit(api, template_id), range(jobs)))
+    finished = wait_done(session_factory, [job_id for job_id, _ in submitted])
+    first = min(started for _, started in submitted)
+    latencies = [finished[job_id] - started for job_id, started in submitted]
+    return {"jobs_per_second": jobs / (max(finished.values()) - first), **percentiles(latencies)}
+
+
+def sequential(api: Api, session_factory, template_id: str, jobs: int) -> dict[str, float]:
+    latencies = []
+    for _ in range(jobs):
+        job_id, started = submit(api, template_id)
+        finished = wait_done(session_factory, [job_id])
+        latencies.append(finished[job_id] - started)
+    return percentiles(latencies)
+
+
+def percentiles(latencies: list[float]) -> dict[str, float]:
+    cuts = statistics.quantiles(latencies, n=20)
+    return {"p50_ms": statistics.median(latencies) * 1000, "p95_ms": cuts[18] * 1000}
+
+
+def bare_loop(definition: dict, jobs: int) -> dict[str, float]:
+    launchpad = default_launchpad()
+    template = launchpad.structure(definition)
+    times = []
+    for _ in range(jobs + 3):
+        started = time.perf_counter()
+        files = launchpad.render(template, launchpad.resolve_answers(template, ANSWERS))
+        ZipSink(io.BytesIO()).write(files)
+        times.append(time.perf_counter() - started)
+    times = times[3:]  # the first renders compile the sources
+    return {"jobs_per_second": jobs / sum(times), **percentiles(times)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--sequential", type=int, default=40)
+    args = parser.parse_args()
+    definition = native_definition(200)
+    with tempfile.TemporaryDirectory() as tmp, fresh_database() as database_url:
+        work = Path(tmp)
+        engine = make_engine(database_url)
+        upgrade(engine)
+        session_factory = make_session_factory(engine)
+        with processes(work, database_url) as base:
+            api = Api(base)
+            template_id = set_up(session_factory, api, definition)
+            sequential(api, session_factory, template_id, 6)  # warm: caches, fork servers
+            loaded = saturated(api, session_factory, template_id, args.jobs)
+            idle = sequential(api, session_factory, template_id, args.sequential)
+        engine.dispose()
+    bare = bare_loop(definition, args.jobs)
+    ratio = loaded["jobs_per_second"] / bare["jobs_per_second"]
+    print(f"200-file template, {args.jobs} jobs, 2 workers x 2 threads, "
+          f"{os.cpu_count()} CPUs")
+    print(f"bare render+zip loop   {bare['jobs_per_second']:7.1f} jobs/s  "
+          f"p50 {bare['p50_ms']:6.1f} ms  p95 {bare['p95_ms']:6.1f} ms")
+    print(f"pipeline, saturated    {loaded['jobs_per_second']:7.1f} jobs/s  "
+          f"p50 {loaded['p50_ms']:6.1f} ms  p95 {loaded['p95_ms']:6.1f} ms  "
+          f"({ratio:.0%} of bare; target >= 50%)")
+    print(f"pipeline, one at once  {'':13} p50 {idle['p50_ms']:6.1f} ms  "
+          f"p95 {idle['p95_ms']:6.1f} ms  (target p50 < 250 ms)")
+
+
+if __name__ == "__main__":
+    main()
