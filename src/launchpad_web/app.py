@@ -97,7 +97,8 @@ def create_app(
                                session_factory=session_factory, settings=settings.jobs),
         Route("/api/health", HealthResource(version=launchpad_core.__version__,
                                             expected_revision=head_revision(),
-                                            billing_provider=billing.name)),
+                                            billing_provider=billing.name,
+                                            queue=job_queue)),
         Route(OPENAPI_PATH, openapi),
     ]
     openapi.document = build_document(routes, version=launchpad_core.__version__,

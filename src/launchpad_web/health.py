@@ -1,4 +1,5 @@
-"""``GET /api/health``: is the database reachable and its schema current, what else runs."""
+"""``GET /api/health``: is the database reachable and its schema current, does the job
+queue answer, which billing provider runs (``free`` says paid plans are off)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import attrs
 import falcon
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+
+from launchpad_worker.queue import JobQueue
 
 from .converter import unstructure
 from .migrate import current_revision
@@ -26,7 +29,18 @@ class DatabaseHealth:
 
 @attrs.frozen
 class QueueHealth:
-    status: str  # ok | unreachable | not configured
+    status: str  # ok | unreachable
+    backend: str  # redis | sqlite | memory
+    pending: int | None  # messages waiting for a worker
+
+
+def queue_health(queue: JobQueue) -> QueueHealth:
+    try:
+        pending = queue.pending()
+    except Exception as exc:  # redis, sqlite3: whatever the storage raises
+        log.warning("queue unreachable: %s", exc.__class__.__name__)
+        return QueueHealth("unreachable", queue.backend, None)
+    return QueueHealth("ok", queue.backend, pending)
 
 
 @attrs.frozen
@@ -56,17 +70,19 @@ def database_health(db: Session, expected: str | None) -> DatabaseHealth:
 
 
 class HealthResource:
-    def __init__(self, *, version: str, expected_revision: str | None, billing_provider: str):
+    def __init__(self, *, version: str, expected_revision: str | None, billing_provider: str,
+                 queue: JobQueue):
         self.version = version
         self.expected_revision = expected_revision
         self.billing = BillingHealth(billing_provider)
+        self.queue = queue
 
     @operation("Health of the service and of what it depends on",
                responses={200: Health, 503: Health})
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         database = database_health(req.context.db, self.expected_revision)
-        status = "ok" if database.status == "ok" else "degraded"
-        health = Health(status, self.version, database, QueueHealth("not configured"),
-                        self.billing)
+        queue = queue_health(self.queue)
+        status = "ok" if database.status == queue.status == "ok" else "degraded"
+        health = Health(status, self.version, database, queue, self.billing)
         resp.status = 200 if status == "ok" else 503
         resp.media = unstructure(health)

@@ -58,6 +58,15 @@ class JobQueue:
     def from_settings(cls, settings: WebSettings, context: WorkerContext) -> JobQueue:
         return cls(make_huey(settings), context)
 
+    @property
+    def backend(self) -> str:
+        """``redis``, ``sqlite`` or ``memory`` (tests)."""
+        return {RedisHuey: "redis", SqliteHuey: "sqlite"}.get(type(self.huey), "memory")
+
+    def pending(self) -> int:
+        """Messages waiting in the queue; raises when the queue's storage is unreachable."""
+        return self.huey.pending_count()
+
     def enqueue(self, job_id: uuid.UUID, secret_answers: Mapping[str, Any] | None = None) -> None:
         self.run_job(str(job_id), dict(secret_answers or {}))
 

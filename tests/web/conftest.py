@@ -261,3 +261,9 @@ def signup() -> Callable[..., dict[str, Any]]:
         return result.json
 
     return sign_up
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis that `.ci/run` checks (LAUNCHPAD_TEST_REDIS_URL), on loopback by default."""
+    return os.environ.get("LAUNCHPAD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

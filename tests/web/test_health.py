@@ -9,6 +9,8 @@ from launchpad_web.app import create_app
 from launchpad_web.db import make_engine, make_session_factory
 from launchpad_web.migrate import head_revision
 
+from .conftest import BrowserClient
+
 
 def test_health_reports_database_queue_version_and_billing(client, db):
     result = client.get("/api/health")
@@ -18,7 +20,7 @@ def test_health_reports_database_queue_version_and_billing(client, db):
         "version": launchpad_core.__version__,
         "database": {"status": "ok", "backend": db.backend, "revision": head_revision(),
                      "expected_revision": head_revision()},
-        "queue": {"status": "not configured"},
+        "queue": {"status": "ok", "backend": "sqlite", "pending": 0},
         "billing": {"provider": "free"},
     }
 
@@ -39,3 +41,20 @@ def test_an_unreachable_database_makes_health_503(settings, launchpad):
     assert result.status_code == 503
     assert result.json["database"]["status"] == "unreachable"
     assert "nobody" not in result.text
+
+
+def test_health_reports_a_redis_queue_and_its_backlog(make_app, redis_url):
+    app = make_app(redis_url=redis_url)
+    result = BrowserClient(app).get("/api/health")
+    assert result.status_code == 200
+    assert result.json["queue"]["backend"] == "redis"
+    assert result.json["queue"]["status"] == "ok"
+    assert isinstance(result.json["queue"]["pending"], int)
+
+
+def test_an_unreachable_queue_makes_health_503(make_app):
+    app = make_app(redis_url="redis://127.0.0.1:1/0?socket_connect_timeout=1")
+    result = BrowserClient(app).get("/api/health")
+    assert result.status_code == 503
+    assert result.json["status"] == "degraded"
+    assert result.json["queue"] == {"status": "unreachable", "backend": "redis", "pending": None}
