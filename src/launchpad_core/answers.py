@@ -17,7 +17,7 @@ from .engine import Engine
 from .errors import AnswersError, LaunchpadError, Problem
 from .model.answers import Answers
 from .model.template import Template, Variable
-from .variables import VariableType
+from .variables import Merge, VariableType
 
 #: Asked for a missing answer: (variable, its type, the default) -> the raw text typed.
 Ask = Callable[[Variable, VariableType, Any], str]
@@ -105,11 +105,19 @@ def _resolve_one(
             return
     try:
         value = kind.coerce(raw, var, text)
+        if kind.merge is not None and var.name in given:
+            value = _merged(state, var, kind.merge, value)
     except ValueError as exc:
         state.problem(var, "invalid_type", str(exc))
         return
     state.values[var.name] = value
     _validate(state, var, value)
+
+
+def _merged(state: _Resolution, var: Variable, merge: Merge, value: Any) -> Any:
+    """A given answer combined with the variable's default by its type's ``merge``."""
+    default = _coerced_default(state, var, state.types[var.type])
+    return value if default is None else merge(value, default)
 
 
 def _coerced_default(state: _Resolution, var: Variable, kind: VariableType) -> Any:

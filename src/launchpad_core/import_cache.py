@@ -28,7 +28,7 @@ from pathlib import Path
 from . import __version__
 from .model.template import Template
 
-_FORMAT = b"launchpad-import-1\n"
+_FORMAT = b"launchpad-import-2\n"
 
 
 def tree_fingerprint(root: Path) -> bytes:

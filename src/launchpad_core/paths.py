@@ -148,10 +148,16 @@ def _collision(new: tuple[str, str], old: tuple[str, str], sentence: str) -> Pat
 _SAME_FILE = "{new} and {old} would be the same file on case- or Unicode-insensitive file systems"
 _FILE_OVER_DIRECTORY = "{new} would be a file where {old} needs a directory"
 _DIRECTORY_OVER_FILE = "{new} needs a directory where {old} is a file"
+_FOLDER_OVER_FILE = "{new} would be a folder where {old} is a file"
 
 
-def check_collisions(paths: Iterable[tuple[str, str]]) -> None:
-    """Raise PathCollisionError if two (output path, source) pairs clash on disk."""
+def check_collisions(
+    paths: Iterable[tuple[str, str]], *, folders: Iterable[tuple[str, str]] = ()
+) -> None:
+    """Raise PathCollisionError if two (output path, source) pairs clash on disk.
+
+    ``folders`` are empty folders to create: one may not be, or lie in, a file.
+    """
     files: dict[str, tuple[str, str]] = {}
     directories: dict[str, tuple[str, str]] = {}
     for path, source in paths:
@@ -165,6 +171,13 @@ def check_collisions(paths: Iterable[tuple[str, str]]) -> None:
             if parent in files:
                 raise _collision((path, source), files[parent], _DIRECTORY_OVER_FILE)
             directories.setdefault(parent, (path, source))
+    for path, source in folders:
+        key = collision_key(path)
+        if key in files:
+            raise _collision((path, source), files[key], _FOLDER_OVER_FILE)
+        for parent in parent_directories(key):
+            if parent in files:
+                raise _collision((path, source), files[parent], _DIRECTORY_OVER_FILE)
 
 
 def safe_join(root: Path, rel: str, *, source: str | None = None) -> Path:

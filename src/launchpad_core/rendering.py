@@ -3,6 +3,8 @@
 Nothing touches the disk here: the result is a sorted list of
 :class:`RenderedFile` that a sink writes. Every path is checked, every limit
 enforced and collisions found before the first byte is written anywhere.
+Directory entries (paths ending in '/') come out as folders only where no
+other output lies in them.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from .generators import FileGenerator
 from .model.answers import Answers
 from .model.output import RenderedFile
 from .model.template import FileSpec, Settings, Template
-from .paths import check_collisions, check_output_path
+from .paths import check_collisions, check_output_path, parent_directories
 
 #: Told (files done, files in all) as rendering goes on.
 Progress = Callable[[int, int], None]
@@ -50,6 +52,7 @@ class _Run:
     context: Mapping[str, Any]
     progress: Progress | None
     files: list[RenderedFile] = attrs.field(factory=list)
+    folders: dict[str, RenderedFile] = attrs.field(factory=dict)
     total_bytes: int = 0
 
     @property
@@ -73,6 +76,32 @@ class _Run:
             raise LimitExceededError(f"the output has more than {limits.max_files:,} files")
         self.files.append(rendered)
 
+    def add_folder(self, folder: RenderedFile) -> None:
+        """A directory entry; two entries for the same folder are one."""
+        self.folders.setdefault(folder.path, folder)
+
+    def output(self) -> list[RenderedFile]:
+        """The files and the folders nothing else lies in, checked and sorted by path."""
+        folders = _empty_folders(self.folders, self.files)
+        if len(self.files) + len(folders) > self.engine.limits.max_files:
+            raise LimitExceededError(
+                f"the output has more than {self.engine.limits.max_files:,} files"
+            )
+        check_collisions(
+            ((f.path, f.source) for f in self.files), folders=((f.path, f.source) for f in folders)
+        )
+        return sorted([*self.files, *folders], key=lambda f: f.path)
+
+
+def _empty_folders(
+    folders: Mapping[str, RenderedFile], files: Iterable[RenderedFile]
+) -> list[RenderedFile]:
+    """The folders that are no parent of another output: the others appear anyway."""
+    if not folders:
+        return []
+    implied = {d for f in (*files, *folders.values()) for d in parent_directories(f.path)}
+    return [folder for path, folder in folders.items() if path not in implied]
+
 
 def render_files(
     template: Template,
@@ -94,8 +123,7 @@ def render_files(
                 progress(done, total)
         _add_answers_file(run, answers)
         _add_generated(run, generators, answers)
-    check_collisions((f.path, f.source) for f in run.files)
-    return sorted(run.files, key=lambda f: f.path)
+    return run.output()
 
 
 def _context(template: Template, answers: Answers, extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -135,6 +163,9 @@ def _render_spec(run: _Run, spec: FileSpec, *, literal: bool) -> None:
     if not path:
         return
     out = check_output_path(path, source=spec.path)
+    if spec.is_dir:
+        _add_folder(run, spec, out)
+        return
     if matches(run.settings.exclude, spec.path, out):
         return
     run.add(
@@ -147,6 +178,13 @@ def _render_spec(run: _Run, spec: FileSpec, *, literal: bool) -> None:
             source=spec.path,
         )
     )
+
+
+def _add_folder(run: _Run, spec: FileSpec, out: str) -> None:
+    """A directory entry, matched against ``exclude`` with its trailing '/'."""
+    if not matches(run.settings.exclude, spec.path, f"{out}/"):
+        folder = RenderedFile(path=out, data=b"", mode=spec.mode, source=spec.path, is_dir=True)
+        run.add_folder(folder)
 
 
 def _output_path(run: _Run, source: str) -> str | None:

@@ -3,7 +3,9 @@
 A sink receives RenderedFile values sorted by path and writes them into a
 directory, a zip or tar.gz archive, or nowhere (a manifest only). Each answers
 with a WriteReport whose manifest lists the files it wrote. Writes are all or
-nothing: a failed run leaves no new file behind.
+nothing: a failed run leaves no new file behind. Directory entries (``is_dir``)
+become folders (an existing one is fine) or archive directory members; they are
+not files, so reports and manifests do not list them.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ Destination: TypeAlias = str | os.PathLike[str] | BinaryIO
 
 @attrs.frozen
 class WriteReport:
-    """What a sink did: paths written and skipped, and a manifest of the written files."""
+    """What a sink did: files written and skipped, and a manifest of the written files."""
 
     written: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()
@@ -56,8 +58,12 @@ class Sink(Protocol):
 
 
 def manifest_of(files: Iterable[RenderedFile]) -> tuple[ManifestEntry, ...]:
-    """One manifest entry (path, size, sha256, mode) per file."""
-    return tuple(ManifestEntry(f.path, f.size, f.sha256, f.mode) for f in files)
+    """One manifest entry (path, size, sha256, mode) per file; folders are not listed."""
+    return tuple(ManifestEntry(f.path, f.size, f.sha256, f.mode) for f in files if not f.is_dir)
+
+
+def _file_paths(files: Iterable[RenderedFile]) -> tuple[str, ...]:
+    return tuple(f.path for f in files if not f.is_dir)
 
 
 def _permissions(mode: int | None, default: int) -> int:
@@ -124,7 +130,11 @@ class _Targets:
         if target.is_symlink():
             message = f"output path {rel!r} is a symbolic link in the destination"
             raise UnsafePathError(message, source=file.source)
-        if target.is_dir():
+        if file.is_dir:
+            if target.exists() and not target.is_dir():
+                message = f"the folder {rel!r} would replace a file"
+                raise DestinationError(message, source=file.source)
+        elif target.is_dir():
             raise DestinationError(f"{rel!r} would replace a directory", source=file.source)
         return target
 
@@ -139,7 +149,7 @@ class _Targets:
 
 
 def _refuse_existing(dest: Path, pending: list[tuple[RenderedFile, Path]]) -> None:
-    clashes = [file.path for file, target in pending if target.exists()]
+    clashes = [file.path for file, target in pending if not file.is_dir and target.exists()]
     if not clashes:
         return
     listed = ", ".join(clashes[:MAX_LISTED_CONFLICTS])
@@ -165,10 +175,23 @@ def _place(temp: Path, target: Path, created: list[Path]) -> None:
         created.append(target)
 
 
+def _make_folder(folder: RenderedFile, target: Path, created: list[Path]) -> None:
+    """A directory entry's folder; one that exists keeps its mode."""
+    before = len(created)
+    _make_directories(target, created)
+    if folder.mode is not None and len(created) > before:
+        target.chmod(_permissions(folder.mode, DIRECTORY_MODE))
+
+
 def _write_all_or_nothing(dest: Path, pending: list[tuple[RenderedFile, Path]]) -> None:
     with _destination_errors(dest), _undo_on_failure() as created:
         _make_directories(dest, created)
-        staged = [(_stage(file, target, created), target) for file, target in pending]
+        for folder, target in pending:
+            if folder.is_dir:
+                _make_folder(folder, target, created)
+        staged = [
+            (_stage(file, target, created), target) for file, target in pending if not file.is_dir
+        ]
         for temp, target in staged:
             _place(temp, target, created)
 
@@ -190,6 +213,13 @@ def _create(target: Path | str, file: RenderedFile, *, dir_fd: int | None = None
         os.close(fd)
 
 
+def _make_fresh_folder(staging: Path, folder: RenderedFile) -> None:
+    path = staging / folder.path
+    path.mkdir(parents=True, exist_ok=True)
+    if folder.mode is not None:
+        path.chmod(_permissions(folder.mode, DIRECTORY_MODE))
+
+
 def _write_fresh(dest: Path, files: Sequence[RenderedFile]) -> None:
     """A destination that does not exist yet: build the tree in a new sibling
     folder and rename it into place, so it appears whole or not at all. Nothing
@@ -201,6 +231,9 @@ def _write_fresh(dest: Path, files: Sequence[RenderedFile]) -> None:
         folders: dict[str, int] = {}  # open folder descriptors: one lookup per file
         try:
             for file in files:
+                if file.is_dir:
+                    _make_fresh_folder(staging, file)
+                    continue
                 parent, _, name = file.path.rpartition("/")
                 folder = folders.get(parent)
                 if folder is None:
@@ -234,8 +267,7 @@ class DirectorySink:
         dest = self.dest.resolve()
         if not os.path.lexists(dest):
             _write_fresh(dest, files)
-            return WriteReport(written=tuple(f.path for f in files), skipped=(),
-                               manifest=manifest_of(files))
+            return WriteReport(written=_file_paths(files), manifest=manifest_of(files))
         if not dest.is_dir():
             raise DestinationError(f"the destination {dest} exists and is not a directory")
         target_of = _Targets(dest)
@@ -247,7 +279,7 @@ class DirectorySink:
         _write_all_or_nothing(dest, pending)
         written = [file for file, _ in pending]
         return WriteReport(
-            written=tuple(file.path for file in written),
+            written=_file_paths(written),
             skipped=tuple(file.path for file, _ in targets if file.path in kept),
             manifest=manifest_of(written),
         )
@@ -270,13 +302,17 @@ class ArchiveEntry:
 
 
 def archive_entries(files: Iterable[RenderedFile]) -> list[ArchiveEntry]:
-    """The files plus an entry for every directory they lie in, sorted by name."""
+    """The files and folders plus an entry for every directory they lie in, sorted by name."""
     entries: dict[str, ArchiveEntry] = {}
     for file in files:
         path = check_output_path(file.path, source=file.source)
         for directory in parent_directories(path):
-            entries[directory + "/"] = ArchiveEntry(directory + "/", DIRECTORY_MODE)
-        entries[path] = ArchiveEntry(path, _permissions(file.mode, FILE_MODE), file.data)
+            entries.setdefault(directory + "/", ArchiveEntry(directory + "/", DIRECTORY_MODE))
+        if file.is_dir:
+            name = path + "/"
+            entries[name] = ArchiveEntry(name, _permissions(file.mode, DIRECTORY_MODE))
+        else:
+            entries[path] = ArchiveEntry(path, _permissions(file.mode, FILE_MODE), file.data)
     return [entries[name] for name in sorted(entries)]
 
 
@@ -308,7 +344,7 @@ class _ArchiveSink(abc.ABC):
             _replace_atomically(self.target, lambda stream: self._write_entries(stream, entries))
         else:
             self._write_entries(self.target, entries)
-        return WriteReport(written=tuple(f.path for f in files), manifest=manifest_of(files))
+        return WriteReport(written=_file_paths(files), manifest=manifest_of(files))
 
     def _check_target(self, target: Path) -> None:
         if target.is_dir():

@@ -138,7 +138,10 @@ class _Checker:
             except LaunchpadError as exc:
                 yield Problem(exc.code, exc.message, f"{where}.path")
         yield from self.jinja(spec.when, f"{where}.when", expression=True)
-        if spec.is_binary:
+        if spec.is_dir and spec.content:
+            yield Problem("directory_content", "a directory entry (a path ending in '/') "
+                          "has no content", f"{where}.content")
+        elif spec.is_binary:
             if not is_valid_base64(spec.content):
                 yield Problem("invalid_base64", "the content is not valid base64",
                               f"{where}.content")

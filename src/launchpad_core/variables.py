@@ -18,6 +18,8 @@ import attrs
 from .model.template import Variable
 
 Coerce = Callable[[Any, Variable, bool], Any]
+#: (given answer, default) -> the answer: how a given answer combines with the default.
+Merge = Callable[[Any, Any], Any]
 
 TRUE_WORDS = frozenset({"y", "yes", "true", "on", "1"})
 FALSE_WORDS = frozenset({"n", "no", "false", "off", "0", ""})
@@ -28,13 +30,16 @@ class VariableType:
     """A named type of variable.
 
     ``coerce(value, variable, from_text)`` returns the typed answer or raises
-    ``ValueError`` with a message a person understands.
+    ``ValueError`` with a message a person understands. ``merge(answer,
+    default)``, if set, combines a given (coerced) answer with the variable's
+    default (rendered and coerced), e.g. a dictionary merged into the default one.
     """
 
     name: str
     coerce: Coerce
     json_schema: dict[str, Any] = attrs.field(factory=dict)
     needs_choices: bool = False
+    merge: Merge | None = None
 
     def to_text(self, value: Any) -> str:
         """How an answer is shown as a default in a prompt."""

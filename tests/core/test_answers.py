@@ -3,14 +3,15 @@ patterns, validators, ``when``, secrets, and every problem reported at once."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from launchpad_core import Answers, AnswersError, Launchpad, Variable
+from launchpad_core import Answers, AnswersError, Launchpad, Variable, hookimpl
 from launchpad_core.variables import VariableType
 
-from .conftest import definition
+from .conftest import definition, make_launchpad
 
 ALL_TYPES = [
     {"name": "s", "default": "text"},
@@ -297,3 +298,38 @@ def test_secrets_are_marked_left_out_and_redacted(lp: Launchpad) -> None:
     assert answers.secret == {"token"}
     assert answers.public() == {"user": "me"}
     assert answers.redacted() == {"token": "***", "user": "me"}
+
+
+class _MergingTypes:
+    """An inline plugin: a list type whose given answer extends the default."""
+
+    @hookimpl
+    def launchpad_variable_types(self) -> list[VariableType]:
+        def coerce(value: Any, _var: Variable, from_text: bool) -> Any:
+            if from_text and isinstance(value, str):
+                value = json.loads(value)
+            if not isinstance(value, list):
+                raise ValueError("expected a list")
+            return value
+
+        def merge(given: list[Any], default: list[Any]) -> list[Any]:
+            if "bad" in given:
+                raise ValueError("'bad' cannot be added")
+            return [*default, *given]
+
+        return [VariableType("extending", coerce, {"type": "array"}, merge=merge)]
+
+
+def test_a_type_merges_a_given_answer_with_the_rendered_default() -> None:
+    lp = make_launchpad(plugins=[_MergingTypes()])
+    variables = [
+        {"name": "base", "default": "core"},
+        {"name": "apps", "type": "extending", "default": '["{{ base }}"]'},
+    ]
+    assert resolve(lp, variables, {"apps": ["web"]})["apps"] == ["core", "web"]
+    assert resolve(lp, variables, {"base": "lib"})["apps"] == ["lib"]  # no answer: the default
+    assert problems(lp, variables, {"apps": ["bad"]}) == [("$.apps", "invalid_type")]
+    asked = resolve(lp, variables, {}, use_defaults=False, ask=lambda var, kind, default: (
+        "main" if var.name == "base" else '["x"]'
+    ))
+    assert asked["apps"] == ["x"]  # a person's answer replaces the default

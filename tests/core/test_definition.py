@@ -188,6 +188,11 @@ def test_structure_raises_with_every_problem(lp: Launchpad) -> None:
     assert info.value.code == "invalid_definition"
 
 
+def test_a_directory_entry_has_no_content(lp: Launchpad) -> None:
+    data = definition("empty/", "{{ x }}/", {"path": "full/", "content": "text"})
+    assert check_problems(lp, data) == [("$.files[2].content", "directory_content")]
+
+
 def test_a_valid_definition_has_no_problems(lp: Launchpad) -> None:
     data = definition(
         {"path": "{{ name }}/{% if docker %}Dockerfile{% endif %}", "content": "FROM {{ name }}"},

@@ -24,6 +24,12 @@ def test_max_files() -> None:
         render_with(Limits(max_files=2), "a", "b", "c")
 
 
+def test_empty_folders_count_as_files_and_implied_ones_do_not() -> None:
+    assert render_with(Limits(max_files=2), "a/", "a/x", "b/") == ["a/x", "b"]
+    with pytest.raises(LimitExceededError, match="the output has more than 2 files"):
+        render_with(Limits(max_files=2), "a/", "b/", "c")
+
+
 def test_the_answers_file_counts_as_a_file() -> None:
     with pytest.raises(LimitExceededError, match="more than 2 files"):
         render_with(Limits(max_files=2), "a", "b", settings={"answers_file": "x.yml"})

@@ -159,6 +159,48 @@ def test_collisions_are_errors_naming_both_sources(lp: Launchpad, first: str, se
     assert f"(from {second})" in message
 
 
+# Directory entries ----------------------------------------------------------------------
+
+
+def folders_and_files(lp: Launchpad, *files: Any, **fields: Any) -> list[tuple[str, bool]]:
+    rendered = render(lp, definition(*files, variables=VARIABLES, **fields))
+    assert all(f.data == b"" for f in rendered if f.is_dir)
+    return [(f.path, f.is_dir) for f in rendered]
+
+
+def test_directory_entries_render_to_the_empty_folders_only(lp: Launchpad) -> None:
+    assert folders_and_files(
+        lp,
+        "empty/",
+        "{{ name }}/logs/",
+        "{{ name }}/",  # implied by app/logs
+        "{% if docker %}docker{% endif %}/",  # an empty segment skips it
+        {"path": "skipped/", "when": "docker"},
+        "src/",  # implied by the file in it
+        "src/main.py",
+        "same/",
+        "{{ 'same' }}/",  # the same folder: one entry
+    ) == [("app/logs", True), ("empty", True), ("same", True), ("src/main.py", False)]
+
+
+def test_exclude_matches_directory_entries_with_their_slash(lp: Launchpad) -> None:
+    settings = {"exclude": ["build/", "*.log"]}
+    assert folders_and_files(lp, "build/", "{{ name }}/build/", "logs/", settings=settings) == [
+        ("logs", True)
+    ]
+
+
+@pytest.mark.parametrize(("folder", "file"), [("x/", "x"), ("a.txt/sub/", "a.txt")])
+def test_a_folder_where_a_file_is_is_a_collision(lp: Launchpad, folder: str, file: str) -> None:
+    with pytest.raises(PathCollisionError, match=f"from {file}"):
+        tree(lp, folder, file)
+
+
+def test_an_unsafe_folder_is_refused(lp: Launchpad) -> None:
+    with pytest.raises(UnsafePathError):
+        tree(lp, "{{ '..' }}/")
+
+
 # Determinism and caches -----------------------------------------------------------------
 
 RICH = definition(

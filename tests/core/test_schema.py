@@ -33,6 +33,7 @@ GOOD = [
     FULL,
     {"name": "minimal"},
     definition("a", {"path": "b", "mode": 493}, {"path": "c", "mode": "0o644"}),
+    definition("empty/", {"path": "{{ name }}/"}),
     definition(variables=[{"name": "c", "type": "choice", "choices": [1, "two", None, [3]]}]),
     definition(variables=[{"name": "x", "default": {"any": ["json"]}, "when": "{{ y }}"}]),
     definition(settings={"generators": {"license": {"spdx": "MIT"}}, "tasks": [{"command": "x"}]}),

@@ -15,6 +15,7 @@ import pytest
 from launchpad_core.errors import DestinationError, LaunchpadError, UnsafePathError
 from launchpad_core.model.output import ManifestEntry, RenderedFile
 from launchpad_core.sinks import (
+    TAR_MTIME,
     DirectorySink,
     ManifestSink,
     TarGzSink,
@@ -378,3 +379,81 @@ def test_make_sink_refuses_an_unknown_format(tmp_path: Path) -> None:
 def test_make_sink_needs_a_destination_for_files() -> None:
     with pytest.raises(DestinationError):
         make_sink("zip")
+
+
+# Directory entries -----------------------------------------------------------------
+
+WITH_FOLDERS = (
+    RenderedFile("a/empty", b"", is_dir=True),
+    RenderedFile("conf", b"", is_dir=True),
+    RenderedFile("private", b"", mode=0o700, is_dir=True),
+    RenderedFile("z.txt", b"z"),
+)
+
+
+@pytest.mark.parametrize("dest_exists", [False, True])
+def test_directory_entries_become_folders_not_files_in_the_report(
+    tmp_path: Path, dest_exists: bool
+) -> None:
+    dest = tmp_path / "dest"
+    if dest_exists:
+        (dest / "conf").mkdir(parents=True)  # an existing folder is fine
+    report = DirectorySink(dest).write(WITH_FOLDERS)
+    tree = snapshot(dest)
+    assert {path for path, (kind, _, _) in tree.items() if kind == "dir"} == {
+        "a", "a/empty", "conf", "private"
+    }
+    assert tree["private"][2] == 0o700
+    assert report.written == ("z.txt",)
+    assert [entry.path for entry in report.manifest] == ["z.txt"]
+
+
+def test_a_file_where_a_folder_goes_leaves_dest_as_it_was(existing: Path) -> None:
+    before = snapshot(existing)
+    files = [RenderedFile("new", b"", is_dir=True), RenderedFile("README.md", b"", is_dir=True)]
+    with pytest.raises(DestinationError, match="would replace a file"):
+        DirectorySink(existing, overwrite=True).write(files)
+    assert snapshot(existing) == before
+
+
+def test_a_failure_removes_the_folders_the_run_created(
+    existing: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = snapshot(existing)
+    files = [
+        RenderedFile("a/one.txt", b"1"),
+        RenderedFile("b/new/empty", b"", is_dir=True),
+        RenderedFile("c/two.txt", b"2"),
+        RenderedFile("d/three.txt", b"3"),
+    ]
+    _fail_on_third_replace(monkeypatch)
+    with pytest.raises(DestinationError, match="No space left"):
+        DirectorySink(existing).write(files)
+    assert snapshot(existing) == before
+
+
+def test_archives_hold_directory_entries_with_fixed_times_and_modes() -> None:
+    stream = io.BytesIO()
+    ZipSink(stream).write(WITH_FOLDERS)
+    with zipfile.ZipFile(stream) as archive:
+        members = [(i.filename, stat.S_IMODE(i.external_attr >> 16)) for i in archive.infolist()]
+        assert members == [
+            ("a/", 0o755), ("a/empty/", 0o755), ("conf/", 0o755), ("private/", 0o700),
+            ("z.txt", 0o644),
+        ]
+        assert archive.getinfo("a/empty/").is_dir()
+        assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    stream = io.BytesIO()
+    TarGzSink(stream).write(WITH_FOLDERS)
+    with tarfile.open(fileobj=io.BytesIO(stream.getvalue()), mode="r:gz") as archive:
+        empty = archive.getmember("a/empty")
+        assert (empty.type, empty.mode, empty.mtime) == (tarfile.DIRTYPE, 0o755, TAR_MTIME)
+        assert archive.getmember("private").mode == 0o700
+        assert archive.getnames() == ["a", "a/empty", "conf", "private", "z.txt"]
+
+
+@pytest.mark.parametrize("format", ["dir", "zip", "tar.gz", "manifest"])
+def test_manifests_and_reports_list_files_only(format: str, tmp_path: Path) -> None:
+    report = make_sink(format, tmp_path / "out").write(WITH_FOLDERS)
+    assert [entry.path for entry in report.manifest] == ["z.txt"]
+    assert report.written == (() if format == "manifest" else ("z.txt",))

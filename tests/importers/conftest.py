@@ -22,8 +22,12 @@ from launchpad_core.tasks import run_tasks
 ROOT = Path(__file__).resolve().parents[2]
 
 def write_tree(root: Path, tree: Mapping[str, Any]) -> Path:
-    """Write ``{relative path: text | bytes | (text | bytes, mode)}`` below ``root``."""
+    """Write ``{relative path: text | bytes | (text | bytes, mode)}`` below ``root``;
+    a path ending in '/' is an empty folder (its value is ignored)."""
     for rel, spec in tree.items():
+        if rel.endswith("/"):
+            (root / rel).mkdir(parents=True, exist_ok=True)
+            continue
         content, mode = spec if isinstance(spec, tuple) else (spec, None)
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -32,6 +36,15 @@ def write_tree(root: Path, tree: Mapping[str, Any]) -> Path:
         if mode is not None:
             path.chmod(mode)
     return root
+
+
+def folders(root: Path) -> set[str]:
+    """Every folder below ``root`` (empty ones too), with a trailing '/'."""
+    return {
+        f"{Path(dirpath, name).relative_to(root).as_posix()}/"
+        for dirpath, dirs, _files in os.walk(root)
+        for name in dirs
+    }
 
 
 def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
@@ -48,10 +61,14 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
 
 
 def assert_same_tree(expected: Path, actual: Path) -> None:
-    """Same paths, same bytes, same modes; a readable list of the differences otherwise."""
+    """Same folders, same file paths, bytes and modes; a readable list of the
+    differences otherwise."""
     want, got = snapshot(expected), snapshot(actual)
+    want_folders, got_folders = folders(expected), folders(actual)
     problems = [f"missing {p}" for p in sorted(set(want) - set(got))]
     problems += [f"extra {p}" for p in sorted(set(got) - set(want))]
+    problems += [f"missing folder {p}" for p in sorted(want_folders - got_folders)]
+    problems += [f"extra folder {p}" for p in sorted(got_folders - want_folders)]
     for path in sorted(set(want) & set(got)):
         (want_data, want_mode), (got_data, got_mode) = want[path], got[path]
         if want_data != got_data:

@@ -4,6 +4,8 @@ The template mirrors cookiecutter-pypackage: derived defaults, choice lists
 with ``__prompts__``, booleans, a dict variable, private ``_x`` and rendered
 ``__x`` values, ``_copy_without_render``, the project folder named by a
 variable, ``{% now %}``, binary and executable files and Windows newlines.
+Smaller templates check folders (empty ones, copied ones, templated names) and
+dictionary answers merged into the default.
 """
 
 from __future__ import annotations
@@ -12,7 +14,14 @@ import json
 
 import pytest
 
-from .conftest import assert_same_tree, render_with_launchpad, run_cookiecutter, write_tree
+from .conftest import (
+    assert_same_tree,
+    folders,
+    render_with_launchpad,
+    run_cookiecutter,
+    snapshot,
+    write_tree,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
 
@@ -143,6 +152,98 @@ CASES = [
 @pytest.mark.parametrize("answers", CASES, ids=["defaults", "answered", "other-license"])
 def test_pypackage_template_is_identical(lp, tmp_path, answers):
     src = write_tree(tmp_path / "cookiecutter-pypackage", pypackage_tree())
+    expected = run_cookiecutter(src, tmp_path / "cookiecutter", answers)
+    actual = render_with_launchpad(lp, src, tmp_path / "launchpad", answers)
+    assert_same_tree(expected, actual)
+
+
+FOLDERS_PROJECT = "{{ cookiecutter.name }}"
+
+# Empty folders, a folder whose only file's name renders empty, a copied folder
+# with an empty folder and a templated name inside (kept as it is), templated names.
+FOLDERS_TREE = {
+    "cookiecutter.json": json.dumps(
+        {"name": "widget", "extras": "n", "_copy_without_render": ["static"]}
+    ),
+    f"{FOLDERS_PROJECT}/README.md": "# {{ cookiecutter.name }}\n",
+    f"{FOLDERS_PROJECT}/empty/": None,
+    f"{FOLDERS_PROJECT}/nested/empty/deeper/": None,
+    f"{FOLDERS_PROJECT}/conditional/{{% if cookiecutter.extras == 'y' %}}x.txt{{% endif %}}": "x\n",
+    f"{FOLDERS_PROJECT}/static/app.css": "body {}\n",
+    f"{FOLDERS_PROJECT}/static/empty/": None,
+    f"{FOLDERS_PROJECT}/static/{{{{ raw }}}}/": None,
+    f"{FOLDERS_PROJECT}/{FOLDERS_PROJECT}-data/": None,
+}
+
+
+@pytest.mark.parametrize("answers", [{}, {"name": "gadget", "extras": "y"}])
+def test_folders_are_created_as_cookiecutter_creates_them(lp, tmp_path, answers):
+    src = write_tree(tmp_path / "folders", FOLDERS_TREE)
+    expected = run_cookiecutter(src, tmp_path / "cookiecutter", answers)
+    actual = render_with_launchpad(lp, src, tmp_path / "launchpad", answers)
+    assert_same_tree(expected, actual)
+    name = answers.get("name", "widget")
+    assert {f"{name}/empty/", f"{name}/conditional/", f"{name}/{name}-data/"} <= folders(actual)
+
+
+def test_a_folder_named_empty_stops_cookiecutter_and_is_skipped_by_launchpad(lp, tmp_path):
+    """Cookiecutter makes the folder's parent again and stops ("already exists");
+    LaunchPad skips the folder and what it holds, as Copier does."""
+    from cookiecutter.exceptions import OutputDirExistsException
+
+    tree = {
+        "cookiecutter.json": json.dumps({"name": "widget", "extras": "n"}),
+        f"{FOLDERS_PROJECT}/README.md": "# {{ cookiecutter.name }}\n",
+        f"{FOLDERS_PROJECT}/{{% if cookiecutter.extras == 'y' %}}extras{{% endif %}}/a.txt": "a\n",
+        f"{FOLDERS_PROJECT}/{{% if cookiecutter.extras == 'y' %}}extras{{% endif %}}/inner/": None,
+    }
+    src = write_tree(tmp_path / "named-empty", tree)
+    with pytest.raises(OutputDirExistsException):
+        run_cookiecutter(src, tmp_path / "cookiecutter-n", {})
+    actual = render_with_launchpad(lp, src, tmp_path / "launchpad-n", {})
+    assert folders(actual) == {"widget/"}
+    assert set(snapshot(actual)) == {"widget/README.md"}
+    expected = run_cookiecutter(src, tmp_path / "cookiecutter-y", {"extras": "y"})
+    actual = render_with_launchpad(lp, src, tmp_path / "launchpad-y", {"extras": "y"})
+    assert_same_tree(expected, actual)
+
+
+DICT_CONTEXT = {
+    "name": "widget",
+    "version": "1.0",
+    "settings": {
+        "debug": "{{ cookiecutter.name == 'widget' }}",
+        "level": 3,
+        "flag": True,
+        "owner": "{{ cookiecutter.name | upper }}",
+        "nested": {"items": [1, "{{ cookiecutter.version }}"], "on": False, "keep": "k"},
+    },
+}
+
+# Keys in order, each value as JSON: shows merged keys, their order and their types.
+DICT_REPORT = """\
+{% for key, value in cookiecutter.settings.items() -%}
+{{ key }} = {{ value | tojson }}
+{% endfor -%}
+{% for key, value in cookiecutter.settings.nested.items() -%}
+nested.{{ key }} = {{ value | tojson }}
+{% endfor -%}
+"""
+
+DICT_ANSWERS = [
+    {},
+    {"settings": {"level": 5, "flag": "no", "nested": {"on": "yes", "items": ["x"], "new": 7}}},
+    {"name": "gizmo", "settings": {"added": {"a": 1, "b": None}, "owner": "me"}},
+]
+
+
+@pytest.mark.parametrize("answers", DICT_ANSWERS, ids=["defaults", "nested", "new-keys"])
+def test_a_dictionary_answer_is_merged_into_the_default(lp, tmp_path, answers):
+    tree = {
+        "cookiecutter.json": json.dumps(DICT_CONTEXT),
+        f"{FOLDERS_PROJECT}/settings.txt": DICT_REPORT,
+    }
+    src = write_tree(tmp_path / "dictionary", tree)
     expected = run_cookiecutter(src, tmp_path / "cookiecutter", answers)
     actual = render_with_launchpad(lp, src, tmp_path / "launchpad", answers)
     assert_same_tree(expected, actual)

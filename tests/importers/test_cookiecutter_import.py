@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from launchpad_core.errors import LoadError
+from launchpad_core.errors import AnswersError, LoadError
 from launchpad_core.importing import detect_importer, import_template
 from launchpad_core.model.template import Choice, EnvOptions
 
@@ -54,7 +54,7 @@ def test_context_becomes_variables_in_cookiecutter_order(lp, tmp_path):
     assert (by_name["docker"].type, by_name["docker"].default) == ("bool", True)
     assert by_name["nothing"].when is False
     assert by_name["_private"].when is False and by_name["__upper"].when is False
-    assert by_name["meta"].type == "json"
+    assert by_name["meta"].type == "cookiecutter_dict"
     assert template.settings.context_name == "cookiecutter"
     answers = lp.resolve_answers(template, {"name": "Gizmo"})
     assert answers["slug"] == "gizmo"
@@ -80,8 +80,10 @@ def test_files_keep_the_project_folder_and_cookiecutter_rules(lp, tmp_path):
     )
     files = {f.path: f for f in template.files}
     assert sorted(files) == [
+        f"{PROJECT}/",
         f"{PROJECT}/LICENSE",
         f"{PROJECT}/a.txt",
+        f"{PROJECT}/assets/",
         f"{PROJECT}/assets/{{{{ '{{{{ raw }}}}.css' }}}}",
         f"{PROJECT}/logo.png",
         f"{PROJECT}/page.html",
@@ -147,3 +149,21 @@ def test_what_cannot_be_imported_says_why(lp, tmp_path, tree, message):
 def test_detection(lp, tmp_path):
     src = write_tree(tmp_path / "cc", {"cookiecutter.json": "{}"})
     assert detect_importer(src, launchpad=lp).name == "cookiecutter"
+
+
+def test_a_dictionary_answer_is_merged_into_the_rendered_default(lp, tmp_path):
+    template = imported(lp, tmp_path, {
+        "name": "Widget",
+        "meta": {"owner": "{{ cookiecutter.name }}", "flags": {"ci": True, "docs": False}},
+    })
+    merged = lp.resolve_answers(template, {"meta": {"flags": {"ci": "off"}, "year": 2024}})
+    assert merged["meta"] == {"owner": "Widget", "flags": {"ci": False, "docs": False},
+                              "year": "2024"}
+    text = lp.resolve_answers(template, {"meta": '{"owner": "me"}'}, from_text=True)
+    assert text["meta"]["owner"] == "me" and text["meta"]["flags"] == {"ci": True, "docs": False}
+    with pytest.raises(AnswersError) as info:
+        lp.resolve_answers(template, {"meta": {"flags": {"ci": "maybe"}}})
+    assert [(p.path, p.code) for p in info.value.problems] == [("$.meta", "invalid_type")]
+    with pytest.raises(AnswersError) as info:
+        lp.resolve_answers(template, {"meta": ["not", "a", "dict"]})
+    assert "expected an object" in info.value.problems[0].message

@@ -275,3 +275,54 @@ def test_empty_suffix_custom_syntax_template_is_identical(lp, tmp_path, answers)
     expected = run_copier(src, tmp_path / "copier" / "out", answers)
     actual = render_with_launchpad(lp, src, tmp_path / "launchpad" / "out", answers)
     assert_same_tree(expected, actual)
+
+
+FOLDERS_COPIER_YML = """\
+_subdirectory: project
+_exclude: {exclude}
+name:
+  default: widget
+extras:
+  type: bool
+  default: false
+"""
+
+# Static and templated folder names: empty folders, folders whose files are all
+# excluded or skipped by their names, a folder named empty (skipped with what it
+# holds), a suffixed folder name, and folder patterns on static and templated paths.
+FOLDERS_TREE = {
+    "project/README.md.jinja": "# {{ name }}\n",
+    "project/empty/": None,
+    "project/nested/empty/deeper/": None,
+    "project/cache/module.pyc": b"\x00compiled",
+    "project/build/out.txt": "build output\n",
+    "project/build/sub/": None,
+    "project/{{ name }}/build/log.txt": "build log\n",
+    "project/{{ name }}/empty/": None,
+    "project/{{ name }}/cache/module.pyc": b"\x00compiled",
+    "project/conditional/{% if extras %}extra.txt{% endif %}.jinja": "extra\n",
+    "project/{% if extras %}extras{% endif %}/inner/": None,
+    "project/{% if extras %}extras{% endif %}/notes.txt": "notes\n",
+    "project/{{ '' }}/never.txt": "never written\n",
+    "project/layout.jinja/": None,
+}
+
+FOLDER_EXCLUSIONS = {
+    # A folder pattern: Copier excludes what lies in build/, not build/ itself.
+    "folder-pattern": '["*.pyc", "build/"]',
+    # A plain pattern matches the folder too; left to the engine for templated paths.
+    "plain-pattern": '["*.pyc", "build"]',
+    "templated": '["*.pyc", "{% if not extras %}build/{% endif %}"]',
+}
+
+
+@pytest.mark.parametrize("exclude", FOLDER_EXCLUSIONS.values(), ids=FOLDER_EXCLUSIONS.keys())
+@pytest.mark.parametrize("answers", [{}, {"name": "gadget", "extras": True}])
+def test_folders_are_created_as_copier_creates_them(lp, tmp_path, exclude, answers):
+    tree = {"copier.yml": FOLDERS_COPIER_YML.format(exclude=exclude), **FOLDERS_TREE}
+    src = write_tree(tmp_path / "folders", tree)
+    expected = run_copier(src, tmp_path / "copier" / "out", answers)
+    actual = render_with_launchpad(lp, src, tmp_path / "launchpad" / "out", answers)
+    assert_same_tree(expected, actual)
+    assert all((actual / name).is_dir() for name in ("empty", "cache", "conditional", "layout"))
+    assert (actual / "extras").is_dir() is answers.get("extras", False)

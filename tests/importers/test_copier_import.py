@@ -98,7 +98,10 @@ def test_files_follow_the_templates_suffix_and_exclusions(lp, tmp_path):
         "{{ name }}/mod.py.jinja": "{{ name }}\n",
     })
     files = {f.path: f for f in template.files}
-    assert sorted(files) == ["README.md", "static.txt", "tool.sh", "{{ name }}/mod.py"]
+    # Every folder is a directory entry; .git is one of Copier's default exclusions.
+    assert sorted(files) == [
+        "README.md", "static.txt", "tool.sh", "{{ name }}/", "{{ name }}/mod.py"
+    ]
     assert files["README.md"].content == "# {{ name }}\n" and files["README.md"].render
     assert files["static.txt"].render is False
     assert files["tool.sh"].mode == 0o755
@@ -230,7 +233,9 @@ def test_include_tag_reads_other_yaml_files(lp, tmp_path):
         "b.txt": "b\n",
     })
     assert [v.name for v in template.variables] == ["first"]
-    assert [f.path for f in template.files] == ["b.txt", "copier.yml", "questions/one.yml"]
+    assert [f.path for f in template.files] == [
+        "b.txt", "copier.yml", "questions/", "questions/one.yml"
+    ]
 
 
 def test_detection(lp, tmp_path):

@@ -24,8 +24,9 @@ from ..hookspecs import hookimpl
 from ..model.answers import Answers
 from ..model.template import EnvOptions, FileSpec, Settings, Template
 from ..tasks import run_script
+from ..variables import VariableType
 from . import cookiecutter_ext
-from .cookiecutter_context import to_variables
+from .cookiecutter_context import DICT_TYPE, to_variables
 from .cookiecutter_ext import rewrite_now_tags
 from .cookiecutter_tree import CookiecutterTree
 from .jinja_text import as_jinja_reads, envops_from
@@ -186,6 +187,11 @@ def cookiecutter_context(template: Template, answers: Answers) -> dict[str, Any]
 @hookimpl
 def launchpad_template_importers() -> list[CookiecutterImporter]:
     return [CookiecutterImporter()]
+
+
+@hookimpl
+def launchpad_variable_types() -> list[VariableType]:
+    return [DICT_TYPE]
 
 
 @hookimpl

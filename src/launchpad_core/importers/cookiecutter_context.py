@@ -5,6 +5,8 @@ option of a list as the default choice, keeps ``_x`` values as they are and
 renders ``__x`` ones without asking; dictionaries come in a second pass, after
 every other value. Private values become hidden variables (``when: false``)
 so that later defaults and the files can use them as ``cookiecutter._x``.
+Dictionaries have a type of their own: a given dictionary is merged into the
+default one (:data:`DICT_TYPE`).
 """
 
 from __future__ import annotations
@@ -16,9 +18,13 @@ from typing import Any
 
 from ..errors import LoadError
 from ..model.template import NAME_PATTERN, Choice, EnvOptions, Variable
+from ..variables import VariableType
 from .jinja_text import captured, expression, has_markup, literal
 
 _NAME = re.compile(NAME_PATTERN)
+_YES = frozenset({"1", "true", "t", "yes", "y", "on"})
+_NO = frozenset({"0", "false", "f", "no", "n", "off"})
+_MISSING = object()
 
 
 def static_render(value: Any) -> Any:
@@ -30,6 +36,40 @@ def static_render(value: Any) -> Any:
     if isinstance(value, list):
         return [static_render(v) for v in value]
     return str(value)
+
+
+def _coerce_dict(value: Any, _var: Variable, from_text: bool) -> dict[str, Any]:
+    if from_text and isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not valid JSON: {exc.msg} at character {exc.pos}") from None
+    if not isinstance(value, dict):
+        raise ValueError("expected an object (a dictionary)")
+    return value
+
+
+def _overwritten(current: Any, given: Any) -> Any:
+    """One value as ``apply_overwrites_to_context`` leaves it inside a dictionary."""
+    if isinstance(current, dict) and isinstance(given, dict):
+        merged = {k: _overwritten(current.get(k, _MISSING), v) for k, v in given.items()}
+        return {**current, **merged}
+    if isinstance(current, bool) and isinstance(given, str):
+        word = given.strip().lower()
+        if word not in _YES | _NO:
+            raise ValueError(f"{given!r} could not be converted to a boolean")
+        return word in _YES
+    return given
+
+
+def merge_dict(given: dict[str, Any], default: dict[str, Any]) -> dict[str, Any]:
+    """Cookiecutter's answer for a dictionary: the given one merged into the (rendered)
+    default, nested dictionaries key by key, then rendered (numbers become strings)."""
+    return static_render(_overwritten(default, given))
+
+
+#: A ``cookiecutter.json`` dictionary: an object whose given answer is merged into the default.
+DICT_TYPE = VariableType("cookiecutter_dict", _coerce_dict, {"type": "object"}, merge=merge_dict)
 
 
 def _has_markup_inside(value: Any, envops: EnvOptions) -> bool:
@@ -73,7 +113,8 @@ def _rendered(name: str, raw: Any, envops: EnvOptions, **fields: Any) -> Variabl
     if isinstance(raw, dict | list):
         templated = _has_markup_inside(raw, envops)
         default = json_template(raw, envops) if templated else static_render(raw)
-        return Variable(name=name, type="json", default=default, **fields)
+        kind = DICT_TYPE.name if isinstance(raw, dict) else "json"
+        return Variable(name=name, type=kind, default=default, **fields)
     if raw is None:
         return Variable(name=name, type="json", default=None, **{**fields, "when": False})
     return Variable(name=name, type="str", default=static_render(raw), **fields)

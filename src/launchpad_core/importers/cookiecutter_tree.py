@@ -5,7 +5,8 @@ The project folder (the child of the template whose name holds
 and files matching ``_copy_without_render`` (``fnmatch`` on the unrendered
 path) are copied (a copied folder keeps its inner names unrendered), files
 ``binaryornot`` calls binary are copied, the others are rendered and written
-with the newline of their first line (or ``_new_lines``).
+with the newline of their first line (or ``_new_lines``). Every folder is a
+directory entry too, since Cookiecutter creates it even when it stays empty.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class CookiecutterTree:
 
     def files(self) -> Iterator[FileSpec]:
         top = self.reader.root / self.root
+        yield FileSpec(path=f"{self.root}/")
         for dirpath, dirnames, filenames in os.walk(top):
             here = Path(dirpath)
             rel_dir = here.relative_to(top).as_posix()
@@ -67,6 +69,8 @@ class CookiecutterTree:
             for name in [d for d in dirnames if self.copy_only(f"{prefix}{d}")]:
                 dirnames.remove(name)
                 yield from self._copied_folder(here / name, f"{prefix}{name}")
+            for name in dirnames:
+                yield FileSpec(path=f"{self._out(prefix + name)}/")
             for name in sorted(filenames):
                 yield self._file(here / name, f"{prefix}{name}")
 
@@ -74,12 +78,17 @@ class CookiecutterTree:
         return f"{self.root}/{rel}"
 
     def _copied_folder(self, folder: Path, rel: str) -> Iterator[FileSpec]:
-        for dirpath, _dirnames, filenames in os.walk(folder, followlinks=True):
+        for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+            dirnames.sort()
+            yield FileSpec(path=f"{self._copied_path(folder, Path(dirpath), rel)}/")
             for name in sorted(filenames):
                 path = Path(dirpath) / name
-                inner = path.relative_to(folder).parts
-                literal_inner = "/".join(literal(part, self.envops) for part in inner)
-                yield self.reader.raw_file(path, f"{self._out(rel)}/{literal_inner}")
+                yield self.reader.raw_file(path, self._copied_path(folder, path, rel))
+
+    def _copied_path(self, folder: Path, path: Path, rel: str) -> str:
+        """The output path of ``path`` in the copied ``folder``: inner names kept as they are."""
+        inner = path.relative_to(folder).parts
+        return "/".join((self._out(rel), *(literal(part, self.envops) for part in inner)))
 
     def _file(self, path: Path, rel: str) -> FileSpec:
         out = self._out(rel)

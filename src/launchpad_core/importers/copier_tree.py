@@ -1,12 +1,15 @@
 """Which files a Copier template writes, and how: Copier's ``_render_template`` as data.
 
-Every file under ``_subdirectory`` is a candidate. A name ending in the
-templates suffix is rendered (the suffix is dropped), any other file is copied
-byte for byte, and a file shadowed by a suffixed sibling is skipped; every
-path is rendered segment by segment, an empty segment skipping the file.
-``_exclude`` patterns are matched against the rendered path: static ones are
+Every file and folder under ``_subdirectory`` is a candidate; a folder becomes
+a directory entry (Copier creates it even when nothing is written in it). A
+name ending in the templates suffix is rendered (the suffix is dropped), any
+other file is copied byte for byte, and a path shadowed by a suffixed sibling
+is skipped; every path is rendered segment by segment, an empty segment
+skipping it. ``_exclude`` patterns are matched against the rendered path
+(without a trailing '/', as Copier does for folders too): static ones are
 applied here where the path is static and are left to the engine otherwise;
-templated ones become a ``when`` condition rendered with the answers.
+templated ones, and folder patterns (``x/``, ``x/**``) on templated paths,
+become a ``when`` condition rendered with the answers.
 """
 
 from __future__ import annotations
@@ -79,6 +82,16 @@ class _Walk:
         return any(has_markup(p, self.envops) for p in self.config.exclude)
 
     @functools.cached_property
+    def folder_exclude(self) -> bool:
+        """Patterns that match a folder's path with a trailing '/' (the engine's way of
+        matching directory entries) but not without it (Copier's way)."""
+        return any(p.rstrip().endswith(("/", "/**")) for p in self.config.exclude)
+
+    def excluded_when_rendered(self, out: str) -> bool:
+        """Whether the ``when`` of ``out`` decides its exclusion."""
+        return self.templated_exclude or (self.folder_exclude and has_markup(out, self.envops))
+
+    @functools.cached_property
     def static_spec(self) -> pathspec.PathSpec:
         return _spec(nfd_patterns(self.config.exclude))
 
@@ -109,11 +122,14 @@ class _Walk:
                     raise LoadError(f"{prefix}{entry.name}: _preserve_symlinks is not supported")
                 self.reader.check_inside(path)
             if entry.is_dir():
+                yield f"{prefix}{entry.name}/", path
                 yield from self._scan(path, f"{prefix}{entry.name}/", seen | {real})
             else:
                 yield f"{prefix}{entry.name}", path
 
-    def spec(self, rel: str, path: Path) -> FileSpec | None:
+    def spec(self, entry: str, path: Path) -> FileSpec | None:
+        """The spec of a file or, for an entry ending in '/', a folder; None if skipped."""
+        rel = entry.removesuffix("/")
         suffix = self.suffix
         if suffix and (self.copy_root / f"{rel}{suffix}").exists():
             return None
@@ -123,7 +139,10 @@ class _Walk:
         if not has_markup(out, self.envops) and self._skipped(out, is_template):
             return None
         conditions = self._conditions(out, is_template)
-        spec = self._content(out, path, is_template)
+        if entry.endswith("/"):
+            spec = FileSpec(path=f"{out}/")
+        else:
+            spec = self._content(out, path, is_template)
         return attrs.evolve(spec, when=self._when(out, conditions)) if conditions else spec
 
     def _skipped(self, static_out: str, is_template: bool) -> bool:
@@ -139,7 +158,7 @@ class _Walk:
         if has_markup(out, self.envops) and self.suffix and not is_template and self.shadowed:
             self.shadow_checked = True
             conditions.append(f"_lp_path not in {SHADOWED_CONTEXT}")
-        if self.templated_exclude:
+        if self.excluded_when_rendered(out):
             conditions.append(f"not {EXCLUDED_GLOBAL}(_lp_patterns, _lp_path)")
         return conditions
 
@@ -160,7 +179,7 @@ class _Walk:
         envops = self.envops
         newline = expression(string_literal("\n"), envops)
         setup = captured("_lp_path", out, envops)
-        if self.templated_exclude:
+        if self.excluded_when_rendered(out):
             start, end = envops.block_start_string, envops.block_end_string
             setup = (
                 f"{start} set _copier_operation = 'copy' {end}"
@@ -177,7 +196,8 @@ def _refuse_yield(out: str, envops: EnvOptions) -> None:
 
 
 def copier_files(reader: TreeReader, config: CopierConfig, envops: EnvOptions) -> CopierFiles:
-    """Every file the template may write, as specs, in Copier's walk order made stable."""
+    """Every file and folder the template may write, as specs, in Copier's walk order
+    made stable."""
     subdirectory = config.subdirectory
     if has_markup(subdirectory, envops):
         raise LoadError(f"a templated _subdirectory ({subdirectory!r}) is not supported")
@@ -189,6 +209,7 @@ def copier_files(reader: TreeReader, config: CopierConfig, envops: EnvOptions) -
         spec for rel, path in walk.entries() if (spec := walk.spec(rel, path)) is not None
     )
     dynamic = any(has_markup(f.path, envops) for f in files)
-    exclude = () if walk.templated_exclude or not dynamic else nfd_patterns(config.exclude)
+    by_engine = dynamic and not (walk.templated_exclude or walk.folder_exclude)
+    exclude = nfd_patterns(config.exclude) if by_engine else ()
     shadowed = tuple(sorted(walk.shadowed)) if walk.shadow_checked else ()
     return CopierFiles(files=files, exclude=exclude, shadowed=shadowed)

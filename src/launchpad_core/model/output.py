@@ -9,13 +9,18 @@ import attrs
 
 @attrs.frozen
 class RenderedFile:
-    """One output file: a checked relative POSIX path and its final bytes."""
+    """One output file: a checked relative POSIX path and its final bytes.
+
+    With ``is_dir`` it is an empty folder to create instead (no data): rendering
+    keeps only folders no other output lies in.
+    """
 
     path: str
     data: bytes = attrs.field(repr=lambda d: f"<{len(d)} bytes>")
     mode: int | None = None
     skip_if_exists: bool = False
     source: str = ""
+    is_dir: bool = False
 
     @property
     def size(self) -> int:

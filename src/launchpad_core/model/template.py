@@ -80,7 +80,11 @@ class FileSpec:
     """One file of the template's tree."""
 
     path: str = attrs.field(
-        metadata=_doc("Relative output path with '/' separators; may hold Jinja expressions.")
+        metadata=_doc(
+            "Relative output path with '/' separators; may hold Jinja expressions. A path "
+            "ending in '/' is a directory entry: a folder created even when no file lies "
+            "in it, with no content."
+        )
     )
     content: str = attrs.field(default="", metadata=_doc("The file's text, or base64 bytes."))
     encoding: Literal["utf-8", "base64"] = attrs.field(
@@ -102,6 +106,11 @@ class FileSpec:
     @property
     def is_binary(self) -> bool:
         return self.encoding == "base64"
+
+    @property
+    def is_dir(self) -> bool:
+        """A directory entry: the path ends in '/'."""
+        return self.path.endswith("/")
 
     @property
     def data(self) -> bytes:
