@@ -4,18 +4,22 @@
 Creates a fresh PostgreSQL database (or uses ``--database-url``), migrates it,
 starts ``launchpad``'s app and a one-route Falcon app in two server processes with
 the same waitress settings, signs a user up and creates an API token over HTTP,
-then measures each endpoint with ``wrk`` (``apt-get install -y wrk``):
+creates 20 templates, then measures each endpoint with ``wrk`` (``apt-get install -y wrk``):
 
-* ``hello``  GET /hello on the bare Falcon app (the reference)
-* ``me``     GET /api/me with ``Authorization: Bearer lp_...`` (token lookup, user, JSON)
-* ``health`` GET /api/health (database round trip and schema revision)
+* ``hello``      GET /hello on the bare Falcon app (the reference)
+* ``templates``  GET /api/templates with ``Authorization: Bearer lp_...`` (the issue's
+                 target), served by an API process without Redis (every list from
+                 PostgreSQL) ...
+* ``tpl+redis``  ... and by a second API process with ``LAUNCHPAD_REDIS_URL`` (list cache)
+* ``me``         GET /api/me with the token (token lookup, user, JSON)
+* ``health``     GET /api/health (database and queue round trips, schema revision)
 
 and prints requests/s, latency percentiles and each endpoint's ratio to hello
 (the issue's target is at least 50%).
 
 Usage: python bench/api.py [--duration 10] [--connections 16] [--threads 8]
                            [--admin-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
-                           [--database-url URL]
+                           [--database-url URL] [--redis-url redis://127.0.0.1:6379/7]
 """
 
 from __future__ import annotations
@@ -141,6 +145,19 @@ def fresh_database(admin_url: str) -> Iterator[str]:
         admin.dispose()
 
 
+def create_templates(port: int, token: str, count: int) -> None:
+    for n in range(count):
+        definition = {
+            "name": f"bench-{n}",
+            "variables": [{"name": "project", "default": "demo"}],
+            "files": [{"path": "{{ project }}/README.md", "content": "# {{ project }}\n"}],
+        }
+        status, _, body = call(port, "POST", "/api/templates",
+                               {"name": f"bench {n:02d}", "definition": definition},
+                               {"Authorization": f"Bearer {token}"})
+        assert status == 201, (status, body)
+
+
 def api_token(port: int) -> str:
     """Sign a user up (as a script) and create a token with the session's CSRF token."""
     status, headers, _ = call(port, "POST", "/api/auth/signup",
@@ -175,16 +192,22 @@ def measure(args: argparse.Namespace, database_url: str) -> dict[str, dict]:
     data_dir = Path(tempfile.mkdtemp(prefix="lp_bench_"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAUNCHPAD_")}
     env.update(LAUNCHPAD_DATABASE_URL=database_url, LAUNCHPAD_DATA_DIR=str(data_dir),
-               LAUNCHPAD_THREADS=str(args.threads))
-    hello_port, api_port = free_port(), free_port()
+               LAUNCHPAD_THREADS=str(args.threads),
+               LAUNCHPAD_PLAN_LIMITS="free.templates=unlimited")
+    cached_env = {**env, "LAUNCHPAD_REDIS_URL": args.redis_url}
+    hello_port, api_port, cached_port = free_port(), free_port(), free_port()
     try:
         with started("hello", hello_port, args.threads, env), \
-                started("launchpad", api_port, args.threads, env):
+                started("launchpad", api_port, args.threads, env), \
+                started("launchpad", cached_port, args.threads, cached_env):
             token = api_token(api_port)
+            create_templates(api_port, token, 20)
+            bearer = {"Authorization": f"Bearer {token}"}
             targets = {
                 "hello": (f"http://127.0.0.1:{hello_port}/hello", {}),
-                "me": (f"http://127.0.0.1:{api_port}/api/me",
-                       {"Authorization": f"Bearer {token}"}),
+                "templates": (f"http://127.0.0.1:{api_port}/api/templates", bearer),
+                "tpl+redis": (f"http://127.0.0.1:{cached_port}/api/templates", bearer),
+                "me": (f"http://127.0.0.1:{api_port}/api/me", bearer),
                 "health": (f"http://127.0.0.1:{api_port}/api/health", {}),
             }
             for url, headers in targets.values():
@@ -198,10 +221,10 @@ def measure(args: argparse.Namespace, database_url: str) -> dict[str, dict]:
 def report(results: dict[str, dict], args: argparse.Namespace) -> None:
     print(f"wrk -t2 -c{args.connections} -d{args.duration}s; waitress threads={args.threads}; "
           f"{os.cpu_count()} CPUs")
-    print(f"{'endpoint':<8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs hello':>9}")
+    print(f"{'endpoint':<10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs hello':>9}")
     hello = results["hello"]["rps"]
     for name, r in results.items():
-        print(f"{name:<8} {r['rps']:>9.0f} {r.get('p50', 0):>8.2f} {r.get('p99', 0):>8.2f} "
+        print(f"{name:<10} {r['rps']:>9.0f} {r.get('p50', 0):>8.2f} {r.get('p99', 0):>8.2f} "
               f"{r['rps'] / hello:>8.0%}")
 
 
@@ -217,6 +240,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--admin-url", default=ADMIN_URL)
     parser.add_argument("--database-url")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/7",
+                        help="Redis for the cached API process (its list cache)")
     args = parser.parse_args()
     if args.command == "serve":
         serve(args.which, args.port, args.threads)

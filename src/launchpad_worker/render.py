@@ -49,7 +49,8 @@ def render_archive(
     files = launchpad.render(template, answers)
     buffer = io.BytesIO()
     ZipSink(buffer).write(files)
-    return RenderedArchive(buffer.getvalue(), len(files), sum(f.size for f in files))
+    count = sum(not f.is_dir for f in files)  # empty folders are entries, not files
+    return RenderedArchive(buffer.getvalue(), count, sum(f.size for f in files))
 
 
 def _launchpad(cache_dir: str | None) -> Launchpad:

@@ -101,6 +101,19 @@ def test_a_job_runs_to_completion_and_downloads_as_zip_and_tar_gz(db, user):
     assert [(e["kind"], e["job_id"]) for e in events] == [("job_completed", job["id"])]
 
 
+def test_empty_folders_reach_both_archives_and_are_not_counted_as_files(db, user):
+    client, me = user
+    definition = {**HELLO, "files": [*HELLO["files"], {"path": "{{ project_name }}/logs/"}]}
+    job = generate(client, add_template(db, me["id"], definition), {"project_name": "p"}).json
+    assert job["status"] == "completed" and job["files"] == 2
+    zipped = client.get(f"/api/generate/{job['id']}/download").content
+    with zipfile.ZipFile(io.BytesIO(zipped)) as archive:
+        assert [i.filename for i in archive.infolist() if i.is_dir()] == ["p/", "p/logs/"]
+    tarred = client.get(f"/api/generate/{job['id']}/download", params={"format": "tar.gz"})
+    with tarfile.open(fileobj=io.BytesIO(tarred.content), mode="r:gz") as archive:
+        assert [m.name for m in archive.getmembers() if m.isdir()] == ["p", "p/logs"]
+
+
 def test_secret_answers_never_reach_rows_logs_or_events(db, user, caplog):
     client, me = user
     template_id = add_template(db, me["id"])

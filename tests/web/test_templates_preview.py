@@ -37,6 +37,7 @@ def test_preview_returns_every_file_with_content_size_digest_and_mode(person):
             {"path": "logo.png", "content": base64.b64encode(PNG).decode(),
              "encoding": "base64"},
             {"path": "bin/run.sh", "content": "echo {{ project }}", "mode": "0755"},
+            {"path": "{{ project }}/logs/"},
         ],
     }
     template = create_template(ann, definition=definition)
@@ -45,7 +46,10 @@ def test_preview_returns_every_file_with_content_size_digest_and_mode(person):
     files = {f["path"]: f for f in result.json["files"]}
     assert files["apollo/README.md"] == {
         "path": "apollo/README.md", "content": "# apollo\n", "encoding": "utf-8", "size": 9,
-        "sha256": hashlib.sha256(b"# apollo\n").hexdigest(), "mode": None}
+        "sha256": hashlib.sha256(b"# apollo\n").hexdigest(), "mode": None, "kind": "file"}
+    assert files["apollo/logs"] == {
+        "path": "apollo/logs", "content": "", "encoding": "utf-8", "size": 0, "sha256": None,
+        "mode": None, "kind": "directory"}
     assert files["logo.png"]["encoding"] == "base64"
     assert base64.b64decode(files["logo.png"]["content"]) == PNG
     assert files["logo.png"]["sha256"] == hashlib.sha256(PNG).hexdigest()

@@ -15,12 +15,14 @@ MEDIA_TYPES = {"zip": "application/zip", "tar.gz": "application/gzip"}
 
 
 def tar_gz_from_zip(source: BinaryIO) -> BinaryIO:
-    """The zip's files as a deterministic tar.gz (the core's sink), ready to read."""
+    """The zip's files and empty folders as a deterministic tar.gz (the core's sink)."""
     with zipfile.ZipFile(source) as archive:
         files = [
-            RenderedFile(info.filename, archive.read(info),
-                         mode=stat.S_IMODE(info.external_attr >> 16) or None)
-            for info in archive.infolist() if not info.is_dir()
+            RenderedFile(info.filename.rstrip("/"), b"", is_dir=True)
+            if info.is_dir()
+            else RenderedFile(info.filename, archive.read(info),
+                              mode=stat.S_IMODE(info.external_attr >> 16) or None)
+            for info in archive.infolist()
         ]
     target = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (returned open)
     TarGzSink(target).write(files)

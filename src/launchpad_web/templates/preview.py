@@ -74,6 +74,9 @@ class Previewer:
 
 
 def preview_file(file: RenderedFile) -> PreviewFile:
+    if file.is_dir:
+        return PreviewFile(path=file.path, content="", encoding="utf-8", size=0, sha256=None,
+                           mode=file.mode, kind="directory")
     try:
         content, encoding = file.data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:

@@ -142,14 +142,17 @@ class TemplateVersionView:
 @attrs.frozen
 class PreviewFile:
     """One rendered file. ``encoding`` is ``utf-8`` (``content`` is the text) or
-    ``base64`` (binary ``content``); ``mode`` is null for the default permissions."""
+    ``base64`` (binary ``content``); ``mode`` is null for the default permissions.
+    ``kind`` is ``directory`` for an empty folder the project will hold (no
+    content, no ``sha256``)."""
 
     path: str
     content: str
     encoding: str
     size: int
-    sha256: str
+    sha256: str | None
     mode: int | None
+    kind: str = "file"
 
 
 @attrs.frozen

@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from launchpad_core import DefinitionError, Launchpad, Problem, Template
 from launchpad_core.runtime import executable_parts
@@ -128,7 +128,12 @@ class TemplateService:
 
     # -- reading ---------------------------------------------------------------------
     def list(self, db: Session, *, user_id: uuid.UUID, query: ListQuery) -> TemplatePage:
-        visible = sa.select(TemplateRecord).where(visible_to(user_id))
+        # A list shows summaries: the definitions (JSON of any size) stay in the database.
+        visible = (
+            sa.select(TemplateRecord)
+            .options(defer(TemplateRecord.definition, raiseload=True))
+            .where(visible_to(user_id))
+        )
         if query.team_id is not None:
             if team_role(db, query.team_id, user_id) is None:
                 raise NotFoundError("no such team", field="team_id")
