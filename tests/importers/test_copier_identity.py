@@ -277,6 +277,30 @@ def test_empty_suffix_custom_syntax_template_is_identical(lp, tmp_path, answers)
     assert_same_tree(expected, actual)
 
 
+# Copier skips a file whose *rendered* path has a suffixed sibling at the template
+# root: `{{ name }}.txt` is shadowed by `hello.txt.jinja` only when name is hello.
+SHADOW_TREE = {
+    "copier.yml": "name:\n  default: hello\n",
+    "hello.txt.jinja": "from the template: {{ name }}\n",
+    "{{ name }}.txt": "the plain file, kept unless shadowed\n",
+    "{{ name }}.md": "never shadowed: no suffixed path ends in .md\n",
+    "docs/{{ name }}.txt": "shadowed by nothing at the root\n",
+}
+
+
+@pytest.mark.parametrize("answers", [{}, {"name": "other"}], ids=["shadowed", "not shadowed"])
+def test_a_templated_path_shadowed_once_rendered_is_skipped(lp, tmp_path, answers):
+    src = write_tree(tmp_path / "shadow", SHADOW_TREE)
+    expected = run_copier(src, tmp_path / "copier" / "out", answers)
+    actual = render_with_launchpad(lp, src, tmp_path / "launchpad" / "out", answers)
+    assert_same_tree(expected, actual)
+    template = lp.load(src)
+    conditions = {f.path: f.when for f in template.files}
+    assert "_lp_shadowed" in str(conditions["{{ name }}.txt"])
+    assert conditions["{{ name }}.md"] is True  # decided when importing: no condition
+    assert conditions["docs/{{ name }}.txt"] is True
+
+
 FOLDERS_COPIER_YML = """\
 _subdirectory: project
 _exclude: {exclude}

@@ -155,12 +155,35 @@ class _Walk:
     def _conditions(self, out: str, is_template: bool) -> list[str]:
         """Decided when rendering: shadowing of a templated path, templated exclusions."""
         conditions = []
-        if has_markup(out, self.envops) and self.suffix and not is_template and self.shadowed:
+        if (
+            has_markup(out, self.envops)
+            and self.suffix
+            and not is_template
+            and self._may_be_shadowed(out)
+        ):
             self.shadow_checked = True
             conditions.append(f"_lp_path not in {SHADOWED_CONTEXT}")
         if self.excluded_when_rendered(out):
             conditions.append(f"not {EXCLUDED_GLOBAL}(_lp_patterns, _lp_path)")
         return conditions
+
+    def _may_be_shadowed(self, out: str) -> bool:
+        """Whether the rendered ``out`` could equal a shadowed path: only one that starts
+        with ``out``'s text before its first tag and ends with its text after the last
+        (whitespace at the tags left out: ``-`` and trim options may remove it)."""
+        envops = self.envops
+        line_prefixes = (envops.line_statement_prefix, envops.line_comment_prefix)
+        if any(m and m in out for m in line_prefixes):
+            return bool(self.shadowed)  # line syntax: no simple text around the tags
+        starts = [out.find(m) for m in envops.markers if m in out]
+        head = out[: min(starts)].rstrip() if starts else out
+        ends = (envops.variable_end_string, envops.block_end_string, envops.comment_end_string)
+        last = max((out.rfind(m) + len(m) for m in ends if m in out), default=len(out))
+        tail = out[last:].lstrip()
+        return any(
+            len(p) >= len(head) + len(tail) and p.startswith(head) and p.endswith(tail)
+            for p in self.shadowed
+        )
 
     def _content(self, out: str, path: Path, is_template: bool) -> FileSpec:
         if not is_template:
