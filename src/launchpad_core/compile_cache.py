@@ -17,11 +17,14 @@ import hashlib
 import marshal
 import multiprocessing
 import os
+import re
 import sys
 from pathlib import Path
 from types import CodeType
 
 import jinja2
+from jinja2.lexer import Token, TokenStream
+from jinja2.parser import Parser
 
 from .model.template import EnvOptions
 from .sandbox import LaunchpadSandbox
@@ -72,10 +75,101 @@ class PackCache:
 
 def compile_many(env: LaunchpadSandbox, sources: list[str], workers: int) -> list[CodeType | None]:
     """Compile ``sources``; ``None`` for a source that does not compile (its
-    error is reported later, with its file's name, by ``Engine.compile``)."""
-    if workers < 2 or len(sources) < PARALLEL_COMPILE_FROM:
-        return [_compile(env, source) for source in sources]
-    return _compile_in_processes(env, sources, workers)
+    error is reported later, with its file's name, by ``Engine.compile``).
+
+    Sources that differ only in their plain text (2,000 modules of one pattern)
+    share one compilation: see :func:`_group_by_skeleton`.
+    """
+    codes: list[CodeType | None] = [None] * len(sources)
+    singles: list[int] = []
+    for skeleton, members in _group_by_skeleton(env, sources).items():
+        if skeleton is None or len(members) == 1:
+            singles.extend(index for index, _ in members)
+            continue
+        code = _compile_skeleton(env, skeleton)
+        for index, texts in members:
+            codes[index] = None if code is None else _with_texts(code, texts)
+    todo = [sources[i] for i in singles]
+    if workers < 2 or len(todo) < PARALLEL_COMPILE_FROM:
+        compiled = [_compile(env, source) for source in todo]
+    else:
+        compiled = _compile_in_processes(env, todo, workers)
+    for index, code in zip(singles, compiled, strict=True):
+        codes[index] = code
+    return codes
+
+
+# Skeletons: one compilation for sources that differ only in their plain text -----------
+#
+# A source's skeleton is its token stream with the text of every ``data`` token
+# (the plain text between tags, after whitespace control) replaced by a
+# placeholder. Jinja's code generator only ever emits such text as string
+# constants, so the code compiled from a skeleton becomes any member's code by
+# putting its texts back into the constants. Line numbers are part of the
+# skeleton, so error lines and debug information stay each source's own.
+
+_MARK = f"\ue000{os.urandom(6).hex()}:"
+_PLACEHOLDER = re.compile(re.escape(_MARK) + r"(\d+)\ue001")
+
+Skeleton = tuple[tuple[int, str, str], ...]
+
+
+def _group_by_skeleton(
+    env: LaunchpadSandbox, sources: list[str]
+) -> dict[Skeleton | None, list[tuple[int, tuple[str, ...]]]]:
+    groups: dict[Skeleton | None, list[tuple[int, tuple[str, ...]]]] = {}
+    for index, source in enumerate(sources):
+        skeleton, texts = _skeleton(env, source)
+        groups.setdefault(skeleton, []).append((index, texts))
+    return groups
+
+
+def _skeleton(env: LaunchpadSandbox, source: str) -> tuple[Skeleton | None, tuple[str, ...]]:
+    if "\ue000" in source or env.extensions:  # extensions may rewrite the stream
+        return None, ()
+    try:
+        tokens = list(env._tokenize(source, "template"))
+    except Exception:
+        return None, ()  # compiled alone, for its own error
+    texts: list[str] = []
+    shape = []
+    for token in tokens:
+        if token.type == "data":
+            shape.append((token.lineno, "data", f"{_MARK}{len(texts)}\ue001"))
+            texts.append(token.value)
+        else:
+            shape.append((token.lineno, token.type, token.value))
+    return tuple(shape), tuple(texts)
+
+
+def _compile_skeleton(env: LaunchpadSandbox, skeleton: Skeleton) -> CodeType | None:
+    try:
+        parser = Parser(env, "", "template")
+        parser.stream = TokenStream(iter([Token(*t) for t in skeleton]), "template", None)
+        return env._compile(env._generate(parser.parse(), "template", None), "<template>")
+    except Exception:
+        return None
+
+
+def _with_texts(code: CodeType, texts: tuple[str, ...]) -> CodeType:
+    def put_back(match: re.Match[str]) -> str:
+        return texts[int(match.group(1))]
+
+    def constant(value: object) -> object:
+        if isinstance(value, str) and _MARK in value:
+            return _PLACEHOLDER.sub(put_back, value)
+        if isinstance(value, CodeType):
+            return code_with(value)
+        if isinstance(value, tuple):
+            return tuple(constant(v) for v in value)
+        if isinstance(value, frozenset):
+            return frozenset(constant(v) for v in value)
+        return value
+
+    def code_with(code: CodeType) -> CodeType:
+        return code.replace(co_consts=tuple(constant(c) for c in code.co_consts))
+
+    return code_with(code)
 
 
 def _compile(env: LaunchpadSandbox, source: str) -> CodeType | None:

@@ -1,0 +1,92 @@
+"""compile_many: sources sharing a skeleton compile once and render exactly as compiled alone."""
+
+from __future__ import annotations
+
+from types import CodeType
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from launchpad_core.compile_cache import _group_by_skeleton, compile_many
+from launchpad_core.limits import Limits
+from launchpad_core.model.template import EnvOptions
+from launchpad_core.sandbox import LaunchpadSandbox
+
+PATTERN = (
+    "# {{{{ name }}}} - {text}\n"
+    "{{% if flag -%}}\n  {text} {{{{ name | upper }}}}\n{{%- endif %}}\n"
+    "{{% for n in range(3) %}}def h_{{{{ n }}}}_{text}(): return {{{{ n }}}}\n{{% endfor %}}"
+    "{{% set block %}}{text}{{% endset %}}{{{{ block | length }}}} {text}"
+)
+CONTEXT = {"name": "rocket", "flag": True}
+
+
+def environment(**options: object) -> LaunchpadSandbox:
+    return LaunchpadSandbox(Limits(), EnvOptions(**options))
+
+
+def render(env: LaunchpadSandbox, code: CodeType) -> str:
+    template = env.template_class.from_code(env, code, env.make_globals(None))
+    return template.render(CONTEXT)
+
+
+def test_sources_of_one_pattern_share_a_compilation() -> None:
+    env = environment()
+    sources = [PATTERN.format(text=f"module {n}") for n in range(5)]
+    groups = _group_by_skeleton(env, sources)
+    assert len(groups) == 1
+    assert [index for index, _ in next(iter(groups.values()))] == [0, 1, 2, 3, 4]
+
+
+TEXTS = [
+    "module 7",
+    "quotes ' \" and \\ backslashes \\n",
+    "percent %s %(x)s {} {0}",
+    "unicode: café ☃ \u2028",
+    "",
+    "  spaces kept  ",
+]
+
+
+@pytest.mark.parametrize("options", [{}, {"trim_blocks": True, "lstrip_blocks": True},
+                                     {"keep_trailing_newline": False}])
+def test_each_source_renders_as_if_compiled_alone(options: dict) -> None:
+    env = environment(**options)
+    sources = [PATTERN.format(text=text) + "\n" for text in TEXTS]
+    codes = compile_many(env, sources, workers=1)
+    for source, code in zip(sources, codes, strict=True):
+        assert code is not None
+        assert render(env, code) == env.from_string(source).render(CONTEXT)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_characters="{}%#\r\n"), max_size=30),
+                min_size=2, max_size=5))
+def test_any_plain_text_renders_as_if_compiled_alone(texts: list[str]) -> None:
+    env = environment()
+    sources = [PATTERN.format(text=text) for text in texts]
+    for source, code in zip(sources, compile_many(env, sources, workers=1), strict=True):
+        assert code is not None
+        assert render(env, code) == env.from_string(source).render(CONTEXT)
+
+
+def test_different_line_numbers_make_different_skeletons() -> None:
+    env = environment()
+    sources = ["a\n{{ x }}", "a\nb\n{{ x }}"]
+    assert len(_group_by_skeleton(env, sources)) == 2
+
+
+def test_a_source_that_does_not_compile_is_none_and_the_others_compile() -> None:
+    env = environment()
+    sources = ["{{ name }} ok", "{{ name }} ok too", "{% if %}", "{% if %}"]
+    codes = compile_many(env, sources, workers=1)
+    assert [code is None for code in codes] == [False, False, True, True]
+    assert render(env, codes[1]) == "rocket ok too"
+
+
+def test_text_that_looks_like_a_placeholder_is_compiled_alone() -> None:
+    env = environment()
+    sources = ["\ue000 {{ name }}", "\ue000 {{ name }}!"]
+    codes = compile_many(env, sources, workers=1)
+    assert [render(env, c) for c in codes] == ["\ue000 rocket", "\ue000 rocket!"]
