@@ -94,6 +94,10 @@ class BillingProvider(Protocol):
 
     def get_subscription(self, subscription_id: str) -> SubscriptionState: ...
 
+    def cancel_subscription(self, subscription_id: str) -> None:
+        """End the subscription now (its account is being deleted); one already gone is fine."""
+        ...
+
 
 @attrs.frozen
 class FreeOnlyProvider:
@@ -116,6 +120,12 @@ class FreeOnlyProvider:
 
     def get_subscription(self, subscription_id: str) -> SubscriptionState:
         raise BillingUnavailableError("no billing provider is set up")
+
+    def cancel_subscription(self, subscription_id: str) -> None:
+        raise BillingUnavailableError(
+            f"the paid subscription {subscription_id} cannot be cancelled: no billing provider "
+            "is set up"
+        )
 
 
 @hookimpl(trylast=True)

@@ -70,7 +70,7 @@ def create_app(
                             clock=clock)
     auth = Authenticator(sessions=sessions, tokens=TokenStore(clock=clock), cookie=cookie)
     accounts = AccountService(passwords=Passwords(settings.password_hashing), clock=clock,
-                              throttle=LoginThrottle(clock=clock))
+                              throttle=LoginThrottle(clock=clock), billing=billing)
 
     quotas = Quotas(plans=settings.billing.plans, clock=clock,
                     past_due_grace=settings.billing.past_due_grace)

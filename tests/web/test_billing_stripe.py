@@ -24,6 +24,8 @@ from launchpad_web.billing.settings import BillingSettings
 from launchpad_web.billing.webhooks import WebhookProcessor
 from launchpad_web.db import make_session_factory
 
+from .conftest import PASSWORD
+
 SECRET = "whsec_launchpad_test"
 WEBHOOK = "/api/webhooks/stripe"
 
@@ -334,3 +336,46 @@ def test_localstripe_deliveries_end_to_end(committing_engine, serve, settings):
     assert row.status is SubscriptionStatus.CANCELED and row.end_date is not None
     # Canceled before the paid period ends: Pro until then.
     assert role is UserRole.PRO and row.current_period_end > datetime.now(UTC)
+
+
+# -- account deletion ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def paying(stripe_app, localstripe, plans, new_client, signup):
+    """A signed-in client whose user pays for Pro: (client, user id, Stripe subscription)."""
+    client = new_client(stripe_app)
+    user_id = uuid.UUID(signup(client)["id"])
+    sub = localstripe.subscribe(plans["pro"], user_ref=str(user_id))
+    assert deliver(stripe_app, event("customer.subscription.created", sub)).status_code == 200
+    return client, user_id, sub
+
+
+def test_deleting_an_account_cancels_its_stripe_subscription_first(paying, localstripe, db):
+    client, user_id, sub = paying
+    result = client.delete("/api/me", json={"password": PASSWORD})
+    assert result.status_code == 204, result.text
+    with urllib.request.urlopen(urllib.request.Request(
+            f"{localstripe.url}/v1/subscriptions/{sub['id']}",
+            headers={"Authorization": f"Bearer {TEST_KEY}"})) as answer:
+        assert json.load(answer)["status"] == "canceled"
+    with db.session() as session:
+        assert session.get(User, user_id) is None
+
+
+def test_without_a_provider_a_paying_account_is_not_deleted(make_app, db, new_client, signup):
+    app = make_app()  # no Stripe keys: the free-only provider cannot cancel
+    client = new_client(app)
+    me = signup(client)
+    user_id = uuid.UUID(me["id"])
+    with db.session() as session:
+        session.add(Subscription(user_id=user_id, plan=Plan.PRO, stripe_customer_id="cus_1",
+                                 stripe_subscription_id="sub_still_billing"))
+        session.commit()
+
+    result = client.delete("/api/me", json={"password": PASSWORD})
+    assert result.status_code == 503
+    assert result.json["code"] == "billing_unavailable"
+    assert "sub_still_billing" in result.json["detail"]
+    with db.session() as session:
+        assert session.get(User, user_id) is not None

@@ -94,7 +94,7 @@ class MeResource:
         resp.media = unstructure(current_user(req))
 
     @operation("Delete the account and everything only it owns (needs the password)",
-               request=AccountDeletionRequest, responses={204: None}, problems=(403, 429),
+               request=AccountDeletionRequest, responses={204: None}, problems=(403, 429, 503),
                auth=True)
     @falcon.before(require_session)
     def on_delete(self, req: falcon.Request, resp: falcon.Response) -> None:

@@ -14,9 +14,18 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from launchpad_core.billing import BillingProvider, FreeOnlyProvider
+from launchpad_core.billing import BillingUnavailableError as ProviderUnavailable
+
+from ..billing.models import Subscription, SubscriptionStatus
 from ..clock import Clock
 from ..emails import Email
-from ..errors import EmailTakenError, InvalidCredentialsError, WrongPasswordError
+from ..errors import (
+    BillingUnavailableError,
+    EmailTakenError,
+    InvalidCredentialsError,
+    WrongPasswordError,
+)
 from ..teams.models import Team, TeamMembership, TeamRole
 from ..teams.services import apply_pending_invitations, sync_member_role
 from .auth import CHALLENGE
@@ -27,10 +36,12 @@ from .throttling import LoginThrottle
 
 
 class AccountService:
-    def __init__(self, *, passwords: Passwords, clock: Clock, throttle: LoginThrottle):
+    def __init__(self, *, passwords: Passwords, clock: Clock, throttle: LoginThrottle,
+                 billing: BillingProvider | None = None):
         self.passwords = passwords
         self.clock = clock
         self.throttle = throttle
+        self.billing = billing or FreeOnlyProvider()
 
     def signup(self, db: Session, *, email: Email, password: str) -> UserView:
         self.passwords.check_policy(password)
@@ -81,6 +92,7 @@ class AccountService:
         ``created_by``/``invited_by`` set to NULL."""
         user = self._verified(db, user_id, password, address, field="$.password")
         email = user.email
+        self._cancel_paid_subscriptions(db, user_id)
         _hand_over_shared_teams(db, user_id)
         orphaned = db.scalars(sa.select(TeamMembership.user_id).join(
             Team, Team.id == TeamMembership.team_id).where(
@@ -91,6 +103,20 @@ class AccountService:
             sync_member_role(db, member_id)
         db.execute(sa.delete(LoginFailure).where(LoginFailure.scope == ThrottleScope.ACCOUNT,
                                                  LoginFailure.key == email))
+
+    def _cancel_paid_subscriptions(self, db: Session, user_id: uuid.UUID) -> None:
+        """Stop the provider charging a deleted account, before anything is deleted: if the
+        provider cannot be reached, the deletion fails (503) and can be asked again."""
+        running = db.scalars(sa.select(Subscription.stripe_subscription_id).where(
+            Subscription.user_id == user_id,
+            Subscription.stripe_subscription_id.is_not(None),
+            Subscription.status != SubscriptionStatus.CANCELED)).all()
+        for subscription_id in running:
+            try:
+                self.billing.cancel_subscription(subscription_id)
+            except ProviderUnavailable as exc:
+                raise BillingUnavailableError(
+                    f"the account was not deleted: {exc.message}") from None
 
     def get(self, db: Session, user_id: uuid.UUID) -> UserView | None:
         user = db.get(User, user_id)

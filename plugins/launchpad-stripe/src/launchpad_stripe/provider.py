@@ -110,6 +110,20 @@ class StripeProvider:
         sub = self._call(self.client.v1.subscriptions.retrieve, subscription_id).to_dict()
         return subscription_state(sub, {price: plan for plan, price in self.prices.items()})
 
+    def cancel_subscription(self, subscription_id: str) -> None:
+        try:
+            self.client.v1.subscriptions.cancel(subscription_id)
+        except stripe.InvalidRequestError as exc:
+            if exc.code != "resource_missing" and exc.http_status != 404:
+                raise BillingUnavailableError(
+                    f"Stripe did not cancel {subscription_id}: {exc.user_message or exc}"
+                ) from None
+        except stripe.StripeError as exc:
+            raise BillingUnavailableError(
+                f"Stripe did not cancel {subscription_id}: "
+                f"{exc.user_message or exc.__class__.__name__}"
+            ) from None
+
     @staticmethod
     def _call(method: Any, *args: Any, **kwargs: Any) -> Any:
         """Stripe's answer, or BillingUnavailableError naming what Stripe said."""
