@@ -69,16 +69,17 @@ def create_app(
     sessions = SessionStore(idle=settings.session_idle, absolute=settings.session_max,
                             clock=clock)
     auth = Authenticator(sessions=sessions, tokens=TokenStore(clock=clock), cookie=cookie)
+    template_cache = TemplateListCache.from_url(settings.redis_url) if settings.redis_url else None
     accounts = AccountService(passwords=Passwords(settings.password_hashing), clock=clock,
-                              throttle=LoginThrottle(clock=clock), billing=billing)
+                              throttle=LoginThrottle(clock=clock), billing=billing,
+                              template_lists=template_cache)
 
     quotas = Quotas(plans=settings.billing.plans, clock=clock,
                     past_due_grace=settings.billing.past_due_grace)
-    teams = TeamService(quotas=quotas, clock=clock)
+    teams = TeamService(quotas=quotas, clock=clock, template_lists=template_cache)
     job_queue = job_queue or JobQueue.from_settings(settings, WorkerContext.from_settings(
         settings, session_factory=session_factory, launchpad=launchpad, clock=clock))
     jobs = JobService(launchpad=launchpad, quotas=quotas, clock=clock)
-    template_cache = TemplateListCache.from_url(settings.redis_url) if settings.redis_url else None
     templates = TemplateService(launchpad=launchpad, quotas=quotas, clock=clock,
                                 previewer=Previewer(settings.preview, launchpad=launchpad),
                                 cache=template_cache)

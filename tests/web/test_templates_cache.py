@@ -1,25 +1,45 @@
 """The template list cache, on a real Redis (database 2).
 
 A row inserted behind the API's back shows whether a list came from the cache;
-every write through the API must make each affected user's next list fresh.
+every write through the API (to a template, or to who belongs to a team) must make
+each affected user's next list fresh; a list served from the cache touches no
+database connection.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import attrs
+import falcon
 import pytest
 import redis
+import sqlalchemy as sa
+from falcon import testing
+from sqlalchemy import event
 
+from launchpad_web.app import create_app
 from launchpad_web.billing.models import Plan
+from launchpad_web.db import make_session_factory
 from launchpad_web.templates.cache import TemplateListCache
 from launchpad_web.templates.models import TemplateRecord
 
+from .conftest import PASSWORD, BrowserClient
 from .test_templates import DEFINITION, Person, create_template, make_team, people
 
-REDIS_URL = "redis://127.0.0.1:6379/2"
+# One Redis database per xdist worker (8 to 15): a test's teardown deletes every
+# cache key, which must not pull the rug from a test running in another worker.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+_SERVER = os.environ.get("LAUNCHPAD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
+REDIS_URL = f"{_SERVER}/{8 + _WORKER % 8}"
 PREFIX = "launchpad:templates:"
 
 
@@ -109,7 +129,7 @@ def test_joining_a_team_shows_its_templates_at_once(person):
 def test_a_failed_write_does_not_touch_the_counters(person, redis_client):
     ann = person()
     template = create_template(ann, "a")
-    counter = f"{PREFIX}gen:user:{ann.id}"
+    counter = f"{PREFIX}gen:{ann.id}"
     before = redis_client.get(counter)
     stale = ann.put(f"/api/templates/{template['id']}",
                     {"name": "b", "definition": DEFINITION, "version": 9})
@@ -134,7 +154,218 @@ def test_an_unreachable_redis_falls_back_to_the_database(make_app, new_client, s
     assert names(who) == ["a", "b"]
 
 
+@contextlib.contextmanager
+def own_redis(port: int) -> Iterator[None]:
+    """A redis-server of this test's own (the shared one must never be stopped)."""
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                               "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    try:
+        client = redis.Redis(port=port)
+        deadline = time.monotonic() + 10
+        while not _answers(client):
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+        client.close()
+        yield
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _answers(client: redis.Redis) -> bool:
+    with contextlib.suppress(redis.ConnectionError):
+        return client.ping()
+    return False
+
+
+def test_the_cache_falls_back_while_redis_is_down_and_comes_back_with_it(
+        make_app, new_client, signup, db, caplog):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with own_redis(port):
+        app = make_app(redis_url=f"redis://127.0.0.1:{port}/0")
+        who = people(lambda: new_client(app), signup, db)()
+        create_template(who, "a")
+        assert names(who) == ["a"]
+        sneak_in(db, who, "b")
+        assert names(who) == ["a"]
+    with caplog.at_level(logging.WARNING, logger="launchpad_web.templates.cache"):
+        assert names(who) == ["a", "b"]
+        assert create_template(who, "c")
+        assert names(who) == ["a", "b", "c"]
+    assert "template list cache unavailable" in caplog.text
+    assert "template list cache not invalidated" in caplog.text
+    with own_redis(port):
+        assert names(who) == ["a", "b", "c"]
+        sneak_in(db, who, "d")
+        assert names(who) == ["a", "b", "c"]
+
+
 def test_the_cache_is_built_from_the_url():
     cache = TemplateListCache.from_url(REDIS_URL, ttl_seconds=7)
     assert cache.ttl_seconds == 7
-    assert cache.client.connection_pool.connection_kwargs["db"] == 2
+    assert cache.client.connection_pool.connection_kwargs["db"] == int(REDIS_URL.rsplit("/", 1)[1])
+
+
+@pytest.fixture
+def pooled_app(committing_engine, settings, launchpad, clock, redis_client):
+    """An app on a real connection pool (``db``'s single connection has no checkouts)."""
+    return create_app(attrs.evolve(settings, redis_url=REDIS_URL), launchpad=launchpad,
+                      session_factory=make_session_factory(committing_engine), clock=clock)
+
+
+def test_a_cached_list_is_served_without_a_database_connection(pooled_app, committing_engine,
+                                                                signup):
+    browser = BrowserClient(pooled_app)
+    signup(browser)
+    assert browser.post("/api/templates", json={"name": "a",
+                                                "definition": DEFINITION}).status_code == 201
+    token = browser.post("/api/tokens", json={"name": "ci"}).json["token"]
+    script = testing.TestClient(pooled_app, headers={"Authorization": f"Bearer {token}"})
+    first = script.simulate_get("/api/templates")  # loads the token and the page, caches both
+    checkouts = []
+
+    def count(*args: Any) -> None:
+        checkouts.append(args)
+
+    event.listen(committing_engine, "checkout", count)
+    try:
+        cached = script.simulate_get("/api/templates")
+        assert checkouts == []
+        assert script.simulate_get("/api/templates?limit=5").status_code == 200
+        assert len(checkouts) == 1  # a miss does read the database
+    finally:
+        event.remove(committing_engine, "checkout", count)
+    assert cached.status_code == 200
+    assert cached.headers["Content-Type"] == falcon.MEDIA_JSON
+    assert cached.json == first.json
+    assert [t["name"] for t in cached.json["templates"]] == ["a"]
+
+
+def test_leaving_removal_and_team_deletion_hide_its_templates_at_once(person):
+    owner, leaver, removed, stayer = person(Plan.TEAM), person(), person(), person()
+    team = make_team(owner, member=[leaver, removed, stayer])
+    create_template(owner, "shared", team_id=team)
+    for who in (leaver, removed, stayer):
+        assert names(who) == ["shared"]
+    assert leaver.delete(f"/api/teams/{team}/members/{leaver.id}").status_code == 204
+    assert owner.delete(f"/api/teams/{team}/members/{removed.id}").status_code == 204
+    assert names(leaver) == names(removed) == []
+    assert names(stayer) == names(owner) == ["shared"]
+    assert owner.delete(f"/api/teams/{team}").status_code == 204
+    assert names(stayer) == names(owner) == []
+
+
+def test_an_invitation_applied_at_signup_shows_the_teams_templates(person, new_client, signup,
+                                                                   make_app):
+    owner = person(Plan.TEAM)
+    team = make_team(owner)
+    create_template(owner, "shared", team_id=team)
+    invited = owner.post(f"/api/teams/{team}/invite", {"email": "later@example.org"})
+    assert invited.json["outcome"] == "invited"
+    newcomer = new_client(make_app(redis_url=REDIS_URL))
+    signup(newcomer, "later@example.org")
+    listed = newcomer.get("/api/templates")
+    assert [t["name"] for t in listed.json["templates"]] == ["shared"]
+
+
+def test_a_deleted_account_s_team_templates_leave_the_members_lists(person):
+    owner, admin, member = person(Plan.TEAM), person(), person()
+    team = make_team(owner, admin=[admin], member=[member])
+    create_template(owner, "kept", team_id=team)
+    create_template(admin, "gone", team_id=team)
+    assert names(member) == names(owner) == ["gone", "kept"]
+    deleted = admin.client.delete("/api/me", json={"password": PASSWORD})
+    assert deleted.status_code == 204, deleted.text
+    assert names(member) == names(owner) == ["kept"]
+
+
+def test_a_role_change_keeps_the_lists_cached(person, db):
+    owner, member = person(Plan.TEAM), person()
+    team = make_team(owner, member=[member])
+    create_template(owner, "a", team_id=team)
+    assert names(member) == ["a"]
+    sneak_in(db, owner, "b", team_id=team)
+    changed = owner.client.patch(f"/api/teams/{team}/members/{member.id}", json={"role": "admin"})
+    assert changed.status_code == 200, changed.text
+    assert names(member) == ["a"]
+
+
+@pytest.fixture
+def cache(redis_client):
+    return TemplateListCache(redis_client, ttl_seconds=60)
+
+
+class Loads:
+    """A page loader counting its calls: each answers a new page."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self) -> dict[str, int]:
+        self.count += 1
+        return {"load": self.count}
+
+
+def committed_change(db, cache, user_id):
+    with db.session() as session:
+        cache.lists_changed(session, [user_id])
+        session.commit()
+
+
+def test_a_page_built_before_a_change_is_never_served_after_it(db, cache, redis_client):
+    user, load = uuid.uuid4(), Loads()
+    assert cache.page(user_id=user, query={}, load=load) == b'{"load":1}'
+    assert cache.page(user_id=user, query={}, load=load) == b'{"load":1}'
+    committed_change(db, cache, user)
+    assert cache.page(user_id=user, query={}, load=load) == b'{"load":2}'
+    redis_client.delete(f"{PREFIX}gen:{user}")  # the generation expired
+    assert cache.page(user_id=user, query={}, load=load) == b'{"load":3}'
+    committed_change(db, cache, user)
+    assert cache.page(user_id=user, query={}, load=load) == b'{"load":4}'
+    assert cache.page(user_id=user, query={}, load=load) == b'{"load":4}'
+
+
+def test_a_change_committed_while_a_page_loads_makes_that_page_stale(db, cache):
+    user, load = uuid.uuid4(), Loads()
+
+    def load_while_a_writer_commits():
+        page = load()
+        committed_change(db, cache, user)
+        return page
+
+    assert cache.page(user_id=user, query={}, load=load_while_a_writer_commits) == b'{"load":1}'
+    assert cache.page(user_id=user, query={}, load=load) == b'{"load":2}'
+
+
+def test_a_rolled_back_change_keeps_the_generation(db, cache, redis_client):
+    user = uuid.uuid4()
+    committed_change(db, cache, user)
+    before = redis_client.get(f"{PREFIX}gen:{user}")
+    with db.session() as session:
+        session.execute(sa.select(1))  # services change lists inside a transaction
+        cache.lists_changed(session, [user])
+        session.rollback()
+        session.commit()
+    assert redis_client.get(f"{PREFIX}gen:{user}") == before is not None
+
+
+def test_a_cached_page_holds_its_generation_and_json(cache, redis_client):
+    user = uuid.uuid4()
+    cache.page(user_id=user, query={"limit": 5}, load=lambda: {"name": "é"})
+    [key] = redis_client.scan_iter(f"{PREFIX}list:{user}:*")
+    generation = redis_client.get(f"{PREFIX}gen:{user}")
+    assert len(generation) == 16  # a random generation, started by the first page
+    assert redis_client.get(key) == generation + b" " + '{"name":"é"}'.encode()
+    assert 0 < redis_client.ttl(key) <= 60
+
+
+def test_a_vanished_generation_never_matches_an_old_page(cache, redis_client):
+    """Expired or evicted (allkeys-lru): the next read starts a new generation."""
+    user, loads = uuid.uuid4(), Loads()
+    assert cache.page(user_id=user, query={}, load=loads) == b'{"load":1}'
+    assert cache.page(user_id=user, query={}, load=loads) == b'{"load":1}'
+    redis_client.delete(f"{PREFIX}gen:{user}")
+    assert cache.page(user_id=user, query={}, load=loads) == b'{"load":2}'
+    assert cache.page(user_id=user, query={}, load=loads) == b'{"load":2}'

@@ -9,6 +9,7 @@ error: the resources set ``req.context.commit_on_error``.
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -27,21 +28,26 @@ from ..errors import (
     WrongPasswordError,
 )
 from ..teams.models import Team, TeamMembership, TeamRole
-from ..teams.services import apply_pending_invitations, sync_member_role
+from ..teams.services import apply_pending_invitations, co_member_ids, sync_member_role
 from .auth import CHALLENGE
 from .models import LoginFailure, ThrottleScope, User, UserRole
 from .passwords import Passwords
 from .schemas import UserView
 from .throttling import LoginThrottle
 
+if TYPE_CHECKING:
+    from ..templates.cache import TemplateListCache
+
 
 class AccountService:
     def __init__(self, *, passwords: Passwords, clock: Clock, throttle: LoginThrottle,
-                 billing: BillingProvider | None = None):
+                 billing: BillingProvider | None = None,
+                 template_lists: TemplateListCache | None = None):
         self.passwords = passwords
         self.clock = clock
         self.throttle = throttle
         self.billing = billing or FreeOnlyProvider()
+        self.template_lists = template_lists
 
     def signup(self, db: Session, *, email: Email, password: str) -> UserView:
         self.passwords.check_policy(password)
@@ -93,6 +99,8 @@ class AccountService:
         user = self._verified(db, user_id, password, address, field="$.password")
         email = user.email
         self._cancel_paid_subscriptions(db, user_id)
+        if self.template_lists is not None:  # its templates leave its teams' lists
+            self.template_lists.lists_changed(db, co_member_ids(db, user_id))
         _hand_over_shared_teams(db, user_id)
         orphaned = db.scalars(sa.select(TeamMembership.user_id).join(
             Team, Team.id == TeamMembership.team_id).where(

@@ -7,6 +7,10 @@ a member without the right gets 403 (rules in :mod:`launchpad_web.teams.policy`)
 Changes to memberships lock the team's row first (``SELECT ... FOR UPDATE`` on
 PostgreSQL; SQLite serialises writers anyway), so two owners stepping down at once
 cannot leave a team without one.
+
+Who sees a team's templates changes with its memberships: every change tells the
+template list cache (:meth:`~launchpad_web.templates.cache.TemplateListCache.lists_changed`)
+whose lists change, when there is a cache.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -32,7 +37,7 @@ from ..errors import (
     ValidationFailedError,
 )
 from . import policy
-from .access import team_role
+from .access import team_role, visible_team_ids
 from .models import Team, TeamInvitation, TeamMembership, TeamRole
 from .schemas import (
     NAME_MAX,
@@ -43,15 +48,20 @@ from .schemas import (
     TeamView,
 )
 
+if TYPE_CHECKING:
+    from ..templates.cache import TemplateListCache
+
 INVITATION_TTL = timedelta(days=7)
 
 
 class TeamService:
     def __init__(self, *, quotas: Quotas, clock: Clock,
-                 invitation_ttl: timedelta = INVITATION_TTL):
+                 invitation_ttl: timedelta = INVITATION_TTL,
+                 template_lists: TemplateListCache | None = None):
         self.quotas = quotas
         self.clock = clock
         self.invitation_ttl = invitation_ttl
+        self.template_lists = template_lists
 
     # -- teams ---------------------------------------------------------------------
     def list(self, db: Session, *, user_id: uuid.UUID) -> list[TeamView]:
@@ -98,13 +108,13 @@ class TeamService:
 
     def delete(self, db: Session, *, team_id: uuid.UUID, user_id: uuid.UUID) -> None:
         """The team and, by the schema's cascades, its memberships, invitations and templates."""
-        self._role(db, team_id, user_id, allowed=policy.may_delete_team)
-        members = db.scalars(sa.select(TeamMembership.user_id).where(
-            TeamMembership.team_id == team_id)).all()
+        self._role(db, team_id, user_id, allowed=policy.may_delete_team, lock=True)
+        members = member_ids(db, [team_id])
         db.execute(sa.delete(Team).where(Team.id == team_id))
         db.expire_all()
         for member_id in members:
             sync_member_role(db, member_id)
+        self._lists_change(db, members)
 
     # -- members -------------------------------------------------------------------
     def remove_member(self, db: Session, *, team_id: uuid.UUID, user_id: uuid.UUID,
@@ -119,6 +129,7 @@ class TeamService:
         db.flush()
         self._settle_primary_owner(db, team_id)
         sync_member_role(db, member_id)
+        self._lists_change(db, [member_id])
 
     def change_role(self, db: Session, *, team_id: uuid.UUID, user_id: uuid.UUID,
                     member_id: uuid.UUID, role: TeamRole) -> MemberView:
@@ -151,6 +162,7 @@ class TeamService:
             db.add(membership)
             db.flush()
             sync_member_role(db, invitee.id)
+            self._lists_change(db, [invitee.id])
             return InviteView(outcome="joined", member=MemberView.from_row(membership, email))
         invitation = db.scalar(self._pending(team_id, now).where(TeamInvitation.email == email))
         if invitation is None:
@@ -187,6 +199,10 @@ class TeamService:
         db.flush()
 
     # -- helpers -------------------------------------------------------------------
+    def _lists_change(self, db: Session, user_ids: Iterable[uuid.UUID]) -> None:
+        if self.template_lists is not None:
+            self.template_lists.lists_changed(db, user_ids)
+
     def _role(self, db: Session, team_id: uuid.UUID, user_id: uuid.UUID, *,
               allowed: Callable[[TeamRole], bool] | None = None, lock: bool = False) -> TeamRole:
         """The caller's role: 404 when not a member, 403 when ``allowed`` says no."""
@@ -264,6 +280,9 @@ def apply_pending_invitations(db: Session, *, user_id: uuid.UUID, email: str,
                TeamInvitation.expires_at > now)
         .order_by(TeamInvitation.created_at)
     ).all()
+    if invitations:  # locked as for every membership change (see member_ids)
+        db.execute(sa.select(Team.id).where(Team.id.in_({i.team_id for i in invitations}))
+                   .order_by(Team.id).with_for_update())
     joined = []
     for invitation in invitations:
         if team_role(db, invitation.team_id, user_id) is None:
@@ -275,6 +294,29 @@ def apply_pending_invitations(db: Session, *, user_id: uuid.UUID, email: str,
     if joined:
         sync_member_role(db, user_id)
     return joined
+
+
+def member_ids(db: Session, team_ids: Iterable[uuid.UUID], *,
+               exclusive: bool = False) -> set[uuid.UUID]:
+    """Every member of these teams, read once their rows are locked (on PostgreSQL:
+    ``FOR SHARE``, or ``FOR UPDATE`` when ``exclusive``, for a caller that changes
+    memberships) until the caller's transaction ends, so nobody joins or leaves them
+    meanwhile: what the caller changes in these teams concerns exactly these users.
+    Two statements: a locking read waits, but its snapshot would not see who joined."""
+    ids = sorted(set(team_ids))
+    if not ids:
+        return set()
+    db.execute(sa.select(Team.id).where(Team.id.in_(ids)).order_by(Team.id)
+               .with_for_update(read=not exclusive))
+    return set(db.scalars(sa.select(TeamMembership.user_id)
+                          .where(TeamMembership.team_id.in_(ids))))
+
+
+def co_member_ids(db: Session, user_id: uuid.UUID) -> set[uuid.UUID]:
+    """``user_id`` and every member of its teams, the teams locked as by
+    :func:`member_ids` (``exclusive``): whose template lists change when it goes."""
+    teams = db.scalars(visible_team_ids(user_id)).all()
+    return {user_id, *member_ids(db, teams, exclusive=True)}
 
 
 def sync_member_role(db: Session, user_id: uuid.UUID) -> None:

@@ -38,6 +38,7 @@ from ..errors import (
     VersionConflictError,
 )
 from ..teams.access import team_role
+from ..teams.services import member_ids
 from .access import may_change, visible_to
 from .cache import TemplateListCache
 from .models import TemplateRecord, TemplateVersion
@@ -188,6 +189,7 @@ class TemplateService:
         if request.team_id is not None and team_role(db, request.team_id, user_id) is None:
             raise NotFoundError("no such team", field="$.team_id")
         self.quotas.check_template_create(db, user_id=user_id, team_id=request.team_id)
+        self._lists_change(db, user_id, request.team_id)
         now = self.clock()
         row = TemplateRecord(
             name=name,
@@ -210,7 +212,6 @@ class TemplateService:
             )
         )
         db.flush()
-        self._invalidate(db, row)
         return TemplateView.from_row(row)
 
     def update(
@@ -226,6 +227,7 @@ class TemplateService:
         precondition = Precondition(version=request.version, if_match=if_match)
         expected = precondition.expected(row.version, required=True)
         name = self._checked(request.name, request.definition)
+        self._lists_change(db, row.owner_id, row.team_id)
         now = self.clock()
         saved = db.execute(
             sa.update(TemplateRecord)
@@ -246,7 +248,6 @@ class TemplateService:
         )
         db.flush()
         db.refresh(row)
-        self._invalidate(db, row)
         return TemplateView.from_row(row)
 
     def delete(
@@ -254,7 +255,7 @@ class TemplateService:
     ) -> None:
         row = self._changeable(db, user_id, template_id)
         Precondition(if_match=if_match).expected(row.version, required=False)
-        self._invalidate(db, row)
+        self._lists_change(db, row.owner_id, row.team_id)
         db.delete(row)
         db.flush()
 
@@ -355,9 +356,12 @@ class TemplateService:
             ),
         ]
 
-    def _invalidate(self, db: Session, row: TemplateRecord) -> None:
+    def _lists_change(self, db: Session, owner_id: uuid.UUID, team_id: uuid.UUID | None) -> None:
+        """Before a write: the owner's lists and, for a team's template, every member's
+        change (the team is locked until the write commits, so nobody joins unseen)."""
         if self.cache is not None:
-            self.cache.invalidate_after_commit(db, user_ids=[row.owner_id], team_ids=[row.team_id])
+            members = member_ids(db, [team_id]) if team_id is not None else set()
+            self.cache.lists_changed(db, {owner_id, *members})
 
 
 def _name_errors(name: str) -> list[FieldError]:
