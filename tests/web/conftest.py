@@ -267,3 +267,44 @@ def signup() -> Callable[..., dict[str, Any]]:
 def redis_url() -> str:
     """The Redis that `.ci/run` checks (LAUNCHPAD_TEST_REDIS_URL), on loopback by default."""
     return os.environ.get("LAUNCHPAD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+# -- people: signed-in users on their own browsers (teams, templates, matrix tests) ------
+@attrs.frozen
+class Person:
+    client: BrowserClient
+    id: str
+    email: str
+
+    def get(self, path: str) -> Any:
+        return self.client.get(path)
+
+    def post(self, path: str, body: Any) -> Any:
+        return self.client.post(path, json=body)
+
+    def put(self, path: str, body: Any) -> Any:
+        return self.client.put(path, json=body)
+
+    def patch(self, path: str, body: Any) -> Any:
+        return self.client.patch(path, json=body)
+
+    def delete(self, path: str) -> Any:
+        return self.client.delete(path)
+
+
+def people(new_client: Any, signup: Any, db: Any) -> Callable[..., Person]:
+    """``make(email=None, *, plan=None)``: a new user signed in on their own browser,
+    subscribed to ``plan`` (a ``billing.models.Plan``) when one is given."""
+    from launchpad_web.billing.models import Subscription, SubscriptionStatus
+
+    def make(email: str | None = None, *, plan: Any = None) -> Person:
+        client = new_client()
+        user = signup(client, email)
+        if plan is not None:
+            with db.session() as session:
+                session.add(Subscription(user_id=uuid.UUID(user["id"]), plan=plan,
+                                         status=SubscriptionStatus.ACTIVE))
+                session.commit()
+        return Person(client, user["id"], user["email"])
+
+    return make

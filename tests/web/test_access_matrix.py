@@ -23,6 +23,7 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
+from launchpad_web.billing.models import Plan
 from launchpad_web.models import metadata
 
 from .test_openapi import router_operations
@@ -124,7 +125,7 @@ def created(result: Any, status: int = 201) -> dict[str, Any]:
 
 
 def make_side(person: Any, name: str) -> Side:
-    owner, member = person(team_plan=True), person()
+    owner, member = person(plan=Plan.TEAM), person()
     team = create_team(owner, name)
     add_member(team, owner, member, "admin")
     invited = created(owner.post(f"/api/teams/{team['id']}/invite",

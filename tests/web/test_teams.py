@@ -15,52 +15,13 @@ import pytest
 import sqlalchemy as sa
 
 from launchpad_web.accounts.models import User
-from launchpad_web.billing.models import Plan, Subscription, SubscriptionStatus
+from launchpad_web.billing.models import Plan
 from launchpad_web.teams.models import Team, TeamInvitation, TeamMembership, TeamRole
 
-from .conftest import PASSWORD, BrowserClient
+from .conftest import PASSWORD, Person, people
 
 
 # -- helpers (the access matrix uses them too) ----------------------------------------
-@attrs.frozen
-class Person:
-    client: BrowserClient
-    id: str
-    email: str
-
-    def get(self, path: str) -> Any:
-        return self.client.get(path)
-
-    def post(self, path: str, body: Any) -> Any:
-        return self.client.post(path, json=body)
-
-    def patch(self, path: str, body: Any) -> Any:
-        return self.client.patch(path, json=body)
-
-    def delete(self, path: str) -> Any:
-        return self.client.delete(path)
-
-
-def give_team_plan(db: Any, user_id: str) -> None:
-    with db.session() as session:
-        session.add(Subscription(user_id=uuid.UUID(user_id), plan=Plan.TEAM,
-                                 status=SubscriptionStatus.ACTIVE))
-        session.commit()
-
-
-def people(new_client: Any, signup: Any, db: Any) -> Callable[..., Person]:
-    """``make(email=None, team_plan=False)``: a new user signed in on their own browser."""
-
-    def make(email: str | None = None, *, team_plan: bool = False) -> Person:
-        client = new_client()
-        user = signup(client, email)
-        if team_plan:
-            give_team_plan(db, user["id"])
-        return Person(client, user["id"], user["email"])
-
-    return make
-
-
 @pytest.fixture
 def person(new_client, signup, db) -> Callable[..., Person]:
     return people(new_client, signup, db)
@@ -115,7 +76,7 @@ class World:
 
 @pytest.fixture
 def world(person) -> World:
-    owner = person(team_plan=True)
+    owner = person(plan=Plan.TEAM)
     team = create_team(owner)
     admin, member, other = person(), person(), person()
     add_member(team, owner, admin, "admin")
@@ -126,7 +87,7 @@ def world(person) -> World:
 
 # -- creating and listing ------------------------------------------------------------
 def test_the_creator_becomes_owner_and_sees_the_team(person, db):
-    owner = person(team_plan=True)
+    owner = person(plan=Plan.TEAM)
     team = create_team(owner, "  Rocket  ")
     assert team["name"] == "Rocket"
     assert team["role"] == "owner" and team["owner_id"] == owner.id
@@ -136,7 +97,7 @@ def test_the_creator_becomes_owner_and_sees_the_team(person, db):
 
 
 def test_a_list_shows_only_my_teams_with_my_role(world, person):
-    stranger = person(team_plan=True)
+    stranger = person(plan=Plan.TEAM)
     create_team(stranger, "Elsewhere")
     assert [t["role"] for t in world.admin.get("/api/teams").json["teams"]] == ["admin"]
     assert [t["role"] for t in world.member.get("/api/teams").json["teams"]] == ["member"]
@@ -163,7 +124,7 @@ def test_creating_a_team_asks_the_quota_first(person, db):
     ("id", "00000000-0000-0000-0000-000000000001"),
 ])
 def test_creating_refuses_forbidden_fields(person, db, field, value):
-    owner = person(team_plan=True)
+    owner = person(plan=Plan.TEAM)
     doc = problem(owner.post("/api/teams", {"name": "Rocket", field: value}), 422,
                   "invalid_request")
     assert [(e["code"], e["field"]) for e in doc["errors"]] == [("unknown_field", f"$.{field}")]
@@ -178,7 +139,7 @@ def test_creating_refuses_forbidden_fields(person, db, field, value):
     ({}, "missing_field", "$.name"),
 ])
 def test_a_team_name_is_checked(person, body, code, field):
-    owner = person(team_plan=True)
+    owner = person(plan=Plan.TEAM)
     doc = problem(owner.post("/api/teams", body), 422, "invalid_request")
     assert (doc["errors"][0]["code"], doc["errors"][0]["field"]) == (code, field)
 
@@ -197,7 +158,7 @@ def test_members_see_the_team_and_its_members(world):
 
 
 def test_non_members_get_404_for_a_team(world, person):
-    stranger = person(team_plan=True)
+    stranger = person(plan=Plan.TEAM)
     doc = problem(stranger.get(world.path), 404, "not_found")
     unknown = problem(stranger.get(f"/api/teams/{uuid.uuid4()}"), 404, "not_found")
     assert doc == unknown
@@ -245,7 +206,7 @@ def test_an_owner_deletes_the_team_with_its_memberships_and_invitations(world, d
 
 # -- invitations ---------------------------------------------------------------------
 def test_inviting_an_existing_user_adds_them_at_once(person, db):
-    owner, ann = person(team_plan=True), person()
+    owner, ann = person(plan=Plan.TEAM), person()
     team = create_team(owner)
     result = owner.post(f"/api/teams/{team['id']}/invite", {"email": ann.email.upper()})
     assert result.status_code == 201
@@ -312,7 +273,7 @@ def test_an_owner_invitation_makes_an_owner_at_signup(world, person, db):
 
 
 def test_invitations_to_several_teams_all_apply(person, db):
-    one, two = person(team_plan=True), person(team_plan=True)
+    one, two = person(plan=Plan.TEAM), person(plan=Plan.TEAM)
     teams = [create_team(one, "One"), create_team(two, "Two")]
     one.post(f"/api/teams/{teams[0]['id']}/invite", {"email": "both@example.org"})
     two.post(f"/api/teams/{teams[1]['id']}/invite", {"email": "both@example.org",

@@ -13,7 +13,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import attrs
 import pytest
 import sqlalchemy as sa
 
@@ -27,7 +26,7 @@ from launchpad_web.templates.models import TemplateRecord, TemplateVersion
 from launchpad_web.templates.schemas import TemplateRequest, TemplateUpdateRequest
 from launchpad_web.templates.services import TemplateService
 
-from .conftest import BrowserClient
+from .conftest import Person, people
 
 FRESH = "5d1b9c4e-0000-4000-8000-00000000f7e5"  # fixed: xdist workers must collect the same ids
 DEFINITION = {
@@ -37,40 +36,7 @@ DEFINITION = {
 }
 
 
-# -- helpers (the preview and cache tests use them too) ----------------------------------------
-@attrs.frozen
-class Person:
-    client: BrowserClient
-    id: str
-    email: str
-
-    def get(self, path: str) -> Any:
-        return self.client.get(path)
-
-    def post(self, path: str, body: Any) -> Any:
-        return self.client.post(path, json=body)
-
-    def put(self, path: str, body: Any) -> Any:
-        return self.client.put(path, json=body)
-
-    def delete(self, path: str) -> Any:
-        return self.client.delete(path)
-
-
-def people(new_client: Any, signup: Any, db: Any) -> Any:
-    """``person(plan=None)``: a new user signed in on their own browser, on ``plan``."""
-
-    def make(plan: Plan | None = None) -> Person:
-        client = new_client()
-        user = signup(client)
-        if plan is not None:
-            with db.session() as session:
-                session.add(Subscription(user_id=uuid.UUID(user["id"]), plan=plan,
-                                         status=SubscriptionStatus.ACTIVE))
-                session.commit()
-        return Person(client, user["id"], user["email"])
-
-    return make
+# -- helpers (the preview and cache tests use them too) --------------------------------
 
 
 def create_template(who: Person, name: str = "Hello", definition: Any = DEFINITION,

@@ -78,7 +78,7 @@ def sneak_in(db: Any, owner: Person, name: str, team_id: str | None = None) -> N
 
 
 def test_lists_are_cached_per_user_and_query(person, db, redis_client):
-    ann = person(Plan.PRO)
+    ann = person(plan=Plan.PRO)
     create_template(ann, "a")
     assert names(ann) == ["a"]
     sneak_in(db, ann, "b")
@@ -88,7 +88,7 @@ def test_lists_are_cached_per_user_and_query(person, db, redis_client):
 
 
 def test_create_update_and_delete_make_the_next_list_fresh(person, db):
-    ann = person(Plan.PRO)
+    ann = person(plan=Plan.PRO)
     first = create_template(ann, "a")
     assert names(ann) == ["a"]
     sneak_in(db, ann, "b")
@@ -102,7 +102,7 @@ def test_create_update_and_delete_make_the_next_list_fresh(person, db):
 
 
 def test_a_team_template_change_reaches_every_member(person, db):
-    owner, admin, member = person(Plan.TEAM), person(), person()
+    owner, admin, member = person(plan=Plan.TEAM), person(), person()
     team = make_team(owner, admin=[admin], member=[member])
     assert names(member) == names(admin) == []
     shared = create_template(owner, "shared", team_id=team)
@@ -117,7 +117,7 @@ def test_a_team_template_change_reaches_every_member(person, db):
 
 
 def test_joining_a_team_shows_its_templates_at_once(person):
-    owner, newcomer = person(Plan.TEAM), person()
+    owner, newcomer = person(plan=Plan.TEAM), person()
     team = make_team(owner)
     create_template(owner, "shared", team_id=team)
     assert names(newcomer) == []
@@ -244,7 +244,7 @@ def test_a_cached_list_is_served_without_a_database_connection(pooled_app, commi
 
 
 def test_leaving_removal_and_team_deletion_hide_its_templates_at_once(person):
-    owner, leaver, removed, stayer = person(Plan.TEAM), person(), person(), person()
+    owner, leaver, removed, stayer = person(plan=Plan.TEAM), person(), person(), person()
     team = make_team(owner, member=[leaver, removed, stayer])
     create_template(owner, "shared", team_id=team)
     for who in (leaver, removed, stayer):
@@ -259,7 +259,7 @@ def test_leaving_removal_and_team_deletion_hide_its_templates_at_once(person):
 
 def test_an_invitation_applied_at_signup_shows_the_teams_templates(person, new_client, signup,
                                                                    make_app):
-    owner = person(Plan.TEAM)
+    owner = person(plan=Plan.TEAM)
     team = make_team(owner)
     create_template(owner, "shared", team_id=team)
     invited = owner.post(f"/api/teams/{team}/invite", {"email": "later@example.org"})
@@ -271,7 +271,7 @@ def test_an_invitation_applied_at_signup_shows_the_teams_templates(person, new_c
 
 
 def test_a_deleted_account_s_team_templates_leave_the_members_lists(person):
-    owner, admin, member = person(Plan.TEAM), person(), person()
+    owner, admin, member = person(plan=Plan.TEAM), person(), person()
     team = make_team(owner, admin=[admin], member=[member])
     create_template(owner, "kept", team_id=team)
     create_template(admin, "gone", team_id=team)
@@ -282,7 +282,7 @@ def test_a_deleted_account_s_team_templates_leave_the_members_lists(person):
 
 
 def test_a_role_change_keeps_the_lists_cached(person, db):
-    owner, member = person(Plan.TEAM), person()
+    owner, member = person(plan=Plan.TEAM), person()
     team = make_team(owner, member=[member])
     create_template(owner, "a", team_id=team)
     assert names(member) == ["a"]

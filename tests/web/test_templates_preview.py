@@ -118,7 +118,7 @@ def hosted(make_app, new_client, signup, db):
 
     def make(render: Limits = QUICK_RENDER, isolation: IsolationLimits = QUICK_CHILD) -> Person:
         app = make_app(preview=PreviewLimits(render=render, isolation=isolation))
-        return people(lambda: new_client(app), signup, db)(Plan.PRO)
+        return people(lambda: new_client(app), signup, db)(plan=Plan.PRO)
 
     return make
 
