@@ -35,7 +35,7 @@ from .db import make_engine, make_session_factory
 from .health import HealthResource
 from .jobs import resources as jobs_resources
 from .jobs.services import JobService
-from .middleware import BodyLimit, DbSession, RequestLog
+from .middleware import BodyLimit, DbSession, LaunchpadRequest, RequestLog
 from .migrate import head_revision
 from .openapi import OpenApiResource, Route, build_document
 from .problems import install_error_handlers
@@ -105,7 +105,7 @@ def create_app(
     openapi.document = build_document(routes, version=launchpad_core.__version__,
                                       cookie_name=cookie.name)
 
-    app = falcon.App(middleware=[
+    app = falcon.App(request_type=LaunchpadRequest, middleware=[
         RequestLog(),
         BodyLimit(settings.max_body_bytes),
         DbSession(session_factory),

@@ -99,7 +99,7 @@ class Authenticator:
         return self._from_session_cookie(req, resp)
 
     def _from_bearer(self, req: falcon.Request, secret: str) -> Credential:
-        owner = self.tokens.resolve(req.context.db, secret)
+        owner = self.tokens.resolve(lambda: req.context.db, secret)
         if owner is None:
             raise InvalidTokenError(headers=INVALID_TOKEN_CHALLENGE)
         return Credential(kind="token", id=str(owner.token_id), user=owner.user)

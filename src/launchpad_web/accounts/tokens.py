@@ -95,15 +95,18 @@ class TokenStore:
         """Drop ``user_id``'s cached tokens (the account is being deleted)."""
         self._forget(lambda owner: owner.user.id == user_id)
 
-    def resolve(self, db: Session, secret: str) -> TokenOwner | None:
-        """The live token ``secret`` names and its user, or None (unknown, expired, revoked)."""
+    def resolve(self, db: Callable[[], Session], secret: str) -> TokenOwner | None:
+        """The live token ``secret`` names and its user, or None (unknown, expired, revoked).
+
+        ``db()`` gives the request's session, asked for only when the token is not cached.
+        """
         if not secret.startswith(PREFIX) or len(secret) > MAX_TOKEN_LENGTH:
             return None
         key = hash_token(secret)
         now = self.clock()
         resolved = self._cache.get(key)
         if resolved is None or now >= resolved.fresh_until:
-            resolved = self._load(db, key, now)
+            resolved = self._load(db(), key, now)
         if resolved is None or (resolved.expires_at is not None and now >= resolved.expires_at):
             return None
         return resolved.owner
