@@ -85,6 +85,8 @@ def _parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", help="check a template; list every problem")
     validate.add_argument("source")
+    validate.add_argument("--trust", action="store_true",
+                          help="load the template's Jinja extensions to check what uses them")
     validate.set_defaults(handler=_validate)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of template definitions")
@@ -195,7 +197,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    template = args.launchpad().load(args.source, trusted=True)
+    template = args.launchpad().load(args.source, trusted=args.trust)
     print(f"{args.source}: valid ({len(template.variables)} variables, "
           f"{len(template.files)} files)")
     return 0

@@ -215,6 +215,20 @@ def test_validate_a_good_template(
     )
 
 
+def test_validate_loads_jinja_extensions_only_with_trust(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "ext.json"
+    path.write_text(json.dumps({
+        "name": "ext", "settings": {"jinja_extensions": ["jinja2.ext.do"]},
+        "files": [{"path": "a.txt", "content": "{% set xs = [] %}{% do xs.append(1) %}"}]}))
+    code, out, err = run(capsys, "validate", str(path))
+    assert (code, out) == (1, "")  # `do` is no tag until the extension is loaded
+    assert "$.files[0].content" in err
+    assert run(capsys, "validate", "--trust", str(path)) == (
+        0, f"{path}: valid (0 variables, 1 files)\n", "")
+
+
 @pytest.mark.parametrize(("name", "text", "message"), [
     ("broken.json", '{"name": ', "not valid JSON: Expecting value (line 1)"),
     ("broken.yml", "name: x\nfiles:\n  - path: a\n   bad: 1\n", "not valid YAML: "),
