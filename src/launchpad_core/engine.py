@@ -22,7 +22,7 @@ from jinja2.exceptions import SecurityError as JinjaSecurityError
 from .compile_cache import PackCache, compile_many
 from .errors import LaunchpadError, LimitExceededError, SecurityError, TemplateSourceError
 from .limits import Limits
-from .model.template import EnvOptions
+from .model.template import EnvOptions, Template
 from .sandbox import LaunchpadSandbox
 
 FALSE_TEXTS = frozenset({"", "false", "no", "n", "off", "0", "none", "null"})
@@ -96,6 +96,22 @@ class Engine:
             if code is not None:
                 template = env.template_class.from_code(env, code, env.make_globals(None))
                 self._remember(envops, source, template)
+
+    def precompile_template(self, template: Template) -> None:
+        """:meth:`precompile` every Jinja source of ``template``'s files: contents, path
+        segments and conditions (a no-op when they are compiled already)."""
+        envops = template.settings.envops
+        self.precompile(envops, self._sources(template, envops))
+
+    def _sources(self, template: Template, envops: EnvOptions) -> Iterator[str]:
+        markers = envops.markers
+        for spec in template.files:
+            if spec.render and not spec.is_binary and any(m in spec.content for m in markers):
+                yield spec.content
+            if any(m in spec.path for m in markers):
+                yield from (s for s in spec.path.split("/") if any(m in s for m in markers))
+            if isinstance(spec.when, str) and any(m in spec.when for m in markers):
+                yield spec.when
 
     def _remember(self, envops: EnvOptions, source: str, template: jinja2.Template) -> None:
         with self._lock:

@@ -114,6 +114,7 @@ def render_files(
 ) -> list[RenderedFile]:
     """Render every file of ``template``; raise a :class:`LaunchpadError` on any problem."""
     with deadline(engine.limits.render_seconds):
+        engine.precompile_template(template)  # already done when the template was checked
         context = _context(template, answers, extra_context or {})
         run = _Run(template, engine, context, progress)
         total = len(template.files)

@@ -42,7 +42,7 @@ class _Checker:
         self.envops = template.settings.envops
 
     def problems(self) -> Iterator[Problem]:
-        self.engine.precompile(self.envops, self.jinja_contents())
+        self.engine.precompile_template(self.template)  # together: pack cache or processes
         if not self.template.name.strip():
             yield Problem("required", "the template needs a name", "$.name")
         seen: set[str] = set()
@@ -60,18 +60,6 @@ class _Checker:
             sources.add(spec.path)
             yield from self.file(spec, where)
         yield from self.settings(self.template.settings, seen)
-
-    def jinja_contents(self) -> Iterator[str]:
-        """Every file's Jinja sources (contents, path segments, conditions), compiled
-        together ahead of the checks: from the pack cache, or across processes."""
-        needs_jinja = self.engine.needs_jinja
-        for spec in self.template.files:
-            if spec.render and not spec.is_binary and needs_jinja(self.envops, spec.content):
-                yield spec.content
-            if needs_jinja(self.envops, spec.path):
-                yield from (s for s in spec.path.split("/") if needs_jinja(self.envops, s))
-            if isinstance(spec.when, str) and needs_jinja(self.envops, spec.when):
-                yield spec.when
 
     def jinja(self, source: object, where: str, *, expression: bool = False) -> Iterator[Problem]:
         if not isinstance(source, str) or not source:

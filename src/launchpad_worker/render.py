@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from launchpad_core import AnswersError, Launchpad, Problem, default_launchpad
+from launchpad_core.serialization import structure_template
 from launchpad_core.sinks import ZipSink
 
 REDACTED = "***"
@@ -34,7 +35,9 @@ def render_archive(
 ) -> RenderedArchive:
     """The zip of ``definition`` rendered with the stored answers plus ``secrets``."""
     launchpad = _launchpad(cache_dir)
-    template = launchpad.structure(dict(definition))
+    # Checked when it was saved (the API refuses an invalid definition); rendering
+    # enforces every safety rule again, so the child does not validate it twice.
+    template = structure_template(dict(definition))
     secret_names = {v.name for v in template.variables if v.secret}
     lost = sorted(n for n in secret_names if stored.get(n) == REDACTED and n not in secrets)
     if lost:
