@@ -131,7 +131,7 @@ def _render(args: argparse.Namespace) -> int:
         run_tasks(template, answers, args.dest, stage="after", trusted=args.trust, launchpad=lp)
     if not args.quiet:
         skipped = f", kept {len(report.skipped)} existing" if report.skipped else ""
-        print(f"Wrote {len(report.written)} files to {args.dest}{skipped}.")
+        print(f"Wrote {_count(len(report.written), 'file')} to {args.dest}{skipped}.")
     return 0
 
 
@@ -173,6 +173,10 @@ def _choice_by_number(var: Variable, reply: str) -> str:
     return reply
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _progress_bar() -> Callable[[int, int], None] | None:
     if not sys.stderr.isatty():
         return None
@@ -191,15 +195,15 @@ def _import(args: argparse.Namespace) -> int:
     lp = args.launchpad()
     template = import_template(args.source, args.format, trusted=args.trust, launchpad=lp)
     write_definition(template, args.output)
-    print(f"Imported {args.source} ({len(template.variables)} variables, "
-          f"{len(template.files)} files) to {args.output}.")
+    print(f"Imported {args.source} ({_count(len(template.variables), 'variable')}, "
+          f"{_count(len(template.files), 'file')}) to {args.output}.")
     return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
     template = args.launchpad().load(args.source, trusted=args.trust)
-    print(f"{args.source}: valid ({len(template.variables)} variables, "
-          f"{len(template.files)} files)")
+    print(f"{args.source}: valid ({_count(len(template.variables), 'variable')}, "
+          f"{_count(len(template.files), 'file')})")
     return 0
 
 

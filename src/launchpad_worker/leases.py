@@ -93,7 +93,8 @@ def complete(db: Session, job_id: uuid.UUID, *, owner: str, now: datetime, key: 
              size: int, sha256: str, files: int, total_bytes: int) -> bool:
     """Mark the job completed with its artifact; False when the lease was lost (someone
     else runs or ran it: the caller deletes its artifact)."""
-    step = log_entry(now, "completed", f"{files} files, {total_bytes} bytes; archive of "
+    noun = "file" if files == 1 else "files"
+    step = log_entry(now, "completed", f"{files} {noun}, {total_bytes} bytes; archive of "
                     f"{size} bytes ready", files=files, bytes=total_bytes)
     user_id = _finish(db, job_id, owner, now, step, status=JobStatus.COMPLETED,
                       artifact_path=key, artifact_size=size, artifact_sha256=sha256)

@@ -226,7 +226,7 @@ def test_validate_loads_jinja_extensions_only_with_trust(
     assert (code, out) == (1, "")  # `do` is no tag until the extension is loaded
     assert "$.files[0].content" in err
     assert run(capsys, "validate", "--trust", str(path)) == (
-        0, f"{path}: valid (0 variables, 1 files)\n", "")
+        0, f"{path}: valid (0 variables, 1 file)\n", "")
 
 
 @pytest.mark.parametrize(("name", "text", "message"), [
