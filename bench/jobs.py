@@ -28,8 +28,6 @@ import http.cookiejar
 import io
 import json
 import os
-import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -52,6 +50,7 @@ from launchpad_web.migrate import upgrade
 from launchpad_web.templates.models import TemplateRecord, TemplateVersion
 
 sys.path.insert(0, str(Path(__file__).parent))
+from common import free_port, fresh_database
 from make_templates import native_definition
 
 ADMIN_URL = os.environ.get("LAUNCHPAD_BENCH_DATABASE_URL",
@@ -59,25 +58,6 @@ ADMIN_URL = os.environ.get("LAUNCHPAD_BENCH_DATABASE_URL",
 PASSWORD = "correct horse battery staple"
 ANSWERS = {"project_name": "Rocket Service", "author": "Ada Lovelace"}
 CLIENT_THREADS = 4
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextlib.contextmanager
-def fresh_database() -> Iterator[str]:
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
-    name = f"lp_bench_{secrets.token_hex(4)}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    try:
-        yield sa.make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @contextlib.contextmanager
@@ -228,7 +208,7 @@ def main() -> None:
     parser.add_argument("--sequential", type=int, default=40)
     args = parser.parse_args()
     definition = native_definition(200)
-    with tempfile.TemporaryDirectory() as tmp, fresh_database() as database_url:
+    with tempfile.TemporaryDirectory() as tmp, fresh_database(ADMIN_URL) as database_url:
         work = Path(tmp)
         engine = make_engine(database_url)
         upgrade(engine)

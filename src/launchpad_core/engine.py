@@ -9,6 +9,7 @@ survives the process.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -104,13 +105,13 @@ class Engine:
         self.precompile(envops, self._sources(template, envops))
 
     def _sources(self, template: Template, envops: EnvOptions) -> Iterator[str]:
-        markers = envops.markers
+        jinja = functools.partial(self.needs_jinja, envops)
         for spec in template.files:
-            if spec.render and not spec.is_binary and any(m in spec.content for m in markers):
+            if spec.render and not spec.is_binary and jinja(spec.content):
                 yield spec.content
-            if any(m in spec.path for m in markers):
-                yield from (s for s in spec.path.split("/") if any(m in s for m in markers))
-            if isinstance(spec.when, str) and any(m in spec.when for m in markers):
+            if jinja(spec.path):
+                yield from filter(jinja, spec.path.split("/"))
+            if isinstance(spec.when, str) and jinja(spec.when):
                 yield spec.when
 
     def _remember(self, envops: EnvOptions, source: str, template: jinja2.Template) -> None:

@@ -21,6 +21,7 @@ does) tests an installed plugin.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -70,3 +71,10 @@ def render_tree(
 ) -> dict[str, bytes]:
     """Like :func:`render_definition`, as ``{path: bytes}``."""
     return {f.path: f.data for f in render_definition(launchpad, definition, given)}
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now, for a server a test starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -83,16 +83,12 @@ def unstructure(value: Any) -> Any:
 
 def field_errors(exc: BaseException, path: str = "$") -> Iterator[FieldError]:
     """Walk cattrs' exception groups down to each failing field."""
-    if isinstance(exc, ClassValidationError):
+    if isinstance(exc, ClassValidationError | IterableValidationError):
         with_notes, without = exc.group_exceptions()
         for sub, note in with_notes:
-            yield from field_errors(sub, f"{path}.{note.name}")
-        for sub in without:
-            yield from field_errors(sub, path)
-    elif isinstance(exc, IterableValidationError):
-        with_notes, without = exc.group_exceptions()
-        for sub, note in with_notes:
-            yield from field_errors(sub, f"{path}[{note.index!r}]")
+            where = (f"{path}.{note.name}" if isinstance(exc, ClassValidationError)
+                     else f"{path}[{note.index!r}]")
+            yield from field_errors(sub, where)
         for sub in without:
             yield from field_errors(sub, path)
     elif isinstance(exc, ForbiddenExtraKeysError):

@@ -15,7 +15,6 @@ import contextlib
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -29,6 +28,7 @@ import redis
 import sqlalchemy as sa
 from falcon import testing
 
+from launchpad_core.testing import free_port
 from launchpad_web.app import create_app
 from launchpad_web.db import make_engine, make_session_factory
 from launchpad_web.jobs.models import GenerationJob
@@ -62,10 +62,6 @@ def wait_for(condition: Callable[[], Any], *, timeout: float = 30.0,
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class RedisServer:

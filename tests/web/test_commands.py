@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import time
 import pytest
 
 from launchpad_core.cli import main
+from launchpad_core.testing import free_port
 from launchpad_web.migrate import head_revision
 
 PASSWORD = "correct horse battery staple"
@@ -51,10 +51,6 @@ def test_a_bad_setting_is_reported_by_the_cli(data_dir, monkeypatch, capsys):
     assert "LAUNCHPAD_PORT must be an integer" in capsys.readouterr().err
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Http:

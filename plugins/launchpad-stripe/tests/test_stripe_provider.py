@@ -26,7 +26,7 @@ def localstripe():
 
 @pytest.fixture(scope="module")
 def plans(localstripe):
-    return {"pro": localstripe.paid_plan(900), "team": localstripe.paid_plan(2900)}
+    return localstripe.product_plans()
 
 
 @pytest.fixture

@@ -27,8 +27,13 @@ from ..errors import (
     InvalidCredentialsError,
     WrongPasswordError,
 )
-from ..teams.models import Team, TeamMembership, TeamRole
-from ..teams.services import apply_pending_invitations, co_member_ids, sync_member_role
+from ..teams.models import Team, TeamMembership
+from ..teams.services import (
+    apply_pending_invitations,
+    co_member_ids,
+    hand_over_teams,
+    sync_member_role,
+)
 from .auth import CHALLENGE
 from .models import LoginFailure, ThrottleScope, User, UserRole
 from .passwords import Passwords
@@ -101,7 +106,7 @@ class AccountService:
         self._cancel_paid_subscriptions(db, user_id)
         if self.template_lists is not None:  # its templates leave its teams' lists
             self.template_lists.lists_changed(db, co_member_ids(db, user_id))
-        _hand_over_shared_teams(db, user_id)
+        hand_over_teams(db, user_id)
         orphaned = db.scalars(sa.select(TeamMembership.user_id).join(
             Team, Team.id == TeamMembership.team_id).where(
                 Team.owner_id == user_id, TeamMembership.user_id != user_id)).all()
@@ -145,18 +150,3 @@ class AccountService:
     def _rehash_if_needed(self, user: User, password: str) -> None:
         if self.passwords.needs_rehash(user.hashed_password):
             user.hashed_password = self.passwords.hash(password)
-
-
-def _hand_over_shared_teams(db: Session, user_id: uuid.UUID) -> None:
-    """Teams whose primary owner is ``user_id`` and that have another owner get the
-    longest-standing other owner as primary (the rule of the teams domain); the
-    others keep ``user_id`` and go with it."""
-    successor = (sa.select(TeamMembership.user_id)
-                 .where(TeamMembership.team_id == Team.id,
-                        TeamMembership.role == TeamRole.OWNER,
-                        TeamMembership.user_id != user_id)
-                 .order_by(TeamMembership.joined_at, TeamMembership.user_id)
-                 .limit(1).scalar_subquery())
-    db.execute(sa.update(Team).where(Team.owner_id == user_id)
-               .values(owner_id=sa.func.coalesce(successor, Team.owner_id))
-               .execution_options(synchronize_session=False))

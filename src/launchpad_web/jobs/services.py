@@ -29,7 +29,7 @@ from launchpad_worker.render import REDACTED
 from ..billing.quotas import Quotas
 from ..clock import Clock
 from ..errors import ConflictError, NotFoundError, ValidationFailedError
-from ..teams.access import visible_team_ids
+from ..templates.access import visible_to
 from ..templates.models import TemplateRecord, TemplateVersion
 from .models import Event, GenerationJob, JobStatus, log_entry
 from .schemas import EventView, GenerateRequest, JobView
@@ -116,9 +116,7 @@ class JobService:
         which is read only when the checked template is not cached)."""
         record = db.execute(sa.select(TemplateRecord.id, TemplateRecord.version,
                                       TemplateRecord.team_id).where(
-            TemplateRecord.id == template_id,
-            sa.or_(TemplateRecord.owner_id == user_id,
-                   TemplateRecord.team_id.in_(visible_team_ids(user_id))))).first()
+            TemplateRecord.id == template_id, visible_to(user_id))).first()
         if record is None:
             raise NotFoundError("no such template", field="$.template_id")
         return record

@@ -66,15 +66,9 @@ class MemberView:
 
 
 @attrs.frozen
-class TeamDetailView:
+class TeamDetailView(TeamView):
     """A team with its members, for one of them (``role`` is the caller's)."""
 
-    id: uuid.UUID
-    name: str
-    owner_id: uuid.UUID
-    role: TeamRole
-    created_at: datetime
-    updated_at: datetime
     members: tuple[MemberView, ...]
 
     @classmethod

@@ -20,7 +20,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -245,11 +245,7 @@ class TeamService:
         team = db.get_one(Team, team_id)
         if team_role(db, team_id, team.owner_id) is TeamRole.OWNER:
             return
-        team.owner_id = db.scalars(
-            sa.select(TeamMembership.user_id)
-            .where(TeamMembership.team_id == team_id, TeamMembership.role == TeamRole.OWNER)
-            .order_by(TeamMembership.joined_at, TeamMembership.user_id)
-        ).first()
+        team.owner_id = db.scalars(_owners_by_seniority(team_id)).first()
         db.flush()
 
     @staticmethod
@@ -257,6 +253,23 @@ class TeamService:
         return sa.select(TeamInvitation).where(
             TeamInvitation.team_id == team_id, TeamInvitation.accepted_at.is_(None),
             TeamInvitation.expires_at > now)
+
+
+def _owners_by_seniority(team_id: Any) -> sa.Select[tuple[uuid.UUID]]:
+    """The team's owners, longest-standing first: who becomes primary owner."""
+    return (sa.select(TeamMembership.user_id)
+            .where(TeamMembership.team_id == team_id, TeamMembership.role == TeamRole.OWNER)
+            .order_by(TeamMembership.joined_at, TeamMembership.user_id))
+
+
+def hand_over_teams(db: Session, user_id: uuid.UUID) -> None:
+    """Before ``user_id``'s account goes: each team it is primary owner of passes to its
+    longest-standing other owner; a team with no other owner keeps it (and goes too)."""
+    successor = (_owners_by_seniority(Team.id).where(TeamMembership.user_id != user_id)
+                 .limit(1).scalar_subquery())
+    db.execute(sa.update(Team).where(Team.owner_id == user_id)
+               .values(owner_id=sa.func.coalesce(successor, Team.owner_id))
+               .execution_options(synchronize_session=False))
 
 
 def clean_name(name: str) -> str:

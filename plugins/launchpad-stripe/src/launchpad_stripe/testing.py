@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -24,14 +23,11 @@ from typing import Any
 
 import attrs
 import stripe
+from launchpad_core.testing import free_port
 
 TEST_KEY = "sk_test_launchpad"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
@@ -66,6 +62,10 @@ class LocalStripe:
         product = v1.products.create(params={"name": f"LaunchPad {amount}"})
         return v1.plans.create(params={"product": product.id, "amount": amount,
                                        "currency": "usd", "interval": "month"}).id
+
+    def product_plans(self) -> dict[str, str]:
+        """The paid plans as the service's settings name them (``pro``, ``team``)."""
+        return {"pro": self.paid_plan(900), "team": self.paid_plan(2900)}
 
     def subscribe(self, plan_id: str, *, user_ref: str, email: str = "payer@example.org",
                   card: str = "4242424242424242") -> dict[str, Any]:
