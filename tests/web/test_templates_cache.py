@@ -24,13 +24,18 @@ import pytest
 import redis
 import sqlalchemy as sa
 from falcon import testing
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import event
 
+from launchpad_core.testing import free_port
 from launchpad_web.app import create_app
 from launchpad_web.billing.models import Plan
 from launchpad_web.db import make_session_factory
+from launchpad_web.templates import near as near_module
 from launchpad_web.templates.cache import TemplateListCache
 from launchpad_web.templates.models import TemplateRecord
+from launchpad_web.templates.near import NearPages, Ticket
 
 from .conftest import PASSWORD, BrowserClient
 from .test_templates import DEFINITION, Person, create_template, make_team, people
@@ -369,3 +374,130 @@ def test_a_vanished_generation_never_matches_an_old_page(cache, redis_client):
     redis_client.delete(f"{PREFIX}gen:{user}")
     assert cache.page(user_id=user, query={}, load=loads) == b'{"load":2}'
     assert cache.page(user_id=user, query={}, load=loads) == b'{"load":2}'
+
+
+# -- the near tier: each process's own copies -------------------------------------------
+@pytest.fixture
+def processes(redis_client):
+    """Two API processes' caches: their own clients, near tiers and subscriptions."""
+    made = []
+
+    def process() -> TemplateListCache:
+        made.append(TemplateListCache.from_url(REDIS_URL, ttl_seconds=60))
+        return made[-1]
+
+    yield process
+    for cache in made:
+        cache.client.close()
+
+
+def test_a_near_hit_asks_redis_nothing(processes, redis_client):
+    cache, user, load = processes(), uuid.uuid4(), Loads()
+    assert cache.page(user_id=user, query={}, load=load) == b'{"load":1}'
+    for key in redis_client.scan_iter(f"{PREFIX}*"):
+        redis_client.delete(key)  # Redis forgets everything: only the near tier can answer
+    assert cache.page(user_id=user, query={}, load=load) == b'{"load":1}'
+    assert cache.page(user_id=user, query={"limit": 5}, load=load) == b'{"load":2}'
+
+
+def test_a_change_committed_in_one_process_is_seen_by_the_next_read_in_another(
+        db, processes):
+    writer, reader, user, load = processes(), processes(), uuid.uuid4(), Loads()
+    assert reader.page(user_id=user, query={}, load=load) == b'{"load":1}'
+    assert reader.page(user_id=user, query={}, load=load) == b'{"load":1}'
+    other = uuid.uuid4()
+    assert reader.page(user_id=other, query={}, load=lambda: {"other": 1}) == b'{"other":1}'
+    committed_change(db, writer, user)  # no sleep: the message is waiting when this returns
+    assert reader.page(user_id=user, query={}, load=load) == b'{"load":2}'
+    assert reader.page(user_id=user, query={}, load=load) == b'{"load":2}'
+    assert reader.page(user_id=other, query={}, load=lambda: {"other": 2}) == b'{"other":1}'
+
+
+def test_a_change_read_while_a_page_loads_keeps_that_page_out(db, processes):
+    writer, reader, user, load = processes(), processes(), uuid.uuid4(), Loads()
+    reader.page(user_id=user, query={}, load=load)  # subscribed
+
+    def load_while_another_process_commits():
+        page = load()
+        committed_change(db, writer, user)
+        # another request of the reader's process reads the message meanwhile
+        reader.page(user_id=uuid.uuid4(), query={}, load=lambda: {})
+        return page
+
+    assert reader.page(user_id=user, query={"limit": 5},
+                       load=load_while_another_process_commits) == b'{"load":2}'
+    assert reader.page(user_id=user, query={"limit": 5}, load=load) == b'{"load":3}'
+
+
+def kill_subscription(cache: TemplateListCache, redis_client: redis.Redis) -> None:
+    host, port = cache.near._pubsub.connection._sock.getsockname()[:2]
+    assert redis_client.client_kill_filter(addr=f"{host}:{port}") == 1
+
+
+def forget_shared_pages(redis_client: redis.Redis) -> None:
+    for key in redis_client.scan_iter(f"{PREFIX}*"):
+        redis_client.delete(key)
+
+
+def test_a_lost_subscription_empties_the_near_tier_until_it_is_back(
+        db, processes, redis_client, monkeypatch):
+    monkeypatch.setattr(near_module, "RETRY_SECONDS", 0.0)
+    writer, reader, user, load = processes(), processes(), uuid.uuid4(), Loads()
+    assert reader.page(user_id=user, query={}, load=load) == b'{"load":1}'
+    kill_subscription(reader, redis_client)
+    committed_change(db, writer, user)  # published to nobody
+    assert reader.page(user_id=user, query={}, load=load) == b'{"load":2}'
+    assert reader.page(user_id=user, query={}, load=load) == b'{"load":2}'
+    forget_shared_pages(redis_client)
+    assert reader.page(user_id=user, query={}, load=load) == b'{"load":2}'  # near tier again
+    committed_change(db, writer, user)  # and messages arrive again
+    assert reader.page(user_id=user, query={}, load=load) == b'{"load":3}'
+
+
+def test_a_silent_reconnection_empties_the_near_tier(db, processes, redis_client):
+    """A client that retries reconnects and subscribes again on its own."""
+    retrying = redis.Redis.from_url(REDIS_URL, retry=Retry(NoBackoff(), 3),
+                                    retry_on_error=[redis.ConnectionError])
+    reader = TemplateListCache(retrying, ttl_seconds=60, near=NearPages(retrying))
+    writer, user, load = processes(), uuid.uuid4(), Loads()
+    assert reader.page(user_id=user, query={}, load=load) == b'{"load":1}'
+    kill_subscription(reader, redis_client)
+    committed_change(db, writer, user)  # published to nobody
+    forget_shared_pages(redis_client)
+    assert reader.page(user_id=user, query={}, load=load) == b'{"load":2}'
+    assert reader.near._pubsub is not None  # it never noticed the loss
+    retrying.close()
+
+
+def test_the_near_tier_is_bypassed_while_redis_is_down(make_app, new_client, signup, db,
+                                                       caplog):
+    port = free_port()
+    with own_redis(port):
+        cache = TemplateListCache.from_url(f"redis://127.0.0.1:{port}/0", ttl_seconds=60)
+        user, load = uuid.uuid4(), Loads()
+        assert cache.page(user_id=user, query={}, load=load) == b'{"load":1}'
+    with caplog.at_level(logging.WARNING, logger="launchpad_web.templates.cache"):
+        assert cache.page(user_id=user, query={}, load=load) == b'{"load":2}'
+        assert cache.page(user_id=user, query={}, load=load) == b'{"load":3}'
+    assert "near cache off" in caplog.text
+    cache.client.close()
+
+
+def test_near_pages_are_bounded_by_size_least_recently_used_first(redis_client):
+    near = NearPages(redis_client, max_bytes=25)
+    users = [uuid.uuid4() for _ in range(3)]
+    for user in users:
+        near.keep(near.lookup(user, "q"), b"0123456789")
+        near.lookup(users[0], "q")  # the first user's page stays the most recently used
+    near.keep(near.lookup(uuid.uuid4(), "q"), b"x" * 26)  # larger than the whole tier
+    assert [near.lookup(u, "q") == b"0123456789" for u in users] == [True, False, True]
+
+
+def test_forgotten_change_stamps_never_let_an_old_page_in(redis_client):
+    near = NearPages(redis_client, max_stamps=2)
+    user = uuid.uuid4()
+    ticket = near.lookup(user, "q")
+    near.forget([user])
+    near.forget([uuid.uuid4(), uuid.uuid4()])  # pushes the user's stamp out
+    near.keep(ticket, b"old")
+    assert isinstance(near.lookup(user, "q"), Ticket)
