@@ -8,25 +8,73 @@
 >>> DirectorySink(Path("out")).write(files)    # or ZipSink, TarGzSink, ManifestSink
 """
 
-from .errors import (
-    AnswersError,
-    DefinitionError,
-    IsolationError,
-    LaunchpadError,
-    LimitExceededError,
-    Problem,
-    SecurityError,
-    UnsafePathError,
-    UntrustedCodeError,
-)
-from .hookspecs import hookimpl
-from .limits import Limits
-from .model.answers import Answers
-from .model.output import RenderedFile
-from .model.template import Choice, EnvOptions, FileSpec, Settings, Template, Variable
-from .runtime import Launchpad, default_launchpad
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .errors import (
+        AnswersError,
+        DefinitionError,
+        IsolationError,
+        LaunchpadError,
+        LimitExceededError,
+        Problem,
+        SecurityError,
+        UnsafePathError,
+        UntrustedCodeError,
+    )
+    from .hookspecs import hookimpl
+    from .limits import Limits
+    from .model.answers import Answers
+    from .model.output import RenderedFile
+    from .model.template import Choice, EnvOptions, FileSpec, Settings, Template, Variable
+    from .runtime import Launchpad, default_launchpad
 
 __version__ = "0.1.0"
+
+#: Where each public name lives. They are imported on first use (PEP 562), so a
+#: command such as ``launchpad render`` pays only for the modules it runs.
+_EXPORTS = {
+    **dict.fromkeys(
+        (
+            "AnswersError",
+            "DefinitionError",
+            "IsolationError",
+            "LaunchpadError",
+            "LimitExceededError",
+            "Problem",
+            "SecurityError",
+            "UnsafePathError",
+            "UntrustedCodeError",
+        ),
+        ".errors",
+    ),
+    "hookimpl": ".hookspecs",
+    "Limits": ".limits",
+    "Answers": ".model.answers",
+    "RenderedFile": ".model.output",
+    **dict.fromkeys(
+        ("Choice", "EnvOptions", "FileSpec", "Settings", "Template", "Variable"), ".model.template"
+    ),
+    "Launchpad": ".runtime",
+    "default_launchpad": ".runtime",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
 
 __all__ = [
     "Answers",

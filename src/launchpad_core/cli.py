@@ -2,6 +2,9 @@
 
 Every :class:`LaunchpadError` becomes a short message on stderr and exit code
 1 here, in one place; usage errors exit with 2 (argparse's convention).
+
+Each command imports what it runs inside its handler, so ``launchpad render``
+does not pay for the schema, the YAML writer or the task runner it may not use.
 """
 
 from __future__ import annotations
@@ -14,21 +17,19 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from .config import CoreSettings
 from .errors import LaunchpadError, ProblemsError
-from .importing import import_template, with_destination
-from .loading import read_data, write_definition
-from .model.template import Variable
 from .plugins import Hooks, make_plugin_manager
-from .runtime import Launchpad
-from .schema import definition_schema
-from .sinks import make_sink
-from .tasks import run_tasks
-from .variables import VariableType
+
+if TYPE_CHECKING:
+    from .model.answers import Answers
+    from .model.template import Template, Variable
+    from .runtime import Launchpad
+    from .variables import VariableType
 
 PROGRESS_FROM = 200  # files; smaller renders finish before a bar is worth drawing
 
@@ -99,6 +100,8 @@ def _parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
 
 
 def _launchpad(pm: pluggy.PluginManager, settings: CoreSettings) -> Launchpad:
+    from .runtime import Launchpad
+
     cache = settings.cache_dir
     # A CLI run may fork: compile large templates on every core.
     workers = len(os.sched_getaffinity(0))
@@ -111,6 +114,9 @@ def _launchpad(pm: pluggy.PluginManager, settings: CoreSettings) -> Launchpad:
 
 
 def _render(args: argparse.Namespace) -> int:
+    from .importing import with_destination
+    from .sinks import make_sink
+
     lp = args.launchpad()
     template = lp.load(args.source, trusted=args.trust)
     if args.format == "dir":
@@ -123,21 +129,29 @@ def _render(args: argparse.Namespace) -> int:
     )
     progress = _progress_bar() if len(template.files) >= PROGRESS_FROM and not args.quiet else None
     files = lp.render(template, answers, trusted=args.trust, progress=progress)
-    tasks = args.format == "dir" and bool(template.settings.tasks)
-    if tasks:
-        run_tasks(template, answers, args.dest, stage="before", trusted=args.trust, launchpad=lp)
+    run_stage = functools.partial(_run_tasks, args, lp, template, answers)
+    run_stage("before")
     report = make_sink(args.format, Path(args.dest), overwrite=args.force).write(files)
-    if tasks:
-        run_tasks(template, answers, args.dest, stage="after", trusted=args.trust, launchpad=lp)
+    run_stage("after")
     if not args.quiet:
         skipped = f", kept {len(report.skipped)} existing" if report.skipped else ""
         print(f"Wrote {_count(len(report.written), 'file')} to {args.dest}{skipped}.")
     return 0
 
 
+def _run_tasks(args: argparse.Namespace, lp: Launchpad, template: Template, answers: Answers,
+               stage: str) -> None:
+    if args.format == "dir" and template.settings.tasks:
+        from .tasks import run_tasks
+
+        run_tasks(template, answers, args.dest, stage=stage, trusted=args.trust, launchpad=lp)
+
+
 def _given_answers(args: argparse.Namespace) -> dict[str, Any]:
     given: dict[str, Any] = {}
     if args.answers_file:
+        from .loading import read_data
+
         data = read_data(args.answers_file, 16 * 1024 * 1024)
         if not isinstance(data, dict):
             raise LaunchpadError(f"{args.answers_file} must hold a mapping of answers")
@@ -192,6 +206,9 @@ def _progress_bar() -> Callable[[int, int], None] | None:
 
 
 def _import(args: argparse.Namespace) -> int:
+    from .importing import import_template
+    from .loading import write_definition
+
     lp = args.launchpad()
     template = import_template(args.source, args.format, trusted=args.trust, launchpad=lp)
     write_definition(template, args.output)
@@ -208,6 +225,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
+    from .schema import definition_schema
+
     schema = definition_schema(args.launchpad().types)
     print(json.dumps(schema, indent=2))
     return 0

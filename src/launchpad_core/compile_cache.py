@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-import multiprocessing
 import os
 import re
 import sys
@@ -190,6 +189,8 @@ def _compile_forked(source: str) -> bytes:
 def _compile_in_processes(
     env: LaunchpadSandbox, sources: list[str], workers: int
 ) -> list[CodeType | None]:
+    import multiprocessing  # only a cold render of a large template gets here
+
     global _FORKED_ENV  # noqa: PLW0603 - inherited by the forked children
     _FORKED_ENV = env
     try:

@@ -3,6 +3,9 @@
 Three shapes: a definition file (``*.json``, ``*.yml``, ``*.yaml``), a
 template directory (``launchpad.yml`` beside a file tree), or a foreign
 template that an importer plugin recognises (Copier, Cookiecutter).
+
+YAML and the converter are imported where a definition is read or written:
+rendering a cached import needs neither.
 """
 
 from __future__ import annotations
@@ -14,12 +17,9 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from .errors import LoadError
 from .import_cache import ImportCache
 from .model.template import FileSpec, Template
-from .serialization import make_converter, structure_template, unstructure_template
 
 if TYPE_CHECKING:
     from .runtime import Launchpad
@@ -30,6 +30,8 @@ _SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
 
 def load_source(source: Path, *, launchpad: Launchpad, trusted: bool) -> Template:
     if source.is_file():
+        from .serialization import structure_template
+
         return structure_template(read_data(source, launchpad.engine.limits.max_definition_bytes))
     if not source.is_dir():
         raise LoadError(f"{source} is neither a definition file nor a template directory")
@@ -54,12 +56,15 @@ def read_data(path: Path, max_bytes: int) -> Any:
     if size > max_bytes:
         raise LoadError(f"{path} is {size:,} bytes, over the limit of {max_bytes:,}")
     text = path.read_text(encoding="utf-8")
-    try:
-        if path.suffix == ".json":
+    if path.suffix == ".json":
+        try:
             return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise LoadError(f"{path}: not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    import yaml
+
+    try:
         return yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise LoadError(f"{path}: not valid JSON: {exc.msg} (line {exc.lineno})") from None
     except yaml.YAMLError as exc:
         raise LoadError(f"{path}: not valid YAML: {exc}") from None
 
@@ -74,6 +79,8 @@ def load_directory(root: Path, *, max_bytes: int) -> Template:
     Entries of ``files`` in ``launchpad.yml`` without ``content`` add settings
     (when, render, mode ...) to the tree file of the same path.
     """
+    from .serialization import structure_template
+
     definition_path = _directory_definition(root)
     assert definition_path is not None
     data = read_data(definition_path, max_bytes) or {}
@@ -96,6 +103,8 @@ def load_directory(root: Path, *, max_bytes: int) -> Template:
 
 
 def _tree_files(root: Path, *, skip: str, max_bytes: int):
+    from .serialization import make_converter
+
     total = 0
     root_real = root.resolve()
     for dirpath, dirnames, filenames in os.walk(root):
@@ -123,6 +132,8 @@ def _mode_of(path: Path) -> int | None:
 
 def write_definition(template: Template, path: Path) -> None:
     """Write a definition file (JSON, or YAML for .yml/.yaml), atomically."""
+    from .serialization import unstructure_template
+
     write_definition_data(unstructure_template(template), path)
 
 
@@ -132,6 +143,8 @@ def write_directory(template: Template, root: Path) -> None:
     File settings other than the content (when, render, mode ...) go to the
     ``files`` list of ``launchpad.yml``.
     """
+    from .serialization import unstructure_template
+
     data = unstructure_template(template)
     entries = []
     for spec, entry in zip(template.files, data.pop("files", []), strict=True):
@@ -152,6 +165,8 @@ def write_directory(template: Template, root: Path) -> None:
 
 def write_definition_data(data: dict[str, Any], path: Path) -> None:
     if path.suffix in (".yml", ".yaml"):
+        import yaml
+
         text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     else:
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import pathspec
-import yaml
 
 from .deadline import deadline
 from .engine import Engine
@@ -26,6 +24,9 @@ from .model.output import RenderedFile
 from .model.template import FileSpec, Settings, Template
 from .paths import check_collisions, check_output_path, parent_directories
 
+if TYPE_CHECKING:
+    import pathspec
+
 #: Told (files done, files in all) as rendering goes on.
 Progress = Callable[[int, int], None]
 
@@ -33,7 +34,11 @@ _PLAIN_SCALARS = (str, int, float, bool, type(None))
 
 
 @functools.lru_cache(maxsize=256)
-def _globs(patterns: tuple[str, ...]) -> pathspec.PathSpec:
+def globs(patterns: tuple[str, ...]) -> pathspec.PathSpec:
+    """The compiled gitignore-style ``patterns`` (imported on first use: most
+    templates have none)."""
+    import pathspec
+
     return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
@@ -41,7 +46,7 @@ def matches(patterns: tuple[str, ...], *paths: str) -> bool:
     """Whether any of ``paths`` matches the gitignore-style ``patterns``."""
     if not patterns:
         return False
-    spec = _globs(patterns)
+    spec = globs(patterns)
     return any(spec.match_file(p) for p in paths)
 
 
@@ -216,6 +221,8 @@ def _add_answers_file(run: _Run, answers: Answers) -> None:
     header = f"# Answers LaunchPad rendered this project with ({run.template.name})\n"
     record = {"_template": run.template.name, "_version": run.template.version}
     record.update(answers.public())
+    import yaml
+
     body = yaml.safe_dump(record, sort_keys=False, allow_unicode=True)
     spec = FileSpec(path=run.settings.answers_file, content=header + body, render=False)
     _render_spec(run, spec, literal=False)

@@ -24,7 +24,6 @@ from .model.answers import Answers
 from .model.output import RenderedFile
 from .model.template import Template, TrustedEnvOptions
 from .plugins import Hooks, make_plugin_manager
-from .serialization import structure_template, unstructure_template
 
 
 class Launchpad:
@@ -59,6 +58,8 @@ class Launchpad:
 
         ``trusted`` loads the template's ``jinja_extensions`` (see :func:`trusting`).
         """
+        from .serialization import structure_template
+
         template = structure_template(data)
         if trusted:
             template = trusting(template)
@@ -66,6 +67,8 @@ class Launchpad:
         return template
 
     def unstructure(self, template: Template) -> dict[str, Any]:
+        from .serialization import unstructure_template
+
         return unstructure_template(template)
 
     def problems(self, template: Template) -> list[Problem]:

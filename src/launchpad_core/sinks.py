@@ -12,23 +12,24 @@ from __future__ import annotations
 
 import abc
 import contextlib
-import gzip
 import io
 import os
 import secrets
 import shutil
 import stat
-import tarfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO, Protocol, TypeAlias
+from typing import TYPE_CHECKING, BinaryIO, Protocol, TypeAlias
 
 import attrs
 
 from launchpad_core.errors import DestinationError, UnsafePathError
 from launchpad_core.model.output import ManifestEntry, RenderedFile
 from launchpad_core.paths import check_output_path, parent_directories
+
+if TYPE_CHECKING:
+    import tarfile
 
 FILE_MODE = 0o644
 DIRECTORY_MODE = 0o755
@@ -384,6 +385,8 @@ class ZipSink(_ArchiveSink):
 
 
 def _tar_info(entry: ArchiveEntry) -> tarfile.TarInfo:
+    import tarfile  # with gzip, only for tar.gz output
+
     info = tarfile.TarInfo(entry.name)
     info.mode = entry.mode
     info.mtime = TAR_MTIME
@@ -401,6 +404,9 @@ class TarGzSink(_ArchiveSink):
     """A deterministic tar.gz: sorted entries, fixed mtime, owner 0, no name in the gzip header."""
 
     def _write_entries(self, stream: BinaryIO, entries: list[ArchiveEntry]) -> None:
+        import gzip
+        import tarfile
+
         packed = gzip.GzipFile(filename="", mode="wb", fileobj=stream, mtime=0)
         with packed, tarfile.open(fileobj=packed, mode="w", format=tarfile.PAX_FORMAT) as archive:
             for entry in entries:

@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 
-import pathspec
-
 from .engine import Engine
 from .errors import LaunchpadError, Problem
 from .model.template import NAME_PATTERN, FileSpec, Settings, Template, Variable, is_valid_base64
 from .paths import check_output_path
+from .rendering import globs
 from .variables import VariableType
 
 _NAME = re.compile(NAME_PATTERN)
@@ -139,8 +138,10 @@ class _Checker:
     def settings(self, settings: Settings, variables: set[str]) -> Iterator[Problem]:
         for field in ("copy_without_render", "exclude", "skip_if_exists"):
             patterns = getattr(settings, field)
+            if not patterns:
+                continue
             try:
-                pathspec.GitIgnoreSpec.from_lines(patterns)
+                globs(tuple(patterns))
             except (ValueError, TypeError) as exc:
                 yield Problem("invalid_glob", str(exc), f"$.settings.{field}")
         for name in settings.generators:

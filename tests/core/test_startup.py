@@ -25,3 +25,35 @@ def test_loading_every_plugin_imports_no_server_library() -> None:
         [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "", f"imported at start-up: {result.stdout.strip()}"
+
+
+#: Libraries a warm ``launchpad render`` of a cached import never calls.
+NOT_AT_START = ("yaml", "pathspec", "cattrs", "multiprocessing", "slugify", "binaryornot",
+                "tarfile", "launchpad_core.serialization", "launchpad_core.tasks")
+
+
+def _imported(code: str, names: tuple[str, ...]) -> list[str]:
+    probe = f"import sys\n{code}\nprint(','.join(m for m in {names!r} if m in sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    return [m for m in result.stdout.strip().split(",") if m]
+
+
+def test_the_cli_module_imports_no_engine_before_a_command_runs() -> None:
+    heavy = ("jinja2", "launchpad_core.runtime", *NOT_AT_START)
+    assert _imported("import launchpad_core.cli", heavy) == []
+
+
+def test_plugins_and_the_engine_load_without_the_libraries_only_some_commands_use() -> None:
+    code = "from launchpad_core import Launchpad\nLaunchpad()"
+    assert _imported(code, NOT_AT_START) == []
+
+
+def test_every_public_name_resolves_lazily() -> None:
+    import launchpad_core
+
+    assert sorted(launchpad_core.__all__) == sorted(launchpad_core._EXPORTS)
+    for name in launchpad_core.__all__:
+        assert getattr(launchpad_core, name) is not None
+    assert set(launchpad_core.__all__) <= set(dir(launchpad_core))

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -23,12 +21,10 @@ from ..errors import LoadError, UntrustedCodeError
 from ..hookspecs import hookimpl
 from ..model.answers import Answers
 from ..model.template import EnvOptions, FileSpec, Settings, Template
-from ..tasks import run_script
 from ..variables import VariableType
 from . import cookiecutter_ext
 from .cookiecutter_context import DICT_TYPE, to_variables
 from .cookiecutter_ext import rewrite_now_tags
-from .cookiecutter_tree import CookiecutterTree
 from .jinja_text import as_jinja_reads, envops_from
 from .source_tree import TreeReader
 
@@ -54,6 +50,11 @@ class CookiecutterImporter:
                 f"{path} has a pre_prompt hook, which runs while the template is read; "
                 "refused unless it is trusted (--trust on the command line)"
             )
+        import shutil
+        import tempfile
+
+        from ..tasks import run_script
+
         with tempfile.TemporaryDirectory(prefix="cookiecutter") as tmp:
             copy = Path(tmp) / Path(path).resolve().name
             shutil.copytree(path, copy)
@@ -100,6 +101,9 @@ def _project_folder(repo: Path, envops: EnvOptions) -> str:
 
 
 def _load(repo: Path, *, source: str, repo_dir: str) -> Template:
+    # Imported here: the plugin loads on every command, importing is rare.
+    from .cookiecutter_tree import CookiecutterTree
+
     context = _read_context(repo)
     env_vars = context.get("_jinja2_env_vars", {})
     if "keep_trailing_newline" in env_vars:

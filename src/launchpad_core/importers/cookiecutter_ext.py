@@ -15,13 +15,11 @@ import re
 import secrets
 import string
 import uuid
-import zoneinfo
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
 import jinja2
-from slugify import slugify
 
 from ..model.template import EnvOptions
 from .jinja_text import environment_options, expression
@@ -55,6 +53,8 @@ def _timezone(name: str) -> dt.tzinfo:
         sign, hours, minutes = match.groups()
         seconds = int(hours) * 3600 + int(minutes or 0) * 60
         return dt.timezone(dt.timedelta(seconds=-seconds if sign == "-" else seconds))
+    import zoneinfo
+
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -92,6 +92,13 @@ def cookiecutter_now(
     if operator and offset:
         moment = _shift(moment, operator, offset)
     return moment.strftime(datetime_format or DEFAULT_DATETIME_FORMAT)
+
+
+def slugify(text: Any, *args: Any, **kwargs: Any) -> str:
+    """python-slugify's ``slugify``, imported on first use (it compiles many patterns)."""
+    from slugify import slugify
+
+    return slugify(text, *args, **kwargs)
 
 
 FILTERS: Mapping[str, Callable[..., Any]] = {"jsonify": jsonify, "slugify": slugify}

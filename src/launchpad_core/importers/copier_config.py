@@ -11,12 +11,14 @@ from __future__ import annotations
 import re
 from collections import ChainMap, defaultdict
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import yaml
 
 from ..errors import LoadError
+
+if TYPE_CHECKING:
+    import yaml
 
 DEFAULT_EXCLUDE = (
     "copier.yaml",
@@ -95,6 +97,8 @@ def load_config(root: Path) -> CopierConfig:
 
 
 def _load_documents(path: Path, root: Path) -> dict[str, Any]:
+    import yaml
+
     loader = _loader(root)
     try:
         documents = _flatten(yaml.load_all(path.read_bytes(), Loader=loader))
@@ -122,6 +126,8 @@ def _flatten(documents: Any) -> list[Any]:
 
 
 def _loader(root: Path) -> type[yaml.SafeLoader]:
+    import yaml
+
     class Loader(yaml.SafeLoader):
         """A safe loader with Copier's ``!include`` tag, confined to the template."""
 

@@ -23,7 +23,6 @@ from collections.abc import Callable, Mapping
 from pathlib import PurePath, PurePosixPath, PureWindowsPath
 from typing import Any
 
-import yaml
 from jinja2.exceptions import FilterArgumentError
 from jinja2.runtime import Undefined
 
@@ -41,12 +40,17 @@ def _bytes(value: Any, encoding: str = "utf-8") -> bytes:
     return value if isinstance(value, bytes) else _text(value).encode(encoding, "surrogateescape")
 
 
+# YAML is imported by the filters that use it, not by every render.
 def to_yaml(value: Any, *args: Any, **kwargs: Any) -> str:
+    import yaml
+
     flow = kwargs.pop("default_flow_style", None)
     return yaml.dump(value, *args, allow_unicode=True, default_flow_style=flow, **kwargs)
 
 
 def to_nice_yaml(value: Any, indent: int = 4, *args: Any, **kwargs: Any) -> str:
+    import yaml
+
     return yaml.dump(
         value, *args, indent=indent, allow_unicode=True, default_flow_style=False, **kwargs
     )
@@ -68,10 +72,14 @@ def to_nice_json(
 
 
 def from_yaml(data: Any) -> Any:
+    import yaml
+
     return yaml.safe_load(data) if isinstance(data, str) else data
 
 
 def from_yaml_all(data: Any) -> Any:
+    import yaml
+
     return list(yaml.safe_load_all(data)) if isinstance(data, str) else data
 
 

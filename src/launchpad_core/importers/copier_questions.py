@@ -8,17 +8,20 @@ Copier casts answers, templated ones are left to the answers step. Copier's
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from ..errors import LoadError
 from ..model.template import Choice, EnvOptions, Variable
 from ..variables import VariableType
 from .jinja_text import has_markup, literal
+
+if TYPE_CHECKING:
+    import yaml
 
 COPIER_TYPES = ("bool", "float", "int", "json", "str", "yaml", "path")
 _RESERVED = frozenset({"now", "make_secret"})
@@ -50,31 +53,45 @@ def cast_to_str(value: Any) -> str:
     raise ValueError(f"could not convert {value!r} to a string")
 
 
-class _PlainLoader(yaml.SafeLoader):
+# YAML is imported on first use: rendering a cached import rarely needs it.
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+@functools.cache
+def _plain_loader() -> type[yaml.SafeLoader]:
     """YAML without timestamps: dates stay text, since answers are plain JSON data."""
+    import yaml
+
+    class PlainLoader(yaml.SafeLoader):
+        yaml_implicit_resolvers = {
+            first: [(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP_TAG]
+            for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+        }
+
+    return PlainLoader
 
 
-_PlainLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+@functools.cache
+def _timestamp() -> re.Pattern[str]:
+    import yaml
 
-
-_TIMESTAMP = next(
-    rx
-    for resolvers in yaml.SafeLoader.yaml_implicit_resolvers.values()
-    for tag, rx in resolvers
-    if tag == "tag:yaml.org,2002:timestamp"
-)
+    return next(
+        rx
+        for resolvers in yaml.SafeLoader.yaml_implicit_resolvers.values()
+        for tag, rx in resolvers
+        if tag == _TIMESTAMP_TAG
+    )
 
 
 def is_yaml_timestamp(value: Any) -> bool:
     """Whether Copier would have read this YAML answer as a date (which it never records)."""
-    return isinstance(value, str) and _TIMESTAMP.fullmatch(value) is not None
+    return isinstance(value, str) and _timestamp().fullmatch(value) is not None
 
 
 def load_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_PlainLoader)
+    import yaml
+
+    return yaml.load(text, Loader=_plain_loader())
 
 
 def _parse_text(parse: Callable[[str], Any]) -> Callable[[Any], Any]:
@@ -93,6 +110,8 @@ CASTS: Mapping[str, Callable[[Any], Any]] = {
 
 
 def _coerce_yaml(value: Any, _var: Variable, from_text: bool) -> Any:
+    import yaml
+
     if from_text and isinstance(value, str):
         try:
             return load_yaml(value)
@@ -168,6 +187,8 @@ def _default(
     default = question["default"]
     if isinstance(default, str) and has_markup(default, envops):
         return default
+    import yaml
+
     try:
         if multiselect:
             items = load_yaml(default) if isinstance(default, str) else default

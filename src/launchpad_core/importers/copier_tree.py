@@ -20,15 +20,18 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 import attrs
-import pathspec
 
 from ..errors import LoadError
 from ..model.template import EnvOptions, FileSpec
 from .copier_config import CopierConfig
 from .jinja_text import as_jinja_reads, captured, expression, has_markup, string_literal
 from .source_tree import TreeReader, file_mode
+
+if TYPE_CHECKING:
+    import pathspec
 
 #: The Jinja global the ``when`` of a file uses for templated ``_exclude`` patterns.
 EXCLUDED_GLOBAL = "copier_path_excluded"
@@ -37,6 +40,8 @@ _LINEBREAK = re.compile(r"\r\n|\r|\n")
 
 @functools.lru_cache(maxsize=64)
 def _spec(patterns: tuple[str, ...]) -> pathspec.PathSpec:
+    import pathspec  # here: the plugin loads on every command, most never match
+
     return pathspec.PathSpec.from_lines("gitignore", patterns)
 
 

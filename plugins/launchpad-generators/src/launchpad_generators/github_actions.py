@@ -14,7 +14,6 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import attrs
-import yaml
 from launchpad_core import Answers, FileSpec
 from launchpad_core.generators import FileGenerator
 
@@ -113,6 +112,8 @@ def _run(command: str) -> Iterator[str]:
 
 
 def _reads_back(command: str) -> bool:
+    import yaml  # here, not at import: the plugin loads on every command
+
     try:
         return yaml.safe_load(f"run: {command}") == {"run": command}
     except yaml.YAMLError:
