@@ -10,14 +10,16 @@ creates 20 templates, then measures each endpoint with ``wrk`` (``apt-get instal
 * ``templates``  GET /api/templates with ``Authorization: Bearer lp_...`` (the issue's
                  target), served by an API process without Redis (every list from
                  PostgreSQL) ...
-* ``tpl+redis``  ... and by a second API process with ``LAUNCHPAD_REDIS_URL`` (list cache)
+* ``tpl+redis``  ... and by a second API process with ``LAUNCHPAD_REDIS_URL`` (the list
+                 cache: after the first request each page is served from the process's
+                 near tier, see launchpad_web/templates/near.py)
 * ``me``         GET /api/me with the token (token lookup, user, JSON)
 * ``health``     GET /api/health (database and queue round trips, schema revision)
 
 and prints requests/s, latency percentiles and each endpoint's ratio to hello
 (the issue's target is at least 50%).
 
-Usage: python bench/api.py [--duration 10] [--connections 16] [--threads 8]
+Usage: python bench/api.py [--duration 10] [--rounds 3] [--connections 16] [--threads 8]
                            [--admin-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
                            [--database-url URL] [--redis-url redis://127.0.0.1:6379/7]
 """
@@ -161,6 +163,11 @@ def wrk(url: str, args: argparse.Namespace, headers: dict[str, str], seconds: in
     return {"rps": float(WRK_RATE.search(out).group(1)), **latency}
 
 
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median requests/s (its latencies with it)."""
+    return sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
+
+
 def measure(args: argparse.Namespace, database_url: str) -> dict[str, dict]:
     from launchpad_web.db import make_engine
     from launchpad_web.migrate import upgrade
@@ -191,15 +198,18 @@ def measure(args: argparse.Namespace, database_url: str) -> dict[str, dict]:
             }
             for url, headers in targets.values():
                 wrk(url, args, headers, 1)  # warm up: connections, caches, JIT-less paths
-            return {name: wrk(url, args, headers, args.duration)
-                    for name, (url, headers) in targets.items()}
+            runs: dict[str, list[dict]] = {name: [] for name in targets}
+            for _ in range(args.rounds):  # interleaved: a disturbance hits every endpoint
+                for name, (url, headers) in targets.items():
+                    runs[name].append(wrk(url, args, headers, args.duration))
+            return {name: median_run(r) for name, r in runs.items()}
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def report(results: dict[str, dict], args: argparse.Namespace) -> None:
-    print(f"wrk -t2 -c{args.connections} -d{args.duration}s; waitress threads={args.threads}; "
-          f"{os.cpu_count()} CPUs")
+    print(f"wrk -t2 -c{args.connections} -d{args.duration}s, median of {args.rounds} interleaved "
+          f"rounds; waitress threads={args.threads}; {os.cpu_count()} CPUs")
     print(f"{'endpoint':<10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs hello':>9}")
     hello = results["hello"]["rps"]
     for name, r in results.items():
@@ -214,7 +224,9 @@ def main() -> None:
     server.add_argument("which", choices=["hello", "launchpad"])
     server.add_argument("--port", type=int, required=True)
     server.add_argument("--threads", type=int, required=True)
-    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="runs per endpoint, interleaved; the median is reported")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--admin-url", default=ADMIN_URL)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -16,6 +17,18 @@ from launchpad_core.testing import free_port
 from launchpad_web.migrate import head_revision
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def root_logging():
+    """``serve`` configures the root logger for its process: put it back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    for handler in root.handlers:
+        if handler not in handlers:
+            handler.close()
+    root.handlers[:], root.level = handlers, level
 
 
 @pytest.fixture

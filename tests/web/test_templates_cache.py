@@ -33,6 +33,7 @@ from launchpad_web.app import create_app
 from launchpad_web.billing.models import Plan
 from launchpad_web.db import make_session_factory
 from launchpad_web.templates import near as near_module
+from launchpad_web.templates import readiness
 from launchpad_web.templates.cache import TemplateListCache
 from launchpad_web.templates.models import TemplateRecord
 from launchpad_web.templates.near import NearPages, Ticket
@@ -501,3 +502,18 @@ def test_forgotten_change_stamps_never_let_an_old_page_in(redis_client):
     near.forget([uuid.uuid4(), uuid.uuid4()])  # pushes the user's stamp out
     near.keep(ticket, b"old")
     assert isinstance(near.lookup(user, "q"), Ticket)
+
+
+@pytest.mark.parametrize("check", [readiness._libc_poll(), readiness._select_poll])
+def test_readiness_tells_a_waiting_byte_from_none(check):
+    left, right = socket.socketpair()
+    with left, right:
+        assert check(left) is False
+        right.send(b"x")
+        deadline = time.monotonic() + 5
+        while not check(left):
+            assert time.monotonic() < deadline
+        left.recv(1)
+        assert check(left) is False
+        right.close()
+        assert check(left) is True  # end of stream: the reader must look

@@ -33,6 +33,8 @@ from collections.abc import Hashable, Iterable
 import attrs
 import redis
 
+from .readiness import readable_now
+
 log = logging.getLogger("launchpad_web.templates.cache")
 
 CHANNEL = "launchpad:templates:changed"
@@ -114,6 +116,8 @@ class NearPages:
                 if time.monotonic() < self._retry_at:
                     return False
                 self._subscribe()
+            if not self._arrived():
+                return True
             while (message := self._pubsub.get_message(timeout=0.0)) is not None:
                 if message["type"] == "message":
                     self._changed([uuid.UUID(hex=h.decode()) for h in message["data"].split()])
@@ -126,6 +130,14 @@ class NearPages:
                 self._pubsub = None
             self._retry_at = time.monotonic() + RETRY_SECONDS
             return False
+
+    def _arrived(self) -> bool:
+        """Whether the subscription's socket has bytes to read: one ``poll`` that keeps
+        the GIL (redis-py's own check makes three system calls, each releasing it).
+        Exact, because every read loop above runs until redis-py has nothing
+        buffered; without a socket, assume so."""
+        sock = getattr(self._pubsub.connection, "_sock", None)
+        return True if sock is None else readable_now(sock)
 
     def _subscribe(self) -> None:
         pubsub = self.client.pubsub()
