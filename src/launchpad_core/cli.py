@@ -95,6 +95,13 @@ def _parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
 
     plugins = sub.add_parser("plugins", help="list loaded plugins and their hooks")
     plugins.set_defaults(handler=_plugins)
+
+    daemon = sub.add_parser(
+        "daemon", help="keep LaunchPad loaded in the background: faster render, validate, import")
+    daemon.add_argument("action", choices=("start", "stop", "status"))
+    daemon.add_argument("--idle-timeout", type=float, default=15 * 60, metavar="SECONDS",
+                        help="exit after this long without a command (900)")
+    daemon.set_defaults(handler=_daemon)
     Hooks(pm).register_commands(subparsers=sub)
     return parser
 
@@ -229,6 +236,26 @@ def _schema(args: argparse.Namespace) -> int:
 
     schema = definition_schema(args.launchpad().types)
     print(json.dumps(schema, indent=2))
+    return 0
+
+
+def _daemon(args: argparse.Namespace) -> int:
+    from . import daemon
+
+    cache_dir = CoreSettings.from_env().cache_dir
+    if cache_dir is None:
+        raise LaunchpadError("the daemon needs the cache (LAUNCHPAD_NO_CACHE is set)")
+    try:
+        if args.action == "start":
+            pid = daemon.start(cache_dir, idle_seconds=args.idle_timeout)
+            print(f"LaunchPad daemon started (pid {pid}); `launchpad daemon stop` stops it.")
+        elif args.action == "stop":
+            print("LaunchPad daemon stopped." if daemon.stop(cache_dir) else "No daemon runs.")
+        else:
+            pid = daemon.status(cache_dir)
+            print(f"LaunchPad daemon running (pid {pid})." if pid else "No daemon runs.")
+    except daemon.DaemonError as exc:
+        raise LaunchpadError(str(exc)) from exc
     return 0
 
 

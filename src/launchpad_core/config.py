@@ -6,6 +6,8 @@
   and imported Copier and Cookiecutter templates (``imports/``) (default
   ``$XDG_CACHE_HOME/launchpad`` or ``~/.cache/launchpad``).
 * ``LAUNCHPAD_NO_CACHE``: set to 1 to render without the on-disk cache.
+* ``LAUNCHPAD_NO_DAEMON``: set to 1 to never hand a command to the render daemon
+  (:mod:`launchpad_core.daemon`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import attrs
+
+from .cachedir import cache_dir_from_env
 
 
 @attrs.frozen
@@ -29,11 +33,4 @@ class CoreSettings:
         only = None
         if plugins is not None:
             only = frozenset(p.strip() for p in plugins.split(",") if p.strip())
-        cache_dir = None
-        if env.get("LAUNCHPAD_NO_CACHE", "") not in ("1", "true", "yes"):
-            base = env.get("LAUNCHPAD_CACHE_DIR") or os.path.join(
-                env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
-                "launchpad",
-            )
-            cache_dir = Path(base)
-        return cls(plugins=only, cache_dir=cache_dir)
+        return cls(plugins=only, cache_dir=cache_dir_from_env(env))

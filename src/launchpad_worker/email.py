@@ -1,10 +1,12 @@
-"""The built-in ``launchpad_notify``: an email through SMTP when a host is configured."""
+"""The built-in ``launchpad_notify``: an email through SMTP when a host is configured.
+
+``smtplib`` and ``email`` are imported when a mail is sent: every ``launchpad``
+command loads this plugin, and they (with ``ssl``) cost it 8 ms of start-up.
+"""
 
 from __future__ import annotations
 
-import smtplib
 from collections.abc import Mapping
-from email.message import EmailMessage
 from typing import Any
 
 from launchpad_core import hookimpl
@@ -17,6 +19,9 @@ def launchpad_notify(kind: str, recipient: str, subject: str, message: str,
                      settings: Mapping[str, Any]) -> None:
     if not settings.get("host"):
         return
+    import smtplib
+    from email.message import EmailMessage
+
     mail = EmailMessage()
     mail["From"] = settings["sender"]
     mail["To"] = recipient

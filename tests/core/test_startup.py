@@ -9,7 +9,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("sqlalchemy", "alembic", "falcon", "waitress", "psycopg", "huey", "redis", "stripe")
+HEAVY = ("sqlalchemy", "alembic", "falcon", "waitress", "psycopg", "huey", "redis", "stripe",
+         "smtplib", "ssl")
 
 PROBE = f"""
 import sys
@@ -57,3 +58,10 @@ def test_every_public_name_resolves_lazily() -> None:
     for name in launchpad_core.__all__:
         assert getattr(launchpad_core, name) is not None
     assert set(launchpad_core.__all__) <= set(dir(launchpad_core))
+
+
+def test_the_launcher_imports_only_the_daemon_client() -> None:
+    """A command the render daemon runs costs its caller little more than Python's start."""
+    heavy = ("jinja2", "attrs", "attr", "pluggy", "launchpad_core.cli", "launchpad_core.config",
+             "launchpad_core.runtime", *NOT_AT_START)
+    assert _imported("import launchpad_core.launcher", heavy) == []
