@@ -22,8 +22,6 @@ from pathlib import Path
 from types import CodeType
 
 import jinja2
-from jinja2.lexer import Token, TokenStream
-from jinja2.parser import Parser
 
 from .model.template import EnvOptions
 from .sandbox import LaunchpadSandbox
@@ -85,7 +83,7 @@ def compile_many(env: LaunchpadSandbox, sources: list[str], workers: int) -> lis
         if skeleton is None or len(members) == 1:
             singles.extend(index for index, _ in members)
             continue
-        code = _compile_skeleton(env, skeleton)
+        code = _compile(env, skeleton)
         for index, texts in members:
             codes[index] = None if code is None else _with_texts(code, texts)
     todo = [sources[i] for i in singles]
@@ -100,54 +98,73 @@ def compile_many(env: LaunchpadSandbox, sources: list[str], workers: int) -> lis
 
 # Skeletons: one compilation for sources that differ only in their plain text -----------
 #
-# A source's skeleton is its token stream with the text of every ``data`` token
-# (the plain text between tags, after whitespace control) replaced by a
-# placeholder. Jinja's code generator only ever emits such text as string
-# constants, so the code compiled from a skeleton becomes any member's code by
-# putting its texts back into the constants. Line numbers are part of the
-# skeleton, so error lines and debug information stay each source's own.
+# A source's skeleton is the source itself with the inside of every stretch of
+# plain text (what lies between tags, less the whitespace at either end)
+# replaced by a placeholder holding as many newlines. Jinja's lexer treats a
+# placeholder exactly as the text it replaces: neither holds the start of a
+# tag, both begin and end with a character that is not whitespace (so
+# whitespace control strips the same characters around them), and both span
+# as many lines. So the skeleton lexes to the source's tokens with
+# placeholders inside the ``data`` tokens, which Jinja's code generator only
+# ever emits as string constants: the code compiled from a skeleton becomes
+# any member's code by putting its texts back into the constants, and line
+# numbers stay each source's own.
+#
+# That reasoning holds for the tags it can see through at a glance, checked
+# below; any other source (quotes or braces inside a tag, raw blocks, line
+# statements, other delimiters, extensions) has no skeleton and compiles alone.
 
 _MARK = f"\ue000{os.urandom(6).hex()}:"
-_PLACEHOLDER = re.compile(re.escape(_MARK) + r"(\d+)\ue001")
-
-Skeleton = tuple[tuple[int, str, str], ...]
+_PLACEHOLDER = re.compile(re.escape(_MARK) + r"(\d+)\n*\ue001")
+_DEFAULT_SYNTAX = ("{%", "%}", "{{", "}}", "{#", "#}", None, None, "\n")
+#: Tags whose end is their first end delimiter: nothing inside can hide one.
+_TAG = re.compile(r"(\{\{[^{}'\"]*?\}\}|\{%[^{}'\"]*?%\}|\{#.*?#\})", re.S)
+_TAG_START = re.compile(r"\{[{%#]")
 
 
 def _group_by_skeleton(
     env: LaunchpadSandbox, sources: list[str]
-) -> dict[Skeleton | None, list[tuple[int, tuple[str, ...]]]]:
-    groups: dict[Skeleton | None, list[tuple[int, tuple[str, ...]]]] = {}
+) -> dict[str | None, list[tuple[int, tuple[str, ...]]]]:
+    groups: dict[str | None, list[tuple[int, tuple[str, ...]]]] = {}
+    if not _has_default_syntax(env):
+        groups[None] = [(index, ()) for index in range(len(sources))]
+        return groups
     for index, source in enumerate(sources):
-        skeleton, texts = _skeleton(env, source)
+        skeleton, texts = _skeleton(source)
         groups.setdefault(skeleton, []).append((index, texts))
     return groups
 
 
-def _skeleton(env: LaunchpadSandbox, source: str) -> tuple[Skeleton | None, tuple[str, ...]]:
-    if "\ue000" in source or env.extensions:  # extensions may rewrite the stream
+def _has_default_syntax(env: LaunchpadSandbox) -> bool:
+    syntax = (
+        env.block_start_string, env.block_end_string,
+        env.variable_start_string, env.variable_end_string,
+        env.comment_start_string, env.comment_end_string,
+        env.line_statement_prefix, env.line_comment_prefix, env.newline_sequence,
+    )
+    return syntax == _DEFAULT_SYNTAX and not env.extensions  # extensions may rewrite the stream
+
+
+def _skeleton(source: str) -> tuple[str | None, tuple[str, ...]]:
+    if "\ue000" in source or "\r" in source:
         return None, ()
-    try:
-        tokens = list(env._tokenize(source, "template"))
-    except Exception:
-        return None, ()  # compiled alone, for its own error
+    parts = _TAG.split(source)  # text, tag, text, ..., text
     texts: list[str] = []
-    shape = []
-    for token in tokens:
-        if token.type == "data":
-            shape.append((token.lineno, "data", f"{_MARK}{len(texts)}\ue001"))
-            texts.append(token.value)
-        else:
-            shape.append((token.lineno, token.type, token.value))
-    return tuple(shape), tuple(texts)
-
-
-def _compile_skeleton(env: LaunchpadSandbox, skeleton: Skeleton) -> CodeType | None:
-    try:
-        parser = Parser(env, "", "template")
-        parser.stream = TokenStream(iter([Token(*t) for t in skeleton]), "template", None)
-        return env._compile(env._generate(parser.parse(), "template", None), "<template>")
-    except Exception:
-        return None
+    for i in range(0, len(parts), 2):
+        text = parts[i]
+        followed_by_tag = i + 1 < len(parts)
+        if _TAG_START.search(text) or (followed_by_tag and text.endswith("{")):
+            return None, ()  # a tag this split did not see, or one starting earlier
+        if followed_by_tag and parts[i + 1].startswith("{%") and "raw" in parts[i + 1]:
+            return None, ()
+        inner = text.strip()  # the lexer's whitespace (``\s``, ``str.strip``) is Unicode's
+        if inner:
+            start = len(text) - len(text.lstrip())
+            newlines = "\n" * inner.count("\n")
+            placeholder = f"{_MARK}{len(texts)}{newlines}\ue001"
+            parts[i] = f"{text[:start]}{placeholder}{text[start + len(inner):]}"
+            texts.append(inner)
+    return "".join(parts), tuple(texts)
 
 
 def _with_texts(code: CodeType, texts: tuple[str, ...]) -> CodeType:

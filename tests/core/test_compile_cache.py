@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from types import CodeType
 
+import jinja2
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from launchpad_core.compile_cache import _group_by_skeleton, compile_many
+from launchpad_core.compile_cache import (
+    _PLACEHOLDER,
+    _compile,
+    _group_by_skeleton,
+    _skeleton,
+    compile_many,
+)
 from launchpad_core.limits import Limits
 from launchpad_core.model.template import EnvOptions
 from launchpad_core.sandbox import LaunchpadSandbox
@@ -90,3 +97,78 @@ def test_text_that_looks_like_a_placeholder_is_compiled_alone() -> None:
     sources = ["\ue000 {{ name }}", "\ue000 {{ name }}!"]
     codes = compile_many(env, sources, workers=1)
     assert [render(env, c) for c in codes] == ["\ue000 rocket", "\ue000 rocket!"]
+
+
+# The skeleton is found by a regular expression, not by Jinja's lexer: it must
+# never put together sources the lexer would tell apart. For every source that
+# gets a skeleton, lexing the skeleton and putting the texts back must give
+# exactly the source's own tokens (or the same error).
+
+FRAGMENTS = ["{{", "}}", "{%", "%}", "{#", "#}", "{", "}", "%", "#", "-", "+", " ", "\n", "\t",
+             "\u2028", "\x0c", "a", "x", "if x", "endif", "for x in y", "endfor", "raw", "endraw",
+             "'", '"', "(", ")", "[", "]", "|upper", "1e-", "\ue001"]
+OPTIONS = [{}, {"trim_blocks": True}, {"lstrip_blocks": True},
+           {"trim_blocks": True, "lstrip_blocks": True}, {"keep_trailing_newline": False}]
+
+
+def tokens_or_error(env: LaunchpadSandbox, source: str) -> list[tuple[int, str, str]] | str:
+    try:
+        return [(t.lineno, t.type, t.value) for t in env._tokenize(source, "template")]
+    except jinja2.TemplateSyntaxError as exc:  # a skeleton that fails compiles its members alone
+        return f"error on line {exc.lineno}"
+
+
+def put_back(tokens: list[tuple[int, str, str]] | str, texts: tuple[str, ...]) -> object:
+    if isinstance(tokens, str):
+        return tokens
+    return [(line, kind, _PLACEHOLDER.sub(lambda m: texts[int(m.group(1))], value)
+             if kind == "data" else value) for line, kind, value in tokens]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=25).map("".join),
+       st.sampled_from(OPTIONS))
+def test_a_skeleton_lexes_as_its_source(source: str, options: dict) -> None:
+    env = environment(**options)
+    skeleton, texts = _skeleton(source)
+    if skeleton is not None:
+        assert put_back(tokens_or_error(env, skeleton), texts) == tokens_or_error(env, source)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([*FRAGMENTS[:17], "a", "x"]), max_size=12).map("".join),
+                min_size=2, max_size=4),
+       st.sampled_from(OPTIONS))
+def test_sources_sharing_a_skeleton_render_as_if_compiled_alone(
+    texts: list[str], options: dict
+) -> None:
+    env = environment(**options)
+    pattern = "{{{{ name }}}}{text}{{% if flag -%}} {{{{ name }}}}{{% endif %}}"
+    sources = [pattern.format(text=text) for text in texts]
+    for source, code in zip(sources, compile_many(env, sources, workers=1), strict=True):
+        alone = _compile(env, source)
+        assert (code is None) == (alone is None)
+        if code is not None:
+            assert outcome(env, code) == outcome(env, alone)
+
+
+def outcome(env: LaunchpadSandbox, code: CodeType) -> str:
+    try:
+        return render(env, code)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+@pytest.mark.parametrize("source", [
+    "{{ '}}' }}", "{{ {'a': 1} }}", "{% raw %}{{ x }}{% endraw %}", "a{{{ x }}", "{{ x",
+    "a\r\n{{ x }}", "\ue000{{ x }}",
+])
+def test_tags_the_split_cannot_see_through_have_no_skeleton(source: str) -> None:
+    assert _skeleton(source) == (None, ())
+
+
+@pytest.mark.parametrize("options", [{"variable_start_string": "[["},
+                                     {"line_statement_prefix": "%"}])
+def test_other_syntax_compiles_alone(options: dict) -> None:
+    env = environment(**options)
+    assert list(_group_by_skeleton(env, ["a {{ x }}", "b {{ x }}"])) == [None]

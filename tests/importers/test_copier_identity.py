@@ -301,6 +301,27 @@ def test_a_templated_path_shadowed_once_rendered_is_skipped(lp, tmp_path, answer
     assert conditions["docs/{{ name }}.txt"] is True
 
 
+# A tail after the last tag that holds a '/' names the file: only suffixed paths
+# with that last segment are candidates.
+SHADOW_IN_FOLDER_TREE = {
+    "copier.yml": "name:\n  default: sub\n",
+    "sub/hello.txt.jinja": "from the template: {{ name }}\n",
+    "{{ name }}/hello.txt": "the plain file, kept unless shadowed\n",
+    "{{ name }}/other.txt": "never shadowed: no suffixed path ends in /other.txt\n",
+}
+
+
+@pytest.mark.parametrize("answers", [{}, {"name": "other"}], ids=["shadowed", "not shadowed"])
+def test_a_templated_folder_shadowed_once_rendered_is_skipped(lp, tmp_path, answers):
+    src = write_tree(tmp_path / "shadow", SHADOW_IN_FOLDER_TREE)
+    expected = run_copier(src, tmp_path / "copier" / "out", answers)
+    actual = render_with_launchpad(lp, src, tmp_path / "launchpad" / "out", answers)
+    assert_same_tree(expected, actual)
+    conditions = {f.path: f.when for f in lp.load(src).files}
+    assert "_lp_shadowed" in str(conditions["{{ name }}/hello.txt"])
+    assert conditions["{{ name }}/other.txt"] is True
+
+
 FOLDERS_COPIER_YML = """\
 _subdirectory: project
 _exclude: {exclude}

@@ -111,6 +111,14 @@ class _Walk:
                     found.add((rel_dir / name).as_posix()[: -len(self.suffix)])
         return frozenset(found)
 
+    @functools.cached_property
+    def shadowed_by_name(self) -> dict[str, list[str]]:
+        """:attr:`shadowed` by last path segment."""
+        by_name: dict[str, list[str]] = {}
+        for path in self.shadowed:
+            by_name.setdefault(path.rpartition("/")[2], []).append(path)
+        return by_name
+
     def entries(self) -> Iterator[tuple[str, Path]]:
         yield from self._scan(self.copy_root, "", set())
 
@@ -185,9 +193,14 @@ class _Walk:
         ends = (envops.variable_end_string, envops.block_end_string, envops.comment_end_string)
         last = max((out.rfind(m) + len(m) for m in ends if m in out), default=len(out))
         tail = out[last:].lstrip()
+        # A tail holding a '/' names the last segment of any path that ends with it.
+        candidates = (
+            self.shadowed_by_name.get(tail.rpartition("/")[2], ()) if "/" in tail
+            else self.shadowed
+        )
         return any(
             len(p) >= len(head) + len(tail) and p.startswith(head) and p.endswith(tail)
-            for p in self.shadowed
+            for p in candidates
         )
 
     def _content(self, out: str, path: Path, is_template: bool) -> FileSpec:
