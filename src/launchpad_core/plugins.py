@@ -8,6 +8,7 @@ hooks a third party implements. ``LAUNCHPAD_PLUGINS`` (see
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,8 @@ from . import hookspecs
 from .errors import PluginError
 
 if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
     from .billing import BillingProvider
     from .generators import FileGenerator
     from .importing import TemplateImporter
@@ -48,9 +51,7 @@ def make_plugin_manager(
 
 
 def _load_entrypoints(pm: pluggy.PluginManager, only: Collection[str] | None) -> None:
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group=hookspecs.PROJECT):
+    for ep in _entry_points():
         if only is not None and ep.name not in only:
             continue
         if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
@@ -60,6 +61,16 @@ def _load_entrypoints(pm: pluggy.PluginManager, only: Collection[str] | None) ->
         except Exception as exc:
             raise PluginError(f"plugin {ep.name!r} failed to load: {exc}") from exc
         pm.register(plugin, name=ep.name)
+
+
+@functools.cache
+def _entry_points() -> tuple[EntryPoint, ...]:
+    """The ``launchpad`` entry points, read once per process (reading them scans every
+    installed distribution). A plugin installed later loads in new processes; the
+    render daemon, which outlives commands, exits when installed packages change."""
+    from importlib.metadata import entry_points
+
+    return tuple(entry_points(group=hookspecs.PROJECT))
 
 
 class Hooks:
