@@ -45,6 +45,7 @@ class BatchingHandler(logging.Handler):
         self.stream = stream
         self.interval = interval
         self._queue: collections.deque[logging.LogRecord] = collections.deque()
+        self._writing = threading.Lock()
         self._stop = threading.Event()
         self._writer = threading.Thread(target=self._run, name="log-writer", daemon=True)
         self._writer.start()
@@ -56,7 +57,9 @@ class BatchingHandler(logging.Handler):
         self._queue.append(record)  # atomic: no lock, no system call
 
     def flush(self) -> None:
-        with self.lock:  # one writer at a time: the thread, or a flush at close
+        # Not ``self.lock``: logging holds that around every emit, so a batch being
+        # formatted under it would make request threads wait for the writer.
+        with self._writing:  # one writer at a time: the thread, or a flush at close
             lines = []
             while self._queue:
                 record = self._queue.popleft()
