@@ -22,10 +22,11 @@ Two artefacts of the development environment are removed before timing:
   on the ext4 disk costs anywhere from 0.02 to 0.8 ms: it differs between
   directories (/tmp, /work, /root alike) and over time, while opening,
   writing and renaming stay cheap. At 200 files that is up to 160 ms per
-  tool, more than LaunchPad's whole render. The work directory defaults to
-  ``bench/.work/`` inside the project (ignored by git, removed afterwards);
-  for ratios free of that noise pass ``--workdir /dev/shm/lp-bench`` (tmpfs:
-  0.01 ms per file) and say which one a figure comes from.
+  tool, more than LaunchPad's whole render. The work directory therefore
+  defaults to ``/dev/shm/launchpad-bench`` (tmpfs: 0.01 ms per file, as /tmp
+  is on many distributions) where that exists, else ``bench/.work/`` inside
+  the project (ignored by git); both are removed afterwards. ``--workdir``
+  chooses another; say which one a figure comes from.
 
 Usage: python bench/render.py [--sizes 200 2000] [--rounds 3] [--workdir DIR]
 """
@@ -82,6 +83,11 @@ def compile_project() -> None:
     )
 
 
+def default_workdir() -> Path:
+    shm = Path("/dev/shm")
+    return shm / "launchpad-bench" if shm.is_dir() else PROJECT / "bench" / ".work"
+
+
 def bench_size(work: Path, nfiles: int, rounds: int) -> dict[str, float]:
     paths = make_templates(work / f"t{nfiles}", nfiles)
     cache = work / "cache"
@@ -111,8 +117,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[200, 2000])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--workdir", type=Path, default=PROJECT / "bench" / ".work",
-                        help="where templates and outputs go (default: bench/.work)")
+    parser.add_argument("--workdir", type=Path, default=default_workdir(),
+                        help="where templates and outputs go (default: /dev/shm/launchpad-bench,"
+                             " else bench/.work)")
     args = parser.parse_args()
     compile_project()
     args.workdir.mkdir(parents=True, exist_ok=True)
