@@ -43,6 +43,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -276,6 +277,7 @@ def _run_child(listener: socket.socket, connection: socket.socket, request: dict
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
+        time.tzset()  # the caller's TZ for local times
         os.umask(request["umask"])
         connection.settimeout(None)
         connection.sendall(f"pid {os.getpid()}\n".encode())
@@ -331,7 +333,6 @@ def _preload() -> None:
 def start(cache_dir: Path, *, idle_seconds: float = IDLE_SECONDS) -> int:
     """Start a daemon in the background (a new session) and wait until it answers: its pid."""
     import subprocess
-    import time
 
     running = status(cache_dir)
     if running is not None:

@@ -157,3 +157,16 @@ def test_a_shared_socket_folder_is_refused(home):
     assert result.returncode == 1
     assert result.stderr.strip() == (
         f"launchpad: error: {folder} must belong to you and be private (mode 0700)")
+
+
+def test_the_caller_s_time_zone_applies(running):
+    """Cookiecutter's ``{% now 'local' %}`` shows the caller's TZ, not the daemon's."""
+    template = running / "cc"
+    (template / "{{cookiecutter.slug}}").mkdir(parents=True)
+    (template / "cookiecutter.json").write_text(json.dumps({"slug": "out"}))
+    (template / "{{cookiecutter.slug}}" / "tz.txt").write_text("{% now 'local', '%z' %}")
+    for zone, offset in (("UTC0", "+0000"), ("JST-9", "+0900"), ("EST5", "-0500")):
+        result = launchpad(running, "render", str(template), zone, "--defaults",
+                           env=env_for(running, TZ=zone, PYTHONPROFILEIMPORTTIME="1"))
+        assert result.returncode == 0 and not ran_here(result), result.stderr
+        assert (running / zone / "out" / "tz.txt").read_text() == offset
