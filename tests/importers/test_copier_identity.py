@@ -288,19 +288,6 @@ SHADOW_TREE = {
 }
 
 
-@pytest.mark.parametrize("answers", [{}, {"name": "other"}], ids=["shadowed", "not shadowed"])
-def test_a_templated_path_shadowed_once_rendered_is_skipped(lp, tmp_path, answers):
-    src = write_tree(tmp_path / "shadow", SHADOW_TREE)
-    expected = run_copier(src, tmp_path / "copier" / "out", answers)
-    actual = render_with_launchpad(lp, src, tmp_path / "launchpad" / "out", answers)
-    assert_same_tree(expected, actual)
-    template = lp.load(src)
-    conditions = {f.path: f.when for f in template.files}
-    assert "_lp_shadowed" in str(conditions["{{ name }}.txt"])
-    assert conditions["{{ name }}.md"] is True  # decided when importing: no condition
-    assert conditions["docs/{{ name }}.txt"] is True
-
-
 # A tail after the last tag that holds a '/' names the file: only suffixed paths
 # with that last segment are candidates.
 SHADOW_IN_FOLDER_TREE = {
@@ -311,15 +298,21 @@ SHADOW_IN_FOLDER_TREE = {
 }
 
 
+@pytest.mark.parametrize("case", [  # tree, the path that may be shadowed, paths never shadowed
+    (SHADOW_TREE, "{{ name }}.txt", ["{{ name }}.md", "docs/{{ name }}.txt"]),
+    (SHADOW_IN_FOLDER_TREE, "{{ name }}/hello.txt", ["{{ name }}/other.txt"]),
+], ids=["file", "in a folder"])
 @pytest.mark.parametrize("answers", [{}, {"name": "other"}], ids=["shadowed", "not shadowed"])
-def test_a_templated_folder_shadowed_once_rendered_is_skipped(lp, tmp_path, answers):
-    src = write_tree(tmp_path / "shadow", SHADOW_IN_FOLDER_TREE)
+def test_a_templated_path_shadowed_once_rendered_is_skipped(lp, tmp_path, case, answers):
+    tree, candidate, never = case
+    src = write_tree(tmp_path / "shadow", tree)
     expected = run_copier(src, tmp_path / "copier" / "out", answers)
     actual = render_with_launchpad(lp, src, tmp_path / "launchpad" / "out", answers)
     assert_same_tree(expected, actual)
     conditions = {f.path: f.when for f in lp.load(src).files}
-    assert "_lp_shadowed" in str(conditions["{{ name }}/hello.txt"])
-    assert conditions["{{ name }}/other.txt"] is True
+    assert "_lp_shadowed" in str(conditions[candidate])
+    for path in never:  # decided when importing: no condition
+        assert conditions[path] is True
 
 
 FOLDERS_COPIER_YML = """\
