@@ -5,6 +5,7 @@ through the core's ``launchpad_register_commands`` hook (entry point ``web`` in 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from typing import TYPE_CHECKING
 
@@ -78,10 +79,17 @@ def _serve(args: argparse.Namespace) -> int:
                      job_queue=queue)
     print(f"LaunchPad listening on http://{settings.host}:{settings.port}", file=sys.stderr,
           flush=True)
+    # SIGTERM (docker stop, systemd) ends serve() as Ctrl-C does: waitress closes its
+    # sockets, the embedded consumer stops, and the log writer flushes at exit.
+    signal.signal(signal.SIGTERM, _interrupt)
     with running_consumer(queue, enabled=not args.no_worker and not settings.redis_url):
         waitress.serve(app, host=settings.host, port=settings.port, threads=settings.threads,
                        max_request_body_size=settings.max_body_bytes, ident="launchpad")
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:

@@ -5,6 +5,9 @@ Records are written by a thread of their own, a batch at a time
 queue. Every system call in a request thread releases the GIL, and under load
 each release is a round of futex wake-ups between waitress's threads; one
 ``write`` per request cost a busy API process about 15% of its throughput.
+A line reaches stderr at most 50 ms after its record; the rest is written
+when the process exits (``launchpad serve`` turns SIGTERM into a clean stop),
+so only a process killed outright (SIGKILL) loses its last 50 ms.
 """
 
 from __future__ import annotations

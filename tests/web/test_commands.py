@@ -126,6 +126,8 @@ def test_the_real_server_signs_up_logs_in_and_answers_me(data_dir, monkeypatch):
         status, problem = client.call("GET", "/api/nowhere")
         assert status == 404 and problem["code"] == "not_found"
     finally:
-        server.terminate()
-        server.wait(timeout=10)
-    assert b'"path": "/api/me"' in server.stderr.read()
+        server.terminate()  # at once: the last line must still reach the log
+        assert server.wait(timeout=10) == 0
+    log = server.stderr.read()
+    assert b'"path": "/api/me"' in log
+    assert b'"path": "/api/nowhere"' in log
