@@ -25,10 +25,11 @@ A command is handed over only when nothing could go wrong for it there:
 * ``LAUNCHPAD_NO_DAEMON`` is not set.
 
 Security: the socket lives in ``<cache>/daemon/``, a folder of mode 0700 that
-must belong to the user; the daemon also checks its peer's user id
-(``SO_PEERCRED``). It exits after ``--idle-timeout`` seconds without a
-command (15 minutes by default). Plugins edited in place (not reinstalled) are
-not noticed: ``launchpad daemon stop`` after editing one.
+must belong to the user; the daemon and the caller each check that the other
+runs as the same user (``SO_PEERCRED``) before anything is exchanged. It
+exits after ``--idle-timeout`` seconds without a command (15 minutes by
+default). Plugins edited in place (not reinstalled) are not noticed:
+``launchpad daemon stop`` after editing one.
 
 This module imports only the standard library's lightest parts at the top: the
 launcher imports it on every run.
@@ -107,10 +108,7 @@ def forward(argv: Sequence[str], env: Mapping[str, str]) -> int | None:
     None when the command should run in this process (it has not started)."""
     if env.get("LAUNCHPAD_NO_DAEMON", "").lower() in _TRUE or not _forwardable(argv):
         return None
-    cache_dir = cache_dir_from_env(env)
-    if cache_dir is None:
-        return None
-    connection = _connect(socket_path(cache_dir))
+    connection = _daemon_for(env)
     if connection is None:
         return None
     with connection:
@@ -127,6 +125,16 @@ def forward(argv: Sequence[str], env: Mapping[str, str]) -> int | None:
         if len(started) != 2 or started[0] != b"pid":
             return None  # stale, or gone before starting: nothing ran
         return _wait(replies, int(started[1]))
+
+
+def _daemon_for(env: Mapping[str, str]) -> socket.socket | None:
+    """A connection to this user's daemon for the cache directory ``env`` names."""
+    cache_dir = cache_dir_from_env(env)
+    connection = None if cache_dir is None else _connect(socket_path(cache_dir))
+    if connection is not None and not _same_user(connection):
+        connection.close()  # never hand the environment to someone else's process
+        return None
+    return connection
 
 
 def _forwardable(argv: Sequence[str]) -> bool:
@@ -192,7 +200,9 @@ def serve(cache_dir: Path, *, idle_seconds: float = IDLE_SECONDS) -> None:
 
 
 def _listen(path: Path) -> socket.socket:
-    if _connect(path) is not None:
+    running = _connect(path)
+    if running is not None:
+        running.close()
         raise DaemonError(f"a daemon already listens on {path}")
     path.unlink(missing_ok=True)  # left by a daemon that was killed
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -236,6 +246,7 @@ def _answer(listener: socket.socket, connection: socket.socket, code: str) -> bo
 
 
 def _same_user(connection: socket.socket) -> bool:
+    """Whether the process at the other end runs as this user (both sides ask)."""
     if not hasattr(socket, "SO_PEERCRED"):
         return True  # the private folder alone guards the socket
     credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,

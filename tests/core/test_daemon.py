@@ -170,3 +170,35 @@ def test_the_caller_s_time_zone_applies(running):
                            env=env_for(running, TZ=zone, PYTHONPROFILEIMPORTTIME="1"))
         assert result.returncode == 0 and not ran_here(result), result.stderr
         assert (running / zone / "out" / "tz.txt").read_text() == offset
+
+
+IMPOSTOR = """
+import os, socket, sys
+sock = socket.socket(socket.AF_UNIX)
+sock.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o777)
+os.setuid(65534)  # listen as nobody: the credentials a peer sees
+sock.listen(1)
+print("ready", flush=True)
+sock.settimeout(10)
+connection, _ = sock.accept()
+connection.settimeout(2)
+try:
+    print(len(connection.recv(65536)))
+except TimeoutError:
+    print(0)
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to listen as another user")
+def test_a_socket_another_user_listens_on_is_told_nothing(home):
+    path = daemon.socket_path(home / "cache")
+    path.parent.mkdir(parents=True, mode=0o700)
+    impostor = subprocess.Popen([sys.executable, "-c", IMPOSTOR, str(path)],
+                                stdout=subprocess.PIPE, text=True)
+    assert impostor.stdout.readline() == "ready\n"
+    env = env_for(home, SECRET="do not leak")
+    assert daemon.forward(["validate", str(EXAMPLE)], env) is None
+    assert impostor.stdout.readline() == "0\n"  # not a byte sent
+    impostor.wait(timeout=10)
+    impostor.stdout.close()
