@@ -24,7 +24,7 @@ from launchpad_web.errors import VersionConflictError
 from launchpad_web.models import metadata
 from launchpad_web.templates.models import TemplateRecord, TemplateVersion
 from launchpad_web.templates.schemas import TemplateRequest, TemplateUpdateRequest
-from launchpad_web.templates.services import TemplateService
+from launchpad_web.templates.services import TemplateService, encode_cursor
 
 from .conftest import Person, people
 
@@ -312,6 +312,17 @@ def test_pages_follow_name_order_with_a_cursor_and_total(person, db):
     default = ann.get("/api/templates").json
     assert [t["name"] for t in default["templates"]] == sorted(names)
     assert default["next_cursor"] is None
+
+
+def test_an_empty_page_still_counts_the_list(person):
+    ann = person(plan=Plan.PRO)
+    assert ann.get("/api/templates").json == {"templates": [], "total": 0, "limit": 20,
+                                              "next_cursor": None}
+    for name in ("alpha", "bravo"):
+        create_template(ann, name)
+    past_the_end = encode_cursor("zzz", uuid.uuid4())
+    page = ann.get(f"/api/templates?cursor={past_the_end}").json
+    assert (page["templates"], page["total"], page["next_cursor"]) == ([], 2, None)
 
 
 @pytest.mark.parametrize("query, status, code", [

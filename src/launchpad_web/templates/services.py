@@ -139,8 +139,14 @@ class TemplateService:
             if team_role(db, query.team_id, user_id) is None:
                 raise NotFoundError("no such team", field="team_id")
             visible = visible.where(TemplateRecord.team_id == query.team_id)
-        total = db.scalar(sa.select(sa.func.count()).select_from(visible.subquery())) or 0
-        page = visible.order_by(TemplateRecord.name, TemplateRecord.id).limit(query.limit + 1)
+        # The total rides along with the page (one round trip, not two); only a
+        # page past the end, which has no row to carry it, asks for it alone.
+        count = sa.select(sa.func.count()).select_from(visible.subquery())
+        page = (
+            visible.add_columns(count.scalar_subquery().label("total"))
+            .order_by(TemplateRecord.name, TemplateRecord.id)
+            .limit(query.limit + 1)
+        )
         if query.cursor is not None:
             name, after = decode_cursor(query.cursor)
             page = page.where(
@@ -149,7 +155,9 @@ class TemplateService:
                     sa.and_(TemplateRecord.name == name, TemplateRecord.id > after),
                 )
             )
-        rows = db.scalars(page).all()
+        found = db.execute(page).all()
+        total = found[0].total if found else (db.scalar(count) if query.cursor else 0)
+        rows = [row.TemplateRecord for row in found]
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         cursor = encode_cursor(rows[-1].name, rows[-1].id) if more else None
