@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -517,3 +518,29 @@ def test_readiness_tells_a_waiting_byte_from_none(check):
         assert check(left) is False
         right.close()
         assert check(left) is True  # end of stream: the reader must look
+
+
+def test_while_one_request_subscribes_the_others_bypass_the_tier(redis_client):
+    """Subscribing may wait for Redis (up to its timeout): nobody else waits with it."""
+    near = NearPages(redis_client)
+    entered, release, found = threading.Event(), threading.Event(), []
+    subscribe = near._subscribe
+
+    def slow_subscribe():
+        entered.set()
+        release.wait(10)
+        return subscribe()
+
+    near._subscribe = slow_subscribe
+    user = uuid.uuid4()
+    first = threading.Thread(target=lambda: found.append(near.lookup(user, "q")))
+    first.start()
+    assert entered.wait(10)
+    started = time.monotonic()
+    assert near.lookup(user, "q") is None  # bypassed, not blocked
+    assert time.monotonic() - started < 1
+    release.set()
+    first.join(10)
+    assert isinstance(found[0], Ticket)
+    near.keep(found[0], b"page")
+    assert near.lookup(user, "q") == b"page"

@@ -61,6 +61,7 @@ class NearPages:
         self._lock = threading.RLock()  # the reconnect callback runs inside a locked read
         self._pubsub: redis.client.PubSub | None = None
         self._retry_at = 0.0
+        self._subscribing = False
         self._pages: OrderedDict[uuid.UUID, dict[Hashable, bytes]] = OrderedDict()
         self._bytes = 0
         # A user's stamp is the serial of the last change read for them; users
@@ -73,8 +74,10 @@ class NearPages:
     def lookup(self, user_id: uuid.UUID, query: Hashable) -> bytes | Ticket | None:
         """The page if this process holds it, else a ticket to keep the page once
         loaded, or ``None`` while the subscription is down (nothing may be kept)."""
+        if self._pubsub is None and not self._subscribed():
+            return None
         with self._lock:
-            if not self._listening():
+            if not self._drained():
                 return None
             pages = self._pages.get(user_id)
             if pages is not None and query in pages:
@@ -109,13 +112,33 @@ class NearPages:
             self._changed(user_ids)
 
     # -- the subscription -----------------------------------------------------------------
-    def _listening(self) -> bool:
-        """Read every message that has arrived; (re)subscribe when due. Locked."""
+    def _subscribed(self) -> bool:
+        """Subscribe when due, without holding the lock: while one request waits for
+        Redis (up to its connect timeout), the others bypass the tier instead."""
+        with self._lock:
+            if self._pubsub is not None:
+                return True
+            if self._subscribing or time.monotonic() < self._retry_at:
+                return False
+            self._subscribing = True
         try:
-            if self._pubsub is None:
-                if time.monotonic() < self._retry_at:
-                    return False
-                self._subscribe()
+            pubsub = self._subscribe()
+        except (redis.RedisError, OSError) as exc:
+            with self._lock:
+                self._off(exc)
+            return False
+        finally:
+            self._subscribing = False
+        with self._lock:
+            self._drop_everything()
+            self._pubsub = pubsub
+        return True
+
+    def _drained(self) -> bool:
+        """Read every message that has arrived. Locked."""
+        if self._pubsub is None:
+            return False  # lost meanwhile, in another thread
+        try:
             if not self._arrived():
                 return True
             while (message := self._pubsub.get_message(timeout=0.0)) is not None:
@@ -123,23 +146,27 @@ class NearPages:
                     self._changed([uuid.UUID(hex=h.decode()) for h in message["data"].split()])
             return True
         except (redis.RedisError, OSError, ValueError) as exc:
-            log.warning("template list near cache off until Redis answers again: %s", exc)
-            self._drop_everything()
-            if self._pubsub is not None:
-                self._pubsub.reset()
-                self._pubsub = None
-            self._retry_at = time.monotonic() + RETRY_SECONDS
+            self._off(exc)
             return False
+
+    def _off(self, exc: Exception) -> None:
+        """Empty and bypass the tier until a retry is due. Locked."""
+        log.warning("template list near cache off until Redis answers again: %s", exc)
+        self._drop_everything()
+        if self._pubsub is not None:
+            self._pubsub.reset()
+            self._pubsub = None
+        self._retry_at = time.monotonic() + RETRY_SECONDS
 
     def _arrived(self) -> bool:
         """Whether the subscription's socket has bytes to read: one ``poll`` that keeps
         the GIL (redis-py's own check makes three system calls, each releasing it).
-        Exact, because every read loop above runs until redis-py has nothing
-        buffered; without a socket, assume so."""
+        Exact, because every read loop in :meth:`_drained` runs until redis-py has
+        nothing buffered; without a socket, assume so."""
         sock = getattr(self._pubsub.connection, "_sock", None)
         return True if sock is None else readable_now(sock)
 
-    def _subscribe(self) -> None:
+    def _subscribe(self) -> redis.client.PubSub:
         pubsub = self.client.pubsub()
         try:
             pubsub.subscribe(self.channel)
@@ -154,8 +181,7 @@ class NearPages:
         # redis-py reconnects and subscribes again on its own; what was published
         # in between is lost, so every reconnection empties the tier.
         pubsub.connection.register_connect_callback(self._reconnected)
-        self._drop_everything()
-        self._pubsub = pubsub
+        return pubsub
 
     def _reconnected(self, connection: object) -> None:
         with self._lock:
