@@ -33,6 +33,7 @@ from launchpad_core.testing import free_port
 from launchpad_web.app import create_app
 from launchpad_web.billing.models import Plan
 from launchpad_web.db import make_session_factory
+from launchpad_web.templates import cache as cache_module
 from launchpad_web.templates import near as near_module
 from launchpad_web.templates import readiness
 from launchpad_web.templates.cache import TemplateListCache
@@ -185,6 +186,14 @@ def _answers(client: redis.Redis) -> bool:
     return False
 
 
+@pytest.fixture
+def retry_at_once(monkeypatch):
+    """Redis tried again at once after a failure (not a second later)."""
+    for module in (cache_module, near_module):
+        monkeypatch.setattr(module, "RETRY_SECONDS", 0.0)
+
+
+@pytest.mark.usefixtures("retry_at_once")
 def test_the_cache_falls_back_while_redis_is_down_and_comes_back_with_it(
         make_app, new_client, signup, db, caplog):
     with socket.socket() as sock:
@@ -441,9 +450,8 @@ def forget_shared_pages(redis_client: redis.Redis) -> None:
         redis_client.delete(key)
 
 
-def test_a_lost_subscription_empties_the_near_tier_until_it_is_back(
-        db, processes, redis_client, monkeypatch):
-    monkeypatch.setattr(near_module, "RETRY_SECONDS", 0.0)
+@pytest.mark.usefixtures("retry_at_once")
+def test_a_lost_subscription_empties_the_near_tier_until_it_is_back(db, processes, redis_client):
     writer, reader, user, load = processes(), processes(), uuid.uuid4(), Loads()
     assert reader.page(user_id=user, query={}, load=load) == b'{"load":1}'
     kill_subscription(reader, redis_client)
@@ -544,3 +552,16 @@ def test_while_one_request_subscribes_the_others_bypass_the_tier(redis_client):
     assert isinstance(found[0], Ticket)
     near.keep(found[0], b"page")
     assert near.lookup(user, "q") == b"page"
+
+
+def test_a_failed_redis_is_left_alone_for_a_moment(caplog):
+    """One warning and one attempt, not one per request while Redis is down."""
+    cache = TemplateListCache.from_url("redis://127.0.0.1:1/0")
+    loads = Loads()
+    with caplog.at_level(logging.WARNING, logger="launchpad_web.templates.cache"):
+        for n in range(1, 6):
+            assert cache.page(user_id=uuid.uuid4(), query={}, load=loads) == (
+                f'{{"load":{n}}}'.encode())
+    unavailable = [r for r in caplog.records if "cache unavailable" in r.getMessage()]
+    assert len(unavailable) == 1
+    assert len([r for r in caplog.records if "near cache off" in r.getMessage()]) == 1

@@ -17,8 +17,8 @@ reader cache the old rows under the new generation); nothing when it rolls back.
 Generations are random values, not counters, and a page is only ever stored
 under one: a generation that expires or is evicted is replaced by a new random
 one, which no stored page matches (Redis may evict keys freely). Without Redis
-there is no cache; if Redis fails, lists are read from the database and a
-warning logged.
+there is no cache; if Redis fails, lists are read from the database for a
+second (then Redis is tried again) and a warning logged.
 
 In front of Redis, each process keeps the pages it served (:mod:`.near`):
 a hit there costs no round trip at all; writers publish the changed users on a
@@ -36,6 +36,7 @@ import json
 import logging
 import secrets
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -49,6 +50,7 @@ from .near import NearPages
 log = logging.getLogger("launchpad_web.templates.cache")
 
 PENDING = "launchpad_web.templates.cache.pending"
+RETRY_SECONDS = 1.0
 
 
 class TemplateListCache:
@@ -61,6 +63,7 @@ class TemplateListCache:
         self.prefix = prefix
         self.near = near
         self._own = threading.local()
+        self._down_until = 0.0
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> TemplateListCache:
@@ -81,28 +84,32 @@ class TemplateListCache:
 
     def _shared_page(self, user_id: uuid.UUID, query: dict[str, Any],
                      load: Callable[[], Any]) -> bytes:
+        if time.monotonic() < self._down_until:
+            return _json(load())  # Redis failed a moment ago: no wait for it per request
         generation_key, page_key = self._generation_key(user_id), self._page_key(user_id, query)
         try:
             generation, stored = self._mget(generation_key, page_key)
-        except redis.RedisError as exc:
-            log.warning("template list cache unavailable: %s", exc)
-            return _json(load())
-        if generation is not None and stored is not None:
-            built_at, _, data = stored.partition(b" ")
-            if built_at == generation:
-                return data
-        try:
+            if generation is not None and stored is not None:
+                built_at, _, data = stored.partition(b" ")
+                if built_at == generation:
+                    return data
             if generation is None:
                 generation = self._start_generation(generation_key)
         except redis.RedisError as exc:
-            log.warning("template list cache unavailable: %s", exc)
+            self._unavailable(exc)
             return _json(load())
         data = _json(load())
         try:
             self.client.set(page_key, generation + b" " + data, ex=self.ttl_seconds)
         except redis.RedisError as exc:
-            log.warning("template list cache unavailable: %s", exc)
+            self._unavailable(exc)
         return data
+
+    def _unavailable(self, exc: redis.RedisError) -> None:
+        """Read lists from the database alone for RETRY_SECONDS (one warning, not one
+        per request, and no connect timeout to wait out per request)."""
+        log.warning("template list cache unavailable for %ss: %s", RETRY_SECONDS, exc)
+        self._down_until = time.monotonic() + RETRY_SECONDS
 
     def _start_generation(self, key: str) -> bytes:
         """A generation for a user who has none (never changed, expired or evicted): a new
