@@ -12,7 +12,6 @@ so only a process killed outright (SIGKILL) loses its last 50 ms.
 
 from __future__ import annotations
 
-import atexit
 import collections
 import json
 import logging
@@ -40,7 +39,8 @@ class JsonFormatter(logging.Formatter):
 
 class BatchingHandler(logging.Handler):
     """Queues records and writes them from a daemon thread every ``interval`` seconds,
-    each batch in one write; closing (at exit too) writes what is left.
+    each batch in one write; closing (``logging.shutdown`` does at exit) writes what
+    is left.
     A record's message is merged with its arguments when it is queued."""
 
     def __init__(self, stream: TextIO, *, interval: float = 0.05):
@@ -51,8 +51,7 @@ class BatchingHandler(logging.Handler):
         self._writing = threading.Lock()
         self._stop = threading.Event()
         self._writer = threading.Thread(target=self._run, name="log-writer", daemon=True)
-        self._writer.start()
-        atexit.register(self.close)
+        self._writer.start()  # logging.shutdown() closes the handler at exit
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.args:

@@ -45,12 +45,12 @@ import redis
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from . import near as near_tier
 from .near import NearPages
 
 log = logging.getLogger("launchpad_web.templates.cache")
 
 PENDING = "launchpad_web.templates.cache.pending"
-RETRY_SECONDS = 1.0
 
 
 class TemplateListCache:
@@ -106,10 +106,10 @@ class TemplateListCache:
         return data
 
     def _unavailable(self, exc: redis.RedisError) -> None:
-        """Read lists from the database alone for RETRY_SECONDS (one warning, not one
-        per request, and no connect timeout to wait out per request)."""
-        log.warning("template list cache unavailable for %ss: %s", RETRY_SECONDS, exc)
-        self._down_until = time.monotonic() + RETRY_SECONDS
+        """Read lists from the database alone for a while, as the near tier does (one
+        warning, not one per request, and no connect timeout to wait out per request)."""
+        log.warning("template list cache unavailable for %ss: %s", near_tier.RETRY_SECONDS, exc)
+        self._down_until = time.monotonic() + near_tier.RETRY_SECONDS
 
     def _start_generation(self, key: str) -> bytes:
         """A generation for a user who has none (never changed, expired or evicted): a new

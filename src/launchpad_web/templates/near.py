@@ -38,7 +38,7 @@ from .readiness import readable_now
 log = logging.getLogger("launchpad_web.templates.cache")
 
 CHANNEL = "launchpad:templates:changed"
-RETRY_SECONDS = 1.0
+RETRY_SECONDS = 1.0  # after a Redis failure, both tiers leave Redis alone this long
 SUBSCRIBE_TIMEOUT = 2.0
 
 
