@@ -42,7 +42,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import free_port, fresh_database
+from common import free_port, fresh_database, positive_int
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "bench password, long enough"
@@ -224,11 +224,11 @@ def main() -> None:
     server.add_argument("which", choices=["hello", "launchpad"])
     server.add_argument("--port", type=int, required=True)
     server.add_argument("--threads", type=int, required=True)
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--duration", type=positive_int, default=10, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=positive_int, default=3,
                         help="runs per endpoint, interleaved; the median is reported")
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--connections", type=positive_int, default=16)
+    parser.add_argument("--threads", type=positive_int, default=8)
     parser.add_argument("--admin-url", default=ADMIN_URL)
     parser.add_argument("--database-url")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/7",

@@ -1,7 +1,9 @@
-"""What the benchmark scripts share: a free loopback port, a throw-away database."""
+"""What the benchmark scripts share: a free loopback port, a throw-away database,
+a positive count for their options."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import secrets
 import socket
@@ -29,3 +31,14 @@ def fresh_database(admin_url: str) -> Iterator[str]:
         with admin.connect() as connection:
             connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.dispose()
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value

@@ -50,7 +50,7 @@ from launchpad_web.migrate import upgrade
 from launchpad_web.templates.models import TemplateRecord, TemplateVersion
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import free_port, fresh_database
+from common import free_port, fresh_database, positive_int
 from make_templates import native_definition
 
 ADMIN_URL = os.environ.get("LAUNCHPAD_BENCH_DATABASE_URL",
@@ -204,8 +204,8 @@ def bare_loop(definition: dict, jobs: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--jobs", type=int, default=200)
-    parser.add_argument("--sequential", type=int, default=40)
+    parser.add_argument("--jobs", type=positive_int, default=200)
+    parser.add_argument("--sequential", type=positive_int, default=40)
     args = parser.parse_args()
     definition = native_definition(200)
     with tempfile.TemporaryDirectory() as tmp, fresh_database(ADMIN_URL) as database_url:

@@ -46,6 +46,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from common import positive_int
 from make_templates import main as make_templates
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -115,8 +116,8 @@ def bench_size(work: Path, nfiles: int, rounds: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", type=int, nargs="+", default=[200, 2000])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sizes", type=positive_int, nargs="+", default=[200, 2000])
+    parser.add_argument("--rounds", type=positive_int, default=3)
     parser.add_argument("--workdir", type=Path, default=default_workdir(),
                         help="where templates and outputs go (default: /dev/shm/launchpad-bench,"
                              " else bench/.work)")

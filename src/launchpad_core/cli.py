@@ -99,11 +99,22 @@ def _parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     daemon = sub.add_parser(
         "daemon", help="keep LaunchPad loaded in the background: faster render, validate, import")
     daemon.add_argument("action", choices=("start", "stop", "status"))
-    daemon.add_argument("--idle-timeout", type=float, default=15 * 60, metavar="SECONDS",
+    daemon.add_argument("--idle-timeout", type=_seconds, default=15 * 60, metavar="SECONDS",
                         help="exit after this long without a command (900)")
     daemon.set_defaults(handler=_daemon)
     Hooks(pm).register_commands(subparsers=sub)
     return parser
+
+
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds (argparse reports the error)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
 
 
 def _launchpad(pm: pluggy.PluginManager, settings: CoreSettings) -> Launchpad:

@@ -202,3 +202,19 @@ def test_a_socket_another_user_listens_on_is_told_nothing(home):
     assert impostor.stdout.readline() == "0\n"  # not a byte sent
     impostor.wait(timeout=10)
     impostor.stdout.close()
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "soon", "nan", "inf"])
+def test_a_bad_idle_timeout_is_refused_before_anything_starts(home, value):
+    result = launchpad(home, "daemon", "start", "--idle-timeout", value)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"launchpad daemon: error: argument --idle-timeout: {value!r} is not a positive "
+        "number of seconds")
+    assert daemon.status(home / "cache") is None
+
+
+def test_without_the_cache_there_is_no_daemon(home):
+    result = launchpad(home, "daemon", "start", env=env_for(home, LAUNCHPAD_NO_CACHE="1"))
+    assert (result.returncode, result.stderr) == (
+        1, "launchpad: error: the daemon needs the cache (LAUNCHPAD_NO_CACHE is set)\n")
