@@ -142,3 +142,16 @@ class IsolationError(LaunchpadError):
             raise ValueError(f"unknown isolation error code {code!r}")
         super().__init__(message, source=source)
         self.code = code
+
+
+class IsolationBusyError(LaunchpadError):
+    """No isolated child could take a call now: every slot is in use (``busy``), or
+    the caller's owner already has as many calls running as it may (``owner_busy``).
+    Nothing ran; the same call may succeed after ``retry_after`` seconds."""
+
+    code = "busy"
+
+    def __init__(self, message: str, *, code: str = "busy", retry_after: int = 1):
+        super().__init__(message)
+        self.code = code
+        self.retry_after = retry_after

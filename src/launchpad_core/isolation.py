@@ -42,20 +42,23 @@ script that imports the whole web app first, about 400 ms).
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing
 import os
 import resource
 import signal
+import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection, wait
 from types import ModuleType
 from typing import Any, TypeVar
 
 import attrs
 
-from .errors import IsolationError, LaunchpadError
+from .errors import IsolationBusyError, IsolationError, LaunchpadError
 from .runtime import Launchpad
 
 MIB = 1024 * 1024
@@ -111,6 +114,9 @@ class _Outcome:
     value: Any = None
 
 
+_STARTED = _Outcome("started")
+
+
 def _rebuild_error(cls: type[LaunchpadError], args: tuple, state: dict) -> LaunchpadError:
     """A LaunchpadError as it was in the child (some subclasses take other __init__ args)."""
     error = cls.__new__(cls)
@@ -119,38 +125,204 @@ def _rebuild_error(cls: type[LaunchpadError], args: tuple, state: dict) -> Launc
     return error
 
 
+class IsolationPool:
+    """Isolated calls served by pre-forked, one-shot children (the module doc says what
+    a call returns and raises).
+
+    ``warm`` children wait, already forked and with every preloaded module imported,
+    for one call each; a call takes one, so it pays no fork, and a background thread
+    forks its replacement. A child serves exactly one call and exits, so nothing of one
+    call (memory, module state, a thread left running) reaches the next, and its CPU
+    limit counts that call alone. ``slots`` bounds the calls running at once (a call
+    waits up to ``queue_seconds`` for one, then :class:`IsolationBusyError` ``busy``);
+    ``per_owner`` bounds those of one ``owner`` (a user: ``owner_busy`` at once, no
+    waiting), so one user cannot take every slot. ``warm=0`` forks on demand.
+    """
+
+    def __init__(
+        self,
+        *,
+        warm: int = 2,
+        slots: int | None = None,
+        per_owner: int | None = None,
+        queue_seconds: float = 5.0,
+    ):
+        self.warm = warm
+        self.per_owner = per_owner
+        self.queue_seconds = queue_seconds
+        self._slots = threading.BoundedSemaphore(slots) if slots else None
+        self._idle: deque[_Child] = deque()
+        self._running: dict[Any, int] = {}
+        self._lock = threading.Lock()
+        self._wanted = threading.Condition(self._lock)
+        self._refiller: threading.Thread | None = None
+        self._closed = False
+
+    def run(self, fn: Callable[..., T], /, *args: Any, limits: IsolationLimits,
+            owner: Any = None, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` in a child under ``limits``, on behalf of ``owner``."""
+        task = (fn, args, kwargs)
+        with self._owner_slot(owner), self._slot():
+            deadline = time.monotonic() + limits.wall_seconds
+            child = self._sent(limits, task, self._take())
+            if not _started(child, deadline, limits):
+                # It died waiting (after the liveness check): the call never began.
+                child.discard()
+                child = self._sent(limits, task, _Child.fork())
+                if not _started(child, deadline, limits):
+                    raise _death_error(child.discard(), limits)
+            return self._call(child, deadline, limits)
+
+    def close(self) -> None:
+        """Stop the refill thread and end the idle children (running calls finish)."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = list(self._idle), deque()
+            self._wanted.notify_all()
+        for child in idle:
+            child.discard()
+
+    # -- slots ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _owner_slot(self, owner: Any) -> Iterator[None]:
+        if owner is None or self.per_owner is None:
+            yield
+            return
+        with self._lock:
+            if self._running.get(owner, 0) >= self.per_owner:
+                raise IsolationBusyError(
+                    f"at most {self.per_owner} evaluations may run at once for one account",
+                    code="owner_busy",
+                )
+            self._running[owner] = self._running.get(owner, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running[owner] -= 1
+                if not self._running[owner]:
+                    del self._running[owner]
+
+    @contextlib.contextmanager
+    def _slot(self) -> Iterator[None]:
+        if self._slots is None:
+            yield
+            return
+        if not self._slots.acquire(timeout=self.queue_seconds):
+            raise IsolationBusyError("every evaluator is busy; try again shortly",
+                                     retry_after=max(1, math.ceil(self.queue_seconds)))
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+    # -- children ------------------------------------------------------------------------
+    def _take(self) -> _Child:
+        """A waiting child, or a new one when none is waiting (or the pool keeps none)."""
+        with self._lock:
+            child = self._idle.popleft() if self._idle else None
+            if self.warm and not self._closed:
+                self._start_refiller()
+                self._wanted.notify()
+        return child if child is not None and child.alive() else _Child.fork()
+
+    def _start_refiller(self) -> None:
+        if self._refiller is None or not self._refiller.is_alive():
+            self._refiller = threading.Thread(
+                target=self._refill, name="launchpad-isolation-refill", daemon=True
+            )
+            self._refiller.start()
+
+    def _refill(self) -> None:
+        """Keep ``warm`` children waiting: fork outside the lock, wait when enough are."""
+        while True:
+            with self._lock:
+                while len(self._idle) >= self.warm and not self._closed:
+                    self._wanted.wait()
+                if self._closed:
+                    return
+            child = _Child.fork()
+            with self._lock:
+                if self._closed:
+                    child.discard()
+                    return
+                self._idle.append(child)
+
+    @staticmethod
+    def _sent(limits: IsolationLimits, task: tuple, child: _Child) -> _Child:
+        """``child`` (or, when its pipe is broken, a new one) once ``task`` is sent."""
+        try:
+            try:
+                child.conn.send((limits, *task))
+            except (BrokenPipeError, ConnectionResetError):
+                child.discard()
+                child = _Child.fork()
+                child.conn.send((limits, *task))
+        except BaseException:  # e.g. an argument that cannot be pickled: nothing ran
+            child.discard()
+            raise
+        return child
+
+    @staticmethod
+    def _call(child: _Child, deadline: float, limits: IsolationLimits) -> Any:
+        try:
+            outcome = _await_outcome(child, deadline, limits)
+        finally:
+            exitcode = child.discard()
+        if outcome is None:
+            raise _death_error(exitcode, limits)
+        return _result(outcome)
+
+
+@attrs.define
+class _Child:
+    """A forked child waiting for its one call on ``conn`` (the parent's end)."""
+
+    process: Any
+    conn: Connection
+
+    @classmethod
+    def fork(cls) -> _Child:
+        conn, child_end = _CONTEXT.Pipe(duplex=True)
+        process = _CONTEXT.Process(target=_child_main, args=(child_end,), daemon=True)
+        process.start()
+        child_end.close()
+        return cls(process, conn)
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def discard(self) -> int | None:
+        """Close the pipe (a waiting child then exits), reap the child; its exit code."""
+        self.conn.close()
+        return _reap(self.process)
+
+
+_ONE_SHOT = IsolationPool(warm=0)
+
+
 def run_isolated(fn: Callable[..., T], /, *args: Any, limits: IsolationLimits, **kwargs: Any) -> T:
-    """``fn(*args, **kwargs)`` in a fresh child process under ``limits`` (see the module doc)."""
-    receiver, sender = _CONTEXT.Pipe(duplex=False)
-    child = _CONTEXT.Process(
-        target=_child_main, args=(sender, limits, fn, args, kwargs), daemon=True
-    )
-    deadline = time.monotonic() + limits.wall_seconds
-    try:
-        child.start()
-        sender.close()
-        outcome = _await_outcome(receiver, child, deadline, limits)
-    finally:
-        sender.close()
-        receiver.close()
-        exitcode = _reap(child)
-    if outcome is None:
-        raise _death_error(exitcode, limits)
-    return _result(outcome)
+    """``fn(*args, **kwargs)`` in a freshly forked child under ``limits`` (see the module
+    doc); :class:`IsolationPool` serves the same calls from children forked in advance."""
+    return _ONE_SHOT.run(fn, *args, limits=limits, **kwargs)
 
 
-def _await_outcome(
-    receiver: Connection, child: Any, deadline: float, limits: IsolationLimits
-) -> _Outcome | None:
+def _started(child: _Child, deadline: float, limits: IsolationLimits) -> bool:
+    """True once the child says it has the call; False if it died before that."""
+    outcome = _await_outcome(child, deadline, limits)
+    return outcome is not None and outcome.kind == "started"
+
+
+def _await_outcome(child: _Child, deadline: float, limits: IsolationLimits) -> _Outcome | None:
     """The child's answer, or None if it died without one; kills it at the deadline."""
-    if not wait([receiver], timeout=max(deadline - time.monotonic(), 0)):
-        _kill_group(child)
+    if not wait([child.conn], timeout=max(deadline - time.monotonic(), 0)):
+        _kill_group(child.process)
         raise IsolationError(
             f"the isolated run took longer than {limits.wall_seconds:g} seconds",
             code="timeout",
         )
     try:
-        return receiver.recv()
+        return child.conn.recv()
     except (EOFError, OSError):
         return None
 
@@ -211,7 +383,6 @@ def _result(outcome: _Outcome) -> Any:
 
 # -- in the child ------------------------------------------------------------------------
 def _apply_limits(limits: IsolationLimits) -> None:
-    os.setpgrp()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     cpu = max(int(limits.cpu_seconds), 1)
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
@@ -225,22 +396,28 @@ def _apply_limits(limits: IsolationLimits) -> None:
         resource.setrlimit(kind, (memory, memory))
 
 
-def _child_main(
-    sender: Connection, limits: IsolationLimits, fn: Callable[..., Any], args: tuple, kwargs: dict
-) -> None:
+def _child_main(conn: Connection) -> None:
+    """Wait for one call, run it under its limits, answer, exit. A parent that closes
+    the pipe first (a pool closing, a caller gone) ends the child."""
+    os.setpgrp()
+    try:
+        limits, fn, args, kwargs = conn.recv()
+    except (EOFError, OSError):
+        return
+    conn.send(_STARTED)
     _apply_limits(limits)
     try:
         outcome = _Outcome("ok", fn(*args, **kwargs))
     except BaseException as exc:  # every failure goes back to the parent, classified
         outcome = _classify(exc, limits)
     try:
-        sender.send(outcome)
+        conn.send(outcome)
     except MemoryError:
-        sender.send(_Outcome("memory", (limits.memory_bytes, None)))
+        conn.send(_Outcome("memory", (limits.memory_bytes, None)))
     except Exception as exc:  # e.g. an unpicklable result
-        sender.send(_classify(exc, limits))
+        conn.send(_classify(exc, limits))
     finally:
-        sender.close()
+        conn.close()
 
 
 def _classify(exc: BaseException, limits: IsolationLimits) -> _Outcome:

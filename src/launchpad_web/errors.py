@@ -243,8 +243,9 @@ class RenderFailedError(ValidationFailedError):
 
     title = "The template could not be rendered"
 
-    def __init__(self, detail: str, *, code: str, source: str | None = None):
-        super().__init__(detail)
+    def __init__(self, detail: str, *, code: str, source: str | None = None,
+                 field: str | None = None):
+        super().__init__(detail, field=field)
         self.code = code
         self.source = source
 
@@ -253,6 +254,21 @@ class TooManyRequestsError(ApiError):
     status = 429
     code = "too_many_requests"
     title = "Too many requests"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int):
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+
+class TooManyEvaluationsError(TooManyRequestsError):
+    code = "too_many_evaluations"
+    title = "Your account is already evaluating as many templates as it may at once"
+
+
+class EvaluatorsBusyError(ApiError):
+    status = 503
+    code = "evaluators_busy"
+    title = "Every template evaluator is busy; try again shortly"
 
     def __init__(self, detail: str | None = None, *, retry_after: int):
         super().__init__(detail, headers={"Retry-After": str(retry_after)})

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from launchpad_core import IsolationError, LaunchpadError, Problem
-from launchpad_core.errors import DefinitionError, UnsafePathError
-from launchpad_core.isolation import MIB, IsolationLimits, run_isolated
+from launchpad_core.errors import DefinitionError, IsolationBusyError, UnsafePathError
+from launchpad_core.isolation import MIB, IsolationLimits, IsolationPool, run_isolated
 from launchpad_core.testing import launchpad_with, render_tree
 
 QUICK = IsolationLimits(cpu_seconds=2, memory_bytes=512 * MIB, wall_seconds=20)
@@ -172,7 +172,10 @@ def test_a_sleeping_function_hits_the_wall_clock():
 
 @pytest.mark.parametrize("fn, args", [(allocate, (8 * 1024 * MIB,)), (grow_list, ())])
 def test_huge_allocations_hit_the_memory_limit(fn, args):
-    error = _isolation_error(fn, *args)
+    # CPU to spare: on a loaded machine, page faults up to 512 MiB took longer than
+    # QUICK's two CPU seconds once, and the CPU limit struck first.
+    roomy = IsolationLimits(cpu_seconds=60, memory_bytes=512 * MIB, wall_seconds=60)
+    error = _isolation_error(fn, *args, limits=roomy)
     assert error.code == "memory_limit"
     assert "512 MiB" in error.message
 
@@ -286,3 +289,108 @@ def test_a_template_hoarding_memory_hits_the_memory_limit_with_its_source():
     error = _isolation_error(render, definition, {"who": "x"}, limits=limits)
     assert error.code == "memory_limit"
     assert error.source == "bomb.txt"
+
+
+# -- the warm pool -----------------------------------------------------------------------------
+def nap(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+@pytest.fixture
+def pool():
+    pool = IsolationPool(warm=2, slots=2, per_owner=1, queue_seconds=0.3)
+    yield pool
+    pool.close()
+
+
+def _waiting_children(count: int) -> set[int]:
+    """The pids of the fork server's children once ``count`` of them wait."""
+    from multiprocessing import forkserver
+
+    for _ in range(200):
+        waiting = set(_descendants(forkserver._forkserver._forkserver_pid))
+        if len(waiting) >= count:
+            return waiting
+        time.sleep(0.05)
+    raise AssertionError(f"fewer than {count} children are waiting: {waiting}")
+
+
+def test_a_pool_call_runs_in_a_child_forked_before_it_and_used_once(pool):
+    assert pool.run(add, 1, 2, limits=QUICK) == 3
+    waiting = _waiting_children(2)
+    first = pool.run(whoami, limits=QUICK)[0]
+    second = pool.run(whoami, limits=QUICK)[0]
+    assert first in waiting
+    assert first != second != os.getpid()
+    assert not _alive(first)
+
+
+def test_a_pool_call_has_its_own_limits(pool):
+    with pytest.raises(IsolationError) as caught:
+        pool.run(spin, limits=IsolationLimits(cpu_seconds=1, wall_seconds=30))
+    assert caught.value.code == "cpu_limit"
+    with pytest.raises(IsolationError) as caught:
+        pool.run(nap, 30, limits=IsolationLimits(wall_seconds=0.5))
+    assert caught.value.code == "timeout"
+    with pytest.raises(DefinitionError):
+        pool.run(raise_definition_error, limits=QUICK)
+    assert pool.run(add, 2, 2, limits=QUICK) == 4
+
+
+def _in_background(fn, *args, **kwargs):
+    import threading
+
+    done: list[Any] = []
+    thread = threading.Thread(target=lambda: done.append(fn(*args, **kwargs)))
+    thread.start()
+    return thread, done
+
+
+def test_one_owner_cannot_run_more_than_its_share(pool):
+    thread, done = _in_background(pool.run, nap, 1.5, limits=QUICK, owner="ada")
+    time.sleep(0.3)
+    with pytest.raises(IsolationBusyError) as caught:
+        pool.run(add, 1, 1, limits=QUICK, owner="ada")
+    assert caught.value.code == "owner_busy"
+    assert pool.run(add, 1, 1, limits=QUICK, owner="bob") == 2
+    thread.join()
+    assert done and pool.run(add, 1, 1, limits=QUICK, owner="ada") == 2
+
+
+def test_a_full_pool_answers_busy_after_the_queue_wait(pool):
+    threads = [_in_background(pool.run, nap, 1.5, limits=QUICK, owner=who)[0]
+               for who in ("ada", "bob")]
+    time.sleep(0.3)
+    started = time.monotonic()
+    with pytest.raises(IsolationBusyError) as caught:
+        pool.run(add, 1, 1, limits=QUICK, owner="eve")
+    assert caught.value.code == "busy"
+    assert caught.value.retry_after >= 1
+    assert 0.25 < time.monotonic() - started < 1.2
+    for thread in threads:
+        thread.join()
+
+
+def test_a_waiting_child_that_died_is_replaced(pool):
+    pool.run(add, 1, 2, limits=QUICK)  # children are forked in advance from the first call on
+    for pid in _waiting_children(2):
+        os.kill(pid, signal.SIGKILL)
+    assert pool.run(add, 3, 4, limits=QUICK) == 7
+
+
+def test_an_unpicklable_argument_fails_in_the_caller_and_runs_nothing(pool):
+    with pytest.raises((AttributeError, TypeError, ValueError)):
+        pool.run(add, lambda: 1, 2, limits=QUICK)
+    assert pool.run(add, 1, 2, limits=QUICK) == 3
+
+
+def test_a_closed_pool_leaves_no_child_behind(pool):
+    pool.run(add, 1, 2, limits=QUICK)
+    _waiting_children(2)
+    pool.close()
+    time.sleep(0.3)
+    helpers = ("forkserver", "resource_tracker")
+    leftovers = [pid for pid in _descendants(os.getpid())
+                 if not any(h in _cmdline(pid) for h in helpers)]
+    assert leftovers == []

@@ -1,0 +1,66 @@
+"""What a hosted service evaluates of a user's template, as plain calls for isolated children.
+
+Checking a definition (its Jinja compiled), resolving answers (defaults,
+``when``, ``pattern`` and validators) and rendering a preview all run template
+code. A service runs them through one boundary, an
+:class:`~launchpad_core.isolation.IsolationPool`, never in its own request
+threads: these functions are what the children call. Arguments and results
+are plain, picklable data (a :class:`Template` is a frozen attrs value); each
+builds its :class:`Launchpad` from the process-wide plugins, which the fork
+server has already loaded (``preload(__name__)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import DefinitionError, Problem
+from .limits import Limits
+from .model.answers import Answers
+from .model.output import RenderedFile
+from .model.template import Template
+from .runtime import Launchpad, default_launchpad, executable_parts
+
+
+def _launchpad(limits: Limits | None) -> Launchpad:
+    base = default_launchpad()
+    return base if limits is None else Launchpad(plugin_manager=base.hooks.pm, limits=limits)
+
+
+def definition_problems(definition: Any, limits: Limits | None = None) -> list[Problem]:
+    """Every problem of a definition a user wants to save (empty when it may be saved):
+    its structure, each Jinja source compiled, and no part that would run code (the
+    hosted service never runs tasks or Jinja extensions)."""
+    from .serialization import structure_template
+
+    try:
+        template = structure_template(definition)
+    except DefinitionError as exc:
+        return list(exc.problems)
+    return [
+        *_launchpad(limits).problems(template),
+        *(
+            Problem(
+                "untrusted_code",
+                f"the hosted service never runs a template's code; remove {part}",
+                f"$.settings.{part}",
+            )
+            for part in executable_parts(template)
+        ),
+    ]
+
+
+def resolved_answers(
+    template: Template, given: Mapping[str, Any], limits: Limits | None = None
+) -> Answers:
+    """``given`` checked against ``template`` (:class:`AnswersError` lists every problem)."""
+    return _launchpad(limits).resolve_answers(template, given)
+
+
+def rendered_files(
+    template: Template, given: Mapping[str, Any], limits: Limits | None = None
+) -> list[RenderedFile]:
+    """``template`` rendered in memory with ``given`` resolved first (a preview)."""
+    launchpad = _launchpad(limits)
+    return launchpad.render(template, launchpad.resolve_answers(template, given))

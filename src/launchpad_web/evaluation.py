@@ -1,0 +1,153 @@
+"""The one boundary through which the API evaluates a user's template code.
+
+Saving a definition (its Jinja compiled), checking the answers of a generation
+(defaults, ``when``, ``pattern``, validators) and previewing all run template
+code. None of it runs in a request thread or in the API's address space:
+:class:`Evaluator` hands each call to an
+:class:`~launchpad_core.isolation.IsolationPool` of pre-forked children with
+hard CPU, memory and wall-clock limits (the functions they run are in
+:mod:`launchpad_core.hosted`), and turns every outcome into HTTP in one place:
+
+* the core's problems: 422 ``invalid_definition`` (at ``$.definition...``) or
+  ``invalid_answers`` (at ``$.answers...``);
+* a limit or a failure (``cpu_limit``, ``memory_limit``, ``timeout``,
+  ``render_timeout``, ``limit_exceeded``, ``sandbox_violation``,
+  ``unsafe_path``, ``crashed`` ...): 422 with that code, at the field the call
+  concerns and the template ``source`` when known (a crash is logged, its
+  details are not shown);
+* the caller's account already evaluating ``per_user`` calls in this process:
+  429 ``too_many_evaluations``; every slot busy for ``queue_seconds``: 503
+  ``evaluators_busy``; both with ``Retry-After``.
+
+A request thread only waits for the child's answer. Callers end their database
+transaction before calling (:func:`launchpad_web.db.end_transaction`), so no lock is
+held across an evaluation.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import attrs
+
+from launchpad_core import Answers, Limits, Problem, RenderedFile, Template
+from launchpad_core import hosted as calls
+from launchpad_core.errors import (
+    AnswersError,
+    DefinitionError,
+    IsolationBusyError,
+    IsolationError,
+    LaunchpadError,
+)
+from launchpad_core.isolation import MIB, IsolationLimits, IsolationPool, preload
+
+from .errors import (
+    EvaluatorsBusyError,
+    InvalidAnswersError,
+    InvalidDefinitionError,
+    RenderFailedError,
+    TooManyEvaluationsError,
+)
+
+log = logging.getLogger("launchpad_web.evaluation")
+T = TypeVar("T")
+
+#: Checking a definition or answers: the core's limits in the child, and the child's.
+CHECK_LIMITS = Limits(render_seconds=5.0)
+CHECK_ISOLATION = IsolationLimits(cpu_seconds=5, memory_bytes=512 * MIB, wall_seconds=10.0)
+#: A preview renders at most this much: the files and bytes of one response.
+PREVIEW_LIMITS = Limits(
+    max_files=1000, max_file_bytes=1 * MIB, max_total_bytes=4 * MIB, render_seconds=10.0
+)
+PREVIEW_ISOLATION = IsolationLimits(cpu_seconds=10, memory_bytes=1024 * MIB, wall_seconds=20.0)
+
+
+@attrs.frozen
+class EvaluationSettings:
+    """The pool of one API process and the limits of each kind of call.
+
+    ``slots`` calls run at once (each a child process under its limits),
+    ``warm`` children wait forked in advance, one account runs at most
+    ``per_user`` at once, and a call waits at most ``queue_seconds`` for a slot.
+    """
+
+    slots: int = attrs.field(default=4, validator=attrs.validators.ge(1))
+    warm: int = attrs.field(default=2, validator=attrs.validators.ge(0))
+    per_user: int = attrs.field(default=2, validator=attrs.validators.ge(1))
+    queue_seconds: float = attrs.field(default=5.0, validator=attrs.validators.ge(0))
+    check: Limits = CHECK_LIMITS
+    check_isolation: IsolationLimits = CHECK_ISOLATION
+    preview: Limits = PREVIEW_LIMITS
+    preview_isolation: IsolationLimits = PREVIEW_ISOLATION
+
+
+@functools.cache
+def shared_pool(slots: int, warm: int, per_user: int, queue_seconds: float) -> IsolationPool:
+    """One pool per process and shape: every app of a process (tests build many)
+    shares its children and its per-account counts."""
+    preload(calls.__name__)
+    return IsolationPool(warm=warm, slots=slots, per_owner=per_user, queue_seconds=queue_seconds)
+
+
+class Evaluator:
+    """Every evaluation of template code the API makes (see the module doc)."""
+
+    def __init__(self, settings: EvaluationSettings | None = None, *,
+                 pool: IsolationPool | None = None):
+        self.settings = settings = settings or EvaluationSettings()
+        self.pool = pool or shared_pool(
+            settings.slots, settings.warm, settings.per_user, settings.queue_seconds
+        )
+
+    def definition_problems(self, definition: Any, *, user_id: uuid.UUID) -> list[Problem]:
+        """Every problem of a definition about to be saved (empty: it may be saved)."""
+        with _answering(field="$.definition"):
+            return self._run(calls.definition_problems, definition, self.settings.check,
+                             limits=self.settings.check_isolation, user_id=user_id)
+
+    def answers(self, template: Template, given: Mapping[str, Any], *,
+                user_id: uuid.UUID) -> Answers:
+        """``given`` checked against ``template``: 422 ``invalid_answers`` lists each problem."""
+        with _answering(field="$.answers"):
+            return self._run(calls.resolved_answers, template, dict(given), self.settings.check,
+                             limits=self.settings.check_isolation, user_id=user_id)
+
+    def preview(self, template: Template, given: Mapping[str, Any], *,
+                user_id: uuid.UUID) -> list[RenderedFile]:
+        """The files ``template`` renders with ``given``, in memory."""
+        with _answering(field=None):
+            return self._run(calls.rendered_files, template, dict(given), self.settings.preview,
+                             limits=self.settings.preview_isolation, user_id=user_id)
+
+    def _run(self, fn: Callable[..., T], *args: Any, limits: IsolationLimits,
+             user_id: uuid.UUID) -> T:
+        return self.pool.run(fn, *args, limits=limits, owner=user_id)
+
+
+@contextmanager
+def _answering(*, field: str | None) -> Iterator[None]:
+    """The one mapping from an evaluation's outcome to the API's problems."""
+    try:
+        yield
+    except IsolationBusyError as exc:
+        if exc.code == "owner_busy":
+            raise TooManyEvaluationsError(exc.message, retry_after=exc.retry_after) from None
+        raise EvaluatorsBusyError(exc.message, retry_after=exc.retry_after) from None
+    except AnswersError as exc:
+        raise InvalidAnswersError.from_problems(exc.problems, root="$.answers") from None
+    except DefinitionError as exc:
+        raise InvalidDefinitionError.from_problems(exc.problems, root="$.definition") from None
+    except IsolationError as exc:
+        message = exc.message
+        if exc.code == "crashed":  # what crashed (a plugin, our code) is for the log
+            log.error("evaluation crashed: %s", exc, extra={"notes": getattr(exc, "__notes__", [])})
+            message = "the evaluation failed; it has been logged"
+        raise RenderFailedError(message, code=exc.code, source=exc.source, field=field) from None
+    except LaunchpadError as exc:
+        raise RenderFailedError(exc.message, code=exc.code, source=exc.source,
+                                field=field) from None
