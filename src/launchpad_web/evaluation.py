@@ -90,7 +90,9 @@ class EvaluationSettings:
 def shared_pool(slots: int, warm: int, per_user: int, queue_seconds: float) -> IsolationPool:
     """One pool per process and shape: every app of a process (tests build many)
     shares its children and its per-account counts."""
-    preload(calls.__name__)
+    # launchpad_core.cli: under ``launchpad serve`` each child re-imports the script's
+    # main module (multiprocessing does), which imports it.
+    preload("launchpad_core.cli", calls.__name__, f"{__package__}.evaluation_warmup")
     return IsolationPool(warm=warm, slots=slots, per_owner=per_user, queue_seconds=queue_seconds)
 
 
