@@ -77,8 +77,7 @@ def tree(root: Path) -> dict[str, tuple[bytes, int]]:
 def test_errors_and_exit_statuses_come_back(running):
     missing = launchpad(running, "render", "nowhere", "out", "--defaults")
     assert missing.returncode == 1
-    assert missing.stderr.strip() == "launchpad: error: nowhere is neither a definition file " \
-                                     "nor a template directory"
+    assert missing.stderr.strip() == "launchpad: error: not found: nowhere"
     usage = launchpad(running, "render", "--defaults")
     assert usage.returncode == 2 and "required: source, dest" in usage.stderr
     listed = launchpad(running, "validate", str(EXAMPLE))
