@@ -39,6 +39,11 @@ if TYPE_CHECKING:
 PROGRESS_FROM = 200  # files; smaller renders finish before a bar is worth drawing
 
 
+class InputEndedError(Exception):
+    """The terminal's input ended during a question: not a problem of one answer
+    (which answer resolution would collect and ask past), so no LaunchpadError."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     settings = CoreSettings.from_env()
     err = palette(sys.stderr, setting=settings.colour)
@@ -58,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"  {problem.path}: {problem.message}", file=sys.stderr)
         return 1
-    except LaunchpadError as exc:
+    except (LaunchpadError, InputEndedError) as exc:
         print(f"launchpad: {err.error('error:')} {exc}", file=sys.stderr)
         return 1
     except OSError as exc:  # a file or folder named on the command line
@@ -247,7 +252,7 @@ def _ask(var: Variable, kind: VariableType, default: Any, *, problem: str | None
     try:
         reply = getpass.getpass(prompt) if var.secret else input(prompt)
     except EOFError:
-        raise LaunchpadError(f"no answer for {var.name}: the input ended") from None
+        raise InputEndedError(f"no answer for {var.name}: the input ended") from None
     if not reply and default is not None:
         return kind.to_text(default)
     if var.type == "multichoice":
