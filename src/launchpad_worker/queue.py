@@ -14,6 +14,7 @@ by the sweeper has lost them and fails asking to be submitted again.
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -26,6 +27,7 @@ from launchpad_web.settings import WebSettings
 
 from .context import WorkerContext
 from .preload import use_preload
+from .probes import TurningWorker
 from .runner import JobRunner
 from .sweeper import SweepReport, sweep
 
@@ -91,10 +93,17 @@ class LaunchpadConsumer(Consumer):
     """Huey's consumer, running periodic tasks (the sweep) every ``sweep_seconds`` instead
     of once a minute; ``embedded`` (inside ``launchpad serve``) leaves signals to the host."""
 
+    worker_class = TurningWorker  # notes when it last turned, for the liveness probe
+
     def __init__(self, huey: Huey, *, sweep_seconds: float, embedded: bool, **options: Any):
         self.sweep_seconds = sweep_seconds
         self.embedded = embedded
+        self.turned = time.monotonic()
         super().__init__(huey, **options)
+
+    def loop(self, health_check_ts: float | None = None) -> float | None:
+        self.turned = time.monotonic()
+        return super().loop(health_check_ts)
 
     def _create_scheduler(self) -> Scheduler:
         scheduler = super()._create_scheduler()
