@@ -19,6 +19,8 @@ Nothing else in ``launchpad_web`` reads ``os.environ``.
 ``LAUNCHPAD_MAX_BODY_BYTES``        largest request body accepted (4 MiB); larger: 413
 ``LAUNCHPAD_SESSION_IDLE_SECONDS``  a session ends after this long unused (2 hours)
 ``LAUNCHPAD_SESSION_MAX_SECONDS``   and this long after sign-in in any case (7 days)
+``LAUNCHPAD_METRICS_TOKEN``         bearer token of ``GET /metrics`` (Prometheus); unset:
+                                    no metrics route
 ``LAUNCHPAD_LOG_LEVEL``             ``INFO`` by default; logs are JSON lines on stderr
 ``LAUNCHPAD_WORKER_THREADS``        jobs one consumer runs at once (2)
 ``LAUNCHPAD_JOB_LEASE_SECONDS``     a worker's hold on a job, renewed by heartbeats (30)
@@ -96,6 +98,7 @@ class WebSettings:
     session_idle: timedelta = timedelta(hours=2)
     session_max: timedelta = timedelta(days=7)
     log_level: str = attrs.field(default="INFO", validator=attrs.validators.in_(LOG_LEVELS))
+    metrics_token: str | None = attrs.field(default=None, repr=False)
     password_hashing: PasswordHashing = PasswordHashing()
     billing: BillingSettings = attrs.field(factory=BillingSettings)
     evaluation: EvaluationSettings = attrs.field(factory=EvaluationSettings)
@@ -134,6 +137,7 @@ class WebSettings:
             session_max=timedelta(
                 seconds=env.integer("LAUNCHPAD_SESSION_MAX_SECONDS", 604800, minimum=1)),
             log_level=env.choice("LAUNCHPAD_LOG_LEVEL", LOG_LEVELS, upper=True),
+            metrics_token=_metrics_token(env.text("LAUNCHPAD_METRICS_TOKEN")),
             evaluation=EvaluationSettings(
                 slots=env.integer("LAUNCHPAD_EVALUATORS", 4, minimum=1),
                 warm=env.integer("LAUNCHPAD_EVALUATORS_WARM", 2),
@@ -172,6 +176,12 @@ class _Env:
         if value not in choices:
             raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
         return value
+
+
+def _metrics_token(token: str | None) -> str | None:
+    if token is not None and len(token) < 16:
+        raise ConfigurationError("LAUNCHPAD_METRICS_TOKEN must have at least 16 characters")
+    return token
 
 
 def _default_data_dir(env: _Env) -> Path:

@@ -50,10 +50,15 @@ def _worker(args: argparse.Namespace) -> int:
     if probe_port:
         from .probes import Liveness, Readiness, probe_app, serve_probes
 
-        server = serve_probes(probe_app(
+        app = probe_app(
             Liveness(consumer, job_seconds=settings.jobs.wall_seconds),
-            Readiness(engine, expected_revision=head_revision(), queue_pending=queue.pending),
-        ), host=settings.jobs.probe_host, port=probe_port)
+            Readiness(engine, expected_revision=head_revision(), queue_pending=queue.pending))
+        if settings.metrics_token:
+            from launchpad_web.metrics import MetricsResource, exposition_registry
+
+            app.add_route("/metrics", MetricsResource(settings.metrics_token, (
+                exposition_registry(engine=engine, pending=queue.pending))))
+        server = serve_probes(app, host=settings.jobs.probe_host, port=probe_port)
         print(f"probes on http://{settings.jobs.probe_host}:{server.effective_port}/livez "
               "and /readyz", file=sys.stderr, flush=True)
     consumer.run()

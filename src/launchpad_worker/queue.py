@@ -23,6 +23,7 @@ from typing import Any
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer, Scheduler
 
+from launchpad_web.metrics import SWEEPS
 from launchpad_web.settings import WebSettings
 
 from .context import WorkerContext
@@ -73,7 +74,11 @@ class JobQueue:
         self.run_job(str(job_id), dict(secret_answers or {}))
 
     def sweep(self) -> SweepReport:
-        return sweep(self.context, self.enqueue)
+        report = sweep(self.context, self.enqueue)
+        for action in ("retried", "failed", "requeued", "deleted_artifacts"):
+            if found := getattr(report, action):
+                SWEEPS.labels(action).inc(len(found))
+        return report
 
     def consumer(self, *, workers: int | None = None, embedded: bool = False) -> Consumer:
         return LaunchpadConsumer(self.huey, sweep_seconds=self.context.jobs.sweep_interval
