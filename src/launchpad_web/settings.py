@@ -30,6 +30,10 @@ Nothing else in ``launchpad_web`` reads ``os.environ``.
 ``LAUNCHPAD_ARTIFACT_DIR``          where archives are kept (``DATA_DIR/artifacts``)
 ``LAUNCHPAD_ARTIFACT_RETENTION_HOURS`` archives are deleted this long after the job (168)
 ``LAUNCHPAD_EVENT_STREAM_SECONDS``  longest a progress event stream stays open (25)
+``LAUNCHPAD_COMPILED_CACHE_MB``     compiled template code kept on disk in
+                                    ``DATA_DIR/compiled`` by ``serve``, ``worker`` and
+                                    render children, least recently used out first
+                                    (256); never in the CLI's cache folder
 ``LAUNCHPAD_SMTP_HOST`` / ``_PORT``  notification email server (none: no email; 587)
 ``LAUNCHPAD_SMTP_USERNAME`` / ``_PASSWORD`` / ``_FROM`` / ``_STARTTLS`` its login, sender
                                     and ``1`` (default) or ``0`` for STARTTLS
@@ -54,7 +58,7 @@ import attrs
 
 from .billing.settings import BillingSettings
 from .errors import ConfigurationError
-from .jobs.settings import JobSettings
+from .jobs.settings import MIB, JobSettings
 from .templates.settings import PreviewLimits
 
 ENVIRONMENTS = ("production", "development")
@@ -93,9 +97,15 @@ class WebSettings:
     password_hashing: PasswordHashing = PasswordHashing()
     billing: BillingSettings = attrs.field(factory=BillingSettings)
     preview: PreviewLimits = attrs.field(factory=PreviewLimits)
+    compiled_cache_bytes: int = attrs.field(default=256 * MIB, validator=attrs.validators.ge(1))
     jobs: JobSettings = attrs.field(
         default=attrs.Factory(lambda self: JobSettings(artifact_dir=self.data_dir / "artifacts"),
                               takes_self=True))
+
+    @property
+    def compiled_cache_dir(self) -> Path:
+        """Where the service keeps compiled template code (see ``LAUNCHPAD_COMPILED_CACHE_MB``)."""
+        return self.data_dir / "compiled"
 
     @property
     def development(self) -> bool:
@@ -129,6 +139,7 @@ class WebSettings:
                 seconds=env.integer("LAUNCHPAD_SESSION_MAX_SECONDS", 604800, minimum=1)),
             log_level=env.choice("LAUNCHPAD_LOG_LEVEL", LOG_LEVELS, upper=True),
             jobs=JobSettings.from_env(env, data_dir),
+            compiled_cache_bytes=env.integer("LAUNCHPAD_COMPILED_CACHE_MB", 256, minimum=1) * MIB,
             billing=BillingSettings.from_env(env),
         )
 
