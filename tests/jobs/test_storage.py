@@ -18,8 +18,6 @@ from launchpad_web.jobs.storage import (
     artifact_key,
 )
 
-NOW = datetime.now(UTC)
-
 
 @pytest.fixture
 def storage(tmp_path: Path) -> LocalArtifactStorage:
@@ -49,7 +47,7 @@ def legacy(storage: LocalArtifactStorage, job_id: uuid.UUID | None = None) -> st
 
 
 def age(path: Path, by: timedelta) -> None:
-    when = (NOW - by).timestamp()
+    when = (datetime.now(UTC) - by).timestamp()
     os.utime(path, (when, when))
 
 
@@ -107,7 +105,7 @@ def test_listing_names_new_and_old_keys_but_not_staging_or_strays(storage):
         (storage.root / "README").write_text("not a job")
         assert sorted(key for key, _ in storage.listing()) == sorted([new, old])
     written = dict(storage.listing())[new]
-    assert abs(written - NOW) < timedelta(minutes=1)
+    assert abs(written - datetime.now(UTC)) < timedelta(minutes=1)
 
 
 def test_deleting_removes_every_format_and_an_empty_job_folder(storage):
@@ -133,8 +131,8 @@ def test_stale_staging_folders_are_purged_fresh_ones_kept(storage):
             age(folder, timedelta(hours=2))
         (writing / "artifact.tar.gz").write_bytes(b"being written")  # touched just now
         age(writing, timedelta(hours=2))
-        purged = storage.purge_staging(NOW - timedelta(hours=1))
+        purged = storage.purge_staging(datetime.now(UTC) - timedelta(hours=1))
         assert purged == [abandoned.name]
         assert not abandoned.exists()
         assert writing.exists() and fresh.exists()
-    assert LocalArtifactStorage(storage.root / "none").purge_staging(NOW) == []
+    assert LocalArtifactStorage(storage.root / "none").purge_staging(datetime.now(UTC)) == []
