@@ -38,6 +38,10 @@ Nothing else in ``launchpad_web`` reads ``os.environ``.
 ``LAUNCHPAD_EVALUATORS_WARM``       evaluator children kept forked in advance (2)
 ``LAUNCHPAD_EVALUATIONS_PER_USER``  evaluations one account runs at once per process (2)
 ``LAUNCHPAD_EVENT_STREAM_SECONDS``  longest a progress event stream stays open (25)
+``LAUNCHPAD_COMPILED_CACHE_MB``     compiled template code kept on disk in
+                                    ``DATA_DIR/compiled`` by ``serve``, ``worker`` and
+                                    render children, least recently used out first
+                                    (256); never in the CLI's cache folder
 ``LAUNCHPAD_SMTP_HOST`` / ``_PORT``  notification email server (none: no email; 587)
 ``LAUNCHPAD_SMTP_USERNAME`` / ``_PASSWORD`` / ``_FROM`` / ``_STARTTLS`` its login, sender
                                     and ``1`` (default) or ``0`` for STARTTLS
@@ -63,7 +67,7 @@ import attrs
 from .billing.settings import BillingSettings
 from .errors import ConfigurationError
 from .evaluation import EvaluationSettings
-from .jobs.settings import JobSettings
+from .jobs.settings import MIB, JobSettings
 
 ENVIRONMENTS = ("production", "development")
 LOG_LEVELS = ("INFO", "DEBUG", "WARNING", "ERROR")
@@ -102,9 +106,15 @@ class WebSettings:
     password_hashing: PasswordHashing = PasswordHashing()
     billing: BillingSettings = attrs.field(factory=BillingSettings)
     evaluation: EvaluationSettings = attrs.field(factory=EvaluationSettings)
+    compiled_cache_bytes: int = attrs.field(default=256 * MIB, validator=attrs.validators.ge(1))
     jobs: JobSettings = attrs.field(
         default=attrs.Factory(lambda self: JobSettings(artifact_dir=self.data_dir / "artifacts"),
                               takes_self=True))
+
+    @property
+    def compiled_cache_dir(self) -> Path:
+        """Where the service keeps compiled template code (see ``LAUNCHPAD_COMPILED_CACHE_MB``)."""
+        return self.data_dir / "compiled"
 
     @property
     def development(self) -> bool:
@@ -144,6 +154,7 @@ class WebSettings:
                 per_user=env.integer("LAUNCHPAD_EVALUATIONS_PER_USER", 2, minimum=1),
             ),
             jobs=JobSettings.from_env(env, data_dir),
+            compiled_cache_bytes=env.integer("LAUNCHPAD_COMPILED_CACHE_MB", 256, minimum=1) * MIB,
             billing=BillingSettings.from_env(env),
         )
 

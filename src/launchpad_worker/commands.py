@@ -41,8 +41,10 @@ def _worker(args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
     require_current(engine)
     use_preload()
+    launchpad = args.launchpad(service_cache=settings.compiled_cache_dir,
+                               cache_bytes=settings.compiled_cache_bytes)
     queue = JobQueue.from_settings(settings, WorkerContext.from_settings(
-        settings, launchpad=args.launchpad()))
+        settings, launchpad=launchpad))
     where = "Redis" if settings.redis_url else str(settings.data_dir / "queue.sqlite3")
     print(f"LaunchPad worker consuming jobs from {where}", file=sys.stderr, flush=True)
     consumer = queue.consumer(workers=args.threads)

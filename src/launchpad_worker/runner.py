@@ -1,5 +1,10 @@
 """One job, start to end: lease, isolated render, artifact, completion, notification.
 
+The render child writes the archives into a staging folder of the artifact
+storage; the runner moves them into storage, then completes the job. The
+staging folder goes when the render ends, whatever happened; the sweeper
+removes those of a worker that was killed.
+
 A render failure the template causes (bad answers, a sandbox refusal, a CPU,
 memory or time limit) fails the job at once with the reason in plain words. Any
 other error (database, disk) leaves the lease to expire, and the sweeper gives
@@ -23,6 +28,7 @@ import sqlalchemy as sa
 from launchpad_core import LaunchpadError
 from launchpad_core.isolation import run_isolated
 from launchpad_web.accounts.models import User
+from launchpad_web.jobs.archives import FORMATS
 from launchpad_web.jobs.models import EventKind, GenerationJob
 from launchpad_web.jobs.settings import MIB, JobSettings
 from launchpad_web.jobs.storage import artifact_key
@@ -75,15 +81,17 @@ class JobRunner:
         if definition is None:
             self._fail(job, owner, "the template was deleted")
             return
-        with self._heartbeat(job, owner):
+        with self._heartbeat(job, owner), ctx.storage.staging() as staging:
+            targets = {fmt: staging / f"artifact.{fmt}" for fmt in FORMATS}
             try:
                 result = run_isolated(
                     render_archive, definition, claim.answers, dict(secret_answers or {}),
-                    str(ctx.cache_dir) if ctx.cache_dir else None, limits=ctx.limits)
+                    {fmt: str(path) for fmt, path in targets.items()}, ctx.compiled_cache,
+                    limits=ctx.limits)
             except LaunchpadError as exc:
                 self._fail(job, owner, failure_reason(exc, ctx.jobs))
                 return
-            stored = ctx.storage.save(artifact_key(job, token), result.data)
+            stored = ctx.storage.save(artifact_key(job, token), targets)
         with ctx.session() as db:
             won = leases.complete(db, job, owner=owner, now=ctx.clock(), key=stored.key,
                                   size=stored.size, sha256=stored.sha256, files=result.files,
