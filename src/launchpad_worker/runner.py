@@ -18,6 +18,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -32,6 +33,7 @@ from launchpad_web.jobs.archives import FORMATS
 from launchpad_web.jobs.models import EventKind, GenerationJob
 from launchpad_web.jobs.settings import MIB, JobSettings
 from launchpad_web.jobs.storage import artifact_key
+from launchpad_web.metrics import JOB_SECONDS, JOBS
 
 from . import leases
 from .context import WorkerContext
@@ -67,7 +69,18 @@ class JobRunner:
         self.lock = threading.Lock()
 
     def run(self, job_id: str, secret_answers: Mapping[str, Any] | None = None) -> None:
-        """Run job ``job_id`` if nobody holds it; the Huey task calls this."""
+        """Run job ``job_id`` if nobody holds it; the Huey task calls this. Counted in
+        ``launchpad_jobs_total`` and ``launchpad_job_seconds`` by outcome."""
+        started, outcome = time.perf_counter(), "crashed"
+        try:
+            outcome = self._run(job_id, secret_answers)
+        finally:
+            if outcome != "skipped":
+                JOBS.labels(outcome).inc()
+                JOB_SECONDS.labels(outcome).observe(time.perf_counter() - started)
+
+    def _run(self, job_id: str, secret_answers: Mapping[str, Any] | None) -> str:
+        """The outcome: skipped (held elsewhere, or done), failed, lease_lost, completed."""
         ctx = self.context
         token = secrets.token_hex(8)
         owner = f"{socket.gethostname()[:100]}/{os.getpid()}/{token}"
@@ -76,11 +89,11 @@ class JobRunner:
             claim = leases.claim(db, job, owner=owner, now=ctx.clock(), lease=ctx.jobs.lease,
                                  max_attempts=ctx.jobs.max_attempts)
         if claim is None:
-            return
+            return "skipped"
         definition = self._definition(claim)
         if definition is None:
             self._fail(job, owner, "the template was deleted")
-            return
+            return "failed"
         with self._heartbeat(job, owner), ctx.storage.staging() as staging:
             targets = {fmt: staging / f"artifact.{fmt}" for fmt in FORMATS}
             try:
@@ -90,7 +103,7 @@ class JobRunner:
                     limits=ctx.limits)
             except LaunchpadError as exc:
                 self._fail(job, owner, failure_reason(exc, ctx.jobs))
-                return
+                return "failed"
             stored = ctx.storage.save(artifact_key(job, token), targets)
         with ctx.session() as db:
             won = leases.complete(db, job, owner=owner, now=ctx.clock(), key=stored.key,
@@ -100,8 +113,9 @@ class JobRunner:
             log.warning("lease lost before completion; artifact discarded",
                         extra={"job_id": str(job)})
             ctx.storage.delete(stored.key)
-            return
+            return "lease_lost"
         self._notify(job, EventKind.JOB_COMPLETED, "Your project is ready to download.")
+        return "completed"
 
     def _definition(self, claim: leases.Claim) -> dict[str, Any] | None:
         """The definition of the job's template version (versions never change: kept)."""
