@@ -21,6 +21,8 @@ Nothing else in ``launchpad_web`` reads ``os.environ``.
 ``LAUNCHPAD_SESSION_MAX_SECONDS``   and this long after sign-in in any case (7 days)
 ``LAUNCHPAD_METRICS_TOKEN``         bearer token of ``GET /metrics`` (Prometheus); unset:
                                     no metrics route
+``PROMETHEUS_MULTIPROC_DIR``        prometheus-client's multiprocess mode: ``/metrics``
+                                    merges the processes' files there
 ``LAUNCHPAD_LOG_LEVEL``             ``INFO`` by default; logs are JSON lines on stderr
 ``LAUNCHPAD_WORKER_THREADS``        jobs one consumer runs at once (2)
 ``LAUNCHPAD_JOB_LEASE_SECONDS``     a worker's hold on a job, renewed by heartbeats (30)
@@ -103,6 +105,7 @@ class WebSettings:
     session_max: timedelta = timedelta(days=7)
     log_level: str = attrs.field(default="INFO", validator=attrs.validators.in_(LOG_LEVELS))
     metrics_token: str | None = attrs.field(default=None, repr=False)
+    metrics_multiprocess: bool = False
     password_hashing: PasswordHashing = PasswordHashing()
     billing: BillingSettings = attrs.field(factory=BillingSettings)
     evaluation: EvaluationSettings = attrs.field(factory=EvaluationSettings)
@@ -148,6 +151,7 @@ class WebSettings:
                 seconds=env.integer("LAUNCHPAD_SESSION_MAX_SECONDS", 604800, minimum=1)),
             log_level=env.choice("LAUNCHPAD_LOG_LEVEL", LOG_LEVELS, upper=True),
             metrics_token=_metrics_token(env.text("LAUNCHPAD_METRICS_TOKEN")),
+            metrics_multiprocess=env.text("PROMETHEUS_MULTIPROC_DIR") is not None,
             evaluation=EvaluationSettings(
                 slots=env.integer("LAUNCHPAD_EVALUATORS", 4, minimum=1),
                 warm=env.integer("LAUNCHPAD_EVALUATORS_WARM", 2),
