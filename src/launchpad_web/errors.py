@@ -188,6 +188,14 @@ class StalePreconditionError(VersionConflictError):
     status = 412
 
 
+class InvalidPreconditionError(ApiError):
+    """``If-Match`` holds no version this API gives out (not ``"v<1..2^31-1>"``)."""
+
+    status = 412
+    code = "invalid_precondition"
+    title = "If-Match names no version: send the ETag you read"
+
+
 class PreconditionRequiredError(ApiError):
     status = 428
     code = "version_required"
@@ -224,6 +232,14 @@ class ValidationFailedError(ApiError):
         """Core problems (paths from ``$``) re-rooted where the data sat in the request."""
         errors = [FieldError(p.code, p.message, root + p.path.removeprefix("$")) for p in problems]
         return cls(errors=errors)
+
+
+class UnstorableValueError(ValidationFailedError):
+    """The database refused a value (out of its column's range, not encodable): the
+    request checks missed it, and the client still gets a 422, never a 500."""
+
+    code = "unstorable_value"
+    title = "A value of the request cannot be stored"
 
 
 class InvalidDefinitionError(ValidationFailedError):
