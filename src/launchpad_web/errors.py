@@ -70,6 +70,11 @@ class InvalidJsonError(ApiError):
     title = "The request body is not valid JSON"
 
 
+class InvalidEventError(ApiError):
+    code = "invalid_event"
+    title = "The signed webhook event is not of an event's shape"
+
+
 class UnauthenticatedError(ApiError):
     status = 401
     code = "unauthenticated"

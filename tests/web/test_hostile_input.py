@@ -259,3 +259,62 @@ def test_a_password_change_with_hostile_values_keeps_the_password(person):
     result = ann.client.post("/api/me/password", body=raw,
                              headers={"Content-Type": "application/json"})
     assert problems(result) == {("$.new_password", "lone_surrogate")}
+
+
+# -- webhooks: signed, but not of an event's shape --------------------------------------
+SECRET = "whsec_hostile"
+BAD_EVENTS = {
+    "no id": b'{"type": "customer.subscription.created", "data": {"object": {}}}',
+    "no type": b'{"id": "evt_1", "data": {"object": {}}}',
+    "numeric id": b'{"id": 5, "type": "invoice.paid"}',
+    "type a list": b'{"id": "evt_1", "type": ["invoice.paid"]}',
+    "overlong id": b'{"id": "' + b"e" * 300 + b'", "type": "invoice.paid"}',
+    "data a string": b'{"id": "evt_1", "type": "invoice.paid", "data": "x"}',
+    "object a list": b'{"id": "evt_1", "type": "invoice.paid", "data": {"object": []}}',
+    "subscription a number": (b'{"id": "evt_1", "type": "customer.subscription.updated", '
+                              b'"data": {"object": {"id": 7}}}'),
+    "metadata a list": (b'{"id": "evt_1", "type": "customer.subscription.updated", '
+                        b'"data": {"object": {"id": "sub_1", "metadata": [1]}}}'),
+    "parent a string": (b'{"id": "evt_1", "type": "invoice.paid", '
+                        b'"data": {"object": {"parent": "x"}}}'),
+    "an array": b'[{"id": "evt_1", "type": "invoice.paid"}]',
+    "lone surrogate id": b'{"id": "evt_\\ud800", "type": "invoice.paid"}',
+    "NUL in the type": b'{"id": "evt_1", "type": "invoice.paid\\u0000"}',
+    "nested 100,000 deep": b'{"id": "evt_1", "type": "x", "data": ' + b"[" * 100_000
+                           + b"]" * 100_000 + b"}",
+    "5,000-digit number": b'{"id": "evt_1", "type": "x", "created": 1' + b"0" * 5000 + b"}",
+}
+
+
+@pytest.fixture
+def stripe_app(make_app: Any) -> falcon.App:
+    from launchpad_stripe.testing import TEST_KEY
+
+    from launchpad_web.billing.settings import BillingSettings
+
+    # Stripe is never called for these events: nothing answers at api_base.
+    return make_app(billing=BillingSettings(
+        stripe_secret_key=TEST_KEY, stripe_webhook_secret=SECRET,
+        stripe_prices={"pro": "price_pro"}, stripe_api_base="http://127.0.0.1:9"))
+
+
+def deliver(app: falcon.App, payload: bytes) -> Any:
+    from launchpad_stripe.testing import sign
+
+    return testing.TestClient(app).simulate_post(
+        "/api/webhooks/stripe", body=payload,
+        headers={"Content-Type": "application/json", "Stripe-Signature": sign(payload, SECRET)})
+
+
+@pytest.mark.parametrize("payload", BAD_EVENTS.values(), ids=BAD_EVENTS.keys())
+def test_a_signed_event_of_the_wrong_shape_is_400_invalid_event(stripe_app, db, payload):
+    before = snapshot(db)
+    result = deliver(stripe_app, payload)
+    assert (result.status_code, result.json["code"]) == (400, "invalid_event"), result.text
+    assert snapshot(db) == before
+
+
+def test_a_signed_event_of_the_right_shape_passes_the_same_checks(stripe_app, db):
+    result = deliver(stripe_app, b'{"id": "evt_ok", "type": "ping", "data": {"object": {}}}')
+    assert (result.status_code, result.json) == (200, {"result": "ignored"})
+    assert snapshot(db)["webhook_events"] == 1
