@@ -35,8 +35,14 @@ _STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _BRACKETS = re.compile(r"[\[\]{}]")
 _DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 _SURROGATE = re.compile("[\ud800-\udfff]")
-#: Escapes that may spell a NUL or a surrogate: without one, no string needs looking at.
-_SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+#: Escapes that may spell a NUL or a surrogate without its pair (a false alarm, such
+#: as an escaped backslash before "u0000", only costs the walk that decides).
+_SUSPECT_ESCAPE = re.compile(
+    r"\\u0000"
+    r"|\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F]")
+#: A body of nothing but refused values is answered with the first ones found.
+MAX_PROBLEMS = 100
 
 
 class JsonSyntaxError(LaunchpadError):
@@ -124,7 +130,7 @@ def _problems(data: Any) -> list[Problem]:
     problems: each stacked value keeps a link to its parent and its key or index."""
     found: list[Problem] = []
     stack: list[tuple[Any, Any]] = [(data, None)]
-    while stack:
+    while stack and len(found) < MAX_PROBLEMS:
         value, where = stack.pop()
         if isinstance(value, dict):
             for key, item in value.items():

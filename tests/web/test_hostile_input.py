@@ -130,7 +130,9 @@ def test_values_at_the_limits_are_accepted(person):
 
 # -- versions, preconditions, parameters ----------------------------------------------
 @pytest.mark.parametrize("if_match", ['"v' + "9" * 5000 + '"', '"v2147483648"', '"v0"',
-                                      '"v\u0661"', "garbage", '"v-1"'])
+                                      '"v\u0661"', "garbage", '"v-1"'],
+                         ids=["5,000 digits", "2^31", "zero", "arabic digit", "garbage",
+                              "negative"])
 def test_an_if_match_naming_no_possible_version_is_412_and_changes_nothing(person, db,
                                                                          if_match):
     ann = person()
@@ -154,7 +156,9 @@ def test_a_well_formed_if_match_still_works(person):
                           headers={"If-Match": '"v1"'}).status_code == 200
 
 
-@pytest.mark.parametrize("number", ["9" * 5000, "2147483648", "0", "00", "1.0", "-1", "%C2%B9"])
+@pytest.mark.parametrize("number", ["9" * 5000, "2147483648", "0", "00", "1.0", "-1", "%C2%B9"],
+                         ids=["5,000 digits", "2^31", "zero", "zeros", "decimal", "negative",
+                              "superscript one"])
 def test_a_version_path_that_cannot_exist_is_404(person, number):
     ann = person()
     template = create_template(ann)
@@ -190,7 +194,7 @@ def test_a_body_version_out_of_range_is_422_at_its_field(person, db, version, co
     "W1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tb" * 40,
     "WyJcdWQ4MDAiLCAiNWQxYjljNGUtMDAwMC00MDAwLTgwMDAtMDAwMDAwMDBmN2U1Il0",  # ["\ud800", id]
     "WzEsICI1ZDFiOWM0ZS0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMGY3ZTUiXQ",  # [1, id]
-])
+], ids=["overlong", "empty", "deeply nested", "lone surrogate name", "numeric name"])
 def test_a_cursor_not_given_out_is_422(person, cursor):
     result = person().get(f"/api/templates?cursor={cursor}")
     assert result.status_code == 422, result.text
