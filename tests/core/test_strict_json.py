@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import pytest
 
@@ -54,31 +55,36 @@ def test_malformed_text_is_a_syntax_error(raw):
         loads(raw)
 
 
-def timed(raw: bytes) -> float:
-    started = time.perf_counter()
-    try:
-        loads(raw)
-    except JsonValueError as exc:
-        assert len(exc.problems) <= MAX_PROBLEMS
-    return time.perf_counter() - started
+def timed(parse: Any, raw: bytes) -> float:
+    """The best of two runs (the machine is shared; both parsers are timed alike)."""
+    best = float("inf")
+    for _ in range(2):
+        started = time.perf_counter()
+        try:
+            parse(raw)
+        except JsonValueError as exc:
+            assert len(exc.problems) <= MAX_PROBLEMS
+        best = min(best, time.perf_counter() - started)
+    return best
 
 
-def test_four_mebibytes_of_clean_values_are_read_without_a_walk():
-    """Escaped surrogate pairs are not suspects: only the parse and the depth count run
-    (about 1 s on a loaded two-core machine)."""
-    raw = ("[" + ",".join(['{"k": [1, 2.5, "\\ud83d\\ude00", null]}'] * 120_000) + "]").encode()
-    assert len(raw) > 4 * 1024 * 1024
-    assert timed(raw) < 3
+CLEAN = ("[" + ",".join(['{"k": [1, 2.5, "\\ud83d\\ude00", null]}'] * 30_000) + "]").encode()
+ONE_AT_THE_END = ("[" + ",".join(['{"k": [1, 2.5, "ok", null]}'] * 40_000)
+                  + ', "\\u0000"]').encode()
+ALL_REFUSED = ("[" + ",".join(['"\\u0000"'] * 130_000) + "]").encode()
 
 
-def test_the_worst_four_mebibytes_are_bounded():
-    """One NUL at the very end walks everything (about 2.5 s); a body of nothing but
-    refused values stops at MAX_PROBLEMS."""
-    one_at_the_end = ("[" + ",".join(['{"k": [1, 2.5, "ok", null]}'] * 150_000)
-                      + ', "\\u0000"]').encode()
-    all_refused = ("[" + ",".join(['"\\u0000"'] * 500_000) + "]").encode()
-    assert min(len(one_at_the_end), len(all_refused)) > 4 * 1024 * 1024
-    assert timed(one_at_the_end) < 8 and timed(all_refused) < 8
+@pytest.mark.parametrize("raw", [CLEAN, ONE_AT_THE_END], ids=["clean", "one NUL at the end"])
+def test_a_mebibyte_costs_a_small_multiple_of_the_standard_parser(raw):
+    """Measured: about 3x json.loads, for a clean body (escaped surrogate pairs are
+    no suspects: no walk) and for one that walks everything to find one NUL."""
+    assert len(raw) > 1024 * 1024
+    assert timed(loads, raw) < 8 * timed(json.loads, raw)
+
+
+def test_a_body_of_nothing_but_refused_values_stops_at_max_problems():
+    assert len(ALL_REFUSED) > 1024 * 1024
     with pytest.raises(JsonValueError) as caught:
-        loads(all_refused)
+        loads(ALL_REFUSED)
     assert len(caught.value.problems) == MAX_PROBLEMS
+    assert timed(loads, ALL_REFUSED) < 5
