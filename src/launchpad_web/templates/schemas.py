@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from ..converter import VersionNumber
 from .models import TemplateRecord, TemplateVersion
 
 NAME_MAX = 200
@@ -34,7 +35,7 @@ class TemplateUpdateRequest:
 
     name: str
     definition: Any
-    version: int | None = None
+    version: VersionNumber | None = None
 
 
 @attrs.frozen
@@ -42,7 +43,7 @@ class PreviewRequest:
     """Answers (JSON values by variable name) and the version to render (default: latest)."""
 
     answers: dict[str, Any] = attrs.field(factory=dict)
-    version: int | None = None
+    version: VersionNumber | None = None
 
 
 @attrs.frozen
