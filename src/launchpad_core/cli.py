@@ -72,6 +72,7 @@ def _parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     render.add_argument("--force", action="store_true", help="overwrite existing files")
     render.add_argument("--trust", action="store_true",
                         help="allow the template to run code (tasks, hooks, extensions)")
+    _template_options(render, kind=True)
     render.add_argument("--quiet", "-q", action="store_true")
     render.set_defaults(handler=_render)
 
@@ -82,12 +83,14 @@ def _parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
                      help="definition file to write (.json, .yml)")
     imp.add_argument("--trust", action="store_true",
                      help="accept a template that runs code (tasks, hooks, extensions)")
+    _template_options(imp, kind=False)
     imp.set_defaults(handler=_import)
 
     validate = sub.add_parser("validate", help="check a template; list every problem")
     validate.add_argument("source")
     validate.add_argument("--trust", action="store_true",
                           help="load the template's Jinja extensions to check what uses them")
+    _template_options(validate, kind=True)
     validate.set_defaults(handler=_validate)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of template definitions")
@@ -104,6 +107,38 @@ def _parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     daemon.set_defaults(handler=_daemon)
     Hooks(pm).register_commands(subparsers=sub)
     return parser
+
+
+def _template_options(parser: argparse.ArgumentParser, *, kind: bool) -> None:
+    parser.add_argument("--skip-tasks", action="store_true",
+                        help="leave out the template's tasks and hooks (they need no --trust)")
+    parser.add_argument("--accept-hooks", choices=("yes", "no"), default="yes",
+                        help="Cookiecutter's switch: 'no' is --skip-tasks")
+    if kind:
+        parser.add_argument("--template-format", metavar="FORMAT",
+                            help="the kind of template in a directory holding several: "
+                                 "launchpad, copier, cookiecutter")
+
+
+def _skipping(args: argparse.Namespace) -> bool:
+    return args.skip_tasks or args.accept_hooks == "no"
+
+
+def _load(args: argparse.Namespace, lp: Launchpad) -> Template:
+    """The template of ``args.source`` with the options of the command; a skip is stated."""
+    template = lp.load(args.source, trusted=args.trust, skip_tasks=_skipping(args),
+                       format=args.template_format)
+    return _stating_skipped(template)
+
+
+def _stating_skipped(template: Template) -> Template:
+    from .importing import skipped_tasks
+
+    skipped = skipped_tasks(template)
+    if skipped:
+        print(f"launchpad: skipped {_count(len(skipped), 'task')} (--skip-tasks): "
+              f"{'; '.join(skipped)}", file=sys.stderr)
+    return template
 
 
 def _seconds(text: str) -> float:
@@ -136,7 +171,7 @@ def _render(args: argparse.Namespace) -> int:
     from .sinks import make_sink
 
     lp = args.launchpad()
-    template = lp.load(args.source, trusted=args.trust)
+    template = _load(args, lp)
     if args.format == "dir":
         template = with_destination(template, args.dest, launchpad=lp)
     given = _given_answers(args)
@@ -228,7 +263,8 @@ def _import(args: argparse.Namespace) -> int:
     from .loading import write_definition
 
     lp = args.launchpad()
-    template = import_template(args.source, args.format, trusted=args.trust, launchpad=lp)
+    template = _stating_skipped(import_template(
+        args.source, args.format, trusted=args.trust, skip_tasks=_skipping(args), launchpad=lp))
     write_definition(template, args.output)
     print(f"Imported {args.source} ({_count(len(template.variables), 'variable')}, "
           f"{_count(len(template.files), 'file')}) to {args.output}.")
@@ -236,7 +272,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    template = args.launchpad().load(args.source, trusted=args.trust)
+    template = _load(args, args.launchpad())
     print(f"{args.source}: valid ({_count(len(template.variables), 'variable')}, "
           f"{_count(len(template.files), 'file')})")
     return 0

@@ -53,7 +53,13 @@ class ImportCache:
         self.directory = directory
 
     def load(
-        self, source: Path, importer: object, *, trusted: bool, build: Callable[[], Template]
+        self,
+        source: Path,
+        importer: object,
+        *,
+        trusted: bool,
+        build: Callable[[], Template],
+        skip_tasks: bool = False,
     ) -> Template:
         """The cached import of ``source``, or ``build()``'s result, then cached."""
         root = source.resolve()
@@ -65,6 +71,7 @@ class ImportCache:
             type(importer).__qualname__,
             str(getattr(module, "__file__", "")),
             str(trusted),
+            str(skip_tasks),
             str(root),
         )
         key = hashlib.sha256("\0".join(key_parts).encode("utf-8", "surrogateescape"))

@@ -81,11 +81,28 @@ class Launchpad:
         if problems:
             raise DefinitionError("The definition is not valid.", problems)
 
-    def load(self, source: str | Path, *, trusted: bool = False) -> Template:
-        """A template from a definition file, a template directory or a foreign format."""
+    def load(
+        self,
+        source: str | Path,
+        *,
+        trusted: bool = False,
+        skip_tasks: bool = False,
+        format: str | None = None,
+    ) -> Template:
+        """A template from a definition file, a template directory or a foreign format.
+
+        ``skip_tasks`` drops its tasks and hooks (:func:`~launchpad_core.importing.without_tasks`);
+        ``format`` (``launchpad``, ``copier``, ``cookiecutter`` ...) picks the kind of
+        template in a directory that holds several.
+        """
+        from .importing import without_tasks
         from .loading import load_source
 
-        template = load_source(Path(source), launchpad=self, trusted=trusted)
+        template = load_source(
+            Path(source), launchpad=self, trusted=trusted, skip_tasks=skip_tasks, format=format
+        )
+        if skip_tasks:
+            template = without_tasks(template)
         if trusted:
             template = trusting(template)
         self.check(template)

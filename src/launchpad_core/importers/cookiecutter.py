@@ -17,6 +17,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from ..errors import LoadError, UntrustedCodeError
 from ..hookspecs import hookimpl
 from ..model.answers import Answers
@@ -41,10 +43,12 @@ class CookiecutterImporter:
     def detect(self, path: Path) -> bool:
         return (path / CONTEXT_FILE).is_file()
 
-    def load(self, path: Path, *, trusted: bool) -> Template:
+    def load(self, path: Path, *, trusted: bool, skip_tasks: bool = False) -> Template:
         pre_prompt = list(_hook_scripts(path, "pre_prompt"))
-        if not pre_prompt:
-            return _load(path, source=str(path), repo_dir=str(path))
+        if not pre_prompt or skip_tasks:
+            template = _load(path, source=str(path), repo_dir=str(path))
+            skipped = [f"hooks/{script.name}" for script in pre_prompt]
+            return _record_skipped(template, skipped) if skipped else template
         if not trusted:
             raise UntrustedCodeError(
                 f"{path} has a pre_prompt hook, which runs while the template is read; "
@@ -64,6 +68,11 @@ class CookiecutterImporter:
 
     def bind_destination(self, template: Template, destination: Path) -> Template:
         return template
+
+
+def _record_skipped(template: Template, skipped: list[str]) -> Template:
+    origin = {**template.settings.origin, "skipped_tasks": skipped}
+    return attrs.evolve(template, settings=attrs.evolve(template.settings, origin=origin))
 
 
 def _hook_scripts(repo: Path, hook: str) -> Iterator[Path]:
