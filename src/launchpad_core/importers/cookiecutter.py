@@ -26,7 +26,7 @@ from ..model.template import EnvOptions, FileSpec, Settings, Template
 from ..variables import VariableType
 from . import cookiecutter_ext
 from .cookiecutter_context import DICT_TYPE, to_variables
-from .cookiecutter_ext import rewrite_now_tags
+from .cookiecutter_ext import rewrite_now_in, rewrite_now_tags
 from .jinja_text import as_jinja_reads, envops_from
 from .source_tree import TreeReader
 
@@ -141,7 +141,7 @@ def _load(repo: Path, *, source: str, repo_dir: str) -> Template:
     return Template(
         name=reader.root.name,
         description=f"Imported from the Cookiecutter template {source}",
-        variables=tuple(to_variables(context, envops)),
+        variables=tuple(to_variables(_rendered_values(context, envops), envops)),
         files=tuple(tree.files()),
         settings=Settings(
             envops=envops,
@@ -151,6 +151,15 @@ def _load(repo: Path, *, source: str, repo_dir: str) -> Template:
             tasks=tasks,
             code_files=code_files,
         ),
+    )
+
+
+def _rendered_values(context: OrderedDict[str, Any], envops: EnvOptions) -> dict[str, Any]:
+    """The context with ``{% now %}`` rewritten in the values Cookiecutter renders
+    (all but the private ``_x`` ones)."""
+    return OrderedDict(
+        (k, v if k.startswith("_") and not k.startswith("__") else rewrite_now_in(v, envops))
+        for k, v in context.items()
     )
 
 
