@@ -27,7 +27,14 @@ import attrs
 from ..errors import LoadError
 from ..model.template import EnvOptions, FileSpec
 from .copier_config import CopierConfig
-from .jinja_text import as_jinja_reads, captured, expression, has_markup, string_literal
+from .jinja_text import (
+    as_jinja_reads,
+    captured,
+    environment_options,
+    expression,
+    has_markup,
+    string_literal,
+)
 from .source_tree import TreeReader, file_mode
 
 if TYPE_CHECKING:
@@ -236,12 +243,36 @@ def _refuse_yield(out: str, envops: EnvOptions) -> None:
         raise LoadError(f"{out}: Copier's {{% yield %}} in file names is not supported")
 
 
+def _constant_subdirectory(subdirectory: str, envops: EnvOptions) -> str:
+    """``_subdirectory`` rendered when it uses no answer (``{{ 'template' }}``, a
+    ``{% set %}`` ...); one that depends on the answers is refused."""
+    if not has_markup(subdirectory, envops):
+        return subdirectory
+    import jinja2
+    from jinja2 import meta
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from .copier_filters import FILTERS, GLOBALS
+
+    env = SandboxedEnvironment(**environment_options(envops), undefined=jinja2.StrictUndefined)
+    env.filters.update(FILTERS)
+    env.globals.update(GLOBALS)
+    try:
+        names = meta.find_undeclared_variables(env.parse(subdirectory)) - set(env.globals)
+        if names:
+            raise LoadError(
+                f"_subdirectory {subdirectory!r} depends on {', '.join(sorted(names))}: "
+                "a _subdirectory chosen by the answers is not supported"
+            )
+        return env.from_string(subdirectory).render()
+    except jinja2.TemplateError as exc:
+        raise LoadError(f"_subdirectory {subdirectory!r} does not render: {exc}") from None
+
+
 def copier_files(reader: TreeReader, config: CopierConfig, envops: EnvOptions) -> CopierFiles:
     """Every file and folder the template may write, as specs, in Copier's walk order
     made stable."""
-    subdirectory = config.subdirectory
-    if has_markup(subdirectory, envops):
-        raise LoadError(f"a templated _subdirectory ({subdirectory!r}) is not supported")
+    subdirectory = _constant_subdirectory(config.subdirectory, envops)
     copy_root = (reader.root / subdirectory).resolve()
     if not copy_root.is_relative_to(reader.root) or not copy_root.is_dir():
         raise LoadError(f"_subdirectory {subdirectory!r} is not a folder of the template")
