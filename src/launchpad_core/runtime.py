@@ -105,8 +105,20 @@ class Launchpad:
             template = without_tasks(template)
         if trusted:
             template = trusting(template)
+        else:
+            self._refuse_untrusted_syntax(template)
         self.check(template)
         return template
+
+    def _refuse_untrusted_syntax(self, template: Template) -> None:
+        """A template whose files parse only with its own Jinja extensions loaded: one
+        clear error that it needs trust, rather than each tag or filter they add."""
+        extensions = template.settings.jinja_extensions
+        if extensions and any(p.code == "template_syntax" for p in self.problems(template)):
+            raise UntrustedCodeError(
+                f"the template's files use its Jinja extensions ({', '.join(extensions)}), "
+                "which load only when it is trusted (--trust on the command line)"
+            )
 
     # -- answers and rendering ---------------------------------------------------
     def resolve_answers(
@@ -166,8 +178,12 @@ def trusting(template: Template) -> Template:
     settings = template.settings
     if not settings.jinja_extensions or isinstance(settings.envops, TrustedEnvOptions):
         return template
+    from .tasks import code_directory
+
     envops = TrustedEnvOptions(
-        **attrs.asdict(settings.envops, recurse=False), extensions=settings.jinja_extensions
+        **attrs.asdict(settings.envops, recurse=False),
+        extensions=settings.jinja_extensions,
+        code_root=code_directory(template),
     )
     return attrs.evolve(template, settings=attrs.evolve(settings, envops=envops))
 

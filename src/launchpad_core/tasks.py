@@ -19,8 +19,11 @@ with the same render context.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -103,6 +106,26 @@ def run_tasks(
     return done
 
 
+def code_directory(template: Template) -> str | None:
+    """A directory holding the template's own modules (``settings.code_files`` but the
+    hook scripts) at their paths, written once per process; None when it has none.
+    Only for trusted templates: the extensions that load from it are executed code."""
+    scripts = {t.get("script") for t in template.settings.tasks}
+    modules = tuple((f.path, f.data) for f in template.settings.code_files if f.path not in scripts)
+    return _written(modules) if modules else None
+
+
+@functools.cache
+def _written(modules: tuple[tuple[str, bytes], ...]) -> str:
+    root = tempfile.mkdtemp(prefix="launchpad-code-")
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    for path, data in modules:
+        target = Path(root, path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return root
+
+
 @contextlib.contextmanager
 def extension_path(template: Template) -> Iterator[tuple[str, ...]]:
     """The template's Jinja extensions, with its own modules importable meanwhile.
@@ -111,21 +134,15 @@ def extension_path(template: Template) -> Iterator[tuple[str, ...]]:
     ``_extensions`` may name modules beside ``cookiecutter.json``; the importer
     keeps those modules in ``settings.code_files``. Only for trusted templates.
     """
-    scripts = {t.get("script") for t in template.settings.tasks}
-    modules = [f for f in template.settings.code_files if f.path not in scripts]
-    if not modules:
+    root = code_directory(template)
+    if root is None:
         yield template.settings.jinja_extensions
         return
-    with tempfile.TemporaryDirectory(prefix="launchpad-code-") as tmp:
-        for module in modules:
-            target = Path(tmp, module.path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(module.data)
-        sys.path.append(tmp)
-        try:
-            yield template.settings.jinja_extensions
-        finally:
-            sys.path.remove(tmp)
+    sys.path.append(root)
+    try:
+        yield template.settings.jinja_extensions
+    finally:
+        sys.path.remove(root)
 
 
 def _prepare(

@@ -130,7 +130,7 @@ def _load(repo: Path, *, source: str, repo_dir: str) -> Template:
     code_files, tasks = _hooks(reader, root, envops)
     extensions = tuple(str(e) for e in context.get("_extensions", ()))
     if extensions:
-        code_files += tuple(_modules(reader))
+        code_files += tuple(_modules(reader, extensions))
     origin = {
         "format": FORMAT,
         "source": source,
@@ -176,10 +176,16 @@ def _hooks(
     return tuple(code_files), tuple(tasks)
 
 
-def _modules(reader: TreeReader) -> Iterator[FileSpec]:
-    """Python modules beside ``cookiecutter.json``: Cookiecutter puts them on ``sys.path``."""
-    for path in sorted(reader.root.glob("*.py")):
-        yield FileSpec(path=path.name, content=reader.text(path))
+def _modules(reader: TreeReader, extensions: tuple[str, ...]) -> Iterator[FileSpec]:
+    """Python modules beside ``cookiecutter.json``, and the packages there that
+    ``_extensions`` names: Cookiecutter puts the template directory on ``sys.path``."""
+    paths = set(reader.root.glob("*.py"))
+    for top in {e.partition(".")[0].partition(":")[0] for e in extensions}:
+        package = reader.root / top
+        if top and package.is_dir():
+            paths.update(package.rglob("*.py"))
+    for path in sorted(paths):
+        yield FileSpec(path=path.relative_to(reader.root).as_posix(), content=reader.text(path))
 
 
 def _first(options: Any, answer: Any) -> Any:

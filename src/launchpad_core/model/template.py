@@ -185,6 +185,10 @@ class TrustedEnvOptions(EnvOptions):
     """
 
     extensions: tuple[str, ...] = ()
+    #: A directory holding the template's own modules (``settings.code_files``): on
+    #: ``sys.path`` while the extensions load (Cookiecutter's repo dir) and the
+    #: loader's search path (Copier's template root, for ``copier-template-extensions``).
+    code_root: str | None = None
 
 
 @attrs.frozen
