@@ -22,7 +22,7 @@ from .generators import FileGenerator
 from .model.answers import Answers
 from .model.output import RenderedFile
 from .model.template import FileSpec, Settings, Template
-from .paths import check_collisions, check_output_path, parent_directories
+from .paths import check_collisions, check_link_target, check_output_path, parent_directories
 
 if TYPE_CHECKING:
     import pathspec
@@ -174,14 +174,18 @@ def _render_spec(run: _Run, spec: FileSpec, *, literal: bool) -> None:
         return
     if matches(run.settings.exclude, spec.path, out):
         return
+    data = _content(run, spec, out, literal=literal)
+    if spec.symlink:
+        check_link_target(out, data.decode("utf-8"), source=spec.path)
     run.add(
         RenderedFile(
             path=out,
-            data=_content(run, spec, out, literal=literal),
+            data=data,
             mode=spec.mode,
             skip_if_exists=spec.skip_if_exists
             or matches(run.settings.skip_if_exists, spec.path, out),
             source=spec.path,
+            symlink=spec.symlink,
         )
     )
 

@@ -44,19 +44,27 @@ def folders(root: Path) -> set[str]:
         f"{Path(dirpath, name).relative_to(root).as_posix()}/"
         for dirpath, dirs, _files in os.walk(root)
         for name in dirs
+        if not Path(dirpath, name).is_symlink()
     }
 
 
 def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
-    """Every file below ``root``: its bytes and permission bits."""
+    """Every file below ``root``: its bytes and permission bits; a symbolic link (to a
+    file or a folder) as ``-> target`` and the link's own type and mode."""
     found = {}
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
+    for dirpath, dirs, files in os.walk(root):
+        for name in (*files, *dirs):
             path = Path(dirpath, name)
-            found[path.relative_to(root).as_posix()] = (
-                path.read_bytes(),
-                stat.S_IMODE(path.stat().st_mode),
-            )
+            if path.is_symlink():
+                found[path.relative_to(root).as_posix()] = (
+                    f"-> {os.readlink(path)}".encode(),
+                    path.lstat().st_mode,
+                )
+            elif name in files:
+                found[path.relative_to(root).as_posix()] = (
+                    path.read_bytes(),
+                    stat.S_IMODE(path.stat().st_mode),
+                )
     return found
 
 

@@ -89,6 +89,10 @@ class _Walk:
     def suffix(self) -> str:
         return self.config.templates_suffix
 
+    @property
+    def preserve_symlinks(self) -> bool:
+        return bool(self.config.settings.get("preserve_symlinks"))
+
     @functools.cached_property
     def templated_exclude(self) -> bool:
         return any(has_markup(p, self.envops) for p in self.config.exclude)
@@ -138,8 +142,9 @@ class _Walk:
         for entry in found:
             path = Path(entry.path)
             if entry.is_symlink():
-                if self.config.settings.get("preserve_symlinks"):
-                    raise LoadError(f"{prefix}{entry.name}: _preserve_symlinks is not supported")
+                if self.preserve_symlinks:  # a link of its own, never followed
+                    yield f"{prefix}{entry.name}", path
+                    continue
                 self.reader.check_inside(path)
             if entry.is_dir():
                 yield f"{prefix}{entry.name}/", path
@@ -211,6 +216,9 @@ class _Walk:
         )
 
     def _content(self, out: str, path: Path, is_template: bool) -> FileSpec:
+        if self.preserve_symlinks and path.is_symlink():
+            # Copier renders the target of a link whose name has the suffix.
+            return FileSpec(path=out, content=os.readlink(path), render=is_template, symlink=True)
         if not is_template:
             return self.reader.raw_file(path, out)
         try:
