@@ -180,12 +180,11 @@ def _render(args: argparse.Namespace) -> int:
         template, given, from_text=True, use_defaults=not interactive,
         ask=_ask if interactive else None,
     )
+    answers = _run_tasks(args, lp, template, answers, "before")  # may change the answers
     progress = _progress_bar() if len(template.files) >= PROGRESS_FROM and not args.quiet else None
     files = lp.render(template, answers, trusted=args.trust, progress=progress)
-    run_stage = functools.partial(_run_tasks, args, lp, template, answers)
-    run_stage("before")
     report = make_sink(args.format, Path(args.dest), overwrite=args.force).write(files)
-    run_stage("after")
+    _run_tasks(args, lp, template, answers, "after")
     if not args.quiet:
         skipped = f", kept {len(report.skipped)} existing" if report.skipped else ""
         print(f"Wrote {_count(len(report.written), 'file')} to {args.dest}{skipped}.")
@@ -193,11 +192,16 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _run_tasks(args: argparse.Namespace, lp: Launchpad, template: Template, answers: Answers,
-               stage: str) -> None:
-    if args.format == "dir" and template.settings.tasks:
-        from .tasks import run_tasks
+               stage: str) -> Answers:
+    """Run a stage's tasks (directory output only); the answers as they changed them."""
+    if args.format != "dir" or not template.settings.tasks:
+        return answers
+    from .tasks import run_tasks, run_tasks_before
 
-        run_tasks(template, answers, args.dest, stage=stage, trusted=args.trust, launchpad=lp)
+    if stage == "before":
+        return run_tasks_before(template, answers, args.dest, trusted=args.trust, launchpad=lp)
+    run_tasks(template, answers, args.dest, stage=stage, trusted=args.trust, launchpad=lp)
+    return answers
 
 
 def _given_answers(args: argparse.Namespace) -> dict[str, Any]:

@@ -120,7 +120,7 @@ def render_files(
     """Render every file of ``template``; raise a :class:`LaunchpadError` on any problem."""
     with deadline(engine.limits.render_seconds):
         engine.precompile_template(template)  # already done when the template was checked
-        context = _context(template, answers, extra_context or {})
+        context = render_context(template, answers, extra_context or {})
         run = _Run(template, engine, context, progress)
         total = len(template.files)
         for done, spec in enumerate(template.files, start=1):
@@ -132,7 +132,11 @@ def render_files(
     return run.output()
 
 
-def _context(template: Template, answers: Answers, extra: Mapping[str, Any]) -> dict[str, Any]:
+def render_context(
+    template: Template, answers: Answers, extra: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The context files are rendered with: ``extra`` (plugins'), the answers, and the
+    answers again under ``settings.context_name``."""
     context = {**extra, **answers.values}
     name = template.settings.context_name
     if name:

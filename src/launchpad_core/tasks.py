@@ -4,7 +4,7 @@ Tasks are executed code, so they run only for a trusted template and only
 locally, in the output directory, never in the hosted service. Each task of
 ``settings.tasks`` is plain data:
 
-* ``stage``: ``before`` (files rendered, nothing written yet; Cookiecutter's
+* ``stage``: ``before`` (nothing rendered or written yet; Cookiecutter's
   ``pre_gen_project``), ``after`` (every file written) or ``migration``
   (recorded from Copier, never run: LaunchPad has no update);
 * ``command`` (a shell line, or a list of arguments run without a shell) or
@@ -14,7 +14,10 @@ locally, in the output directory, never in the hosted service. Each task of
   over the answers, and ``variables`` and ``env`` added for this task.
 
 Commands, scripts and paths are rendered exactly like the template's files,
-with the same render context.
+with the same render context. A script may change the answers while it is
+rendered, as Cookiecutter's hooks do (``{{ cookiecutter.update({...}) }}`` in
+the ``context_name`` mapping): :func:`run_tasks_before` returns the answers so
+changed, for the files and the later tasks.
 """
 
 from __future__ import annotations
@@ -83,11 +86,38 @@ def run_tasks(
     launchpad: Launchpad | None = None,
 ) -> int:
     """Run the tasks of ``stage`` in ``destination``; return how many ran."""
+    return _run_stage(template, answers, destination, stage=stage, trusted=trusted,
+                      launchpad=launchpad)[0]
+
+
+def run_tasks_before(
+    template: Template,
+    answers: Answers,
+    destination: str | Path,
+    *,
+    trusted: bool,
+    launchpad: Launchpad | None = None,
+) -> Answers:
+    """Run the ``before`` tasks, before the files are rendered (where Cookiecutter runs
+    ``pre_gen_project``); return ``answers`` with what their scripts changed."""
+    return _run_stage(template, answers, destination, stage="before", trusted=trusted,
+                      launchpad=launchpad)[1]
+
+
+def _run_stage(
+    template: Template,
+    answers: Answers,
+    destination: str | Path,
+    *,
+    stage: str,
+    trusted: bool,
+    launchpad: Launchpad | None,
+) -> tuple[int, Answers]:
     if stage not in STAGES:
         raise ValueError(f"stage must be one of {STAGES}")
     tasks = [t for t in template.settings.tasks if t.get("stage") == stage]
     if not tasks:
-        return 0
+        return 0, answers
     if not trusted:
         raise UntrustedCodeError(
             "the template runs tasks or hook scripts; refused unless it is trusted "
@@ -99,11 +129,11 @@ def run_tasks(
     bound = with_destination(template, destination, launchpad=lp)
     done = 0
     for task in tasks:
-        prepared = _prepare(lp, bound, answers, task, Path(destination).absolute())
+        prepared, answers = _prepare(lp, bound, answers, task, Path(destination).absolute())
         if prepared is not None:
             _run(prepared)
             done += 1
-    return done
+    return done, answers
 
 
 def code_directory(template: Template) -> str | None:
@@ -147,8 +177,9 @@ def extension_path(template: Template) -> Iterator[tuple[str, ...]]:
 
 def _prepare(
     lp: Launchpad, template: Template, answers: Answers, task: Mapping[str, Any], root: Path
-) -> PreparedTask | None:
-    """Render the task's parts with the template's context; None when its ``when`` is false."""
+) -> tuple[PreparedTask | None, Answers]:
+    """Render the task's parts with the template's context (None when its ``when`` is
+    false), and the answers as its script changed them."""
     command = task.get("command")
     parts: list[FileSpec] = [
         FileSpec(path="when", content="", when=task.get("when", True)),
@@ -159,20 +190,50 @@ def _prepare(
     elif command is not None:
         parts.append(FileSpec(path="command", content=str(command)))
     script = _code_file(template, task.get("script"))
-    if script is not None:
-        parts.append(attrs.evolve(script, path="script"))
     values = {**answers.values, **task.get("variables", {})}
     rendered = _render_parts(lp, template, attrs.evolve(answers, values=values), parts)
     if "when" not in rendered:
-        return None
+        return None, answers
+    text = None
+    if script is not None:
+        text, answers = _render_script(lp, template, answers, script)
     argv = tuple(v for k, v in sorted(rendered.items()) if k.startswith("argv/"))
-    return PreparedTask(
+    prepared = PreparedTask(
         command=argv or rendered.get("command"),
-        script=rendered.get("script"),
+        script=text,
         script_suffix=Path(script.path).suffix if script is not None else "",
         cwd=root / rendered["cwd"],
         env={str(k): str(v) for k, v in task.get("env", {}).items()},
     )
+    return prepared, answers
+
+
+def _render_script(
+    lp: Launchpad, template: Template, answers: Answers, script: FileSpec
+) -> tuple[str, Answers]:
+    """A hook script rendered as Cookiecutter renders it, and the answers with what the
+    rendering changed in the ``context_name`` mapping (``cookiecutter.update(...)``)."""
+    from .rendering import render_context
+    from .runtime import trusting
+
+    trusted = trusting(template)
+    extra = lp.hooks.render_context(template=trusted, answers=answers)
+    context = render_context(trusted, answers, extra)
+    envops = trusted.settings.envops
+    text = script.content
+    if script.render and lp.engine.needs_jinja(envops, text):
+        text = lp.engine.render_text(envops, text, context, script.path)
+    name = template.settings.context_name
+    mapping = context.get(name, {}) if name else {}
+    given = extra.get(name, {}) if name else {}  # the plugin's own keys (_template ...)
+    changed = {
+        k: v
+        for k, v in mapping.items()
+        if (answers.values[k] != v if k in answers.values else k not in given)
+    }
+    if not changed:
+        return text, answers
+    return text, attrs.evolve(answers, values={**answers.values, **changed})
 
 
 def _code_file(template: Template, path: str | None) -> FileSpec | None:

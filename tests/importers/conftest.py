@@ -17,7 +17,7 @@ from launchpad_core.importing import import_template, with_destination
 from launchpad_core.model.template import Template
 from launchpad_core.runtime import Launchpad
 from launchpad_core.sinks import DirectorySink
-from launchpad_core.tasks import run_tasks
+from launchpad_core.tasks import run_tasks, run_tasks_before
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -130,14 +130,15 @@ def render_with_launchpad(
     *,
     trusted: bool = False,
 ) -> Path:
-    """What ``launchpad render SOURCE DST`` does: import, answer, render, run tasks, write."""
+    """What ``launchpad render SOURCE DST`` does: import, answer, run the ``before`` tasks
+    (which may change the answers), render, write, run the ``after`` tasks."""
     template = source if isinstance(source, Template) else import_template(
         str(source), trusted=trusted, launchpad=lp
     )
     template = with_destination(template, dst, launchpad=lp)
     resolved = lp.resolve_answers(template, answers)
+    resolved = run_tasks_before(template, resolved, dst, trusted=trusted, launchpad=lp)
     files = lp.render(template, resolved, trusted=trusted)
-    run_tasks(template, resolved, dst, stage="before", trusted=trusted, launchpad=lp)
     DirectorySink(dst, overwrite=True).write(files)
     run_tasks(template, resolved, dst, stage="after", trusted=trusted, launchpad=lp)
     return dst
