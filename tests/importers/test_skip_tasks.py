@@ -101,3 +101,16 @@ def test_trusted_and_skipping_runs_no_hook(tmp_path):
     assert cli.main(argv) == 0
     assert_same_tree(expected, tmp_path / "lp")
     assert json.loads((src / "cookiecutter.json").read_text())["project_name"] == "Hooked"
+
+
+def test_the_hosted_service_accepts_what_skipping_imported(lp, tmp_path):
+    """A definition with tasks is refused by the hosted checks; imported with
+    --skip-tasks it is accepted, and still says what was skipped."""
+    from launchpad_core.hosted import definition_problems
+
+    src = write_tree(tmp_path / "tpl", COPIER_WITH_TASKS)
+    with_tasks = lp.unstructure(import_template(src, launchpad=lp))
+    assert [p.code for p in definition_problems(with_tasks)] == ["untrusted_code"]
+    skipped = lp.unstructure(import_template(src, skip_tasks=True, launchpad=lp))
+    assert definition_problems(skipped) == []
+    assert len(skipped["settings"]["origin"]["skipped_tasks"]) == 4
