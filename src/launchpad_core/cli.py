@@ -180,7 +180,7 @@ def _render(args: argparse.Namespace) -> int:
         template, given, from_text=True, use_defaults=not interactive,
         ask=_ask if interactive else None,
     )
-    answers = _run_tasks(args, lp, template, answers, "before")  # may change the answers
+    template, answers = _tasks_before(args, lp, template, answers)
     progress = _progress_bar() if len(template.files) >= PROGRESS_FROM and not args.quiet else None
     files = lp.render(template, answers, trusted=args.trust, progress=progress)
     report = make_sink(args.format, Path(args.dest), overwrite=args.force).write(files)
@@ -191,17 +191,22 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_tasks(args: argparse.Namespace, lp: Launchpad, template: Template, answers: Answers,
-               stage: str) -> Answers:
-    """Run a stage's tasks (directory output only); the answers as they changed them."""
+def _tasks_before(args: argparse.Namespace, lp: Launchpad, template: Template,
+                  answers: Answers) -> tuple[Template, Answers]:
+    """Run the ``before`` tasks (directory output only): they may change the answers."""
     if args.format != "dir" or not template.settings.tasks:
-        return answers
-    from .tasks import run_tasks, run_tasks_before
+        return template, answers
+    from .tasks import run_tasks_before
 
-    if stage == "before":
-        return run_tasks_before(template, answers, args.dest, trusted=args.trust, launchpad=lp)
-    run_tasks(template, answers, args.dest, stage=stage, trusted=args.trust, launchpad=lp)
-    return answers
+    return run_tasks_before(template, answers, args.dest, trusted=args.trust, launchpad=lp)
+
+
+def _run_tasks(args: argparse.Namespace, lp: Launchpad, template: Template, answers: Answers,
+               stage: str) -> None:
+    if args.format == "dir" and template.settings.tasks:
+        from .tasks import run_tasks
+
+        run_tasks(template, answers, args.dest, stage=stage, trusted=args.trust, launchpad=lp)
 
 
 def _given_answers(args: argparse.Namespace) -> dict[str, Any]:

@@ -97,11 +97,18 @@ def run_tasks_before(
     *,
     trusted: bool,
     launchpad: Launchpad | None = None,
-) -> Answers:
+) -> tuple[Template, Answers]:
     """Run the ``before`` tasks, before the files are rendered (where Cookiecutter runs
-    ``pre_gen_project``); return ``answers`` with what their scripts changed."""
-    return _run_stage(template, answers, destination, stage="before", trusted=trusted,
-                      launchpad=launchpad)[1]
+    ``pre_gen_project``); return the template and the answers to render it with.
+
+    The answers hold what the tasks' scripts changed; when they changed any, the
+    folder a task ran in keeps the name it had then (Cookiecutter names the project
+    folder before its hooks run): the template's paths below that templated folder
+    start with the name rendered instead."""
+    _done, pinned, changed = _run_stage(
+        template, answers, destination, stage="before", trusted=trusted, launchpad=launchpad
+    )
+    return (template, answers) if changed == answers else (pinned, changed)
 
 
 def _run_stage(
@@ -112,12 +119,14 @@ def _run_stage(
     stage: str,
     trusted: bool,
     launchpad: Launchpad | None,
-) -> tuple[int, Answers]:
+) -> tuple[int, Template, Answers]:
+    """How many tasks ran, the template with the folders they ran in named as they were
+    then, and the answers as their scripts left them."""
     if stage not in STAGES:
         raise ValueError(f"stage must be one of {STAGES}")
     tasks = [t for t in template.settings.tasks if t.get("stage") == stage]
     if not tasks:
-        return 0, answers
+        return 0, template, answers
     if not trusted:
         raise UntrustedCodeError(
             "the template runs tasks or hook scripts; refused unless it is trusted "
@@ -127,13 +136,38 @@ def _run_stage(
 
     lp = launchpad or default_launchpad()
     bound = with_destination(template, destination, launchpad=lp)
+    root = Path(destination).absolute()
     done = 0
     for task in tasks:
-        prepared, answers = _prepare(lp, bound, answers, task, Path(destination).absolute())
+        prepared, changed = _prepare(lp, bound, answers, task, root)
         if prepared is not None:
+            template = _pinned(template, str(task.get("working_directory", ".")),
+                               prepared.cwd.relative_to(root).as_posix())
             _run(prepared)
             done += 1
-    return done, answers
+        answers = changed
+    return done, template, answers
+
+
+def _pinned(template: Template, folder: str, rendered: str) -> Template:
+    """``template`` with the templated ``folder`` rendered where its paths and its
+    tasks' working directories start with it."""
+    envops = template.settings.envops
+    if not any(m in folder for m in envops.markers) or any(m in rendered for m in envops.markers):
+        return template
+
+    def pin(path: str) -> str:
+        inside = path == folder or path.startswith(f"{folder}/")
+        return rendered + path[len(folder):] if inside else path
+
+    files = tuple(attrs.evolve(f, path=pin(f.path)) for f in template.files)
+    tasks = tuple(
+        {**t, "working_directory": pin(str(t["working_directory"]))}
+        if "working_directory" in t else t
+        for t in template.settings.tasks
+    )
+    settings = attrs.evolve(template.settings, tasks=tasks)
+    return attrs.evolve(template, files=files, settings=settings)
 
 
 def code_directory(template: Template) -> str | None:

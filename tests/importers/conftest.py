@@ -137,7 +137,7 @@ def render_with_launchpad(
     )
     template = with_destination(template, dst, launchpad=lp)
     resolved = lp.resolve_answers(template, answers)
-    resolved = run_tasks_before(template, resolved, dst, trusted=trusted, launchpad=lp)
+    template, resolved = run_tasks_before(template, resolved, dst, trusted=trusted, launchpad=lp)
     files = lp.render(template, resolved, trusted=trusted)
     DirectorySink(dst, overwrite=True).write(files)
     run_tasks(template, resolved, dst, stage="after", trusted=trusted, launchpad=lp)
