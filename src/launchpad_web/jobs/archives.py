@@ -15,13 +15,14 @@ MEDIA_TYPES = {"zip": "application/zip", "tar.gz": "application/gzip"}
 
 
 def tar_gz_from_zip(source: BinaryIO) -> BinaryIO:
-    """The zip's files and empty folders as a deterministic tar.gz (the core's sink)."""
+    """The zip's files, links and empty folders as a deterministic tar.gz (the core's sink)."""
     with zipfile.ZipFile(source) as archive:
         files = [
             RenderedFile(info.filename.rstrip("/"), b"", is_dir=True)
             if info.is_dir()
             else RenderedFile(info.filename, archive.read(info),
-                              mode=stat.S_IMODE(info.external_attr >> 16) or None)
+                              mode=stat.S_IMODE(info.external_attr >> 16) or None,
+                              symlink=stat.S_ISLNK(info.external_attr >> 16))
             for info in archive.infolist()
         ]
     target = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (returned open)
