@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from launchpad_core import cli
-from launchpad_core.errors import UnsafePathError
+from launchpad_core.errors import DefinitionError, UnsafePathError
 from launchpad_core.importing import import_template
 
 from .conftest import (
@@ -106,26 +106,39 @@ def test_archives_hold_the_links(tmp_path):
         ({"sub/deeper/out": "../../../x"}, "it points outside the destination"),
         ({"abs": "/etc/passwd"}, "a link target must be a relative path"),
         ({"dot": ".", "climb": "dot/.."}, "'..' may only begin a link target"),
-        ({"bad.jinja": "{{ '../' * 3 }}x"}, "it points outside the destination"),
     ],
 )
 def test_a_link_leaving_the_destination_is_refused(lp, tmp_path, capsys, links, reason):
+    """A static target is checked with the definition, a rendered one when rendering."""
     src = copier_template(tmp_path / "tpl", links)
+    with pytest.raises(DefinitionError) as caught:
+        import_template(src, launchpad=lp)
+    assert [p.code for p in caught.value.problems] == ["unsafe_path"]
+    assert reason in caught.value.problems[0].message
+    assert cli.main(["render", str(src), str(tmp_path / "lp"), "--defaults"]) == 1
+    err = capsys.readouterr().err
+    assert "unsafe symbolic link " in err and reason in err
+    assert not (tmp_path / "lp").exists()
+
+
+@pytest.mark.parametrize("target", ["{{ '../' * 3 }}x", "{{ name }}/../.."])
+def test_a_rendered_target_leaving_the_destination_is_refused(lp, tmp_path, capsys, target):
+    src = copier_template(tmp_path / "tpl", {"bad.jinja": target})
     template = import_template(src, launchpad=lp)
-    with pytest.raises(UnsafePathError, match=reason):
+    with pytest.raises(UnsafePathError, match="unsafe symbolic link 'bad'"):
         lp.render(template, lp.resolve_answers(template, {}))
     assert cli.main(["render", str(src), str(tmp_path / "lp"), "--defaults"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("launchpad: error: unsafe symbolic link ") and reason in err
+    assert err.startswith("launchpad: error: unsafe symbolic link 'bad' -> ")
     assert len(err.splitlines()) == 1
     assert not (tmp_path / "lp").exists()
 
 
 def test_an_archive_refuses_them_too(tmp_path, capsys):
-    src = copier_template(tmp_path / "tpl", {"out": "../../x"})
-    argv = ["render", str(src), str(tmp_path / "a.zip"), "--format", "zip"]
+    src = copier_template(tmp_path / "tpl", {"out.jinja": "../../{{ name }}"})
+    argv = ["render", str(src), str(tmp_path / "a.zip"), "--format", "zip", "--defaults"]
     assert cli.main(argv) == 1
-    assert "unsafe symbolic link 'out' -> '../../x'" in capsys.readouterr().err
+    assert "unsafe symbolic link 'out' -> '../../widget'" in capsys.readouterr().err
     assert not (tmp_path / "a.zip").exists()
 
 
@@ -157,3 +170,27 @@ def test_cookiecutter_follows_links_like_cookiecutter(lp, tmp_path, answers):
     assert_same_tree(expected, actual)
     readme = actual / answers.get("name", "widget") / "README.rst"
     assert readme.read_text().startswith("# ") and not readme.is_symlink()
+
+
+@pytest.mark.parametrize(
+    ("spec", "code"),
+    [
+        ({"path": "out", "content": "../x", "symlink": True}, "unsafe_path"),
+        ({"path": "a/b", "content": "../../x", "symlink": True}, "unsafe_path"),
+        ({"path": "d/", "symlink": True}, "invalid_link"),
+        ({"path": "b", "content": "AAAA", "encoding": "base64", "symlink": True}, "invalid_link"),
+    ],
+)
+def test_a_definition_with_a_bad_link_is_invalid(lp, spec, code):
+    """Checked when the definition is (the hosted service's check too), where static."""
+    from launchpad_core.hosted import definition_problems
+
+    problems = definition_problems({"name": "t", "files": [spec]})
+    assert [(p.code, p.path.rsplit(".", 1)[0]) for p in problems] == [(code, "$.files[0]")]
+
+
+def test_a_good_static_link_is_valid(lp):
+    from launchpad_core.hosted import definition_problems
+
+    files = [{"path": "a/b", "content": "../c", "symlink": True}, {"path": "c", "content": ""}]
+    assert definition_problems({"name": "t", "files": files}) == []
