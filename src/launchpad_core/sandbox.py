@@ -306,6 +306,11 @@ def _importable(code_root: str | None) -> Iterator[None]:
         yield
     finally:
         sys.path.remove(code_root)
+        # Forgotten once loaded: another template (in a long-lived process such as the
+        # daemon) may ship a module of the same name.
+        for name, module in list(sys.modules.items()):
+            if str(getattr(module, "__file__", None) or "").startswith(f"{code_root}/"):
+                del sys.modules[name]
 
 
 def _envops_kwargs(envops: EnvOptions) -> dict[str, Any]:

@@ -115,3 +115,17 @@ def test_untrusted_it_is_one_clear_error(tmp_path, capsys, tree, command):
     assert err.endswith("which load only when it is trusted (--trust on the command line)\n")
     assert len(err.splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_two_templates_with_modules_of_the_same_name_load_their_own(lp, tmp_path):
+    """One process (the daemon) renders both: each gets its own ``lp_cc_ext``."""
+    from .conftest import render_with_launchpad
+
+    first = write_tree(tmp_path / "one", COOKIECUTTER)
+    other = dict(COOKIECUTTER, **{"lp_cc_ext.py": SHOUT.format(name="Shout", filter="shout",
+                                                                mark="?")})
+    second = write_tree(tmp_path / "two", other)
+    render_with_launchpad(lp, first, tmp_path / "out1", {}, trusted=True)
+    render_with_launchpad(lp, second, tmp_path / "out2", {}, trusted=True)
+    assert (tmp_path / "out1" / "widget" / "a.txt").read_text() == "WIDGET! X...\n"
+    assert (tmp_path / "out2" / "widget" / "a.txt").read_text() == "WIDGET? X...\n"
