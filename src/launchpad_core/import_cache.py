@@ -28,7 +28,8 @@ from pathlib import Path
 from . import __version__
 from .model.template import Template
 
-_FORMAT = b"launchpad-import-2\n"
+#: Bumped when imports change shape (3: FileSpec.symlink, extension modules, skipped tasks).
+_FORMAT = b"launchpad-import-3\n"
 
 
 def tree_fingerprint(root: Path) -> bytes:
