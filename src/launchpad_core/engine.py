@@ -29,6 +29,18 @@ from .sandbox import LaunchpadSandbox
 FALSE_TEXTS = frozenset({"", "false", "no", "n", "off", "0", "none", "null"})
 
 
+def _sandbox(limits: Limits, envops: EnvOptions) -> LaunchpadSandbox:
+    try:
+        return LaunchpadSandbox(limits, envops)
+    except Exception as exc:  # a trusted template's extension: its import runs its code
+        names = ", ".join(getattr(envops, "extensions", ()))
+        if not names:
+            raise
+        raise TemplateSourceError(
+            f"a Jinja extension ({names}) cannot be loaded: {type(exc).__name__}: {exc}"
+        ) from None
+
+
 class Engine:
     """Sandboxed environments plus a bounded cache of compiled templates."""
 
@@ -55,7 +67,7 @@ class Engine:
     def environment(self, envops: EnvOptions) -> LaunchpadSandbox:
         env = self._envs.get(envops)
         if env is None:
-            env = LaunchpadSandbox(self.limits, envops)
+            env = _sandbox(self.limits, envops)
             env.filters.update({k: env.guard(k, f) for k, f in self._filters.items()})
             env.globals.update(self._globals)
             self._envs[envops] = env

@@ -296,21 +296,26 @@ class LaunchpadSandbox(SandboxedEnvironment):
 
 @contextlib.contextmanager
 def _importable(code_root: str | None) -> Iterator[None]:
-    """A trusted template's own modules importable, and its loader set, while its
-    extensions load (as Cookiecutter and Copier load them)."""
-    if code_root is None:
-        yield
-        return
-    sys.path.append(code_root)
+    """A trusted template's own modules importable while its extensions load (as
+    Cookiecutter and Copier load them); afterwards the process is as it was."""
+    import jinja2.environment
+
+    # copier-template-extensions replaces Jinja's import_string for the extensions
+    # after it; other templates' environments get Jinja's own again.
+    import_string = jinja2.environment.import_string
+    if code_root is not None:
+        sys.path.append(code_root)
     try:
         yield
     finally:
-        sys.path.remove(code_root)
-        # Forgotten once loaded: another template (in a long-lived process such as the
-        # daemon) may ship a module of the same name.
-        for name, module in list(sys.modules.items()):
-            if str(getattr(module, "__file__", None) or "").startswith(f"{code_root}/"):
-                del sys.modules[name]
+        jinja2.environment.import_string = import_string
+        if code_root is not None:
+            sys.path.remove(code_root)
+            # Forgotten once loaded: another template (in a long-lived process such as
+            # the daemon) may ship a module of the same name.
+            for name, module in list(sys.modules.items()):
+                if str(getattr(module, "__file__", None) or "").startswith(f"{code_root}/"):
+                    del sys.modules[name]
 
 
 def _envops_kwargs(envops: EnvOptions) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from .billing.services import BillingService
 from .billing.webhooks import WebhookProcessor
 from .clock import Clock, system_clock
 from .db import make_engine, make_session_factory
+from .evaluation import Evaluator
 from .health import HealthResource
 from .jobs import resources as jobs_resources
 from .jobs.services import JobService
@@ -44,7 +45,6 @@ from .teams import resources as teams_resources
 from .teams.services import TeamService
 from .templates import resources as templates_resources
 from .templates.cache import TemplateListCache
-from .templates.preview import Previewer
 from .templates.services import TemplateService
 
 OPENAPI_PATH = "/api/openapi.json"
@@ -79,9 +79,9 @@ def create_app(
     teams = TeamService(quotas=quotas, clock=clock, template_lists=template_cache)
     job_queue = job_queue or JobQueue.from_settings(settings, WorkerContext.from_settings(
         settings, session_factory=session_factory, launchpad=launchpad, clock=clock))
-    jobs = JobService(launchpad=launchpad, quotas=quotas, clock=clock)
-    templates = TemplateService(launchpad=launchpad, quotas=quotas, clock=clock,
-                                previewer=Previewer(settings.preview, launchpad=launchpad),
+    evaluator = Evaluator(settings.evaluation)
+    jobs = JobService(quotas=quotas, clock=clock, evaluator=evaluator)
+    templates = TemplateService(quotas=quotas, clock=clock, evaluator=evaluator,
                                 cache=template_cache)
 
     openapi = OpenApiResource()

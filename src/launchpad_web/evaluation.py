@@ -59,12 +59,15 @@ T = TypeVar("T")
 
 #: Checking a definition or answers: the core's limits in the child, and the child's.
 CHECK_LIMITS = Limits(render_seconds=5.0)
-CHECK_ISOLATION = IsolationLimits(cpu_seconds=5, memory_bytes=512 * MIB, wall_seconds=10.0)
+#: Children run at niceness 10: under load the API's own threads get the CPU first.
+CHECK_ISOLATION = IsolationLimits(cpu_seconds=5, memory_bytes=512 * MIB, wall_seconds=10.0,
+                                  nice=10)
 #: A preview renders at most this much: the files and bytes of one response.
 PREVIEW_LIMITS = Limits(
     max_files=1000, max_file_bytes=1 * MIB, max_total_bytes=4 * MIB, render_seconds=10.0
 )
-PREVIEW_ISOLATION = IsolationLimits(cpu_seconds=10, memory_bytes=1024 * MIB, wall_seconds=20.0)
+PREVIEW_ISOLATION = IsolationLimits(cpu_seconds=10, memory_bytes=1024 * MIB, wall_seconds=20.0,
+                                    nice=10)
 
 
 @attrs.frozen
@@ -90,7 +93,9 @@ class EvaluationSettings:
 def shared_pool(slots: int, warm: int, per_user: int, queue_seconds: float) -> IsolationPool:
     """One pool per process and shape: every app of a process (tests build many)
     shares its children and its per-account counts."""
-    preload(calls.__name__)
+    # launchpad_core.cli: under ``launchpad serve`` each child re-imports the script's
+    # main module (multiprocessing does), which imports it.
+    preload("launchpad_core.cli", calls.__name__, f"{__package__}.evaluation_warmup")
     return IsolationPool(warm=warm, slots=slots, per_owner=per_user, queue_seconds=queue_seconds)
 
 

@@ -29,6 +29,10 @@ Nothing else in ``launchpad_web`` reads ``os.environ``.
 ``LAUNCHPAD_JOB_WALL_SECONDS``      wall-clock limit of one render (120)
 ``LAUNCHPAD_ARTIFACT_DIR``          where archives are kept (``DATA_DIR/artifacts``)
 ``LAUNCHPAD_ARTIFACT_RETENTION_HOURS`` archives are deleted this long after the job (168)
+``LAUNCHPAD_EVALUATORS``            template evaluations (checks, answers, previews) one
+                                    API process runs at once, each in a child process (4)
+``LAUNCHPAD_EVALUATORS_WARM``       evaluator children kept forked in advance (2)
+``LAUNCHPAD_EVALUATIONS_PER_USER``  evaluations one account runs at once per process (2)
 ``LAUNCHPAD_EVENT_STREAM_SECONDS``  longest a progress event stream stays open (25)
 ``LAUNCHPAD_SMTP_HOST`` / ``_PORT``  notification email server (none: no email; 587)
 ``LAUNCHPAD_SMTP_USERNAME`` / ``_PASSWORD`` / ``_FROM`` / ``_STARTTLS`` its login, sender
@@ -54,8 +58,8 @@ import attrs
 
 from .billing.settings import BillingSettings
 from .errors import ConfigurationError
+from .evaluation import EvaluationSettings
 from .jobs.settings import JobSettings
-from .templates.settings import PreviewLimits
 
 ENVIRONMENTS = ("production", "development")
 LOG_LEVELS = ("INFO", "DEBUG", "WARNING", "ERROR")
@@ -92,7 +96,7 @@ class WebSettings:
     log_level: str = attrs.field(default="INFO", validator=attrs.validators.in_(LOG_LEVELS))
     password_hashing: PasswordHashing = PasswordHashing()
     billing: BillingSettings = attrs.field(factory=BillingSettings)
-    preview: PreviewLimits = attrs.field(factory=PreviewLimits)
+    evaluation: EvaluationSettings = attrs.field(factory=EvaluationSettings)
     jobs: JobSettings = attrs.field(
         default=attrs.Factory(lambda self: JobSettings(artifact_dir=self.data_dir / "artifacts"),
                               takes_self=True))
@@ -128,6 +132,11 @@ class WebSettings:
             session_max=timedelta(
                 seconds=env.integer("LAUNCHPAD_SESSION_MAX_SECONDS", 604800, minimum=1)),
             log_level=env.choice("LAUNCHPAD_LOG_LEVEL", LOG_LEVELS, upper=True),
+            evaluation=EvaluationSettings(
+                slots=env.integer("LAUNCHPAD_EVALUATORS", 4, minimum=1),
+                warm=env.integer("LAUNCHPAD_EVALUATORS_WARM", 2),
+                per_user=env.integer("LAUNCHPAD_EVALUATIONS_PER_USER", 2, minimum=1),
+            ),
             jobs=JobSettings.from_env(env, data_dir),
             billing=BillingSettings.from_env(env),
         )

@@ -51,7 +51,8 @@ class WorkerContext:
     def limits(self) -> IsolationLimits:
         return IsolationLimits(cpu_seconds=self.jobs.cpu_seconds,
                                memory_bytes=self.jobs.memory_bytes,
-                               wall_seconds=self.jobs.wall_seconds)
+                               wall_seconds=self.jobs.wall_seconds,
+                               nice=10)  # the API's threads first, where they share a machine
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:

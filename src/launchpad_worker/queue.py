@@ -77,7 +77,14 @@ class JobQueue:
         return LaunchpadConsumer(self.huey, sweep_seconds=self.context.jobs.sweep_interval
                                  .total_seconds(), embedded=embedded,
                                  workers=workers or self.context.jobs.worker_threads,
-                                 worker_type="thread", periodic=True)
+                                 worker_type="thread", periodic=True,
+                                 shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
+
+
+#: On SIGTERM, running jobs get this long to finish; a job still running then is left to
+#: its lease (it expires, and a consumer re-runs the job), so a stop is never held up by
+#: a long render (docker stop kills after 10 s in any case).
+SHUTDOWN_GRACE_SECONDS = 8.0
 
 
 class LaunchpadConsumer(Consumer):

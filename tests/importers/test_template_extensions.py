@@ -12,6 +12,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import jinja2.environment
 import pytest
 
 from launchpad_core import cli
@@ -64,6 +65,8 @@ def own_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("LAUNCHPAD_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("LAUNCHPAD_NO_CACHE", raising=False)
     warnings.filterwarnings("ignore", "This package is deprecated", DeprecationWarning)
+    # Copier's run leaves Jinja's import_string replaced by copier-template-extensions.
+    monkeypatch.setattr(jinja2.environment, "import_string", jinja2.environment.import_string)
     yield
     # Both tools import the modules by name: neither may find the other's in sys.modules.
     for name in [m for m in sys.modules if m.startswith(("lp_cc_", "copier_template_extensions."))]:

@@ -84,7 +84,7 @@ def test_launchpad_format_reads_the_definition_beside_the_others(tmp_path):
     [
         (BOTH, "launchpad", "has no launchpad.yml or launchpad.yaml or launchpad.json"),
         ({"copier.yml": "a: 1\n"}, "cookiecutter", "is not a cookiecutter template"),
-        (BOTH, "mako", "no importer named 'mako' (known: cookiecutter, copier)"),
+        (BOTH, "mako", "no importer named 'mako' (known: cookiecutter, copier, launchpad)"),
     ],
 )
 def test_a_format_the_directory_does_not_hold_is_one_error(tmp_path, capsys, tree, option, message):

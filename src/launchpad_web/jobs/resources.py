@@ -46,7 +46,8 @@ class GenerateResource:
         self.queue = queue
 
     @operation("Queue the generation of a project from a template", request=GenerateRequest,
-               responses={202: JobView}, problems=(402, 403, 404), auth=True)
+               responses={202: JobView}, problems=(402, 403, 404, 429, 503),
+               auth=True)
     @falcon.before(require_user)
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, GenerateRequest)

@@ -2,8 +2,10 @@
 
 :meth:`JobService.submit` checks everything a worker would refuse before a job
 exists: the template is visible to the user, the version exists, the answers
-are valid for it (every problem at once, located under ``$.answers``), the
-template runs no code, and the plan allows another generation. The row stores
+are valid for it (every problem at once, located under ``$.answers``: defaults,
+``when``, patterns and validators are template code, evaluated through the
+:class:`~launchpad_web.evaluation.Evaluator` after the request ended its
+transaction), the template runs no code, and the plan allows another generation. The row stores
 the answers with secret values redacted; the secret values are returned to the
 caller, which hands them to the queue only (see :mod:`launchpad_worker.queue`).
 """
@@ -21,14 +23,17 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from launchpad_core import Launchpad, Template
-from launchpad_core.errors import AnswersError, UntrustedCodeError
+from launchpad_core import DefinitionError, Template
+from launchpad_core.errors import UntrustedCodeError
 from launchpad_core.runtime import refuse_untrusted
+from launchpad_core.serialization import structure_template
 from launchpad_worker.render import REDACTED
 
 from ..billing.quotas import Quotas
 from ..clock import Clock
-from ..errors import ConflictError, NotFoundError, ValidationFailedError
+from ..db import end_transaction
+from ..errors import ConflictError, InvalidDefinitionError, NotFoundError, ValidationFailedError
+from ..evaluation import Evaluator
 from ..templates.access import visible_to
 from ..templates.models import TemplateRecord, TemplateVersion
 from .models import Event, GenerationJob, JobStatus, log_entry
@@ -55,10 +60,10 @@ class Submitted:
 
 
 class _TemplateCache:
-    """Checked templates by (template id, version number): versions never change."""
+    """Structured templates by (template id, version number): versions never change.
+    (Structuring runs no template code; the definition was checked when it was saved.)"""
 
-    def __init__(self, launchpad: Launchpad, size: int):
-        self.launchpad = launchpad
+    def __init__(self, size: int):
         self.size = size
         self.items: OrderedDict[tuple[uuid.UUID, int], Template] = OrderedDict()
         self.lock = threading.Lock()
@@ -69,7 +74,10 @@ class _TemplateCache:
             if key in self.items:
                 self.items.move_to_end(key)
                 return self.items[key]
-        template = self.launchpad.structure(dict(definition()))
+        try:
+            template = structure_template(dict(definition()))
+        except DefinitionError as exc:
+            raise InvalidDefinitionError.from_problems(exc.problems, root="$.definition") from None
         with self.lock:
             self.items[key] = template
             while len(self.items) > self.size:
@@ -78,11 +86,11 @@ class _TemplateCache:
 
 
 class JobService:
-    def __init__(self, *, launchpad: Launchpad, quotas: Quotas, clock: Clock):
-        self.launchpad = launchpad
+    def __init__(self, *, quotas: Quotas, clock: Clock, evaluator: Evaluator | None = None):
         self.quotas = quotas
         self.clock = clock
-        self.templates = _TemplateCache(launchpad, CACHED_TEMPLATES)
+        self.evaluator = evaluator or Evaluator()
+        self.templates = _TemplateCache(CACHED_TEMPLATES)
 
     def submit(self, db: Session, *, user_id: uuid.UUID, request: GenerateRequest) -> Submitted:
         record = self._visible_template(db, user_id, request.template_id)
@@ -91,11 +99,11 @@ class JobService:
             db, record.id, number))
         try:
             refuse_untrusted(template, trusted=False)
-            answers = self.launchpad.resolve_answers(template, request.answers)
         except UntrustedCodeError as exc:
             raise ValidationFailedError.one(exc.code, exc.message, "$.template_id") from None
-        except AnswersError as exc:
-            raise ValidationFailedError.from_problems(exc.problems, root="$.answers") from None
+        end_transaction(db)
+        answers = self.evaluator.answers(template, request.answers, user_id=user_id)
+        record = self._visible_template(db, user_id, request.template_id)  # still there?
         self.quotas.check_generation(db, user_id=user_id, team_id=record.team_id)
         now = self.clock()
         job = GenerationJob(
