@@ -180,17 +180,36 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _launchpad(pm: pluggy.PluginManager, settings: CoreSettings) -> Launchpad:
+def _launchpad(
+    pm: pluggy.PluginManager,
+    settings: CoreSettings,
+    *,
+    service_cache: Path | None = None,
+    cache_bytes: int | None = None,
+) -> Launchpad:
+    """The :class:`Launchpad` a command runs with (``args.launchpad(...)``).
+
+    A CLI command's keeps compiled code and imported templates in the CLI's cache
+    folder and compiles large templates on every core (a CLI run may fork). A
+    service command (``launchpad serve``, ``launchpad worker``) passes its
+    ``service_cache`` folder (in its data directory): compiled code goes there,
+    nothing into the CLI's cache, and it compiles in-process (a threaded server
+    never forks). ``cache_bytes`` bounds the compiled code kept on disk.
+    """
+    from .compile_cache import DEFAULT_MAX_BYTES
     from .runtime import Launchpad
 
+    bound = DEFAULT_MAX_BYTES if cache_bytes is None else cache_bytes
+    if service_cache is not None:
+        return Launchpad(plugin_manager=pm, bytecode_cache_dir=service_cache,
+                         bytecode_cache_bytes=bound)
     cache = settings.cache_dir
-    # A CLI run may fork: compile large templates on every core.
-    workers = len(os.sched_getaffinity(0))
     return Launchpad(
         plugin_manager=pm,
         bytecode_cache_dir=cache / "jinja" if cache else None,
+        bytecode_cache_bytes=bound,
         import_cache_dir=cache / "imports" if cache else None,
-        compile_workers=workers,
+        compile_workers=len(os.sched_getaffinity(0)),
     )
 
 

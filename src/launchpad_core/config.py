@@ -2,9 +2,10 @@
 
 * ``LAUNCHPAD_PLUGINS``: comma-separated entry-point names to load (default: all;
   empty string: none).
-* ``LAUNCHPAD_CACHE_DIR``: where the CLI keeps compiled templates (``jinja/``)
-  and imported Copier and Cookiecutter templates (``imports/``) (default
-  ``$XDG_CACHE_HOME/launchpad`` or ``~/.cache/launchpad``).
+* ``LAUNCHPAD_CACHE_DIR``: where the CLI keeps compiled templates (``jinja/``,
+  at most 256 MiB, least recently used out first) and imported Copier and
+  Cookiecutter templates (``imports/``) (default ``$XDG_CACHE_HOME/launchpad``
+  or ``~/.cache/launchpad``). The service never uses it (see ``launchpad_web.settings``).
 * ``LAUNCHPAD_NO_CACHE``: set to 1 to render without the on-disk cache.
 * ``LAUNCHPAD_NO_DAEMON``: set to 1 to never hand a command to the render daemon
   (:mod:`launchpad_core.daemon`).

@@ -10,6 +10,7 @@ the very same list.
 from __future__ import annotations
 
 import falcon
+import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
 
 import launchpad_core
@@ -36,6 +37,7 @@ from .evaluation import Evaluator
 from .health import HealthResource
 from .jobs import resources as jobs_resources
 from .jobs.services import JobService
+from .metrics import MetricsResource, RequestMetrics, exposition_registry
 from .middleware import BodyLimit, DbSession, LaunchpadRequest, RequestLog
 from .migrate import head_revision
 from .openapi import OpenApiResource, Route, build_document
@@ -104,8 +106,14 @@ def create_app(
     ]
     openapi.document = build_document(routes, version=launchpad_core.__version__,
                                       cookie_name=cookie.name)
+    if settings.metrics_token:  # no token, no route: never public by accident (not API)
+        bind = session_factory.kw.get("bind")
+        routes.append(Route("/metrics", MetricsResource(settings.metrics_token, (
+            exposition_registry(engine=bind if isinstance(bind, sa.Engine) else None,
+                                pending=job_queue.pending)))))
 
     app = falcon.App(request_type=LaunchpadRequest, middleware=[
+        RequestMetrics(),
         RequestLog(),
         BodyLimit(settings.max_body_bytes),
         DbSession(session_factory),

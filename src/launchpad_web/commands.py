@@ -89,7 +89,9 @@ def _serve(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
     engine = make_engine(settings.database_url, pool_size=settings.threads)
     require_current(engine)
-    session_factory, launchpad = make_session_factory(engine), args.launchpad()
+    session_factory = make_session_factory(engine)
+    launchpad = args.launchpad(service_cache=settings.compiled_cache_dir,
+                               cache_bytes=settings.compiled_cache_bytes)
     queue = JobQueue.from_settings(settings, WorkerContext.from_settings(
         settings, session_factory=session_factory, launchpad=launchpad))
     app = create_app(settings, session_factory=session_factory, launchpad=launchpad,

@@ -14,6 +14,7 @@ by the sweeper has lost them and fails asking to be submitted again.
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -22,10 +23,12 @@ from typing import Any
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer, Scheduler
 
+from launchpad_web.metrics import SWEEPS
 from launchpad_web.settings import WebSettings
 
 from .context import WorkerContext
 from .preload import use_preload
+from .probes import TurningWorker
 from .runner import JobRunner
 from .sweeper import SweepReport, sweep
 
@@ -71,7 +74,11 @@ class JobQueue:
         self.run_job(str(job_id), dict(secret_answers or {}))
 
     def sweep(self) -> SweepReport:
-        return sweep(self.context, self.enqueue)
+        report = sweep(self.context, self.enqueue)
+        for action in ("retried", "failed", "requeued", "deleted_artifacts"):
+            if found := getattr(report, action):
+                SWEEPS.labels(action).inc(len(found))
+        return report
 
     def consumer(self, *, workers: int | None = None, embedded: bool = False) -> Consumer:
         return LaunchpadConsumer(self.huey, sweep_seconds=self.context.jobs.sweep_interval
@@ -91,10 +98,17 @@ class LaunchpadConsumer(Consumer):
     """Huey's consumer, running periodic tasks (the sweep) every ``sweep_seconds`` instead
     of once a minute; ``embedded`` (inside ``launchpad serve``) leaves signals to the host."""
 
+    worker_class = TurningWorker  # notes when it last turned, for the liveness probe
+
     def __init__(self, huey: Huey, *, sweep_seconds: float, embedded: bool, **options: Any):
         self.sweep_seconds = sweep_seconds
         self.embedded = embedded
+        self.turned = time.monotonic()
         super().__init__(huey, **options)
+
+    def loop(self, health_check_ts: float | None = None) -> float | None:
+        self.turned = time.monotonic()
+        return super().loop(health_check_ts)
 
     def _create_scheduler(self) -> Scheduler:
         scheduler = super()._create_scheduler()

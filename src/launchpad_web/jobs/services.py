@@ -38,6 +38,7 @@ from ..templates.access import visible_to
 from ..templates.models import TemplateRecord, TemplateVersion
 from .models import Event, GenerationJob, JobStatus, log_entry
 from .schemas import EventView, GenerateRequest, JobView
+from .storage import artifact_formats
 
 CACHED_TEMPLATES = 64
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -51,6 +52,11 @@ class JobNotFoundError(NotFoundError):
 class ArtifactNotReadyError(ConflictError):
     code = "artifact_not_ready"
     title = "The job has no archive to download"
+
+
+class FormatUnavailableError(ConflictError):
+    code = "format_unavailable"
+    title = "The job's archive is not kept in this format"
 
 
 @attrs.frozen
@@ -157,14 +163,19 @@ class JobService:
             raise JobNotFoundError()
         return job
 
-    def artifact(self, db: Session, *, user_id: uuid.UUID,
-                 job_id: uuid.UUID) -> tuple[str, str]:
-        """The stored artifact's key and a safe base file name for a download."""
+    def artifact(self, db: Session, *, user_id: uuid.UUID, job_id: uuid.UUID,
+                 fmt: str) -> tuple[str, str]:
+        """The stored artifact's key and a safe base file name for a download in ``fmt``."""
         job = self._job(db, user_id, job_id)
         if job.status != JobStatus.COMPLETED or not job.artifact_path:
             raise ArtifactNotReadyError(f"the job is {job.status.value}"
                                         if job.status != JobStatus.COMPLETED
                                         else "the archive was deleted (retention period)")
+        if fmt not in artifact_formats(job.artifact_path):
+            raise FormatUnavailableError(
+                f"this job was stored before {fmt} archives were kept: download it as "
+                f"{' or '.join(artifact_formats(job.artifact_path))}, or generate it again",
+                field="format")
         name = db.scalar(sa.select(TemplateRecord.name).where(
             TemplateRecord.id == job.template_id)) or ""
         safe = _UNSAFE_NAME.sub("-", name).strip(".-")[:80] or "project"

@@ -60,6 +60,8 @@ class JobSettings:
     wall_seconds: int = attrs.field(default=120, validator=attrs.validators.ge(1))
     event_stream: timedelta = timedelta(seconds=25)
     smtp: SmtpSettings = SmtpSettings()
+    probe_host: str = "127.0.0.1"
+    probe_port: int | None = None  # the worker's /livez and /readyz: off unless set
     immediate: bool = False
 
     @classmethod
@@ -78,6 +80,8 @@ class JobSettings:
             wall_seconds=env.integer("LAUNCHPAD_JOB_WALL_SECONDS", 120, minimum=1),
             event_stream=timedelta(
                 seconds=env.integer("LAUNCHPAD_EVENT_STREAM_SECONDS", 25, minimum=1)),
+            probe_host=env.text("LAUNCHPAD_WORKER_PROBE_HOST") or "127.0.0.1",
+            probe_port=env.integer("LAUNCHPAD_WORKER_PROBE_PORT", 0, maximum=65535) or None,
             smtp=SmtpSettings(
                 host=env.text("LAUNCHPAD_SMTP_HOST"),
                 port=env.integer("LAUNCHPAD_SMTP_PORT", 587, minimum=1, maximum=65535),
