@@ -11,7 +11,7 @@ understands sits in ``settings.origin`` and is read back by the importer's
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
@@ -99,7 +99,7 @@ def without_tasks(template: Template) -> Template:
     in ``settings.origin["skipped_tasks"]`` so the skip is stated wherever the
     template goes. Jinja extensions stay: they are not tasks."""
     settings = template.settings
-    skipped = [*settings.origin.get("skipped_tasks", ()), *map(_task_name, settings.tasks)]
+    skipped = [*settings.origin.get("skipped_tasks", ()), *map(task_name, settings.tasks)]
     if not skipped:
         return template
     scripts = {t.get("script") for t in settings.tasks}
@@ -116,7 +116,20 @@ def skipped_tasks(template: Template) -> list[str]:
     return [str(t) for t in template.settings.origin.get("skipped_tasks", ())]
 
 
-def _task_name(task: dict) -> str:
+def tasks_skipped_by_service(definition: Any) -> list[str]:
+    """The tasks, migrations and hooks of a definition (plain JSON) that a service which
+    never runs a template's code skips, with those skipped when it was imported."""
+    settings = definition.get("settings") if isinstance(definition, dict) else None
+    if not isinstance(settings, dict):
+        return []
+    origin = settings.get("origin") if isinstance(settings.get("origin"), dict) else {}
+    tasks = settings.get("tasks") if isinstance(settings.get("tasks"), list) else []
+    return [*map(str, origin.get("skipped_tasks") or ()),
+            *(task_name(t) for t in tasks if isinstance(t, dict))]
+
+
+def task_name(task: dict) -> str:
+    """A task as a person reads it: its script, migration or command."""
     if "script" in task:
         return str(task["script"])
     if "migration" in task:

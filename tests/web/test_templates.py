@@ -124,12 +124,22 @@ def test_every_problem_of_a_definition_is_reported_with_its_path(person, db):
     assert snapshot(db) == {"templates": [], "template_versions": []}
 
 
+def test_tasks_and_hooks_are_accepted_and_stated_as_skipped(person):
+    """Like Copier's --skip-tasks: the service saves such a template, says what it will
+    never run, and renders without it (see test_jobs)."""
+    definition = {"name": "x", "files": [{"path": "a.txt", "content": "a"}], "settings": {
+        "tasks": [{"command": "rm -rf ~"}, {"script": "hooks/post_gen_project.py"}],
+        "origin": {"skipped_tasks": ["hooks/pre_prompt.py"]}}}
+    result = person().post("/api/templates", {"name": "t", "definition": definition})
+    assert result.status_code == 201, result.text
+    assert result.json["skipped_tasks"] == [
+        "hooks/pre_prompt.py", "rm -rf ~", "hooks/post_gen_project.py"]
+
+
 @pytest.mark.parametrize("definition, expected", [
     ({"name": "x", "files": [{"path": 3}], "bogus": 1},
      {"$.definition.files[0].path": "structure", "$.definition": "structure"}),
     ([1, 2], {"$.definition": "type"}),
-    ({"name": "x", "settings": {"tasks": [{"command": "rm -rf ~"}]}},
-     {"$.definition.settings.tasks": "untrusted_code"}),
     ({"name": "x", "settings": {"jinja_extensions": ["evil.Ext"]}},
      {"$.definition.settings.jinja_extensions": "untrusted_code"}),
 ])
