@@ -15,11 +15,19 @@ time limit cannot interrupt because they are one long C call:
   results beyond it (``center(10**9)``, ``replace`` chains);
 * ``%`` and ``str.format`` refuse field widths and precisions beyond
   :data:`MAX_FORMAT_WIDTH` before formatting (``'{0:>999999999}'.format(1)``);
-* ``range`` is capped.
+* ``range`` is capped;
+* text a macro, a ``{% set %}`` block or a ``{% filter %}`` block collects is
+  counted piece by piece, and so is every ``{{ }}`` value a template outputs
+  (the engine counts the whole output as it streams: :mod:`.engine`).
 
-Lists, dicts and sets grown in place (``append``, ``update`` ...) are
-measured whole once per render, then by what each call adds. A container that
-grows after it was put into another is not counted again in the outer one;
+Nothing is evaluated while compiling: Jinja would fold ``{{ '%H:%M'|strftime }}``
+or ``{{ items|shuffle }}`` over literals into the compiled code (one value for
+every later render, whoever asks for it) and run heavy filters outside any
+limit. Here only literal text and constants are constant.
+
+Lists, dicts and sets grown in place (``append``, ``extend``, ``update`` ...)
+are measured whole once per render, then by what each call adds. A container
+that grows after it was put into another is not counted again in the outer one;
 the hosted workers' memory and CPU limits bound what is left.
 """
 
@@ -29,7 +37,7 @@ import functools
 import itertools
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -38,6 +46,7 @@ from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError as JinjaSecurityError
 from jinja2.sandbox import SandboxedEnvironment, SandboxedFormatter
 
+from .errors import LimitExceededError
 from .limits import Limits
 from .model.template import EnvOptions
 
@@ -82,7 +91,37 @@ def _container_size(container: Any, seen: dict[int, tuple[int, Any]]) -> int:
 
 
 class _GuardedCodeGenerator(CodeGenerator):
-    """Compiles ``a ~ b`` to a join, and literals to values, checked for size first."""
+    """Compiles ``a ~ b`` to a join, literals to values checked for size first,
+    output to counted output, and evaluates nothing but constants itself."""
+
+    def _output_child_to_const(self, node: nodes.Expr, frame: Frame, finalize: Any) -> str:
+        if not isinstance(node, nodes.TemplateData | nodes.Const):
+            raise nodes.Impossible()  # evaluated when rendering, every time
+        return super()._output_child_to_const(node, frame, finalize)
+
+    def _output_child_pre(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        if frame.buffer is None:  # yielded: a buffer counts what it is given
+            self.write("environment.counted_output(context, ")
+        super()._output_child_pre(node, frame, finalize)
+
+    def _output_child_post(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        super()._output_child_post(node, frame, finalize)
+        if frame.buffer is None:
+            self.write(")")
+
+    def buffer(self, frame: Frame) -> None:
+        frame.buffer = self.temporary_identifier()
+        self.writeline(f"{frame.buffer} = environment.output_buffer()")
+
+    def visit_EvalContextModifier(self, node: nodes.EvalContextModifier, frame: Frame) -> None:
+        """``{% autoescape x %}``: known while compiling only when ``x`` is a literal."""
+        for keyword in node.options:
+            self.writeline(f"context.eval_ctx.{keyword.key} = ")
+            self.visit(keyword.value, frame)
+            if isinstance(keyword.value, nodes.Const):
+                setattr(frame.eval_ctx, keyword.key, keyword.value.value)
+            else:
+                frame.eval_ctx.volatile = True
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         self.write("environment.checked_concat((")
@@ -109,6 +148,31 @@ class _GuardedCodeGenerator(CodeGenerator):
         self.write(")")
 
 
+class _OutputBuffer(list):
+    """What a macro or a block collects: refused once its pieces (each counted
+    as its length plus one, so empty ones count too) pass ``room``."""
+
+    __slots__ = ("_env", "_room")
+
+    def __init__(self, env: LaunchpadSandbox):
+        super().__init__()
+        self._env = env
+        self._room = env.limits.max_string
+
+    def _take(self, size: int) -> None:
+        self._room -= size
+        if self._room < 0:
+            self._env.refuse("the text a macro or block collects")
+
+    def append(self, piece: str) -> None:
+        self._take(len(piece) + 1)
+        super().append(piece)
+
+    def extend(self, pieces: Iterable[str]) -> None:
+        for piece in pieces:  # may be a generator: an included template's output
+            self.append(piece)
+
+
 class _FormatWidths(SandboxedFormatter):
     """Formats as Jinja's sandbox does, checking each field's width before formatting it."""
 
@@ -127,6 +191,7 @@ class LaunchpadSandbox(SandboxedEnvironment):
         super().__init__(
             autoescape=False,
             auto_reload=False,
+            optimized=False,
             cache_size=0,
             **_envops_kwargs(envops),
             **kwargs,
@@ -202,6 +267,23 @@ class LaunchpadSandbox(SandboxedEnvironment):
             return self.check_size(func(*args, **kwargs))
 
         return guarded
+
+    def output_buffer(self) -> list[str]:
+        return _OutputBuffer(self)
+
+    def start_output(self, context: Any, limit: int) -> None:
+        """Let the render of ``context`` yield at most ``limit`` characters."""
+        context._lp_output = (limit, limit)
+
+    def counted_output(self, context: Any, piece: str) -> str:
+        """A ``{{ }}`` value a template yields, counted as it is produced: new text
+        each time, unlike literal text (the engine counts both)."""
+        limit, room = getattr(context, "_lp_output", (self.limits.max_file_bytes,) * 2)
+        room -= len(piece)
+        context._lp_output = (limit, room)
+        if room < 0:
+            raise output_limit_error(limit)
+        return piece
 
     def bounded_range(self, *args: int) -> range:
         rng = range(*args)
@@ -287,6 +369,10 @@ class LaunchpadSandbox(SandboxedEnvironment):
         if sum(map(len, texts)) > self.limits.max_string:
             self.refuse("a concatenation")
         return "".join(texts)
+
+
+def output_limit_error(limit: int) -> LimitExceededError:
+    return LimitExceededError(f"the rendered text is over the limit of {limit:,} characters")
 
 
 def _envops_kwargs(envops: EnvOptions) -> dict[str, Any]:

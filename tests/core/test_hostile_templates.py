@@ -1,0 +1,147 @@
+"""Templates written to attack a hosted service: each one ends with a clear
+error within its bound, and no render sees another render's values.
+
+The bounds are the point of each test: a result, a memory peak measured in a
+child process, a count of calls, never only a wall-clock time.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from typing import Any
+
+import pytest
+
+from launchpad_core import EnvOptions, LimitExceededError, Limits
+from launchpad_core.engine import Engine
+from launchpad_core.errors import LaunchpadError
+from launchpad_core.importers import copier_filters
+
+MIB = 1024 * 1024
+ENVOPS = EnvOptions()
+
+
+def _engine(limits: Limits | None = None, **filters: Any) -> Engine:
+    return Engine(limits=limits, filters={**copier_filters.FILTERS, **filters})
+
+
+def _render(engine: Engine, source: str, max_chars: int | None = None, **context: Any) -> str:
+    return engine.render_text(ENVOPS, source, context, "test", max_chars=max_chars)
+
+
+# 1. Nothing is evaluated at compile time ---------------------------------------------
+
+
+class _Calls:
+    """A filter that counts its calls."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, value: Any) -> str:
+        self.count += 1
+        return f"{value}{self.count}"
+
+
+@pytest.mark.parametrize("source", [
+    "{{ 'x'|tick }}",
+    "{{ ('x'|tick) ~ 'y' }}",
+    "{{ ['x', 'y']|map('tick')|join }}",
+    "{% autoescape 'x'|tick %}a{% endautoescape %}",
+    "{% if 'x'|tick %}a{% endif %}",
+])
+def test_a_filter_over_literals_runs_at_each_render_not_when_compiling(source: str) -> None:
+    tick = _Calls()
+    engine = _engine(tick=tick)
+    engine.compile(ENVOPS, source, "test")
+    engine.precompile(ENVOPS, [source, source + " "])
+    assert tick.count == 0
+    _render(engine, source)
+    _render(engine, source)
+    assert tick.count >= 2
+
+
+def test_one_compiled_template_gives_each_render_its_own_random_order() -> None:
+    engine = _engine()
+    source = "{{ [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]|shuffle|join(',') }}"
+    orders = {_render(engine, source) for _ in range(20)}
+    assert len(orders) > 1  # 20 equal shuffles of 10 items: (1/10!)**19
+
+
+def test_a_time_stamp_over_a_literal_is_taken_at_render_time() -> None:
+    engine = _engine()
+    source = "{{ '%Y-%m-%d %H:%M:%S'|strftime }}"
+    code = engine.environment(ENVOPS).compile(source, raw=True)
+    assert "strftime" in code  # a folded one would be a string constant in the code
+
+
+def test_a_heavy_filter_over_literals_does_not_run_while_compiling() -> None:
+    engine = _engine(Limits(max_string=MIB))
+    source = "{{ 'x'|comment(prefix='y' * 100, prefix_count=10**7) }}"
+    engine.compile(ENVOPS, source, "test")  # would take gigabytes if folded
+    with pytest.raises(LaunchpadError):
+        _render(engine, source)
+
+
+# 3. Output is counted as it is produced --------------------------------------------
+
+RANGE_BOMB = "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}"
+
+
+def _in_child(script: str) -> dict[str, Any]:
+    """Run ``script`` in a fresh interpreter; it prints one JSON line: its error code and
+    its peak resident memory (``ru_maxrss``, KiB on Linux)."""
+    prelude = textwrap.dedent("""
+        import json, resource
+        from launchpad_core.errors import LaunchpadError
+        def report(code):
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            print(json.dumps({"code": code, "rss_kib": rss}))
+    """)
+    done = subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(script)],
+                          capture_output=True, text=True, timeout=120, check=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_the_range_bomb_stops_at_the_file_limit_with_bounded_memory() -> None:
+    result = _in_child(f"""
+        from launchpad_core.testing import launchpad_with
+        lp = launchpad_with()
+        definition = {{"name": "t", "files": [{{"path": "a", "content": {RANGE_BOMB!r}}}]}}
+        template = lp.structure(definition)
+        try:
+            lp.render(template, lp.resolve_answers(template, {{}}))
+            report("rendered")
+        except LaunchpadError as exc:
+            report(exc.code)
+    """)
+    # Default limits: 16 MiB a file, a 60 s deadline (render_timeout were it hit).
+    assert result["code"] == "limit_exceeded"
+    assert result["rss_kib"] < 300 * 1024
+
+
+@pytest.mark.parametrize("source", [
+    RANGE_BOMB,
+    "{% set s %}{% for i in range(100000) %}{% for j in range(100000) %}{{ '' }}"
+    "{% endfor %}{% endfor %}{% endset %}",
+    "{% for i in range(100000) %}{{ big ~ i }}{% endfor %}",
+    "{% set s %}" + RANGE_BOMB + "{% endset %}{{ s|length }}",
+    "{% macro m() %}" + RANGE_BOMB + "{% endmacro %}{{ m()|length }}",
+    "{% filter upper %}" + RANGE_BOMB + "{% endfilter %}",
+    "{% macro m() %}{{ caller() }}{% endmacro %}{% call m() %}" + RANGE_BOMB + "{% endcall %}",
+])
+def test_runaway_output_stops_at_its_limit(source: str) -> None:
+    engine = _engine(Limits(max_string=MIB, max_file_bytes=MIB, render_seconds=30))
+    with pytest.raises(LaunchpadError, match=r"limit|exceeds") as info:
+        _render(engine, source, big="x" * (MIB // 2))
+    assert info.value.code in ("limit_exceeded", "sandbox_violation")
+
+
+def test_output_just_within_the_limit_renders() -> None:
+    engine = _engine()
+    assert _render(engine, "{% for i in range(1000) %}x{% endfor %}", 1000) == "x" * 1000
+    with pytest.raises(LimitExceededError, match="over the limit of 1,000 characters"):
+        _render(engine, "{% for i in range(1001) %}x{% endfor %}", max_chars=1000)
