@@ -3,6 +3,10 @@
 Variables are taken in the template's order, so defaults, ``when`` conditions
 and validators may use earlier answers. Every problem is collected and reported
 at once, each with the JSON path of the answer it concerns (``$.name``).
+
+The context those templates see grows by one answer per variable and is never
+copied (the engine renders with it in place), so resolving takes time in
+proportion to the number of variables, not its square.
 """
 
 from __future__ import annotations
@@ -33,13 +37,17 @@ class _Resolution:
     values: dict[str, Any] = attrs.field(factory=dict)
     skipped: set[str] = attrs.field(factory=set)
     problems: list[Problem] = attrs.field(factory=list)
+    #: What templates see: the answers so far, also under ``context_name``.
+    context: dict[str, Any] = attrs.field(factory=dict)
 
-    @property
-    def context(self) -> dict[str, Any]:
-        context = dict(self.values)
+    def __attrs_post_init__(self) -> None:
         if self.template.settings.context_name:
-            context[self.template.settings.context_name] = dict(self.values)
-        return context
+            self.context[self.template.settings.context_name] = {}
+
+    def set(self, name: str, value: Any) -> None:
+        self.values[name] = self.context[name] = value
+        if self.template.settings.context_name:
+            self.context[self.template.settings.context_name][name] = value
 
     def problem(self, var: Variable, code: str, message: str) -> None:
         self.problems.append(Problem(code, message, f"$.{var.name}"))
@@ -92,7 +100,7 @@ def _resolve_one(
     envops = state.template.settings.envops
     if not state.engine.evaluate(envops, var.when, state.context, f"when of {var.name}"):
         state.skipped.add(var.name)
-        state.values[var.name] = _coerced_default(state, var, kind)
+        state.set(var.name, _coerced_default(state, var, kind))
         return
     raw, text = given.get(var.name, _MISSING), from_text
     if raw is _MISSING and ask is not None and not use_defaults:
@@ -110,7 +118,7 @@ def _resolve_one(
     except ValueError as exc:
         state.problem(var, "invalid_type", str(exc))
         return
-    state.values[var.name] = value
+    state.set(var.name, value)
     _validate(state, var, value)
 
 
@@ -135,9 +143,8 @@ def _validate(state: _Resolution, var: Variable, value: Any) -> None:
         state.problem(var, "pattern", f"does not match the pattern {var.pattern}")
     if var.validator:
         envops = state.template.settings.envops
-        context = {**state.context, var.name: value}
         message = state.engine.render_text(
-            envops, var.validator, context, f"validator of {var.name}"
+            envops, var.validator, state.context, f"validator of {var.name}"
         ).strip()
         if message:
             state.problem(var, "validator", message)

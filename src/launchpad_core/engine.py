@@ -98,7 +98,10 @@ class Engine:
         """Compile many sources ahead of use: from the pack cache when it has them,
         else in ``compile_workers`` forked processes (only for processes that may
         fork, such as the CLI; a threaded server keeps one worker)."""
-        todo = [s for s in dict.fromkeys(sources) if (envops, s) not in self._compiled]
+        unique = list(dict.fromkeys(sources))
+        with self._lock:  # one template's sources fit whole, or each pass compiles them again
+            self._cache_size = max(self._cache_size, len(unique))
+        todo = [s for s in unique if (envops, s) not in self._compiled]
         if not todo:
             return
         env = self.environment(envops)
@@ -113,13 +116,18 @@ class Engine:
                 self._remember(envops, source, template)
 
     def precompile_template(self, template: Template) -> None:
-        """:meth:`precompile` every Jinja source of ``template``'s files: contents, path
-        segments and conditions (a no-op when they are compiled already)."""
+        """:meth:`precompile` every Jinja source of ``template``: its variables'
+        defaults and validators, its files' contents, path segments and conditions
+        (a no-op when they are compiled already)."""
         envops = template.settings.envops
         self.precompile(envops, self._sources(template, envops))
 
     def _sources(self, template: Template, envops: EnvOptions) -> Iterator[str]:
         jinja = functools.partial(self.needs_jinja, envops)
+        for var in template.variables:
+            for source in (var.default, var.validator, var.when):
+                if isinstance(source, str) and jinja(source):
+                    yield source
         for spec in template.files:
             if spec.render and not spec.is_binary and jinja(spec.content):
                 yield spec.content

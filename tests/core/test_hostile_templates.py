@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 from typing import Any
 
 import pytest
@@ -19,6 +20,9 @@ from launchpad_core import EnvOptions, LimitExceededError, Limits
 from launchpad_core.engine import Engine
 from launchpad_core.errors import LaunchpadError
 from launchpad_core.importers import copier_filters
+from launchpad_core.sandbox import LaunchpadSandbox
+
+from .conftest import make_launchpad
 
 MIB = 1024 * 1024
 ENVOPS = EnvOptions()
@@ -145,3 +149,36 @@ def test_output_just_within_the_limit_renders() -> None:
     assert _render(engine, "{% for i in range(1000) %}x{% endfor %}", 1000) == "x" * 1000
     with pytest.raises(LimitExceededError, match="over the limit of 1,000 characters"):
         _render(engine, "{% for i in range(1001) %}x{% endfor %}", max_chars=1000)
+
+
+# 5. Answers resolve in time proportional to the variables -----------------------------
+
+
+def _chained(n: int) -> dict[str, Any]:
+    variables = [{"name": "v0", "type": "str", "default": "x"}] + [
+        {"name": f"v{i}", "type": "str", "default": f"{{{{ v{i - 1} }}}}"} for i in range(1, n)
+    ]
+    return {"name": "t", "variables": variables, "settings": {"context_name": "all"},
+            "files": [{"path": "a", "content": f"{{{{ v{n - 1} }}}}{{{{ all.v0 }}}}"}]}
+
+
+def test_chained_defaults_compile_once_and_resolve_without_copying(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lp = make_launchpad()
+    template = lp.structure(_chained(10_000))  # more sources than the engine's initial cache
+    compiled: list[str] = []
+    compile_source = LaunchpadSandbox.compile
+
+    def counting(self: LaunchpadSandbox, source: Any, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(source)
+        return compile_source(self, source, *args, **kwargs)
+
+    monkeypatch.setattr(LaunchpadSandbox, "compile", counting)
+    started = time.perf_counter()
+    answers = lp.resolve_answers(template, {})
+    took = time.perf_counter() - started
+    assert compiled == []  # the check compiled every default once; resolving reuses them
+    assert answers.values["v9999"] == "x"
+    assert took < 5  # was 20 s and more: each default copied the whole context twice
+    assert [f.data for f in lp.render(template, answers)] == [b"xx"]
