@@ -11,14 +11,14 @@ proportion to the number of variables, not its square.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 
+from . import regexes
 from .engine import Engine
-from .errors import AnswersError, LaunchpadError, Problem
+from .errors import AnswersError, LaunchpadError, Problem, RegexTimeoutError
 from .model.answers import Answers
 from .model.template import Template, Variable
 from .variables import Merge, VariableType
@@ -139,7 +139,7 @@ def _coerced_default(state: _Resolution, var: Variable, kind: VariableType) -> A
 
 
 def _validate(state: _Resolution, var: Variable, value: Any) -> None:
-    if var.pattern is not None and not re.fullmatch(var.pattern, _as_text(value)):
+    if var.pattern is not None and not _matches(state, var, var.pattern, _as_text(value)):
         state.problem(var, "pattern", f"does not match the pattern {var.pattern}")
     if var.validator:
         envops = state.template.settings.envops
@@ -148,6 +148,15 @@ def _validate(state: _Resolution, var: Variable, value: Any) -> None:
         ).strip()
         if message:
             state.problem(var, "validator", message)
+
+
+def _matches(state: _Resolution, var: Variable, pattern: str, text: str) -> bool:
+    seconds = state.engine.limits.regex_seconds
+    try:
+        return regexes.run("fullmatch", pattern, text, seconds=seconds) is not None
+    except RegexTimeoutError as exc:
+        exc.source = f"pattern of {var.name}"
+        raise
 
 
 def _as_text(value: Any) -> str:

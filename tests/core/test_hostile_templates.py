@@ -18,7 +18,12 @@ import pytest
 
 from launchpad_core import EnvOptions, LimitExceededError, Limits
 from launchpad_core.engine import Engine
-from launchpad_core.errors import LaunchpadError
+from launchpad_core.errors import (
+    AnswersError,
+    DefinitionError,
+    LaunchpadError,
+    RegexTimeoutError,
+)
 from launchpad_core.importers import copier_filters
 from launchpad_core.sandbox import LaunchpadSandbox
 
@@ -88,6 +93,55 @@ def test_a_heavy_filter_over_literals_does_not_run_while_compiling() -> None:
     engine.compile(ENVOPS, source, "test")  # would take gigabytes if folded
     with pytest.raises(LaunchpadError):
         _render(engine, source)
+
+
+# 2. Regular expressions from templates are bounded in time --------------------------
+
+CATASTROPHIC = "(a|a)+$"  # backtracks 2**n ways on n a's and a mismatch
+VICTIM = "a" * 40 + "!"
+
+
+@pytest.mark.parametrize("source", [
+    "{{ text|regex_search(pattern) }}",
+    "{{ text|regex_replace(pattern, 'b') }}",
+    "{{ text|regex_findall(pattern) }}",
+    "{{ text|regex_search(pattern, ignorecase=True) }}",
+])
+def test_a_catastrophic_pattern_in_a_filter_stops_at_the_regex_limit(source: str) -> None:
+    engine = _engine(Limits(regex_seconds=0.2))
+    started = time.perf_counter()
+    with pytest.raises(RegexTimeoutError) as info:
+        _render(engine, source, text=VICTIM, pattern=CATASTROPHIC)
+    assert time.perf_counter() - started < 5  # unbounded: 2**40 steps, days
+    assert info.value.code == "regex_timeout"
+    assert info.value.source == "test"
+    assert "(a|a)+$" in str(info.value) and "0.2 seconds" in str(info.value)
+
+
+def test_the_reported_pattern_and_ordinary_patterns_answer_at_once() -> None:
+    engine = _engine(Limits(regex_seconds=0.2))
+    # The report's own example: 15 s and doubling per 'a' with Python's re.
+    assert _render(engine, "{{ ('a' * 27 ~ '!')|regex_search('(a+)+$') }}") == "None"
+    assert _render(engine, "{{ 'ab12'|regex_replace('[0-9]', '#') }}") == "ab##"
+
+
+def test_a_catastrophic_variable_pattern_is_an_answer_problem() -> None:
+    lp = make_launchpad(Limits(regex_seconds=0.2))
+    template = lp.structure({"name": "t", "files": [],
+                             "variables": [{"name": "code", "pattern": CATASTROPHIC}]})
+    assert lp.resolve_answers(template, {"code": "aaa"}).values == {"code": "aaa"}
+    with pytest.raises(AnswersError) as info:
+        lp.resolve_answers(template, {"code": VICTIM})
+    [problem] = info.value.problems
+    assert (problem.code, problem.path) == ("regex_timeout", "$.code")
+    assert "pattern of code" in problem.message
+
+
+def test_a_pattern_that_is_no_regular_expression_is_a_definition_problem() -> None:
+    lp = make_launchpad()
+    with pytest.raises(DefinitionError) as info:
+        lp.structure({"name": "t", "variables": [{"name": "code", "pattern": "(a"}]})
+    assert [p.code for p in info.value.problems] == ["invalid_pattern"]
 
 
 # 3. Output is counted as it is produced --------------------------------------------

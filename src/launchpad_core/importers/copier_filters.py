@@ -23,8 +23,11 @@ from collections.abc import Callable, Mapping
 from pathlib import PurePath, PurePosixPath, PureWindowsPath
 from typing import Any
 
+from jinja2 import pass_environment
 from jinja2.exceptions import FilterArgumentError
 from jinja2.runtime import Undefined
+
+from .. import regexes
 
 _UUID_NAMESPACE = uuid.UUID("20851c88-ac15-449f-9ee7-74829105da86")
 _PATH_TYPES = {"posix": PurePosixPath, "windows": PureWindowsPath, "native": PurePath}
@@ -97,18 +100,30 @@ def ternary(value: Any, true_val: Any, false_val: Any, none_val: Any = None) -> 
     return true_val if value else false_val
 
 
+@pass_environment
 def regex_replace(
-    value: Any = "", pattern: str = "", replacement: str = "", ignorecase: bool = False
+    environment: Any,
+    value: Any = "",
+    pattern: str = "",
+    replacement: str = "",
+    ignorecase: bool = False,
 ) -> str:
-    return re.compile(pattern, flags=re.I if ignorecase else 0).sub(replacement, _text(value))
+    flags = regexes.IGNORECASE if ignorecase else 0
+    return regexes.run("sub", pattern, replacement, _text(value),
+                       seconds=regexes.seconds_for(environment), flags=flags)
 
 
-def regex_findall(value: str, regex: str, multiline: bool = False, ignorecase: bool = False):
-    flags = (re.I if ignorecase else 0) | (re.M if multiline else 0)
-    return re.findall(regex, value, flags)
+@pass_environment
+def regex_findall(
+    environment: Any, value: str, regex: str, multiline: bool = False, ignorecase: bool = False
+) -> list[Any]:
+    flags = (regexes.IGNORECASE if ignorecase else 0) | (regexes.MULTILINE if multiline else 0)
+    return regexes.run("findall", regex, value, seconds=regexes.seconds_for(environment),
+                       flags=flags)
 
 
-def regex_search(value: str, regex: str, *args: str, **kwargs: Any) -> Any:
+@pass_environment
+def regex_search(environment: Any, value: str, regex: str, *args: str, **kwargs: Any) -> Any:
     groups: list[int | str] = []
     for arg in args:
         named = re.match(r"\\g<(\S+)>", arg)
@@ -119,8 +134,10 @@ def regex_search(value: str, regex: str, *args: str, **kwargs: Any) -> Any:
             groups.append(int(numbered.group(1)))
         else:
             raise FilterArgumentError("Unknown argument")
-    flags = (re.I if kwargs.get("ignorecase") else 0) | (re.M if kwargs.get("multiline") else 0)
-    match = re.search(regex, value, flags)
+    ignorecase, multiline = kwargs.get("ignorecase"), kwargs.get("multiline")
+    flags = (regexes.IGNORECASE if ignorecase else 0) | (regexes.MULTILINE if multiline else 0)
+    match = regexes.run("search", regex, value, seconds=regexes.seconds_for(environment),
+                        flags=flags)
     if not match:
         return None
     return [match.group(g) for g in groups] if groups else match.group()
@@ -130,7 +147,7 @@ def regex_escape(string: str, re_type: str = "python") -> str:
     if re_type == "python":
         return re.escape(string)
     if re_type == "posix_basic":
-        return regex_replace(string, r"([].[^$*\\])", r"\\\1")
+        return re.sub(r"([].[^$*\\])", r"\\\1", string)
     raise FilterArgumentError(f"regex type {re_type!r} is not supported")
 
 
