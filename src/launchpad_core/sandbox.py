@@ -25,8 +25,13 @@ or ``{{ items|shuffle }}`` over literals into the compiled code (one value for
 every later render, whoever asks for it) and run heavy filters outside any
 limit. Here only literal text and constants are constant.
 
+Filters whose output repeats an argument are checked before they run: a
+``join`` separator times the items, an ``indent`` times the lines, and the
+indent of JSON and YAML filters (at most :data:`MAX_INDENT`).
+
 Lists, dicts and sets grown in place (``append``, ``extend``, ``update`` ...)
-are measured whole once per render, then by what each call adds. A container
+are measured whole once per render, then by what each call adds (a range or
+a generator given to ``extend`` counted item by item). A container
 that grows after it was put into another is not counted again in the outer one;
 the hosted workers' memory and CPU limits bound what is left.
 """
@@ -34,6 +39,7 @@ the hosted workers' memory and CPU limits bound what is left.
 from __future__ import annotations
 
 import functools
+import inspect
 import itertools
 import math
 import re
@@ -45,18 +51,29 @@ from jinja2 import StrictUndefined, Undefined, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError as JinjaSecurityError
 from jinja2.sandbox import SandboxedEnvironment, SandboxedFormatter
+from jinja2.utils import generate_lorem_ipsum
 
 from .errors import LimitExceededError
 from .limits import Limits
 from .model.template import EnvOptions
 
 MAX_FORMAT_WIDTH = 10_000
+#: The widest indent JSON and YAML filters take (every line repeats it per level).
+MAX_INDENT = 64
+#: Filters that serialize with an ``indent`` (Jinja's, Copier's and Cookiecutter's).
+_SERIALIZERS = frozenset(
+    {"tojson", "to_json", "to_nice_json", "to_yaml", "to_nice_yaml", "jsonify"}
+)
 _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?(.?)", re.S)
 _STRINGS = (str, bytes)
 _SIZED_TYPES = (str, bytes, list, tuple)
 _GROWABLE = (list, dict, set)
 #: Methods of lists, dicts and sets that add to them in place.
 _GROWING = frozenset({"append", "extend", "insert", "update", "setdefault", "add"})
+#: Those that add every item of an iterable argument.
+_ADDING_EACH = frozenset({"extend", "update"})
+_LIPSUM = inspect.signature(generate_lorem_ipsum)
+_LONGEST_LOREM_WORD = 16  # with its space, comma or full stop
 _DICT_VIEWS = tuple(map(type, ({}.keys(), {}.values(), {}.items())))
 _NESTED_TYPES = (list, tuple, dict, set, frozenset, *_DICT_VIEWS)
 _MEASURED_TYPES = (*_STRINGS, *_NESTED_TYPES)
@@ -198,6 +215,7 @@ class LaunchpadSandbox(SandboxedEnvironment):
         )
         self.limits = limits
         self.globals["range"] = self.bounded_range
+        self.globals["lipsum"] = self.bounded_lipsum
         self.filters = {name: self.guard(name, f) for name, f in self.filters.items()}
 
     # -- guards --------------------------------------------------------------
@@ -252,6 +270,23 @@ class LaunchpadSandbox(SandboxedEnvironment):
             if len(text) + hits * (len(new) - len(old)) > self.limits.max_string:
                 self.refuse("the result of replace")
 
+    def check_join(self, items: Any, separator: Any) -> None:
+        if isinstance(separator, str) and len(items) * len(separator) > self.limits.max_string:
+            self.refuse(f"joining {len(items):,} items with {len(separator):,} characters")
+
+    def check_indent(self, text: Any, width: Any) -> None:
+        """``indent`` repeats its width on every line."""
+        if isinstance(text, str) and isinstance(width, int | str):
+            each = width if isinstance(width, int) else len(width)
+            if (text.count("\n") + 1) * each + len(text) > self.limits.max_string:
+                self.refuse(f"indenting by {each:,}")
+
+    def check_indent_width(self, indent: Any) -> None:
+        """JSON and YAML repeat their indent on every line, once per nesting level."""
+        width = len(indent) if isinstance(indent, str) else indent
+        if isinstance(width, int) and width > MAX_INDENT:
+            self.refuse(f"an indent of {width:,}")
+
     def guard(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         """Wrap a filter so its size arguments and its result are bounded."""
         skip = 1 if getattr(func, "jinja_pass_arg", None) else 0
@@ -260,10 +295,19 @@ class LaunchpadSandbox(SandboxedEnvironment):
         def guarded(*args: Any, **kwargs: Any) -> Any:
             self.check_args(args[skip + 1 :], kwargs)
             value = args[skip] if len(args) > skip else None
+            rest = args[skip + 1 :]
             if name == "format":
-                self.check_format(value, args[skip + 1 :])
+                self.check_format(value, rest)
             elif name == "replace" and len(args) >= skip + 3:
                 self.check_replace(value, args[skip + 1], args[skip + 2])
+            elif name == "join" and len(args) > skip:
+                value = value if isinstance(value, _SIZED_TYPES) else list(value)
+                args = (*args[:skip], value, *rest)
+                self.check_join(value, kwargs.get("d", rest[0] if rest else ""))
+            elif name == "indent":
+                self.check_indent(value, kwargs.get("width", rest[0] if rest else 4))
+            elif name in _SERIALIZERS:
+                self.check_indent_width(kwargs.get("indent", rest[0] if rest else None))
             return self.check_size(func(*args, **kwargs))
 
         return guarded
@@ -284,6 +328,14 @@ class LaunchpadSandbox(SandboxedEnvironment):
         if room < 0:
             raise output_limit_error(limit)
         return piece
+
+    def bounded_lipsum(self, *args: Any, **kwargs: Any) -> str:
+        given = _LIPSUM.bind(*args, **kwargs)
+        given.apply_defaults()
+        words = given.arguments["n"] * given.arguments["max"]
+        if isinstance(words, int):
+            refuse_beyond(self, words * _LONGEST_LOREM_WORD, "lorem ipsum")
+        return generate_lorem_ipsum(*given.args, **given.kwargs)
 
     def bounded_range(self, *args: int) -> range:
         rng = range(*args)
@@ -322,6 +374,10 @@ class LaunchpadSandbox(SandboxedEnvironment):
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         owner = getattr(__obj, "__self__", None)
+        method = getattr(__obj, "__name__", "")
+        growing = isinstance(owner, _GROWABLE) and method in _GROWING
+        if growing and method in _ADDING_EACH:  # extend(range(n)): n items, measured first
+            args = tuple(map(_measurable, args))
         if isinstance(owner, _SIZED_TYPES):
             __self.check_args(args, kwargs)
             if getattr(__obj, "__name__", "") == "replace" and len(args) >= 2:
@@ -330,7 +386,7 @@ class LaunchpadSandbox(SandboxedEnvironment):
         added = sum(map(nested_size, (*args, *kwargs.values())))
         __self.check_items(added)
         result = __self.check_size(super().call(__context, __obj, *args, **kwargs))
-        if isinstance(owner, _GROWABLE) and getattr(__obj, "__name__", "") in _GROWING:
+        if growing:
             __self._account_growth(__context, owner, added)
         return result
 
@@ -369,6 +425,23 @@ class LaunchpadSandbox(SandboxedEnvironment):
         if sum(map(len, texts)) > self.limits.max_string:
             self.refuse("a concatenation")
         return "".join(texts)
+
+
+def refuse_beyond(environment: Any, size: int, what: str) -> None:
+    """For filters and globals that know their output's size before producing it:
+    refuse one beyond the string limit of ``environment`` (the default limits in an
+    environment that has none)."""
+    limits = getattr(environment, "limits", None)
+    if size > (limits if isinstance(limits, Limits) else Limits()).max_string:
+        raise JinjaSecurityError(f"{what} of {size:,} characters exceeds the sandbox limit")
+
+
+def _measurable(arg: Any) -> Any:
+    """``arg`` as a list if it is an iterable :func:`nested_size` would count as one
+    item (a range, a generator from ``map``); else ``arg`` itself."""
+    if isinstance(arg, (*_MEASURED_TYPES, Mapping)) or not isinstance(arg, Iterable):
+        return arg
+    return list(arg)
 
 
 def output_limit_error(limit: int) -> LimitExceededError:

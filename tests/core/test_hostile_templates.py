@@ -8,10 +8,12 @@ child process, a count of calls, never only a wall-clock time.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
 import time
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -205,6 +207,71 @@ def test_output_just_within_the_limit_renders() -> None:
         _render(engine, "{% for i in range(1001) %}x{% endfor %}", max_chars=1000)
 
 
+# 4. Sizes are counted whatever grows them, and checked before they are produced ------
+
+
+@pytest.mark.parametrize("grow", [
+    "{{ l.extend(range(600)) or '' }}",
+    "{{ l.extend(range(600)|map('string')) or '' }}",
+    "{{ s.update(range(600)) or '' }}",
+    "{{ d.update(range(300)|batch(2)) or '' }}",
+])
+def test_what_extend_and_update_add_is_counted_item_by_item(grow: str) -> None:
+    engine = _engine(Limits(max_string=1000))
+    source = "{% set l = [] %}{% set d = {} %}" + grow + grow
+    with pytest.raises(LaunchpadError, match="exceeds the sandbox limit"):
+        _render(engine, source, s=set())
+    within = "{% set l = [] %}{{ l.extend(range(100)) or '' }}{{ l|length }}"
+    assert _render(engine, within) == "100"
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    # The report's own: prefix_count=10**7 (2.3 GB); here within the size argument limit.
+    ("{{ 'x'|comment(prefix='y' * 100, prefix_count=10**5) }}", "a comment of 10,100,"),
+    ("{{ 'x'|comment(postfix='y' * 100, postfix_count=10**5) }}", "a comment of 10,100,"),
+    ("{{ ('x' * 2000)|comment(decoration='y' * 1000, newline='') }}", "a comment of 2,"),
+    ("{{ range(100000)|join('y' * 1000) }}", "joining 100,000 items"),
+    ("{{ range(100000)|map('string')|join('y' * 1000) }}", "joining 100,000 items"),
+    ("{{ ('x\n' * 100000)|indent(1000) }}", "indenting by 1,000"),
+    ("{{ ('x\n' * 100000)|indent('y' * 1000) }}", "indenting by 1,000"),
+    ("{{ [[1]]|tojson(indent=1000) }}", "an indent of 1,000"),
+    ("{{ [[1]]|to_nice_json(1000) }}", "an indent of 1,000"),
+    ("{{ [[1]]|to_nice_yaml(indent=1000) }}", "an indent of 1,000"),
+    ("{{ lipsum(99999) }}", "lorem ipsum of"),
+])
+def test_filters_that_repeat_an_argument_are_refused_before_producing(
+    source: str, message: str
+) -> None:
+    engine = _engine(Limits(max_string=MIB))
+    tracemalloc.start()
+    try:
+        with pytest.raises(LaunchpadError, match=re.escape(message)):
+            _render(engine, source)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * MIB  # the comment alone would be 1 GB, the join 100 MB
+
+
+def test_a_random_string_longer_than_the_limit_is_refused() -> None:
+    from launchpad_core.importers.cookiecutter_ext import random_ascii_string
+
+    assert len(random_ascii_string(12)) == 12
+    with pytest.raises(Exception, match="a random string of 1,000,000,000 characters"):
+        random_ascii_string(10**9)
+
+
+@pytest.mark.parametrize(("source", "output"), [
+    ("{{ 'one'|comment(prefix_count=2) }}", "#\n#\n# one\n#"),
+    ("{{ [1, 2]|join(', ') }}", "1, 2"),
+    ("{{ 'a\nb'|indent(2) }}", "a\n  b"),
+    ("{{ {'a': 1}|tojson(indent=2) }}", '{\n  "a": 1\n}'),
+    ("{{ lipsum(2, html=False, min=3, max=5)|wordcount > 5 }}", "True"),
+])
+def test_the_same_filters_within_their_limits_render(source: str, output: str) -> None:
+    assert _render(_engine(), source) == output
+
+
 # 5. Answers resolve in time proportional to the variables -----------------------------
 
 
@@ -236,3 +303,21 @@ def test_chained_defaults_compile_once_and_resolve_without_copying(
     assert answers.values["v9999"] == "x"
     assert took < 5  # was 20 s and more: each default copied the whole context twice
     assert [f.data for f in lp.render(template, answers)] == [b"xx"]
+
+
+def test_the_reported_comment_in_a_default_is_an_answer_problem_not_gigabytes() -> None:
+    lp = make_launchpad()  # default limits; Copier's filters come with the built-in plugins
+    default = "{{ 'x'|comment(prefix='y' * 100, prefix_count=10**7) }}"
+    template = lp.structure({"name": "t", "files": [],
+                             "variables": [{"name": "note", "default": default}]})
+    tracemalloc.start()
+    try:
+        with pytest.raises(AnswersError) as info:
+            lp.resolve_answers(template, {})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    [problem] = info.value.problems
+    assert (problem.code, problem.path) == ("sandbox_violation", "$.note")
+    assert "a comment of 1,010,000,0" in problem.message
+    assert peak < 64 * MIB  # was 2.3 GB

@@ -28,6 +28,7 @@ from jinja2.exceptions import FilterArgumentError
 from jinja2.runtime import Undefined
 
 from .. import regexes
+from ..sandbox import refuse_beyond
 
 _UUID_NAMESPACE = uuid.UUID("20851c88-ac15-449f-9ee7-74829105da86")
 _PATH_TYPES = {"posix": PurePosixPath, "windows": PureWindowsPath, "native": PurePath}
@@ -216,7 +217,8 @@ def combine(*terms: Any, recursive: bool = False, list_merge: str = "replace") -
     return result
 
 
-def comment(text: str, style: str = "plain", **kwargs: Any) -> str:
+@pass_environment
+def comment(environment: Any, text: str, style: str = "plain", **kwargs: Any) -> str:
     styles = {
         "plain": {"decoration": "# "},
         "erlang": {"decoration": "% "},
@@ -232,12 +234,14 @@ def comment(text: str, style: str = "plain", **kwargs: Any) -> str:
     p.update(kwargs)
     nl, deco = p["newline"], p["decoration"]
     beginning = f"{p['beginning']}{nl}" if p["beginning"] else ""
-    prefix = ""
-    if p["prefix"]:
-        one = nl if p["prefix"] == nl else f"{p['prefix']}{nl}"
-        prefix = one * int(p["prefix_count"])
+    one = "" if not p["prefix"] else nl if p["prefix"] == nl else f"{p['prefix']}{nl}"
+    prefixes, postfixes = max(0, int(p["prefix_count"])), max(0, int(p["postfix_count"]))
+    size = (len(one) * prefixes + (len(nl) + len(p["postfix"])) * postfixes
+            + len(text) + (text.count(nl) + 1) * len(deco))
+    refuse_beyond(environment, size, "a comment")
+    prefix = one * prefixes
     body = f"{deco}{text.replace(nl, nl + deco)}".replace(deco + nl, deco.rstrip() + nl)
-    postfix = nl.join([""] + [p["postfix"]] * int(p["postfix_count"]))
+    postfix = nl.join([""] + [p["postfix"]] * postfixes)
     end = f"{nl}{p['end']}" if p["end"] else ""
     return f"{beginning}{prefix}{body}{postfix}{end}"
 
