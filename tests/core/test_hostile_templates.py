@@ -14,6 +14,7 @@ import sys
 import textwrap
 import time
 import tracemalloc
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -321,3 +322,15 @@ def test_the_reported_comment_in_a_default_is_an_answer_problem_not_gigabytes() 
     assert (problem.code, problem.path) == ("sandbox_violation", "$.note")
     assert "a comment of 1,010,000,0" in problem.message
     assert peak < 64 * MIB  # was 2.3 GB
+
+
+def test_a_copier_answers_file_path_renders_in_the_bounded_sandbox(tmp_path: Path) -> None:
+    from launchpad_core.importing import import_template
+
+    lp = make_launchpad()
+    (tmp_path / "copier.yml").write_text('_answers_file: "{{ lipsum(99999) }}.yml"\nname: x\n')
+    (tmp_path / "README.md").write_text("hi")
+    template = import_template(str(tmp_path), launchpad=lp)
+    with pytest.raises(LaunchpadError, match="lorem ipsum of") as info:
+        lp.render(template, lp.resolve_answers(template, {}))
+    assert info.value.source == "_answers_file"
