@@ -176,18 +176,21 @@ class _OutputBuffer(list):
         self._env = env
         self._room = env.limits.max_string
 
-    def _take(self, size: int) -> None:
-        self._room -= size
+    def append(self, piece: str) -> None:
+        self._room -= len(piece) + 1
         if self._room < 0:
             self._env.refuse("the text a macro or block collects")
-
-    def append(self, piece: str) -> None:
-        self._take(len(piece) + 1)
         super().append(piece)
 
     def extend(self, pieces: Iterable[str]) -> None:
-        for piece in pieces:  # may be a generator: an included template's output
-            self.append(piece)
+        if type(pieces) is not tuple:  # a generator: an included template's output
+            for piece in pieces:
+                self.append(piece)
+            return
+        self._room -= sum(map(len, pieces)) + len(pieces)  # the pieces of one output tag
+        if self._room < 0:
+            self._env.refuse("the text a macro or block collects")
+        super().extend(pieces)
 
 
 class _FormatWidths(SandboxedFormatter):
@@ -317,16 +320,18 @@ class LaunchpadSandbox(SandboxedEnvironment):
 
     def start_output(self, context: Any, limit: int) -> None:
         """Let the render of ``context`` yield at most ``limit`` characters."""
-        context._lp_output = (limit, limit)
+        context._lp_limit = context._lp_room = limit
 
     def counted_output(self, context: Any, piece: str) -> str:
         """A ``{{ }}`` value a template yields, counted as it is produced: new text
         each time, unlike literal text (the engine counts both)."""
-        limit, room = getattr(context, "_lp_output", (self.limits.max_file_bytes,) * 2)
-        room -= len(piece)
-        context._lp_output = (limit, room)
-        if room < 0:
-            raise output_limit_error(limit)
+        try:
+            context._lp_room -= len(piece)
+        except AttributeError:  # a render the engine did not start
+            self.start_output(context, self.limits.max_file_bytes)
+            context._lp_room -= len(piece)
+        if context._lp_room < 0:
+            raise output_limit_error(context._lp_limit)
         return piece
 
     def bounded_lipsum(self, *args: Any, **kwargs: Any) -> str:
