@@ -167,20 +167,24 @@ class _GuardedCodeGenerator(CodeGenerator):
 
 class _OutputBuffer(list):
     """What a macro or a block collects: refused once its pieces (each counted
-    as its length plus one, so empty ones count too) pass ``room``."""
+    as its length plus one, so empty ones count too) pass ``_room``.
 
-    __slots__ = ("_env", "_room")
+    Each environment has its subclass holding itself and the initial room, so
+    that a buffer (one per macro call) is made without a Python ``__init__``.
+    """
 
-    def __init__(self, env: LaunchpadSandbox):
-        super().__init__()
-        self._env = env
-        self._room = env.limits.max_string
+    _env: LaunchpadSandbox
+    _room: int
+
+    @classmethod
+    def bound_to(cls, env: LaunchpadSandbox) -> type[_OutputBuffer]:
+        return type("OutputBuffer", (cls,), {"_env": env, "_room": env.limits.max_string})
 
     def append(self, piece: str) -> None:
         self._room -= len(piece) + 1
         if self._room < 0:
             self._env.refuse("the text a macro or block collects")
-        super().append(piece)
+        list.append(self, piece)
 
     def extend(self, pieces: Iterable[str]) -> None:
         if type(pieces) is not tuple:  # a generator: an included template's output
@@ -190,7 +194,7 @@ class _OutputBuffer(list):
         self._room -= sum(map(len, pieces)) + len(pieces)  # the pieces of one output tag
         if self._room < 0:
             self._env.refuse("the text a macro or block collects")
-        super().extend(pieces)
+        list.extend(self, pieces)
 
 
 class _FormatWidths(SandboxedFormatter):
@@ -217,6 +221,7 @@ class LaunchpadSandbox(SandboxedEnvironment):
             **kwargs,
         )
         self.limits = limits
+        self.output_buffer = _OutputBuffer.bound_to(self)
         self.globals["range"] = self.bounded_range
         self.globals["lipsum"] = self.bounded_lipsum
         self.filters = {name: self.guard(name, f) for name, f in self.filters.items()}
@@ -314,9 +319,6 @@ class LaunchpadSandbox(SandboxedEnvironment):
             return self.check_size(func(*args, **kwargs))
 
         return guarded
-
-    def output_buffer(self) -> list[str]:
-        return _OutputBuffer(self)
 
     def start_output(self, context: Any, limit: int) -> None:
         """Let the render of ``context`` yield at most ``limit`` characters."""
