@@ -3,18 +3,22 @@
 Variables are taken in the template's order, so defaults, ``when`` conditions
 and validators may use earlier answers. Every problem is collected and reported
 at once, each with the JSON path of the answer it concerns (``$.name``).
+
+The context those templates see grows by one answer per variable and is never
+copied (the engine renders with it in place), so resolving takes time in
+proportion to the number of variables, not its square.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 import attrs
 
+from . import regexes
 from .engine import Engine
-from .errors import AnswersError, LaunchpadError, Problem
+from .errors import AnswersError, LaunchpadError, Problem, RegexTimeoutError
 from .model.answers import Answers
 from .model.template import Template, Variable
 from .variables import Merge, VariableType
@@ -43,13 +47,17 @@ class _Resolution:
     values: dict[str, Any] = attrs.field(factory=dict)
     skipped: set[str] = attrs.field(factory=set)
     problems: list[Problem] = attrs.field(factory=list)
+    #: What templates see: the answers so far, also under ``context_name``.
+    context: dict[str, Any] = attrs.field(factory=dict)
 
-    @property
-    def context(self) -> dict[str, Any]:
-        context = dict(self.values)
+    def __attrs_post_init__(self) -> None:
         if self.template.settings.context_name:
-            context[self.template.settings.context_name] = dict(self.values)
-        return context
+            self.context[self.template.settings.context_name] = {}
+
+    def set(self, name: str, value: Any) -> None:
+        self.values[name] = self.context[name] = value
+        if self.template.settings.context_name:
+            self.context[self.template.settings.context_name][name] = value
 
     def problem(self, var: Variable, code: str, message: str) -> None:
         self.problems.append(Problem(code, message, f"$.{var.name}"))
@@ -102,7 +110,7 @@ def _resolve_one(
     envops = state.template.settings.envops
     if not state.engine.evaluate(envops, var.when, state.context, f"when of {var.name}"):
         state.skipped.add(var.name)
-        state.values[var.name] = _coerced_default(state, var, kind)
+        state.set(var.name, _coerced_default(state, var, kind))
         return
     raw, text = given.get(var.name, _MISSING), from_text
     if raw is _MISSING and ask is not None and not use_defaults:
@@ -134,7 +142,7 @@ def _accept(
             value = _merged(state, var, kind.merge, value)
     except ValueError as exc:
         return [("invalid_type", str(exc))]
-    state.values[var.name] = value
+    state.set(var.name, value)
     return _problems(state, var, value)
 
 
@@ -156,17 +164,25 @@ def _coerced_default(state: _Resolution, var: Variable, kind: VariableType) -> A
 
 def _problems(state: _Resolution, var: Variable, value: Any) -> list[tuple[str, str]]:
     problems = []
-    if var.pattern is not None and not re.fullmatch(var.pattern, _as_text(value)):
+    if var.pattern is not None and not _matches(state, var, var.pattern, _as_text(value)):
         problems.append(("pattern", f"does not match the pattern {var.pattern}"))
     if var.validator:
         envops = state.template.settings.envops
-        context = {**state.context, var.name: value}
         message = state.engine.render_text(
-            envops, var.validator, context, f"validator of {var.name}"
+            envops, var.validator, state.context, f"validator of {var.name}"
         ).strip()
         if message:
             problems.append(("validator", message))
     return problems
+
+
+def _matches(state: _Resolution, var: Variable, pattern: str, text: str) -> bool:
+    seconds = state.engine.limits.regex_seconds
+    try:
+        return regexes.run("fullmatch", pattern, text, seconds=seconds) is not None
+    except RegexTimeoutError as exc:
+        exc.source = f"pattern of {var.name}"
+        raise
 
 
 def _as_text(value: Any) -> str:

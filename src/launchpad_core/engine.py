@@ -6,28 +6,42 @@ source text, so a service renders a known template version without compiling
 it again. An on-disk pack cache (:mod:`.compile_cache`), bounded in size,
 survives the process: the CLI's in its cache folder, a service's in its data
 directory.
+
+Rendering streams: the output is counted as it is produced and a render stops
+at its limit, instead of being measured once a runaway loop has built it. The
+context is passed to the template as it is, never copied (Jinja copies it
+into a new dictionary per render: quadratic for answers that each see all
+earlier ones).
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import threading
-from collections import OrderedDict
+from collections import ChainMap, OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2 import nodes
 from jinja2.exceptions import SecurityError as JinjaSecurityError
+from jinja2.parser import Parser
+from jinja2.runtime import Context
 
 from .compile_cache import DEFAULT_MAX_BYTES, PackCache, compile_many
 from .errors import LaunchpadError, LimitExceededError, SecurityError, TemplateSourceError
 from .limits import Limits
 from .model.template import EnvOptions, Template
-from .sandbox import LaunchpadSandbox
+from .sandbox import LaunchpadSandbox, output_limit_error
 
 FALSE_TEXTS = frozenset({"", "false", "no", "n", "off", "0", "none", "null"})
+#: Pieces of output counted at once. Taking them costs only references: literal
+#: text is one constant however often it repeats, and new text (``{{ }}``
+#: values, what macros collect) is counted piece by piece by the sandbox.
+_CHUNK = 4096
 
 
 def _sandbox(limits: Limits, envops: EnvOptions) -> LaunchpadSandbox:
@@ -99,7 +113,10 @@ class Engine:
         """Compile many sources ahead of use: from the pack cache when it has them,
         else in ``compile_workers`` forked processes (only for processes that may
         fork, such as the CLI; a threaded server keeps one worker)."""
-        todo = [s for s in dict.fromkeys(sources) if (envops, s) not in self._compiled]
+        unique = list(dict.fromkeys(sources))
+        with self._lock:  # one template's sources fit whole, or each pass compiles them again
+            self._cache_size = max(self._cache_size, len(unique))
+        todo = [s for s in unique if (envops, s) not in self._compiled]
         if not todo:
             return
         env = self.environment(envops)
@@ -114,13 +131,18 @@ class Engine:
                 self._remember(envops, source, template)
 
     def precompile_template(self, template: Template) -> None:
-        """:meth:`precompile` every Jinja source of ``template``'s files: contents, path
-        segments and conditions (a no-op when they are compiled already)."""
+        """:meth:`precompile` every Jinja source of ``template``: its variables'
+        defaults and validators, its files' contents, path segments and conditions
+        (a no-op when they are compiled already)."""
         envops = template.settings.envops
         self.precompile(envops, self._sources(template, envops))
 
     def _sources(self, template: Template, envops: EnvOptions) -> Iterator[str]:
         jinja = functools.partial(self.needs_jinja, envops)
+        for var in template.variables:
+            for source in (var.default, var.validator, var.when):
+                if isinstance(source, str) and jinja(source):
+                    yield source
         for spec in template.files:
             if spec.render and not spec.is_binary and jinja(spec.content):
                 yield spec.content
@@ -140,14 +162,25 @@ class Engine:
             return env.from_string(source)
 
     def render_text(
-        self, envops: EnvOptions, source: str, context: Mapping[str, Any], name: str
+        self,
+        envops: EnvOptions,
+        source: str,
+        context: Mapping[str, Any],
+        name: str,
+        *,
+        max_chars: int | None = None,
     ) -> str:
-        """Render ``source`` (if it has any Jinja markup) with ``context``."""
+        """Render ``source`` (if it has any Jinja markup) with ``context``; stop with
+        :class:`LimitExceededError` once the output passes ``max_chars`` characters
+        (the string limit when not given)."""
         if not self.needs_jinja(envops, source):
             return source
         template = self.compile(envops, source, name)
+        limit = self.limits.max_string if max_chars is None else max_chars
         with translate_errors(name):
-            return template.render(context)
+            pieces, ctx = _start(template, context)
+            ctx.environment.start_output(ctx, limit)
+            return _bounded_text(pieces, limit)
 
     def evaluate(
         self, envops: EnvOptions, expression: str | bool, context: Mapping[str, Any], name: str
@@ -160,9 +193,12 @@ class Engine:
             return text.strip().lower() not in FALSE_TEXTS
         compiled = self.compile_expression(envops, expression, name)
         with translate_errors(name):
-            return bool(compiled(**context))
+            pieces, ctx = _start(compiled, context)
+            deque(pieces, maxlen=0)
+            value = ctx.vars["result"]
+            return not isinstance(value, jinja2.Undefined) and bool(value)
 
-    def compile_expression(self, envops: EnvOptions, source: str, name: str) -> Any:
+    def compile_expression(self, envops: EnvOptions, source: str, name: str) -> jinja2.Template:
         """The compiled condition ``source`` (a ``when``), cached with the templates.
 
         A condition holds no Jinja markup (one that does renders as a
@@ -174,9 +210,39 @@ class Engine:
                 self._compiled.move_to_end((envops, source))
         if expression is None:
             with translate_errors(name):
-                expression = self.environment(envops).compile_expression(source)
+                expression = _expression_template(self.environment(envops), source)
             self._remember(envops, source, expression)
         return expression
+
+
+def _start(template: jinja2.Template, context: Mapping[str, Any]) -> tuple[Iterator[str], Context]:
+    """The output of ``template`` as it is produced, and its Jinja context,
+    which reads ``context`` in place (Jinja's ``render`` copies it twice)."""
+    ctx = template.new_context(ChainMap(context, template.globals), shared=True)  # type: ignore[arg-type]
+    return template.root_render_func(ctx), ctx
+
+
+def _bounded_text(pieces: Iterator[str], limit: int) -> str:
+    parts, size = [], 0
+    while chunk := list(itertools.islice(pieces, _CHUNK)):
+        size += sum(map(len, chunk))
+        if size > limit:
+            raise output_limit_error(limit)
+        parts.append("".join(chunk))
+    return "".join(parts)
+
+
+def _expression_template(env: LaunchpadSandbox, source: str) -> jinja2.Template:
+    """Jinja's ``compile_expression`` as a template that stores the value as
+    ``result``, so that it evaluates without copying its context."""
+    parser = Parser(env, source, state="variable")
+    expr = parser.parse_expression()
+    if not parser.stream.eos:
+        lineno = parser.stream.current.lineno
+        raise jinja2.TemplateSyntaxError("chunk after expression", lineno, None, None)
+    expr.set_environment(env)
+    body = [nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)]
+    return env.from_string(nodes.Template(body, lineno=1))
 
 
 @contextmanager
@@ -184,7 +250,8 @@ def translate_errors(name: str) -> Iterator[None]:
     """Turn Jinja and resource errors into launchpad_core errors naming the source."""
     try:
         yield
-    except LaunchpadError:
+    except LaunchpadError as exc:
+        exc.source = exc.source or name
         raise
     except (JinjaSecurityError, OverflowError) as exc:
         raise SecurityError(str(exc), source=name) from None

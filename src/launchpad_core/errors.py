@@ -104,6 +104,12 @@ class RenderTimeoutError(LimitExceededError):
     code = "render_timeout"
 
 
+class RegexTimeoutError(LimitExceededError):
+    """A regular expression from a template took longer than ``Limits.regex_seconds``."""
+
+    code = "regex_timeout"
+
+
 class DestinationError(LaunchpadError):
     """The output destination cannot be written as asked (e.g. files exist)."""
 

@@ -19,3 +19,5 @@ class Limits:
     max_range: int = 100_000
     max_int_bits: int = 4096
     max_definition_bytes: int = 64 * MIB
+    #: How long one regular expression from a template may run (:mod:`.regexes`).
+    regex_seconds: float = 1.0

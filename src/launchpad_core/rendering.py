@@ -74,12 +74,14 @@ class _Run:
             )
         self.total_bytes += rendered.size
         if self.total_bytes > limits.max_total_bytes:
-            raise LimitExceededError(
-                f"the output is over the limit of {limits.max_total_bytes:,} bytes in all"
-            )
+            raise self.over_total()
         if len(self.files) >= limits.max_files:
             raise LimitExceededError(f"the output has more than {limits.max_files:,} files")
         self.files.append(rendered)
+
+    def over_total(self) -> LimitExceededError:
+        limit = self.engine.limits.max_total_bytes
+        return LimitExceededError(f"the output is over the limit of {limit:,} bytes in all")
 
     def add_folder(self, folder: RenderedFile) -> None:
         """A directory entry; two entries for the same folder are one."""
@@ -219,8 +221,18 @@ def _content(run: _Run, spec: FileSpec, out: str, *, literal: bool) -> bytes:
         return spec.data
     if matches(run.settings.copy_without_render, spec.path, out):
         return spec.data
-    envops = run.settings.envops
-    return run.engine.render_text(envops, spec.content, run.context, spec.path).encode("utf-8")
+    limits = run.engine.limits
+    left = limits.max_total_bytes - run.total_bytes
+    try:  # stopped as it passes the room left; the size in bytes is checked after
+        text = run.engine.render_text(
+            run.settings.envops, spec.content, run.context, spec.path,
+            max_chars=min(limits.max_file_bytes, left),
+        )
+    except LimitExceededError:
+        if left < limits.max_file_bytes:
+            raise run.over_total() from None
+        raise
+    return text.encode("utf-8")
 
 
 def _add_answers_file(run: _Run, answers: Answers) -> None:

@@ -15,11 +15,24 @@ time limit cannot interrupt because they are one long C call:
   results beyond it (``center(10**9)``, ``replace`` chains);
 * ``%`` and ``str.format`` refuse field widths and precisions beyond
   :data:`MAX_FORMAT_WIDTH` before formatting (``'{0:>999999999}'.format(1)``);
-* ``range`` is capped.
+* ``range`` is capped;
+* text a macro, a ``{% set %}`` block or a ``{% filter %}`` block collects is
+  counted piece by piece, and so is every ``{{ }}`` value a template outputs
+  (the engine counts the whole output as it streams: :mod:`.engine`).
 
-Lists, dicts and sets grown in place (``append``, ``update`` ...) are
-measured whole once per render, then by what each call adds. A container that
-grows after it was put into another is not counted again in the outer one;
+Nothing is evaluated while compiling: Jinja would fold ``{{ '%H:%M'|strftime }}``
+or ``{{ items|shuffle }}`` over literals into the compiled code (one value for
+every later render, whoever asks for it) and run heavy filters outside any
+limit. Here only literal text and constants are constant.
+
+Filters whose output repeats an argument are checked before they run: a
+``join`` separator times the items, an ``indent`` times the lines, and the
+indent of JSON and YAML filters (at most :data:`MAX_INDENT`).
+
+Lists, dicts and sets grown in place (``append``, ``extend``, ``update`` ...)
+are measured whole once per render, then by what each call adds (a range or
+a generator given to ``extend`` counted item by item). A container
+that grows after it was put into another is not counted again in the outer one;
 the hosted workers' memory and CPU limits bound what is left.
 """
 
@@ -27,11 +40,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import itertools
 import math
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -39,17 +53,29 @@ from jinja2 import FileSystemLoader, StrictUndefined, Undefined, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError as JinjaSecurityError
 from jinja2.sandbox import SandboxedEnvironment, SandboxedFormatter
+from jinja2.utils import generate_lorem_ipsum
 
+from .errors import LimitExceededError
 from .limits import Limits
 from .model.template import EnvOptions
 
 MAX_FORMAT_WIDTH = 10_000
+#: The widest indent JSON and YAML filters take (every line repeats it per level).
+MAX_INDENT = 64
+#: Filters that serialize with an ``indent`` (Jinja's, Copier's and Cookiecutter's).
+_SERIALIZERS = frozenset(
+    {"tojson", "to_json", "to_nice_json", "to_yaml", "to_nice_yaml", "jsonify"}
+)
 _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?(.?)", re.S)
 _STRINGS = (str, bytes)
 _SIZED_TYPES = (str, bytes, list, tuple)
 _GROWABLE = (list, dict, set)
 #: Methods of lists, dicts and sets that add to them in place.
 _GROWING = frozenset({"append", "extend", "insert", "update", "setdefault", "add"})
+#: Those that add every item of an iterable argument.
+_ADDING_EACH = frozenset({"extend", "update"})
+_LIPSUM = inspect.signature(generate_lorem_ipsum)
+_LONGEST_LOREM_WORD = 16  # with its space, comma or full stop
 _DICT_VIEWS = tuple(map(type, ({}.keys(), {}.values(), {}.items())))
 _NESTED_TYPES = (list, tuple, dict, set, frozenset, *_DICT_VIEWS)
 _MEASURED_TYPES = (*_STRINGS, *_NESTED_TYPES)
@@ -84,7 +110,37 @@ def _container_size(container: Any, seen: dict[int, tuple[int, Any]]) -> int:
 
 
 class _GuardedCodeGenerator(CodeGenerator):
-    """Compiles ``a ~ b`` to a join, and literals to values, checked for size first."""
+    """Compiles ``a ~ b`` to a join, literals to values checked for size first,
+    output to counted output, and evaluates nothing but constants itself."""
+
+    def _output_child_to_const(self, node: nodes.Expr, frame: Frame, finalize: Any) -> str:
+        if not isinstance(node, nodes.TemplateData | nodes.Const):
+            raise nodes.Impossible()  # evaluated when rendering, every time
+        return super()._output_child_to_const(node, frame, finalize)
+
+    def _output_child_pre(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        if frame.buffer is None:  # yielded: a buffer counts what it is given
+            self.write("environment.counted_output(context, ")
+        super()._output_child_pre(node, frame, finalize)
+
+    def _output_child_post(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        super()._output_child_post(node, frame, finalize)
+        if frame.buffer is None:
+            self.write(")")
+
+    def buffer(self, frame: Frame) -> None:
+        frame.buffer = self.temporary_identifier()
+        self.writeline(f"{frame.buffer} = environment.output_buffer()")
+
+    def visit_EvalContextModifier(self, node: nodes.EvalContextModifier, frame: Frame) -> None:
+        """``{% autoescape x %}``: known while compiling only when ``x`` is a literal."""
+        for keyword in node.options:
+            self.writeline(f"context.eval_ctx.{keyword.key} = ")
+            self.visit(keyword.value, frame)
+            if isinstance(keyword.value, nodes.Const):
+                setattr(frame.eval_ctx, keyword.key, keyword.value.value)
+            else:
+                frame.eval_ctx.volatile = True
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         self.write("environment.checked_concat((")
@@ -111,6 +167,38 @@ class _GuardedCodeGenerator(CodeGenerator):
         self.write(")")
 
 
+class _OutputBuffer(list):
+    """What a macro or a block collects: refused once its pieces (each counted
+    as its length plus one, so empty ones count too) pass ``_room``.
+
+    Each environment has its subclass holding itself and the initial room, so
+    that a buffer (one per macro call) is made without a Python ``__init__``.
+    """
+
+    _env: LaunchpadSandbox
+    _room: int
+
+    @classmethod
+    def bound_to(cls, env: LaunchpadSandbox) -> type[_OutputBuffer]:
+        return type("OutputBuffer", (cls,), {"_env": env, "_room": env.limits.max_string})
+
+    def append(self, piece: str) -> None:
+        self._room -= len(piece) + 1
+        if self._room < 0:
+            self._env.refuse("the text a macro or block collects")
+        list.append(self, piece)
+
+    def extend(self, pieces: Iterable[str]) -> None:
+        if type(pieces) is not tuple:  # a generator: an included template's output
+            for piece in pieces:
+                self.append(piece)
+            return
+        self._room -= sum(map(len, pieces)) + len(pieces)  # the pieces of one output tag
+        if self._room < 0:
+            self._env.refuse("the text a macro or block collects")
+        list.extend(self, pieces)
+
+
 class _FormatWidths(SandboxedFormatter):
     """Formats as Jinja's sandbox does, checking each field's width before formatting it."""
 
@@ -132,12 +220,15 @@ class LaunchpadSandbox(SandboxedEnvironment):
             super().__init__(
                 autoescape=False,
                 auto_reload=False,
+                optimized=False,
                 cache_size=0,
                 **options,
                 **kwargs,
             )
         self.limits = limits
+        self.output_buffer = _OutputBuffer.bound_to(self)
         self.globals["range"] = self.bounded_range
+        self.globals["lipsum"] = self.bounded_lipsum
         self.filters = {name: self.guard(name, f) for name, f in self.filters.items()}
 
     # -- guards --------------------------------------------------------------
@@ -192,6 +283,23 @@ class LaunchpadSandbox(SandboxedEnvironment):
             if len(text) + hits * (len(new) - len(old)) > self.limits.max_string:
                 self.refuse("the result of replace")
 
+    def check_join(self, items: Any, separator: Any) -> None:
+        if isinstance(separator, str) and len(items) * len(separator) > self.limits.max_string:
+            self.refuse(f"joining {len(items):,} items with {len(separator):,} characters")
+
+    def check_indent(self, text: Any, width: Any) -> None:
+        """``indent`` repeats its width on every line."""
+        if isinstance(text, str) and isinstance(width, int | str):
+            each = width if isinstance(width, int) else len(width)
+            if (text.count("\n") + 1) * each + len(text) > self.limits.max_string:
+                self.refuse(f"indenting by {each:,}")
+
+    def check_indent_width(self, indent: Any) -> None:
+        """JSON and YAML repeat their indent on every line, once per nesting level."""
+        width = len(indent) if isinstance(indent, str) else indent
+        if isinstance(width, int) and width > MAX_INDENT:
+            self.refuse(f"an indent of {width:,}")
+
     def guard(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         """Wrap a filter so its size arguments and its result are bounded."""
         skip = 1 if getattr(func, "jinja_pass_arg", None) else 0
@@ -200,13 +308,46 @@ class LaunchpadSandbox(SandboxedEnvironment):
         def guarded(*args: Any, **kwargs: Any) -> Any:
             self.check_args(args[skip + 1 :], kwargs)
             value = args[skip] if len(args) > skip else None
+            rest = args[skip + 1 :]
             if name == "format":
-                self.check_format(value, args[skip + 1 :])
+                self.check_format(value, rest)
             elif name == "replace" and len(args) >= skip + 3:
                 self.check_replace(value, args[skip + 1], args[skip + 2])
+            elif name == "join" and len(args) > skip:
+                value = value if isinstance(value, _SIZED_TYPES) else list(value)
+                args = (*args[:skip], value, *rest)
+                self.check_join(value, kwargs.get("d", rest[0] if rest else ""))
+            elif name == "indent":
+                self.check_indent(value, kwargs.get("width", rest[0] if rest else 4))
+            elif name in _SERIALIZERS:
+                self.check_indent_width(kwargs.get("indent", rest[0] if rest else None))
             return self.check_size(func(*args, **kwargs))
 
         return guarded
+
+    def start_output(self, context: Any, limit: int) -> None:
+        """Let the render of ``context`` yield at most ``limit`` characters."""
+        context._lp_limit = context._lp_room = limit
+
+    def counted_output(self, context: Any, piece: str) -> str:
+        """A ``{{ }}`` value a template yields, counted as it is produced: new text
+        each time, unlike literal text (the engine counts both)."""
+        try:
+            context._lp_room -= len(piece)
+        except AttributeError:  # a render the engine did not start
+            self.start_output(context, self.limits.max_file_bytes)
+            context._lp_room -= len(piece)
+        if context._lp_room < 0:
+            raise output_limit_error(context._lp_limit)
+        return piece
+
+    def bounded_lipsum(self, *args: Any, **kwargs: Any) -> str:
+        given = _LIPSUM.bind(*args, **kwargs)
+        given.apply_defaults()
+        words = given.arguments["n"] * given.arguments["max"]
+        if isinstance(words, int):
+            refuse_beyond(self, words * _LONGEST_LOREM_WORD, "lorem ipsum")
+        return generate_lorem_ipsum(*given.args, **given.kwargs)
 
     def bounded_range(self, *args: int) -> range:
         rng = range(*args)
@@ -245,6 +386,10 @@ class LaunchpadSandbox(SandboxedEnvironment):
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         owner = getattr(__obj, "__self__", None)
+        method = getattr(__obj, "__name__", "")
+        growing = isinstance(owner, _GROWABLE) and method in _GROWING
+        if growing and method in _ADDING_EACH:  # extend(range(n)): n items, measured first
+            args = tuple(map(_measurable, args))
         if isinstance(owner, _SIZED_TYPES):
             __self.check_args(args, kwargs)
             if getattr(__obj, "__name__", "") == "replace" and len(args) >= 2:
@@ -253,7 +398,7 @@ class LaunchpadSandbox(SandboxedEnvironment):
         added = sum(map(nested_size, (*args, *kwargs.values())))
         __self.check_items(added)
         result = __self.check_size(super().call(__context, __obj, *args, **kwargs))
-        if isinstance(owner, _GROWABLE) and getattr(__obj, "__name__", "") in _GROWING:
+        if growing:
             __self._account_growth(__context, owner, added)
         return result
 
@@ -316,6 +461,27 @@ def _importable(code_root: str | None) -> Iterator[None]:
             for name, module in list(sys.modules.items()):
                 if str(getattr(module, "__file__", None) or "").startswith(f"{code_root}/"):
                     del sys.modules[name]
+
+
+def refuse_beyond(environment: Any, size: int, what: str) -> None:
+    """For filters and globals that know their output's size before producing it:
+    refuse one beyond the string limit of ``environment`` (the default limits in an
+    environment that has none)."""
+    limits = getattr(environment, "limits", None)
+    if size > (limits if isinstance(limits, Limits) else Limits()).max_string:
+        raise JinjaSecurityError(f"{what} of {size:,} characters exceeds the sandbox limit")
+
+
+def _measurable(arg: Any) -> Any:
+    """``arg`` as a list if it is an iterable :func:`nested_size` would count as one
+    item (a range, a generator from ``map``); else ``arg`` itself."""
+    if isinstance(arg, (*_MEASURED_TYPES, Mapping)) or not isinstance(arg, Iterable):
+        return arg
+    return list(arg)
+
+
+def output_limit_error(limit: int) -> LimitExceededError:
+    return LimitExceededError(f"the rendered text is over the limit of {limit:,} characters")
 
 
 def _envops_kwargs(envops: EnvOptions) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 
+from . import regexes
 from .engine import Engine
 from .errors import LaunchpadError, Problem
 from .model.template import NAME_PATTERN, FileSpec, Settings, Template, Variable, is_valid_base64
@@ -90,8 +91,8 @@ class _Checker:
             yield Problem("duplicate", "choices repeat a value", f"{where}.choices")
         if var.pattern is not None:
             try:
-                re.compile(var.pattern)
-            except re.error as exc:
+                regexes.compile(var.pattern)
+            except regexes.error as exc:
                 yield Problem("invalid_pattern", f"not a regular expression: {exc}",
                               f"{where}.pattern")
         yield from self.jinja(var.validator, f"{where}.validator")

@@ -22,6 +22,7 @@ import attrs
 import jinja2
 
 from ..model.template import EnvOptions
+from ..sandbox import refuse_beyond
 from .jinja_text import environment_options, expression
 
 DEFAULT_DATETIME_FORMAT = "%Y-%m-%d"
@@ -36,6 +37,7 @@ def jsonify(obj: Any, indent: int = 4) -> str:
 
 
 def random_ascii_string(length: int, punctuation: bool = False) -> str:
+    refuse_beyond(None, length, "a random string")
     corpus = string.ascii_letters + (string.punctuation if punctuation else "")
     return "".join(secrets.choice(corpus) for _ in range(length))
 

@@ -16,8 +16,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import attrs
-from jinja2.sandbox import SandboxedEnvironment
 
+from ..deadline import deadline
+from ..engine import Engine
 from ..errors import LoadError
 from ..hookspecs import hookimpl
 from ..model.answers import Answers
@@ -32,12 +33,14 @@ from .copier_questions import (
     to_variable,
 )
 from .copier_tree import EXCLUDED_GLOBAL, SHADOWED_CONTEXT, copier_files, path_excluded
-from .jinja_text import environment_options, envops_from, has_markup, literal
+from .jinja_text import envops_from, has_markup, literal
 from .source_tree import TreeReader
 
 FORMAT = "copier"
 #: Context names a question's default or condition may use; they become hidden variables.
 QUESTION_CONTEXT = ("_folder_name", "_src_path", "_copier_python")
+#: Renders the answers file's templated path (in the render context, before the render).
+_ENGINE = Engine()
 _JSON_TYPES = (dict, list, str, int, float, bool, type(None))
 _TASK_VARIABLES = {"_stage": "task", "_copier_operation": "copy", "_copier_phase": "tasks"}
 _OS = {"linux": "linux", "darwin": "macos", "win32": "windows"}.get(sys.platform)
@@ -154,9 +157,11 @@ def _question_context(origin: Mapping[str, Any]) -> dict[str, str]:
 
 def _answers_file(origin: Mapping[str, Any], values: Mapping[str, Any], envops: EnvOptions) -> str:
     path = str(origin.get("answers_file", ".copier-answers.yml"))
-    if has_markup(path, envops):
-        env = SandboxedEnvironment(**environment_options(envops))
-        path = env.from_string(path).render({**values, "_copier_conf": {"answers_file": ""}})
+    if has_markup(path, envops):  # the template's code: in the bounded sandbox, in time
+        lenient = attrs.evolve(envops, strict_undefined=False)
+        context = {**values, "_copier_conf": {"answers_file": ""}}
+        with deadline(_ENGINE.limits.render_seconds):
+            path = _ENGINE.render_text(lenient, path, context, "_answers_file")
     return str(PurePosixPath(path))
 
 

@@ -23,8 +23,12 @@ from collections.abc import Callable, Mapping
 from pathlib import PurePath, PurePosixPath, PureWindowsPath
 from typing import Any
 
+from jinja2 import pass_environment
 from jinja2.exceptions import FilterArgumentError
 from jinja2.runtime import Undefined
+
+from .. import regexes
+from ..sandbox import refuse_beyond
 
 _UUID_NAMESPACE = uuid.UUID("20851c88-ac15-449f-9ee7-74829105da86")
 _PATH_TYPES = {"posix": PurePosixPath, "windows": PureWindowsPath, "native": PurePath}
@@ -107,18 +111,30 @@ def ternary(value: Any, true_val: Any, false_val: Any, none_val: Any = None) -> 
     return true_val if value else false_val
 
 
+@pass_environment
 def regex_replace(
-    value: Any = "", pattern: str = "", replacement: str = "", ignorecase: bool = False
+    environment: Any,
+    value: Any = "",
+    pattern: str = "",
+    replacement: str = "",
+    ignorecase: bool = False,
 ) -> str:
-    return re.compile(pattern, flags=re.I if ignorecase else 0).sub(replacement, _text(value))
+    flags = regexes.IGNORECASE if ignorecase else 0
+    return regexes.run("sub", pattern, replacement, _text(value),
+                       seconds=regexes.seconds_for(environment), flags=flags)
 
 
-def regex_findall(value: str, regex: str, multiline: bool = False, ignorecase: bool = False):
-    flags = (re.I if ignorecase else 0) | (re.M if multiline else 0)
-    return re.findall(regex, value, flags)
+@pass_environment
+def regex_findall(
+    environment: Any, value: str, regex: str, multiline: bool = False, ignorecase: bool = False
+) -> list[Any]:
+    flags = (regexes.IGNORECASE if ignorecase else 0) | (regexes.MULTILINE if multiline else 0)
+    return regexes.run("findall", regex, value, seconds=regexes.seconds_for(environment),
+                       flags=flags)
 
 
-def regex_search(value: str, regex: str, *args: str, **kwargs: Any) -> Any:
+@pass_environment
+def regex_search(environment: Any, value: str, regex: str, *args: str, **kwargs: Any) -> Any:
     groups: list[int | str] = []
     for arg in args:
         named = re.match(r"\\g<(\S+)>", arg)
@@ -129,8 +145,10 @@ def regex_search(value: str, regex: str, *args: str, **kwargs: Any) -> Any:
             groups.append(int(numbered.group(1)))
         else:
             raise FilterArgumentError("Unknown argument")
-    flags = (re.I if kwargs.get("ignorecase") else 0) | (re.M if kwargs.get("multiline") else 0)
-    match = re.search(regex, value, flags)
+    ignorecase, multiline = kwargs.get("ignorecase"), kwargs.get("multiline")
+    flags = (regexes.IGNORECASE if ignorecase else 0) | (regexes.MULTILINE if multiline else 0)
+    match = regexes.run("search", regex, value, seconds=regexes.seconds_for(environment),
+                        flags=flags)
     if not match:
         return None
     return [match.group(g) for g in groups] if groups else match.group()
@@ -140,7 +158,7 @@ def regex_escape(string: str, re_type: str = "python") -> str:
     if re_type == "python":
         return re.escape(string)
     if re_type == "posix_basic":
-        return regex_replace(string, r"([].[^$*\\])", r"\\\1")
+        return re.sub(r"([].[^$*\\])", r"\\\1", string)
     raise FilterArgumentError(f"regex type {re_type!r} is not supported")
 
 
@@ -209,7 +227,8 @@ def combine(*terms: Any, recursive: bool = False, list_merge: str = "replace") -
     return result
 
 
-def comment(text: str, style: str = "plain", **kwargs: Any) -> str:
+@pass_environment
+def comment(environment: Any, text: str, style: str = "plain", **kwargs: Any) -> str:
     styles = {
         "plain": {"decoration": "# "},
         "erlang": {"decoration": "% "},
@@ -225,12 +244,14 @@ def comment(text: str, style: str = "plain", **kwargs: Any) -> str:
     p.update(kwargs)
     nl, deco = p["newline"], p["decoration"]
     beginning = f"{p['beginning']}{nl}" if p["beginning"] else ""
-    prefix = ""
-    if p["prefix"]:
-        one = nl if p["prefix"] == nl else f"{p['prefix']}{nl}"
-        prefix = one * int(p["prefix_count"])
+    one = "" if not p["prefix"] else nl if p["prefix"] == nl else f"{p['prefix']}{nl}"
+    prefixes, postfixes = max(0, int(p["prefix_count"])), max(0, int(p["postfix_count"]))
+    size = (len(one) * prefixes + (len(nl) + len(p["postfix"])) * postfixes
+            + len(text) + (text.count(nl) + 1) * len(deco))
+    refuse_beyond(environment, size, "a comment")
+    prefix = one * prefixes
     body = f"{deco}{text.replace(nl, nl + deco)}".replace(deco + nl, deco.rstrip() + nl)
-    postfix = nl.join([""] + [p["postfix"]] * int(p["postfix_count"]))
+    postfix = nl.join([""] + [p["postfix"]] * postfixes)
     end = f"{nl}{p['end']}" if p["end"] else ""
     return f"{beginning}{prefix}{body}{postfix}{end}"
 
