@@ -104,13 +104,15 @@ def test_trusted_and_skipping_runs_no_hook(tmp_path):
 
 
 def test_the_hosted_service_accepts_what_skipping_imported(lp, tmp_path):
-    """A definition with tasks is refused by the hosted checks; imported with
-    --skip-tasks it is accepted, and still says what was skipped."""
+    """The hosted checks accept a definition with tasks (the service skips them, as
+    --skip-tasks does) and one imported with --skip-tasks; both say what is skipped."""
     from launchpad_core.hosted import definition_problems
+    from launchpad_core.importing import tasks_skipped_by_service
 
     src = write_tree(tmp_path / "tpl", COPIER_WITH_TASKS)
     with_tasks = lp.unstructure(import_template(src, launchpad=lp))
-    assert [p.code for p in definition_problems(with_tasks)] == ["untrusted_code"]
+    assert definition_problems(with_tasks) == []
     skipped = lp.unstructure(import_template(src, skip_tasks=True, launchpad=lp))
     assert definition_problems(skipped) == []
+    assert len(tasks_skipped_by_service(with_tasks)) == len(tasks_skipped_by_service(skipped))
     assert len(skipped["settings"]["origin"]["skipped_tasks"]) == 4
