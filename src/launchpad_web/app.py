@@ -35,6 +35,7 @@ from .db import make_engine, make_session_factory
 from .health import HealthResource
 from .jobs import resources as jobs_resources
 from .jobs.services import JobService
+from .jobs.slots import RedisCounter, StreamSlots
 from .middleware import BodyLimit, DbSession, LaunchpadRequest, RequestLog
 from .migrate import head_revision
 from .openapi import OpenApiResource, Route, build_document
@@ -95,7 +96,13 @@ def create_app(
             webhooks=WebhookProcessor(provider=billing, clock=clock,
                                       past_due_grace=settings.billing.past_due_grace)),
         *jobs_resources.routes(jobs=jobs, queue=job_queue, storage=job_queue.context.storage,
-                               session_factory=session_factory, settings=settings.jobs),
+                               session_factory=session_factory, settings=settings.jobs,
+                               slots=StreamSlots(
+                                   total=settings.jobs.event_streams,
+                                   per_user=settings.jobs.event_streams_per_user,
+                                   longest=settings.jobs.event_stream,
+                                   users=RedisCounter.from_url(settings.redis_url)
+                                   if settings.redis_url else None)),
         Route("/api/health", HealthResource(version=launchpad_core.__version__,
                                             expected_revision=head_revision(),
                                             billing_provider=billing.name,

@@ -278,3 +278,18 @@ class EvaluatorsBusyError(ApiError):
 class TooManyAttemptsError(TooManyRequestsError):
     code = "too_many_attempts"
     title = "Too many failed sign-in attempts; try again later"
+
+
+class TooManyJobsError(TooManyRequestsError):
+    code = "too_many_jobs"
+    title = "You have as many generation jobs queued or running as your plan allows"
+
+
+class TooManyStreamsError(TooManyRequestsError):
+    code = "too_many_streams"
+    title = "Too many progress streams are open; close one or try again shortly"
+
+
+class TooManySignupsError(TooManyRequestsError):
+    code = "too_many_signups"
+    title = "Too many accounts were created from your address; try again later"

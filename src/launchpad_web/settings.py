@@ -30,6 +30,9 @@ Nothing else in ``launchpad_web`` reads ``os.environ``.
 ``LAUNCHPAD_ARTIFACT_DIR``          where archives are kept (``DATA_DIR/artifacts``)
 ``LAUNCHPAD_ARTIFACT_RETENTION_HOURS`` archives are deleted this long after the job (168)
 ``LAUNCHPAD_EVENT_STREAM_SECONDS``  longest a progress event stream stays open (25)
+``LAUNCHPAD_EVENT_STREAMS``         progress streams open at once per process (threads/2)
+``LAUNCHPAD_EVENT_STREAMS_PER_USER`` one user's streams open at once, all processes (2)
+``LAUNCHPAD_SIGNUPS_PER_ADDRESS``   sign-ups per client address an hour (5)
 ``LAUNCHPAD_SMTP_HOST`` / ``_PORT``  notification email server (none: no email; 587)
 ``LAUNCHPAD_SMTP_USERNAME`` / ``_PASSWORD`` / ``_FROM`` / ``_STARTTLS`` its login, sender
                                     and ``1`` (default) or ``0`` for STARTTLS
@@ -112,6 +115,7 @@ class WebSettings:
         data_dir = Path(env.text("LAUNCHPAD_DATA_DIR") or _default_data_dir(env))
         host = env.text("LAUNCHPAD_HOST") or "127.0.0.1"
         port = env.integer("LAUNCHPAD_PORT", 8000, maximum=65535)
+        threads = env.integer("LAUNCHPAD_THREADS", 8, minimum=1)
         return cls(
             data_dir=data_dir,
             database_url=env.text("LAUNCHPAD_DATABASE_URL")
@@ -120,7 +124,7 @@ class WebSettings:
             env=env.choice("LAUNCHPAD_ENV", ENVIRONMENTS),
             host=host,
             port=port,
-            threads=env.integer("LAUNCHPAD_THREADS", 8, minimum=1),
+            threads=threads,
             public_url=(env.text("LAUNCHPAD_PUBLIC_URL") or f"http://{host}:{port}").rstrip("/"),
             max_body_bytes=env.integer("LAUNCHPAD_MAX_BODY_BYTES", 4 * 1024 * 1024, minimum=1),
             session_idle=timedelta(
@@ -128,7 +132,7 @@ class WebSettings:
             session_max=timedelta(
                 seconds=env.integer("LAUNCHPAD_SESSION_MAX_SECONDS", 604800, minimum=1)),
             log_level=env.choice("LAUNCHPAD_LOG_LEVEL", LOG_LEVELS, upper=True),
-            jobs=JobSettings.from_env(env, data_dir),
+            jobs=JobSettings.from_env(env, data_dir, threads=threads),
             billing=BillingSettings.from_env(env),
         )
 

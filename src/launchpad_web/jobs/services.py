@@ -3,7 +3,8 @@
 :meth:`JobService.submit` checks everything a worker would refuse before a job
 exists: the template is visible to the user, the version exists, the answers
 are valid for it (every problem at once, located under ``$.answers``), the
-template runs no code, and the plan allows another generation. The row stores
+template runs no code, the plan allows another generation and another job in
+flight. The row stores
 the answers with secret values redacted; the secret values are returned to the
 caller, which hands them to the queue only (see :mod:`launchpad_worker.queue`).
 """
@@ -97,6 +98,7 @@ class JobService:
         except AnswersError as exc:
             raise ValidationFailedError.from_problems(exc.problems, root="$.answers") from None
         self.quotas.check_generation(db, user_id=user_id, team_id=record.team_id)
+        self.quotas.check_jobs_in_flight(db, user_id=user_id)
         now = self.clock()
         job = GenerationJob(
             user_id=user_id, template_id=record.id, template_version=number,
