@@ -24,7 +24,7 @@ from .accounts.export import AccountExport
 from .accounts.passwords import Passwords
 from .accounts.services import AccountService
 from .accounts.sessions import SessionStore
-from .accounts.throttling import LoginThrottle
+from .accounts.throttling import LoginThrottle, SignupThrottle
 from .accounts.tokens import TokenStore
 from .billing import resources as billing_resources
 from .billing.quotas import Quotas
@@ -73,6 +73,8 @@ def create_app(
     template_cache = TemplateListCache.from_url(settings.redis_url) if settings.redis_url else None
     accounts = AccountService(passwords=Passwords(settings.password_hashing), clock=clock,
                               throttle=LoginThrottle(clock=clock), billing=billing,
+                              signups=SignupThrottle(
+                                  clock=clock, per_address=settings.signups_per_address),
                               template_lists=template_cache)
 
     quotas = Quotas(plans=settings.billing.plans, clock=clock,

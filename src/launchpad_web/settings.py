@@ -92,6 +92,7 @@ class WebSettings:
     max_body_bytes: int = attrs.field(default=4 * 1024 * 1024, validator=attrs.validators.ge(1))
     session_idle: timedelta = timedelta(hours=2)
     session_max: timedelta = timedelta(days=7)
+    signups_per_address: int = attrs.field(default=5, validator=attrs.validators.ge(1))
     log_level: str = attrs.field(default="INFO", validator=attrs.validators.in_(LOG_LEVELS))
     password_hashing: PasswordHashing = PasswordHashing()
     billing: BillingSettings = attrs.field(factory=BillingSettings)
@@ -131,6 +132,7 @@ class WebSettings:
                 seconds=env.integer("LAUNCHPAD_SESSION_IDLE_SECONDS", 7200, minimum=1)),
             session_max=timedelta(
                 seconds=env.integer("LAUNCHPAD_SESSION_MAX_SECONDS", 604800, minimum=1)),
+            signups_per_address=env.integer("LAUNCHPAD_SIGNUPS_PER_ADDRESS", 5, minimum=1),
             log_level=env.choice("LAUNCHPAD_LOG_LEVEL", LOG_LEVELS, upper=True),
             jobs=JobSettings.from_env(env, data_dir, threads=threads),
             billing=BillingSettings.from_env(env),

@@ -44,6 +44,8 @@ from launchpad_web.settings import PasswordHashing, WebSettings
 POSTGRESQL_URL_VARIABLE = "LAUNCHPAD_TEST_DATABASE_URL"
 FAST_HASHING = PasswordHashing(time_cost=1, memory_kib=8, parallelism=1)
 PASSWORD = "correct horse battery staple"
+SIGNUPS_PER_ADDRESS = 10_000
+"""Every test client is 127.0.0.1: tests of the sign-up throttle set their own limit."""
 
 
 # -- databases ------------------------------------------------------------------------
@@ -178,7 +180,8 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def settings(tmp_path: Any) -> WebSettings:
-    env = {"LAUNCHPAD_DATA_DIR": str(tmp_path), "LAUNCHPAD_ENV": "production"}
+    env = {"LAUNCHPAD_DATA_DIR": str(tmp_path), "LAUNCHPAD_ENV": "production",
+           "LAUNCHPAD_SIGNUPS_PER_ADDRESS": str(SIGNUPS_PER_ADDRESS)}
     return attrs.evolve(WebSettings.from_env(env), password_hashing=FAST_HASHING)
 
 

@@ -21,12 +21,13 @@ import pytest
 import redis
 import sqlalchemy as sa
 
+from launchpad_web.accounts.models import SignupAttempt, User
 from launchpad_web.app import create_app
 from launchpad_web.billing.models import Plan, Subscription, SubscriptionStatus
 from launchpad_web.billing.plans import PlanCatalog
 from launchpad_web.billing.settings import BillingSettings
 from launchpad_web.db import make_session_factory
-from launchpad_web.errors import TooManyStreamsError
+from launchpad_web.errors import ConfigurationError, TooManyStreamsError
 from launchpad_web.jobs.models import GenerationJob, JobStatus
 from launchpad_web.jobs.slots import GRACE, LocalCounter, RedisCounter, StreamSlots
 from launchpad_web.settings import WebSettings
@@ -295,3 +296,61 @@ def test_stream_settings_default_to_half_the_threads(tmp_path):
                                     "LAUNCHPAD_EVENT_STREAMS_PER_USER": "1"})
     assert (changed.jobs.event_streams, changed.jobs.event_streams_per_user) == (3, 1)
 
+
+
+# -- sign-up throttling ---------------------------------------------------------------
+def sign_up(client: Any, address: str, email: str | None = None) -> Any:
+    return client.post("/api/auth/signup", remote_addr=address, json={
+        "email": email or f"{uuid.uuid4().hex[:10]}@example.org", "password": PASSWORD})
+
+
+def users(db: Any) -> int:
+    with db.session() as session:
+        return session.scalar(sa.select(sa.func.count()).select_from(User))
+
+
+def test_sign_ups_per_address_are_limited_per_hour(make_app, new_client, db, clock):
+    app = make_app(signups_per_address=3)
+    for _ in range(3):
+        assert sign_up(new_client(app), "192.0.2.1").status_code == 201
+        clock.advance(minutes=10)
+    refused = sign_up(new_client(app), "192.0.2.1")
+    doc = problem(refused, 429, "too_many_signups")
+    assert refused.headers["Retry-After"] == str(30 * 60)  # the first leaves the hour then
+    assert "3 accounts" in doc["detail"]
+    assert users(db) == 3
+    assert sign_up(new_client(app), "198.51.100.2").status_code == 201, "another address"
+    clock.advance(minutes=30)
+    assert sign_up(new_client(app), "192.0.2.1").status_code == 201
+    problem(sign_up(new_client(app), "192.0.2.1"), 429, "too_many_signups")
+
+
+def test_the_count_is_shared_by_every_api_process(make_app, new_client, db):
+    first, second = make_app(signups_per_address=2), make_app(signups_per_address=2)
+    assert sign_up(new_client(first), "192.0.2.9").status_code == 201
+    assert sign_up(new_client(second), "192.0.2.9").status_code == 201
+    problem(sign_up(new_client(first), "192.0.2.9"), 429, "too_many_signups")
+    problem(sign_up(new_client(second), "192.0.2.9"), 429, "too_many_signups")
+    with db.session() as session:
+        rows = session.scalars(sa.select(SignupAttempt.address)).all()
+    assert rows == ["192.0.2.9", "192.0.2.9"]
+
+
+def test_failed_sign_ups_count_nothing(make_app, new_client, db):
+    app = make_app(signups_per_address=1)
+    assert sign_up(new_client(app), "192.0.2.5", "taken@example.org").status_code == 201
+    problem(sign_up(new_client(app), "192.0.2.6", "taken@example.org"), 409, "email_taken")
+    weak = new_client(app).post("/api/auth/signup", remote_addr="192.0.2.6",
+                                json={"email": "weak@example.org", "password": "short"})
+    assert weak.status_code == 422
+    assert sign_up(new_client(app), "192.0.2.6").status_code == 201
+
+
+def test_the_sign_up_limit_is_a_setting(tmp_path):
+    default = WebSettings.from_env({"LAUNCHPAD_DATA_DIR": str(tmp_path)})
+    assert default.signups_per_address == 5
+    assert WebSettings.from_env({"LAUNCHPAD_DATA_DIR": str(tmp_path),
+                                 "LAUNCHPAD_SIGNUPS_PER_ADDRESS": "20"}).signups_per_address == 20
+    with pytest.raises(ConfigurationError, match="LAUNCHPAD_SIGNUPS_PER_ADDRESS"):
+        WebSettings.from_env({"LAUNCHPAD_DATA_DIR": str(tmp_path),
+                              "LAUNCHPAD_SIGNUPS_PER_ADDRESS": "0"})
