@@ -38,6 +38,7 @@ from .jobs.services import JobService
 from .jobs.slots import RedisCounter, StreamSlots
 from .middleware import BodyLimit, DbSession, LaunchpadRequest, RequestLog
 from .migrate import head_revision
+from .notifications import Notifier
 from .openapi import OpenApiResource, Route, build_document
 from .problems import install_error_handlers
 from .settings import WebSettings
@@ -79,7 +80,8 @@ def create_app(
 
     quotas = Quotas(plans=settings.billing.plans, clock=clock,
                     past_due_grace=settings.billing.past_due_grace)
-    teams = TeamService(quotas=quotas, clock=clock, template_lists=template_cache)
+    teams = TeamService(quotas=quotas, clock=clock, template_lists=template_cache,
+                        public_url=settings.public_url)
     job_queue = job_queue or JobQueue.from_settings(settings, WorkerContext.from_settings(
         settings, session_factory=session_factory, launchpad=launchpad, clock=clock))
     jobs = JobService(launchpad=launchpad, quotas=quotas, clock=clock)
@@ -91,7 +93,8 @@ def create_app(
     routes = [
         *accounts_resources.routes(accounts=accounts, auth=auth,
                                    export=AccountExport(clock=clock)),
-        *teams_resources.routes(teams=teams),
+        *teams_resources.routes(
+            teams=teams, notifier=Notifier(launchpad.hooks, settings.jobs.smtp)),
         *templates_resources.routes(templates=templates, cache=template_cache),
         *billing_resources.routes(
             billing=BillingService(provider=billing, quotas=quotas, public_url=settings.public_url),

@@ -143,6 +143,12 @@ class SessionRequiredError(ForbiddenError):
     title = "Sign in with a password for this; an API token cannot do it"
 
 
+class InvitationForAnotherEmailError(ForbiddenError):
+    code = "invitation_for_another_email"
+    title = ("The invitation was sent to another email address: sign in with the account "
+             "of that address to answer it")
+
+
 class WrongPasswordError(ForbiddenError):
     code = "wrong_password"
     title = "The current password is wrong"
@@ -152,6 +158,17 @@ class NotFoundError(ApiError):
     status = 404
     code = "not_found"
     title = "Not found"
+
+
+class InvitationNotFoundError(NotFoundError):
+    code = "invitation_not_found"
+    title = "No such invitation: the link is wrong, or it was replaced, revoked or answered"
+
+
+class InvitationExpiredError(ApiError):
+    status = 410
+    code = "invitation_expired"
+    title = "The invitation has expired: ask the team for a new one"
 
 
 class ConflictError(ApiError):

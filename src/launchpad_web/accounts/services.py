@@ -28,12 +28,7 @@ from ..errors import (
     WrongPasswordError,
 )
 from ..teams.models import Team, TeamMembership
-from ..teams.services import (
-    apply_pending_invitations,
-    co_member_ids,
-    hand_over_teams,
-    sync_member_role,
-)
+from ..teams.services import co_member_ids, hand_over_teams, sync_member_role
 from .auth import CHALLENGE
 from .models import LoginFailure, ThrottleScope, User, UserRole
 from .passwords import Passwords
@@ -70,7 +65,6 @@ class AccountService:
         except IntegrityError:
             raise EmailTakenError(field="$.email") from None
         self.signups.record(db, address=address)
-        apply_pending_invitations(db, user_id=user.id, email=email, now=now)
         return UserView.from_row(user)
 
     def authenticate(self, db: Session, *, email: Email, password: str,
