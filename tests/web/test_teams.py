@@ -15,7 +15,10 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
+from launchpad_core import hookimpl
+from launchpad_core.testing import launchpad_with
 from launchpad_web.accounts.models import User
+from launchpad_web.app import create_app
 from launchpad_web.billing.models import Plan
 from launchpad_web.teams.models import Team, TeamInvitation, TeamMembership, TeamRole
 
@@ -560,3 +563,25 @@ def test_a_role_change_for_a_non_member_is_404(world, person):
 
 def test_team_roles_are_the_documented_three():
     assert [r.value for r in TeamRole] == ["member", "admin", "owner"]
+
+
+class BrokenMail:
+    """A ``launchpad_notify`` whose mail server is down."""
+
+    @hookimpl
+    def launchpad_notify(self, kind, recipient, subject, message, settings):
+        raise OSError("the mail server is down")
+
+
+def test_an_invitation_is_kept_when_its_email_cannot_be_sent(settings, db, new_client, signup,
+                                                             caplog):
+    app = create_app(settings, session_factory=db.session_factory,
+                     launchpad=launchpad_with(BrokenMail()))
+    owner = people(lambda: new_client(app), signup, db)(plan=Plan.TEAM)
+    team = create_team(owner)
+    result = owner.post(f"/api/teams/{team['id']}/invite", {"email": "x@example.org"})
+    assert result.status_code == 201, result.text
+    assert "notification failed" in caplog.text
+    assert "the mail server is down" in caplog.text
+    listed = owner.get(f"/api/teams/{team['id']}/invitations").json["invitations"]
+    assert [i["email"] for i in listed] == ["x@example.org"]
