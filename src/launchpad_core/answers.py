@@ -8,8 +8,8 @@ at once, each with the JSON path of the answer it concerns (``$.name``).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 import attrs
 
@@ -19,8 +19,18 @@ from .model.answers import Answers
 from .model.template import Template, Variable
 from .variables import Merge, VariableType
 
-#: Asked for a missing answer: (variable, its type, the default) -> the raw text typed.
-Ask = Callable[[Variable, VariableType, Any], str]
+
+class Ask(Protocol):
+    """Asked for a missing answer: (variable, its type, the default) -> the raw text typed.
+
+    When that text is refused (wrong type, pattern, validator) the question is
+    asked again at once with ``problem``, the reason, until an answer passes.
+    """
+
+    def __call__(
+        self, var: Variable, kind: VariableType, default: Any, *, problem: str | None = None
+    ) -> str: ...
+
 
 _MISSING = object()
 
@@ -96,22 +106,36 @@ def _resolve_one(
         return
     raw, text = given.get(var.name, _MISSING), from_text
     if raw is _MISSING and ask is not None and not use_defaults:
-        default = _coerced_default(state, var, kind)
-        raw, text = ask(var, kind, default), True
+        _ask_until_valid(state, var, kind, ask)
+        return
     if raw is _MISSING:
         raw, text = _coerced_default(state, var, kind), False
         if raw is None:
             state.problem(var, "required", "an answer is required (no default)")
             return
+    problems = _accept(state, var, kind, raw, text=text, merge=var.name in given)
+    state.problems.extend(Problem(code, message, f"$.{var.name}") for code, message in problems)
+
+
+def _ask_until_valid(state: _Resolution, var: Variable, kind: VariableType, ask: Ask) -> None:
+    default = _coerced_default(state, var, kind)
+    raw = ask(var, kind, default)
+    while problems := _accept(state, var, kind, raw, text=True, merge=False):
+        raw = ask(var, kind, default, problem="; ".join(message for _, message in problems))
+
+
+def _accept(
+    state: _Resolution, var: Variable, kind: VariableType, raw: Any, *, text: bool, merge: bool
+) -> list[tuple[str, str]]:
+    """Coerce and validate one answer; store it (once coerced) and return its problems."""
     try:
         value = kind.coerce(raw, var, text)
-        if kind.merge is not None and var.name in given:
+        if kind.merge is not None and merge:
             value = _merged(state, var, kind.merge, value)
     except ValueError as exc:
-        state.problem(var, "invalid_type", str(exc))
-        return
+        return [("invalid_type", str(exc))]
     state.values[var.name] = value
-    _validate(state, var, value)
+    return _problems(state, var, value)
 
 
 def _merged(state: _Resolution, var: Variable, merge: Merge, value: Any) -> Any:
@@ -130,9 +154,10 @@ def _coerced_default(state: _Resolution, var: Variable, kind: VariableType) -> A
         raise LaunchpadError(f"the default does not fit the type {var.type}: {exc}") from None
 
 
-def _validate(state: _Resolution, var: Variable, value: Any) -> None:
+def _problems(state: _Resolution, var: Variable, value: Any) -> list[tuple[str, str]]:
+    problems = []
     if var.pattern is not None and not re.fullmatch(var.pattern, _as_text(value)):
-        state.problem(var, "pattern", f"does not match the pattern {var.pattern}")
+        problems.append(("pattern", f"does not match the pattern {var.pattern}"))
     if var.validator:
         envops = state.template.settings.envops
         context = {**state.context, var.name: value}
@@ -140,7 +165,8 @@ def _validate(state: _Resolution, var: Variable, value: Any) -> None:
             envops, var.validator, context, f"validator of {var.name}"
         ).strip()
         if message:
-            state.problem(var, "validator", message)
+            problems.append(("validator", message))
+    return problems
 
 
 def _as_text(value: Any) -> str:

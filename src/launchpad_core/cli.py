@@ -21,33 +21,54 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from . import __version__
+from .cli_hosted import hosted_commands
+from .colour import palette
 from .config import CoreSettings
-from .errors import LaunchpadError, ProblemsError
+from .errors import DestinationExistsError, LaunchpadError, ProblemsError
 from .plugins import Hooks, make_plugin_manager
 
 if TYPE_CHECKING:
     from .model.answers import Answers
+    from .model.output import RenderedFile
     from .model.template import Template, Variable
     from .runtime import Launchpad
+    from .sinks import Sink, WriteReport
     from .variables import VariableType
 
 PROGRESS_FROM = 200  # files; smaller renders finish before a bar is worth drawing
 
 
+class InputEndedError(Exception):
+    """The terminal's input ended during a question: not a problem of one answer
+    (which answer resolution would collect and ask past), so no LaunchpadError."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    settings = CoreSettings.from_env()
+    err = palette(sys.stderr, setting=settings.colour)
     try:
-        settings = CoreSettings.from_env()
         pm = make_plugin_manager(only=settings.plugins)
-        args = _parser(pm).parse_args(argv)
+        parser = _parser(pm)
+        args = parser.parse_args(argv)
+        if args.handler is None:  # `launchpad` alone: the help, as for --help
+            parser.print_help()
+            return 0
+        args.parser = parser
+        args.settings = settings
         args.launchpad = functools.partial(_launchpad, pm, settings)
         return args.handler(args)
     except ProblemsError as exc:
-        print(f"launchpad: {exc.message}", file=sys.stderr)
+        print(f"launchpad: {err.error(exc.message)}", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem.path}: {problem.message}", file=sys.stderr)
         return 1
-    except LaunchpadError as exc:
-        print(f"launchpad: error: {exc}", file=sys.stderr)
+    except (LaunchpadError, InputEndedError) as exc:
+        print(f"launchpad: {err.error('error:')} {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a file or folder named on the command line
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"launchpad: {err.error('error:')} {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("launchpad: interrupted", file=sys.stderr)
@@ -58,25 +79,28 @@ def _parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="launchpad", description="LaunchPad: render project templates, safely."
     )
-    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"launchpad {__version__}")
+    parser.set_defaults(handler=None)
+    sub = parser.add_subparsers(metavar="COMMAND")
 
     render = sub.add_parser("render", help="render a template into a new project")
     render.add_argument("source", help="definition file or template directory")
-    render.add_argument("dest", help="output directory, or archive file with --format")
+    render.add_argument("dest", help="output directory, or archive file (.zip, .tar.gz, .tgz)")
     render.add_argument("-d", "--data", action="append", default=[], metavar="KEY=VALUE",
                         help="an answer (repeatable)")
     render.add_argument("--answers-file", type=Path, help="answers from a YAML or JSON file")
     render.add_argument("--defaults", action="store_true",
                         help="take defaults for every unanswered variable, never ask")
-    render.add_argument("--format", choices=("dir", "zip", "tar.gz"), default="dir")
+    render.add_argument("--format", choices=("dir", "zip", "tar.gz"),
+                        help="output format (default: from DEST's extension, else dir)")
     render.add_argument("--force", action="store_true", help="overwrite existing files")
     render.add_argument("--trust", action="store_true",
                         help="allow the template to run code (tasks, hooks, extensions)")
     render.add_argument("--quiet", "-q", action="store_true")
     render.set_defaults(handler=_render)
 
-    imp = sub.add_parser("import", help="import a Copier or Cookiecutter template")
-    imp.add_argument("format", help="importer name: copier, cookiecutter, ...")
+    imp = sub.add_parser("import", help="turn a template directory into one definition file")
+    imp.add_argument("format", help="importer name: copier, cookiecutter, launchpad, ...")
     imp.add_argument("source", help="the template directory")
     imp.add_argument("-o", "--output", type=Path, required=True,
                      help="definition file to write (.json, .yml)")
@@ -102,6 +126,10 @@ def _parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     daemon.add_argument("--idle-timeout", type=_seconds, default=15 * 60, metavar="SECONDS",
                         help="exit after this long without a command (900)")
     daemon.set_defaults(handler=_daemon)
+    completion = sub.add_parser("completion", help="print a shell completion script")
+    completion.add_argument("shell", choices=("bash", "zsh"))
+    completion.set_defaults(handler=_completion)
+    hosted_commands(sub)
     Hooks(pm).register_commands(subparsers=sub)
     return parser
 
@@ -117,17 +145,36 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _launchpad(pm: pluggy.PluginManager, settings: CoreSettings) -> Launchpad:
+def _launchpad(
+    pm: pluggy.PluginManager,
+    settings: CoreSettings,
+    *,
+    service_cache: Path | None = None,
+    cache_bytes: int | None = None,
+) -> Launchpad:
+    """The :class:`Launchpad` a command runs with (``args.launchpad(...)``).
+
+    A CLI command's keeps compiled code and imported templates in the CLI's cache
+    folder and compiles large templates on every core (a CLI run may fork). A
+    service command (``launchpad serve``, ``launchpad worker``) passes its
+    ``service_cache`` folder (in its data directory): compiled code goes there,
+    nothing into the CLI's cache, and it compiles in-process (a threaded server
+    never forks). ``cache_bytes`` bounds the compiled code kept on disk.
+    """
+    from .compile_cache import DEFAULT_MAX_BYTES
     from .runtime import Launchpad
 
+    bound = DEFAULT_MAX_BYTES if cache_bytes is None else cache_bytes
+    if service_cache is not None:
+        return Launchpad(plugin_manager=pm, bytecode_cache_dir=service_cache,
+                         bytecode_cache_bytes=bound)
     cache = settings.cache_dir
-    # A CLI run may fork: compile large templates on every core.
-    workers = len(os.sched_getaffinity(0))
     return Launchpad(
         plugin_manager=pm,
         bytecode_cache_dir=cache / "jinja" if cache else None,
+        bytecode_cache_bytes=bound,
         import_cache_dir=cache / "imports" if cache else None,
-        compile_workers=workers,
+        compile_workers=len(os.sched_getaffinity(0)),
     )
 
 
@@ -135,26 +182,49 @@ def _render(args: argparse.Namespace) -> int:
     from .importing import with_destination
     from .sinks import make_sink
 
+    args.format = args.format or format_of(args.dest)
     lp = args.launchpad()
     template = lp.load(args.source, trusted=args.trust)
     if args.format == "dir":
         template = with_destination(template, args.dest, launchpad=lp)
-    given = _given_answers(args)
-    interactive = sys.stdin.isatty() and not args.defaults
-    answers = lp.resolve_answers(
-        template, given, from_text=True, use_defaults=not interactive,
-        ask=_ask if interactive else None,
-    )
+    answers = resolve_interactively(lp, template, args)
     progress = _progress_bar() if len(template.files) >= PROGRESS_FROM and not args.quiet else None
     files = lp.render(template, answers, trusted=args.trust, progress=progress)
     run_stage = functools.partial(_run_tasks, args, lp, template, answers)
     run_stage("before")
-    report = make_sink(args.format, Path(args.dest), overwrite=args.force).write(files)
+    report = write_files(make_sink(args.format, Path(args.dest), overwrite=args.force), files)
     run_stage("after")
     if not args.quiet:
         skipped = f", kept {len(report.skipped)} existing" if report.skipped else ""
-        print(f"Wrote {_count(len(report.written), 'file')} to {args.dest}{skipped}.")
+        done = f"Wrote {_count(len(report.written), 'file')} to {args.dest}{skipped}."
+        print(palette(sys.stdout, setting=args.settings.colour).success(done))
     return 0
+
+
+def format_of(dest: str) -> str:
+    """The output format DEST's name implies: zip, tar.gz, or a directory."""
+    name = dest.lower()
+    if name.endswith(".zip"):
+        return "zip"
+    if name.endswith((".tar.gz", ".tgz")):
+        return "tar.gz"
+    return "dir"
+
+
+def write_files(sink: Sink, files: list[RenderedFile]) -> WriteReport:
+    try:
+        return sink.write(files)
+    except DestinationExistsError as exc:
+        raise DestinationExistsError(f"{exc.message}; add --force to overwrite") from None
+
+
+def resolve_interactively(lp: Launchpad, template: Template, args: argparse.Namespace) -> Answers:
+    """Answers from -d and --answers-file; what is missing is asked on a terminal."""
+    interactive = sys.stdin.isatty() and not args.defaults
+    return lp.resolve_answers(
+        template, _given_answers(args), from_text=True, use_defaults=not interactive,
+        ask=_ask if interactive else None,
+    )
 
 
 def _run_tasks(args: argparse.Namespace, lp: Launchpad, template: Template, answers: Answers,
@@ -183,26 +253,56 @@ def _given_answers(args: argparse.Namespace) -> dict[str, Any]:
     return given
 
 
-def _ask(var: Variable, kind: VariableType, default: Any) -> str:
-    """Ask one question on the terminal; an empty reply takes the default."""
-    question = var.help or var.name
-    if var.choices:
+def _ask(var: Variable, kind: VariableType, default: Any, *, problem: str | None = None) -> str:
+    """Ask one question on the terminal; an empty reply takes the default.
+
+    ``problem`` is why the previous reply was refused: shown before asking again.
+    Choices are numbered; a reply may give numbers or values (several, comma-separated,
+    for a multichoice).
+    """
+    colours = palette(sys.stderr, setting=CoreSettings.from_env().colour)
+    if problem:
+        print(f"  {colours.warning(problem)}", file=sys.stderr)
+    elif var.choices:
         for number, choice in enumerate(var.choices, start=1):
             print(f"  {number}) {choice.display}", file=sys.stderr)
-    shown = "" if default is None or var.secret else f" [{kind.to_text(default)}]"
-    prompt = f"{question}{shown}: "
-    reply = getpass.getpass(prompt) if var.secret else input(prompt)
+    shown = "" if default is None or var.secret else f" [{_shown(var, kind, default)}]"
+    prompt = f"{colours.strong(var.help or var.name)}{shown}: "
+    try:
+        reply = getpass.getpass(prompt) if var.secret else input(prompt)
+    except EOFError:
+        raise InputEndedError(f"no answer for {var.name}: the input ended") from None
     if not reply and default is not None:
         return kind.to_text(default)
+    if var.type == "multichoice":
+        return _choices_by_number(var, reply)
     return _choice_by_number(var, reply)
 
 
+def _shown(var: Variable, kind: VariableType, default: Any) -> str:
+    """A default as a person reads it: a multichoice's picks by their labels."""
+    if var.type == "multichoice" and isinstance(default, list):
+        labels = {json.dumps(c.value): c.display for c in var.choices}
+        return ", ".join(labels.get(json.dumps(v), str(v)) for v in default)
+    return kind.to_text(default)
+
+
 def _choice_by_number(var: Variable, reply: str) -> str:
-    if var.choices and var.type != "multichoice" and reply.strip().isdigit():
+    if var.choices and reply.strip().isdigit():
         index = int(reply) - 1
         if 0 <= index < len(var.choices):
             return str(var.choices[index].value)
     return reply
+
+
+def _choices_by_number(var: Variable, reply: str) -> str:
+    """``1,3``, ``1 3``, ``cli, web`` or a JSON list: the picks as a JSON list of texts."""
+    if reply.strip().startswith("["):
+        return reply
+    parts = [p.strip() for p in reply.split(",") if p.strip()]
+    if len(parts) == 1 and all(word.isdigit() for word in parts[0].split()):
+        parts = parts[0].split()
+    return json.dumps([_choice_by_number(var, part) for part in parts])
 
 
 def _count(n: int, noun: str) -> str:
@@ -224,12 +324,15 @@ def _progress_bar() -> Callable[[int, int], None] | None:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from .importing import import_template
+    from .importing import import_template, portable
     from .loading import write_definition
 
+    folder = args.output.parent
+    if not folder.is_dir():
+        raise LaunchpadError(f"cannot write {args.output}: the folder {folder} does not exist")
     lp = args.launchpad()
     template = import_template(args.source, args.format, trusted=args.trust, launchpad=lp)
-    write_definition(template, args.output)
+    write_definition(portable(template), args.output)
     print(f"Imported {args.source} ({_count(len(template.variables), 'variable')}, "
           f"{_count(len(template.files), 'file')}) to {args.output}.")
     return 0
@@ -257,7 +360,10 @@ def _daemon(args: argparse.Namespace) -> int:
     if cache_dir is None:
         raise LaunchpadError("the daemon needs the cache (LAUNCHPAD_NO_CACHE is set)")
     try:
-        if args.action == "start":
+        running = daemon.status(cache_dir) if args.action == "start" else None
+        if running:
+            print(f"LaunchPad daemon already running (pid {running}).")
+        elif args.action == "start":
             pid = daemon.start(cache_dir, idle_seconds=args.idle_timeout)
             print(f"LaunchPad daemon started (pid {pid}); `launchpad daemon stop` stops it.")
         elif args.action == "stop":
@@ -267,6 +373,13 @@ def _daemon(args: argparse.Namespace) -> int:
             print(f"LaunchPad daemon running (pid {pid})." if pid else "No daemon runs.")
     except daemon.DaemonError as exc:
         raise LaunchpadError(str(exc)) from exc
+    return 0
+
+
+def _completion(args: argparse.Namespace) -> int:
+    import shtab
+
+    print(shtab.complete(args.parser, shell=args.shell))
     return 0
 
 

@@ -8,16 +8,22 @@ for the CLI:
 * :class:`PackCache` stores every compiled source of one template in a single
   file (one open and one ``marshal.load`` instead of one file per source, as
   Jinja's own ``FileSystemBytecodeCache`` keeps), keyed by the sources
-  themselves, the Jinja options, and the Python and Jinja versions.
+  themselves, the Jinja options, and the Python and Jinja versions. The folder
+  holds at most ``max_bytes`` (:data:`DEFAULT_MAX_BYTES`): a pack's modification
+  time is its last use, and storing a pack removes the least recently used ones
+  beyond the bound. Processes sharing the folder (a service's API and render
+  children) each keep to it when they store.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import marshal
 import os
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import CodeType
 
@@ -26,6 +32,8 @@ import jinja2
 from .model.template import EnvOptions
 from .sandbox import LaunchpadSandbox
 
+#: The default bound of a :class:`PackCache` folder.
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 #: Fewer sources than this compile faster in-process than through a pool.
 PARALLEL_COMPILE_FROM = 64
 _FORMAT = b"launchpad-pack-1\n"
@@ -35,11 +43,14 @@ SANDBOX_VERSION = "2"
 
 
 class PackCache:
-    """Compiled sources of whole templates, one file per set of sources."""
+    """Compiled sources of whole templates, one file per set of sources, at most
+    ``max_bytes`` in all, least recently used first out."""
 
-    def __init__(self, directory: Path):
-        directory.mkdir(parents=True, exist_ok=True)
+    def __init__(self, directory: Path, max_bytes: int = DEFAULT_MAX_BYTES):
+        if max_bytes < 1:
+            raise ValueError(f"a pack cache holds at least 1 byte, not {max_bytes}")
         self.directory = directory
+        self.max_bytes = max_bytes
 
     def _path(self, envops: EnvOptions, sources: list[str]) -> Path:
         digest = hashlib.sha256(_FORMAT)
@@ -51,8 +62,9 @@ class PackCache:
         return self.directory / f"{digest.hexdigest()}.pack"
 
     def load(self, envops: EnvOptions, sources: list[str]) -> list[CodeType | None] | None:
+        path = self._path(envops, sources)
         try:
-            data = self._path(envops, sources).read_bytes()
+            data = path.read_bytes()
         except FileNotFoundError:
             return None
         if not data.startswith(_FORMAT):
@@ -61,13 +73,53 @@ class PackCache:
             codes = marshal.loads(data[len(_FORMAT) :])
         except (EOFError, ValueError, TypeError):
             return None  # a damaged pack is compiled again and replaced
-        return codes if isinstance(codes, list) and len(codes) == len(sources) else None
+        if not isinstance(codes, list) or len(codes) != len(sources):
+            return None
+        with contextlib.suppress(OSError):  # used now: the last to be evicted
+            os.utime(path)
+        return codes
 
     def store(self, envops: EnvOptions, sources: list[str], codes: list[CodeType | None]) -> None:
+        data = _FORMAT + marshal.dumps(codes)
+        if len(data) > self.max_bytes:
+            return  # it would evict everything and still not fit
         path = self._path(envops, sources)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(_FORMAT + marshal.dumps(codes))
-        os.replace(tmp, path)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        except OSError:  # a full disk, another process's eviction: compiled next time
+            tmp.unlink(missing_ok=True)
+            return
+        self._evict()
+
+    def size(self) -> int:
+        """Bytes the packs take now."""
+        return sum(size for _, size, _ in self._packs())
+
+    def _evict(self) -> None:
+        packs = sorted(self._packs())
+        total = sum(size for _, size, _ in packs)
+        for _, size, path in packs:
+            if total <= self.max_bytes:
+                return
+            path.unlink(missing_ok=True)
+            total -= size
+
+    def _packs(self) -> Iterator[tuple[int, int, Path]]:
+        """(last use in ns, size, path) of every pack, and of every pack being written
+        (or left behind by a writer that died); another process may remove any."""
+        try:
+            with os.scandir(self.directory) as listing:
+                entries = list(listing)
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            if entry.name.endswith((".pack", ".tmp")):
+                with contextlib.suppress(FileNotFoundError):
+                    status = entry.stat()
+                    yield status.st_mtime_ns, status.st_size, Path(entry.path)
 
 
 def compile_many(env: LaunchpadSandbox, sources: list[str], workers: int) -> list[CodeType | None]:

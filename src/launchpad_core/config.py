@@ -2,12 +2,18 @@
 
 * ``LAUNCHPAD_PLUGINS``: comma-separated entry-point names to load (default: all;
   empty string: none).
-* ``LAUNCHPAD_CACHE_DIR``: where the CLI keeps compiled templates (``jinja/``)
-  and imported Copier and Cookiecutter templates (``imports/``) (default
-  ``$XDG_CACHE_HOME/launchpad`` or ``~/.cache/launchpad``).
+* ``LAUNCHPAD_CACHE_DIR``: where the CLI keeps compiled templates (``jinja/``,
+  at most 256 MiB, least recently used out first) and imported Copier and
+  Cookiecutter templates (``imports/``) (default ``$XDG_CACHE_HOME/launchpad``
+  or ``~/.cache/launchpad``). The service never uses it (see ``launchpad_web.settings``).
 * ``LAUNCHPAD_NO_CACHE``: set to 1 to render without the on-disk cache.
 * ``LAUNCHPAD_NO_DAEMON``: set to 1 to never hand a command to the render daemon
   (:mod:`launchpad_core.daemon`).
+* ``LAUNCHPAD_CONFIG_DIR``: where ``launchpad login`` keeps the hosted service's URL
+  and API token (default ``$XDG_CONFIG_HOME/launchpad`` or ``~/.config/launchpad``).
+* ``NO_COLOR`` (any non-empty value): no colour on the terminal (https://no-color.org);
+  ``FORCE_COLOR`` (non-empty): colour even when the output is not a terminal;
+  ``TERM=dumb``: no colour unless forced.
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ from .cachedir import cache_dir_from_env
 class CoreSettings:
     plugins: frozenset[str] | None = None
     cache_dir: Path | None = None
+    config_dir: Path | None = None
+    #: True or False when NO_COLOR or FORCE_COLOR decide; None: colour on terminals.
+    colour: bool | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> CoreSettings:
@@ -33,4 +42,14 @@ class CoreSettings:
         only = None
         if plugins is not None:
             only = frozenset(p.strip() for p in plugins.split(",") if p.strip())
-        return cls(plugins=only, cache_dir=cache_dir_from_env(env))
+        colour = None
+        if env.get("NO_COLOR") or (env.get("TERM") == "dumb" and not env.get("FORCE_COLOR")):
+            colour = False
+        elif env.get("FORCE_COLOR"):
+            colour = True
+        config_dir = Path(env.get("LAUNCHPAD_CONFIG_DIR") or os.path.join(
+            env.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config"),
+            "launchpad",
+        ))
+        return cls(plugins=only, cache_dir=cache_dir_from_env(env), config_dir=config_dir,
+                   colour=colour)

@@ -3,8 +3,9 @@
 One :class:`Engine` serves many renders: it keeps one sandboxed environment
 per set of Jinja options and an LRU cache of compiled templates keyed by the
 source text, so a service renders a known template version without compiling
-it again. A CLI run adds an on-disk pack cache (:mod:`.compile_cache`), which
-survives the process.
+it again. An on-disk pack cache (:mod:`.compile_cache`), bounded in size,
+survives the process: the CLI's in its cache folder, a service's in its data
+directory.
 """
 
 from __future__ import annotations
@@ -20,13 +21,25 @@ from typing import Any
 import jinja2
 from jinja2.exceptions import SecurityError as JinjaSecurityError
 
-from .compile_cache import PackCache, compile_many
+from .compile_cache import DEFAULT_MAX_BYTES, PackCache, compile_many
 from .errors import LaunchpadError, LimitExceededError, SecurityError, TemplateSourceError
 from .limits import Limits
 from .model.template import EnvOptions, Template
 from .sandbox import LaunchpadSandbox
 
 FALSE_TEXTS = frozenset({"", "false", "no", "n", "off", "0", "none", "null"})
+
+
+def _sandbox(limits: Limits, envops: EnvOptions) -> LaunchpadSandbox:
+    try:
+        return LaunchpadSandbox(limits, envops)
+    except Exception as exc:  # a trusted template's extension: its import runs its code
+        names = ", ".join(getattr(envops, "extensions", ()))
+        if not names:
+            raise
+        raise TemplateSourceError(
+            f"a Jinja extension ({names}) cannot be loaded: {type(exc).__name__}: {exc}"
+        ) from None
 
 
 class Engine:
@@ -39,13 +52,15 @@ class Engine:
         filters: Mapping[str, Callable[..., Any]] | None = None,
         globals: Mapping[str, Any] | None = None,
         bytecode_cache_dir: Path | None = None,
+        bytecode_cache_bytes: int = DEFAULT_MAX_BYTES,
         cache_size: int = 8192,
         compile_workers: int = 1,
     ):
         self.limits = limits or Limits()
         self._filters = dict(filters or {})
         self._globals = dict(globals or {})
-        self._packs = PackCache(bytecode_cache_dir) if bytecode_cache_dir is not None else None
+        self._packs = (PackCache(bytecode_cache_dir, bytecode_cache_bytes)
+                       if bytecode_cache_dir is not None else None)
         self._envs: dict[EnvOptions, LaunchpadSandbox] = {}
         self._compiled: OrderedDict[tuple[Any, ...], jinja2.Template] = OrderedDict()
         self._cache_size = cache_size
@@ -55,7 +70,7 @@ class Engine:
     def environment(self, envops: EnvOptions) -> LaunchpadSandbox:
         env = self._envs.get(envops)
         if env is None:
-            env = LaunchpadSandbox(self.limits, envops)
+            env = _sandbox(self.limits, envops)
             env.filters.update({k: env.guard(k, f) for k, f in self._filters.items()})
             env.globals.update(self._globals)
             self._envs[envops] = env

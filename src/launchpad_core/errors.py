@@ -110,6 +110,10 @@ class DestinationError(LaunchpadError):
     code = "destination_error"
 
 
+class DestinationExistsError(DestinationError):
+    """Files the output would replace already exist, and overwriting was not allowed."""
+
+
 class LoadError(LaunchpadError):
     """A template source could not be read."""
 

@@ -93,7 +93,10 @@ def import_template(
     else:
         raise LoadError(f"no importer named {format!r} (known: {', '.join(sorted(importers))})")
     if not Path(path).is_dir():
-        raise LoadError(f"{path} is not a directory")
+        raise LoadError(f"not found: {path}" if not Path(path).exists() else
+                        f"{path} is not a directory")
+    if not importer.detect(Path(path)):
+        raise LoadError(_not_theirs(Path(path), importer.name, lp))
     template = importer.load(Path(path), trusted=trusted)
     problems = lp.problems(template)
     if template.settings.jinja_extensions:
@@ -102,6 +105,26 @@ def import_template(
     if problems:
         raise DefinitionError("The imported definition is not valid.", problems)
     return template
+
+
+def _not_theirs(path: Path, name: str, launchpad: Launchpad) -> str:
+    other = detect_importer(path, launchpad=launchpad)
+    hint = f"; it looks like a {other.name} template" if other is not None else ""
+    return f"{path} is not a {name} template{hint}"
+
+
+#: ``settings.origin`` keys that hold paths of the machine that imported the template.
+MACHINE_PATHS = ("source", "repo_dir", "template_path", "destination")
+
+
+def portable(template: Template) -> Template:
+    """``template`` without the importing machine's paths in ``settings.origin``,
+    for a definition written to a file or sent to a hosted service."""
+    origin = template.settings.origin
+    if not any(key in origin for key in MACHINE_PATHS):
+        return template
+    kept = {k: v for k, v in origin.items() if k not in MACHINE_PATHS}
+    return attrs.evolve(template, settings=attrs.evolve(template.settings, origin=kept))
 
 
 def importer_of(

@@ -42,6 +42,8 @@ script that imports the whole web app first, about 400 ms).
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import math
 import multiprocessing
 import os
@@ -104,6 +106,9 @@ class IsolationLimits:
     cpu_seconds: int = attrs.field(default=120, validator=_positive)
     memory_bytes: int = attrs.field(default=2048 * MIB, validator=_positive)
     wall_seconds: float = attrs.field(default=300.0, validator=_positive)
+    #: Added to the child's niceness: a service's interactive threads go first.
+    nice: int = attrs.field(default=0, validator=[attrs.validators.ge(0),
+                                                   attrs.validators.le(19)])
 
 
 @attrs.frozen
@@ -134,7 +139,8 @@ class IsolationPool:
     forks its replacement. A child serves exactly one call and exits, so nothing of one
     call (memory, module state, a thread left running) reaches the next, and its CPU
     limit counts that call alone. ``slots`` bounds the calls running at once (a call
-    waits up to ``queue_seconds`` for one, then :class:`IsolationBusyError` ``busy``);
+    waits up to ``queue_seconds`` for one, then :class:`IsolationBusyError` ``busy``;
+    waiting calls are served fewest-calls-of-their-owner first);
     ``per_owner`` bounds those of one ``owner`` (a user: ``owner_busy`` at once, no
     waiting), so one user cannot take every slot. ``warm=0`` forks on demand.
     """
@@ -150,11 +156,15 @@ class IsolationPool:
         self.warm = warm
         self.per_owner = per_owner
         self.queue_seconds = queue_seconds
-        self._slots = threading.BoundedSemaphore(slots) if slots else None
+        self._slot_count = slots or None
+        self._slots_used = 0
+        self._waiting: list[tuple[int, int]] = []  # (owner's calls, arrival): a heap
+        self._tickets = itertools.count()
         self._idle: deque[_Child] = deque()
         self._running: dict[Any, int] = {}
         self._lock = threading.Lock()
         self._wanted = threading.Condition(self._lock)
+        self._freed = threading.Condition(self._lock)
         self._refiller: threading.Thread | None = None
         self._closed = False
 
@@ -162,7 +172,7 @@ class IsolationPool:
             owner: Any = None, **kwargs: Any) -> T:
         """``fn(*args, **kwargs)`` in a child under ``limits``, on behalf of ``owner``."""
         task = (fn, args, kwargs)
-        with self._owner_slot(owner), self._slot():
+        with self._owner_slot(owner), self._slot(owner):
             deadline = time.monotonic() + limits.wall_seconds
             child = self._sent(limits, task, self._take())
             if not _started(child, deadline, limits):
@@ -185,11 +195,11 @@ class IsolationPool:
     # -- slots ---------------------------------------------------------------------------
     @contextlib.contextmanager
     def _owner_slot(self, owner: Any) -> Iterator[None]:
-        if owner is None or self.per_owner is None:
+        if owner is None:
             yield
             return
         with self._lock:
-            if self._running.get(owner, 0) >= self.per_owner:
+            if self.per_owner is not None and self._running.get(owner, 0) >= self.per_owner:
                 raise IsolationBusyError(
                     f"at most {self.per_owner} evaluations may run at once for one account",
                     code="owner_busy",
@@ -204,17 +214,36 @@ class IsolationPool:
                     del self._running[owner]
 
     @contextlib.contextmanager
-    def _slot(self) -> Iterator[None]:
-        if self._slots is None:
+    def _slot(self, owner: Any) -> Iterator[None]:
+        """One of ``slots``. Waiting calls are served fairly, not first come first served:
+        the call whose owner runs the fewest calls goes first (then the oldest), so an
+        account with many calls in flight cannot keep another's first call waiting."""
+        if self._slot_count is None:
             yield
             return
-        if not self._slots.acquire(timeout=self.queue_seconds):
-            raise IsolationBusyError("every evaluator is busy; try again shortly",
-                                     retry_after=max(1, math.ceil(self.queue_seconds)))
+        with self._lock:
+            ticket = (self._running.get(owner, 1) if owner is not None else 1,
+                      next(self._tickets))
+            heapq.heappush(self._waiting, ticket)
+            deadline = time.monotonic() + self.queue_seconds
+            while self._slots_used >= self._slot_count or self._waiting[0] != ticket:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self._waiting.remove(ticket)
+                    heapq.heapify(self._waiting)
+                    self._freed.notify_all()
+                    raise IsolationBusyError("every evaluator is busy; try again shortly",
+                                             retry_after=max(1, math.ceil(self.queue_seconds)))
+                self._freed.wait(left)
+            heapq.heappop(self._waiting)
+            self._slots_used += 1
+            self._freed.notify_all()  # the next in line may take a slot still free
         try:
             yield
         finally:
-            self._slots.release()
+            with self._lock:
+                self._slots_used -= 1
+                self._freed.notify_all()
 
     # -- children ------------------------------------------------------------------------
     def _take(self) -> _Child:
@@ -383,6 +412,8 @@ def _result(outcome: _Outcome) -> Any:
 
 # -- in the child ------------------------------------------------------------------------
 def _apply_limits(limits: IsolationLimits) -> None:
+    if limits.nice:
+        os.nice(limits.nice)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     cpu = max(int(limits.cpu_seconds), 1)
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))

@@ -34,7 +34,7 @@ def load_source(source: Path, *, launchpad: Launchpad, trusted: bool) -> Templat
 
         return structure_template(read_data(source, launchpad.engine.limits.max_definition_bytes))
     if not source.is_dir():
-        raise LoadError(f"{source} is neither a definition file nor a template directory")
+        raise LoadError(f"not found: {source}")
     if _directory_definition(source) is not None:
         return load_directory(source, max_bytes=launchpad.engine.limits.max_definition_bytes)
     for importer in launchpad.hooks.template_importers().values():
@@ -51,11 +51,8 @@ def load_source(source: Path, *, launchpad: Launchpad, trusted: bool) -> Templat
 
 
 def read_data(path: Path, max_bytes: int) -> Any:
-    """Parse a JSON or YAML file into plain data."""
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise LoadError(f"{path} is {size:,} bytes, over the limit of {max_bytes:,}")
-    text = path.read_text(encoding="utf-8")
+    """Parse a JSON or YAML file into plain data; every failure is one :class:`LoadError` line."""
+    text = _read_text(path, max_bytes)
     if path.suffix == ".json":
         try:
             return json.loads(text)
@@ -66,7 +63,31 @@ def read_data(path: Path, max_bytes: int) -> Any:
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise LoadError(f"{path}: not valid YAML: {exc}") from None
+        raise LoadError(yaml_error_line(path, exc)) from None
+
+
+def _read_text(path: Path, max_bytes: int) -> str:
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise LoadError(f"{path} is {size:,} bytes, over the limit of {max_bytes:,}")
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LoadError(f"not found: {path}") from None
+    except IsADirectoryError:
+        raise LoadError(f"{path} is a directory, not a file") from None
+    except OSError as exc:
+        raise LoadError(f"{path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise LoadError(f"{path} is not UTF-8 text") from None
+
+
+def yaml_error_line(path: Path, exc: Exception) -> str:
+    """A YAML parser error as one ``file:line:column: message`` line."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    return f"{where}: not valid YAML: {problem}"
 
 
 def _directory_definition(root: Path) -> Path | None:

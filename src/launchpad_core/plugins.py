@@ -33,6 +33,7 @@ DEFAULT_PLUGINS = (
     "launchpad_core.billing",
     "launchpad_core.importers.copier",
     "launchpad_core.importers.cookiecutter",
+    "launchpad_core.importers.launchpad",
 )
 
 

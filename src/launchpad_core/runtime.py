@@ -17,6 +17,7 @@ import pluggy
 
 from . import answers as answers_module
 from . import rendering, validation
+from .compile_cache import DEFAULT_MAX_BYTES
 from .engine import Engine
 from .errors import DefinitionError, Problem, UntrustedCodeError
 from .limits import Limits
@@ -35,11 +36,14 @@ class Launchpad:
         plugin_manager: pluggy.PluginManager | None = None,
         limits: Limits | None = None,
         bytecode_cache_dir: Path | None = None,
+        bytecode_cache_bytes: int = DEFAULT_MAX_BYTES,
         import_cache_dir: Path | None = None,
         compile_workers: int = 1,
     ):
-        """``bytecode_cache_dir`` keeps compiled sources and ``import_cache_dir``
-        imported foreign templates on disk between runs (the CLI sets both)."""
+        """``bytecode_cache_dir`` keeps compiled sources (at most ``bytecode_cache_bytes``,
+        least recently used out first) and ``import_cache_dir`` imported foreign
+        templates on disk between runs (the CLI sets both; a service only the first,
+        in its data directory)."""
         self.hooks = Hooks(plugin_manager or make_plugin_manager())
         self.import_cache_dir = import_cache_dir
         self.types = self.hooks.variable_types()
@@ -49,6 +53,7 @@ class Launchpad:
             filters=self.hooks.jinja_filters(),
             globals=self.hooks.jinja_globals(),
             bytecode_cache_dir=bytecode_cache_dir,
+            bytecode_cache_bytes=bytecode_cache_bytes,
             compile_workers=compile_workers,
         )
 

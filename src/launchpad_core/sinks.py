@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol, TypeAlias
 
 import attrs
 
-from launchpad_core.errors import DestinationError, UnsafePathError
+from launchpad_core.errors import DestinationError, DestinationExistsError, UnsafePathError
 from launchpad_core.model.output import ManifestEntry, RenderedFile
 from launchpad_core.paths import check_output_path, parent_directories
 
@@ -156,8 +156,7 @@ def _refuse_existing(dest: Path, pending: list[tuple[RenderedFile, Path]]) -> No
     listed = ", ".join(clashes[:MAX_LISTED_CONFLICTS])
     more = len(clashes) - MAX_LISTED_CONFLICTS
     listed += f" and {more} more" if more > 0 else ""
-    message = f"{len(clashes)} file(s) already exist in {dest}: {listed}; allow overwriting"
-    raise DestinationError(message)
+    raise DestinationExistsError(f"{len(clashes)} file(s) already exist in {dest}: {listed}")
 
 
 def _stage(file: RenderedFile, target: Path, created: list[Path]) -> Path:
@@ -351,7 +350,7 @@ class _ArchiveSink(abc.ABC):
         if target.is_dir():
             raise DestinationError(f"{target} is a directory, not an archive file")
         if target.exists() and not self.overwrite:
-            raise DestinationError(f"{target} already exists; allow overwriting to replace it")
+            raise DestinationExistsError(f"{target} already exists")
 
     @abc.abstractmethod
     def _write_entries(self, stream: BinaryIO, entries: list[ArchiveEntry]) -> None:

@@ -10,6 +10,7 @@ the very same list.
 from __future__ import annotations
 
 import falcon
+import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
 
 import launchpad_core
@@ -32,10 +33,12 @@ from .billing.services import BillingService
 from .billing.webhooks import WebhookProcessor
 from .clock import Clock, system_clock
 from .db import make_engine, make_session_factory
+from .evaluation import Evaluator
 from .health import HealthResource
 from .jobs import resources as jobs_resources
 from .jobs.services import JobService
 from .jobs.slots import RedisCounter, StreamSlots
+from .metrics import MetricsResource, RequestMetrics, exposition_registry
 from .middleware import BodyLimit, DbSession, LaunchpadRequest, RequestLog
 from .migrate import head_revision
 from .notifications import Notifier
@@ -46,7 +49,6 @@ from .teams import resources as teams_resources
 from .teams.services import TeamService
 from .templates import resources as templates_resources
 from .templates.cache import TemplateListCache
-from .templates.preview import Previewer
 from .templates.services import TemplateService
 
 OPENAPI_PATH = "/api/openapi.json"
@@ -84,9 +86,9 @@ def create_app(
                         public_url=settings.public_url)
     job_queue = job_queue or JobQueue.from_settings(settings, WorkerContext.from_settings(
         settings, session_factory=session_factory, launchpad=launchpad, clock=clock))
-    jobs = JobService(launchpad=launchpad, quotas=quotas, clock=clock)
-    templates = TemplateService(launchpad=launchpad, quotas=quotas, clock=clock,
-                                previewer=Previewer(settings.preview, launchpad=launchpad),
+    evaluator = Evaluator(settings.evaluation)
+    jobs = JobService(quotas=quotas, clock=clock, evaluator=evaluator)
+    templates = TemplateService(quotas=quotas, clock=clock, evaluator=evaluator,
                                 cache=template_cache)
 
     openapi = OpenApiResource()
@@ -116,8 +118,14 @@ def create_app(
     ]
     openapi.document = build_document(routes, version=launchpad_core.__version__,
                                       cookie_name=cookie.name)
+    if settings.metrics_token:  # no token, no route: never public by accident (not API)
+        bind = session_factory.kw.get("bind")
+        routes.append(Route("/metrics", MetricsResource(settings.metrics_token, (
+            exposition_registry(engine=bind if isinstance(bind, sa.Engine) else None,
+                                pending=job_queue.pending)))))
 
     app = falcon.App(request_type=LaunchpadRequest, middleware=[
+        RequestMetrics(),
         RequestLog(),
         BodyLimit(settings.max_body_bytes),
         DbSession(session_factory),

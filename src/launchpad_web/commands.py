@@ -1,4 +1,5 @@
-"""``launchpad serve`` and ``launchpad db upgrade|current|revision|purge-sessions``, added
+"""``launchpad serve`` and ``launchpad db upgrade|downgrade|backup|restore|current|revision|
+purge-sessions``, added
 through the core's ``launchpad_register_commands`` hook (entry point ``web`` in group
 ``launchpad``)."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from launchpad_core import hookimpl
@@ -36,6 +38,21 @@ def launchpad_register_commands(subparsers: argparse._SubParsersAction) -> None:
     up = actions.add_parser("upgrade", help="apply migrations (to the newest by default)")
     up.add_argument("revision", nargs="?", default="head")
     up.set_defaults(handler=_db_upgrade)
+    down = actions.add_parser(
+        "downgrade", help="undo migrations down to REVISION (e.g. 0005, or base)")
+    down.add_argument("revision")
+    down.set_defaults(handler=_db_downgrade)
+    backup = actions.add_parser(
+        "backup", help="copy the embedded SQLite database (consistent while the service "
+                       "runs) and the artifacts into one file")
+    backup.add_argument("file", type=Path)
+    backup.set_defaults(handler=_db_backup)
+    restore = actions.add_parser(
+        "restore", help="put a backup's database and artifacts into the data directory")
+    restore.add_argument("file", type=Path)
+    restore.add_argument("--force", action="store_true",
+                         help="replace the database and artifacts that are there")
+    restore.set_defaults(handler=_db_restore)
     current = actions.add_parser("current", help="print the current and expected revision")
     current.set_defaults(handler=_db_current)
     revision = actions.add_parser(
@@ -72,7 +89,9 @@ def _serve(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
     engine = make_engine(settings.database_url, pool_size=settings.threads)
     require_current(engine)
-    session_factory, launchpad = make_session_factory(engine), args.launchpad()
+    session_factory = make_session_factory(engine)
+    launchpad = args.launchpad(service_cache=settings.compiled_cache_dir,
+                               cache_bytes=settings.compiled_cache_bytes)
     queue = JobQueue.from_settings(settings, WorkerContext.from_settings(
         settings, session_factory=session_factory, launchpad=launchpad))
     app = create_app(settings, session_factory=session_factory, launchpad=launchpad,
@@ -101,6 +120,47 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     upgrade(engine, args.revision)
     with engine.connect() as connection:
         print(f"database at revision {current_revision(connection)}")
+    return 0
+
+
+def _db_downgrade(args: argparse.Namespace) -> int:
+    from .db import make_engine
+    from .errors import ConfigurationError
+    from .migrate import current_revision, downgrade, revisions
+    from .settings import WebSettings
+
+    known = revisions()
+    if args.revision != "base" and args.revision not in known:
+        raise ConfigurationError(
+            f"no revision {args.revision!r}; revisions are base, {', '.join(known)}")
+    engine = make_engine(WebSettings.from_env().database_url)
+    downgrade(engine, args.revision)
+    with engine.connect() as connection:
+        print(f"database at revision {current_revision(connection) or 'base (empty)'}")
+    return 0
+
+
+def _db_backup(args: argparse.Namespace) -> int:
+    from .backup import backup
+    from .settings import WebSettings
+
+    settings = WebSettings.from_env()
+    manifest = backup(settings.database_url, settings.jobs.artifact_dir, args.file)
+    print(f"backed up revision {manifest['revision']} to {args.file}")
+    return 0
+
+
+def _db_restore(args: argparse.Namespace) -> int:
+    from .backup import restore
+    from .migrate import head_revision
+    from .settings import WebSettings
+
+    settings = WebSettings.from_env()
+    manifest = restore(args.file, settings.database_url, settings.jobs.artifact_dir,
+                       force=args.force)
+    note = ("" if manifest["revision"] == head_revision()
+            else "; run `launchpad db upgrade` before `launchpad serve`")
+    print(f"restored revision {manifest['revision']} from {args.file}{note}")
     return 0
 
 

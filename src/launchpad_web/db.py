@@ -6,7 +6,8 @@
 * Primary keys are UUIDs (:class:`sqlalchemy.Uuid`), timestamps are timezone-aware
   UTC (:class:`UTCDateTime`), JSON is JSONB on PostgreSQL.
 * SQLite (the embedded default) runs with WAL, foreign keys on, a busy timeout and
-  ``BEGIN IMMEDIATE`` transactions.
+  ``BEGIN IMMEDIATE`` transactions; a request ends its transaction before any
+  evaluation of template code (:func:`end_transaction`), so none holds the lock long.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -124,3 +125,13 @@ def _sqlite_begin(connection: sa.Connection) -> None:
 def make_session_factory(bind: Engine | sa.Connection, **options: Any) -> sessionmaker:
     """The one way sessions are made, in the app and in tests (which join a transaction)."""
     return sessionmaker(bind=bind, expire_on_commit=False, **options)
+
+
+def end_transaction(db: Session) -> None:
+    """Commit what the request has done so far, before it waits on something slow (an
+    evaluation of template code): no lock, above all SQLite's write lock, is held
+    across the wait. The session goes on in a new transaction, so a service must not
+    rely on reads from before the wait being current: re-read, or write conditionally
+    (``UPDATE ... WHERE version = expected``)."""
+    if db.in_transaction():
+        db.commit()

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -53,18 +54,22 @@ from .errors import (
     RenderFailedError,
     TooManyEvaluationsError,
 )
+from .metrics import EVALUATION_SECONDS, EVALUATIONS
 
 log = logging.getLogger("launchpad_web.evaluation")
 T = TypeVar("T")
 
 #: Checking a definition or answers: the core's limits in the child, and the child's.
 CHECK_LIMITS = Limits(render_seconds=5.0)
-CHECK_ISOLATION = IsolationLimits(cpu_seconds=5, memory_bytes=512 * MIB, wall_seconds=10.0)
+#: Children run at niceness 10: under load the API's own threads get the CPU first.
+CHECK_ISOLATION = IsolationLimits(cpu_seconds=5, memory_bytes=512 * MIB, wall_seconds=10.0,
+                                  nice=10)
 #: A preview renders at most this much: the files and bytes of one response.
 PREVIEW_LIMITS = Limits(
     max_files=1000, max_file_bytes=1 * MIB, max_total_bytes=4 * MIB, render_seconds=10.0
 )
-PREVIEW_ISOLATION = IsolationLimits(cpu_seconds=10, memory_bytes=1024 * MIB, wall_seconds=20.0)
+PREVIEW_ISOLATION = IsolationLimits(cpu_seconds=10, memory_bytes=1024 * MIB, wall_seconds=20.0,
+                                    nice=10)
 
 
 @attrs.frozen
@@ -90,7 +95,9 @@ class EvaluationSettings:
 def shared_pool(slots: int, warm: int, per_user: int, queue_seconds: float) -> IsolationPool:
     """One pool per process and shape: every app of a process (tests build many)
     shares its children and its per-account counts."""
-    preload(calls.__name__)
+    # launchpad_core.cli: under ``launchpad serve`` each child re-imports the script's
+    # main module (multiprocessing does), which imports it.
+    preload("launchpad_core.cli", calls.__name__, f"{__package__}.evaluation_warmup")
     return IsolationPool(warm=warm, slots=slots, per_owner=per_user, queue_seconds=queue_seconds)
 
 
@@ -106,21 +113,21 @@ class Evaluator:
 
     def definition_problems(self, definition: Any, *, user_id: uuid.UUID) -> list[Problem]:
         """Every problem of a definition about to be saved (empty: it may be saved)."""
-        with _answering(field="$.definition"):
+        with _answering(field="$.definition", kind="check"):
             return self._run(calls.definition_problems, definition, self.settings.check,
                              limits=self.settings.check_isolation, user_id=user_id)
 
     def answers(self, template: Template, given: Mapping[str, Any], *,
                 user_id: uuid.UUID) -> Answers:
         """``given`` checked against ``template``: 422 ``invalid_answers`` lists each problem."""
-        with _answering(field="$.answers"):
+        with _answering(field="$.answers", kind="answers"):
             return self._run(calls.resolved_answers, template, dict(given), self.settings.check,
                              limits=self.settings.check_isolation, user_id=user_id)
 
     def preview(self, template: Template, given: Mapping[str, Any], *,
                 user_id: uuid.UUID) -> list[RenderedFile]:
         """The files ``template`` renders with ``given``, in memory."""
-        with _answering(field=None):
+        with _answering(field=None, kind="preview"):
             return self._run(calls.rendered_files, template, dict(given), self.settings.preview,
                              limits=self.settings.preview_isolation, user_id=user_id)
 
@@ -130,24 +137,43 @@ class Evaluator:
 
 
 @contextmanager
-def _answering(*, field: str | None) -> Iterator[None]:
-    """The one mapping from an evaluation's outcome to the API's problems."""
+def _answering(*, field: str | None, kind: str) -> Iterator[None]:
+    """The one mapping from an evaluation's outcome to the API's problems (and to
+    ``launchpad_evaluations_total``)."""
+    started = time.perf_counter()
+    outcome = "ok"
     try:
         yield
     except IsolationBusyError as exc:
-        if exc.code == "owner_busy":
-            raise TooManyEvaluationsError(exc.message, retry_after=exc.retry_after) from None
-        raise EvaluatorsBusyError(exc.message, retry_after=exc.retry_after) from None
-    except AnswersError as exc:
-        raise InvalidAnswersError.from_problems(exc.problems, root="$.answers") from None
-    except DefinitionError as exc:
-        raise InvalidDefinitionError.from_problems(exc.problems, root="$.definition") from None
-    except IsolationError as exc:
-        message = exc.message
-        if exc.code == "crashed":  # what crashed (a plugin, our code) is for the log
-            log.error("evaluation crashed: %s", exc, extra={"notes": getattr(exc, "__notes__", [])})
-            message = "the evaluation failed; it has been logged"
-        raise RenderFailedError(message, code=exc.code, source=exc.source, field=field) from None
+        outcome = exc.code
+        raise _busy(exc) from None
+    except (AnswersError, DefinitionError) as exc:
+        outcome = "invalid"
+        raise _invalid(exc) from None
     except LaunchpadError as exc:
-        raise RenderFailedError(exc.message, code=exc.code, source=exc.source,
-                                field=field) from None
+        outcome = exc.code or "failed"
+        raise _failed(exc, field) from None
+    finally:
+        EVALUATIONS.labels(kind, outcome).inc()
+        EVALUATION_SECONDS.labels(kind).observe(time.perf_counter() - started)
+
+
+def _busy(exc: IsolationBusyError) -> Exception:
+    if exc.code == "owner_busy":
+        return TooManyEvaluationsError(exc.message, retry_after=exc.retry_after)
+    return EvaluatorsBusyError(exc.message, retry_after=exc.retry_after)
+
+
+def _invalid(exc: AnswersError | DefinitionError) -> Exception:
+    if isinstance(exc, AnswersError):
+        return InvalidAnswersError.from_problems(exc.problems, root="$.answers")
+    return InvalidDefinitionError.from_problems(exc.problems, root="$.definition")
+
+
+def _failed(exc: LaunchpadError, field: str | None) -> Exception:
+    message = exc.message
+    if isinstance(exc, IsolationError) and exc.code == "crashed":
+        # what crashed (a plugin, our code) is for the log
+        log.error("evaluation crashed: %s", exc, extra={"notes": getattr(exc, "__notes__", [])})
+        message = "the evaluation failed; it has been logged"
+    return RenderFailedError(message, code=exc.code, source=exc.source, field=field)

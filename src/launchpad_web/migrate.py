@@ -47,6 +47,18 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
         command.upgrade(alembic_config(connection), revision)
 
 
+def downgrade(engine: sa.Engine, revision: str) -> None:
+    """Undo migrations down to ``revision`` (``base``: an empty database)."""
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), revision)
+
+
+def revisions() -> list[str]:
+    """Every revision, oldest first."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return [r.revision for r in reversed(list(script.walk_revisions()))]
+
+
 def require_current(engine: sa.Engine) -> None:
     """Raise :class:`SchemaOutdatedError` unless the schema is at the head revision."""
     with engine.connect() as connection:

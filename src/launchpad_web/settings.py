@@ -19,6 +19,8 @@ Nothing else in ``launchpad_web`` reads ``os.environ``.
 ``LAUNCHPAD_MAX_BODY_BYTES``        largest request body accepted (4 MiB); larger: 413
 ``LAUNCHPAD_SESSION_IDLE_SECONDS``  a session ends after this long unused (2 hours)
 ``LAUNCHPAD_SESSION_MAX_SECONDS``   and this long after sign-in in any case (7 days)
+``LAUNCHPAD_METRICS_TOKEN``         bearer token of ``GET /metrics`` (Prometheus); unset:
+                                    no metrics route
 ``LAUNCHPAD_LOG_LEVEL``             ``INFO`` by default; logs are JSON lines on stderr
 ``LAUNCHPAD_WORKER_THREADS``        jobs one consumer runs at once (2)
 ``LAUNCHPAD_JOB_LEASE_SECONDS``     a worker's hold on a job, renewed by heartbeats (30)
@@ -27,12 +29,22 @@ Nothing else in ``launchpad_web`` reads ``os.environ``.
 ``LAUNCHPAD_JOB_CPU_SECONDS``       hard CPU limit of one render (60)
 ``LAUNCHPAD_JOB_MEMORY_MB``         hard memory limit of one render (1024)
 ``LAUNCHPAD_JOB_WALL_SECONDS``      wall-clock limit of one render (120)
+``LAUNCHPAD_WORKER_PROBE_PORT``     ``launchpad worker``'s /livez and /readyz port (off)
+``LAUNCHPAD_WORKER_PROBE_HOST``     and address (127.0.0.1; 0.0.0.0 in a container)
 ``LAUNCHPAD_ARTIFACT_DIR``          where archives are kept (``DATA_DIR/artifacts``)
 ``LAUNCHPAD_ARTIFACT_RETENTION_HOURS`` archives are deleted this long after the job (168)
+``LAUNCHPAD_EVALUATORS``            template evaluations (checks, answers, previews) one
+                                    API process runs at once, each in a child process (4)
+``LAUNCHPAD_EVALUATORS_WARM``       evaluator children kept forked in advance (2)
+``LAUNCHPAD_EVALUATIONS_PER_USER``  evaluations one account runs at once per process (2)
 ``LAUNCHPAD_EVENT_STREAM_SECONDS``  longest a progress event stream stays open (25)
 ``LAUNCHPAD_EVENT_STREAMS``         progress streams open at once per process (threads/2)
 ``LAUNCHPAD_EVENT_STREAMS_PER_USER`` one user's streams open at once, all processes (2)
 ``LAUNCHPAD_SIGNUPS_PER_ADDRESS``   sign-ups per client address an hour (5)
+``LAUNCHPAD_COMPILED_CACHE_MB``     compiled template code kept on disk in
+                                    ``DATA_DIR/compiled`` by ``serve``, ``worker`` and
+                                    render children, least recently used out first
+                                    (256); never in the CLI's cache folder
 ``LAUNCHPAD_SMTP_HOST`` / ``_PORT``  notification email server (none: no email; 587)
 ``LAUNCHPAD_SMTP_USERNAME`` / ``_PASSWORD`` / ``_FROM`` / ``_STARTTLS`` its login, sender
                                     and ``1`` (default) or ``0`` for STARTTLS
@@ -57,8 +69,8 @@ import attrs
 
 from .billing.settings import BillingSettings
 from .errors import ConfigurationError
-from .jobs.settings import JobSettings
-from .templates.settings import PreviewLimits
+from .evaluation import EvaluationSettings
+from .jobs.settings import MIB, JobSettings
 
 ENVIRONMENTS = ("production", "development")
 LOG_LEVELS = ("INFO", "DEBUG", "WARNING", "ERROR")
@@ -94,12 +106,19 @@ class WebSettings:
     session_max: timedelta = timedelta(days=7)
     signups_per_address: int = attrs.field(default=5, validator=attrs.validators.ge(1))
     log_level: str = attrs.field(default="INFO", validator=attrs.validators.in_(LOG_LEVELS))
+    metrics_token: str | None = attrs.field(default=None, repr=False)
     password_hashing: PasswordHashing = PasswordHashing()
     billing: BillingSettings = attrs.field(factory=BillingSettings)
-    preview: PreviewLimits = attrs.field(factory=PreviewLimits)
+    evaluation: EvaluationSettings = attrs.field(factory=EvaluationSettings)
+    compiled_cache_bytes: int = attrs.field(default=256 * MIB, validator=attrs.validators.ge(1))
     jobs: JobSettings = attrs.field(
         default=attrs.Factory(lambda self: JobSettings(artifact_dir=self.data_dir / "artifacts"),
                               takes_self=True))
+
+    @property
+    def compiled_cache_dir(self) -> Path:
+        """Where the service keeps compiled template code (see ``LAUNCHPAD_COMPILED_CACHE_MB``)."""
+        return self.data_dir / "compiled"
 
     @property
     def development(self) -> bool:
@@ -134,7 +153,14 @@ class WebSettings:
                 seconds=env.integer("LAUNCHPAD_SESSION_MAX_SECONDS", 604800, minimum=1)),
             signups_per_address=env.integer("LAUNCHPAD_SIGNUPS_PER_ADDRESS", 5, minimum=1),
             log_level=env.choice("LAUNCHPAD_LOG_LEVEL", LOG_LEVELS, upper=True),
+            metrics_token=_metrics_token(env.text("LAUNCHPAD_METRICS_TOKEN")),
+            evaluation=EvaluationSettings(
+                slots=env.integer("LAUNCHPAD_EVALUATORS", 4, minimum=1),
+                warm=env.integer("LAUNCHPAD_EVALUATORS_WARM", 2),
+                per_user=env.integer("LAUNCHPAD_EVALUATIONS_PER_USER", 2, minimum=1),
+            ),
             jobs=JobSettings.from_env(env, data_dir, threads=threads),
+            compiled_cache_bytes=env.integer("LAUNCHPAD_COMPILED_CACHE_MB", 256, minimum=1) * MIB,
             billing=BillingSettings.from_env(env),
         )
 
@@ -167,6 +193,12 @@ class _Env:
         if value not in choices:
             raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
         return value
+
+
+def _metrics_token(token: str | None) -> str | None:
+    if token is not None and len(token) < 16:
+        raise ConfigurationError("LAUNCHPAD_METRICS_TOKEN must have at least 16 characters")
+    return token
 
 
 def _default_data_dir(env: _Env) -> Path:

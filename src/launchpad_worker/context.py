@@ -10,6 +10,7 @@ import attrs
 from sqlalchemy.orm import Session, sessionmaker
 
 from launchpad_core import Launchpad, default_launchpad
+from launchpad_core.compile_cache import DEFAULT_MAX_BYTES
 from launchpad_core.isolation import IsolationLimits
 from launchpad_core.plugins import Hooks
 from launchpad_web.clock import Clock, system_clock
@@ -17,6 +18,8 @@ from launchpad_web.db import make_engine, make_session_factory
 from launchpad_web.jobs.settings import JobSettings
 from launchpad_web.jobs.storage import ArtifactStorage, LocalArtifactStorage
 from launchpad_web.settings import WebSettings
+
+from .render import CompiledCache
 
 
 @attrs.frozen
@@ -27,6 +30,7 @@ class WorkerContext:
     jobs: JobSettings
     public_url: str
     cache_dir: Path | None = None
+    cache_bytes: int = DEFAULT_MAX_BYTES
     clock: Clock = system_clock
 
     @classmethod
@@ -43,15 +47,24 @@ class WorkerContext:
             hooks=(launchpad or default_launchpad()).hooks,
             jobs=settings.jobs,
             public_url=settings.public_url,
-            cache_dir=settings.data_dir / "compiled",
+            cache_dir=settings.compiled_cache_dir,
+            cache_bytes=settings.compiled_cache_bytes,
             clock=clock,
         )
+
+    @property
+    def compiled_cache(self) -> CompiledCache | None:
+        """Where render children keep compiled sources (plain data for the child)."""
+        if self.cache_dir is None:
+            return None
+        return CompiledCache(str(self.cache_dir), self.cache_bytes)
 
     @property
     def limits(self) -> IsolationLimits:
         return IsolationLimits(cpu_seconds=self.jobs.cpu_seconds,
                                memory_bytes=self.jobs.memory_bytes,
-                               wall_seconds=self.jobs.wall_seconds)
+                               wall_seconds=self.jobs.wall_seconds,
+                               nice=10)  # the API's threads first, where they share a machine
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:

@@ -9,8 +9,11 @@ first isolated run of the process.
 
 from __future__ import annotations
 
+import tempfile
+
 from launchpad_core import default_launchpad
 from launchpad_core.isolation import preload
+from launchpad_web.jobs.archives import FORMATS
 
 from . import render
 
@@ -22,7 +25,8 @@ WARM_UP = {
 }
 
 default_launchpad()
-render.render_archive(WARM_UP, {}, {})
+with tempfile.TemporaryDirectory() as _warm:
+    render.render_archive(WARM_UP, {}, {}, {fmt: f"{_warm}/a.{fmt}" for fmt in FORMATS})
 
 
 def use_preload() -> None:

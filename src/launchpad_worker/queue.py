@@ -14,6 +14,7 @@ by the sweeper has lost them and fails asking to be submitted again.
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -22,10 +23,12 @@ from typing import Any
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer, Scheduler
 
+from launchpad_web.metrics import SWEEPS
 from launchpad_web.settings import WebSettings
 
 from .context import WorkerContext
 from .preload import use_preload
+from .probes import TurningWorker
 from .runner import JobRunner
 from .sweeper import SweepReport, sweep
 
@@ -71,23 +74,41 @@ class JobQueue:
         self.run_job(str(job_id), dict(secret_answers or {}))
 
     def sweep(self) -> SweepReport:
-        return sweep(self.context, self.enqueue)
+        report = sweep(self.context, self.enqueue)
+        for action in ("retried", "failed", "requeued", "deleted_artifacts"):
+            if found := getattr(report, action):
+                SWEEPS.labels(action).inc(len(found))
+        return report
 
     def consumer(self, *, workers: int | None = None, embedded: bool = False) -> Consumer:
         return LaunchpadConsumer(self.huey, sweep_seconds=self.context.jobs.sweep_interval
                                  .total_seconds(), embedded=embedded,
                                  workers=workers or self.context.jobs.worker_threads,
-                                 worker_type="thread", periodic=True)
+                                 worker_type="thread", periodic=True,
+                                 shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
+
+
+#: On SIGTERM, running jobs get this long to finish; a job still running then is left to
+#: its lease (it expires, and a consumer re-runs the job), so a stop is never held up by
+#: a long render (docker stop kills after 10 s in any case).
+SHUTDOWN_GRACE_SECONDS = 8.0
 
 
 class LaunchpadConsumer(Consumer):
     """Huey's consumer, running periodic tasks (the sweep) every ``sweep_seconds`` instead
     of once a minute; ``embedded`` (inside ``launchpad serve``) leaves signals to the host."""
 
+    worker_class = TurningWorker  # notes when it last turned, for the liveness probe
+
     def __init__(self, huey: Huey, *, sweep_seconds: float, embedded: bool, **options: Any):
         self.sweep_seconds = sweep_seconds
         self.embedded = embedded
+        self.turned = time.monotonic()
         super().__init__(huey, **options)
+
+    def loop(self, health_check_ts: float | None = None) -> float | None:
+        self.turned = time.monotonic()
+        return super().loop(health_check_ts)
 
     def _create_scheduler(self) -> Scheduler:
         scheduler = super()._create_scheduler()

@@ -1,28 +1,38 @@
-"""What runs in the resource-limited child process: definition and answers in, zip out.
+"""What runs in the resource-limited child process: definition and answers in, archives out.
 
-Everything crossing the process boundary is plain data. Secret answers arrive
-only in ``secrets``; the stored answers hold :data:`REDACTED` in their place.
+The child writes the project once in every archive format, each streamed to a
+file of the worker's staging folder (``targets``: format to path); the worker
+moves them into storage. Everything crossing the process boundary is plain
+data. Secret answers arrive only in ``secrets``; the stored answers hold
+:data:`REDACTED` in their place.
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from launchpad_core import AnswersError, Launchpad, Problem, default_launchpad
+from launchpad_core import AnswersError, Launchpad, Problem, RenderedFile, default_launchpad
+from launchpad_core.compile_cache import DEFAULT_MAX_BYTES
 from launchpad_core.serialization import structure_template
-from launchpad_core.sinks import ZipSink
+from launchpad_core.sinks import make_sink
 
 REDACTED = "***"
 
 
 @attrs.frozen
+class CompiledCache:
+    """Where a child keeps compiled sources, so a new child skips compiling."""
+
+    directory: str
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+
+@attrs.frozen
 class RenderedArchive:
-    data: bytes = attrs.field(repr=lambda data: f"<{len(data)} bytes>")
     files: int
     total_bytes: int
 
@@ -31,10 +41,12 @@ def render_archive(
     definition: Mapping[str, Any],
     stored: Mapping[str, Any],
     secrets: Mapping[str, Any],
-    cache_dir: str | None = None,
+    targets: Mapping[str, str],
+    cache: CompiledCache | None = None,
 ) -> RenderedArchive:
-    """The zip of ``definition`` rendered with the stored answers plus ``secrets``."""
-    launchpad = _launchpad(cache_dir)
+    """``definition`` rendered with the stored answers plus ``secrets``, written as an
+    archive of each format of ``targets`` to its path."""
+    launchpad = _launchpad(cache)
     # Checked when it was saved (the API refuses an invalid definition); rendering
     # enforces every safety rule again, so the child does not validate it twice.
     template = structure_template(dict(definition))
@@ -50,16 +62,22 @@ def render_archive(
     given = {k: v for k, v in stored.items() if k not in secret_names}
     answers = launchpad.resolve_answers(template, {**given, **secrets})
     files = launchpad.render(template, answers)
-    buffer = io.BytesIO()
-    ZipSink(buffer).write(files)
+    write_archives(files, targets)
     count = sum(not f.is_dir for f in files)  # empty folders are entries, not files
-    return RenderedArchive(buffer.getvalue(), count, sum(f.size for f in files))
+    return RenderedArchive(count, sum(f.size for f in files))
 
 
-def _launchpad(cache_dir: str | None) -> Launchpad:
+def write_archives(files: Sequence[RenderedFile], targets: Mapping[str, str]) -> None:
+    """One archive of ``files`` per format of ``targets``, streamed to its (new) path."""
+    for fmt, path in targets.items():
+        make_sink(fmt, Path(path)).write(files)
+
+
+def _launchpad(cache: CompiledCache | None) -> Launchpad:
     """The process-wide plugins (built once in the fork server, see :mod:`.preload`) with an
-    engine that keeps compiled sources in ``cache_dir``, so a new child skips compiling."""
+    engine that keeps compiled sources in the ``cache`` folder, within its bound."""
     base = default_launchpad()
-    if cache_dir is None:
+    if cache is None:
         return base
-    return Launchpad(plugin_manager=base.hooks.pm, bytecode_cache_dir=Path(cache_dir))
+    return Launchpad(plugin_manager=base.hooks.pm, bytecode_cache_dir=Path(cache.directory),
+                     bytecode_cache_bytes=cache.max_bytes)

@@ -1,5 +1,10 @@
 """One job, start to end: lease, isolated render, artifact, completion, notification.
 
+The render child writes the archives into a staging folder of the artifact
+storage; the runner moves them into storage, then completes the job. The
+staging folder goes when the render ends, whatever happened; the sweeper
+removes those of a worker that was killed.
+
 A render failure the template causes (bad answers, a sandbox refusal, a CPU,
 memory or time limit) fails the job at once with the reason in plain words. Any
 other error (database, disk) leaves the lease to expire, and the sweeper gives
@@ -13,6 +18,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -23,9 +29,11 @@ import sqlalchemy as sa
 from launchpad_core import LaunchpadError
 from launchpad_core.isolation import run_isolated
 from launchpad_web.accounts.models import User
+from launchpad_web.jobs.archives import FORMATS
 from launchpad_web.jobs.models import EventKind, GenerationJob
 from launchpad_web.jobs.settings import MIB, JobSettings
 from launchpad_web.jobs.storage import artifact_key
+from launchpad_web.metrics import JOB_SECONDS, JOBS
 
 from . import leases
 from .context import WorkerContext
@@ -61,7 +69,18 @@ class JobRunner:
         self.lock = threading.Lock()
 
     def run(self, job_id: str, secret_answers: Mapping[str, Any] | None = None) -> None:
-        """Run job ``job_id`` if nobody holds it; the Huey task calls this."""
+        """Run job ``job_id`` if nobody holds it; the Huey task calls this. Counted in
+        ``launchpad_jobs_total`` and ``launchpad_job_seconds`` by outcome."""
+        started, outcome = time.perf_counter(), "crashed"
+        try:
+            outcome = self._run(job_id, secret_answers)
+        finally:
+            if outcome != "skipped":
+                JOBS.labels(outcome).inc()
+                JOB_SECONDS.labels(outcome).observe(time.perf_counter() - started)
+
+    def _run(self, job_id: str, secret_answers: Mapping[str, Any] | None) -> str:
+        """The outcome: skipped (held elsewhere, or done), failed, lease_lost, completed."""
         ctx = self.context
         token = secrets.token_hex(8)
         owner = f"{socket.gethostname()[:100]}/{os.getpid()}/{token}"
@@ -70,20 +89,22 @@ class JobRunner:
             claim = leases.claim(db, job, owner=owner, now=ctx.clock(), lease=ctx.jobs.lease,
                                  max_attempts=ctx.jobs.max_attempts)
         if claim is None:
-            return
+            return "skipped"
         definition = self._definition(claim)
         if definition is None:
             self._fail(job, owner, "the template was deleted")
-            return
-        with self._heartbeat(job, owner):
+            return "failed"
+        with self._heartbeat(job, owner), ctx.storage.staging() as staging:
+            targets = {fmt: staging / f"artifact.{fmt}" for fmt in FORMATS}
             try:
                 result = run_isolated(
                     render_archive, definition, claim.answers, dict(secret_answers or {}),
-                    str(ctx.cache_dir) if ctx.cache_dir else None, limits=ctx.limits)
+                    {fmt: str(path) for fmt, path in targets.items()}, ctx.compiled_cache,
+                    limits=ctx.limits)
             except LaunchpadError as exc:
                 self._fail(job, owner, failure_reason(exc, ctx.jobs))
-                return
-            stored = ctx.storage.save(artifact_key(job, token), result.data)
+                return "failed"
+            stored = ctx.storage.save(artifact_key(job, token), targets)
         with ctx.session() as db:
             won = leases.complete(db, job, owner=owner, now=ctx.clock(), key=stored.key,
                                   size=stored.size, sha256=stored.sha256, files=result.files,
@@ -92,8 +113,9 @@ class JobRunner:
             log.warning("lease lost before completion; artifact discarded",
                         extra={"job_id": str(job)})
             ctx.storage.delete(stored.key)
-            return
+            return "lease_lost"
         self._notify(job, EventKind.JOB_COMPLETED, "Your project is ready to download.")
+        return "completed"
 
     def _definition(self, claim: leases.Claim) -> dict[str, Any] | None:
         """The definition of the job's template version (versions never change: kept)."""

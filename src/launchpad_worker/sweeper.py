@@ -10,7 +10,10 @@ do each thing once. What it does:
   Redis server restarted) is enqueued again; duplicates are harmless, since only
   one worker can take the lease;
 * artifacts older than the retention period, of deleted templates, or that no
-  job row names (a deleted account's, a worker's that lost its lease) are deleted.
+  job row names (a deleted account's, a worker's that lost its lease) are deleted,
+  in every format;
+* staging folders no render can still be writing (untouched for longer than a
+  render may last plus two leases: their worker was killed) are removed.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 
 import attrs
 import sqlalchemy as sa
@@ -40,12 +44,14 @@ class SweepReport:
     failed: tuple[uuid.UUID, ...] = ()
     requeued: tuple[uuid.UUID, ...] = ()
     deleted_artifacts: tuple[str, ...] = ()
+    purged_staging: tuple[str, ...] = ()
 
 
 def sweep(ctx: WorkerContext, enqueue: Enqueue) -> SweepReport:
     retried, failed = _expired_leases(ctx, enqueue)
     report = SweepReport(retried=retried, failed=failed, requeued=_stale_pending(ctx, enqueue),
-                         deleted_artifacts=(*_expired_artifacts(ctx), *_orphans(ctx)))
+                         deleted_artifacts=(*_expired_artifacts(ctx), *_orphans(ctx)),
+                         purged_staging=tuple(_stale_staging(ctx)))
     if any(attrs.astuple(report)):
         log.info("sweep", extra={k: len(v) for k, v in attrs.asdict(report).items()})
     return report
@@ -130,3 +136,9 @@ def _orphans(ctx: WorkerContext) -> list[str]:
     for key in orphans:
         ctx.storage.delete(key)
     return orphans
+
+
+def _stale_staging(ctx: WorkerContext) -> list[str]:
+    """Staging folders of renders that cannot be running any more."""
+    render = timedelta(seconds=ctx.jobs.wall_seconds)
+    return ctx.storage.purge_staging(ctx.clock() - render - 2 * ctx.jobs.lease)

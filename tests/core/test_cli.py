@@ -230,8 +230,8 @@ def test_validate_loads_jinja_extensions_only_with_trust(
 
 
 @pytest.mark.parametrize(("name", "text", "message"), [
-    ("broken.json", '{"name": ', "not valid JSON: Expecting value (line 1)"),
-    ("broken.yml", "name: x\nfiles:\n  - path: a\n   bad: 1\n", "not valid YAML: "),
+    ("broken.json", '{"name": ', ": not valid JSON: Expecting value (line 1)"),
+    ("broken.yml", "name: x\nfiles:\n  - path: a\n   bad: 1\n", ":4:4: not valid YAML: "),
 ])
 def test_validate_a_file_that_does_not_parse(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, text: str, message: str
@@ -240,7 +240,8 @@ def test_validate_a_file_that_does_not_parse(
     path.write_text(text)
     code, _, err = run(capsys, "validate", str(path))
     assert code == 1
-    assert err.startswith(f"launchpad: error: {path}: {message}")
+    assert err.startswith(f"launchpad: error: {path}{message}")
+    assert len(err.splitlines()) == 1
 
 
 def test_schema_prints_a_valid_json_schema(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,7 +1,11 @@
-"""compile_many: sources sharing a skeleton compile once and render exactly as compiled alone."""
+"""compile_many: sources sharing a skeleton compile once and render exactly as compiled alone;
+PackCache: bounded on disk, least recently used out first, in the service's folder."""
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
 from types import CodeType
 
 import jinja2
@@ -11,6 +15,7 @@ from hypothesis import strategies as st
 
 from launchpad_core.compile_cache import (
     _PLACEHOLDER,
+    PackCache,
     _compile,
     _group_by_skeleton,
     _skeleton,
@@ -172,3 +177,107 @@ def test_tags_the_split_cannot_see_through_have_no_skeleton(source: str) -> None
 def test_other_syntax_compiles_alone(options: dict) -> None:
     env = environment(**options)
     assert list(_group_by_skeleton(env, ["a {{ x }}", "b {{ x }}"])) == [None]
+
+
+# The pack cache on disk: bounded, least recently used out first, and where it lives ------
+
+
+def packed(cache: PackCache, n: int) -> list[str]:
+    """Store a pack of one source, ``n`` telling it apart; its sources."""
+    sources = [f"{{{{ name }}}} pack {n:04d}"]
+    env = environment()
+    cache.store(EnvOptions(), sources, compile_many(env, sources, workers=1))
+    return sources
+
+
+def aged(cache: PackCache, sources: list[str], seconds: float) -> None:
+    path = cache._path(EnvOptions(), sources)
+    when = time.time() - seconds
+    os.utime(path, (when, when))
+
+
+def test_nothing_is_written_until_a_pack_is_stored(tmp_path: Path) -> None:
+    cache = PackCache(tmp_path / "packs")
+    assert cache.load(EnvOptions(), ["{{ x }}"]) is None
+    assert cache.size() == 0
+    assert not (tmp_path / "packs").exists()
+    with pytest.raises(ValueError, match="at least 1 byte"):
+        PackCache(tmp_path / "packs", max_bytes=0)
+
+
+def test_packs_past_the_bound_go_least_recently_used_first(tmp_path: Path) -> None:
+    probe = PackCache(tmp_path / "probe")
+    packed(probe, 0)
+    one = probe.size()
+    cache = PackCache(tmp_path / "packs", max_bytes=3 * one + one // 2)  # room for three
+    a, b, c = (packed(cache, n) for n in (1, 2, 3))
+    for sources, seconds in ((a, 30), (b, 20), (c, 10)):
+        aged(cache, sources, seconds)
+    assert cache.load(EnvOptions(), a) is not None  # used now: the most recent
+    d = packed(cache, 4)
+    assert cache.load(EnvOptions(), b) is None  # the least recently used went
+    assert all(cache.load(EnvOptions(), s) is not None for s in (a, c, d))
+    assert cache.size() <= cache.max_bytes
+    for n in range(5, 12):
+        packed(cache, n)
+        assert cache.size() <= cache.max_bytes
+    assert len(list((tmp_path / "packs").glob("*.pack"))) == 3
+
+
+def test_a_pack_larger_than_the_bound_is_not_kept_and_evicts_nothing(tmp_path: Path) -> None:
+    cache = PackCache(tmp_path / "packs", max_bytes=4096)
+    small = packed(cache, 1)
+    env = environment()
+    big = [f"{{{{ name }}}} {'x' * 100} {n}" for n in range(100)]
+    cache.store(EnvOptions(), big, compile_many(env, big, workers=1))
+    assert cache.load(EnvOptions(), big) is None
+    assert cache.load(EnvOptions(), small) is not None
+
+
+def test_temporary_files_left_by_a_killed_writer_count_and_go(tmp_path: Path) -> None:
+    cache = PackCache(tmp_path / "packs", max_bytes=2048)
+    (tmp_path / "packs").mkdir()
+    stray = tmp_path / "packs" / ".abc.pack.123.tmp"
+    stray.write_bytes(b"x" * 2000)
+    os.utime(stray, (time.time() - 60, time.time() - 60))
+    kept = packed(cache, 1)
+    assert not stray.exists()
+    assert cache.load(EnvOptions(), kept) is not None
+
+
+TEMPLATE = {"name": "t", "variables": [{"name": "name", "type": "str", "default": "x"}],
+            "files": [{"path": f"f{n}.txt", "content": f"{{{{ name }}}} file {n}"}
+                      for n in range(3)]}
+
+
+def test_a_service_launchpad_keeps_compiled_code_in_its_folder_not_the_cli_cache(
+        tmp_path: Path) -> None:
+    from launchpad_core.cli import _launchpad
+    from launchpad_core.config import CoreSettings
+    from launchpad_core.plugins import make_plugin_manager
+
+    settings = CoreSettings(cache_dir=tmp_path / "cli-cache")
+    service = _launchpad(make_plugin_manager(), settings, service_cache=tmp_path / "compiled",
+                         cache_bytes=10 * 1024 * 1024)
+    service.structure(TEMPLATE)  # checking compiles every source: one pack
+    assert len(list((tmp_path / "compiled").glob("*.pack"))) == 1
+    assert not (tmp_path / "cli-cache").exists()
+
+    cli = _launchpad(make_plugin_manager(), settings)
+    cli.structure(TEMPLATE)
+    assert len(list((tmp_path / "cli-cache" / "jinja").glob("*.pack"))) == 1
+
+
+def test_a_small_bound_holds_across_many_templates_rendered(tmp_path: Path) -> None:
+    from launchpad_core import Launchpad
+
+    launchpad = Launchpad(bytecode_cache_dir=tmp_path / "compiled", bytecode_cache_bytes=8192)
+    for n in range(12):
+        definition = {**TEMPLATE, "files": [
+            {"path": f"f{i}.txt", "content": f"{{{{ name }}}} template {n} file {i}"}
+            for i in range(3)]}
+        template = launchpad.structure(definition)
+        launchpad.render(template, launchpad.resolve_answers(template, {}))
+        total = sum(p.stat().st_size for p in (tmp_path / "compiled").iterdir())
+        assert total <= 8192
+    assert 1 <= len(list((tmp_path / "compiled").glob("*.pack"))) < 12

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from launchpad_core import IsolationError, LaunchpadError, Problem
@@ -394,3 +395,32 @@ def test_a_closed_pool_leaves_no_child_behind(pool):
     leftovers = [pid for pid in _descendants(os.getpid())
                  if not any(h in _cmdline(pid) for h in helpers)]
     assert leftovers == []
+
+
+def test_a_child_runs_at_the_niceness_it_is_given():
+    assert run_isolated(os.nice, 0, limits=attrs.evolve(QUICK, nice=7)) == os.nice(0) + 7
+
+
+def started_after(seconds: float) -> float:
+    started = time.monotonic()
+    time.sleep(seconds)
+    return started
+
+
+def test_waiting_calls_go_fewest_calls_of_their_owner_first():
+    """One slot: A holds it and queues two more; B, queued after them, runs next."""
+    import concurrent.futures
+
+    pool = IsolationPool(warm=0, slots=1, queue_seconds=30)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(4) as threads:
+            holding = threads.submit(pool.run, started_after, 0.8, limits=QUICK, owner="a")
+            time.sleep(0.3)
+            queued_a = [threads.submit(pool.run, started_after, 0.2, limits=QUICK, owner="a")
+                        for _ in range(2)]
+            time.sleep(0.2)
+            queued_b = threads.submit(pool.run, started_after, 0.2, limits=QUICK, owner="b")
+            starts = [f.result() for f in (holding, *queued_a, queued_b)]
+    finally:
+        pool.close()
+    assert starts[0] < starts[3] < min(starts[1:3])

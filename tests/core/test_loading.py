@@ -77,8 +77,8 @@ def test_a_yaml_parse_error_names_the_line(lp: Launchpad, tmp_path: Path) -> Non
     path.write_text("name: t\nfiles:\n  - path: a\n   bad: 1\n")
     with pytest.raises(LoadError) as info:
         lp.load(path)
-    assert str(info.value).startswith(f"{path}: not valid YAML: ")
-    assert "line 4, column 4" in str(info.value)
+    assert str(info.value) == (f"{path}:4:4: not valid YAML: "
+                               "expected <block end>, but found '<block mapping start>'")
 
 
 def test_a_definition_file_is_checked(lp: Launchpad, tmp_path: Path) -> None:
@@ -90,8 +90,9 @@ def test_a_definition_file_is_checked(lp: Launchpad, tmp_path: Path) -> None:
 
 
 def test_a_missing_source(lp: Launchpad, tmp_path: Path) -> None:
-    with pytest.raises(LoadError, match="is neither a definition file nor a template directory"):
+    with pytest.raises(LoadError) as info:
         lp.load(tmp_path / "nothing")
+    assert str(info.value) == f"not found: {tmp_path / 'nothing'}"
 
 
 def test_a_directory_no_one_recognises(lp: Launchpad, tmp_path: Path) -> None:

@@ -141,7 +141,9 @@ class Stack:
     def __init__(self, tmp_path: Path, database_url: str, redis_url: str):
         self.tmp_path = tmp_path
         self.env = {**os.environ, **WORKER_ENV, "LAUNCHPAD_DATA_DIR": str(tmp_path / "data"),
-                    "LAUNCHPAD_DATABASE_URL": database_url, "LAUNCHPAD_REDIS_URL": redis_url}
+                    "LAUNCHPAD_DATABASE_URL": database_url, "LAUNCHPAD_REDIS_URL": redis_url,
+                    "XDG_CACHE_HOME": str(tmp_path / "xdg-cache")}  # the CLI's: unused
+        self.env.pop("LAUNCHPAD_CACHE_DIR", None)
         self.settings = WebSettings.from_env(self.env)
         self.engine = make_engine(database_url)
         self.session_factory = make_session_factory(self.engine)
@@ -193,7 +195,9 @@ class Stack:
                         timeout=timeout, what=f"job {job_id} to be {'/'.join(statuses)}")
 
     def artifacts(self, job_id: str) -> list[Path]:
-        return sorted((self.settings.jobs.artifact_dir / job_id).glob("*.zip"))
+        """The job's stored artifacts: one folder per key, holding every format."""
+        folder = self.settings.jobs.artifact_dir / job_id
+        return sorted(folder.iterdir()) if folder.exists() else []
 
     # -- workers ------------------------------------------------------------------
     def start_worker(self, **env: str) -> subprocess.Popen:

@@ -84,3 +84,34 @@ def test_the_dockerfile_copies_what_exists_and_is_not_ignored():
     for source in sources:
         assert (ROOT / source).exists(), source
         assert source not in ignored, source
+
+
+KUBERNETES = list(yaml.safe_load_all((ROOT / "deploy" / "kubernetes.yml").read_text()))
+
+
+@pytest.mark.parametrize("deployment", KUBERNETES, ids=lambda d: d["metadata"]["name"])
+def test_the_kubernetes_example_runs_real_commands_with_probes_on_their_ports(deployment):
+    assert deployment["kind"] == "Deployment"
+    spec = deployment["spec"]
+    assert spec["selector"]["matchLabels"] == spec["template"]["metadata"]["labels"]
+    [container] = spec["template"]["spec"]["containers"]
+    usage = launchpad_help(container["command"])
+    for option in (word for word in container["command"] if word.startswith("--")):
+        assert option in usage
+    ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+    for probe in ("readinessProbe", "livenessProbe"):
+        check = container[probe]["httpGet"]
+        assert check["port"] in ports
+        assert check["path"] in ("/api/health", "/livez", "/readyz")
+    if "--probe-port" in container["command"]:
+        port = int(container["command"][container["command"].index("--probe-port") + 1])
+        assert ports[container["livenessProbe"]["httpGet"]["port"]] == port
+        assert {"name": "LAUNCHPAD_WORKER_PROBE_HOST", "value": "0.0.0.0"} in container["env"]
+    assert container["resources"]["limits"]["memory"]
+
+
+def test_the_compose_worker_checks_its_probes_on_its_probe_port():
+    worker = SERVICES["worker"]
+    port = worker["command"][worker["command"].index("--probe-port") + 1]
+    check = " ".join(worker["healthcheck"]["test"])
+    assert f"127.0.0.1:{port}/" in check and "livez" in check and "readyz" in check

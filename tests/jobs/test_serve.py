@@ -31,6 +31,9 @@ class Server:
                     "development", "LAUNCHPAD_PORT": str(self.port)}
         self.env.pop("LAUNCHPAD_DATABASE_URL", None)
         self.env.pop("LAUNCHPAD_REDIS_URL", None)
+        self.env.pop("LAUNCHPAD_CACHE_DIR", None)
+        self.cli_cache = tmp_path / "xdg-cache"  # the CLI's cache: serve never writes there
+        self.env["XDG_CACHE_HOME"] = str(self.cli_cache)
         subprocess.run(["launchpad", "db", "upgrade"], env=self.env, check=True,
                        capture_output=True)
         self.database_url = f"sqlite:///{tmp_path / 'launchpad.sqlite3'}"
@@ -90,7 +93,10 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
 def test_serve_runs_jobs_itself_by_default(server):
     job_id = server.submit()
     wait_for(lambda: server.status(job_id) == "completed", what="the embedded consumer")
-    assert (Path(server.env["LAUNCHPAD_DATA_DIR"]) / "queue.sqlite3").exists()
+    data_dir = Path(server.env["LAUNCHPAD_DATA_DIR"])
+    assert (data_dir / "queue.sqlite3").exists()
+    assert list((data_dir / "compiled").glob("*.pack"))
+    assert not server.cli_cache.exists()
 
 
 @pytest.mark.parametrize("server", [("--no-worker",)], indirect=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import socketserver
+import tarfile
 import threading
 import time
 import uuid
@@ -22,9 +23,10 @@ from launchpad_core import hookimpl
 from launchpad_core.testing import launchpad_with
 from launchpad_web.accounts.models import User
 from launchpad_web.db import make_engine, make_session_factory
+from launchpad_web.jobs.archives import FORMATS
 from launchpad_web.jobs.models import Event, GenerationJob, JobStatus
 from launchpad_web.jobs.settings import SmtpSettings
-from launchpad_web.jobs.storage import artifact_key
+from launchpad_web.jobs.storage import STAGING, artifact_key
 from launchpad_web.settings import WebSettings
 from launchpad_web.templates.models import TemplateRecord, TemplateVersion
 from launchpad_worker import email
@@ -120,7 +122,11 @@ def test_a_job_run_in_process_notifies_through_the_hook_without_secrets(world):
     JobRunner(world.ctx).run(str(job_id), {"token": "s3cr3t"})
     job = world.job(job_id)
     assert job.status == JobStatus.COMPLETED
-    assert world.ctx.storage.open(job.artifact_path).read()[:2] == b"PK"
+    with world.ctx.storage.open(job.artifact_path, "zip") as zipped:
+        assert zipped.read()[:2] == b"PK"
+    with tarfile.open(fileobj=world.ctx.storage.open(job.artifact_path, "tar.gz")) as tarred:
+        assert tarred.extractfile("a.txt").read() == b"token=s3cr3t"
+    assert staged(world) == []
     [call] = world.recorder.calls
     assert call["kind"] == "job_completed"
     assert call["recipient"] == "ada@example.org"
@@ -181,32 +187,65 @@ def test_the_secret_answers_of_a_restarted_job_are_gone_and_it_says_so(world):
     job = world.job(job_id)
     assert job.status == JobStatus.FAILED
     assert job.error.startswith("Secret answers are kept only until a worker first takes")
+    assert job.artifact_path is None
+    assert staged(world) == []  # the failed render's staging folder is gone too
+
+
+def staged(world: World) -> list[Path]:
+    staging = world.ctx.storage.root / STAGING
+    return sorted(staging.iterdir()) if staging.exists() else []
+
+
+def written_ago(path: Path, world: World, age: timedelta) -> None:
+    written = (world.clock() - age).timestamp()
+    os.utime(path, (written, written))
 
 
 def store(world: World, job_id: uuid.UUID, *, age: timedelta) -> str:
     key = artifact_key(job_id, uuid.uuid4().hex[:16])
-    world.ctx.storage.save(key, b"PK")
-    written = (world.clock() - age).timestamp()
-    os.utime(world.ctx.storage.root / key, (written, written))
+    with world.ctx.storage.staging() as staging:
+        for fmt in FORMATS:
+            (staging / fmt).write_bytes(b"archive")
+        world.ctx.storage.save(key, {fmt: staging / fmt for fmt in FORMATS})
+    written_ago(world.ctx.storage.root / key, world, age)
+    return key
+
+
+def store_before(world: World, job_id: uuid.UUID, *, age: timedelta) -> str:
+    """An artifact as stored before both formats were kept: the zip alone."""
+    key = f"{job_id}/{uuid.uuid4().hex[:16]}.zip"
+    path = world.ctx.storage.root / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"PK")
+    written_ago(path, world, age)
     return key
 
 
 def test_artifacts_past_retention_of_deleted_templates_and_orphans_are_deleted(world):
     kept = world.add_job(status=JobStatus.COMPLETED, finished_at=T0 - timedelta(days=1))
     old = world.add_job(status=JobStatus.COMPLETED, finished_at=T0 - timedelta(days=8))
+    old_zip = world.add_job(status=JobStatus.COMPLETED, finished_at=T0 - timedelta(days=9))
     keys = {job_id: store(world, job_id, age=timedelta(days=1)) for job_id in (kept, old)}
+    keys[old_zip] = store_before(world, old_zip, age=timedelta(days=9))
     with world.session() as db:
         for job_id, key in keys.items():
             db.get(GenerationJob, job_id).artifact_path = key
         db.commit()
     orphan = store(world, uuid.uuid4(), age=timedelta(minutes=5))
+    orphan_zip = store_before(world, uuid.uuid4(), age=timedelta(minutes=5))
     in_flight = store(world, uuid.uuid4(), age=timedelta(seconds=10))
 
     report = world.sweep()
-    assert sorted(report.deleted_artifacts) == sorted([keys[old], orphan])
+    assert sorted(report.deleted_artifacts) == sorted(
+        [keys[old], keys[old_zip], orphan, orphan_zip])
     assert world.job(old).artifact_path is None
     assert world.job(kept).artifact_path == keys[kept]
     assert {key for key, _ in world.ctx.storage.listing()} == {keys[kept], in_flight}
+    root = world.ctx.storage.root
+    for key in (keys[old], orphan):  # every format, and the job's folder
+        assert not (root / key).exists() and not (root / key).parent.exists()
+    assert sorted(p.name for p in (root / keys[kept]).iterdir()) == [
+        "artifact.tar.gz", "artifact.zip"]
 
     with world.session() as db:  # the template is deleted: its artifacts go too
         db.execute(sa.delete(TemplateRecord))
@@ -270,3 +309,21 @@ def test_the_built_in_notifier_sends_an_email_when_smtp_is_configured(smtp_serve
     email.launchpad_notify(kind="job_failed", recipient="ada@example.org", subject="s",
                            message="m", settings=SmtpSettings().as_mapping())
     assert len(smtp_server.messages) == 1  # no host: no email
+
+
+def test_staging_folders_of_killed_renders_are_purged_once_no_render_can_use_them(world):
+    storage = world.ctx.storage
+    # a render may last wall_seconds (120 s), and a worker holds its job two leases (60 s)
+    with storage.staging() as killed, storage.staging() as running:
+        for folder in (killed, running):
+            (folder / "artifact.zip").write_bytes(b"PK")
+        for path in (killed, killed / "artifact.zip"):
+            written_ago(path, world, timedelta(seconds=181))
+        for path in (running, running / "artifact.zip"):
+            written_ago(path, world, timedelta(seconds=179))
+        report = world.sweep()
+        assert report.purged_staging == (killed.name,)
+        assert staged(world) == [running]
+        world.clock.now = T0 + timedelta(seconds=2)
+        assert world.sweep().purged_staging == (running.name,)
+    assert staged(world) == []

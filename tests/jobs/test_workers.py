@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import signal
+import tarfile
 import time
 import uuid
 import zipfile
@@ -58,7 +59,15 @@ def test_a_job_runs_on_a_worker_and_downloads(stack):
     with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
         assert archive.read("rocket/README.md") == b"# rocket"
     assert done.artifact_size == len(download.content)
+    tarred = stack.get(f"/api/generate/{job['id']}/download", params={"format": "tar.gz"})
+    with tarfile.open(fileobj=io.BytesIO(tarred.content), mode="r:gz") as archive:
+        assert archive.extractfile("rocket/README.md").read() == b"# rocket"
+    [artifact] = stack.artifacts(job["id"])
+    assert sorted(p.name for p in artifact.iterdir()) == ["artifact.tar.gz", "artifact.zip"]
     assert events_of(stack, job["id"]) == ["job_completed"]
+    # compiled code went to the service's data directory, never to the CLI's cache
+    assert list((stack.tmp_path / "data" / "compiled").glob("*.pack"))
+    assert not (stack.tmp_path / "xdg-cache").exists()
 
 
 def test_the_event_stream_follows_a_running_job_until_it_completes(stack):

@@ -3,6 +3,7 @@ immediate mode) on the test transaction; real workers are in tests/jobs/."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import tarfile
@@ -15,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from launchpad_web.jobs.models import Event, GenerationJob, JobStatus
+from launchpad_web.jobs.storage import STAGING
 from launchpad_web.teams.models import Team, TeamMembership
 from launchpad_web.templates.models import TemplateRecord, TemplateVersion
 
@@ -80,12 +82,15 @@ def test_a_job_runs_to_completion_and_downloads_as_zip_and_tar_gz(db, user):
     assert job["error"] is None
     assert job["started_at"] and job["finished_at"]
 
+    assert job["artifact"]["formats"] == ["zip", "tar.gz"]
+
     zipped = client.get(f"/api/generate/{job['id']}/download")
     assert zipped.status_code == 200
     assert zipped.headers["Content-Type"] == "application/zip"
     assert zipped.headers["Content-Disposition"] == (
         f'attachment; filename="hello-world-{job["id"][:8]}.zip"')
     assert len(zipped.content) == job["artifact"]["size"]
+    assert hashlib.sha256(zipped.content).hexdigest() == job["artifact"]["sha256"]
     with zipfile.ZipFile(io.BytesIO(zipped.content)) as archive:
         assert archive.read("rocket/README.md") == b"# rocket on 8000"
         assert archive.read("rocket/run.sh") == b"echo s3cr3t"
@@ -93,12 +98,59 @@ def test_a_job_runs_to_completion_and_downloads_as_zip_and_tar_gz(db, user):
     tarred = client.get(f"/api/generate/{job['id']}/download", params={"format": "tar.gz"})
     assert tarred.status_code == 200
     assert tarred.headers["Content-Type"] == "application/gzip"
+    assert tarred.headers["Content-Disposition"] == (
+        f'attachment; filename="hello-world-{job["id"][:8]}.tar.gz"')
     with tarfile.open(fileobj=io.BytesIO(tarred.content), mode="r:gz") as archive:
         assert archive.extractfile("rocket/README.md").read() == b"# rocket on 8000"
         assert archive.getmember("rocket/run.sh").mode == 0o755
 
     events = client.get("/api/events").json["events"]
     assert [(e["kind"], e["job_id"]) for e in events] == [("job_completed", job["id"])]
+
+
+def test_downloads_stream_the_archives_stored_when_the_job_ran(db, user, settings):
+    client, me = user
+    job = generate(client, add_template(db, me["id"]), {"project_name": "rocket"}).json
+    with db.session() as session:
+        key = session.get(GenerationJob, uuid.UUID(job["id"])).artifact_path
+    root = settings.jobs.artifact_dir
+    for fmt in ("zip", "tar.gz"):
+        stored = (root / key / f"artifact.{fmt}").read_bytes()
+        download = client.get(f"/api/generate/{job['id']}/download", params={"format": fmt})
+        assert download.content == stored  # as written by the render, never rebuilt
+        assert download.headers["Content-Length"] == str(len(stored))
+    assert list((root / STAGING).iterdir()) == []  # nothing left behind by the render
+
+    (root / key / "artifact.tar.gz").unlink()  # say, removed by hand: not served
+    gone = client.get(f"/api/generate/{job['id']}/download", params={"format": "tar.gz"})
+    assert (gone.status_code, gone.json["code"]) == (409, "artifact_not_ready")
+
+
+def test_a_job_stored_before_tar_gz_archives_were_kept_downloads_as_zip_only(db, user,
+                                                                              settings):
+    client, me = user
+    template_id = add_template(db, me["id"])
+    with db.session() as session:
+        row = GenerationJob(user_id=uuid.UUID(me["id"]), template_id=uuid.UUID(template_id),
+                            template_version=1, status=JobStatus.COMPLETED, answers={},
+                            log=[], artifact_size=6, artifact_sha256="0" * 64)
+        session.add(row)
+        session.flush()
+        row.artifact_path = key = f"{row.id}/a1b2c3d4.zip"  # its only file: the zip
+        session.commit()
+        job_id = str(row.id)
+    stored = settings.jobs.artifact_dir / key
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(b"PK old")
+    assert client.get(f"/api/generate/{job_id}").json["artifact"]["formats"] == ["zip"]
+
+    zipped = client.get(f"/api/generate/{job_id}/download")
+    assert (zipped.status_code, zipped.content) == (200, b"PK old")
+    tarred = client.get(f"/api/generate/{job_id}/download", params={"format": "tar.gz"})
+    assert (tarred.status_code, tarred.json["code"], tarred.json["field"]) == (
+        409, "format_unavailable", "format")
+    assert "download it as zip" in tarred.json["detail"]
+    assert tarred.headers["Content-Type"] == "application/problem+json"
 
 
 def test_empty_folders_reach_both_archives_and_are_not_counted_as_files(db, user):

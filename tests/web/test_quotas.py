@@ -26,6 +26,7 @@ from launchpad_web.errors import (
     PlanRequiredError,
     QuotaExceededError,
 )
+from launchpad_web.evaluation import EvaluationSettings
 from launchpad_web.jobs.models import GenerationJob, JobStatus
 from launchpad_web.teams.models import Team
 from launchpad_web.templates.models import TemplateRecord, TemplateVersion
@@ -297,11 +298,14 @@ def in_parallel(count, request):
 @pytest.fixture
 def served(committing_engine, serve, settings):
     """The app with ``LAUNCHPAD_PLAN_LIMITS=limits`` on a real server and its own database:
-    ``served(limits) -> base URL``."""
+    ``served(limits) -> base URL``. One account may evaluate 20 templates at once, so
+    parallel requests race for the quota, not for evaluators."""
 
     def start(limits=""):
         changed = attrs.evolve(settings, billing=BillingSettings(plans=PlanCatalog.parse(limits)),
-                               jobs=attrs.evolve(settings.jobs, immediate=True))
+                               jobs=attrs.evolve(settings.jobs, immediate=True),
+                               evaluation=EvaluationSettings(slots=20, per_user=20,
+                                                             queue_seconds=60))
         return serve(create_app(changed, session_factory=make_session_factory(committing_engine)))
 
     return start

@@ -26,6 +26,8 @@ def test_defaults(monkeypatch):
     assert settings.session_idle == timedelta(hours=2)
     assert settings.session_max == timedelta(days=7)
     assert settings.password_hashing == PasswordHashing()
+    assert settings.compiled_cache_bytes == 256 * 1024 * 1024
+    assert settings.compiled_cache_dir == Path("/home/ann/.local/share/launchpad/compiled")
 
 
 def test_every_variable():
@@ -42,6 +44,7 @@ def test_every_variable():
         "LAUNCHPAD_SESSION_IDLE_SECONDS": "60",
         "LAUNCHPAD_SESSION_MAX_SECONDS": "3600",
         "LAUNCHPAD_LOG_LEVEL": "debug",
+        "LAUNCHPAD_COMPILED_CACHE_MB": "32",
     })
     assert settings.data_dir == Path("/xdg/launchpad")
     assert settings.database_url == "postgresql+psycopg://u@db/lp"
@@ -53,6 +56,7 @@ def test_every_variable():
     assert settings.session_idle == timedelta(seconds=60)
     assert settings.session_max == timedelta(hours=1)
     assert settings.log_level == "DEBUG"
+    assert settings.compiled_cache_bytes == 32 * 1024 * 1024
 
 
 def test_data_dir_places_the_embedded_database():
@@ -67,6 +71,8 @@ def test_data_dir_places_the_embedded_database():
     ("LAUNCHPAD_ENV", "staging"),
     ("LAUNCHPAD_MAX_BODY_BYTES", "-1"),
     ("LAUNCHPAD_LOG_LEVEL", "LOUD"),
+    ("LAUNCHPAD_COMPILED_CACHE_MB", "0"),
+    ("LAUNCHPAD_COMPILED_CACHE_MB", "lots"),
 ])
 def test_bad_values_are_refused_by_name(name, value):
     with pytest.raises(ConfigurationError, match=name):

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from launchpad_core import default_launchpad
 from launchpad_web.accounts.models import User
 from launchpad_web.billing.models import Plan, Subscription, SubscriptionStatus
 from launchpad_web.billing.quotas import Quotas
@@ -222,8 +221,7 @@ def test_a_stale_or_missing_version_changes_nothing(person, db, case):
 def test_of_two_concurrent_saves_of_one_version_the_second_conflicts(committing_engine):
     """The second save waits for the first's lock, then finds its version stale."""
     now = datetime(2030, 1, 1, tzinfo=UTC)
-    service = TemplateService(launchpad=default_launchpad(), quotas=Quotas(clock=lambda: now),
-                              clock=lambda: now)
+    service = TemplateService(quotas=Quotas(clock=lambda: now), clock=lambda: now)
     with sa.orm.Session(committing_engine) as session:
         user = User(email="ann@example.org", hashed_password="x", created_at=now, updated_at=now)
         session.add(user)

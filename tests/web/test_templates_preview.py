@@ -12,7 +12,7 @@ import pytest
 from launchpad_core import Limits
 from launchpad_core.isolation import MIB, IsolationLimits
 from launchpad_web.billing.models import Plan
-from launchpad_web.templates.settings import PreviewLimits
+from launchpad_web.evaluation import EvaluationSettings
 
 from .test_templates import DEFINITION, Person, create_template, make_team, people
 
@@ -117,7 +117,7 @@ def hosted(make_app, new_client, signup, db):
     """``hosted(render=..., isolation=...)``: a user on an app with these preview limits."""
 
     def make(render: Limits = QUICK_RENDER, isolation: IsolationLimits = QUICK_CHILD) -> Person:
-        app = make_app(preview=PreviewLimits(render=render, isolation=isolation))
+        app = make_app(evaluation=EvaluationSettings(preview=render, preview_isolation=isolation))
         return people(lambda: new_client(app), signup, db)(plan=Plan.PRO)
 
     return make

@@ -1,7 +1,8 @@
 """Built-in importers of foreign templates, registered as default plugins.
 
 * :mod:`.copier`: Copier 9 templates (``copier.yml``);
-* :mod:`.cookiecutter`: Cookiecutter 2 templates (``cookiecutter.json``).
+* :mod:`.cookiecutter`: Cookiecutter 2 templates (``cookiecutter.json``);
+* :mod:`.launchpad`: LaunchPad template directories (``launchpad.yml``), as one definition.
 
 Each turns a template directory into a LaunchPad definition whose rendering
 gives the original tool's output byte for byte, and contributes through the

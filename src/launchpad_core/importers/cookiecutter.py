@@ -131,7 +131,7 @@ def _load(repo: Path, *, source: str, repo_dir: str) -> Template:
     }
     return Template(
         name=reader.root.name,
-        description=f"Imported from the Cookiecutter template {source}",
+        description=f"Imported from the Cookiecutter template {Path(source).name}",
         variables=tuple(to_variables(context, envops)),
         files=tuple(tree.files()),
         settings=Settings(

@@ -81,7 +81,7 @@ class CopierImporter:
         hidden = _hidden_variables(config, origin, envops)
         return Template(
             name=reader.root.name,
-            description=f"Imported from the Copier template {path}",
+            description=f"Imported from the Copier template {path.name}",
             variables=(*hidden, *questions),
             files=tree.files,
             settings=settings,

@@ -102,7 +102,11 @@ def _load_documents(path: Path, root: Path) -> dict[str, Any]:
     loader = _loader(root)
     try:
         documents = _flatten(yaml.load_all(path.read_bytes(), Loader=loader))
-    except (yaml.YAMLError, ValueError, TypeError) as exc:
+    except yaml.YAMLError as exc:
+        from ..loading import yaml_error_line
+
+        raise LoadError(yaml_error_line(path, exc)) from None
+    except (ValueError, TypeError) as exc:
         raise LoadError(f"{path.name} is not valid: {exc}", source=str(path)) from None
     if not all(isinstance(d, dict) for d in documents):
         raise LoadError(f"{path.name} must hold mappings", source=str(path))

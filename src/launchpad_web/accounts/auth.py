@@ -9,7 +9,8 @@ A Bearer token that is unknown, expired or revoked is a 401 ``invalid_token``
 (never a fallback to the cookie). Responders that need a user use
 ``@falcon.before(require_user)``; those a token must not reach (token management,
 password change, account deletion) ``@falcon.before(require_session)``. Every 401
-carries ``WWW-Authenticate: Bearer``.
+carries ``WWW-Authenticate: Bearer``. A resource with ``own_credentials = True``
+(``/metrics``) is left alone: it checks a credential of its own.
 
 A session credential carries its CSRF token: an HMAC of the session's cookie
 token, so it needs no storage, changes with every new session and cannot be
@@ -88,6 +89,10 @@ class Authenticator:
     # -- middleware ----------------------------------------------------------------
     def process_resource(self, req: falcon.Request, resp: falcon.Response, resource: Any,
                          params: dict[str, Any]) -> None:
+        if getattr(resource, "own_credentials", False):
+            # it checks a credential of its own (/metrics: the scraper's token)
+            req.context.credential = req.context.user = None
+            return
         credential = self.identify(req, resp)
         req.context.credential = credential
         req.context.user = credential.user if credential else None

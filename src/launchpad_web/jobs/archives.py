@@ -1,30 +1,11 @@
-"""Archives served for download: the stored zip as is, or the same files as a tar.gz."""
+"""The archive formats a job's artifact is kept and downloaded in.
+
+The render child writes every format once, while rendering (see
+:mod:`launchpad_worker.render`); downloads stream the stored file as is.
+"""
 
 from __future__ import annotations
 
-import stat
-import tempfile
-import zipfile
-from typing import BinaryIO
-
-from launchpad_core import RenderedFile
-from launchpad_core.sinks import TarGzSink
-
-SPOOL_BYTES = 8 * 1024 * 1024
+#: Every format a job's artifact is kept in, the default (``?format=``) first.
+FORMATS = ("zip", "tar.gz")
 MEDIA_TYPES = {"zip": "application/zip", "tar.gz": "application/gzip"}
-
-
-def tar_gz_from_zip(source: BinaryIO) -> BinaryIO:
-    """The zip's files and empty folders as a deterministic tar.gz (the core's sink)."""
-    with zipfile.ZipFile(source) as archive:
-        files = [
-            RenderedFile(info.filename.rstrip("/"), b"", is_dir=True)
-            if info.is_dir()
-            else RenderedFile(info.filename, archive.read(info),
-                              mode=stat.S_IMODE(info.external_attr >> 16) or None)
-            for info in archive.infolist()
-        ]
-    target = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (returned open)
-    TarGzSink(target).write(files)
-    target.seek(0)
-    return target

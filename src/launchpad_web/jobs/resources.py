@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -26,8 +27,8 @@ from ..bodies import read_json
 from ..converter import unstructure
 from ..errors import ValidationFailedError
 from ..openapi import Route, operation
-from .archives import MEDIA_TYPES, tar_gz_from_zip
-from .schemas import FORMATS, EventList, GenerateRequest, JobView
+from .archives import FORMATS, MEDIA_TYPES
+from .schemas import EventList, GenerateRequest, JobView
 from .services import ArtifactNotReadyError, JobService
 from .settings import JobSettings
 from .slots import StreamSlots
@@ -49,7 +50,8 @@ class GenerateResource:
         self.queue = queue
 
     @operation("Queue the generation of a project from a template", request=GenerateRequest,
-               responses={202: JobView}, problems=(402, 403, 404, 429), auth=True)
+               responses={202: JobView}, problems=(402, 403, 404, 429, 503),
+               auth=True)
     @falcon.before(require_user)
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, GenerateRequest)
@@ -83,28 +85,26 @@ class ArtifactResource:
         self.jobs = jobs
         self.storage = storage
 
-    @operation("Download the generated project (?format=zip or tar.gz)",
+    @operation("Download the generated project (?format=zip or tar.gz; a job stored "
+               "before tar.gz archives were kept: 409 format_unavailable)",
                responses={200: None}, problems=(404, 409, 422), auth=True)
     @falcon.before(require_user)
     def on_get(self, req: falcon.Request, resp: falcon.Response,
                         job_id: uuid.UUID) -> None:
-        fmt = req.get_param("format") or "zip"
+        fmt = req.get_param("format") or FORMATS[0]
         if fmt not in FORMATS:
             raise ValidationFailedError.one("invalid_value", "format must be zip or tar.gz",
                                             "format")
         key, name = self.jobs.artifact(req.context.db, user_id=current_user(req).id,
-                                       job_id=job_id)
+                                       job_id=job_id, fmt=fmt)
         try:
-            stream = self.storage.open(key)
+            stream = self.storage.open(key, fmt)
         except FileNotFoundError:
             raise ArtifactNotReadyError("the archive was deleted") from None
-        if fmt == "tar.gz":
-            with stream:
-                stream = tar_gz_from_zip(stream)
         resp.content_type = MEDIA_TYPES[fmt]
         resp.downloadable_as = f"{name}.{fmt}"
         resp.set_header("X-Content-Type-Options", "nosniff")
-        resp.stream = stream
+        resp.set_stream(stream, os.fstat(stream.fileno()).st_size)  # streamed as stored
 
 
 class ProgressResource:

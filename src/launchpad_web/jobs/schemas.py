@@ -9,8 +9,7 @@ from typing import Any
 import attrs
 
 from .models import Event, EventKind, GenerationJob, JobStatus
-
-FORMATS = ("zip", "tar.gz")
+from .storage import artifact_formats
 
 
 @attrs.frozen
@@ -33,6 +32,9 @@ class LogStep:
 
 @attrs.frozen
 class ArtifactView:
+    """The archive to download: ``size`` and ``sha256`` are the zip's; ``formats`` those
+    it can be downloaded in (a job stored before tar.gz archives were kept: zip only)."""
+
     size: int
     sha256: str
     formats: tuple[str, ...]
@@ -69,7 +71,8 @@ class JobView:
         artifact = None
         if row.status == JobStatus.COMPLETED and row.artifact_path:
             artifact = ArtifactView(size=row.artifact_size or 0,
-                                    sha256=row.artifact_sha256 or "", formats=FORMATS,
+                                    sha256=row.artifact_sha256 or "",
+                                    formats=artifact_formats(row.artifact_path),
                                     download=f"/api/generate/{row.id}/download")
         return cls(id=row.id, template_id=row.template_id,
                    template_version=row.template_version, status=row.status,

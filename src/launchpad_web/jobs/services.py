@@ -2,9 +2,11 @@
 
 :meth:`JobService.submit` checks everything a worker would refuse before a job
 exists: the template is visible to the user, the version exists, the answers
-are valid for it (every problem at once, located under ``$.answers``), the
-template runs no code, the plan allows another generation and another job in
-flight. The row stores
+are valid for it (every problem at once, located under ``$.answers``: defaults,
+``when``, patterns and validators are template code, evaluated through the
+:class:`~launchpad_web.evaluation.Evaluator` after the request ended its
+transaction), the template runs no code, and the plan allows another generation
+and another job in flight. The row stores
 the answers with secret values redacted; the secret values are returned to the
 caller, which hands them to the queue only (see :mod:`launchpad_worker.queue`).
 """
@@ -22,18 +24,22 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from launchpad_core import Launchpad, Template
-from launchpad_core.errors import AnswersError, UntrustedCodeError
+from launchpad_core import DefinitionError, Template
+from launchpad_core.errors import UntrustedCodeError
 from launchpad_core.runtime import refuse_untrusted
+from launchpad_core.serialization import structure_template
 from launchpad_worker.render import REDACTED
 
 from ..billing.quotas import Quotas
 from ..clock import Clock
-from ..errors import ConflictError, NotFoundError, ValidationFailedError
+from ..db import end_transaction
+from ..errors import ConflictError, InvalidDefinitionError, NotFoundError, ValidationFailedError
+from ..evaluation import Evaluator
 from ..templates.access import visible_to
 from ..templates.models import TemplateRecord, TemplateVersion
 from .models import Event, GenerationJob, JobStatus, log_entry
 from .schemas import EventView, GenerateRequest, JobView
+from .storage import artifact_formats
 
 CACHED_TEMPLATES = 64
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -49,6 +55,11 @@ class ArtifactNotReadyError(ConflictError):
     title = "The job has no archive to download"
 
 
+class FormatUnavailableError(ConflictError):
+    code = "format_unavailable"
+    title = "The job's archive is not kept in this format"
+
+
 @attrs.frozen
 class Submitted:
     job: JobView
@@ -56,10 +67,10 @@ class Submitted:
 
 
 class _TemplateCache:
-    """Checked templates by (template id, version number): versions never change."""
+    """Structured templates by (template id, version number): versions never change.
+    (Structuring runs no template code; the definition was checked when it was saved.)"""
 
-    def __init__(self, launchpad: Launchpad, size: int):
-        self.launchpad = launchpad
+    def __init__(self, size: int):
         self.size = size
         self.items: OrderedDict[tuple[uuid.UUID, int], Template] = OrderedDict()
         self.lock = threading.Lock()
@@ -70,7 +81,10 @@ class _TemplateCache:
             if key in self.items:
                 self.items.move_to_end(key)
                 return self.items[key]
-        template = self.launchpad.structure(dict(definition()))
+        try:
+            template = structure_template(dict(definition()))
+        except DefinitionError as exc:
+            raise InvalidDefinitionError.from_problems(exc.problems, root="$.definition") from None
         with self.lock:
             self.items[key] = template
             while len(self.items) > self.size:
@@ -79,11 +93,11 @@ class _TemplateCache:
 
 
 class JobService:
-    def __init__(self, *, launchpad: Launchpad, quotas: Quotas, clock: Clock):
-        self.launchpad = launchpad
+    def __init__(self, *, quotas: Quotas, clock: Clock, evaluator: Evaluator | None = None):
         self.quotas = quotas
         self.clock = clock
-        self.templates = _TemplateCache(launchpad, CACHED_TEMPLATES)
+        self.evaluator = evaluator or Evaluator()
+        self.templates = _TemplateCache(CACHED_TEMPLATES)
 
     def submit(self, db: Session, *, user_id: uuid.UUID, request: GenerateRequest) -> Submitted:
         record = self._visible_template(db, user_id, request.template_id)
@@ -92,11 +106,11 @@ class JobService:
             db, record.id, number))
         try:
             refuse_untrusted(template, trusted=False)
-            answers = self.launchpad.resolve_answers(template, request.answers)
         except UntrustedCodeError as exc:
             raise ValidationFailedError.one(exc.code, exc.message, "$.template_id") from None
-        except AnswersError as exc:
-            raise ValidationFailedError.from_problems(exc.problems, root="$.answers") from None
+        end_transaction(db)
+        answers = self.evaluator.answers(template, request.answers, user_id=user_id)
+        record = self._visible_template(db, user_id, request.template_id)  # still there?
         self.quotas.check_generation(db, user_id=user_id, team_id=record.team_id)
         self.quotas.check_jobs_in_flight(db, user_id=user_id)
         now = self.clock()
@@ -151,14 +165,19 @@ class JobService:
             raise JobNotFoundError()
         return job
 
-    def artifact(self, db: Session, *, user_id: uuid.UUID,
-                 job_id: uuid.UUID) -> tuple[str, str]:
-        """The stored artifact's key and a safe base file name for a download."""
+    def artifact(self, db: Session, *, user_id: uuid.UUID, job_id: uuid.UUID,
+                 fmt: str) -> tuple[str, str]:
+        """The stored artifact's key and a safe base file name for a download in ``fmt``."""
         job = self._job(db, user_id, job_id)
         if job.status != JobStatus.COMPLETED or not job.artifact_path:
             raise ArtifactNotReadyError(f"the job is {job.status.value}"
                                         if job.status != JobStatus.COMPLETED
                                         else "the archive was deleted (retention period)")
+        if fmt not in artifact_formats(job.artifact_path):
+            raise FormatUnavailableError(
+                f"this job was stored before {fmt} archives were kept: download it as "
+                f"{' or '.join(artifact_formats(job.artifact_path))}, or generate it again",
+                field="format")
         name = db.scalar(sa.select(TemplateRecord.name).where(
             TemplateRecord.id == job.template_id)) or ""
         safe = _UNSAFE_NAME.sub("-", name).strip(".-")[:80] or "project"

@@ -64,6 +64,8 @@ class JobSettings:
     event_streams: int = attrs.field(default=4, validator=attrs.validators.ge(1))
     event_streams_per_user: int = attrs.field(default=2, validator=attrs.validators.ge(1))
     smtp: SmtpSettings = SmtpSettings()
+    probe_host: str = "127.0.0.1"
+    probe_port: int | None = None  # the worker's /livez and /readyz: off unless set
     immediate: bool = False
 
     @classmethod
@@ -86,6 +88,8 @@ class JobSettings:
                                       minimum=1),
             event_streams_per_user=env.integer("LAUNCHPAD_EVENT_STREAMS_PER_USER", 2,
                                                minimum=1),
+            probe_host=env.text("LAUNCHPAD_WORKER_PROBE_HOST") or "127.0.0.1",
+            probe_port=env.integer("LAUNCHPAD_WORKER_PROBE_PORT", 0, maximum=65535) or None,
             smtp=SmtpSettings(
                 host=env.text("LAUNCHPAD_SMTP_HOST"),
                 port=env.integer("LAUNCHPAD_SMTP_PORT", 587, minimum=1, maximum=65535),

@@ -2,9 +2,19 @@
 
 :class:`ArtifactStorage` is the interface the worker writes through and the API
 reads through; :class:`LocalArtifactStorage`, a directory (by default
-``DATA_DIR/artifacts``), is the one built in. Keys are relative POSIX paths
-``<job id>/<attempt token>.zip`` chosen by the worker, so two workers racing for
-one job never write the same file; the loser deletes its own.
+``DATA_DIR/artifacts``), is the one built in.
+
+An artifact is one key, ``<job id>/<attempt token>``, chosen by the worker (two
+workers racing for one job never write the same one; the loser deletes its
+own), holding one file per format of :data:`~.archives.FORMATS`. The render
+child writes them into a folder of :meth:`~ArtifactStorage.staging` (on the
+same file system); :meth:`~ArtifactStorage.save` moves them into one new folder
+there and renames that folder to its key, so a key appears with every format at
+once or not at all. Staging folders left by a killed worker are removed by
+:meth:`~ArtifactStorage.purge_staging` (the sweeper).
+
+Jobs stored before both formats were kept have a key ``<job id>/<token>.zip``
+naming the zip alone: :func:`artifact_formats` tells.
 """
 
 from __future__ import annotations
@@ -14,47 +24,73 @@ import hashlib
 import os
 import re
 import secrets
-from collections.abc import Iterator
+import shutil
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 import attrs
 
-_KEY = re.compile(r"[0-9a-f-]{36}/[A-Za-z0-9_-]{1,64}\.zip")
+from .archives import FORMATS
+
+_JOB = re.compile(r"[0-9a-f-]{36}")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_KEY = re.compile(r"[0-9a-f-]{36}/[A-Za-z0-9_-]{1,64}(\.zip)?")
+_LEGACY_SUFFIX = ".zip"
+STAGING = ".staging"  # beside the job folders; never a job id
+_CHUNK = 1024 * 1024
 
 
 @attrs.frozen
 class StoredArtifact:
+    """A saved artifact: its key, and the size and sha256 of its zip (shown to clients)."""
+
     key: str
     size: int
     sha256: str
 
 
 class ArtifactStorage(Protocol):
-    def save(self, key: str, data: bytes) -> StoredArtifact:
-        """Store ``data`` under ``key`` atomically (readers never see half a file)."""
+    def staging(self) -> contextlib.AbstractContextManager[Path]:
+        """A new empty folder on the storage's file system to write archives into;
+        removed, with whatever :meth:`save` did not take, when the block ends."""
         ...
 
-    def open(self, key: str) -> BinaryIO:
-        """The stored bytes, for reading; :class:`FileNotFoundError` when gone."""
+    def save(self, key: str, files: Mapping[str, Path]) -> StoredArtifact:
+        """Move ``{format: path}`` (every one of ``FORMATS``) under ``key`` atomically:
+        readers see all of them or none."""
+        ...
+
+    def open(self, key: str, fmt: str) -> BinaryIO:
+        """The stored archive in ``fmt``, an open file to stream; :class:`FileNotFoundError`
+        when it is gone (or ``key`` was never stored in ``fmt``)."""
         ...
 
     def delete(self, key: str) -> None:
-        """Remove ``key``; nothing happens when it is already gone."""
+        """Remove ``key`` in every format; nothing happens when it is already gone."""
         ...
 
     def listing(self) -> Iterator[tuple[str, datetime]]:
         """Every stored key and when it was written."""
         ...
 
+    def purge_staging(self, older_than: datetime) -> list[str]:
+        """Remove staging folders last written before ``older_than``; their names."""
+        ...
+
 
 def artifact_key(job_id: object, token: str) -> str:
-    return f"{job_id}/{token}.zip"
+    return f"{job_id}/{token}"
+
+
+def artifact_formats(key: str) -> tuple[str, ...]:
+    """The formats stored under ``key``: all, or the zip alone for a job stored before."""
+    return ("zip",) if key.endswith(_LEGACY_SUFFIX) else FORMATS
 
 
 class LocalArtifactStorage:
-    """Artifacts as files under one directory."""
+    """Artifacts as folders (``<job id>/<token>/artifact.<format>``) under one directory."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -64,30 +100,98 @@ class LocalArtifactStorage:
             raise ValueError(f"not an artifact key: {key!r}")
         return self.root / key
 
-    def save(self, key: str, data: bytes) -> StoredArtifact:
-        target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.with_name(f".{secrets.token_hex(8)}.tmp")
-        with open(temp, "xb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp, target)
-        return StoredArtifact(key, len(data), hashlib.sha256(data).hexdigest())
+    def _file(self, key: str, fmt: str) -> Path:
+        if fmt not in artifact_formats(key):
+            raise FileNotFoundError(f"{key} is not stored as {fmt}")
+        path = self._path(key)
+        return path if key.endswith(_LEGACY_SUFFIX) else path / f"artifact.{fmt}"
 
-    def open(self, key: str) -> BinaryIO:
-        return open(self._path(key), "rb")
+    @contextlib.contextmanager
+    def staging(self) -> Iterator[Path]:
+        folder = self.root / STAGING / secrets.token_hex(8)
+        folder.mkdir(parents=True)
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def save(self, key: str, files: Mapping[str, Path]) -> StoredArtifact:
+        if sorted(files) != sorted(FORMATS) or key.endswith(_LEGACY_SUFFIX):
+            raise ValueError(f"an artifact is saved in every format of {FORMATS} "
+                             f"under a key without a suffix, got {sorted(files)} for {key!r}")
+        target = self._path(key)
+        with self.staging() as pack:
+            for fmt, path in files.items():
+                os.replace(path, pack / f"artifact.{fmt}")
+                _fsync(pack / f"artifact.{fmt}")
+            _fsync(pack)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(pack, target)  # the folder, with every format, appears at once
+            _fsync(target.parent)
+        zipped = self._file(key, "zip")
+        with open(zipped, "rb") as stream:
+            digest = hashlib.file_digest(stream, "sha256").hexdigest()
+        return StoredArtifact(key, zipped.stat().st_size, digest)
+
+    def open(self, key: str, fmt: str) -> BinaryIO:
+        return open(self._file(key, fmt), "rb")
 
     def delete(self, key: str) -> None:
         path = self._path(key)
-        path.unlink(missing_ok=True)
-        with contextlib.suppress(OSError):  # other attempts' files remain there
+        if key.endswith(_LEGACY_SUFFIX):
+            path.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+        with contextlib.suppress(OSError):  # other attempts' artifacts remain there
             path.parent.rmdir()
 
     def listing(self) -> Iterator[tuple[str, datetime]]:
-        if not self.root.is_dir():
-            return
-        for path in self.root.glob("*/*.zip"):
-            key = path.relative_to(self.root).as_posix()
-            if _KEY.fullmatch(key):
-                yield key, datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        for job in _entries(self.root):
+            if not (_JOB.fullmatch(job.name) and job.is_dir()):
+                continue
+            for entry in _entries(Path(job.path)):
+                token = entry.name.removesuffix(_LEGACY_SUFFIX)
+                legacy = token != entry.name
+                if _TOKEN.fullmatch(token) and (entry.is_file() if legacy else entry.is_dir()):
+                    yield f"{job.name}/{entry.name}", _written(entry.stat().st_mtime)
+
+    def purge_staging(self, older_than: datetime) -> list[str]:
+        purged = []
+        for entry in _entries(self.root / STAGING):
+            folder = Path(entry.path)
+            written = _last_written(folder)
+            if written is not None and written < older_than:
+                shutil.rmtree(folder, ignore_errors=True)
+                purged.append(entry.name)
+        return purged
+
+
+def _entries(folder: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as entries:
+            return list(entries)
+    except FileNotFoundError:
+        return []
+
+
+def _written(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+def _last_written(folder: Path) -> datetime | None:
+    """The newest change to ``folder`` or a file in it (an archive being written is new);
+    None when it is gone already."""
+    try:
+        times = [folder.stat().st_mtime]
+        times.extend(entry.stat(follow_symlinks=False).st_mtime for entry in _entries(folder))
+    except FileNotFoundError:
+        return None
+    return _written(max(times))
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

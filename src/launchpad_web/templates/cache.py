@@ -45,6 +45,7 @@ import redis
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from ..metrics import CACHE_REQUESTS
 from . import near as near_tier
 from .near import NearPages
 
@@ -52,6 +53,12 @@ log = logging.getLogger("launchpad_web.templates.cache")
 
 PENDING = "launchpad_web.templates.cache.pending"
 
+
+# Pre-bound children of launchpad_cache_requests_total: no label lookup per request.
+_NEAR_HIT = CACHE_REQUESTS.labels("templates_near", "hit")
+_NEAR_MISS = CACHE_REQUESTS.labels("templates_near", "miss")
+_SHARED_HIT = CACHE_REQUESTS.labels("templates_redis", "hit")
+_SHARED_MISS = CACHE_REQUESTS.labels("templates_redis", "miss")
 
 class TemplateListCache:
     def __init__(
@@ -77,7 +84,9 @@ class TemplateListCache:
             return self._shared_page(user_id, query, load)
         found = self.near.lookup(user_id, tuple(sorted(query.items())))
         if isinstance(found, bytes):
+            _NEAR_HIT.inc()
             return found
+        _NEAR_MISS.inc()
         data = self._shared_page(user_id, query, load)
         self.near.keep(found, data)
         return data
@@ -92,7 +101,9 @@ class TemplateListCache:
             if generation is not None and stored is not None:
                 built_at, _, data = stored.partition(b" ")
                 if built_at == generation:
+                    _SHARED_HIT.inc()
                     return data
+            _SHARED_MISS.inc()
             if generation is None:
                 generation = self._start_generation(generation_key)
         except redis.RedisError as exc:

@@ -76,7 +76,7 @@ class TemplatesResource:
         "Create a template (checked by the core; in a team if team_id is given)",
         request=TemplateRequest,
         responses={201: TemplateView},
-        problems=(402, 404),
+        problems=(402, 404, 429, 503),
         auth=True,
     )
     @falcon.before(require_user)
@@ -109,7 +109,7 @@ class TemplateResource:
         "Save a new version (If-Match or version: the version it is based on)",
         request=TemplateUpdateRequest,
         responses={200: TemplateView},
-        problems=(403, 404, 409, 412, 428),
+        problems=(403, 404, 409, 412, 428, 429, 503),
         auth=True,
     )
     @falcon.before(require_user)
@@ -187,7 +187,7 @@ class PreviewResource:
         "Render a template with answers, in a resource-limited process: the files",
         request=PreviewRequest,
         responses={200: PreviewView},
-        problems=(404,),
+        problems=(404, 429, 503),
         auth=True,
     )
     @falcon.before(require_user)

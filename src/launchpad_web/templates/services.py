@@ -3,10 +3,13 @@
 Access follows :mod:`launchpad_web.templates.access`: an id the user may not see
 is 404 exactly like one that does not exist, before anything else is looked at.
 Every save is checked by the core (structure, problems, and no executed code: the
-hosted service never runs a template's tasks or Jinja extensions) and stored as a
-new :class:`TemplateVersion`; the row's ``version`` is bumped with a conditional
-``UPDATE ... WHERE version = <expected>``, so of two concurrent saves based on
-the same version exactly one wins and the other answers ``version_conflict``.
+hosted service never runs a template's tasks or Jinja extensions) through the
+:class:`~launchpad_web.evaluation.Evaluator` (compiling a user's Jinja is
+evaluating template code: it runs in an isolated child, after the request has
+ended its transaction) and stored as a new :class:`TemplateVersion`; the row's
+``version`` is bumped with a conditional ``UPDATE ... WHERE version = <expected>``,
+so of two concurrent saves based on the same version exactly one wins and the
+other answers ``version_conflict``.
 """
 
 from __future__ import annotations
@@ -21,12 +24,12 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, defer
 
-from launchpad_core import DefinitionError, Launchpad, Problem, Template
-from launchpad_core.runtime import executable_parts
+from launchpad_core import DefinitionError, Problem, Template
 from launchpad_core.serialization import structure_template
 
 from ..billing.quotas import Quotas
 from ..clock import Clock
+from ..db import end_transaction
 from ..errors import (
     FieldError,
     ForbiddenError,
@@ -37,12 +40,13 @@ from ..errors import (
     ValidationFailedError,
     VersionConflictError,
 )
+from ..evaluation import Evaluator
 from ..teams.access import team_role
 from ..teams.services import member_ids
 from .access import may_change, visible_to
 from .cache import TemplateListCache
 from .models import TemplateRecord, TemplateVersion
-from .preview import Previewer
+from .preview import preview_file
 from .schemas import (
     NAME_MAX,
     PreviewRequest,
@@ -115,16 +119,14 @@ class TemplateService:
     def __init__(
         self,
         *,
-        launchpad: Launchpad,
         quotas: Quotas,
         clock: Clock,
-        previewer: Previewer | None = None,
+        evaluator: Evaluator | None = None,
         cache: TemplateListCache | None = None,
     ):
-        self.launchpad = launchpad
         self.quotas = quotas
         self.clock = clock
-        self.previewer = previewer or Previewer()
+        self.evaluator = evaluator or Evaluator()
         self.cache = cache
 
     # -- reading ---------------------------------------------------------------------
@@ -193,7 +195,7 @@ class TemplateService:
 
     # -- writing -----------------------------------------------------------------------
     def create(self, db: Session, *, user_id: uuid.UUID, request: TemplateRequest) -> TemplateView:
-        name = self._checked(request.name, request.definition)
+        name = self._checked(db, user_id, request.name, request.definition)
         if request.team_id is not None and team_role(db, request.team_id, user_id) is None:
             raise NotFoundError("no such team", field="$.team_id")
         self.quotas.check_template_create(db, user_id=user_id, team_id=request.team_id)
@@ -234,7 +236,7 @@ class TemplateService:
         row = self._changeable(db, user_id, template_id)
         precondition = Precondition(version=request.version, if_match=if_match)
         expected = precondition.expected(row.version, required=True)
-        name = self._checked(request.name, request.definition)
+        name = self._checked(db, user_id, request.name, request.definition)
         self._lists_change(db, row.owner_id, row.team_id)
         now = self.clock()
         saved = db.execute(
@@ -278,7 +280,10 @@ class TemplateService:
             if number == row.version
             else self._version_row(db, row, number, field="$.version").definition
         )
-        files = self.previewer.render(self._template(definition), request.answers)
+        template = self._template(definition)
+        end_transaction(db)
+        files = [preview_file(f) for f in self.evaluator.preview(
+            template, request.answers, user_id=user_id)]
         return PreviewView(
             template_id=row.id,
             version=number,
@@ -320,16 +325,19 @@ class TemplateService:
             raise NotFoundError(f"the template has no version {number}", field=field)
         return version
 
-    def _template(self, definition: Any) -> Template:
+    @staticmethod
+    def _template(definition: Any) -> Template:
+        """A saved definition as a :class:`Template` (structure only: no template code runs)."""
         try:
-            return self.launchpad.structure(definition)
+            return structure_template(definition)
         except DefinitionError as exc:
             raise InvalidDefinitionError.from_problems(exc.problems, root="$.definition") from None
 
-    def _checked(self, name: str, definition: Any) -> str:
-        """The cleaned name, once name and definition are valid; else 422 with every problem."""
+    def _checked(self, db: Session, user_id: uuid.UUID, name: str, definition: Any) -> str:
+        """The cleaned name, once name and definition are valid; else 422 with every problem.
+        Ends the request's transaction when the definition goes to the evaluator."""
         errors = list(_name_errors(name))
-        problems = self._definition_problems(definition)
+        problems = self._definition_problems(db, user_id, definition)
         errors += InvalidDefinitionError.from_problems(problems, root="$.definition").errors
         if problems:
             raise InvalidDefinitionError(errors=errors)
@@ -337,7 +345,8 @@ class TemplateService:
             raise ValidationFailedError(errors=errors)
         return name.strip()
 
-    def _definition_problems(self, definition: Any) -> list[Problem]:
+    def _definition_problems(self, db: Session, user_id: uuid.UUID,
+                             definition: Any) -> list[Problem]:
         nul = [
             Problem(
                 "invalid_character",
@@ -349,20 +358,11 @@ class TemplateService:
         if nul:
             return nul
         try:
-            template = structure_template(definition)
+            structure_template(definition)  # cheap, no template code: refuse early in-process
         except DefinitionError as exc:
             return list(exc.problems)
-        return [
-            *self.launchpad.problems(template),
-            *(
-                Problem(
-                    "untrusted_code",
-                    f"the hosted service never runs a template's code; remove {part}",
-                    f"$.settings.{part}",
-                )
-                for part in executable_parts(template)
-            ),
-        ]
+        end_transaction(db)
+        return self.evaluator.definition_problems(definition, user_id=user_id)
 
     def _lists_change(self, db: Session, owner_id: uuid.UUID, team_id: uuid.UUID | None) -> None:
         """Before a write: the owner's lists and, for a team's template, every member's

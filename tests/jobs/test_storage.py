@@ -1,0 +1,138 @@
+"""LocalArtifactStorage on a real directory: both formats saved at once from staging,
+jobs stored before (a zip alone), listing, deletion, stale staging folders."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from launchpad_web.jobs.archives import FORMATS
+from launchpad_web.jobs.storage import (
+    STAGING,
+    LocalArtifactStorage,
+    artifact_formats,
+    artifact_key,
+)
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> LocalArtifactStorage:
+    return LocalArtifactStorage(tmp_path / "artifacts")
+
+
+def write_formats(folder: Path, text: str = "project") -> dict[str, Path]:
+    files = {fmt: folder / f"{fmt}.part" for fmt in FORMATS}
+    for fmt, path in files.items():
+        path.write_bytes(f"{text} as {fmt}".encode())
+    return files
+
+
+def saved(storage: LocalArtifactStorage, job_id: uuid.UUID | None = None) -> str:
+    key = artifact_key(job_id or uuid.uuid4(), uuid.uuid4().hex[:16])
+    with storage.staging() as staging:
+        storage.save(key, write_formats(staging))
+    return key
+
+
+def legacy(storage: LocalArtifactStorage, job_id: uuid.UUID | None = None) -> str:
+    """An artifact as stored before both formats were kept: ``<job>/<token>.zip``."""
+    key = f"{job_id or uuid.uuid4()}/{uuid.uuid4().hex[:16]}.zip"
+    (storage.root / key).parent.mkdir(parents=True, exist_ok=True)
+    (storage.root / key).write_bytes(b"PK old")
+    return key
+
+
+def age(path: Path, by: timedelta) -> None:
+    when = (datetime.now(UTC) - by).timestamp()
+    os.utime(path, (when, when))
+
+
+def test_both_formats_are_moved_in_at_once_and_staging_is_emptied(storage):
+    key = artifact_key(uuid.uuid4(), "t0ken")
+    with storage.staging() as staging:
+        assert staging.parent == storage.root / STAGING
+        assert os.stat(staging).st_dev == os.stat(storage.root).st_dev
+        files = write_formats(staging)
+        stored = storage.save(key, files)
+        assert not any(path.exists() for path in files.values())  # moved, not copied
+    assert not staging.exists()
+    assert (stored.key, stored.size) == (key, len(b"project as zip"))
+    for fmt in FORMATS:
+        with storage.open(key, fmt) as stream:
+            assert stream.read() == f"project as {fmt}".encode()
+    assert artifact_formats(key) == FORMATS
+    assert list(storage.root.joinpath(STAGING).iterdir()) == []
+
+
+def test_a_save_needs_every_format_and_a_key_without_suffix(storage):
+    with storage.staging() as staging:
+        files = write_formats(staging)
+        with pytest.raises(ValueError, match="every format"):
+            storage.save(artifact_key(uuid.uuid4(), "t"), {"zip": files["zip"]})
+        with pytest.raises(ValueError, match="every format"):
+            storage.save(f"{uuid.uuid4()}/t.zip", files)
+        with pytest.raises(ValueError, match="not an artifact key"):
+            storage.save("../../etc/passwd", files)
+    assert list(storage.root.rglob("artifact.*")) == []
+
+
+def test_staging_is_removed_with_what_it_holds_when_the_render_fails(storage):
+    with pytest.raises(RuntimeError), storage.staging() as staging:
+        write_formats(staging)
+        raise RuntimeError("the render failed")
+    assert not staging.exists()
+
+
+def test_a_job_stored_before_has_its_zip_alone(storage):
+    key = legacy(storage)
+    assert artifact_formats(key) == ("zip",)
+    with storage.open(key, "zip") as stream:
+        assert stream.read() == b"PK old"
+    with pytest.raises(FileNotFoundError, match=r"not stored as tar\.gz"):
+        storage.open(key, "tar.gz")
+
+
+def test_listing_names_new_and_old_keys_but_not_staging_or_strays(storage):
+    job = uuid.uuid4()
+    new, old = saved(storage, job), legacy(storage, job)
+    with storage.staging() as staging:
+        write_formats(staging)
+        (storage.root / str(job) / ".a1b2.tmp").write_bytes(b"")  # an old writer's stray
+        (storage.root / "README").write_text("not a job")
+        assert sorted(key for key, _ in storage.listing()) == sorted([new, old])
+    written = dict(storage.listing())[new]
+    assert abs(written - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+def test_deleting_removes_every_format_and_an_empty_job_folder(storage):
+    job = uuid.uuid4()
+    first, second, old = saved(storage, job), saved(storage, job), legacy(storage, job)
+    storage.delete(first)
+    assert not (storage.root / first).exists()
+    assert {key for key, _ in storage.listing()} == {second, old}
+    storage.delete(old)
+    storage.delete(second)
+    storage.delete(second)  # gone already: nothing happens
+    assert not (storage.root / str(job)).exists()
+    with pytest.raises(FileNotFoundError):
+        storage.open(second, "zip")
+
+
+def test_stale_staging_folders_are_purged_fresh_ones_kept(storage):
+    with storage.staging() as abandoned, storage.staging() as writing, \
+            storage.staging() as fresh:
+        for folder in (abandoned, writing):
+            (folder / "artifact.zip").write_bytes(b"PK")
+            age(folder / "artifact.zip", timedelta(hours=2))
+            age(folder, timedelta(hours=2))
+        (writing / "artifact.tar.gz").write_bytes(b"being written")  # touched just now
+        age(writing, timedelta(hours=2))
+        purged = storage.purge_staging(datetime.now(UTC) - timedelta(hours=1))
+        assert purged == [abandoned.name]
+        assert not abandoned.exists()
+        assert writing.exists() and fresh.exists()
+    assert LocalArtifactStorage(storage.root / "none").purge_staging(datetime.now(UTC)) == []
