@@ -122,7 +122,8 @@ def create_app(
         bind = session_factory.kw.get("bind")
         routes.append(Route("/metrics", MetricsResource(settings.metrics_token, (
             exposition_registry(engine=bind if isinstance(bind, sa.Engine) else None,
-                                pending=job_queue.pending)))))
+                                pending=job_queue.pending,
+                                multiprocess=settings.metrics_multiprocess)))))
 
     app = falcon.App(request_type=LaunchpadRequest, middleware=[
         RequestMetrics(),

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -154,11 +153,11 @@ class MetricsResource:
         resp.cache_control = ["no-store"]
 
 
-def exposition_registry(*, engine: sa.Engine | None,
-                        pending: Callable[[], int] | None) -> CollectorRegistry:
-    """What ``/metrics`` shows: this process's metrics (or, in multiprocess mode, every
+def exposition_registry(*, engine: sa.Engine | None, pending: Callable[[], int] | None,
+                        multiprocess: bool = False) -> CollectorRegistry:
+    """What ``/metrics`` shows: this process's metrics (or, ``multiprocess``, every
     process's) and the state read at scrape time."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if multiprocess:
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()

@@ -21,6 +21,8 @@ Nothing else in ``launchpad_web`` reads ``os.environ``.
 ``LAUNCHPAD_SESSION_MAX_SECONDS``   and this long after sign-in in any case (7 days)
 ``LAUNCHPAD_METRICS_TOKEN``         bearer token of ``GET /metrics`` (Prometheus); unset:
                                     no metrics route
+``PROMETHEUS_MULTIPROC_DIR``        prometheus-client's multiprocess mode: ``/metrics``
+                                    merges the processes' files there
 ``LAUNCHPAD_LOG_LEVEL``             ``INFO`` by default; logs are JSON lines on stderr
 ``LAUNCHPAD_WORKER_THREADS``        jobs one consumer runs at once (2)
 ``LAUNCHPAD_JOB_LEASE_SECONDS``     a worker's hold on a job, renewed by heartbeats (30)
@@ -107,6 +109,7 @@ class WebSettings:
     signups_per_address: int = attrs.field(default=5, validator=attrs.validators.ge(1))
     log_level: str = attrs.field(default="INFO", validator=attrs.validators.in_(LOG_LEVELS))
     metrics_token: str | None = attrs.field(default=None, repr=False)
+    metrics_multiprocess: bool = False
     password_hashing: PasswordHashing = PasswordHashing()
     billing: BillingSettings = attrs.field(factory=BillingSettings)
     evaluation: EvaluationSettings = attrs.field(factory=EvaluationSettings)
@@ -154,6 +157,7 @@ class WebSettings:
             signups_per_address=env.integer("LAUNCHPAD_SIGNUPS_PER_ADDRESS", 5, minimum=1),
             log_level=env.choice("LAUNCHPAD_LOG_LEVEL", LOG_LEVELS, upper=True),
             metrics_token=_metrics_token(env.text("LAUNCHPAD_METRICS_TOKEN")),
+            metrics_multiprocess=env.text("PROMETHEUS_MULTIPROC_DIR") is not None,
             evaluation=EvaluationSettings(
                 slots=env.integer("LAUNCHPAD_EVALUATORS", 4, minimum=1),
                 warm=env.integer("LAUNCHPAD_EVALUATORS_WARM", 2),

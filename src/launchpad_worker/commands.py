@@ -59,7 +59,8 @@ def _worker(args: argparse.Namespace) -> int:
             from launchpad_web.metrics import MetricsResource, exposition_registry
 
             app.add_route("/metrics", MetricsResource(settings.metrics_token, (
-                exposition_registry(engine=engine, pending=queue.pending))))
+                exposition_registry(engine=engine, pending=queue.pending,
+                                    multiprocess=settings.metrics_multiprocess))))
         server = serve_probes(app, host=settings.jobs.probe_host, port=probe_port)
         print(f"probes on http://{settings.jobs.probe_host}:{server.effective_port}/livez "
               "and /readyz", file=sys.stderr, flush=True)
