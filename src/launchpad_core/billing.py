@@ -29,6 +29,13 @@ class InvalidWebhookError(LaunchpadError):
     code = "invalid_signature"
 
 
+class InvalidEventError(LaunchpadError):
+    """A correctly signed event that is not of an event's shape (no ``id`` or ``type``,
+    fields of the wrong type, JSON nothing here can hold): nothing is done with it."""
+
+    code = "invalid_event"
+
+
 @attrs.frozen
 class BillingEvent:
     """A verified provider event, reduced to what the service acts on.

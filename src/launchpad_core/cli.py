@@ -96,6 +96,7 @@ def _parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     render.add_argument("--force", action="store_true", help="overwrite existing files")
     render.add_argument("--trust", action="store_true",
                         help="allow the template to run code (tasks, hooks, extensions)")
+    _template_options(render, kind=True)
     render.add_argument("--quiet", "-q", action="store_true")
     render.set_defaults(handler=_render)
 
@@ -106,12 +107,14 @@ def _parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
                      help="definition file to write (.json, .yml)")
     imp.add_argument("--trust", action="store_true",
                      help="accept a template that runs code (tasks, hooks, extensions)")
+    _template_options(imp, kind=False)
     imp.set_defaults(handler=_import)
 
     validate = sub.add_parser("validate", help="check a template; list every problem")
     validate.add_argument("source")
     validate.add_argument("--trust", action="store_true",
                           help="load the template's Jinja extensions to check what uses them")
+    _template_options(validate, kind=True)
     validate.set_defaults(handler=_validate)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of template definitions")
@@ -132,6 +135,38 @@ def _parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     hosted_commands(sub)
     Hooks(pm).register_commands(subparsers=sub)
     return parser
+
+
+def _template_options(parser: argparse.ArgumentParser, *, kind: bool) -> None:
+    parser.add_argument("--skip-tasks", action="store_true",
+                        help="leave out the template's tasks and hooks (they need no --trust)")
+    parser.add_argument("--accept-hooks", choices=("yes", "no"), default="yes",
+                        help="Cookiecutter's switch: 'no' is --skip-tasks")
+    if kind:
+        parser.add_argument("--template-format", metavar="FORMAT",
+                            help="the kind of template in a directory holding several: "
+                                 "launchpad, copier, cookiecutter")
+
+
+def _skipping(args: argparse.Namespace) -> bool:
+    return args.skip_tasks or args.accept_hooks == "no"
+
+
+def _load(args: argparse.Namespace, lp: Launchpad) -> Template:
+    """The template of ``args.source`` with the options of the command; a skip is stated."""
+    template = lp.load(args.source, trusted=args.trust, skip_tasks=_skipping(args),
+                       format=args.template_format)
+    return _stating_skipped(template)
+
+
+def _stating_skipped(template: Template) -> Template:
+    from .importing import skipped_tasks
+
+    skipped = skipped_tasks(template)
+    if skipped:
+        print(f"launchpad: skipped {_count(len(skipped), 'task')} (--skip-tasks): "
+              f"{'; '.join(skipped)}", file=sys.stderr)
+    return template
 
 
 def _seconds(text: str) -> float:
@@ -184,16 +219,15 @@ def _render(args: argparse.Namespace) -> int:
 
     args.format = args.format or format_of(args.dest)
     lp = args.launchpad()
-    template = lp.load(args.source, trusted=args.trust)
+    template = _load(args, lp)
     if args.format == "dir":
         template = with_destination(template, args.dest, launchpad=lp)
     answers = resolve_interactively(lp, template, args)
+    template, answers = _tasks_before(args, lp, template, answers)
     progress = _progress_bar() if len(template.files) >= PROGRESS_FROM and not args.quiet else None
     files = lp.render(template, answers, trusted=args.trust, progress=progress)
-    run_stage = functools.partial(_run_tasks, args, lp, template, answers)
-    run_stage("before")
     report = write_files(make_sink(args.format, Path(args.dest), overwrite=args.force), files)
-    run_stage("after")
+    _run_tasks(args, lp, template, answers, "after")
     if not args.quiet:
         skipped = f", kept {len(report.skipped)} existing" if report.skipped else ""
         done = f"Wrote {_count(len(report.written), 'file')} to {args.dest}{skipped}."
@@ -225,6 +259,16 @@ def resolve_interactively(lp: Launchpad, template: Template, args: argparse.Name
         template, _given_answers(args), from_text=True, use_defaults=not interactive,
         ask=_ask if interactive else None,
     )
+
+
+def _tasks_before(args: argparse.Namespace, lp: Launchpad, template: Template,
+                  answers: Answers) -> tuple[Template, Answers]:
+    """Run the ``before`` tasks (directory output only): they may change the answers."""
+    if args.format != "dir" or not template.settings.tasks:
+        return template, answers
+    from .tasks import run_tasks_before
+
+    return run_tasks_before(template, answers, args.dest, trusted=args.trust, launchpad=lp)
 
 
 def _run_tasks(args: argparse.Namespace, lp: Launchpad, template: Template, answers: Answers,
@@ -331,7 +375,8 @@ def _import(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise LaunchpadError(f"cannot write {args.output}: the folder {folder} does not exist")
     lp = args.launchpad()
-    template = import_template(args.source, args.format, trusted=args.trust, launchpad=lp)
+    template = _stating_skipped(import_template(
+        args.source, args.format, trusted=args.trust, skip_tasks=_skipping(args), launchpad=lp))
     write_definition(portable(template), args.output)
     print(f"Imported {args.source} ({_count(len(template.variables), 'variable')}, "
           f"{_count(len(template.files), 'file')}) to {args.output}.")
@@ -339,7 +384,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    template = args.launchpad().load(args.source, trusted=args.trust)
+    template = _load(args, args.launchpad())
     print(f"{args.source}: valid ({_count(len(template.variables), 'variable')}, "
           f"{_count(len(template.files), 'file')})")
     return 0

@@ -30,8 +30,8 @@ def _launchpad(limits: Limits | None) -> Launchpad:
 
 def definition_problems(definition: Any, limits: Limits | None = None) -> list[Problem]:
     """Every problem of a definition a user wants to save (empty when it may be saved):
-    its structure, each Jinja source compiled, and no part that would run code (the
-    hosted service never runs tasks or Jinja extensions)."""
+    its structure, each Jinja source compiled, and no Jinja extension (the hosted
+    service never runs a template's code; its tasks and hooks are skipped)."""
     from .serialization import structure_template
 
     try:
@@ -46,9 +46,16 @@ def definition_problems(definition: Any, limits: Limits | None = None) -> list[P
                 f"the hosted service never runs a template's code; remove {part}",
                 f"$.settings.{part}",
             )
-            for part in executable_parts(template)
+            for part in unskippable_code(template)
         ),
     ]
+
+
+def unskippable_code(template: Template) -> list[str]:
+    """What of ``template`` would run code and cannot be left out: Jinja extensions
+    (rendering needs them). Tasks and hooks can: the service renders without them, as
+    Copier's ``--skip-tasks`` and Cookiecutter's ``--accept-hooks no`` do."""
+    return [part for part in executable_parts(template) if part != "tasks"]
 
 
 def resolved_answers(

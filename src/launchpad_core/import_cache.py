@@ -28,7 +28,8 @@ from pathlib import Path
 from . import __version__
 from .model.template import Template
 
-_FORMAT = b"launchpad-import-2\n"
+#: Bumped when imports change shape (3: FileSpec.symlink, extension modules, skipped tasks).
+_FORMAT = b"launchpad-import-3\n"
 
 
 def tree_fingerprint(root: Path) -> bytes:
@@ -53,7 +54,13 @@ class ImportCache:
         self.directory = directory
 
     def load(
-        self, source: Path, importer: object, *, trusted: bool, build: Callable[[], Template]
+        self,
+        source: Path,
+        importer: object,
+        *,
+        trusted: bool,
+        build: Callable[[], Template],
+        skip_tasks: bool = False,
     ) -> Template:
         """The cached import of ``source``, or ``build()``'s result, then cached."""
         root = source.resolve()
@@ -65,6 +72,7 @@ class ImportCache:
             type(importer).__qualname__,
             str(getattr(module, "__file__", "")),
             str(trusted),
+            str(skip_tasks),
             str(root),
         )
         key = hashlib.sha256("\0".join(key_parts).encode("utf-8", "surrogateescape"))

@@ -11,7 +11,7 @@ understands sits in ``settings.origin`` and is read back by the importer's
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
@@ -37,7 +37,10 @@ class TemplateImporter(Protocol):
 
         ``trusted`` allows running the code a format runs while loading
         (Cookiecutter's ``pre_prompt`` hook); without it such code is refused
-        with :class:`~launchpad_core.errors.UntrustedCodeError`.
+        with :class:`~launchpad_core.errors.UntrustedCodeError`. An importer
+        whose format runs code while loading also takes ``skip_tasks=True``
+        (given only when set): skip that code and record it in
+        ``settings.origin["skipped_tasks"]``.
         """
         ...
 
@@ -67,37 +70,104 @@ def detect_importer(
     return next((i for i in template_importers(launchpad).values() if i.detect(source)), None)
 
 
+def named_importer(
+    format: str, *, launchpad: Launchpad | None = None
+) -> TemplateImporter:
+    """The importer named ``format``, or :class:`~launchpad_core.errors.LoadError`."""
+    importers = template_importers(launchpad)
+    if format not in importers:
+        raise LoadError(f"no importer named {format!r} (known: {', '.join(sorted(importers))})")
+    return importers[format]
+
+
+def load_with(
+    importer: TemplateImporter, path: Path, *, trusted: bool, skip_tasks: bool = False
+) -> Template:
+    """``importer.load``, with its tasks skipped (:func:`without_tasks`) when ``skip_tasks``."""
+    if not skip_tasks:
+        return importer.load(path, trusted=trusted)
+    import inspect
+
+    takes_skip = "skip_tasks" in inspect.signature(importer.load).parameters
+    options = {"skip_tasks": True} if takes_skip else {}
+    return without_tasks(importer.load(path, trusted=trusted, **options))
+
+
+def without_tasks(template: Template) -> Template:
+    """``template`` with its tasks skipped (Copier's ``--skip-tasks``, Cookiecutter's
+    ``--accept-hooks no``): no tasks, migrations or hook scripts, each one recorded
+    in ``settings.origin["skipped_tasks"]`` so the skip is stated wherever the
+    template goes. Jinja extensions stay: they are not tasks."""
+    settings = template.settings
+    skipped = [*settings.origin.get("skipped_tasks", ()), *map(task_name, settings.tasks)]
+    if not skipped:
+        return template
+    scripts = {t.get("script") for t in settings.tasks}
+    origin = {**settings.origin, "skipped_tasks": skipped}
+    kept = tuple(f for f in settings.code_files if f.path not in scripts)
+    return attrs.evolve(
+        template,
+        settings=attrs.evolve(settings, tasks=(), code_files=kept, origin=origin),
+    )
+
+
+def skipped_tasks(template: Template) -> list[str]:
+    """What :func:`without_tasks` skipped (empty when nothing was)."""
+    return [str(t) for t in template.settings.origin.get("skipped_tasks", ())]
+
+
+def tasks_skipped_by_service(definition: Any) -> list[str]:
+    """The tasks, migrations and hooks of a definition (plain JSON) that a service which
+    never runs a template's code skips, with those skipped when it was imported."""
+    settings = definition.get("settings") if isinstance(definition, dict) else None
+    if not isinstance(settings, dict):
+        return []
+    origin = settings.get("origin") if isinstance(settings.get("origin"), dict) else {}
+    tasks = settings.get("tasks") if isinstance(settings.get("tasks"), list) else []
+    return [*map(str, origin.get("skipped_tasks") or ()),
+            *(task_name(t) for t in tasks if isinstance(t, dict))]
+
+
+def task_name(task: dict) -> str:
+    """A task as a person reads it: its script, migration or command."""
+    if "script" in task:
+        return str(task["script"])
+    if "migration" in task:
+        return f"migration {task['migration']!r}"
+    command = task.get("command")
+    return " ".join(map(str, command)) if isinstance(command, list) else str(command)
+
+
 def import_template(
     path: str | Path,
     format: str | None = None,
     *,
     trusted: bool = False,
+    skip_tasks: bool = False,
     launchpad: Launchpad | None = None,
 ) -> Template:
     """Import the template at ``path`` with the importer named ``format`` (or detected).
 
+    ``skip_tasks`` imports it without its tasks and hooks (:func:`without_tasks`).
     The result is checked like any definition (but for the syntax of templates
     that load Jinja extensions); a problem raises
     :class:`~launchpad_core.errors.LoadError` or
     :class:`~launchpad_core.errors.DefinitionError`.
     """
     lp = _launchpad(launchpad)
-    importers = template_importers(lp)
     if format is None:
         importer = detect_importer(path, launchpad=lp)
         if importer is None:
-            known = ", ".join(sorted(importers))
+            known = ", ".join(sorted(template_importers(lp)))
             raise LoadError(f"{path} is not a template any importer recognises ({known})")
-    elif format in importers:
-        importer = importers[format]
     else:
-        raise LoadError(f"no importer named {format!r} (known: {', '.join(sorted(importers))})")
+        importer = named_importer(format, launchpad=lp)
     if not Path(path).is_dir():
         raise LoadError(f"not found: {path}" if not Path(path).exists() else
                         f"{path} is not a directory")
     if not importer.detect(Path(path)):
         raise LoadError(_not_theirs(Path(path), importer.name, lp))
-    template = importer.load(Path(path), trusted=trusted)
+    template = load_with(importer, Path(path), trusted=trusted, skip_tasks=skip_tasks)
     problems = lp.problems(template)
     if template.settings.jinja_extensions:
         # Tags of the template's own extensions parse only once they are loaded (trusted).

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import LoadError
 from .import_cache import ImportCache
+from .importing import load_with, named_importer
 from .model.template import FileSpec, Template
 
 if TYPE_CHECKING:
@@ -28,22 +29,42 @@ DIRECTORY_DEFINITIONS = ("launchpad.yml", "launchpad.yaml", "launchpad.json")
 _SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
 
 
-def load_source(source: Path, *, launchpad: Launchpad, trusted: bool) -> Template:
+def load_source(
+    source: Path,
+    *,
+    launchpad: Launchpad,
+    trusted: bool,
+    skip_tasks: bool = False,
+    format: str | None = None,
+) -> Template:
+    """The template at ``source``; ``format`` (``launchpad`` or an importer's name)
+    chooses for a directory that holds more than one kind of template."""
     if source.is_file():
+        if format not in (None, "launchpad"):
+            raise LoadError(f"{source} is a definition file, not a {format} template")
         from .serialization import structure_template
 
         return structure_template(read_data(source, launchpad.engine.limits.max_definition_bytes))
     if not source.is_dir():
         raise LoadError(f"not found: {source}")
-    if _directory_definition(source) is not None:
+    if format in (None, "launchpad") and _directory_definition(source) is not None:
         return load_directory(source, max_bytes=launchpad.engine.limits.max_definition_bytes)
-    for importer in launchpad.hooks.template_importers().values():
+    if format == "launchpad":
+        raise LoadError(f"{source} has no {' or '.join(DIRECTORY_DEFINITIONS)}")
+    importers = launchpad.hooks.template_importers()
+    if format is not None:
+        importers = {format: named_importer(format, launchpad=launchpad)}
+    for importer in importers.values():
         if importer.detect(source):
+            build = functools.partial(
+                load_with, importer, source, trusted=trusted, skip_tasks=skip_tasks
+            )
             if launchpad.import_cache_dir is None:
-                return importer.load(source, trusted=trusted)
+                return build()
             cache = ImportCache(launchpad.import_cache_dir)
-            build = functools.partial(importer.load, source, trusted=trusted)
-            return cache.load(source, importer, trusted=trusted, build=build)
+            return cache.load(source, importer, trusted=trusted, skip_tasks=skip_tasks, build=build)
+    if format is not None:
+        raise LoadError(f"{source} is not a {format} template")
     raise LoadError(
         f"{source} has no launchpad.yml and no importer recognises it "
         "(looked for Copier and Cookiecutter templates)"

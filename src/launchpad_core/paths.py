@@ -124,6 +124,25 @@ def check_output_path(path: str, *, source: str) -> str:
     return "/".join(segments)
 
 
+def check_link_target(path: str, target: str, *, source: str) -> str:
+    """The target of the symbolic link at ``path`` if it stays inside the destination,
+    else UnsafePathError. A target is relative; '..' segments may only lead it (a '..'
+    after a name could climb out of a folder that is itself a link)."""
+    segments = target.split("/")
+    ups = next((i for i, s in enumerate(segments) if s != ".."), len(segments))
+    reason = None
+    if not target or target.startswith("/") or "\\" in target or _has_control_character(target):
+        reason = "a link target must be a relative path"
+    elif ".." in segments[ups:]:
+        reason = "'..' may only begin a link target"
+    elif ups > path.count("/"):
+        reason = "it points outside the destination"
+    if reason is not None:
+        message = f"unsafe symbolic link {_shown(path)} -> {_shown(target)}: {reason}"
+        raise UnsafePathError(message, source=source)
+    return target
+
+
 def collision_key(path: str) -> str:
     """Key under which paths that a file system may treat as one file are equal."""
     return unicodedata.normalize("NFC", unicodedata.normalize("NFD", path).casefold())

@@ -22,7 +22,7 @@ from .generators import FileGenerator
 from .model.answers import Answers
 from .model.output import RenderedFile
 from .model.template import FileSpec, Settings, Template
-from .paths import check_collisions, check_output_path, parent_directories
+from .paths import check_collisions, check_link_target, check_output_path, parent_directories
 
 if TYPE_CHECKING:
     import pathspec
@@ -120,7 +120,7 @@ def render_files(
     """Render every file of ``template``; raise a :class:`LaunchpadError` on any problem."""
     with deadline(engine.limits.render_seconds):
         engine.precompile_template(template)  # already done when the template was checked
-        context = _context(template, answers, extra_context or {})
+        context = render_context(template, answers, extra_context or {})
         run = _Run(template, engine, context, progress)
         total = len(template.files)
         for done, spec in enumerate(template.files, start=1):
@@ -132,7 +132,11 @@ def render_files(
     return run.output()
 
 
-def _context(template: Template, answers: Answers, extra: Mapping[str, Any]) -> dict[str, Any]:
+def render_context(
+    template: Template, answers: Answers, extra: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The context files are rendered with: ``extra`` (plugins'), the answers, and the
+    answers again under ``settings.context_name``."""
     context = {**extra, **answers.values}
     name = template.settings.context_name
     if name:
@@ -174,14 +178,18 @@ def _render_spec(run: _Run, spec: FileSpec, *, literal: bool) -> None:
         return
     if matches(run.settings.exclude, spec.path, out):
         return
+    data = _content(run, spec, out, literal=literal)
+    if spec.symlink:
+        check_link_target(out, data.decode("utf-8"), source=spec.path)
     run.add(
         RenderedFile(
             path=out,
-            data=_content(run, spec, out, literal=literal),
+            data=data,
             mode=spec.mode,
             skip_if_exists=spec.skip_if_exists
             or matches(run.settings.skip_if_exists, spec.path, out),
             source=spec.path,
+            symlink=spec.symlink,
         )
     )
 

@@ -86,15 +86,44 @@ class Launchpad:
         if problems:
             raise DefinitionError("The definition is not valid.", problems)
 
-    def load(self, source: str | Path, *, trusted: bool = False) -> Template:
-        """A template from a definition file, a template directory or a foreign format."""
+    def load(
+        self,
+        source: str | Path,
+        *,
+        trusted: bool = False,
+        skip_tasks: bool = False,
+        format: str | None = None,
+    ) -> Template:
+        """A template from a definition file, a template directory or a foreign format.
+
+        ``skip_tasks`` drops its tasks and hooks (:func:`~launchpad_core.importing.without_tasks`);
+        ``format`` (``launchpad``, ``copier``, ``cookiecutter`` ...) picks the kind of
+        template in a directory that holds several.
+        """
+        from .importing import without_tasks
         from .loading import load_source
 
-        template = load_source(Path(source), launchpad=self, trusted=trusted)
+        template = load_source(
+            Path(source), launchpad=self, trusted=trusted, skip_tasks=skip_tasks, format=format
+        )
+        if skip_tasks:
+            template = without_tasks(template)
         if trusted:
             template = trusting(template)
+        else:
+            self._refuse_untrusted_syntax(template)
         self.check(template)
         return template
+
+    def _refuse_untrusted_syntax(self, template: Template) -> None:
+        """A template whose files parse only with its own Jinja extensions loaded: one
+        clear error that it needs trust, rather than each tag or filter they add."""
+        extensions = template.settings.jinja_extensions
+        if extensions and any(p.code == "template_syntax" for p in self.problems(template)):
+            raise UntrustedCodeError(
+                f"the template's files use its Jinja extensions ({', '.join(extensions)}), "
+                "which load only when it is trusted (--trust on the command line)"
+            )
 
     # -- answers and rendering ---------------------------------------------------
     def resolve_answers(
@@ -154,8 +183,12 @@ def trusting(template: Template) -> Template:
     settings = template.settings
     if not settings.jinja_extensions or isinstance(settings.envops, TrustedEnvOptions):
         return template
+    from .tasks import code_directory
+
     envops = TrustedEnvOptions(
-        **attrs.asdict(settings.envops, recurse=False), extensions=settings.jinja_extensions
+        **attrs.asdict(settings.envops, recurse=False),
+        extensions=settings.jinja_extensions,
+        code_root=code_directory(template),
     )
     return attrs.evolve(template, settings=attrs.evolve(settings, envops=envops))
 

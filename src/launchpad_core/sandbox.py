@@ -25,15 +25,17 @@ the hosted workers' memory and CPU limits bound what is left.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import math
 import re
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
-from jinja2 import StrictUndefined, Undefined, nodes
+from jinja2 import FileSystemLoader, StrictUndefined, Undefined, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError as JinjaSecurityError
 from jinja2.sandbox import SandboxedEnvironment, SandboxedFormatter
@@ -124,13 +126,16 @@ class LaunchpadSandbox(SandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "+", "%"})
 
     def __init__(self, limits: Limits, envops: EnvOptions, **kwargs: Any):
-        super().__init__(
-            autoescape=False,
-            auto_reload=False,
-            cache_size=0,
-            **_envops_kwargs(envops),
-            **kwargs,
-        )
+        options = _envops_kwargs(envops)
+        code_root = options.pop("code_root", None)
+        with _importable(code_root):
+            super().__init__(
+                autoescape=False,
+                auto_reload=False,
+                cache_size=0,
+                **options,
+                **kwargs,
+            )
         self.limits = limits
         self.globals["range"] = self.bounded_range
         self.filters = {name: self.guard(name, f) for name, f in self.filters.items()}
@@ -289,8 +294,34 @@ class LaunchpadSandbox(SandboxedEnvironment):
         return "".join(texts)
 
 
+@contextlib.contextmanager
+def _importable(code_root: str | None) -> Iterator[None]:
+    """A trusted template's own modules importable while its extensions load (as
+    Cookiecutter and Copier load them); afterwards the process is as it was."""
+    import jinja2.environment
+
+    # copier-template-extensions replaces Jinja's import_string for the extensions
+    # after it; other templates' environments get Jinja's own again.
+    import_string = jinja2.environment.import_string
+    if code_root is not None:
+        sys.path.append(code_root)
+    try:
+        yield
+    finally:
+        jinja2.environment.import_string = import_string
+        if code_root is not None:
+            sys.path.remove(code_root)
+            # Forgotten once loaded: another template (in a long-lived process such as
+            # the daemon) may ship a module of the same name.
+            for name, module in list(sys.modules.items()):
+                if str(getattr(module, "__file__", None) or "").startswith(f"{code_root}/"):
+                    del sys.modules[name]
+
+
 def _envops_kwargs(envops: EnvOptions) -> dict[str, Any]:
     options = attrs.asdict(envops)
     strict = options.pop("strict_undefined")
     options["extensions"] = list(options.pop("extensions", ()))
+    if options.get("code_root") is not None:
+        options["loader"] = FileSystemLoader(options["code_root"])
     return {**options, "undefined": StrictUndefined if strict else Undefined}

@@ -5,7 +5,9 @@ directory, a zip or tar.gz archive, or nowhere (a manifest only). Each answers
 with a WriteReport whose manifest lists the files it wrote. Writes are all or
 nothing: a failed run leaves no new file behind. Directory entries (``is_dir``)
 become folders (an existing one is fine) or archive directory members; they are
-not files, so reports and manifests do not list them.
+not files, so reports and manifests do not list them. Symbolic links (``symlink``,
+their target checked by rendering) become links, zip members with the link's
+Unix type, or tar symlink members.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
 
 FILE_MODE = 0o644
 DIRECTORY_MODE = 0o755
+LINK_MODE = 0o777  # what Linux shows for every symbolic link
 PERMISSION_BITS = 0o777  # setuid, setgid and sticky bits are never written
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 TAR_MTIME = 315_532_800  # 1980-01-01T00:00:00Z, the instant the zip entries carry
@@ -128,14 +131,14 @@ class _Targets:
                 self._check_directory(directory, file)
                 self.checked.add(directory)
         target = self.dest / rel
-        if target.is_symlink():
+        if target.is_symlink() and not file.symlink:  # a link may replace a link
             message = f"output path {rel!r} is a symbolic link in the destination"
             raise UnsafePathError(message, source=file.source)
         if file.is_dir:
             if target.exists() and not target.is_dir():
                 message = f"the folder {rel!r} would replace a file"
                 raise DestinationError(message, source=file.source)
-        elif target.is_dir():
+        elif target.is_dir() and not (file.symlink and target.is_symlink()):
             raise DestinationError(f"{rel!r} would replace a directory", source=file.source)
         return target
 
@@ -150,7 +153,7 @@ class _Targets:
 
 
 def _refuse_existing(dest: Path, pending: list[tuple[RenderedFile, Path]]) -> None:
-    clashes = [file.path for file, target in pending if not file.is_dir and target.exists()]
+    clashes = [file.path for file, target in pending if not file.is_dir and os.path.lexists(target)]
     if not clashes:
         return
     listed = ", ".join(clashes[:MAX_LISTED_CONFLICTS])
@@ -169,7 +172,7 @@ def _stage(file: RenderedFile, target: Path, created: list[Path]) -> Path:
 
 
 def _place(temp: Path, target: Path, created: list[Path]) -> None:
-    existed = target.exists()
+    existed = os.path.lexists(target)
     os.replace(temp, target)
     if not existed:
         created.append(target)
@@ -201,7 +204,10 @@ _FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def _create(target: Path | str, file: RenderedFile, *, dir_fd: int | None = None) -> None:
-    """A new file with ``file``'s bytes and mode (unbuffered: one write call)."""
+    """A new file with ``file``'s bytes and mode (unbuffered: one write call), or a link."""
+    if file.symlink:
+        os.symlink(file.data.decode("utf-8"), target, dir_fd=dir_fd)
+        return
     fd = os.open(target, _CREATE_FLAGS, 0o666, dir_fd=dir_fd)
     try:
         view = memoryview(file.data)
@@ -290,11 +296,13 @@ class DirectorySink:
 
 @attrs.frozen
 class ArchiveEntry:
-    """One archive member: a directory (name ends in '/', no data) or a file."""
+    """One archive member: a directory (name ends in '/', no data), a file, or a
+    symbolic link (``data`` is its target)."""
 
     name: str
     mode: int
     data: bytes | None = attrs.field(default=None, repr=False)
+    symlink: bool = False
 
     @property
     def is_directory(self) -> bool:
@@ -311,6 +319,8 @@ def archive_entries(files: Iterable[RenderedFile]) -> list[ArchiveEntry]:
         if file.is_dir:
             name = path + "/"
             entries[name] = ArchiveEntry(name, _permissions(file.mode, DIRECTORY_MODE))
+        elif file.symlink:
+            entries[path] = ArchiveEntry(path, LINK_MODE, file.data, symlink=True)
         else:
             entries[path] = ArchiveEntry(path, _permissions(file.mode, FILE_MODE), file.data)
     return [entries[name] for name in sorted(entries)]
@@ -360,7 +370,7 @@ class _ArchiveSink(abc.ABC):
 def _zip_info(entry: ArchiveEntry) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(entry.name, date_time=ZIP_DATE_TIME)
     info.create_system = 3  # Unix, so that external_attr carries the mode
-    kind = stat.S_IFDIR if entry.is_directory else stat.S_IFREG
+    kind = stat.S_IFDIR if entry.is_directory else stat.S_IFLNK if entry.symlink else stat.S_IFREG
     info.external_attr = (kind | entry.mode) << 16
     if entry.is_directory:
         info.external_attr |= 0x10  # MS-DOS directory flag
@@ -393,6 +403,9 @@ def _tar_info(entry: ArchiveEntry) -> tarfile.TarInfo:
     info.uname = info.gname = ""
     if entry.data is None:
         info.type = tarfile.DIRTYPE
+    elif entry.symlink:
+        info.type = tarfile.SYMTYPE
+        info.linkname = entry.data.decode("utf-8")
     else:
         info.size = len(entry.data)
     return info
@@ -409,7 +422,7 @@ class TarGzSink(_ArchiveSink):
         packed = gzip.GzipFile(filename="", mode="wb", fileobj=stream, mtime=0)
         with packed, tarfile.open(fileobj=packed, mode="w", format=tarfile.PAX_FORMAT) as archive:
             for entry in entries:
-                data = None if entry.data is None else io.BytesIO(entry.data)
+                data = None if entry.data is None or entry.symlink else io.BytesIO(entry.data)
                 archive.addfile(_tar_info(entry), data)
 
 

@@ -4,7 +4,7 @@ Tasks are executed code, so they run only for a trusted template and only
 locally, in the output directory, never in the hosted service. Each task of
 ``settings.tasks`` is plain data:
 
-* ``stage``: ``before`` (files rendered, nothing written yet; Cookiecutter's
+* ``stage``: ``before`` (nothing rendered or written yet; Cookiecutter's
   ``pre_gen_project``), ``after`` (every file written) or ``migration``
   (recorded from Copier, never run: LaunchPad has no update);
 * ``command`` (a shell line, or a list of arguments run without a shell) or
@@ -14,13 +14,19 @@ locally, in the output directory, never in the hosted service. Each task of
   over the answers, and ``variables`` and ``env`` added for this task.
 
 Commands, scripts and paths are rendered exactly like the template's files,
-with the same render context.
+with the same render context. A script may change the answers while it is
+rendered, as Cookiecutter's hooks do (``{{ cookiecutter.update({...}) }}`` in
+the ``context_name`` mapping): :func:`run_tasks_before` returns the answers so
+changed, for the files and the later tasks.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -80,11 +86,47 @@ def run_tasks(
     launchpad: Launchpad | None = None,
 ) -> int:
     """Run the tasks of ``stage`` in ``destination``; return how many ran."""
+    return _run_stage(template, answers, destination, stage=stage, trusted=trusted,
+                      launchpad=launchpad)[0]
+
+
+def run_tasks_before(
+    template: Template,
+    answers: Answers,
+    destination: str | Path,
+    *,
+    trusted: bool,
+    launchpad: Launchpad | None = None,
+) -> tuple[Template, Answers]:
+    """Run the ``before`` tasks, before the files are rendered (where Cookiecutter runs
+    ``pre_gen_project``); return the template and the answers to render it with.
+
+    The answers hold what the tasks' scripts changed; when they changed any, the
+    folder a task ran in keeps the name it had then (Cookiecutter names the project
+    folder before its hooks run): the template's paths below that templated folder
+    start with the name rendered instead."""
+    _done, pinned, changed = _run_stage(
+        template, answers, destination, stage="before", trusted=trusted, launchpad=launchpad
+    )
+    return (template, answers) if changed == answers else (pinned, changed)
+
+
+def _run_stage(
+    template: Template,
+    answers: Answers,
+    destination: str | Path,
+    *,
+    stage: str,
+    trusted: bool,
+    launchpad: Launchpad | None,
+) -> tuple[int, Template, Answers]:
+    """How many tasks ran, the template with the folders they ran in named as they were
+    then, and the answers as their scripts left them."""
     if stage not in STAGES:
         raise ValueError(f"stage must be one of {STAGES}")
     tasks = [t for t in template.settings.tasks if t.get("stage") == stage]
     if not tasks:
-        return 0
+        return 0, template, answers
     if not trusted:
         raise UntrustedCodeError(
             "the template runs tasks or hook scripts; refused unless it is trusted "
@@ -94,13 +136,58 @@ def run_tasks(
 
     lp = launchpad or default_launchpad()
     bound = with_destination(template, destination, launchpad=lp)
+    root = Path(destination).absolute()
     done = 0
     for task in tasks:
-        prepared = _prepare(lp, bound, answers, task, Path(destination).absolute())
+        prepared, changed = _prepare(lp, bound, answers, task, root)
         if prepared is not None:
+            template = _pinned(template, str(task.get("working_directory", ".")),
+                               prepared.cwd.relative_to(root).as_posix())
             _run(prepared)
             done += 1
-    return done
+        answers = changed
+    return done, template, answers
+
+
+def _pinned(template: Template, folder: str, rendered: str) -> Template:
+    """``template`` with the templated ``folder`` rendered where its paths and its
+    tasks' working directories start with it."""
+    envops = template.settings.envops
+    if not any(m in folder for m in envops.markers) or any(m in rendered for m in envops.markers):
+        return template
+
+    def pin(path: str) -> str:
+        inside = path == folder or path.startswith(f"{folder}/")
+        return rendered + path[len(folder):] if inside else path
+
+    files = tuple(attrs.evolve(f, path=pin(f.path)) for f in template.files)
+    tasks = tuple(
+        {**t, "working_directory": pin(str(t["working_directory"]))}
+        if "working_directory" in t else t
+        for t in template.settings.tasks
+    )
+    settings = attrs.evolve(template.settings, tasks=tasks)
+    return attrs.evolve(template, files=files, settings=settings)
+
+
+def code_directory(template: Template) -> str | None:
+    """A directory holding the template's own modules (``settings.code_files`` but the
+    hook scripts) at their paths, written once per process; None when it has none.
+    Only for trusted templates: the extensions that load from it are executed code."""
+    scripts = {t.get("script") for t in template.settings.tasks}
+    modules = tuple((f.path, f.data) for f in template.settings.code_files if f.path not in scripts)
+    return _written(modules) if modules else None
+
+
+@functools.cache
+def _written(modules: tuple[tuple[str, bytes], ...]) -> str:
+    root = tempfile.mkdtemp(prefix="launchpad-code-")
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    for path, data in modules:
+        target = Path(root, path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return root
 
 
 @contextlib.contextmanager
@@ -111,27 +198,22 @@ def extension_path(template: Template) -> Iterator[tuple[str, ...]]:
     ``_extensions`` may name modules beside ``cookiecutter.json``; the importer
     keeps those modules in ``settings.code_files``. Only for trusted templates.
     """
-    scripts = {t.get("script") for t in template.settings.tasks}
-    modules = [f for f in template.settings.code_files if f.path not in scripts]
-    if not modules:
+    root = code_directory(template)
+    if root is None:
         yield template.settings.jinja_extensions
         return
-    with tempfile.TemporaryDirectory(prefix="launchpad-code-") as tmp:
-        for module in modules:
-            target = Path(tmp, module.path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(module.data)
-        sys.path.append(tmp)
-        try:
-            yield template.settings.jinja_extensions
-        finally:
-            sys.path.remove(tmp)
+    sys.path.append(root)
+    try:
+        yield template.settings.jinja_extensions
+    finally:
+        sys.path.remove(root)
 
 
 def _prepare(
     lp: Launchpad, template: Template, answers: Answers, task: Mapping[str, Any], root: Path
-) -> PreparedTask | None:
-    """Render the task's parts with the template's context; None when its ``when`` is false."""
+) -> tuple[PreparedTask | None, Answers]:
+    """Render the task's parts with the template's context (None when its ``when`` is
+    false), and the answers as its script changed them."""
     command = task.get("command")
     parts: list[FileSpec] = [
         FileSpec(path="when", content="", when=task.get("when", True)),
@@ -142,20 +224,50 @@ def _prepare(
     elif command is not None:
         parts.append(FileSpec(path="command", content=str(command)))
     script = _code_file(template, task.get("script"))
-    if script is not None:
-        parts.append(attrs.evolve(script, path="script"))
     values = {**answers.values, **task.get("variables", {})}
     rendered = _render_parts(lp, template, attrs.evolve(answers, values=values), parts)
     if "when" not in rendered:
-        return None
+        return None, answers
+    text = None
+    if script is not None:
+        text, answers = _render_script(lp, template, answers, script)
     argv = tuple(v for k, v in sorted(rendered.items()) if k.startswith("argv/"))
-    return PreparedTask(
+    prepared = PreparedTask(
         command=argv or rendered.get("command"),
-        script=rendered.get("script"),
+        script=text,
         script_suffix=Path(script.path).suffix if script is not None else "",
         cwd=root / rendered["cwd"],
         env={str(k): str(v) for k, v in task.get("env", {}).items()},
     )
+    return prepared, answers
+
+
+def _render_script(
+    lp: Launchpad, template: Template, answers: Answers, script: FileSpec
+) -> tuple[str, Answers]:
+    """A hook script rendered as Cookiecutter renders it, and the answers with what the
+    rendering changed in the ``context_name`` mapping (``cookiecutter.update(...)``)."""
+    from .rendering import render_context
+    from .runtime import trusting
+
+    trusted = trusting(template)
+    extra = lp.hooks.render_context(template=trusted, answers=answers)
+    context = render_context(trusted, answers, extra)
+    envops = trusted.settings.envops
+    text = script.content
+    if script.render and lp.engine.needs_jinja(envops, text):
+        text = lp.engine.render_text(envops, text, context, script.path)
+    name = template.settings.context_name
+    mapping = context.get(name, {}) if name else {}
+    given = extra.get(name, {}) if name else {}  # the plugin's own keys (_template ...)
+    changed = {
+        k: v
+        for k, v in mapping.items()
+        if (answers.values[k] != v if k in answers.values else k not in given)
+    }
+    if not changed:
+        return text, answers
+    return text, attrs.evolve(answers, values={**answers.values, **changed})
 
 
 def _code_file(template: Template, path: str | None) -> FileSpec | None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from .engine import Engine
 from .errors import LaunchpadError, Problem
 from .model.template import NAME_PATTERN, FileSpec, Settings, Template, Variable, is_valid_base64
-from .paths import check_output_path
+from .paths import check_link_target, check_output_path
 from .rendering import globs
 from .variables import VariableType
 
@@ -134,6 +134,22 @@ class _Checker:
                               f"{where}.content")
         elif spec.render:
             yield from self.jinja(spec.content, f"{where}.content")
+        if spec.symlink:
+            yield from self.link(spec, where)
+
+    def link(self, spec: FileSpec, where: str) -> Iterator[Problem]:
+        """A symbolic link is text, no folder; a static target stays inside the destination."""
+        if spec.is_dir or spec.is_binary:
+            yield Problem("invalid_link", "a symbolic link is no folder and its target is "
+                          "text (encoding utf-8)", f"{where}.symlink")
+            return
+        static = not (spec.render and self.engine.needs_jinja(self.envops, spec.content))
+        if static and not self.engine.needs_jinja(self.envops, spec.path):
+            try:
+                path = check_output_path(spec.path, source=spec.path)
+                check_link_target(path, spec.content, source=spec.path)
+            except LaunchpadError as exc:
+                yield Problem(exc.code, exc.message, f"{where}.content")
 
     def settings(self, settings: Settings, variables: set[str]) -> Iterator[Problem]:
         for field in ("copy_without_render", "exclude", "skip_if_exists"):

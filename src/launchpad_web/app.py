@@ -31,6 +31,7 @@ from .billing import resources as billing_resources
 from .billing.quotas import Quotas
 from .billing.services import BillingService
 from .billing.webhooks import WebhookProcessor
+from .bodies import JSON_HANDLER
 from .clock import Clock, system_clock
 from .db import make_engine, make_session_factory
 from .evaluation import Evaluator
@@ -134,6 +135,7 @@ def create_app(
         CsrfGuard(public_url=settings.public_url),
     ])
     app.resp_options.secure_cookies_by_default = settings.secure_cookies
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = JSON_HANDLER
     install_error_handlers(app)
     for route in routes:
         app.add_route(route.path, route.resource, suffix=route.suffix)

@@ -12,7 +12,7 @@ import functools
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, NewType, TypeVar
 
 import cattrs
 from cattrs.errors import (
@@ -56,12 +56,26 @@ def _structure_uuid(value: Any, _type: Any) -> uuid.UUID:
         raise ValueError("expected a UUID") from None
 
 
+#: A template version number as a request gives it (the columns are 32-bit integers).
+VersionNumber = NewType("VersionNumber", int)
+MAX_VERSION = 2**31 - 1
+
+
+def _structure_version(value: Any, _type: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected integer, got {type(value).__name__}")
+    if not 1 <= value <= MAX_VERSION:
+        raise ValueError(f"a version is a whole number from 1 to {MAX_VERSION}")
+    return value
+
+
 @functools.cache
 def make_converter() -> cattrs.Converter:
     conv = make_core_converter().copy(omit_if_default=False, forbid_extra_keys=True)
     conv.register_structure_hook(Email, _structure_email)
     conv.register_structure_hook(enum.StrEnum, _structure_str_enum)
     conv.register_structure_hook(uuid.UUID, _structure_uuid)
+    conv.register_structure_hook(VersionNumber, _structure_version)
     conv.register_unstructure_hook(uuid.UUID, str)
     conv.register_unstructure_hook(datetime, datetime.isoformat)
     return conv

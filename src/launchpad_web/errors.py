@@ -70,6 +70,11 @@ class InvalidJsonError(ApiError):
     title = "The request body is not valid JSON"
 
 
+class InvalidEventError(ApiError):
+    code = "invalid_event"
+    title = "The signed webhook event is not of an event's shape"
+
+
 class UnauthenticatedError(ApiError):
     status = 401
     code = "unauthenticated"
@@ -205,6 +210,14 @@ class StalePreconditionError(VersionConflictError):
     status = 412
 
 
+class InvalidPreconditionError(ApiError):
+    """``If-Match`` holds no version this API gives out (not ``"v<1..2^31-1>"``)."""
+
+    status = 412
+    code = "invalid_precondition"
+    title = "If-Match names no version: send the ETag you read"
+
+
 class PreconditionRequiredError(ApiError):
     status = 428
     code = "version_required"
@@ -241,6 +254,14 @@ class ValidationFailedError(ApiError):
         """Core problems (paths from ``$``) re-rooted where the data sat in the request."""
         errors = [FieldError(p.code, p.message, root + p.path.removeprefix("$")) for p in problems]
         return cls(errors=errors)
+
+
+class UnstorableValueError(ValidationFailedError):
+    """The database refused a value (out of its column's range, not encodable): the
+    request checks missed it, and the client still gets a 422, never a 500."""
+
+    code = "unstorable_value"
+    title = "A value of the request cannot be stored"
 
 
 class InvalidDefinitionError(ValidationFailedError):

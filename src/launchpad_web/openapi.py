@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 import falcon
 
+from .converter import MAX_VERSION, VersionNumber
 from .emails import Email
 from .problems import MEDIA_TYPE as PROBLEM_MEDIA_TYPE
 
@@ -39,9 +40,19 @@ _SCALARS: dict[Any, dict[str, Any]] = {
     uuid.UUID: {"type": "string", "format": "uuid"},
     datetime: {"type": "string", "format": "date-time"},
     Email: {"type": "string", "format": "email"},
+    VersionNumber: {"type": "integer", "minimum": 1, "maximum": MAX_VERSION},
     Any: {},
 }
 _BODY_PROBLEMS = (400, 413, 415, 422)
+
+BODY_VALUE_CODES = (
+    "Any JSON body is refused, before anything is stored, with code invalid_request and "
+    "one entry per value nothing here can hold: too_deep (arrays and objects nested more "
+    "than 64 deep), number_out_of_range (an integer outside signed 64 bits), "
+    "non_finite_number (NaN, Infinity), invalid_character (a NUL character), "
+    "lone_surrogate (a UTF-16 surrogate without its pair); a value the database still "
+    "refuses is code unstorable_value."
+)
 
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -61,7 +72,7 @@ PROBLEM_SCHEMA = {
                 "type": "object",
                 "required": ["code", "message", "field"],
                 "properties": {
-                    "code": {"type": "string"},
+                    "code": {"type": "string", "description": BODY_VALUE_CODES},
                     "message": {"type": "string"},
                     "field": {"type": "string"},
                 },

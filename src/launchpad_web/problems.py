@@ -2,7 +2,8 @@
 
 ``install_error_handlers(app)`` registers handlers for our :class:`ApiError`
 tree, for the core's :class:`ProblemsError` (422 with every problem and its JSON
-path), for Falcon's own HTTP errors (unknown route, wrong method ...) and a
+path), for Falcon's own HTTP errors (unknown route, wrong method ...), for a value the
+database refuses (``sqlalchemy.exc.DataError``: 422 ``unstorable_value``) and a
 catch-all that logs the exception and answers a bare 500: no stack trace or
 server path ever reaches a client.
 """
@@ -16,10 +17,11 @@ from http import HTTPStatus
 from typing import Any
 
 import falcon
+import sqlalchemy as sa
 
 from launchpad_core.errors import ProblemsError
 
-from .errors import ApiError, FieldError, ValidationFailedError
+from .errors import ApiError, FieldError, UnstorableValueError, ValidationFailedError
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:launchpad:problem:"
@@ -99,6 +101,20 @@ def handle_http_error(req: falcon.Request, resp: falcon.Response, ex: falcon.HTT
     write_problem(resp, doc, ex.headers)
 
 
+def handle_data_error(req: falcon.Request, resp: falcon.Response, ex: sa.exc.DataError,
+                      _params: Any) -> None:
+    """A value the database refuses (a number out of its column's range, text it cannot
+    encode) that no check caught: the request is at fault, so 422; logged, to add the
+    missing check. The ``DbSession`` middleware rolls the transaction back."""
+    log.warning("the database refused a value: %s", type(ex.orig).__name__,
+                extra={"request_id": req.context.get("request_id"), "method": req.method,
+                       "path": req.path})
+    error = UnstorableValueError(
+        "a value of the request is out of range or holds characters that cannot be stored")
+    write_problem(resp, problem_document(status=error.status, code=error.code,
+                                         title=error.title, detail=error.detail))
+
+
 def handle_unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception,
                       _params: Any) -> None:
     request_id = req.context.get("request_id")
@@ -118,5 +134,6 @@ def install_error_handlers(app: falcon.App) -> None:
     """Falcon picks the most specific handler by the exception's MRO."""
     app.add_error_handler(Exception, handle_unexpected)
     app.add_error_handler(falcon.HTTPError, handle_http_error)
+    app.add_error_handler(sa.exc.DataError, handle_data_error)
     app.add_error_handler(ProblemsError, handle_core_problems)
     app.add_error_handler(ApiError, handle_api_error)

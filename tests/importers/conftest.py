@@ -17,7 +17,7 @@ from launchpad_core.importing import import_template, with_destination
 from launchpad_core.model.template import Template
 from launchpad_core.runtime import Launchpad
 from launchpad_core.sinks import DirectorySink
-from launchpad_core.tasks import run_tasks
+from launchpad_core.tasks import run_tasks, run_tasks_before
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,19 +44,27 @@ def folders(root: Path) -> set[str]:
         f"{Path(dirpath, name).relative_to(root).as_posix()}/"
         for dirpath, dirs, _files in os.walk(root)
         for name in dirs
+        if not Path(dirpath, name).is_symlink()
     }
 
 
 def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
-    """Every file below ``root``: its bytes and permission bits."""
+    """Every file below ``root``: its bytes and permission bits; a symbolic link (to a
+    file or a folder) as ``-> target`` and the link's own type and mode."""
     found = {}
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
+    for dirpath, dirs, files in os.walk(root):
+        for name in (*files, *dirs):
             path = Path(dirpath, name)
-            found[path.relative_to(root).as_posix()] = (
-                path.read_bytes(),
-                stat.S_IMODE(path.stat().st_mode),
-            )
+            if path.is_symlink():
+                found[path.relative_to(root).as_posix()] = (
+                    f"-> {os.readlink(path)}".encode(),
+                    path.lstat().st_mode,
+                )
+            elif name in files:
+                found[path.relative_to(root).as_posix()] = (
+                    path.read_bytes(),
+                    stat.S_IMODE(path.stat().st_mode),
+                )
     return found
 
 
@@ -122,14 +130,15 @@ def render_with_launchpad(
     *,
     trusted: bool = False,
 ) -> Path:
-    """What ``launchpad render SOURCE DST`` does: import, answer, render, run tasks, write."""
+    """What ``launchpad render SOURCE DST`` does: import, answer, run the ``before`` tasks
+    (which may change the answers), render, write, run the ``after`` tasks."""
     template = source if isinstance(source, Template) else import_template(
         str(source), trusted=trusted, launchpad=lp
     )
     template = with_destination(template, dst, launchpad=lp)
     resolved = lp.resolve_answers(template, answers)
+    template, resolved = run_tasks_before(template, resolved, dst, trusted=trusted, launchpad=lp)
     files = lp.render(template, resolved, trusted=trusted)
-    run_tasks(template, resolved, dst, stage="before", trusted=trusted, launchpad=lp)
     DirectorySink(dst, overwrite=True).write(files)
     run_tasks(template, resolved, dst, stage="after", trusted=trusted, launchpad=lp)
     return dst

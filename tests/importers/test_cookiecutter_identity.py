@@ -247,3 +247,32 @@ def test_a_dictionary_answer_is_merged_into_the_default(lp, tmp_path, answers):
     expected = run_cookiecutter(src, tmp_path / "cookiecutter", answers)
     actual = render_with_launchpad(lp, src, tmp_path / "launchpad", answers)
     assert_same_tree(expected, actual)
+
+
+# ``{% now %}`` in values: plain, shifted, inside a derived value, a dictionary, a
+# choice; a private ``_x`` value keeps the tag unrendered. Years only, so both
+# tools agree whenever they run (a run across New Year's midnight excepted).
+NOW_TREE = {
+    "cookiecutter.json": json.dumps(
+        {
+            "project": "dated",
+            "year": "{% now 'utc', '%Y' %}",
+            "notice": "(c) {% now 'utc' - 'days=400', '%Y' -%} , {{ cookiecutter.project }}",
+            "meta": {"since": "{% now 'utc', '%Y' %}", "{% now 'utc', '%Y' %}": "key"},
+            "edition": ["{% now 'utc', '%Y' %}", "classic"],
+            "_raw": "{% now 'utc' %}",
+        }
+    ),
+    "{{ cookiecutter.project }}/a.txt": (
+        "{{ cookiecutter.year }}|{{ cookiecutter.notice }}|{{ cookiecutter.meta | jsonify }}|"
+        "{{ cookiecutter.edition }}|{{ cookiecutter._raw }}|{{ _cookiecutter.year }}\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("answers", [{}, {"project": "other"}])
+def test_now_tags_in_cookiecutter_json_values(lp, tmp_path, answers):
+    src = write_tree(tmp_path / "tpl", NOW_TREE)
+    expected = run_cookiecutter(src, tmp_path / "cookiecutter", answers)
+    actual = render_with_launchpad(lp, src, tmp_path / "launchpad", answers)
+    assert_same_tree(expected, actual)

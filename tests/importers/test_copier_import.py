@@ -198,7 +198,7 @@ def test_folder_name_is_bound_to_the_destination(lp, tmp_path):
     ("tree", "message"),
     [
         ({"copier.yml": "x:\n  type: '{{ t }}'\n"}, "templated type"),
-        ({"copier.yml": "_subdirectory: '{{ s }}'\n"}, "templated _subdirectory"),
+        ({"copier.yml": "_subdirectory: '{{ s }}'\n"}, "a _subdirectory chosen by the answers"),
         ({"copier.yml": "_subdirectory: nowhere\n"}, "not a folder"),
         ({"copier.yml": "_external_data: {a: b.yml}\n"}, "_external_data"),
         ({"copier.yml": "_envops: {autoescape: true}\n"}, "autoescape"),

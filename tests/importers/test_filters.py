@@ -11,9 +11,13 @@ import pytest
 from cookiecutter.environment import StrictEnvironment
 from jinja2_ansible_filters import AnsibleCoreFiltersExtension
 
+from launchpad_core.errors import TemplateSourceError
 from launchpad_core.importers import cookiecutter_ext, copier_filters
 from launchpad_core.importers.cookiecutter_ext import rewrite_now_tags
+from launchpad_core.importing import import_template
 from launchpad_core.model.template import EnvOptions
+
+from .conftest import write_tree
 
 DATA = {
     "mapping": {"b": [1, 2, {"x": "é"}], "a": "text: with colon", "c": None, "d": True},
@@ -147,3 +151,21 @@ def test_other_cookiecutter_extensions():
         r"[0-9a-f-]{36}", ours.from_string("{{ uuid4() }}").render()
     )
     assert cookiecutter_ext.cookiecutter_now("utc", "%Y") == str(dt.datetime.now(dt.UTC).year)
+
+
+@pytest.mark.parametrize("source", [
+    "{{ '!!python/object/apply:os.system [\"echo hi\"]' | from_yaml }}",
+    "{{ '!!python/object:builtins.object {}' | from_yaml }}",
+    "{{ 'a: 1\\n--- !!python/name:os.system' | from_yaml_all }}",
+    "{{ 'a: [1' | from_yaml }}",
+])
+def test_from_yaml_reads_plain_yaml_only_and_says_so_as_a_template_error(lp, tmp_path, source):
+    """A python tag is refused by safe_load; it reaches the user as the template's error
+    (which file, why), not as an unexpected exception."""
+    root = write_tree(tmp_path / "tpl", {"copier.yml": "_templates_suffix: .jinja\nname: x\n",
+                                         "out.txt.jinja": source})
+    template = import_template(str(root), "copier", launchpad=lp)
+    with pytest.raises(TemplateSourceError) as caught:
+        lp.render(template, lp.resolve_answers(template, {}))
+    assert caught.value.code == "template_error" and caught.value.source == "out.txt"
+    assert "only plain YAML is read here" in caught.value.message

@@ -156,3 +156,45 @@ def test_trusted_jinja_extension_is_loaded_like_copier(lp, tmp_path):
     expected = run_copier(src, tmp_path / "copier", {}, unsafe=True)
     actual = render_with_launchpad(lp, src, tmp_path / "lp", {}, trusted=True)
     assert_same_tree(expected, actual)
+
+
+def cookiecutter_with_answer_changing_hook() -> dict:
+    return {
+        "cookiecutter.json": json.dumps(
+            {
+                "project_name": "  Padded Name  ",
+                "slug": "{{ cookiecutter.project_name.strip().lower().replace(' ', '_') }}",
+                "license": ["MIT", "BSD"],
+            }
+        ),
+        "{{ cookiecutter.slug }}/README.md": (
+            "# {{ cookiecutter.project_name }} ({{ cookiecutter.license }})\n"
+            "{{ cookiecutter.added }} {{ _cookiecutter.license }}\n"
+        ),
+        "{{ cookiecutter.slug }}/{{ cookiecutter.project_name }}.txt": "named\n",
+        "hooks/pre_gen_project.py": (
+            "{{ cookiecutter.update({'project_name': cookiecutter.project_name.strip()}) }}\n"
+            "{%- set _ = cookiecutter.update({'added': 'by hook', 'slug': 'not-the-folder'}) %}\n"
+            "import pathlib\n"
+            "pathlib.Path('pre.txt').write_text('{{ cookiecutter.project_name }}')\n"
+        ),
+        "hooks/post_gen_project.py": (
+            "import pathlib\n"
+            "pathlib.Path('post.txt').write_text('{{ cookiecutter.project_name }}|"
+            "{{ cookiecutter.added }}|{{ cookiecutter.slug }}|{{ cookiecutter | length }}')\n"
+        ),
+    }
+
+
+@pytest.mark.parametrize("answers", [{}, {"project_name": " Other ", "license": "BSD"}])
+def test_a_pre_gen_hook_that_changes_the_answers_changes_the_files(lp, tmp_path, answers):
+    """Cookiecutter renders its hooks with the very context the files are rendered
+    with afterwards: ``{{ cookiecutter.update(...) }}`` in a pre_gen_project hook
+    changes the files and the post_gen_project hook; a key it adds is there too. The
+    project folder keeps the name it had when the hook ran."""
+    src = write_tree(tmp_path / "tpl", cookiecutter_with_answer_changing_hook())
+    expected = run_cookiecutter(src, tmp_path / "cc", answers, accept_hooks=True)
+    actual = render_with_launchpad(lp, src, tmp_path / "lp", answers, trusted=True)
+    assert_same_tree(expected, actual)
+    project = next(actual.iterdir())
+    assert (project / "README.md").read_text().splitlines()[1].startswith("by hook ")

@@ -283,10 +283,19 @@ def test_the_event_stream_of_an_unfinished_job_ends_with_a_retry_hint(db, user):
 
 def test_a_template_that_runs_code_is_refused(db, user):
     client, me = user
-    definition = {**HELLO, "settings": {"tasks": [{"command": "rm -rf /"}]}}
+    definition = {**HELLO, "settings": {"jinja_extensions": ["evil.Extension"]}}
     result = generate(client, add_template(db, me["id"], definition), {"project_name": "x"})
     assert (result.status_code, result.json["errors"][0]["code"], result.json["field"]) == (
         422, "untrusted_code", "$.template_id")
+
+
+def test_a_template_with_tasks_renders_without_them_and_the_log_says_so(db, user):
+    client, me = user
+    definition = {**HELLO, "settings": {"tasks": [{"command": "touch /tmp/lp-task-ran"}]}}
+    result = generate(client, add_template(db, me["id"], definition), {"project_name": "x"})
+    assert result.status_code == 202, result.text
+    [skipped] = [step for step in result.json["log"] if step["step"] == "tasks_skipped"]
+    assert "touch /tmp/lp-task-ran" in skipped["message"]
 
 
 def test_a_hostile_template_fails_with_a_clear_reason(db, user):

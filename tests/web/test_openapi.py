@@ -77,3 +77,17 @@ def test_a_responder_without_metadata_is_refused():
 def test_path_templates_become_openapi_paths():
     assert openapi_path("/api/templates/{template_id:uuid}/versions/{number:int}") == (
         "/api/templates/{template_id}/versions/{number}")
+
+
+def test_the_codes_of_refused_body_values_are_documented(client):
+    """The codes parse_json gives are in the Problem schema, and version fields say
+    their range, so a client can tell them apart without reading the code."""
+    doc = client.get("/api/openapi.json").json
+    schemas = doc["components"]["schemas"]
+    described = schemas["Problem"]["properties"]["errors"]["items"]["properties"]["code"]
+    for code in ("invalid_request", "too_deep", "number_out_of_range", "non_finite_number",
+                 "invalid_character", "lone_surrogate", "unstorable_value"):
+        assert code in described["description"], code
+    version = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+    for name in ("GenerateRequest", "PreviewRequest", "TemplateUpdateRequest"):
+        assert version in schemas[name]["properties"]["version"]["anyOf"], name

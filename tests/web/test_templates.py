@@ -122,23 +122,39 @@ def test_every_problem_of_a_definition_is_reported_with_its_path(person, db):
     assert snapshot(db) == {"templates": [], "template_versions": []}
 
 
+def test_tasks_and_hooks_are_accepted_and_stated_as_skipped(person):
+    """Like Copier's --skip-tasks: the service saves such a template, says what it will
+    never run, and renders without it (see test_jobs)."""
+    definition = {"name": "x", "files": [{"path": "a.txt", "content": "a"}], "settings": {
+        "tasks": [{"command": "rm -rf ~"}, {"script": "hooks/post_gen_project.py"}],
+        "origin": {"skipped_tasks": ["hooks/pre_prompt.py"]}}}
+    result = person().post("/api/templates", {"name": "t", "definition": definition})
+    assert result.status_code == 201, result.text
+    assert result.json["skipped_tasks"] == [
+        "hooks/pre_prompt.py", "rm -rf ~", "hooks/post_gen_project.py"]
+
+
 @pytest.mark.parametrize("definition, expected", [
     ({"name": "x", "files": [{"path": 3}], "bogus": 1},
      {"$.definition.files[0].path": "structure", "$.definition": "structure"}),
     ([1, 2], {"$.definition": "type"}),
-    ({"name": "x", "settings": {"tasks": [{"command": "rm -rf ~"}]}},
-     {"$.definition.settings.tasks": "untrusted_code"}),
     ({"name": "x", "settings": {"jinja_extensions": ["evil.Ext"]}},
      {"$.definition.settings.jinja_extensions": "untrusted_code"}),
-    ({"name": "x\u0000", "files": [{"path": "a", "content": "\u0000"}]},
-     {"$.definition.name": "invalid_character",
-      "$.definition.files[0].content": "invalid_character"}),
 ])
 def test_malformed_and_code_running_definitions_are_refused(person, db, definition, expected):
     result = person().post("/api/templates", {"name": "t", "definition": definition})
     assert result.status_code == 422, result.text
     assert result.json["code"] == "invalid_definition"
     assert fields(result) == expected
+    assert snapshot(db) == {"templates": [], "template_versions": []}
+
+
+def test_nul_characters_are_refused_with_the_body_before_the_definition_is_read(person, db):
+    definition = {"name": "x\u0000", "files": [{"path": "a", "content": "\u0000"}]}
+    result = person().post("/api/templates", {"name": "t", "definition": definition})
+    assert (result.status_code, result.json["code"]) == (422, "invalid_request")
+    assert fields(result) == {"$.definition.name": "invalid_character",
+                              "$.definition.files[0].content": "invalid_character"}
     assert snapshot(db) == {"templates": [], "template_versions": []}
 
 
@@ -199,7 +215,7 @@ def test_put_saves_a_new_version_and_keeps_every_old_one(person, db):
 @pytest.mark.parametrize("case", [
     ({}, 1, 409, "version_conflict"),
     ({"If-Match": '"v1"'}, None, 412, "version_conflict"),
-    ({"If-Match": "garbage"}, None, 412, "version_conflict"),
+    ({"If-Match": "garbage"}, None, 412, "invalid_precondition"),
     ({}, None, 428, "version_required"),
 ])
 def test_a_stale_or_missing_version_changes_nothing(person, db, case):
@@ -321,19 +337,22 @@ def test_an_empty_page_still_counts_the_list(person):
     assert (page["templates"], page["total"], page["next_cursor"]) == ([], 2, None)
 
 
-@pytest.mark.parametrize("query, status, code", [
-    ("limit=0", 400, "bad_request"),
-    ("limit=101", 400, "bad_request"),
-    ("cursor=not-a-cursor", 422, "invalid_request"),
-    ("team_id=zzz", 400, "bad_request"),
-    (f"team_id={FRESH}", 404, "not_found"),
+@pytest.mark.parametrize("query, status, code, field", [
+    ("limit=0", 422, "invalid_value", "limit"),
+    ("limit=101", 422, "invalid_value", "limit"),
+    ("limit=1e1", 422, "invalid_value", "limit"),
+    ("limit=" + "9" * 5000, 422, "invalid_value", "limit"),
+    ("cursor=not-a-cursor", 422, "invalid_cursor", "cursor"),
+    ("team_id=zzz", 422, "invalid_value", "team_id"),
+    (f"team_id={FRESH}", 404, None, "team_id"),
 ])
-def test_bad_list_parameters(person, query, status, code):
+def test_bad_list_parameters(person, query, status, code, field):
     result = person().get(f"/api/templates?{query}")
     assert result.status_code == status, result.text
-    assert result.json["code"] == code
+    assert result.json["field"] == field
     if status == 422:
-        assert fields(result) == {"cursor": "invalid_cursor"}
+        assert result.json["code"] == "invalid_request"
+        assert fields(result) == {field: code}
 
 
 # -- two users --------------------------------------------------------------------------------

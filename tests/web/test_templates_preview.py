@@ -92,10 +92,11 @@ def test_an_older_version_can_be_previewed(person):
     old = preview(ann, template, {"version": 1})
     assert [f["path"] for f in old.json["files"]] == ["rocket/README.md"]
     assert old.json["version"] == 1
-    for number in (7, 0, 2**40):
-        missing = preview(ann, template, {"version": number})
-        assert missing.status_code == 404
-        assert missing.json["field"] == "$.version"
+    missing = preview(ann, template, {"version": 7})
+    assert (missing.status_code, missing.json["field"]) == (404, "$.version")
+    for number in (0, 2**31, 2**40):
+        impossible = preview(ann, template, {"version": number})
+        assert (impossible.status_code, impossible.json["field"]) == (422, "$.version")
 
 
 def test_team_members_may_preview_team_templates(person):

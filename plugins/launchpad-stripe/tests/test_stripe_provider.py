@@ -8,7 +8,11 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from launchpad_core.billing import BillingUnavailableError, InvalidWebhookError
+from launchpad_core.billing import (
+    BillingUnavailableError,
+    InvalidEventError,
+    InvalidWebhookError,
+)
 from launchpad_core.testing import launchpad_with
 
 from launchpad_stripe import plugin
@@ -96,7 +100,6 @@ FORGERIES = {
     "changed byte": lambda: (payload().replace(b"u1", b"u2"), sign(payload(), SECRET)),
     "old timestamp": lambda: (payload(), sign(payload(), SECRET, int(time.time()) - 301)),
     "unsigned": lambda: (payload(), None),
-    "not json": lambda: (b"not json", sign(b"not json", SECRET)),
 }
 
 
@@ -106,6 +109,15 @@ def test_bad_signatures_are_refused(provider, forge):
     with pytest.raises(InvalidWebhookError) as caught:
         provider.parse_event(payload=body, signature=signature)
     assert caught.value.code == "invalid_signature"
+
+
+@pytest.mark.parametrize("body", [b"not json", b'{"type": "invoice.paid"}',
+                                  b'{"id": "evt_1", "type": 3}', b'{"id": "evt_1", "type": NaN}',
+                                  b'{"id": "evt_1", "type": "x", "data": {"object": "sub"}}'])
+def test_signed_payloads_that_are_not_events_are_refused(provider, body):
+    with pytest.raises(InvalidEventError) as caught:
+        provider.parse_event(payload=body, signature=sign(body, SECRET))
+    assert caught.value.code == "invalid_event"
 
 
 def test_without_a_webhook_secret_events_cannot_be_checked():

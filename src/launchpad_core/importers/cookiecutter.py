@@ -17,6 +17,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from ..errors import LoadError, UntrustedCodeError
 from ..hookspecs import hookimpl
 from ..model.answers import Answers
@@ -24,7 +26,7 @@ from ..model.template import EnvOptions, FileSpec, Settings, Template
 from ..variables import VariableType
 from . import cookiecutter_ext
 from .cookiecutter_context import DICT_TYPE, to_variables
-from .cookiecutter_ext import rewrite_now_tags
+from .cookiecutter_ext import rewrite_now_in, rewrite_now_tags
 from .jinja_text import as_jinja_reads, envops_from
 from .source_tree import TreeReader
 
@@ -41,10 +43,12 @@ class CookiecutterImporter:
     def detect(self, path: Path) -> bool:
         return (path / CONTEXT_FILE).is_file()
 
-    def load(self, path: Path, *, trusted: bool) -> Template:
+    def load(self, path: Path, *, trusted: bool, skip_tasks: bool = False) -> Template:
         pre_prompt = list(_hook_scripts(path, "pre_prompt"))
-        if not pre_prompt:
-            return _load(path, source=str(path), repo_dir=str(path))
+        if not pre_prompt or skip_tasks:
+            template = _load(path, source=str(path), repo_dir=str(path))
+            skipped = [f"hooks/{script.name}" for script in pre_prompt]
+            return _record_skipped(template, skipped) if skipped else template
         if not trusted:
             raise UntrustedCodeError(
                 f"{path} has a pre_prompt hook, which runs while the template is read; "
@@ -64,6 +68,11 @@ class CookiecutterImporter:
 
     def bind_destination(self, template: Template, destination: Path) -> Template:
         return template
+
+
+def _record_skipped(template: Template, skipped: list[str]) -> Template:
+    origin = {**template.settings.origin, "skipped_tasks": skipped}
+    return attrs.evolve(template, settings=attrs.evolve(template.settings, origin=origin))
 
 
 def _hook_scripts(repo: Path, hook: str) -> Iterator[Path]:
@@ -121,7 +130,7 @@ def _load(repo: Path, *, source: str, repo_dir: str) -> Template:
     code_files, tasks = _hooks(reader, root, envops)
     extensions = tuple(str(e) for e in context.get("_extensions", ()))
     if extensions:
-        code_files += tuple(_modules(reader))
+        code_files += tuple(_modules(reader, extensions))
     origin = {
         "format": FORMAT,
         "source": source,
@@ -132,7 +141,7 @@ def _load(repo: Path, *, source: str, repo_dir: str) -> Template:
     return Template(
         name=reader.root.name,
         description=f"Imported from the Cookiecutter template {Path(source).name}",
-        variables=tuple(to_variables(context, envops)),
+        variables=tuple(to_variables(_rendered_values(context, envops), envops)),
         files=tuple(tree.files()),
         settings=Settings(
             envops=envops,
@@ -142,6 +151,15 @@ def _load(repo: Path, *, source: str, repo_dir: str) -> Template:
             tasks=tasks,
             code_files=code_files,
         ),
+    )
+
+
+def _rendered_values(context: OrderedDict[str, Any], envops: EnvOptions) -> dict[str, Any]:
+    """The context with ``{% now %}`` rewritten in the values Cookiecutter renders
+    (all but the private ``_x`` ones)."""
+    return OrderedDict(
+        (k, v if k.startswith("_") and not k.startswith("__") else rewrite_now_in(v, envops))
+        for k, v in context.items()
     )
 
 
@@ -158,10 +176,16 @@ def _hooks(
     return tuple(code_files), tuple(tasks)
 
 
-def _modules(reader: TreeReader) -> Iterator[FileSpec]:
-    """Python modules beside ``cookiecutter.json``: Cookiecutter puts them on ``sys.path``."""
-    for path in sorted(reader.root.glob("*.py")):
-        yield FileSpec(path=path.name, content=reader.text(path))
+def _modules(reader: TreeReader, extensions: tuple[str, ...]) -> Iterator[FileSpec]:
+    """Python modules beside ``cookiecutter.json``, and the packages there that
+    ``_extensions`` names: Cookiecutter puts the template directory on ``sys.path``."""
+    paths = set(reader.root.glob("*.py"))
+    for top in {e.partition(".")[0].partition(":")[0] for e in extensions}:
+        package = reader.root / top
+        if top and package.is_dir():
+            paths.update(package.rglob("*.py"))
+    for path in sorted(paths):
+        yield FileSpec(path=path.relative_to(reader.root).as_posix(), content=reader.text(path))
 
 
 def _first(options: Any, answer: Any) -> Any:

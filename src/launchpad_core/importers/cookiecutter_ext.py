@@ -205,3 +205,17 @@ def rewrite_now_tags(text: str, envops: EnvOptions) -> str:
         ]
         pos = stop.end
     return "".join([*pieces, text[pos:]])
+
+
+def rewrite_now_in(value: Any, envops: EnvOptions) -> Any:
+    """:func:`rewrite_now_tags` in every string (keys too) of a ``cookiecutter.json`` value:
+    Cookiecutter renders values with its time extension loaded, like the files."""
+    if isinstance(value, str):
+        return rewrite_now_tags(value, envops)
+    if isinstance(value, dict):
+        return type(value)(
+            (rewrite_now_in(k, envops), rewrite_now_in(v, envops)) for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return [rewrite_now_in(v, envops) for v in value]
+    return value

@@ -11,7 +11,7 @@ would write.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -21,7 +21,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from ..errors import LoadError
 from ..hookspecs import hookimpl
 from ..model.answers import Answers
-from ..model.template import EnvOptions, Settings, Template, Variable
+from ..model.template import EnvOptions, FileSpec, Settings, Template, Variable
 from ..variables import VariableType
 from . import copier_filters
 from .copier_config import CopierConfig, config_path, load_config
@@ -61,6 +61,7 @@ class CopierImporter:
             raise LoadError("_external_data is not supported (it reads the destination)")
         reader = TreeReader(path)
         tree = copier_files(reader, config, envops)
+        extensions = tuple(str(e) for e in config.settings.get("jinja_extensions", ()))
         origin = {
             "format": FORMAT,
             "source": str(path),
@@ -75,8 +76,9 @@ class CopierImporter:
             skip_if_exists=tuple(p for p in config.skip_if_exists if not has_markup(p, envops)),
             envops=envops,
             origin=origin,
-            jinja_extensions=tuple(str(e) for e in config.settings.get("jinja_extensions", ())),
+            jinja_extensions=extensions,
             tasks=_tasks(config, envops),
+            code_files=tuple(_extension_modules(reader, extensions)),
         )
         hidden = _hidden_variables(config, origin, envops)
         return Template(
@@ -96,6 +98,16 @@ class CopierImporter:
             for v in template.variables
         )
         return attrs.evolve(template, variables=variables)
+
+
+def _extension_modules(reader: TreeReader, extensions: tuple[str, ...]) -> Iterator[FileSpec]:
+    """The template's own extension modules, named ``path/to/module.py:Class``: what
+    ``copier-template-extensions`` loads from the template root (the loader's search path)."""
+    for extension in extensions:
+        module, colon, _name = extension.partition(":")
+        path = reader.root / module
+        if colon and path.is_file():
+            yield FileSpec(path=PurePosixPath(module).as_posix(), content=reader.text(path))
 
 
 def _hidden_variables(config: CopierConfig, origin: dict[str, Any], envops: EnvOptions):

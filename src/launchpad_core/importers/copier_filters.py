@@ -72,15 +72,25 @@ def to_nice_json(
 
 
 def from_yaml(data: Any) -> Any:
-    import yaml
-
-    return yaml.safe_load(data) if isinstance(data, str) else data
+    return _read_yaml("from_yaml", data, all_documents=False)
 
 
 def from_yaml_all(data: Any) -> Any:
+    return _read_yaml("from_yaml_all", data, all_documents=True)
+
+
+def _read_yaml(name: str, data: Any, *, all_documents: bool) -> Any:
+    """Plain YAML only (``safe_load``): a tag such as ``!!python/object`` or malformed
+    text is a ValueError, which rendering reports as the template's error."""
     import yaml
 
-    return list(yaml.safe_load_all(data)) if isinstance(data, str) else data
+    if not isinstance(data, str):
+        return data
+    try:
+        return list(yaml.safe_load_all(data)) if all_documents else yaml.safe_load(data)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ValueError(f"{name}: only plain YAML is read here; {problem}") from None
 
 
 def to_bool(value: Any) -> bool | None:

@@ -27,7 +27,14 @@ import attrs
 from ..errors import LoadError
 from ..model.template import EnvOptions, FileSpec
 from .copier_config import CopierConfig
-from .jinja_text import as_jinja_reads, captured, expression, has_markup, string_literal
+from .jinja_text import (
+    as_jinja_reads,
+    captured,
+    environment_options,
+    expression,
+    has_markup,
+    string_literal,
+)
 from .source_tree import TreeReader, file_mode
 
 if TYPE_CHECKING:
@@ -82,6 +89,10 @@ class _Walk:
     def suffix(self) -> str:
         return self.config.templates_suffix
 
+    @property
+    def preserve_symlinks(self) -> bool:
+        return bool(self.config.settings.get("preserve_symlinks"))
+
     @functools.cached_property
     def templated_exclude(self) -> bool:
         return any(has_markup(p, self.envops) for p in self.config.exclude)
@@ -131,8 +142,9 @@ class _Walk:
         for entry in found:
             path = Path(entry.path)
             if entry.is_symlink():
-                if self.config.settings.get("preserve_symlinks"):
-                    raise LoadError(f"{prefix}{entry.name}: _preserve_symlinks is not supported")
+                if self.preserve_symlinks:  # a link of its own, never followed
+                    yield f"{prefix}{entry.name}", path
+                    continue
                 self.reader.check_inside(path)
             if entry.is_dir():
                 yield f"{prefix}{entry.name}/", path
@@ -204,6 +216,9 @@ class _Walk:
         )
 
     def _content(self, out: str, path: Path, is_template: bool) -> FileSpec:
+        if self.preserve_symlinks and path.is_symlink():
+            # Copier renders the target of a link whose name has the suffix.
+            return FileSpec(path=out, content=os.readlink(path), render=is_template, symlink=True)
         if not is_template:
             return self.reader.raw_file(path, out)
         try:
@@ -236,12 +251,36 @@ def _refuse_yield(out: str, envops: EnvOptions) -> None:
         raise LoadError(f"{out}: Copier's {{% yield %}} in file names is not supported")
 
 
+def _constant_subdirectory(subdirectory: str, envops: EnvOptions) -> str:
+    """``_subdirectory`` rendered when it uses no answer (``{{ 'template' }}``, a
+    ``{% set %}`` ...); one that depends on the answers is refused."""
+    if not has_markup(subdirectory, envops):
+        return subdirectory
+    import jinja2
+    from jinja2 import meta
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from .copier_filters import FILTERS, GLOBALS
+
+    env = SandboxedEnvironment(**environment_options(envops), undefined=jinja2.StrictUndefined)
+    env.filters.update(FILTERS)
+    env.globals.update(GLOBALS)
+    try:
+        names = meta.find_undeclared_variables(env.parse(subdirectory)) - set(env.globals)
+        if names:
+            raise LoadError(
+                f"_subdirectory {subdirectory!r} depends on {', '.join(sorted(names))}: "
+                "a _subdirectory chosen by the answers is not supported"
+            )
+        return env.from_string(subdirectory).render()
+    except jinja2.TemplateError as exc:
+        raise LoadError(f"_subdirectory {subdirectory!r} does not render: {exc}") from None
+
+
 def copier_files(reader: TreeReader, config: CopierConfig, envops: EnvOptions) -> CopierFiles:
     """Every file and folder the template may write, as specs, in Copier's walk order
     made stable."""
-    subdirectory = config.subdirectory
-    if has_markup(subdirectory, envops):
-        raise LoadError(f"a templated _subdirectory ({subdirectory!r}) is not supported")
+    subdirectory = _constant_subdirectory(config.subdirectory, envops)
     copy_root = (reader.root / subdirectory).resolve()
     if not copy_root.is_relative_to(reader.root) or not copy_root.is_dir():
         raise LoadError(f"_subdirectory {subdirectory!r} is not a folder of the template")

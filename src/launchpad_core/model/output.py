@@ -12,7 +12,8 @@ class RenderedFile:
     """One output file: a checked relative POSIX path and its final bytes.
 
     With ``is_dir`` it is an empty folder to create instead (no data): rendering
-    keeps only folders no other output lies in.
+    keeps only folders no other output lies in. With ``symlink`` it is a symbolic
+    link whose target (relative, inside the destination) is ``data``.
     """
 
     path: str
@@ -21,6 +22,7 @@ class RenderedFile:
     skip_if_exists: bool = False
     source: str = ""
     is_dir: bool = False
+    symlink: bool = False
 
     @property
     def size(self) -> int:

@@ -102,6 +102,13 @@ class FileSpec:
     mode: int | None = attrs.field(
         default=None, metadata=_doc("Permission bits, e.g. 493 or the string '0755'.")
     )
+    symlink: bool = attrs.field(
+        default=False,
+        metadata=_doc(
+            "A symbolic link: the content (rendered unless render is false) is its target, "
+            "relative to the link's folder, and must stay inside the destination."
+        ),
+    )
 
     @property
     def is_binary(self) -> bool:
@@ -185,6 +192,10 @@ class TrustedEnvOptions(EnvOptions):
     """
 
     extensions: tuple[str, ...] = ()
+    #: A directory holding the template's own modules (``settings.code_files``): on
+    #: ``sys.path`` while the extensions load (Cookiecutter's repo dir) and the
+    #: loader's search path (Copier's template root, for ``copier-template-extensions``).
+    code_root: str | None = None
 
 
 @attrs.frozen

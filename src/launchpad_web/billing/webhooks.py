@@ -2,7 +2,8 @@
 
 1. The provider verifies the signature over the raw body (Stripe: HMAC-SHA256,
    300 s tolerance); anything unsigned, tampered with or stale is a 400 and
-   changes nothing.
+   changes nothing. A signed event without ``id`` or ``type``, with fields of the
+   wrong type or JSON nothing here can hold is a 400 ``invalid_event``.
 2. The event id is inserted into ``webhook_events`` (unique per provider): a
    second delivery -- also a concurrent one, which waits on the first's
    uncommitted row and then fails the unique constraint -- is a ``duplicate``.
@@ -25,11 +26,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from launchpad_core.billing import BillingEvent, BillingProvider, InvalidWebhookError
+from launchpad_core.billing import InvalidEventError as CoreInvalidEventError
 from launchpad_core.billing import SubscriptionState as ProviderState
 
 from ..accounts.models import User
 from ..clock import Clock
-from ..errors import InvalidSignatureError
+from ..errors import InvalidEventError, InvalidSignatureError
 from .models import Plan, Subscription, SubscriptionStatus, WebhookEvent
 from .services import provider_errors
 from .standing import current_plan, sync_role
@@ -66,6 +68,8 @@ class WebhookProcessor:
                 event = self.provider.parse_event(payload=payload, signature=signature)
             except InvalidWebhookError as exc:
                 raise InvalidSignatureError(exc.message) from None
+            except CoreInvalidEventError as exc:
+                raise InvalidEventError(exc.message) from None
             if not self._record(db, event):
                 return "duplicate"
             if event.type not in HANDLED or event.subscription_id is None:

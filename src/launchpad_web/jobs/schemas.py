@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from ..converter import VersionNumber
 from .models import Event, EventKind, GenerationJob, JobStatus
 from .storage import artifact_formats
 
@@ -16,7 +17,7 @@ from .storage import artifact_formats
 class GenerateRequest:
     template_id: uuid.UUID
     answers: dict[str, Any] = attrs.field(factory=dict)
-    version: int | None = None
+    version: VersionNumber | None = None
 
 
 @attrs.frozen

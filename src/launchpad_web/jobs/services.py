@@ -25,8 +25,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from launchpad_core import DefinitionError, Template
-from launchpad_core.errors import UntrustedCodeError
-from launchpad_core.runtime import refuse_untrusted
+from launchpad_core.hosted import unskippable_code
+from launchpad_core.importing import skipped_tasks, task_name
 from launchpad_core.serialization import structure_template
 from launchpad_worker.render import REDACTED
 
@@ -92,6 +92,16 @@ class _TemplateCache:
         return template
 
 
+def _skipped_entry(now: Any, template: Template) -> list[dict[str, Any]]:
+    """A log line stating the tasks and hooks this render leaves out, if it has any."""
+    skipped = [*skipped_tasks(template), *map(task_name, template.settings.tasks)]
+    if not skipped:
+        return []
+    return [log_entry(now, "tasks_skipped", "tasks and hooks are not run by the hosted "
+                      f"service (as with --skip-tasks): {'; '.join(skipped)}",
+                      skipped=skipped)]
+
+
 class JobService:
     def __init__(self, *, quotas: Quotas, clock: Clock, evaluator: Evaluator | None = None):
         self.quotas = quotas
@@ -104,10 +114,10 @@ class JobService:
         number = self._version(db, record, request.version)
         template = self.templates.get((record.id, number), lambda: self._definition(
             db, record.id, number))
-        try:
-            refuse_untrusted(template, trusted=False)
-        except UntrustedCodeError as exc:
-            raise ValidationFailedError.one(exc.code, exc.message, "$.template_id") from None
+        if code := unskippable_code(template):
+            raise ValidationFailedError.one(
+                "untrusted_code", f"the template would run code ({', '.join(code)}); the "
+                "hosted service never runs a template's code", "$.template_id")
         end_transaction(db)
         answers = self.evaluator.answers(template, request.answers, user_id=user_id)
         record = self._visible_template(db, user_id, request.template_id)  # still there?
@@ -119,7 +129,7 @@ class JobService:
             status=JobStatus.PENDING, attempts=0, created_at=now, updated_at=now,
             answers={k: REDACTED if k in answers.secret else v
                      for k, v in request.answers.items()},
-            log=[log_entry(now, "queued", "waiting for a worker")],
+            log=[*_skipped_entry(now, template), log_entry(now, "queued", "waiting for a worker")],
         )
         db.add(job)
         db.flush()

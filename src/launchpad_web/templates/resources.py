@@ -15,6 +15,7 @@ import falcon
 from ..accounts.auth import current_user, require_user
 from ..bodies import read_json
 from ..converter import unstructure
+from ..errors import ValidationFailedError
 from ..openapi import Route, operation
 from .cache import TemplateListCache
 from .schemas import (
@@ -35,6 +36,22 @@ def _answer_template(resp: falcon.Response, view: TemplateView) -> None:
     resp.media = unstructure(view)
 
 
+def _page_size(raw: str | None) -> int:
+    if raw is None:
+        return PAGE_DEFAULT
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 3 and 1 <= int(raw) <= PAGE_MAX):
+        raise ValidationFailedError.one(
+            "invalid_value", f"limit is a whole number from 1 to {PAGE_MAX}", "limit")
+    return int(raw)
+
+
+def _team_id(raw: str | None) -> uuid.UUID | None:
+    try:
+        return None if raw is None else uuid.UUID(raw)
+    except ValueError:
+        raise ValidationFailedError.one("invalid_value", "team_id is a UUID", "team_id") from None
+
+
 class TemplatesResource:
     def __init__(self, templates: TemplateService, cache: TemplateListCache | None):
         self.templates = templates
@@ -50,11 +67,9 @@ class TemplatesResource:
     @falcon.before(require_user)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         query = ListQuery(
-            limit=req.get_param_as_int(
-                "limit", min_value=1, max_value=PAGE_MAX, default=PAGE_DEFAULT
-            ),
+            limit=_page_size(req.get_param("limit")),
             cursor=req.get_param("cursor"),
-            team_id=req.get_param_as_uuid("team_id"),
+            team_id=_team_id(req.get_param("team_id")),
         )
         self._answer_page(req, resp, current_user(req).id, query)
 

@@ -13,6 +13,9 @@ from typing import Any
 
 import attrs
 
+from launchpad_core.importing import tasks_skipped_by_service
+
+from ..converter import VersionNumber
 from .models import TemplateRecord, TemplateVersion
 
 NAME_MAX = 200
@@ -34,7 +37,7 @@ class TemplateUpdateRequest:
 
     name: str
     definition: Any
-    version: int | None = None
+    version: VersionNumber | None = None
 
 
 @attrs.frozen
@@ -42,7 +45,7 @@ class PreviewRequest:
     """Answers (JSON values by variable name) and the version to render (default: latest)."""
 
     answers: dict[str, Any] = attrs.field(factory=dict)
-    version: int | None = None
+    version: VersionNumber | None = None
 
 
 @attrs.frozen
@@ -72,7 +75,9 @@ class TemplateSummary:
 
 @attrs.frozen
 class TemplateView:
-    """A template with its latest definition."""
+    """A template with its latest definition. ``skipped_tasks``: its tasks and hooks (and
+    those skipped when it was imported), which the hosted service never runs: it renders
+    without them, as ``--skip-tasks`` does."""
 
     id: uuid.UUID
     name: str
@@ -82,11 +87,13 @@ class TemplateView:
     created_at: datetime
     updated_at: datetime
     definition: dict[str, Any]
+    skipped_tasks: tuple[str, ...] = ()
 
     @classmethod
     def from_row(cls, row: TemplateRecord) -> TemplateView:
         summary = attrs.asdict(TemplateSummary.from_row(row), recurse=False)
-        return cls(definition=row.definition, **summary)
+        return cls(definition=row.definition,
+                   skipped_tasks=tuple(tasks_skipped_by_service(row.definition)), **summary)
 
     @property
     def etag(self) -> str:

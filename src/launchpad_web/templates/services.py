@@ -24,16 +24,18 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, defer
 
-from launchpad_core import DefinitionError, Problem, Template
+from launchpad_core import DefinitionError, LaunchpadError, Problem, Template, strict_json
 from launchpad_core.serialization import structure_template
 
 from ..billing.quotas import Quotas
 from ..clock import Clock
+from ..converter import MAX_VERSION
 from ..db import end_transaction
 from ..errors import (
     FieldError,
     ForbiddenError,
     InvalidDefinitionError,
+    InvalidPreconditionError,
     NotFoundError,
     PreconditionRequiredError,
     StalePreconditionError,
@@ -62,7 +64,7 @@ from .schemas import (
 
 PAGE_DEFAULT = 20
 PAGE_MAX = 100
-MAX_VERSION = 2**31 - 1  # the column is a 32-bit integer
+CURSOR_MAX = 4096  # base64 of [name, id]: a name of NAME_MAX astral characters, escaped
 
 
 @attrs.frozen
@@ -90,14 +92,14 @@ class Precondition:
 
     def expected(self, current: int, *, required: bool) -> int:
         """The version to write over, or the matching error."""
-        if (
-            self.if_match is not None
-            and self.if_match.strip() != "*"
-            and _etag_version(self.if_match) != current
-        ):
-            raise StalePreconditionError(
-                f"If-Match {self.if_match} does not match the latest version {current}"
-            )
+        if self.if_match is not None and self.if_match.strip() != "*":
+            tagged = _etag_version(self.if_match)
+            if tagged is None:
+                raise InvalidPreconditionError(
+                    f'If-Match must be "*" or "v<version>" ("v{current}" now)', field="If-Match")
+            if tagged != current:
+                raise StalePreconditionError(
+                    f"If-Match names version {tagged}; the latest is {current}")
         if self.version is not None and self.version != current:
             raise VersionConflictError(
                 f"the change is based on version {self.version}; the latest is {current}",
@@ -108,10 +110,18 @@ class Precondition:
         return current
 
 
-def _etag_version(tag: str | None) -> int | None:
-    text = (tag or "").strip().removeprefix("W/").strip('"')
-    if text.startswith("v") and text[1:].isdigit():
-        return int(text[1:])
+def _etag_version(tag: str) -> int | None:
+    """The version of an ETag this API gives out (``"v3"``, ``W/"v3"``), else None."""
+    text = tag.strip().removeprefix("W/").strip('"')
+    return version_number(text[1:]) if text.startswith("v") else None
+
+
+def version_number(text: str) -> int | None:
+    """A version as a URL or header spells it: ASCII digits, 1 to 2^31-1; else None
+    (without converting an overlong number: int() refuses more than 4,300 digits)."""
+    if text.isascii() and text.isdigit() and len(text) <= len(str(MAX_VERSION)):
+        number = int(text)
+        return number if 1 <= number <= MAX_VERSION else None
     return None
 
 
@@ -189,9 +199,10 @@ class TemplateService:
     ) -> TemplateVersionView:
         """Version ``number`` (as the URL spells it: digits, else 404)."""
         row = self._visible(db, user_id, template_id)
-        if not (number.isascii() and number.isdigit()):
-            raise NotFoundError(f"the template has no version {number!r}")
-        return TemplateVersionView.from_row(self._version_row(db, row, int(number)))
+        parsed = version_number(number)
+        if parsed is None:
+            raise NotFoundError(f"the template has no version {number[:20]!r}")
+        return TemplateVersionView.from_row(self._version_row(db, row, parsed))
 
     # -- writing -----------------------------------------------------------------------
     def create(self, db: Session, *, user_id: uuid.UUID, request: TemplateRequest) -> TemplateView:
@@ -404,11 +415,17 @@ def encode_cursor(name: str, after: uuid.UUID) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[str, uuid.UUID]:
+    """The (name, id) a page ends at, from a cursor :func:`encode_cursor` made; 422
+    ``invalid_cursor`` for anything else (strict JSON: no value it could not hold)."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        name, after = json.loads(raw)
-        return str(name), uuid.UUID(after)
-    except (binascii.Error, ValueError, TypeError, AttributeError):
+        if len(cursor) > CURSOR_MAX:
+            raise ValueError("too long")
+        name, after = strict_json.loads(
+            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(name, str):
+            raise TypeError("not a name")
+        return name, uuid.UUID(after)
+    except (binascii.Error, ValueError, TypeError, AttributeError, LaunchpadError):
         raise ValidationFailedError.one(
             "invalid_cursor", "not a cursor this API gave out", "cursor"
         ) from None

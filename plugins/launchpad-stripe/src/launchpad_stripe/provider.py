@@ -15,10 +15,12 @@ from typing import Any
 
 import attrs
 import stripe
+from launchpad_core import LaunchpadError, strict_json
 from launchpad_core.billing import (
     BillingEvent,
     BillingUnavailableError,
     CheckoutSession,
+    InvalidEventError,
     InvalidWebhookError,
     SubscriptionState,
 )
@@ -93,18 +95,18 @@ class StripeProvider:
         if not signature:
             raise InvalidWebhookError("the Stripe-Signature header is missing")
         try:
-            event = stripe.Webhook.construct_event(
+            stripe.WebhookSignature.verify_header(
                 payload, signature, self.webhook_secret, tolerance=SIGNATURE_TOLERANCE_SECONDS)
         except stripe.SignatureVerificationError as exc:
             raise InvalidWebhookError(f"the signature does not verify: {exc.user_message}"
                                       ) from None
-        except ValueError:
-            raise InvalidWebhookError("the payload is not a JSON event") from None
-        data = event.to_dict()
-        obj = data.get("data", {}).get("object", {})
-        return BillingEvent(id=data["id"], type=data["type"],
-                            subscription_id=subscription_of(data["type"], obj),
-                            user_ref=user_ref_of(obj))
+        except UnicodeDecodeError:
+            raise InvalidWebhookError("the payload is not UTF-8") from None
+        try:
+            data = strict_json.loads(payload)
+        except LaunchpadError as exc:
+            raise InvalidEventError(f"the payload is not a JSON event: {exc}") from None
+        return event_of(data)
 
     def get_subscription(self, subscription_id: str) -> SubscriptionState:
         sub = self._call(self.client.v1.subscriptions.retrieve, subscription_id).to_dict()
@@ -133,6 +135,34 @@ class StripeProvider:
             raise BillingUnavailableError(
                 f"Stripe did not answer as expected: {exc.user_message or exc.__class__.__name__}"
             ) from exc
+
+
+EVENT_FIELD_MAX = 255  # webhook_events.event_id and .type
+
+
+def event_of(data: Any) -> BillingEvent:
+    """A verified event's JSON as a :class:`BillingEvent`; :class:`InvalidEventError`
+    naming the first field that is missing or of the wrong type."""
+    if not isinstance(data, dict):
+        raise InvalidEventError("an event is a JSON object")
+    for name in ("id", "type"):
+        value = data.get(name)
+        if not (isinstance(value, str) and 1 <= len(value) <= EVENT_FIELD_MAX):
+            raise InvalidEventError(
+                f"the event's {name} must be a string of 1 to {EVENT_FIELD_MAX} characters")
+    envelope = data.get("data", {})
+    obj = envelope.get("object", {}) if isinstance(envelope, dict) else None
+    if not isinstance(obj, dict):
+        raise InvalidEventError("the event's data.object must be an object")
+    try:
+        subscription_id, user_ref = subscription_of(data["type"], obj), user_ref_of(obj)
+    except AttributeError:
+        raise InvalidEventError("the event's object has fields of the wrong type") from None
+    for name, value in (("subscription", subscription_id), ("user reference", user_ref)):
+        if value is not None and not (isinstance(value, str) and len(value) <= EVENT_FIELD_MAX):
+            raise InvalidEventError(f"the event's {name} must be a string id")
+    return BillingEvent(id=data["id"], type=data["type"], subscription_id=subscription_id,
+                        user_ref=user_ref)
 
 
 def subscription_of(event_type: str, obj: Mapping[str, Any]) -> str | None:
