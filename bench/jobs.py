@@ -67,7 +67,8 @@ def processes(work: Path, database_url: str) -> Iterator[str]:
     env = {**os.environ, "LAUNCHPAD_DATABASE_URL": database_url,
            "LAUNCHPAD_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
            "LAUNCHPAD_DATA_DIR": str(work / "data"), "LAUNCHPAD_PORT": str(api_port),
-           "LAUNCHPAD_ENV": "development", "LAUNCHPAD_LOG_LEVEL": "WARNING"}
+           "LAUNCHPAD_ENV": "development", "LAUNCHPAD_LOG_LEVEL": "WARNING",
+           "LAUNCHPAD_PLAN_LIMITS": "free.jobs_in_flight=unlimited"}
     commands = [
         ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
          "--appendonly", "no", "--dir", str(work)],

@@ -25,7 +25,7 @@ from .accounts.export import AccountExport
 from .accounts.passwords import Passwords
 from .accounts.services import AccountService
 from .accounts.sessions import SessionStore
-from .accounts.throttling import LoginThrottle
+from .accounts.throttling import LoginThrottle, SignupThrottle
 from .accounts.tokens import TokenStore
 from .billing import resources as billing_resources
 from .billing.quotas import Quotas
@@ -38,9 +38,11 @@ from .evaluation import Evaluator
 from .health import HealthResource
 from .jobs import resources as jobs_resources
 from .jobs.services import JobService
+from .jobs.slots import RedisCounter, StreamSlots
 from .metrics import MetricsResource, RequestMetrics, exposition_registry
 from .middleware import BodyLimit, DbSession, LaunchpadRequest, RequestLog
 from .migrate import head_revision
+from .notifications import Notifier
 from .openapi import OpenApiResource, Route, build_document
 from .problems import install_error_handlers
 from .settings import WebSettings
@@ -75,11 +77,14 @@ def create_app(
     template_cache = TemplateListCache.from_url(settings.redis_url) if settings.redis_url else None
     accounts = AccountService(passwords=Passwords(settings.password_hashing), clock=clock,
                               throttle=LoginThrottle(clock=clock), billing=billing,
+                              signups=SignupThrottle(
+                                  clock=clock, per_address=settings.signups_per_address),
                               template_lists=template_cache)
 
     quotas = Quotas(plans=settings.billing.plans, clock=clock,
                     past_due_grace=settings.billing.past_due_grace)
-    teams = TeamService(quotas=quotas, clock=clock, template_lists=template_cache)
+    teams = TeamService(quotas=quotas, clock=clock, template_lists=template_cache,
+                        public_url=settings.public_url)
     job_queue = job_queue or JobQueue.from_settings(settings, WorkerContext.from_settings(
         settings, session_factory=session_factory, launchpad=launchpad, clock=clock))
     evaluator = Evaluator(settings.evaluation)
@@ -91,14 +96,21 @@ def create_app(
     routes = [
         *accounts_resources.routes(accounts=accounts, auth=auth,
                                    export=AccountExport(clock=clock)),
-        *teams_resources.routes(teams=teams),
+        *teams_resources.routes(
+            teams=teams, notifier=Notifier(launchpad.hooks, settings.jobs.smtp)),
         *templates_resources.routes(templates=templates, cache=template_cache),
         *billing_resources.routes(
             billing=BillingService(provider=billing, quotas=quotas, public_url=settings.public_url),
             webhooks=WebhookProcessor(provider=billing, clock=clock,
                                       past_due_grace=settings.billing.past_due_grace)),
         *jobs_resources.routes(jobs=jobs, queue=job_queue, storage=job_queue.context.storage,
-                               session_factory=session_factory, settings=settings.jobs),
+                               session_factory=session_factory, settings=settings.jobs,
+                               slots=StreamSlots(
+                                   total=settings.jobs.event_streams,
+                                   per_user=settings.jobs.event_streams_per_user,
+                                   longest=settings.jobs.event_stream,
+                                   users=RedisCounter.from_url(settings.redis_url)
+                                   if settings.redis_url else None)),
         Route("/api/health", HealthResource(version=launchpad_core.__version__,
                                             expected_revision=head_revision(),
                                             billing_provider=billing.name,

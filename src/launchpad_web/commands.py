@@ -60,7 +60,7 @@ def launchpad_register_commands(subparsers: argparse._SubParsersAction) -> None:
     revision.add_argument("-m", "--message", required=True)
     revision.set_defaults(handler=_db_revision)
     purge = actions.add_parser(
-        "purge-sessions", help="delete expired sessions and old login failures")
+        "purge-sessions", help="delete expired sessions, old login failures and sign-ups")
     purge.set_defaults(handler=_db_purge_sessions)
 
 
@@ -187,8 +187,8 @@ def _db_purge_sessions(args: argparse.Namespace) -> int:
     require_current(engine)
     with make_session_factory(engine)() as db, db.begin():
         counts = purge_expired(db, settings)
-    print(f"purged {counts.sessions} expired sessions and "
-          f"{counts.login_failures} old login failures")
+    print(f"purged {counts.sessions} expired sessions, {counts.login_failures} old login "
+          f"failures and {counts.signup_attempts} old sign-ups")
     return 0
 
 

@@ -148,6 +148,12 @@ class SessionRequiredError(ForbiddenError):
     title = "Sign in with a password for this; an API token cannot do it"
 
 
+class InvitationForAnotherEmailError(ForbiddenError):
+    code = "invitation_for_another_email"
+    title = ("The invitation was sent to another email address: sign in with the account "
+             "of that address to answer it")
+
+
 class WrongPasswordError(ForbiddenError):
     code = "wrong_password"
     title = "The current password is wrong"
@@ -157,6 +163,17 @@ class NotFoundError(ApiError):
     status = 404
     code = "not_found"
     title = "Not found"
+
+
+class InvitationNotFoundError(NotFoundError):
+    code = "invitation_not_found"
+    title = "No such invitation: the link is wrong, or it was replaced, revoked or answered"
+
+
+class InvitationExpiredError(ApiError):
+    status = 410
+    code = "invitation_expired"
+    title = "The invitation has expired: ask the team for a new one"
 
 
 class ConflictError(ApiError):
@@ -299,3 +316,18 @@ class EvaluatorsBusyError(ApiError):
 class TooManyAttemptsError(TooManyRequestsError):
     code = "too_many_attempts"
     title = "Too many failed sign-in attempts; try again later"
+
+
+class TooManyJobsError(TooManyRequestsError):
+    code = "too_many_jobs"
+    title = "You have as many generation jobs queued or running as your plan allows"
+
+
+class TooManyStreamsError(TooManyRequestsError):
+    code = "too_many_streams"
+    title = "Too many progress streams are open; close one or try again shortly"
+
+
+class TooManySignupsError(TooManyRequestsError):
+    code = "too_many_signups"
+    title = "Too many accounts were created from your address; try again later"

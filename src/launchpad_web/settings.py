@@ -40,6 +40,9 @@ Nothing else in ``launchpad_web`` reads ``os.environ``.
 ``LAUNCHPAD_EVALUATORS_WARM``       evaluator children kept forked in advance (2)
 ``LAUNCHPAD_EVALUATIONS_PER_USER``  evaluations one account runs at once per process (2)
 ``LAUNCHPAD_EVENT_STREAM_SECONDS``  longest a progress event stream stays open (25)
+``LAUNCHPAD_EVENT_STREAMS``         progress streams open at once per process (threads/2)
+``LAUNCHPAD_EVENT_STREAMS_PER_USER`` one user's streams open at once, all processes (2)
+``LAUNCHPAD_SIGNUPS_PER_ADDRESS``   sign-ups per client address an hour (5)
 ``LAUNCHPAD_COMPILED_CACHE_MB``     compiled template code kept on disk in
                                     ``DATA_DIR/compiled`` by ``serve``, ``worker`` and
                                     render children, least recently used out first
@@ -103,6 +106,7 @@ class WebSettings:
     max_body_bytes: int = attrs.field(default=4 * 1024 * 1024, validator=attrs.validators.ge(1))
     session_idle: timedelta = timedelta(hours=2)
     session_max: timedelta = timedelta(days=7)
+    signups_per_address: int = attrs.field(default=5, validator=attrs.validators.ge(1))
     log_level: str = attrs.field(default="INFO", validator=attrs.validators.in_(LOG_LEVELS))
     metrics_token: str | None = attrs.field(default=None, repr=False)
     metrics_multiprocess: bool = False
@@ -134,6 +138,7 @@ class WebSettings:
         data_dir = Path(env.text("LAUNCHPAD_DATA_DIR") or _default_data_dir(env))
         host = env.text("LAUNCHPAD_HOST") or "127.0.0.1"
         port = env.integer("LAUNCHPAD_PORT", 8000, maximum=65535)
+        threads = env.integer("LAUNCHPAD_THREADS", 8, minimum=1)
         return cls(
             data_dir=data_dir,
             database_url=env.text("LAUNCHPAD_DATABASE_URL")
@@ -142,13 +147,14 @@ class WebSettings:
             env=env.choice("LAUNCHPAD_ENV", ENVIRONMENTS),
             host=host,
             port=port,
-            threads=env.integer("LAUNCHPAD_THREADS", 8, minimum=1),
+            threads=threads,
             public_url=(env.text("LAUNCHPAD_PUBLIC_URL") or f"http://{host}:{port}").rstrip("/"),
             max_body_bytes=env.integer("LAUNCHPAD_MAX_BODY_BYTES", 4 * 1024 * 1024, minimum=1),
             session_idle=timedelta(
                 seconds=env.integer("LAUNCHPAD_SESSION_IDLE_SECONDS", 7200, minimum=1)),
             session_max=timedelta(
                 seconds=env.integer("LAUNCHPAD_SESSION_MAX_SECONDS", 604800, minimum=1)),
+            signups_per_address=env.integer("LAUNCHPAD_SIGNUPS_PER_ADDRESS", 5, minimum=1),
             log_level=env.choice("LAUNCHPAD_LOG_LEVEL", LOG_LEVELS, upper=True),
             metrics_token=_metrics_token(env.text("LAUNCHPAD_METRICS_TOKEN")),
             metrics_multiprocess=env.text("PROMETHEUS_MULTIPROC_DIR") is not None,
@@ -157,7 +163,7 @@ class WebSettings:
                 warm=env.integer("LAUNCHPAD_EVALUATORS_WARM", 2),
                 per_user=env.integer("LAUNCHPAD_EVALUATIONS_PER_USER", 2, minimum=1),
             ),
-            jobs=JobSettings.from_env(env, data_dir),
+            jobs=JobSettings.from_env(env, data_dir, threads=threads),
             compiled_cache_bytes=env.integer("LAUNCHPAD_COMPILED_CACHE_MB", 256, minimum=1) * MIB,
             billing=BillingSettings.from_env(env),
         )

@@ -48,6 +48,7 @@ WORKER_ENV = {
     "LAUNCHPAD_JOB_CPU_SECONDS": "20",
     "LAUNCHPAD_JOB_MEMORY_MB": "300",
     "LAUNCHPAD_ENV": "development",
+    "LAUNCHPAD_PLAN_LIMITS": "free.jobs_in_flight=unlimited",
 }
 
 

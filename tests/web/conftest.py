@@ -14,6 +14,8 @@
 * ``new_client``: another browser on the same app (a second user), or on another
   app made by ``make_app(**settings_changes)``.
 * ``signup``: ``signup(client, email=None, password=PASSWORD) -> user JSON``.
+* ``outbox``: every notice the apps sent (``launchpad_notify``), emptied per test;
+  ``join_team(by, team_id, who, role)`` invites ``who`` and accepts with the mailed link.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import secrets
 import threading
 import uuid
@@ -35,7 +38,7 @@ import sqlalchemy as sa
 import waitress
 from falcon import testing
 
-from launchpad_core import Launchpad, default_launchpad
+from launchpad_core import Launchpad, hookimpl
 from launchpad_web.app import create_app
 from launchpad_web.db import make_engine, make_session_factory
 from launchpad_web.migrate import upgrade
@@ -44,6 +47,8 @@ from launchpad_web.settings import PasswordHashing, WebSettings
 POSTGRESQL_URL_VARIABLE = "LAUNCHPAD_TEST_DATABASE_URL"
 FAST_HASHING = PasswordHashing(time_cost=1, memory_kib=8, parallelism=1)
 PASSWORD = "correct horse battery staple"
+SIGNUPS_PER_ADDRESS = 10_000
+"""Every test client is 127.0.0.1: tests of the sign-up throttle set their own limit."""
 
 
 # -- databases ------------------------------------------------------------------------
@@ -178,13 +183,55 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def settings(tmp_path: Any) -> WebSettings:
-    env = {"LAUNCHPAD_DATA_DIR": str(tmp_path), "LAUNCHPAD_ENV": "production"}
+    env = {"LAUNCHPAD_DATA_DIR": str(tmp_path), "LAUNCHPAD_ENV": "production",
+           "LAUNCHPAD_SIGNUPS_PER_ADDRESS": str(SIGNUPS_PER_ADDRESS)}
     return attrs.evolve(WebSettings.from_env(env), password_hashing=FAST_HASHING)
+
+
+@attrs.frozen
+class SentNotice:
+    kind: str
+    recipient: str
+    subject: str
+    message: str
+
+
+class Outbox:
+    """An inline plugin keeping what ``launchpad_notify`` was told, as a mailbox would."""
+
+    def __init__(self) -> None:
+        self.notices: list[SentNotice] = []
+
+    @hookimpl
+    def launchpad_notify(self, kind: str, recipient: str, subject: str, message: str,
+                         settings: Any) -> None:
+        self.notices.append(SentNotice(kind, recipient, subject, message))
+
+    def to(self, recipient: str, kind: str = "team_invitation") -> list[SentNotice]:
+        return [n for n in self.notices if n.recipient == recipient and n.kind == kind]
+
+    def invitation_token(self, recipient: str) -> str:
+        """The token of the latest invitation link mailed to ``recipient``."""
+        notices = self.to(recipient)
+        assert notices, f"no invitation was sent to {recipient}"
+        return re.findall(r"/api/invitations/([\w-]+)", notices[-1].message)[-1]
+
+
+OUTBOX = Outbox()
 
 
 @pytest.fixture(scope="session")
 def launchpad() -> Launchpad:
-    return default_launchpad()
+    """Every installed plugin, and :data:`OUTBOX` for the notices sent."""
+    launchpad = Launchpad()
+    launchpad.hooks.pm.register(OUTBOX)
+    return launchpad
+
+
+@pytest.fixture(autouse=True)
+def outbox() -> Outbox:
+    OUTBOX.notices.clear()
+    return OUTBOX
 
 
 @pytest.fixture
@@ -290,6 +337,16 @@ class Person:
 
     def delete(self, path: str) -> Any:
         return self.client.delete(path)
+
+
+def join_team(by: Person, team_id: str, who: Person, role: str = "member") -> dict[str, Any]:
+    """``by`` invites ``who`` into the team, and ``who`` accepts with the mailed link."""
+    invited = by.post(f"/api/teams/{team_id}/invite", {"email": who.email, "role": role})
+    assert invited.status_code == 201, invited.text
+    token = OUTBOX.invitation_token(who.email)
+    accepted = who.post(f"/api/invitations/{token}/accept", None)
+    assert accepted.status_code == 200, accepted.text
+    return accepted.json
 
 
 def people(new_client: Any, signup: Any, db: Any) -> Callable[..., Person]:

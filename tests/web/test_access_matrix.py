@@ -10,6 +10,10 @@ invitation) are checked the same way.
 To cover a new route, add a :class:`Call`; its path template names ids from
 :class:`Side` (``{team}``, ``{member}``, ``{invitation}``, ``{token}``); a route under
 :data:`COVERED_PREFIXES` without one fails ``test_every_route_with_ids_is_in_the_matrix``.
+
+An invitation link's token is not an id but a secret mailed to one address: the
+other side's link (:data:`LINK_CALLS`) answers 403 ``invitation_for_another_email``
+and changes nothing; a token that exists nowhere answers 404.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import sqlalchemy as sa
 from launchpad_web.billing.models import Plan
 from launchpad_web.models import metadata
 
+from .conftest import OUTBOX
 from .test_openapi import router_operations
 from .test_teams import Person, add_member, create_team, people
 
@@ -96,12 +101,19 @@ CALLS = (
     Call("GET", "/api/generate/{job}/download"),
     Call("GET", "/api/generate/{job}/events"),
 )
+LINK_CALLS = (
+    Call("GET", "/api/invitations/{invitation_token}"),
+    Call("POST", "/api/invitations/{invitation_token}/accept"),
+    Call("POST", "/api/invitations/{invitation_token}/decline"),
+)
 SUB_RESOURCE_CALLS = tuple(c for c in CALLS if c.path.startswith("/api/teams/{team}/")
                            and len(c.placeholders()) > 1)
 
-COVERED_PREFIXES = ("/api/teams/", "/api/tokens/", "/api/templates/", "/api/generate/")
+COVERED_PREFIXES = ("/api/teams/", "/api/tokens/", "/api/templates/", "/api/generate/",
+                    "/api/invitations/")
 PARAMETERS = {"team_id": "team", "invitation_id": "invitation", "user_id": "member",
-              "token_id": "token", "template_id": "template", "job_id": "job"}
+              "token_id": "token", "template_id": "template", "job_id": "job",
+              "invitation_token": "invitation_token"}
 """The app's path parameter names, as :class:`Side` calls the ids."""
 FIXED = {"number": "1"}
 """Placeholders that are not ids: the same value on both sides."""
@@ -128,14 +140,15 @@ def make_side(person: Any, name: str) -> Side:
     owner, member = person(plan=Plan.TEAM), person()
     team = create_team(owner, name)
     add_member(team, owner, member, "admin")
-    invited = created(owner.post(f"/api/teams/{team['id']}/invite",
-                                 {"email": f"pending-{name.lower()}@example.org"}))
+    pending = f"pending-{name.lower()}@example.org"
+    invited = created(owner.post(f"/api/teams/{team['id']}/invite", {"email": pending}))
     token = created(owner.post("/api/tokens", {"name": "ci"}))
     template = created(owner.post("/api/templates", {"name": "Mine", "definition": DEFINITION}))
     team_template = created(owner.post("/api/templates", {
         "name": "Ours", "definition": DEFINITION, "team_id": team["id"]}))
     job = created(owner.post("/api/generate", {"template_id": template["id"]}), 202)
-    ids = {"team": team["id"], "member": member.id, "invitation": invited["invitation"]["id"],
+    ids = {"team": team["id"], "member": member.id, "invitation": invited["id"],
+           "invitation_token": OUTBOX.invitation_token(pending),
            "token": token["id"], "template": template["id"],
            "team_template": team_template["id"], "job": job["id"], **FIXED}
     return Side(owner, ids)
@@ -198,6 +211,19 @@ def test_the_other_teams_member_and_invitation_ids_in_my_team_answer_404(
     assert snapshot(db) == before
 
 
+@pytest.mark.parametrize("actor, victim", [("alice", "bob"), ("bob", "alice")])
+@pytest.mark.parametrize("call", LINK_CALLS, ids=str)
+def test_the_other_sides_invitation_link_is_refused_and_changes_nothing(
+        sides, db, call, actor, victim):
+    me, them = sides[actor], sides[victim]
+    before = snapshot(db)
+    result = call.send(me.owner, them.ids)
+    assert (result.status_code, result.json["code"]) == (403, "invitation_for_another_email")
+    assert snapshot(db) == before
+    unknown = call.send(me.owner, {"invitation_token": "x" * 43})
+    assert (unknown.status_code, unknown.json["code"]) == (404, "invitation_not_found")
+
+
 def test_lists_show_only_ones_own_side(sides):
     for name, side in sides.items():
         teams = side.owner.get("/api/teams").json["teams"]
@@ -209,7 +235,7 @@ def test_lists_show_only_ones_own_side(sides):
 
 def test_every_route_with_ids_is_in_the_matrix(app):
     """A new route under a covered prefix fails here until it gets a :class:`Call`."""
-    covered = {(c.path, c.method.lower()) for c in CALLS}
+    covered = {(c.path, c.method.lower()) for c in (*CALLS, *LINK_CALLS)}
     for path, verb in router_operations(app):
         if not path.startswith(COVERED_PREFIXES) or "{" not in path:
             continue

@@ -8,7 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from launchpad_web.accounts.models import AuthSession, LoginFailure, ThrottleScope, User
+from launchpad_web.accounts.models import (
+    AuthSession,
+    LoginFailure,
+    SignupAttempt,
+    ThrottleScope,
+    User,
+)
 from launchpad_web.settings import PasswordHashing
 
 PASSWORD = "correct horse battery staple"
@@ -291,10 +297,13 @@ def test_the_purge_sessions_command(tmp_path, monkeypatch, capsys):
             LoginFailure(scope=ThrottleScope.ADDRESS, key="192.0.2.1",
                          failed_at=now - timedelta(hours=1)),
             LoginFailure(scope=ThrottleScope.ADDRESS, key="192.0.2.1", failed_at=now),
+            SignupAttempt(address="192.0.2.1", attempted_at=now - timedelta(hours=2)),
+            SignupAttempt(address="192.0.2.1", attempted_at=now),
         ])
         session.commit()
     assert main(["db", "purge-sessions"]) == 0
-    assert capsys.readouterr().out == "purged 2 expired sessions and 1 old login failures\n"
+    assert capsys.readouterr().out == (
+        "purged 2 expired sessions, 1 old login failures and 1 old sign-ups\n")
     with engine.connect() as connection:
         assert connection.scalars(sa.select(AuthSession.id)).all() == ["a" * 64]
         assert connection.scalar(sa.select(sa.func.count()).select_from(LoginFailure)) == 1

@@ -179,15 +179,18 @@ def test_past_due_grace_and_canceled_until_period_end(db, status, extra, now, ex
 
 
 def test_limits_are_configurable():
-    catalog = PlanCatalog.parse("free.templates=5, pro.generations=unlimited,free.teams=yes")
+    catalog = PlanCatalog.parse("free.templates=5, pro.generations=unlimited,free.teams=yes,"
+                                "pro.jobs_in_flight=4")
     assert catalog[Plan.FREE] == PlanLimits(private_templates=5, generations_per_month=20,
-                                            teams=True)
+                                            teams=True, jobs_in_flight=2)
+    assert catalog[Plan.PRO].jobs_in_flight == 4
     assert catalog[Plan.PRO].generations_per_month is None
     assert catalog[Plan.TEAM] == PlanCatalog()[Plan.TEAM]
 
 
 @pytest.mark.parametrize("text", ["gold.templates=1", "free.colour=1", "free.templates",
-                                  "free.templates=-1", "free.teams=maybe"])
+                                  "free.templates=-1", "free.teams=maybe",
+                                  "free.jobs_in_flight=some"])
 def test_bad_limit_overrides_are_refused(text):
     with pytest.raises(ConfigurationError, match="LAUNCHPAD_PLAN_LIMITS"):
         PlanCatalog.parse(text)
@@ -327,7 +330,7 @@ def test_twenty_parallel_template_creates_over_http_leave_exactly_three(served,
 
 
 def test_parallel_generate_requests_stop_at_the_free_limit(served, committing_engine):
-    base = served("free.generations=3")
+    base = served("free.generations=3,free.jobs_in_flight=unlimited")
     user_id, cookie = signed_in(base)
     definition = {"name": "tiny", "files": [{"path": "a.txt", "content": "x"}]}
     with make_session_factory(committing_engine).begin() as session:

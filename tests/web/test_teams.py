@@ -1,4 +1,4 @@
-"""Teams over the API: creating, listing, renaming, deleting, inviting, members and roles.
+"""Teams over the API: creating, listing, renaming, deleting, invitations, members and roles.
 
 Each rule of :mod:`launchpad_web.teams.policy` is checked through HTTP, and the
 database is read afterwards to see that a refused request changed nothing.
@@ -6,6 +6,7 @@ database is read afterwards to see that a refused request changed nothing.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -14,11 +15,14 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
+from launchpad_core import hookimpl
+from launchpad_core.testing import launchpad_with
 from launchpad_web.accounts.models import User
+from launchpad_web.app import create_app
 from launchpad_web.billing.models import Plan
 from launchpad_web.teams.models import Team, TeamInvitation, TeamMembership, TeamRole
 
-from .conftest import PASSWORD, Person, people
+from .conftest import PASSWORD, Person, join_team, people
 
 
 # -- helpers (the access matrix uses them too) ----------------------------------------
@@ -34,8 +38,7 @@ def create_team(owner: Person, name: str = "Rocket") -> dict[str, Any]:
 
 
 def add_member(team: dict[str, Any], by: Person, who: Person, role: str = "member") -> None:
-    result = by.post(f"/api/teams/{team['id']}/invite", {"email": who.email, "role": role})
-    assert result.status_code == 201, result.text
+    join_team(by, team["id"], who, role)
 
 
 def roles(db: Any, team_id: str) -> dict[str, str]:
@@ -205,17 +208,132 @@ def test_an_owner_deletes_the_team_with_its_memberships_and_invitations(world, d
 
 
 # -- invitations ---------------------------------------------------------------------
-def test_inviting_an_existing_user_adds_them_at_once(person, db):
-    owner, ann = person(plan=Plan.TEAM), person()
-    team = create_team(owner)
-    result = owner.post(f"/api/teams/{team['id']}/invite", {"email": ann.email.upper()})
-    assert result.status_code == 201
-    assert result.json["outcome"] == "joined" and result.json["invitation"] is None
-    assert result.json["member"]["user_id"] == ann.id
-    assert result.json["member"]["role"] == "member"
-    assert roles(db, team["id"])[ann.id] == "member"
+def invite(world: World, email: str, role: str = "member", by: str = "owner") -> dict[str, Any]:
+    result = getattr(world, by).post(f"{world.path}/invite", {"email": email, "role": role})
+    assert result.status_code == 201, result.text
+    return result.json
+
+
+def pending_invitations(session: Any) -> int:
+    """Invitations not accepted (the team's members' accepted ones stay, answered)."""
+    return session.scalar(sa.select(sa.func.count()).select_from(TeamInvitation).where(
+        TeamInvitation.accepted_at.is_(None)))
+
+
+def link(outbox: Any, email: str, action: str = "") -> str:
+    return f"/api/invitations/{outbox.invitation_token(email)}{action}"
+
+
+def test_the_answer_is_the_same_whether_or_not_the_email_has_an_account(world, person, db,
+                                                                        outbox):
+    ann = person()
+    known, unknown = invite(world, ann.email), invite(world, "nobody@example.org")
+    assert known.keys() == unknown.keys() == {
+        "id", "email", "role", "invited_by", "created_at", "expires_at"}
+    assert {k: v for k, v in known.items() if k not in ("id", "email")} == {
+        k: v for k, v in unknown.items() if k not in ("id", "email")}
+    assert ann.id not in roles(db, world.team["id"]), "nobody joins without consent"
+    assert ann.get("/api/teams").json == {"teams": []}
+    assert [len(outbox.to(e)) for e in (ann.email, "nobody@example.org")] == [1, 1]
+
+
+def test_the_link_is_mailed_and_only_its_hash_is_stored(world, db, outbox):
+    made = invite(world, "New.Person@Example.org", by="admin")
+    assert made["email"] == "new.person@example.org" and made["invited_by"] == world.admin.id
+    [notice] = outbox.to("new.person@example.org")
+    assert "Rocket" in notice.subject and world.admin.email in notice.message
+    token = outbox.invitation_token("new.person@example.org")
+    assert len(token) >= 43 and token not in str(made)
+    with db.session() as session:
+        stored = session.get(TeamInvitation, uuid.UUID(made["id"]))
+        assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    listed = world.owner.get(f"{world.path}/invitations").json["invitations"]
+    assert [i["id"] for i in listed] == [made["id"]]
+
+
+def test_the_invited_person_reads_and_accepts(world, person, db, outbox):
+    ann = person()
+    invite(world, ann.email, "admin", by="owner")
+    shown = ann.get(link(outbox, ann.email))
+    assert shown.status_code == 200, shown.text
+    assert shown.json == {**shown.json, "team_id": world.team["id"], "team_name": "Rocket",
+                          "role": "admin", "email": ann.email,
+                          "invited_by_email": world.owner.email}
+    accepted = ann.post(link(outbox, ann.email, "/accept"), None)
+    assert accepted.status_code == 200, accepted.text
+    assert (accepted.json["id"], accepted.json["role"]) == (world.team["id"], "admin")
+    assert roles(db, world.team["id"])[ann.id] == "admin"
     assert ann.get("/api/me").json["role"] == "team_member"
-    assert [t["id"] for t in ann.get("/api/teams").json["teams"]] == [team["id"]]
+    assert world.owner.get(f"{world.path}/invitations").json == {"invitations": []}
+    problem(ann.post(link(outbox, ann.email, "/accept"), None), 404, "invitation_not_found")
+
+
+@pytest.mark.parametrize("call", [("GET", ""), ("POST", "/accept"), ("POST", "/decline")])
+def test_another_account_cannot_use_the_link(world, person, db, outbox, call):
+    method, action = call
+    ann, bob = person(), person()
+    invite(world, ann.email)
+    before = roles(db, world.team["id"])
+    path = link(outbox, ann.email, action)
+    doc = problem(bob.client.request(method, path), 403, "invitation_for_another_email")
+    assert ann.email not in str(doc)
+    problem(world.owner.client.request(method, path), 403, "invitation_for_another_email")
+    assert roles(db, world.team["id"]) == before
+    assert len(world.owner.get(f"{world.path}/invitations").json["invitations"]) == 1
+    problem(bob.client.request(method, f"/api/invitations/{'x' * 43}{action}"), 404,
+            "invitation_not_found")
+
+
+def test_the_link_needs_a_signed_in_user(client, world, outbox):
+    invite(world, "ann@example.org")
+    problem(client.get(link(outbox, "ann@example.org")), 401, "unauthenticated")
+    problem(client.post(link(outbox, "ann@example.org", "/accept")), 401, "unauthenticated")
+
+
+def test_signing_up_with_an_invited_email_joins_nothing_until_accepted(world, person, db,
+                                                                       outbox):
+    invite(world, "later@example.org", "owner")
+    later = person("later@example.org")
+    assert later.id not in roles(db, world.team["id"])
+    assert later.get("/api/teams").json == {"teams": []}
+    assert later.post(link(outbox, later.email, "/accept"), None).status_code == 200
+    assert roles(db, world.team["id"])[later.id] == "owner"
+
+
+def test_the_invited_person_may_decline(world, person, db, outbox):
+    ann = person()
+    invite(world, ann.email)
+    assert ann.post(link(outbox, ann.email, "/decline"), None).status_code == 204
+    assert ann.id not in roles(db, world.team["id"])
+    assert world.owner.get(f"{world.path}/invitations").json == {"invitations": []}
+    problem(ann.post(link(outbox, ann.email, "/accept"), None), 404, "invitation_not_found")
+
+
+def test_an_invitation_expires_after_seven_days(world, person, db, clock, outbox):
+    late = person()
+    made = invite(world, late.email)
+    assert made["expires_at"].startswith("2030-01-08T12:00:00")
+    clock.advance(days=7, seconds=1)
+    for who in (world.owner, late):
+        who.post("/api/auth/login", {"email": who.email, "password": PASSWORD})
+    assert world.owner.get(f"{world.path}/invitations").json == {"invitations": []}
+    problem(late.get(link(outbox, late.email)), 410, "invitation_expired")
+    problem(late.post(link(outbox, late.email, "/accept"), None), 410, "invitation_expired")
+    assert late.id not in roles(db, world.team["id"])
+
+
+def test_inviting_again_replaces_the_invitation_and_its_link(world, person, db, clock, outbox):
+    ann = person()
+    first = invite(world, ann.email)
+    old_link = link(outbox, ann.email, "/accept")
+    clock.advance(hours=1)
+    again = invite(world, ann.email, "admin")
+    assert again["id"] != first["id"] and again["role"] == "admin"
+    assert again["expires_at"].startswith("2030-01-08T13:00:00")
+    with db.session() as session:
+        assert pending_invitations(session) == 1
+    problem(ann.post(old_link, None), 404, "invitation_not_found")
+    assert ann.post(link(outbox, ann.email, "/accept"), None).json["role"] == "admin"
 
 
 def test_inviting_a_member_again_is_a_conflict(world, db):
@@ -225,60 +343,11 @@ def test_inviting_a_member_again_is_a_conflict(world, db):
     assert roles(db, world.team["id"])[world.member.id] == "member"
 
 
-def test_an_unknown_email_gets_an_invitation_applied_at_signup(world, person, db):
-    result = world.admin.post(f"{world.path}/invite", {"email": "New.Person@Example.org"})
-    assert result.status_code == 201 and result.json["outcome"] == "invited"
-    invitation = result.json["invitation"]
-    assert invitation["email"] == "new.person@example.org"
-    assert invitation["role"] == "member" and invitation["invited_by"] == world.admin.id
-    listed = world.owner.get(f"{world.path}/invitations").json["invitations"]
-    assert [i["id"] for i in listed] == [invitation["id"]]
-
-    newcomer = person("new.person@example.org")
-    assert roles(db, world.team["id"])[newcomer.id] == "member"
-    assert newcomer.get("/api/me").json["role"] == "team_member"
-    assert world.owner.get(f"{world.path}/invitations").json == {"invitations": []}
-    with db.session() as session:
-        accepted = session.get(TeamInvitation, uuid.UUID(invitation["id"]))
-        assert accepted.accepted_at is not None
-
-
-def test_an_invitation_expires_after_seven_days(world, person, db, clock):
-    invitation = world.owner.post(f"{world.path}/invite", {"email": "late@example.org"}).json
-    assert invitation["invitation"]["expires_at"].startswith("2030-01-08T12:00:00")
-    clock.advance(days=7, seconds=1)
-    world.owner.post("/api/auth/login", {"email": world.owner.email, "password": PASSWORD})
-    assert world.owner.get(f"{world.path}/invitations").json == {"invitations": []}
-    late = person("late@example.org")
-    assert late.id not in roles(db, world.team["id"])
-    assert late.get("/api/teams").json == {"teams": []}
-
-
-def test_inviting_again_renews_the_pending_invitation(world, db, clock):
-    first = world.owner.post(f"{world.path}/invite", {"email": "x@example.org"}).json
-    clock.advance(hours=1)
-    again = world.owner.post(f"{world.path}/invite",
-                             {"email": "x@example.org", "role": "admin"}).json
-    assert again["invitation"]["id"] == first["invitation"]["id"]
-    assert again["invitation"]["role"] == "admin"
-    assert again["invitation"]["expires_at"].startswith("2030-01-08T13:00:00")
-    with db.session() as session:
-        assert session.scalar(sa.select(sa.func.count()).select_from(TeamInvitation)) == 1
-
-
-def test_an_owner_invitation_makes_an_owner_at_signup(world, person, db):
-    world.owner.post(f"{world.path}/invite", {"email": "co@example.org", "role": "owner"})
-    co = person("co@example.org")
-    assert roles(db, world.team["id"])[co.id] == "owner"
-
-
-def test_invitations_to_several_teams_all_apply(person, db):
-    one, two = person(plan=Plan.TEAM), person(plan=Plan.TEAM)
+def test_invitations_to_several_teams_are_answered_one_by_one(person, outbox):
+    one, two, both = person(plan=Plan.TEAM), person(plan=Plan.TEAM), person()
     teams = [create_team(one, "One"), create_team(two, "Two")]
-    one.post(f"/api/teams/{teams[0]['id']}/invite", {"email": "both@example.org"})
-    two.post(f"/api/teams/{teams[1]['id']}/invite", {"email": "both@example.org",
-                                                      "role": "admin"})
-    both = person("both@example.org")
+    join_team(one, teams[0]["id"], both)
+    join_team(two, teams[1]["id"], both, "admin")
     mine = {t["name"]: t["role"] for t in both.get("/api/teams").json["teams"]}
     assert mine == {"One": "member", "Two": "admin"}
 
@@ -291,7 +360,7 @@ def test_who_may_invite_with_which_role(world, db, who, role):
                                       {"email": "n@example.org", "role": role})
     problem(result, 403, "forbidden")
     with db.session() as session:
-        assert session.scalar(sa.select(sa.func.count()).select_from(TeamInvitation)) == 0
+        assert pending_invitations(session) == 0
 
 
 def test_an_admin_cannot_downgrade_an_owner_invitation_by_inviting_again(world):
@@ -319,27 +388,35 @@ def test_members_cannot_see_invitations(world):
 
 def test_owners_and_admins_revoke_invitations(world, db):
     made = world.owner.post(f"{world.path}/invite", {"email": "r@example.org"}).json
-    path = f"{world.path}/invitations/{made['invitation']['id']}"
+    path = f"{world.path}/invitations/{made['id']}"
     problem(world.member.delete(path), 403, "forbidden")
     assert world.admin.delete(path).status_code == 204
     problem(world.admin.delete(path), 404, "not_found")
     with db.session() as session:
-        assert session.scalar(sa.select(sa.func.count()).select_from(TeamInvitation)) == 0
+        assert pending_invitations(session) == 0
 
 
 def test_an_admin_cannot_revoke_an_admin_invitation(world, db):
     made = world.owner.post(f"{world.path}/invite", {"email": "a@example.org",
                                                      "role": "admin"}).json
-    path = f"{world.path}/invitations/{made['invitation']['id']}"
+    path = f"{world.path}/invitations/{made['id']}"
     problem(world.admin.delete(path), 403, "forbidden")
     assert world.owner.delete(path).status_code == 204
 
 
-def test_an_accepted_invitation_cannot_be_revoked(world, person):
-    made = world.owner.post(f"{world.path}/invite", {"email": "acc@example.org"}).json
-    person("acc@example.org")
-    path = f"{world.path}/invitations/{made['invitation']['id']}"
-    problem(world.owner.delete(path), 404, "not_found")
+def test_an_accepted_invitation_cannot_be_revoked(world, person, outbox):
+    made = invite(world, "acc@example.org")
+    accepted = person("acc@example.org").post(link(outbox, "acc@example.org", "/accept"), None)
+    assert accepted.status_code == 200
+    problem(world.owner.delete(f"{world.path}/invitations/{made['id']}"), 404, "not_found")
+
+
+def test_a_revoked_invitation_s_link_is_dead(world, person, outbox):
+    ann = person()
+    made = invite(world, ann.email)
+    assert world.admin.delete(f"{world.path}/invitations/{made['id']}").status_code == 204
+    problem(ann.post(link(outbox, ann.email, "/accept"), None), 404, "invitation_not_found")
+    assert ann.id not in {m["user_id"] for m in world.owner.get(world.path).json["members"]}
 
 
 # -- removing members ----------------------------------------------------------------
@@ -486,3 +563,25 @@ def test_a_role_change_for_a_non_member_is_404(world, person):
 
 def test_team_roles_are_the_documented_three():
     assert [r.value for r in TeamRole] == ["member", "admin", "owner"]
+
+
+class BrokenMail:
+    """A ``launchpad_notify`` whose mail server is down."""
+
+    @hookimpl
+    def launchpad_notify(self, kind, recipient, subject, message, settings):
+        raise OSError("the mail server is down")
+
+
+def test_an_invitation_is_kept_when_its_email_cannot_be_sent(settings, db, new_client, signup,
+                                                             caplog):
+    app = create_app(settings, session_factory=db.session_factory,
+                     launchpad=launchpad_with(BrokenMail()))
+    owner = people(lambda: new_client(app), signup, db)(plan=Plan.TEAM)
+    team = create_team(owner)
+    result = owner.post(f"/api/teams/{team['id']}/invite", {"email": "x@example.org"})
+    assert result.status_code == 201, result.text
+    assert "notification failed" in caplog.text
+    assert "the mail server is down" in caplog.text
+    listed = owner.get(f"/api/teams/{team['id']}/invitations").json["invitations"]
+    assert [i["email"] for i in listed] == ["x@example.org"]

@@ -13,10 +13,15 @@ import sqlalchemy as sa
 from alembic import command
 
 from launchpad_web.billing.quotas import Quotas
-from launchpad_web.errors import LastOwnerError
+from launchpad_web.errors import (
+    AlreadyMemberError,
+    InvitationExpiredError,
+    InvitationNotFoundError,
+    LastOwnerError,
+)
 from launchpad_web.migrate import alembic_config
 from launchpad_web.teams.models import TeamRole
-from launchpad_web.teams.services import TeamService, apply_pending_invitations
+from launchpad_web.teams.services import TeamService, token_hash
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -143,20 +148,26 @@ def test_two_owners_stepping_down_at_once_leave_one_owner(committing_engine):
     assert owners == {bob} and primary == bob
 
 
-def test_pending_invitations_apply_once_and_skip_teams_already_joined(db):
+def test_an_invitation_is_accepted_once_and_never_for_a_team_already_joined(db):
+    service = TeamService(quotas=Quotas(), clock=lambda: NOW)
     with db.session() as session:
         connection = session.connection()
         owner = add_user(connection, "owner@example.org")
         newcomer = add_user(connection, "new@example.org")
-        joined, fresh = add_team(connection, owner), add_team(connection, owner)
+        joined, fresh, old = (add_team(connection, owner) for _ in range(3))
         add_membership(connection, joined, newcomer, "member")
-        for team_id in (joined, fresh):
+        for team_id, expires in ((joined, 8), (fresh, 8), (old, 1)):
             connection.execute(invitations.insert().values(
                 id=uuid.uuid4(), team_id=team_id, email="new@example.org", role="admin",
-                token_hash=uuid.uuid4().hex, created_at=NOW, expires_at=NOW.replace(day=8)))
-        assert apply_pending_invitations(session, user_id=newcomer, email="new@example.org",
-                                         now=NOW) == [fresh]
-        assert apply_pending_invitations(session, user_id=newcomer, email="new@example.org",
-                                         now=NOW) == []
+                token_hash=token_hash(f"token-{team_id}"), created_at=NOW,
+                expires_at=NOW.replace(day=expires)))
+        view = service.accept(session, token=f"token-{fresh}", user_id=newcomer)
+        assert (view.id, view.role) == (fresh, TeamRole.ADMIN)
+        with pytest.raises(InvitationNotFoundError):
+            service.accept(session, token=f"token-{fresh}", user_id=newcomer)
+        with pytest.raises(AlreadyMemberError):
+            service.accept(session, token=f"token-{joined}", user_id=newcomer)
+        with pytest.raises(InvitationExpiredError):
+            service.accept(session, token=f"token-{old}", user_id=newcomer)
         assert {(t, r) for t, u, r in roles_of(connection) if u == newcomer} == {
             (joined, "member"), (fresh, "admin")}

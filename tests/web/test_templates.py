@@ -25,7 +25,7 @@ from launchpad_web.templates.models import TemplateRecord, TemplateVersion
 from launchpad_web.templates.schemas import TemplateRequest, TemplateUpdateRequest
 from launchpad_web.templates.services import TemplateService, encode_cursor
 
-from .conftest import Person, people
+from .conftest import Person, join_team, people
 
 FRESH = "5d1b9c4e-0000-4000-8000-00000000f7e5"  # fixed: xdist workers must collect the same ids
 DEFINITION = {
@@ -52,9 +52,7 @@ def make_team(owner: Person, *, admin: Any = (), member: Any = ()) -> str:
     team = owner.post("/api/teams", {"name": "Crew"})
     assert team.status_code == 201, team.text
     for role, who in [*(("admin", p) for p in admin), *(("member", p) for p in member)]:
-        invited = owner.post(f"/api/teams/{team.json['id']}/invite",
-                             {"email": who.email, "role": role})
-        assert invited.status_code == 201, invited.text
+        join_team(owner, team.json["id"], who, role)
     return team.json["id"]
 
 

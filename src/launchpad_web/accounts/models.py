@@ -1,4 +1,5 @@
-"""Tables of the accounts domain: users, sessions, api_tokens, login_failures."""
+"""Tables of the accounts domain: users, sessions, api_tokens, login_failures,
+signup_attempts."""
 
 from __future__ import annotations
 
@@ -77,3 +78,16 @@ class LoginFailure(HasId, Base):
     scope: Mapped[ThrottleScope]
     key: Mapped[str] = mapped_column(sa.String(320))
     failed_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class SignupAttempt(HasId, Base):
+    """One account created from a client address (``REMOTE_ADDR``), counted by the
+    sign-up throttle (:class:`~launchpad_web.accounts.throttling.SignupThrottle`)."""
+
+    __tablename__ = "signup_attempts"
+    __table_args__ = (
+        sa.Index("ix_signup_attempts_address_attempted_at", "address", "attempted_at"),
+    )
+
+    address: Mapped[str] = mapped_column(sa.String(320))
+    attempted_at: Mapped[datetime] = mapped_column(index=True)

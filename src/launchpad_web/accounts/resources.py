@@ -38,10 +38,11 @@ class SignupResource:
         self.auth = auth
 
     @operation("Create an account and sign in", request=SignupRequest,
-               responses={201: UserView}, problems=(403, 409))
+               responses={201: UserView}, problems=(403, 409, 429))
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, SignupRequest)
-        user = self.accounts.signup(req.context.db, email=body.email, password=body.password)
+        user = self.accounts.signup(req.context.db, email=body.email, password=body.password,
+                                    address=req.remote_addr)
         self.auth.sign_in(req, resp, user)
         resp.status = falcon.HTTP_201
         resp.media = unstructure(user)

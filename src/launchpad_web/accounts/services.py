@@ -28,17 +28,12 @@ from ..errors import (
     WrongPasswordError,
 )
 from ..teams.models import Team, TeamMembership
-from ..teams.services import (
-    apply_pending_invitations,
-    co_member_ids,
-    hand_over_teams,
-    sync_member_role,
-)
+from ..teams.services import co_member_ids, hand_over_teams, sync_member_role
 from .auth import CHALLENGE
 from .models import LoginFailure, ThrottleScope, User, UserRole
 from .passwords import Passwords
 from .schemas import UserView
-from .throttling import LoginThrottle
+from .throttling import LoginThrottle, SignupThrottle
 
 if TYPE_CHECKING:
     from ..templates.cache import TemplateListCache
@@ -46,16 +41,21 @@ if TYPE_CHECKING:
 
 class AccountService:
     def __init__(self, *, passwords: Passwords, clock: Clock, throttle: LoginThrottle,
+                 signups: SignupThrottle | None = None,
                  billing: BillingProvider | None = None,
                  template_lists: TemplateListCache | None = None):
         self.passwords = passwords
         self.clock = clock
         self.throttle = throttle
+        self.signups = signups or SignupThrottle(clock=clock)
         self.billing = billing or FreeOnlyProvider()
         self.template_lists = template_lists
 
-    def signup(self, db: Session, *, email: Email, password: str) -> UserView:
+    def signup(self, db: Session, *, email: Email, password: str,
+               address: str | None = None) -> UserView:
+        """A new account; refused (429) when ``address`` created too many lately."""
         self.passwords.check_policy(password)
+        self.signups.check(db, address=address)
         now = self.clock()
         user = User(email=email, hashed_password=self.passwords.hash(password),
                     role=UserRole.FREE, created_at=now, updated_at=now)
@@ -64,7 +64,7 @@ class AccountService:
                 db.add(user)
         except IntegrityError:
             raise EmailTakenError(field="$.email") from None
-        apply_pending_invitations(db, user_id=user.id, email=email, now=now)
+        self.signups.record(db, address=address)
         return UserView.from_row(user)
 
     def authenticate(self, db: Session, *, email: Email, password: str,

@@ -1,12 +1,15 @@
 """Plans and their limits: the one place they are defined.
 
-Defaults: Free has 3 private templates, 20 generations a month and no teams;
-Pro has unlimited templates and 1,000 generations a month; Team adds teams
-(shared team templates, members) and 5,000 generations a month per team.
+Defaults: Free has 3 private templates, 20 generations a month, 2 jobs in
+flight and no teams; Pro has unlimited templates, 1,000 generations a month and
+10 jobs in flight; Team adds teams (shared team templates, members), 5,000
+generations a month per team and 25 jobs in flight. Jobs in flight are a user's
+generation jobs queued or running at once (whatever template they use), so one
+account cannot fill the workers' queue.
 ``LAUNCHPAD_PLAN_LIMITS`` overrides any of them with comma-separated
 ``plan.limit=value`` pairs, e.g. ``free.templates=5,team.generations=10000``;
-the limits are ``templates`` and ``generations`` (an integer or ``unlimited``)
-and ``teams`` (``yes`` or ``no``).
+the limits are ``templates``, ``generations`` and ``jobs_in_flight`` (an integer
+or ``unlimited``) and ``teams`` (``yes`` or ``no``).
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import attrs
 from ..errors import ConfigurationError
 from .models import Plan
 
-LIMIT_NAMES = {"templates": "private_templates", "generations": "generations_per_month"}
+LIMIT_NAMES = {"templates": "private_templates", "generations": "generations_per_month",
+               "jobs_in_flight": "jobs_in_flight"}
 YES_NO = {"yes": True, "no": False}
 
 
@@ -29,12 +33,16 @@ class PlanLimits:
     private_templates: int | None
     generations_per_month: int | None
     teams: bool
+    jobs_in_flight: int | None
 
 
 DEFAULT_LIMITS = {
-    Plan.FREE: PlanLimits(private_templates=3, generations_per_month=20, teams=False),
-    Plan.PRO: PlanLimits(private_templates=None, generations_per_month=1000, teams=False),
-    Plan.TEAM: PlanLimits(private_templates=None, generations_per_month=5000, teams=True),
+    Plan.FREE: PlanLimits(private_templates=3, generations_per_month=20, teams=False,
+                          jobs_in_flight=2),
+    Plan.PRO: PlanLimits(private_templates=None, generations_per_month=1000, teams=False,
+                         jobs_in_flight=10),
+    Plan.TEAM: PlanLimits(private_templates=None, generations_per_month=5000, teams=True,
+                          jobs_in_flight=25),
 }
 
 PLAN_ORDER = (Plan.FREE, Plan.PRO, Plan.TEAM)
@@ -68,7 +76,7 @@ def _split(pair: str) -> tuple[Plan, str, int | bool | None]:
     ):
         raise ConfigurationError(
             f"LAUNCHPAD_PLAN_LIMITS: {pair!r} is not plan.limit=value with a plan of "
-            f"free, pro, team and a limit of templates, generations, teams")
+            f"free, pro, team and a limit of templates, generations, jobs_in_flight, teams")
     if limit == "teams":
         if raw not in YES_NO:
             raise ConfigurationError(f"LAUNCHPAD_PLAN_LIMITS: {key.strip()} must be yes or no")

@@ -1,9 +1,9 @@
 """Plan limits enforced at the moment of use: the contract other domains call.
 
 ``templates`` calls :meth:`Quotas.check_template_create`, ``teams``
-:meth:`Quotas.check_team_create` and ``jobs`` :meth:`Quotas.check_generation`,
-each inside the request's transaction and just before inserting the row, so
-the check and the insert commit together.
+:meth:`Quotas.check_team_create` and ``jobs`` :meth:`Quotas.check_generation`
+then :meth:`Quotas.check_jobs_in_flight`, each inside the request's transaction
+and just before inserting the row, so the check and the insert commit together.
 
 Concurrency: a check locks the row the limit belongs to (the user's, or the
 team's for a team template's generations) with ``SELECT ... FOR UPDATE`` on
@@ -16,6 +16,11 @@ Usage: a generation is a ``generation_jobs`` row created in the calendar
 month (UTC) whose status is not ``failed`` -- each job counts once, and a
 failed one gives its generation back. A job on a team template counts for the
 team (against its owner's plan), any other job for the user who asked for it.
+
+Jobs in flight: the ``pending`` and ``processing`` jobs of the user who asks,
+whatever the template, against that user's own plan; at the limit 429
+``too_many_jobs`` with ``Retry-After`` (:data:`JOBS_RETRY_AFTER_SECONDS`, about
+how long a small job takes), since waiting is enough to pass it.
 """
 
 from __future__ import annotations
@@ -28,13 +33,16 @@ from sqlalchemy.orm import Session
 
 from ..accounts.models import User
 from ..clock import Clock, system_clock
-from ..errors import NotFoundError, PlanRequiredError, QuotaExceededError
+from ..errors import NotFoundError, PlanRequiredError, QuotaExceededError, TooManyJobsError
 from ..jobs.models import GenerationJob, JobStatus
 from ..teams.models import Team
 from ..templates.models import TemplateRecord
 from .models import Plan
 from .plans import Period, PlanCatalog, PlanLimits
 from .standing import current_plan, sync_role
+
+JOBS_RETRY_AFTER_SECONDS = 10
+IN_FLIGHT = (JobStatus.PENDING, JobStatus.PROCESSING)
 
 
 class Quotas:
@@ -82,6 +90,18 @@ class Quotas:
                 f"{whose} allows {limits.generations_per_month} generations a month; "
                 f"the count starts again on {period.end.date().isoformat()}")
 
+    def check_jobs_in_flight(self, db: Session, *, user_id: uuid.UUID) -> None:
+        """Before a generation job is queued for ``user_id``: after :meth:`check_generation`
+        (which locks a team's row before this locks the user's, the order membership
+        changes take too)."""
+        plan, limits = self._lock_user(db, user_id)
+        if limits.jobs_in_flight is None:
+            return
+        if jobs_in_flight(db, user_id) >= limits.jobs_in_flight:
+            raise TooManyJobsError(
+                f"the {plan.title()} plan allows {limits.jobs_in_flight} jobs queued or "
+                "running at once; wait for one to finish", retry_after=JOBS_RETRY_AFTER_SECONDS)
+
     def plan_of(self, db: Session, user_id: uuid.UUID) -> Plan:
         """The plan ``user_id`` has now."""
         return current_plan(db, user_id, self.clock(), self.past_due_grace)[0]
@@ -110,6 +130,12 @@ class Quotas:
 def private_templates(db: Session, user_id: uuid.UUID) -> int:
     return db.scalar(sa.select(sa.func.count()).select_from(TemplateRecord).where(
         TemplateRecord.owner_id == user_id, TemplateRecord.team_id.is_(None))) or 0
+
+
+def jobs_in_flight(db: Session, user_id: uuid.UUID) -> int:
+    """``user_id``'s jobs queued or running now."""
+    return db.scalar(sa.select(sa.func.count(GenerationJob.id)).where(
+        GenerationJob.user_id == user_id, GenerationJob.status.in_(IN_FLIGHT))) or 0
 
 
 def _generations(period: Period) -> sa.Select[tuple[int]]:

@@ -5,6 +5,8 @@ for a job that is not there yet; if enqueueing fails the job stays pending and
 the sweeper enqueues it. The progress stream (``/events``) is bounded: it ends
 after ``LAUNCHPAD_EVENT_STREAM_SECONDS`` (with a ``retry`` hint) or once the job
 is finished, and resumes after ``Last-Event-ID`` (the number of log steps seen).
+Before it starts it takes a slot (:mod:`~launchpad_web.jobs.slots`: so many per
+process and per user, else 429 ``too_many_streams``), given back when it ends.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .archives import FORMATS, MEDIA_TYPES
 from .schemas import EventList, GenerateRequest, JobView
 from .services import ArtifactNotReadyError, JobService
 from .settings import JobSettings
+from .slots import StreamSlots
 from .storage import ArtifactStorage
 
 log = logging.getLogger("launchpad_web.jobs")
@@ -106,24 +109,27 @@ class ArtifactResource:
 
 class ProgressResource:
     def __init__(self, jobs: JobService, session_factory: sessionmaker, settings: JobSettings,
-                 sleep: Callable[[float], None] = time.sleep):
+                 slots: StreamSlots, sleep: Callable[[float], None] = time.sleep):
         self.jobs = jobs
         self.session_factory = session_factory
         self.stream_seconds = settings.event_stream.total_seconds()
+        self.slots = slots
         self.sleep = sleep
 
-    @operation("Live progress of a job as server-sent events (bounded; resumes after "
-               "Last-Event-ID)", responses={200: None}, problems=(404,), auth=True)
+    @operation("Live progress of a job as server-sent events (bounded in time and in "
+               "number; resumes after Last-Event-ID)", responses={200: None},
+               problems=(404, 429), auth=True)
     @falcon.before(require_user)
     def on_get(self, req: falcon.Request, resp: falcon.Response,
                       job_id: uuid.UUID) -> None:
         user_id = current_user(req).id
         self.jobs.get(req.context.db, user_id=user_id, job_id=job_id)  # 404 for others
         seen = _last_event_id(req.get_header("Last-Event-ID"))
+        slot = self.slots.take(user_id)
         resp.content_type = "text/event-stream"
         resp.set_header("Cache-Control", "no-cache")
         resp.set_header("X-Accel-Buffering", "no")
-        resp.stream = self._stream(user_id, job_id, seen)
+        resp.stream = self.slots.held(slot, self._stream(user_id, job_id, seen))
 
     def _stream(self, user_id: uuid.UUID, job_id: uuid.UUID, seen: int) -> Iterator[bytes]:
         deadline = time.monotonic() + self.stream_seconds
@@ -168,12 +174,13 @@ class EventsResource:
 
 
 def routes(*, jobs: JobService, queue: Queue, storage: ArtifactStorage,
-           session_factory: sessionmaker, settings: JobSettings) -> list[Route]:
+           session_factory: sessionmaker, settings: JobSettings,
+           slots: StreamSlots) -> list[Route]:
     return [
         Route("/api/generate", GenerateResource(jobs, queue)),
         Route("/api/generate/{job_id:uuid}", JobResource(jobs)),
         Route("/api/generate/{job_id:uuid}/download", ArtifactResource(jobs, storage)),
         Route("/api/generate/{job_id:uuid}/events",
-              ProgressResource(jobs, session_factory, settings)),
+              ProgressResource(jobs, session_factory, settings, slots)),
         Route("/api/events", EventsResource(jobs)),
     ]

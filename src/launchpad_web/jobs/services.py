@@ -5,7 +5,8 @@ exists: the template is visible to the user, the version exists, the answers
 are valid for it (every problem at once, located under ``$.answers``: defaults,
 ``when``, patterns and validators are template code, evaluated through the
 :class:`~launchpad_web.evaluation.Evaluator` after the request ended its
-transaction), the template runs no code, and the plan allows another generation. The row stores
+transaction), the template runs no code, and the plan allows another generation
+and another job in flight. The row stores
 the answers with secret values redacted; the secret values are returned to the
 caller, which hands them to the queue only (see :mod:`launchpad_worker.queue`).
 """
@@ -121,6 +122,7 @@ class JobService:
         answers = self.evaluator.answers(template, request.answers, user_id=user_id)
         record = self._visible_template(db, user_id, request.template_id)  # still there?
         self.quotas.check_generation(db, user_id=user_id, team_id=record.team_id)
+        self.quotas.check_jobs_in_flight(db, user_id=user_id)
         now = self.clock()
         job = GenerationJob(
             user_id=user_id, template_id=record.id, template_version=number,

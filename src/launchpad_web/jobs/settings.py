@@ -46,7 +46,9 @@ class JobSettings:
     ``lease`` bounds how long a silent worker keeps a job (heartbeats renew it
     every third of it); the sweeper runs every ``sweep_interval`` on every
     consumer. ``immediate`` (tests only, never from the environment) runs jobs
-    inside the request with Huey's immediate mode.
+    inside the request with Huey's immediate mode. ``event_streams`` bounds the
+    progress streams open at once in one process (half its threads by default),
+    ``event_streams_per_user`` one user's in every process (see ``slots.py``).
     """
 
     artifact_dir: Path
@@ -59,13 +61,15 @@ class JobSettings:
     memory_bytes: int = attrs.field(default=1024 * MIB, validator=attrs.validators.ge(MIB))
     wall_seconds: int = attrs.field(default=120, validator=attrs.validators.ge(1))
     event_stream: timedelta = timedelta(seconds=25)
+    event_streams: int = attrs.field(default=4, validator=attrs.validators.ge(1))
+    event_streams_per_user: int = attrs.field(default=2, validator=attrs.validators.ge(1))
     smtp: SmtpSettings = SmtpSettings()
     probe_host: str = "127.0.0.1"
     probe_port: int | None = None  # the worker's /livez and /readyz: off unless set
     immediate: bool = False
 
     @classmethod
-    def from_env(cls, env: EnvReader, data_dir: Path) -> JobSettings:
+    def from_env(cls, env: EnvReader, data_dir: Path, *, threads: int = 8) -> JobSettings:
         return cls(
             artifact_dir=Path(env.text("LAUNCHPAD_ARTIFACT_DIR") or data_dir / "artifacts"),
             worker_threads=env.integer("LAUNCHPAD_WORKER_THREADS", 2, minimum=1),
@@ -80,6 +84,10 @@ class JobSettings:
             wall_seconds=env.integer("LAUNCHPAD_JOB_WALL_SECONDS", 120, minimum=1),
             event_stream=timedelta(
                 seconds=env.integer("LAUNCHPAD_EVENT_STREAM_SECONDS", 25, minimum=1)),
+            event_streams=env.integer("LAUNCHPAD_EVENT_STREAMS", max(threads // 2, 1),
+                                      minimum=1),
+            event_streams_per_user=env.integer("LAUNCHPAD_EVENT_STREAMS_PER_USER", 2,
+                                               minimum=1),
             probe_host=env.text("LAUNCHPAD_WORKER_PROBE_HOST") or "127.0.0.1",
             probe_port=env.integer("LAUNCHPAD_WORKER_PROBE_PORT", 0, maximum=65535) or None,
             smtp=SmtpSettings(

@@ -45,9 +45,10 @@ class TeamMembership(HasId, Base):
 
 
 class TeamInvitation(HasId, Base):
-    """A pending invitation by email, applied when that email signs up (before
-    ``expires_at``). ``token_hash`` is the sha256 (hex) of a random token kept for
-    invitation links; none is sent yet."""
+    """A pending invitation by email, until the person with that email accepts it
+    (``accepted_at``) or declines it (the row goes), before ``expires_at``.
+    ``token_hash`` is the sha256 (hex) of the random token of the link mailed to
+    the invited address; the token itself is never stored."""
 
     __tablename__ = "team_invitations"
 

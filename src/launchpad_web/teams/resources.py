@@ -1,4 +1,9 @@
-"""HTTP nouns of the teams domain: teams, their members and invitations."""
+"""HTTP nouns of the teams domain: teams, their members and invitations.
+
+An invitation's notice (the email with its link) is sent after the request's
+transaction committed. ``/api/invitations/{invitation_token}`` is the link: the
+invited person reads, accepts or declines there.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,13 @@ import falcon
 from ..accounts.auth import current_user, require_user
 from ..bodies import read_json
 from ..converter import unstructure
+from ..notifications import Notifier
 from ..openapi import Route, operation
 from .schemas import (
+    InvitationDetailView,
     InvitationListView,
+    InvitationView,
     InviteRequest,
-    InviteView,
     MemberView,
     RoleRequest,
     TeamDetailView,
@@ -74,20 +81,24 @@ class TeamResource:
 
 
 class InviteResource:
-    def __init__(self, teams: TeamService):
+    def __init__(self, teams: TeamService, notifier: Notifier):
         self.teams = teams
+        self.notifier = notifier
 
-    @operation("Invite by email: a user joins at once, an unknown email when signing up",
-               request=InviteRequest, responses={201: InviteView}, problems=(403, 404, 409),
-               auth=True)
+    @operation("Invite by email: a link is mailed to the address, where its owner accepts "
+               "or declines (the same answer whether or not it has an account)",
+               request=InviteRequest, responses={201: InvitationView},
+               problems=(403, 404, 409), auth=True)
     @falcon.before(require_user)
     def on_post(self, req: falcon.Request, resp: falcon.Response, team_id: uuid.UUID) -> None:
         body = read_json(req, InviteRequest)
-        result = self.teams.invite(req.context.db, team_id=team_id,
-                                   user_id=current_user(req).id, email=body.email,
-                                   role=body.role)
+        invited = self.teams.invite(req.context.db, team_id=team_id,
+                                    user_id=current_user(req).id, email=body.email,
+                                    role=body.role)
+        req.context.db.commit()
+        self.notifier.send(invited.notice)
         resp.status = falcon.HTTP_201
-        resp.media = unstructure(result)
+        resp.media = unstructure(invited.invitation)
 
 
 class InvitationsResource:
@@ -117,6 +128,45 @@ class InvitationResource:
         resp.status = falcon.HTTP_204
 
 
+class InvitationLinkResource:
+    """The link mailed to an invited address; only that address' account may use it."""
+
+    def __init__(self, teams: TeamService):
+        self.teams = teams
+
+    @operation("An invitation sent to my email: the team, who invited me, the role",
+               responses={200: InvitationDetailView}, problems=(403, 404, 410), auth=True)
+    @falcon.before(require_user)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, invitation_token: str) -> None:
+        resp.media = unstructure(self.teams.invitation(
+            req.context.db, token=invitation_token, user_id=current_user(req).id))
+
+
+class InvitationAcceptResource:
+    def __init__(self, teams: TeamService):
+        self.teams = teams
+
+    @operation("Accept an invitation sent to my email: I join the team",
+               responses={200: TeamView}, problems=(403, 404, 409, 410), auth=True)
+    @falcon.before(require_user)
+    def on_post(self, req: falcon.Request, resp: falcon.Response, invitation_token: str) -> None:
+        resp.media = unstructure(self.teams.accept(
+            req.context.db, token=invitation_token, user_id=current_user(req).id))
+
+
+class InvitationDeclineResource:
+    def __init__(self, teams: TeamService):
+        self.teams = teams
+
+    @operation("Decline an invitation sent to my email", responses={204: None},
+               problems=(403, 404, 410), auth=True)
+    @falcon.before(require_user)
+    def on_post(self, req: falcon.Request, resp: falcon.Response, invitation_token: str) -> None:
+        self.teams.decline(req.context.db, token=invitation_token,
+                           user_id=current_user(req).id)
+        resp.status = falcon.HTTP_204
+
+
 class MemberResource:
     def __init__(self, teams: TeamService):
         self.teams = teams
@@ -142,13 +192,17 @@ class MemberResource:
         resp.status = falcon.HTTP_204
 
 
-def routes(*, teams: TeamService) -> list[Route]:
+def routes(*, teams: TeamService, notifier: Notifier) -> list[Route]:
     team = "/api/teams/{team_id:uuid}"
+    link = "/api/invitations/{invitation_token}"
     return [
         Route("/api/teams", TeamsResource(teams)),
         Route(team, TeamResource(teams)),
-        Route(f"{team}/invite", InviteResource(teams)),
+        Route(f"{team}/invite", InviteResource(teams, notifier)),
         Route(f"{team}/invitations", InvitationsResource(teams)),
         Route(f"{team}/invitations/{{invitation_id:uuid}}", InvitationResource(teams)),
         Route(f"{team}/members/{{user_id:uuid}}", MemberResource(teams)),
+        Route(link, InvitationLinkResource(teams)),
+        Route(f"{link}/accept", InvitationAcceptResource(teams)),
+        Route(f"{link}/decline", InvitationDeclineResource(teams)),
     ]

@@ -97,10 +97,13 @@ class InvitationListView:
 
 
 @attrs.frozen
-class InviteView:
-    """What an invitation did: an existing user ``joined`` (``member``), or an unknown
-    email was ``invited`` (``invitation``, applied when that email signs up)."""
+class InvitationDetailView:
+    """An invitation as the invited person sees it through its link: which team, who
+    invited, in which role, until when."""
 
-    outcome: str
-    member: MemberView | None = None
-    invitation: InvitationView | None = None
+    team_id: uuid.UUID
+    team_name: str
+    role: TeamRole
+    email: str
+    invited_by_email: str | None
+    expires_at: datetime

@@ -11,6 +11,18 @@ cannot leave a team without one.
 Who sees a team's templates changes with its memberships: every change tells the
 template list cache (:meth:`~launchpad_web.templates.cache.TemplateListCache.lists_changed`)
 whose lists change, when there is a cache.
+
+Invitations need the invited person's consent. :meth:`TeamService.invite` makes a
+pending invitation for an email, whether or not an account has it (the answer is
+the same either way, so it tells nothing about who is registered), with a random
+token of which only the sha256 is stored; the token travels in a ``team_invitation``
+notice (an email) to that address only. Inviting the same email again replaces the
+invitation, and the old link stops working. With the link, a signed-in user whose
+account email is the invited one reads (:meth:`TeamService.invitation`), accepts
+(:meth:`TeamService.accept`: joins in the invited role) or declines it; anyone else
+gets 403 ``invitation_for_another_email``. Accounts do not join at sign-up. An
+invitation expires after 7 days (410 ``invitation_expired``); owners and admins list
+and revoke the pending ones.
 """
 
 from __future__ import annotations
@@ -22,6 +34,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -32,17 +45,21 @@ from ..emails import Email
 from ..errors import (
     AlreadyMemberError,
     ForbiddenError,
+    InvitationExpiredError,
+    InvitationForAnotherEmailError,
+    InvitationNotFoundError,
     LastOwnerError,
     NotFoundError,
     ValidationFailedError,
 )
+from ..notifications import Notice
 from . import policy
 from .access import team_role, visible_team_ids
 from .models import Team, TeamInvitation, TeamMembership, TeamRole
 from .schemas import (
     NAME_MAX,
+    InvitationDetailView,
     InvitationView,
-    InviteView,
     MemberView,
     TeamDetailView,
     TeamView,
@@ -52,16 +69,27 @@ if TYPE_CHECKING:
     from ..templates.cache import TemplateListCache
 
 INVITATION_TTL = timedelta(days=7)
+INVITATION_NOTICE = "team_invitation"
+
+
+@attrs.frozen
+class Invited:
+    """A new invitation, and the notice carrying its link to the invited address."""
+
+    invitation: InvitationView
+    notice: Notice
 
 
 class TeamService:
     def __init__(self, *, quotas: Quotas, clock: Clock,
                  invitation_ttl: timedelta = INVITATION_TTL,
-                 template_lists: TemplateListCache | None = None):
+                 template_lists: TemplateListCache | None = None,
+                 public_url: str = "http://127.0.0.1:8000"):
         self.quotas = quotas
         self.clock = clock
         self.invitation_ttl = invitation_ttl
         self.template_lists = template_lists
+        self.public_url = public_url
 
     # -- teams ---------------------------------------------------------------------
     def list(self, db: Session, *, user_id: uuid.UUID) -> list[TeamView]:
@@ -147,35 +175,45 @@ class TeamService:
 
     # -- invitations -----------------------------------------------------------------
     def invite(self, db: Session, *, team_id: uuid.UUID, user_id: uuid.UUID, email: Email,
-               role: TeamRole) -> InviteView:
-        """An existing user joins at once; an unknown email gets a pending invitation
-        (a pending one for the same email is renewed with the new role)."""
+               role: TeamRole) -> Invited:
+        """A pending invitation for ``email`` (an earlier one not accepted is replaced),
+        whether or not an account has that email; 409 when a member has it."""
         actor = self._role(db, team_id, user_id, allowed=policy.may_manage_team, lock=True)
         self._check_grant(actor, role)
-        now = self.clock()
-        invitee = db.scalar(sa.select(User).where(User.email == email))
-        if invitee is not None:
-            if team_role(db, team_id, invitee.id) is not None:
-                raise AlreadyMemberError(field="$.email")
-            membership = TeamMembership(team_id=team_id, user_id=invitee.id, role=role,
-                                        joined_at=now)
-            db.add(membership)
-            db.flush()
-            sync_member_role(db, invitee.id)
-            self._lists_change(db, [invitee.id])
-            return InviteView(outcome="joined", member=MemberView.from_row(membership, email))
-        invitation = db.scalar(self._pending(team_id, now).where(TeamInvitation.email == email))
-        if invitation is None:
-            invitation = TeamInvitation(team_id=team_id, email=email, token_hash=_token_hash())
-            db.add(invitation)
-        else:
-            self._check_grant(actor, invitation.role)
-        invitation.role = role
-        invitation.invited_by = user_id
-        invitation.created_at = now
-        invitation.expires_at = now + self.invitation_ttl
+        member = db.scalar(sa.select(TeamMembership.id).join(
+            User, User.id == TeamMembership.user_id).where(
+                TeamMembership.team_id == team_id, User.email == email))
+        if member is not None:
+            raise AlreadyMemberError(field="$.email")
+        earlier = db.scalars(sa.select(TeamInvitation).where(
+            TeamInvitation.team_id == team_id, TeamInvitation.email == email,
+            TeamInvitation.accepted_at.is_(None))).all()
+        for old in earlier:
+            self._check_grant(actor, old.role)
+            db.delete(old)
         db.flush()
-        return InviteView(outcome="invited", invitation=InvitationView.from_row(invitation))
+        now = self.clock()
+        token = secrets.token_urlsafe(32)
+        invitation = TeamInvitation(team_id=team_id, email=email, role=role, invited_by=user_id,
+                                    token_hash=token_hash(token), created_at=now,
+                                    expires_at=now + self.invitation_ttl)
+        db.add(invitation)
+        db.flush()
+        return Invited(InvitationView.from_row(invitation),
+                       self._notice(db, invitation, token))
+
+    def _notice(self, db: Session, invitation: TeamInvitation, token: str) -> Notice:
+        team = db.get_one(Team, invitation.team_id)
+        inviter = db.scalar(sa.select(User.email).where(User.id == invitation.invited_by))
+        link = f"{self.public_url}/api/invitations/{token}"
+        return Notice(
+            kind=INVITATION_NOTICE, recipient=invitation.email,
+            subject=f"{inviter} invites you to the team {team.name} on LaunchPad",
+            message=(f"{inviter} invites you to join the team {team.name} as {invitation.role}."
+                     f"\n\nSign in (or sign up) with this email address, then accept or "
+                     f"decline:\n{link}\n\nThe invitation expires on "
+                     f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC. If you did not expect it, "
+                     "ignore this email.\n"))
 
     def invitations(self, db: Session, *, team_id: uuid.UUID,
                     user_id: uuid.UUID) -> list[InvitationView]:
@@ -197,6 +235,50 @@ class TeamService:
         self._check_grant(actor, invitation.role)
         db.delete(invitation)
         db.flush()
+
+    # -- the invited person ----------------------------------------------------------
+    def invitation(self, db: Session, *, token: str, user_id: uuid.UUID) -> InvitationDetailView:
+        """What the link ``token`` invites ``user_id`` to (it must be the invited email's)."""
+        invitation = self._invitation_for(db, token, user_id)
+        team = db.get_one(Team, invitation.team_id)
+        inviter = db.scalar(sa.select(User.email).where(User.id == invitation.invited_by))
+        return InvitationDetailView(team_id=team.id, team_name=team.name, role=invitation.role,
+                                    email=invitation.email, invited_by_email=inviter,
+                                    expires_at=invitation.expires_at)
+
+    def accept(self, db: Session, *, token: str, user_id: uuid.UUID) -> TeamView:
+        """``user_id`` joins the team in the invited role; the invitation is used up."""
+        invitation = self._invitation_for(db, token, user_id)
+        db.execute(sa.select(Team.id).where(Team.id == invitation.team_id).with_for_update())
+        if team_role(db, invitation.team_id, user_id) is not None:
+            raise AlreadyMemberError()
+        now = self.clock()
+        db.add(TeamMembership(team_id=invitation.team_id, user_id=user_id,
+                              role=invitation.role, joined_at=now))
+        invitation.accepted_at = now
+        db.flush()
+        sync_member_role(db, user_id)
+        self._lists_change(db, [user_id])
+        return TeamView.from_row(db.get_one(Team, invitation.team_id), invitation.role)
+
+    def decline(self, db: Session, *, token: str, user_id: uuid.UUID) -> None:
+        """The invitation is deleted; the team may invite again."""
+        db.delete(self._invitation_for(db, token, user_id))
+        db.flush()
+
+    def _invitation_for(self, db: Session, token: str, user_id: uuid.UUID) -> TeamInvitation:
+        """The pending invitation of ``token``: 404 unknown (or answered, replaced, revoked),
+        403 for another email than ``user_id``'s, 410 expired."""
+        invitation = db.scalar(sa.select(TeamInvitation).where(
+            TeamInvitation.token_hash == token_hash(token),
+            TeamInvitation.accepted_at.is_(None)))
+        if invitation is None:
+            raise InvitationNotFoundError()
+        if db.scalar(sa.select(User.email).where(User.id == user_id)) != invitation.email:
+            raise InvitationForAnotherEmailError()
+        if invitation.expires_at <= self.clock():
+            raise InvitationExpiredError()
+        return invitation
 
     # -- helpers -------------------------------------------------------------------
     def _lists_change(self, db: Session, user_ids: Iterable[uuid.UUID]) -> None:
@@ -283,32 +365,6 @@ def clean_name(name: str) -> str:
     return name
 
 
-def apply_pending_invitations(db: Session, *, user_id: uuid.UUID, email: str,
-                              now: datetime) -> list[uuid.UUID]:
-    """At sign-up: ``user_id`` joins every team that invited ``email`` (pending, not
-    expired), in the invited role; answers the ids of the teams joined."""
-    invitations = db.scalars(
-        sa.select(TeamInvitation)
-        .where(TeamInvitation.email == email, TeamInvitation.accepted_at.is_(None),
-               TeamInvitation.expires_at > now)
-        .order_by(TeamInvitation.created_at)
-    ).all()
-    if invitations:  # locked as for every membership change (see member_ids)
-        db.execute(sa.select(Team.id).where(Team.id.in_({i.team_id for i in invitations}))
-                   .order_by(Team.id).with_for_update())
-    joined = []
-    for invitation in invitations:
-        if team_role(db, invitation.team_id, user_id) is None:
-            db.add(TeamMembership(team_id=invitation.team_id, user_id=user_id,
-                                  role=invitation.role, joined_at=now))
-            joined.append(invitation.team_id)
-        invitation.accepted_at = now
-        db.flush()
-    if joined:
-        sync_member_role(db, user_id)
-    return joined
-
-
 def member_ids(db: Session, team_ids: Iterable[uuid.UUID], *,
                exclusive: bool = False) -> set[uuid.UUID]:
     """Every member of these teams, read once their rows are locked (on PostgreSQL:
@@ -343,6 +399,6 @@ def sync_member_role(db: Session, user_id: uuid.UUID) -> None:
     db.flush()
 
 
-def _token_hash() -> str:
-    """The sha256 of a random token for an invitation link (none is mailed yet)."""
-    return hashlib.sha256(secrets.token_bytes(32)).hexdigest()
+def token_hash(token: str) -> str:
+    """What is stored of an invitation link's token: its sha256 (hex)."""
+    return hashlib.sha256(token.encode()).hexdigest()
