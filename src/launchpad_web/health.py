@@ -10,9 +10,8 @@ import falcon
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from launchpad_worker.queue import JobQueue
-
 from .converter import unstructure
+from .jobs.queue import Queue
 from .migrate import current_revision
 from .openapi import operation
 
@@ -34,7 +33,7 @@ class QueueHealth:
     pending: int | None  # messages waiting for a worker
 
 
-def queue_health(queue: JobQueue) -> QueueHealth:
+def queue_health(queue: Queue) -> QueueHealth:
     try:
         pending = queue.pending()
     except Exception as exc:  # redis, sqlite3: whatever the storage raises
@@ -71,7 +70,7 @@ def database_health(db: Session, expected: str | None) -> DatabaseHealth:
 
 class HealthResource:
     def __init__(self, *, version: str, expected_revision: str | None, billing_provider: str,
-                 queue: JobQueue):
+                 queue: Queue):
         self.version = version
         self.expected_revision = expected_revision
         self.billing = BillingHealth(billing_provider)

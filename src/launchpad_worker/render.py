@@ -4,7 +4,7 @@ The child writes the project once in every archive format, each streamed to a
 file of the worker's staging folder (``targets``: format to path); the worker
 moves them into storage. Everything crossing the process boundary is plain
 data. Secret answers arrive only in ``secrets``; the stored answers hold
-:data:`REDACTED` in their place.
+:data:`~launchpad_web.jobs.models.REDACTED` in their place.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from launchpad_core import AnswersError, Launchpad, Problem, RenderedFile, defau
 from launchpad_core.compile_cache import DEFAULT_MAX_BYTES
 from launchpad_core.serialization import structure_template
 from launchpad_core.sinks import make_sink
-
-REDACTED = "***"
+from launchpad_web.jobs.models import REDACTED
 
 
 @attrs.frozen

@@ -12,6 +12,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, HasId, HasTimestamps, utc_now
 
+#: What a stored job's answers hold in place of a secret answer (the secret itself
+#: travels only in the queue message, see ``launchpad_worker.queue``).
+REDACTED = "***"
+
 
 class JobStatus(enum.StrEnum):
     PENDING = "pending"

@@ -17,7 +17,6 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Protocol
 
 import falcon
 from sqlalchemy.orm import sessionmaker
@@ -28,6 +27,7 @@ from ..converter import unstructure
 from ..errors import ValidationFailedError
 from ..openapi import Route, operation
 from .archives import FORMATS, MEDIA_TYPES
+from .queue import Queue
 from .schemas import EventList, GenerateRequest, JobView
 from .services import ArtifactNotReadyError, JobService
 from .settings import JobSettings
@@ -38,10 +38,6 @@ log = logging.getLogger("launchpad_web.jobs")
 
 POLL_SECONDS = 0.25
 RETRY_MILLISECONDS = 1000
-
-
-class Queue(Protocol):
-    def enqueue(self, job_id: uuid.UUID, secret_answers: dict | None = None) -> None: ...
 
 
 class GenerateResource:

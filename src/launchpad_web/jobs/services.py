@@ -28,7 +28,6 @@ from launchpad_core import DefinitionError, Template
 from launchpad_core.hosted import unskippable_code
 from launchpad_core.importing import skipped_tasks, task_name
 from launchpad_core.serialization import structure_template
-from launchpad_worker.render import REDACTED
 
 from ..billing.quotas import Quotas
 from ..clock import Clock
@@ -37,7 +36,7 @@ from ..errors import ConflictError, InvalidDefinitionError, NotFoundError, Valid
 from ..evaluation import Evaluator
 from ..templates.access import visible_to
 from ..templates.models import TemplateRecord, TemplateVersion
-from .models import Event, GenerationJob, JobStatus, log_entry
+from .models import REDACTED, Event, GenerationJob, JobStatus, log_entry
 from .schemas import EventView, GenerateRequest, JobView
 from .storage import artifact_formats
 

@@ -1,0 +1,20 @@
+"""What the web side needs of the job queue; ``launchpad_worker.queue.JobQueue`` (Huey on
+Redis or SQLite) is the implementation, handed to ``create_app`` by its caller."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+
+class Queue(Protocol):
+    def enqueue(self, job_id: uuid.UUID,
+                secret_answers: Mapping[str, Any] | None = None) -> None: ...
+
+    def pending(self) -> int:
+        """Messages waiting; raises when the queue's storage is unreachable."""
+
+    @property
+    def backend(self) -> str:
+        """``redis``, ``sqlite`` or ``memory``."""
