@@ -154,7 +154,8 @@ def serve() -> Iterator[Callable[[falcon.App], str]]:
     for server, thread in running:
         # Close every channel from inside the server's own loop (a trigger thunk runs
         # there), so the loop ends with an empty map instead of select() on a closed fd.
-        server.trigger.pull_trigger(functools.partial(_close_channels, server))
+        with contextlib.suppress(OSError):  # the loop may have ended and closed it
+            server.trigger.pull_trigger(functools.partial(_close_channels, server))
         thread.join(timeout=10)
         server.task_dispatcher.shutdown()
 
