@@ -66,17 +66,17 @@ def hello_app():
 
 
 def launchpad_app(threads: int):
-    from launchpad_web.app import create_app
     from launchpad_web.db import make_engine, make_session_factory
     from launchpad_web.logs import configure_logging
     from launchpad_web.migrate import require_current
     from launchpad_web.settings import WebSettings
+    from launchpad_worker.compose import service_app
 
     settings = WebSettings.from_env()
     configure_logging(settings.log_level)  # as `launchpad serve`: one JSON line per request
     engine = make_engine(settings.database_url, pool_size=threads)
     require_current(engine)
-    return create_app(settings, session_factory=make_session_factory(engine))
+    return service_app(settings, session_factory=make_session_factory(engine))
 
 
 def serve(which: str, port: int, threads: int) -> None:

@@ -25,12 +25,12 @@ from pathlib import Path
 import attrs
 import waitress
 
-from launchpad_web.app import create_app
 from launchpad_web.db import make_engine, make_session_factory
 from launchpad_web.jobs.models import GenerationJob, JobStatus
 from launchpad_web.migrate import upgrade
 from launchpad_web.settings import PasswordHashing, WebSettings
 from launchpad_web.templates.models import TemplateRecord
+from launchpad_worker.compose import service_app
 
 PASSWORD = "correct horse battery staple"
 QUEUED = {"at": "2030-01-01T00:00:00+00:00", "step": "queued", "message": "waiting"}
@@ -55,7 +55,7 @@ def main() -> None:
     engine = make_engine(settings.database_url)
     upgrade(engine)
     factory = make_session_factory(engine)
-    server = waitress.create_server(create_app(settings, session_factory=factory),
+    server = waitress.create_server(service_app(settings, session_factory=factory),
                                     host="127.0.0.1", port=0, threads=8)
     threading.Thread(target=server.run, daemon=True).start()
     port = server.effective_port

@@ -15,8 +15,6 @@ from sqlalchemy.orm import sessionmaker
 
 import launchpad_core
 from launchpad_core import Launchpad, default_launchpad
-from launchpad_worker.context import WorkerContext
-from launchpad_worker.queue import JobQueue
 
 from .accounts import resources as accounts_resources
 from .accounts.auth import Authenticator, SessionCookie
@@ -37,8 +35,10 @@ from .db import make_engine, make_session_factory
 from .evaluation import Evaluator
 from .health import HealthResource
 from .jobs import resources as jobs_resources
+from .jobs.queue import Queue
 from .jobs.services import JobService
 from .jobs.slots import RedisCounter, StreamSlots
+from .jobs.storage import ArtifactStorage
 from .metrics import MetricsResource, RequestMetrics, exposition_registry
 from .middleware import BodyLimit, DbSession, LaunchpadRequest, RequestLog
 from .migrate import head_revision
@@ -61,9 +61,12 @@ def create_app(
     session_factory: sessionmaker | None = None,
     launchpad: Launchpad | None = None,
     clock: Clock = system_clock,
-    job_queue: JobQueue | None = None,
+    job_queue: Queue,
+    storage: ArtifactStorage,
 ) -> falcon.App:
-    """The WSGI app. Tests pass a ``session_factory`` bound to their transaction and a clock."""
+    """The WSGI app. Tests pass a ``session_factory`` bound to their transaction and a clock;
+    the job queue and the artifact storage come from the caller
+    (:func:`launchpad_worker.compose.service_app` makes both)."""
     launchpad = launchpad or default_launchpad()
     if session_factory is None:
         engine = make_engine(settings.database_url, pool_size=settings.threads)
@@ -85,8 +88,6 @@ def create_app(
                     past_due_grace=settings.billing.past_due_grace)
     teams = TeamService(quotas=quotas, clock=clock, template_lists=template_cache,
                         public_url=settings.public_url)
-    job_queue = job_queue or JobQueue.from_settings(settings, WorkerContext.from_settings(
-        settings, session_factory=session_factory, launchpad=launchpad, clock=clock))
     evaluator = Evaluator(settings.evaluation)
     jobs = JobService(quotas=quotas, clock=clock, evaluator=evaluator)
     templates = TemplateService(quotas=quotas, clock=clock, evaluator=evaluator,
@@ -103,7 +104,7 @@ def create_app(
             billing=BillingService(provider=billing, quotas=quotas, public_url=settings.public_url),
             webhooks=WebhookProcessor(provider=billing, clock=clock,
                                       past_due_grace=settings.billing.past_due_grace)),
-        *jobs_resources.routes(jobs=jobs, queue=job_queue, storage=job_queue.context.storage,
+        *jobs_resources.routes(jobs=jobs, queue=job_queue, storage=storage,
                                session_factory=session_factory, settings=settings.jobs,
                                slots=StreamSlots(
                                    total=settings.jobs.event_streams,

@@ -77,10 +77,10 @@ def _settings(args: argparse.Namespace) -> WebSettings:
 def _serve(args: argparse.Namespace) -> int:
     import waitress
 
+    from launchpad_worker.compose import service_app
     from launchpad_worker.context import WorkerContext
     from launchpad_worker.queue import JobQueue, running_consumer
 
-    from .app import create_app
     from .db import make_engine, make_session_factory
     from .logs import configure_logging
     from .migrate import require_current
@@ -94,8 +94,8 @@ def _serve(args: argparse.Namespace) -> int:
                                cache_bytes=settings.compiled_cache_bytes)
     queue = JobQueue.from_settings(settings, WorkerContext.from_settings(
         settings, session_factory=session_factory, launchpad=launchpad))
-    app = create_app(settings, session_factory=session_factory, launchpad=launchpad,
-                     job_queue=queue)
+    app = service_app(settings, session_factory=session_factory, launchpad=launchpad,
+                      job_queue=queue)
     print(f"LaunchPad listening on http://{settings.host}:{settings.port}", file=sys.stderr,
           flush=True)
     # SIGTERM (docker stop, systemd) ends serve() as Ctrl-C does: waitress closes its

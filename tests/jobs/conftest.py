@@ -4,7 +4,7 @@
   kept on disk, so a test may stop and restart it (the shared one is never touched).
 * ``stack``: a migrated database (a fresh PostgreSQL database when
   ``LAUNCHPAD_TEST_DATABASE_URL`` is set, else a SQLite file), the API in this
-  process (Falcon's test client on ``create_app``, enqueueing into that Redis)
+  process (Falcon's test client on ``service_app``, enqueueing into that Redis)
   and ``stack.start_worker()`` to start ``launchpad worker`` processes, killed at
   the end. Leases last 2 s and consumers sweep every second.
 """
@@ -29,12 +29,12 @@ import sqlalchemy as sa
 from falcon import testing
 
 from launchpad_core.testing import free_port
-from launchpad_web.app import create_app
 from launchpad_web.db import make_engine, make_session_factory
 from launchpad_web.jobs.models import GenerationJob
 from launchpad_web.migrate import upgrade
 from launchpad_web.settings import WebSettings
 from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+from launchpad_worker.compose import service_app
 from launchpad_worker.context import WorkerContext
 from launchpad_worker.queue import JobQueue
 
@@ -149,7 +149,7 @@ class Stack:
         self.session_factory = make_session_factory(self.engine)
         self.queue = JobQueue.from_settings(self.settings, WorkerContext.from_settings(
             self.settings, session_factory=self.session_factory))
-        self.app = create_app(self.settings, session_factory=self.session_factory,
+        self.app = service_app(self.settings, session_factory=self.session_factory,
                               job_queue=self.queue)
         self.client = testing.TestClient(self.app)
         self.cookies: dict[str, str] = {}

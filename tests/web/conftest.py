@@ -9,7 +9,7 @@
   end. If the variable is set and the server does not answer, tests FAIL.
 * ``clock``: a :class:`FakeClock` the app reads; ``clock.advance(seconds=...)``.
 * ``settings``: production-like settings with cheap argon2 parameters.
-* ``app`` / ``client``: ``create_app`` on the test transaction, and a
+* ``app`` / ``client``: ``service_app`` on the test transaction, and a
   :class:`BrowserClient` (falcon's TestClient that keeps cookies like a browser).
 * ``new_client``: another browser on the same app (a second user), or on another
   app made by ``make_app(**settings_changes)``.
@@ -39,10 +39,10 @@ import waitress
 from falcon import testing
 
 from launchpad_core import Launchpad, hookimpl
-from launchpad_web.app import create_app
 from launchpad_web.db import make_engine, make_session_factory
 from launchpad_web.migrate import upgrade
 from launchpad_web.settings import PasswordHashing, WebSettings
+from launchpad_worker.compose import service_app
 
 POSTGRESQL_URL_VARIABLE = "LAUNCHPAD_TEST_DATABASE_URL"
 FAST_HASHING = PasswordHashing(time_cost=1, memory_kib=8, parallelism=1)
@@ -241,7 +241,7 @@ def make_app(settings: WebSettings, db: TestDatabase, launchpad: Launchpad,
     """``make_app(**settings_changes)``: another app on the same transaction and clock."""
 
     def make(**changes: Any) -> falcon.App:
-        return create_app(attrs.evolve(settings, **changes), session_factory=db.session_factory,
+        return service_app(attrs.evolve(settings, **changes), session_factory=db.session_factory,
                           launchpad=launchpad, clock=clock)
 
     return make

@@ -18,11 +18,11 @@ from launchpad_stripe.testing import TEST_KEY, run_localstripe, sign
 
 from launchpad_core.billing import SubscriptionState
 from launchpad_web.accounts.models import User, UserRole
-from launchpad_web.app import create_app
 from launchpad_web.billing.models import Plan, Subscription, SubscriptionStatus, WebhookEvent
 from launchpad_web.billing.settings import BillingSettings
 from launchpad_web.billing.webhooks import WebhookProcessor
 from launchpad_web.db import make_session_factory
+from launchpad_worker.compose import service_app
 
 from .conftest import PASSWORD
 
@@ -236,7 +236,7 @@ def test_past_due_keeps_the_plan_for_the_grace_period_then_free(db, user_id, clo
 @pytest.fixture
 def served(committing_engine, serve, settings, billing):
     """The Stripe-configured app on a real server and database: (engine, base URL)."""
-    app = create_app(attrs.evolve(settings, billing=billing),
+    app = service_app(attrs.evolve(settings, billing=billing),
                      session_factory=make_session_factory(committing_engine))
     return committing_engine, serve(app)
 
@@ -322,7 +322,7 @@ def test_localstripe_deliveries_end_to_end(committing_engine, serve, settings):
         plans = {"pro": own.paid_plan(900)}
         billing = BillingSettings(stripe_secret_key=TEST_KEY, stripe_webhook_secret=SECRET,
                                   stripe_prices=plans, stripe_api_base=own.url)
-        base = serve(create_app(attrs.evolve(settings, billing=billing),
+        base = serve(service_app(attrs.evolve(settings, billing=billing),
                                 session_factory=make_session_factory(committing_engine)))
         user_id = add_user(committing_engine)
         own.register_webhook("launchpad", base + WEBHOOK, SECRET)

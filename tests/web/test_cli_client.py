@@ -19,9 +19,9 @@ from launchpad_core import cli
 from launchpad_core.client import Credentials, HostedClient, archive_files
 from launchpad_core.config import CoreSettings
 from launchpad_core.errors import LoadError, UnsafePathError
-from launchpad_web.app import create_app
 from launchpad_web.db import make_session_factory
 from launchpad_web.settings import WebSettings
+from launchpad_worker.compose import service_app
 from launchpad_worker.context import WorkerContext
 from launchpad_worker.queue import JobQueue, running_consumer
 
@@ -56,7 +56,7 @@ def hosted(committing_engine: sa.Engine, serve: Callable[[Any], str],
     factory = make_session_factory(committing_engine)
     queue = JobQueue.from_settings(settings, WorkerContext.from_settings(
         settings, session_factory=factory))
-    url = serve(create_app(settings, session_factory=factory, job_queue=queue))
+    url = serve(service_app(settings, session_factory=factory, job_queue=queue))
     email = f"cli-{uuid.uuid4().hex[:8]}@example.org"
     HostedClient(url).call("POST", "/api/auth/signup", {"email": email, "password": PASSWORD})
     with running_consumer(queue, enabled=True):

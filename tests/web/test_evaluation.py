@@ -14,10 +14,10 @@ import pytest
 
 from launchpad_core import Launchpad
 from launchpad_core.isolation import MIB, IsolationLimits
-from launchpad_web.app import create_app
 from launchpad_web.db import make_session_factory
 from launchpad_web.evaluation import EvaluationSettings
 from launchpad_web.jobs.models import GenerationJob
+from launchpad_worker.compose import service_app
 
 from .test_quotas import call, count_rows, signed_in
 
@@ -34,7 +34,7 @@ def served(committing_engine, serve, settings):
     def start(**evaluation: Any) -> str:
         changed = attrs.evolve(settings, evaluation=EvaluationSettings(**evaluation),
                                jobs=attrs.evolve(settings.jobs, immediate=False))
-        return serve(create_app(changed, session_factory=make_session_factory(committing_engine)))
+        return serve(service_app(changed, session_factory=make_session_factory(committing_engine)))
 
     return start
 

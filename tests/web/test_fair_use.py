@@ -22,7 +22,6 @@ import redis
 import sqlalchemy as sa
 
 from launchpad_web.accounts.models import SignupAttempt, User
-from launchpad_web.app import create_app
 from launchpad_web.billing.models import Plan, Subscription, SubscriptionStatus
 from launchpad_web.billing.plans import PlanCatalog
 from launchpad_web.billing.settings import BillingSettings
@@ -32,6 +31,7 @@ from launchpad_web.jobs.models import GenerationJob, JobStatus
 from launchpad_web.jobs.slots import GRACE, LocalCounter, RedisCounter, StreamSlots
 from launchpad_web.settings import WebSettings
 from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+from launchpad_worker.compose import service_app
 
 from .conftest import PASSWORD
 
@@ -187,7 +187,7 @@ def served(committing_engine, serve, settings):
     def start(redis_url: str | None = None, **jobs: Any) -> Served:
         changed = attrs.evolve(settings, redis_url=redis_url,
                                jobs=attrs.evolve(settings.jobs, immediate=True, **jobs))
-        app = create_app(changed, session_factory=make_session_factory(committing_engine))
+        app = service_app(changed, session_factory=make_session_factory(committing_engine))
         return Served(serve(app), committing_engine)
 
     return start

@@ -5,9 +5,9 @@ from __future__ import annotations
 from falcon import testing
 
 import launchpad_core
-from launchpad_web.app import create_app
 from launchpad_web.db import make_engine, make_session_factory
 from launchpad_web.migrate import head_revision
+from launchpad_worker.compose import service_app
 
 from .conftest import BrowserClient
 
@@ -36,7 +36,7 @@ def test_an_outdated_schema_makes_health_503(client, db):
 
 def test_an_unreachable_database_makes_health_503(settings, launchpad):
     engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
-    app = create_app(settings, session_factory=make_session_factory(engine), launchpad=launchpad)
+    app = service_app(settings, session_factory=make_session_factory(engine), launchpad=launchpad)
     result = testing.TestClient(app).simulate_get("/api/health")
     assert result.status_code == 503
     assert result.json["database"]["status"] == "unreachable"

@@ -12,10 +12,10 @@ import pytest
 from falcon import testing
 from prometheus_client.parser import text_string_to_metric_families
 
-from launchpad_web.app import create_app
 from launchpad_web.db import make_session_factory
 from launchpad_web.errors import ConfigurationError
 from launchpad_web.settings import WebSettings
+from launchpad_worker.compose import service_app
 
 from .test_quotas import call, signed_in
 
@@ -51,7 +51,7 @@ def served(committing_engine, serve, settings):
     def start(token: str | None = TOKEN) -> str:
         changed = attrs.evolve(settings, metrics_token=token,
                                jobs=attrs.evolve(settings.jobs, immediate=True))
-        return serve(create_app(changed, session_factory=make_session_factory(committing_engine)))
+        return serve(service_app(changed, session_factory=make_session_factory(committing_engine)))
 
     return start
 

@@ -14,7 +14,6 @@ import pytest
 import sqlalchemy as sa
 
 from launchpad_web.accounts.models import User, UserRole
-from launchpad_web.app import create_app
 from launchpad_web.billing.models import Plan, Subscription, SubscriptionStatus
 from launchpad_web.billing.plans import PlanCatalog, PlanLimits
 from launchpad_web.billing.quotas import Quotas
@@ -30,6 +29,7 @@ from launchpad_web.evaluation import EvaluationSettings
 from launchpad_web.jobs.models import GenerationJob, JobStatus
 from launchpad_web.teams.models import Team
 from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+from launchpad_worker.compose import service_app
 
 from .conftest import PASSWORD
 
@@ -306,7 +306,7 @@ def served(committing_engine, serve, settings):
                                jobs=attrs.evolve(settings.jobs, immediate=True),
                                evaluation=EvaluationSettings(slots=20, per_user=20,
                                                              queue_seconds=60))
-        return serve(create_app(changed, session_factory=make_session_factory(committing_engine)))
+        return serve(service_app(changed, session_factory=make_session_factory(committing_engine)))
 
     return start
 

@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from launchpad_core import hookimpl
 from launchpad_core.testing import launchpad_with
 from launchpad_web.accounts.models import User
-from launchpad_web.app import create_app
 from launchpad_web.billing.models import Plan
 from launchpad_web.teams.models import Team, TeamInvitation, TeamMembership, TeamRole
+from launchpad_worker.compose import service_app
 
 from .conftest import PASSWORD, Person, join_team, people
 
@@ -575,7 +575,7 @@ class BrokenMail:
 
 def test_an_invitation_is_kept_when_its_email_cannot_be_sent(settings, db, new_client, signup,
                                                              caplog):
-    app = create_app(settings, session_factory=db.session_factory,
+    app = service_app(settings, session_factory=db.session_factory,
                      launchpad=launchpad_with(BrokenMail()))
     owner = people(lambda: new_client(app), signup, db)(plan=Plan.TEAM)
     team = create_team(owner)

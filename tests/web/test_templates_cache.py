@@ -30,7 +30,6 @@ from redis.retry import Retry
 from sqlalchemy import event
 
 from launchpad_core.testing import free_port
-from launchpad_web.app import create_app
 from launchpad_web.billing.models import Plan
 from launchpad_web.db import make_session_factory
 from launchpad_web.templates import near as near_module
@@ -38,6 +37,7 @@ from launchpad_web.templates import readiness
 from launchpad_web.templates.cache import TemplateListCache
 from launchpad_web.templates.models import TemplateRecord
 from launchpad_web.templates.near import NearPages, Ticket
+from launchpad_worker.compose import service_app
 
 from .conftest import PASSWORD, BrowserClient, join_team
 from .test_templates import DEFINITION, Person, create_template, make_team, people
@@ -224,7 +224,7 @@ def test_the_cache_is_built_from_the_url():
 @pytest.fixture
 def pooled_app(committing_engine, settings, launchpad, clock, redis_client):
     """An app on a real connection pool (``db``'s single connection has no checkouts)."""
-    return create_app(attrs.evolve(settings, redis_url=REDIS_URL), launchpad=launchpad,
+    return service_app(attrs.evolve(settings, redis_url=REDIS_URL), launchpad=launchpad,
                       session_factory=make_session_factory(committing_engine), clock=clock)
 
 
