@@ -39,6 +39,7 @@ from .jobs.services import JobService
 from .middleware import BodyLimit, DbSession, LaunchpadRequest, RequestLog
 from .migrate import head_revision
 from .openapi import OpenApiResource, Route, build_document
+from .pages import install as install_pages
 from .problems import install_error_handlers
 from .settings import WebSettings
 from .teams import resources as teams_resources
@@ -116,4 +117,7 @@ def create_app(
     install_error_handlers(app)
     for route in routes:
         app.add_route(route.path, route.resource, suffix=route.suffix)
+    install_pages(app, secure=settings.secure_cookies, launchpad=launchpad, accounts=accounts,
+                  auth=auth, templates=templates, jobs=jobs, queue=job_queue,
+                  plans=settings.billing.plans)
     return app

@@ -42,7 +42,7 @@ class TemplatesResource:
 
     @operation(
         "My templates and my teams' ones, by name: ?limit=1..100 (20), ?cursor= "
-        "from next_cursor, ?team_id= for one team's",
+        "from next_cursor, ?team_id= for one team's, ?q= for names containing it",
         responses={200: TemplatePage},
         problems=(400, 404, 422),
         auth=True,
@@ -55,6 +55,7 @@ class TemplatesResource:
             ),
             cursor=req.get_param("cursor"),
             team_id=req.get_param_as_uuid("team_id"),
+            search=req.get_param("q") or None,
         )
         self._answer_page(req, resp, current_user(req).id, query)
 

@@ -1,0 +1,53 @@
+"""HTML error pages for browsers outside ``/api``.
+
+The API's handlers (:mod:`launchpad_web.problems`) stay the one place an error is
+mapped to a status, a code and headers, and where the unexpected ones are logged;
+for a page, the problem document they wrote is turned into an HTML page with
+the same status and headers. ``/api`` keeps its problem documents.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import falcon
+
+from launchpad_core.errors import ProblemsError
+
+from ..errors import ApiError
+from ..problems import (
+    handle_api_error,
+    handle_core_problems,
+    handle_http_error,
+    handle_unexpected,
+)
+from .rendering import Pages
+from .security import is_page
+
+Handler = Callable[[falcon.Request, falcon.Response, Any, Any], None]
+HANDLERS: tuple[tuple[type[BaseException], Handler], ...] = (
+    (Exception, handle_unexpected),
+    (falcon.HTTPError, handle_http_error),
+    (ProblemsError, handle_core_problems),
+    (ApiError, handle_api_error),
+)
+
+
+def install_page_errors(app: falcon.App, pages: Pages) -> None:
+    """Re-register each problem handler wrapped so that pages answer HTML."""
+    for exception, handler in HANDLERS:
+        app.add_error_handler(exception, _html_for_pages(handler, pages))
+
+
+def _html_for_pages(handler: Handler, pages: Pages) -> Handler:
+    def handle(req: falcon.Request, resp: falcon.Response, ex: Any, params: Any) -> None:
+        handler(req, resp, ex, params)
+        if not is_page(req):
+            return
+        problem = json.loads(resp.data or b"{}")
+        pages.render(req, resp, "error.html", status=resp.status_code, problem=problem)
+        resp.data = None
+
+    return handle
