@@ -292,6 +292,8 @@ def test_another_users_template_and_job_are_404_pages(browser, me, db, new_clien
     page = other.get(f"/templates/{template_id}/generate")
     assert page.status_code == 404 and page.headers["Content-Type"].startswith("text/html")
     assert other.get(f"/jobs/{uuid.uuid4()}").status_code == 404
+    unknown = other.get("/no/such/page")
+    assert unknown.status_code == 404 and "bob@example.com" in unknown.text  # still signed in
 
 
 def test_error_pages_are_html_for_browsers_and_problems_under_api(browser, pages_app):

@@ -33,7 +33,7 @@ def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: Ac
                      globals={"openapi_path": "/api/openapi.json"})
     types = launchpad.hooks.variable_types()
     app.add_middleware(PageHeaders())
-    install_page_errors(app, renderer)
+    install_page_errors(app, renderer, auth)
     app.add_route("/", pages.LandingPage(renderer, plans))
     app.add_route("/signup", pages.SignupPage(renderer, accounts, auth))
     app.add_route("/login", pages.LoginPage(renderer, accounts, auth))
