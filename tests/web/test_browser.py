@@ -21,8 +21,11 @@ import attrs
 import pytest
 
 from launchpad_web.app import create_app
+from launchpad_web.clock import system_clock
 from launchpad_web.db import make_engine, make_session_factory
 from launchpad_web.migrate import upgrade
+from launchpad_worker.context import WorkerContext
+from launchpad_worker.queue import JobQueue, running_consumer
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -54,16 +57,20 @@ SERIOUS = {"serious", "critical"}
 
 
 @pytest.fixture
-def base_url(tmp_path: Path, settings: Any, launchpad: Any, serve: Any) -> Iterator[str]:
-    """The app behind waitress on a fresh SQLite database (commits real), jobs run
-    inside the request."""
+def database(tmp_path: Path) -> Iterator[Any]:
+    """A fresh SQLite database where commits are real (the served app's threads share it)."""
     engine = make_engine(f"sqlite:///{tmp_path / 'browser.sqlite3'}")
     upgrade(engine)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def base_url(database: Any, settings: Any, launchpad: Any, serve: Any) -> str:
+    """The app behind waitress; jobs run inside the request."""
     settings = attrs.evolve(settings, jobs=attrs.evolve(settings.jobs, immediate=True,
                                                         cpu_seconds=5))
-    app = create_app(settings, session_factory=make_session_factory(engine), launchpad=launchpad)
-    yield serve(app)
-    engine.dispose()
+    return serve(create_app(settings, session_factory=database, launchpad=launchpad))
 
 
 class Browser:
@@ -193,6 +200,33 @@ def visit_the_other_pages(b: Browser) -> None:
     expect(page).to_have_url(f"{b.base}/")
     page.goto("/login")
     b.check("login")
+
+
+def test_the_job_page_follows_a_queued_job_live(chromium: Any, database: Any, settings: Any,
+                                                launchpad: Any, serve: Any) -> None:
+    """A real queue: the page shows the job pending, a consumer starts, and the page
+    follows the events stream to the finished job without anyone reloading it."""
+    settings = attrs.evolve(settings, jobs=attrs.evolve(settings.jobs, cpu_seconds=5))
+    queue = JobQueue.from_settings(settings, WorkerContext.from_settings(
+        settings, session_factory=database, launchpad=launchpad, clock=system_clock))
+    base = serve(create_app(settings, session_factory=database, launchpad=launchpad,
+                            job_queue=queue))
+    context = chromium.new_context(base_url=base, viewport={"width": 1280, "height": 900})
+    b = Browser(context.new_page(), base, "live")
+    sign_up(b, "live@example.com")
+    add_template(b)
+    b.page.get_by_role("link", name="Generate from web <service>").click()
+    b.page.get_by_label("project_name").fill("rocket")
+    b.page.get_by_role("button", name="Generate").click()
+    status = b.page.get_by_role("status")
+    expect(status).to_have_text("pending")
+    expect(b.page.locator("#downloads")).to_be_hidden()
+    with running_consumer(queue, enabled=True):
+        expect(status).to_have_text("completed", timeout=30_000)
+    expect(b.page.locator("#job-log li strong")).to_have_text(["queued", "started", "completed"])
+    expect(b.page.get_by_role("link", name="Download .zip")).to_be_visible()
+    assert b.problems == []
+    context.close()
 
 
 def _expected_status(problem: str) -> bool:
