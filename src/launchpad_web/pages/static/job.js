@@ -1,6 +1,6 @@
 // Live progress of a generation job: follows /api/generate/<id>/events (server-sent
 // events, resumed by the browser after each bounded stream) and reloads the page
-// once the job has finished, to show its downloads.
+// once the job has finished and the stream has ended, to show its downloads.
 (function () {
   "use strict";
   var section = document.getElementById("job");
@@ -23,11 +23,17 @@
     log.append(item);
     status.textContent = step.status;
     status.className = "status status-" + step.status;
-    if (step.status === "completed" || step.status === "failed") {
+    finished = finished || step.status === "completed" || step.status === "failed";
+  }
+  // The server ends the stream after the last step; only then (the request done, not
+  // aborted) stop the browser from reconnecting and reload to show the downloads.
+  var finished = false;
+  source.addEventListener("error", function () {
+    if (finished) {
       source.close();
       window.location.reload();
     }
-  }
+  });
   ["queued", "started", "retrying", "completed", "failed"].forEach(function (kind) {
     source.addEventListener(kind, onStep);
   });
