@@ -85,6 +85,8 @@ def create_app(
     templates = TemplateService(quotas=quotas, clock=clock, evaluator=evaluator,
                                 cache=template_cache)
 
+    billing_service = BillingService(provider=billing, quotas=quotas,
+                                     public_url=settings.public_url)
     openapi = OpenApiResource()
     routes = [
         *accounts_resources.routes(accounts=accounts, auth=auth,
@@ -92,7 +94,7 @@ def create_app(
         *teams_resources.routes(teams=teams),
         *templates_resources.routes(templates=templates, cache=template_cache),
         *billing_resources.routes(
-            billing=BillingService(provider=billing, quotas=quotas, public_url=settings.public_url),
+            billing=billing_service,
             webhooks=WebhookProcessor(provider=billing, clock=clock,
                                       past_due_grace=settings.billing.past_due_grace)),
         *jobs_resources.routes(jobs=jobs, queue=job_queue, storage=job_queue.context.storage,
@@ -119,5 +121,5 @@ def create_app(
         app.add_route(route.path, route.resource, suffix=route.suffix)
     install_pages(app, secure=settings.secure_cookies, launchpad=launchpad, accounts=accounts,
                   auth=auth, templates=templates, jobs=jobs, queue=job_queue,
-                  plans=settings.billing.plans)
+                  plans=settings.billing.plans, billing=billing_service)
     return app

@@ -256,6 +256,8 @@ def test_generating_by_form_runs_the_job_and_offers_downloads(browser, me, db):
     assert browser.get("/api/generate/" + job_id).json["answers"]["token"] != "s3cret"
     dashboard = browser.get("/dashboard").text
     assert f'href="/jobs/{job_id}">service ·' in dashboard and "status-completed" in dashboard
+    assert re.search(r"<dt>Private templates</dt>\s*<dd>1 of 3</dd>", dashboard)
+    assert re.search(r"<dt>Generations this month</dt>\s*<dd>1 of 20</dd>", dashboard)
 
 
 def test_generate_errors_are_shown_at_their_field_with_the_answers_kept(browser, me, db):

@@ -16,6 +16,7 @@ from launchpad_core import Launchpad
 from ..accounts.auth import Authenticator
 from ..accounts.services import AccountService
 from ..billing.plans import PlanCatalog
+from ..billing.services import BillingService
 from ..jobs.resources import Queue
 from ..jobs.services import JobService
 from ..templates.services import TemplateService
@@ -28,7 +29,7 @@ from .security import FormToken, PageHeaders
 
 def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: AccountService,
             auth: Authenticator, templates: TemplateService, jobs: JobService, queue: Queue,
-            plans: PlanCatalog, assets: Assets | None = None) -> None:
+            plans: PlanCatalog, billing: BillingService, assets: Assets | None = None) -> None:
     renderer = Pages(assets=assets or Assets(), form_token=FormToken(secure=secure),
                      globals={"openapi_path": "/api/openapi.json"})
     types = launchpad.hooks.variable_types()
@@ -38,7 +39,7 @@ def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: Ac
     app.add_route("/signup", pages.SignupPage(renderer, accounts, auth))
     app.add_route("/login", pages.LoginPage(renderer, accounts, auth))
     app.add_route("/logout", pages.LogoutPage(renderer, auth))
-    app.add_route("/dashboard", pages.DashboardPage(renderer, templates, jobs))
+    app.add_route("/dashboard", pages.DashboardPage(renderer, templates, jobs, billing))
     app.add_route("/templates/{template_id:uuid}/generate",
                   pages.GeneratePage(renderer, templates, jobs, queue, types))
     app.add_route("/jobs/{job_id:uuid}", pages.JobPage(renderer, jobs))

@@ -23,6 +23,7 @@ from ..accounts.auth import Authenticator
 from ..accounts.schemas import LoginRequest, SignupRequest
 from ..accounts.services import AccountService
 from ..billing.plans import PLAN_ORDER, PlanCatalog
+from ..billing.services import BillingService
 from ..converter import structure
 from ..errors import ApiError
 from ..jobs.resources import Queue, start_job
@@ -176,10 +177,12 @@ class LogoutPage:
 
 
 class DashboardPage:
-    def __init__(self, pages: Pages, templates: TemplateService, jobs: JobService):
+    def __init__(self, pages: Pages, templates: TemplateService, jobs: JobService,
+                 billing: BillingService):
         self.pages = pages
         self.templates = templates
         self.jobs = jobs
+        self.billing = billing
 
     @falcon.before(require_page_user)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -191,7 +194,8 @@ class DashboardPage:
         names = {t.id: t.name for t in page.templates}
         self.pages.render(req, resp, "dashboard.html", page=page, search=search,
                           jobs=self.jobs.recent(req.context.db, user_id=user_id),
-                          names=names, first_page=query.cursor is None)
+                          names=names, first_page=query.cursor is None,
+                          subscription=self.billing.overview(req.context.db, req.context.user))
 
 
 class GeneratePage:
