@@ -229,6 +229,52 @@ def test_the_job_page_follows_a_queued_job_live(chromium: Any, database: Any, se
     context.close()
 
 
+def test_the_generate_journey_by_keyboard_alone(chromium: Any, base_url: str) -> None:
+    context = chromium.new_context(base_url=base_url, accept_downloads=True)
+    b = Browser(context.new_page(), base_url, "keyboard")
+    page = b.page
+    page.goto("/signup")
+    tab_to(page, "#email")
+    page.keyboard.type("keys@example.com")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{base_url}/dashboard")
+    add_template(b)
+
+    tab_to(page, "a.button[href$='/generate']")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Generate from web <service>")
+    tab_to(page, "[name='answers.project_name']")
+    page.keyboard.type("rocket")
+    tab_to(page, "[name='answers.licence']:checked")
+    page.keyboard.press("ArrowDown")  # the next radio button of the group
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")  # docker
+    page.keyboard.press("Tab")
+    page.keyboard.type("s3cret")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_have_text("completed")
+
+    tab_to(page, "a[href$='format=zip']")
+    with page.expect_download() as download:
+        page.keyboard.press("Enter")
+    with zipfile.ZipFile(download.value.path()) as archive:
+        assert archive.read("rocket/README.md") == b"rocket on 8000 under Apache-2.0"
+        assert "rocket/Dockerfile" in archive.namelist()
+    assert b.problems == []
+    context.close()
+
+
+def tab_to(page: Page, selector: str, most: int = 40) -> None:
+    """Press Tab until ``selector`` has the focus (it must be reachable by keyboard)."""
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{selector} not reached with {most} presses of Tab")
+
+
 def _expected_status(problem: str) -> bool:
     """Chromium logs the answers the journey asks for on purpose: the 422 of the
     invalid form and the 404 page."""
