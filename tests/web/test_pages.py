@@ -334,3 +334,15 @@ def test_the_api_list_searches_by_name_like_the_dashboard(browser, me, db):
     assert sorted(names) == ["Alphabet", "alpha"]
     assert [t["name"] for t in browser.get("/api/templates?q=%_").json["templates"]] == [
         "50%_off"]
+
+
+def test_a_form_is_read_within_the_body_limit(make_app, settings, new_client):
+    browser = new_client(make_app(max_body_bytes=2048))
+    token = token_of(browser.get("/signup").text)
+    page = post_form(browser, "/signup", {"email": "a@example.com", "password": "p" * 4000},
+                     token=token)
+    assert page.status_code == 413 and page.headers["Content-Type"].startswith("text/html")
+    wrong = browser.post("/signup", body=b"csrf_token=x&email=\xff", headers=FORM)
+    assert wrong.status_code == 400 and "invalid_form" in wrong.text
+    other = browser.post("/signup", json={"email": "a@example.com"})
+    assert other.status_code == 415 and "text/html" in other.headers["Content-Type"]

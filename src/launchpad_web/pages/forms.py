@@ -17,10 +17,21 @@ import falcon
 from launchpad_core.model.template import Template, Variable
 from launchpad_core.variables import VariableType
 
-from ..errors import FieldError, UnsupportedMediaTypeError, ValidationFailedError
+from ..errors import (
+    ApiError,
+    FieldError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+    ValidationFailedError,
+)
 
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 ANSWER_PREFIX = "answers."
+
+
+class InvalidFormError(ApiError):
+    code = "invalid_form"
+    title = "The form could not be read"
 
 
 class Form:
@@ -35,7 +46,15 @@ class Form:
         if media_type != FORM_MEDIA_TYPE:
             raise UnsupportedMediaTypeError(f"expected {FORM_MEDIA_TYPE}, got "
                                             f"{media_type or 'no Content-Type'}")
-        return cls(req.get_media())
+        limit = req.context.max_body_bytes
+        raw = req.bounded_stream.read(limit + 1)
+        if len(raw) > limit:
+            raise PayloadTooLargeError(f"at most {limit} bytes are accepted")
+        try:
+            text = raw.decode()
+        except UnicodeDecodeError:
+            raise InvalidFormError("the form is not UTF-8") from None
+        return cls(falcon.uri.parse_query_string(text, keep_blank=True, csv=False))
 
     def get(self, name: str, default: str = "") -> str:
         values = self.fields.get(name)
