@@ -11,6 +11,7 @@ Screenshots go to ``tests/.artifacts/screenshots``.
 from __future__ import annotations
 
 import io
+import json
 import re
 import zipfile
 from collections.abc import Iterator
@@ -117,7 +118,7 @@ def test_sign_up_generate_and_download(chromium: Any, base_url: str, width: int)
                                    viewport={"width": width, "height": 900})
     b = Browser(context.new_page(), base_url, f"w{width}")
     sign_up(b, f"ada-{width}@example.com")
-    add_template(b)
+    add_template_by_page(b)
     generate_after_an_error(b)
     download_and_check(b)
     visit_the_other_pages(b)
@@ -150,6 +151,19 @@ def add_template(b: Browser) -> None:
     assert created.status == 201, created.text()
     b.page.reload()
     expect(b.page.locator(".item .name")).to_have_text("web <service>")  # escaped: shown as text
+    b.check("dashboard")
+
+
+def add_template_by_page(b: Browser) -> None:
+    page = b.page
+    page.get_by_role("link", name="New template").first.click()
+    b.check("new-template")
+    page.get_by_label("Name").fill(TEMPLATE["name"])
+    page.get_by_label("Definition (JSON)").fill(json.dumps(TEMPLATE, indent=2))
+    page.get_by_role("button", name="Create template").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Generate from web <service>")
+    page.goto("/dashboard")
+    expect(page.locator(".item .name")).to_have_text("web <service>")  # escaped: shown as text
     b.check("dashboard")
 
 

@@ -6,6 +6,7 @@ browser itself is in test_browser.py.
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from datetime import UTC, datetime
@@ -346,3 +347,44 @@ def test_a_form_is_read_within_the_body_limit(make_app, settings, new_client):
     assert wrong.status_code == 400 and "invalid_form" in wrong.text
     other = browser.post("/signup", json={"email": "a@example.com"})
     assert other.status_code == 415 and "text/html" in other.headers["Content-Type"]
+
+
+def test_a_template_is_created_from_its_json_definition(browser, me):
+    page = browser.get("/templates/new")
+    assert page.status_code == 200
+    assert "&#34;project_name&#34;" in page.text  # the starter definition, escaped
+    token = token_of(page.text)
+    assert post_form(browser, "/templates/new", {"name": "x", "definition": "{}"}).status_code \
+        == 403
+    created = post_form(browser, "/templates/new", {
+        "name": HOSTILE,
+        "definition": '{"name": "t", "files": [{"path": "a.txt", "content": "hi"}]}'},
+        token=token)
+    assert created.status_code == 303, created.text
+    generate = browser.get(created.headers["Location"])
+    assert generate.status_code == 200 and HOSTILE not in generate.text
+    assert browser.get("/api/templates").json["total"] == 1
+
+
+def test_definition_errors_are_shown_at_the_definition_with_their_path(browser, me):
+    token = token_of(browser.get("/templates/new").text)
+    broken = post_form(browser, "/templates/new", {"name": "t", "definition": '{"files": ['},
+                       token=token)
+    assert broken.status_code == 422
+    assert re.search(r'id="definition-error">[^<]*line 1, column', broken.text)
+    assert "{&#34;files&#34;: [" in broken.text  # kept for correction
+    wrong = post_form(browser, "/templates/new", {
+        "name": "", "definition": '{"name": "t", "variables": [{"name": "1x"}]}'},
+        token=token)
+    assert wrong.status_code == 422
+    assert re.search(r'id="definition-error">[^<]*\$\.definition\.variables\[0\]\.name: ',
+                     wrong.text)
+    assert browser.get("/api/templates").json["total"] == 0
+
+
+def test_the_starter_definition_is_valid(browser, me):
+    page = browser.get("/templates/new")
+    starter = re.search(r'<textarea id="definition"[^>]*>([^<]*)</textarea>', page.text).group(1)
+    created = post_form(browser, "/templates/new", {
+        "name": "starter", "definition": html.unescape(starter)}, token=token_of(page.text))
+    assert created.status_code == 303, created.text

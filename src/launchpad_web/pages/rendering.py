@@ -29,11 +29,11 @@ class Pages:
         )
         self.env.globals.update(globals, asset=assets.url)
 
-    def render(self, req: falcon.Request, resp: falcon.Response, name: str, *,
+    def render(self, req: falcon.Request, resp: falcon.Response, page_name: str, /, *,
                status: int = 200, **context: Any) -> None:
         resp.status = status
         resp.content_type = falcon.MEDIA_HTML
-        resp.text = self.env.get_template(name).render(
+        resp.text = self.env.get_template(page_name).render(
             user=req.context.get("user"),
             csrf_token=self.form_token.issue(req, resp),
             path=req.path,

@@ -8,6 +8,7 @@ with fields is shown again in the form, each message at its field (the API's
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -25,10 +26,11 @@ from ..accounts.services import AccountService
 from ..billing.plans import PLAN_ORDER, PlanCatalog
 from ..billing.services import BillingService
 from ..converter import structure
-from ..errors import ApiError
+from ..errors import ApiError, ValidationFailedError
 from ..jobs.resources import Queue, start_job
 from ..jobs.schemas import GenerateRequest
 from ..jobs.services import JobService
+from ..templates.schemas import TemplateRequest
 from ..templates.services import ListQuery, TemplateService
 from .forms import Form, typed_answers
 from .questions import questions
@@ -51,11 +53,15 @@ class FormErrors:
         fields: dict[str, str] = {}
         general: list[str] = []
         for field, message in _messages(ex):
-            name = (field or "").removeprefix("$.")
-            if name in known:
-                fields.setdefault(name, message)
-            else:
+            path = (field or "").removeprefix("$.")
+            name = next((k for k in known if path == k or path.startswith((k + ".", k + "["))),
+                        None)
+            if name is None:
                 general.append(message)
+            elif path == name:
+                fields[name] = "\n".join(filter(None, (fields.get(name), message)))
+            else:  # inside the field's JSON: say where
+                fields[name] = "\n".join(filter(None, (fields.get(name), f"{field}: {message}")))
         return cls(fields, tuple(general))
 
 
@@ -237,6 +243,59 @@ class GeneratePage:
         given = form.answers_text() if form is not None else None
         self.pages.render(req, resp, "generate.html", status=status, template=view,
                           questions=questions(template, given), errors=errors)
+
+
+STARTER = {
+    "name": "my-template",
+    "variables": [
+        {"name": "project_name", "type": "str", "help": "The project's name"},
+        {"name": "licence", "type": "choice", "choices": ["MIT", "Apache-2.0"], "default": "MIT"},
+    ],
+    "files": [{"path": "{{ project_name }}/README.md",
+               "content": "# {{ project_name }}\n\nLicensed under {{ licence }}.\n"}],
+}
+
+
+class NewTemplatePage:
+    """A template from its JSON definition (the visual builder will write the same JSON)."""
+
+    fields = ("name", "definition")
+
+    def __init__(self, pages: Pages, templates: TemplateService):
+        self.pages = pages
+        self.templates = templates
+
+    @falcon.before(require_page_user)
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.pages.render(req, resp, "new_template.html", errors=NO_ERRORS, name="",
+                          definition=json.dumps(STARTER, indent=2))
+
+    @falcon.before(require_page_user)
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        form = Form.read(req)
+        self.pages.form_token.check(req, form.get(FIELD))
+        try:
+            request = structure({"name": form.get("name"),
+                                 "definition": _json_field(form.get("definition"))},
+                                TemplateRequest)
+            view = self.templates.create(req.context.db, user_id=req.context.user.id,
+                                         request=request)
+        except ApiError as ex:
+            _failed(req)
+            self.pages.render(req, resp, "new_template.html", status=ex.status,
+                              errors=FormErrors.of(ex, self.fields), name=form.get("name"),
+                              definition=form.get("definition"))
+            return
+        see_other(resp, f"/templates/{view.id}/generate")
+
+
+def _json_field(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationFailedError.one(
+            "invalid_json", f"{exc.msg} at line {exc.lineno}, column {exc.colno}",
+            "$.definition") from None
 
 
 class JobPage:
