@@ -44,6 +44,7 @@ from .middleware import BodyLimit, DbSession, LaunchpadRequest, RequestLog
 from .migrate import head_revision
 from .notifications import Notifier
 from .openapi import OpenApiResource, Route, build_document
+from .pages import install as install_pages
 from .problems import install_error_handlers
 from .settings import WebSettings
 from .teams import resources as teams_resources
@@ -93,6 +94,8 @@ def create_app(
     templates = TemplateService(quotas=quotas, clock=clock, evaluator=evaluator,
                                 cache=template_cache)
 
+    billing_service = BillingService(provider=billing, quotas=quotas,
+                                     public_url=settings.public_url)
     openapi = OpenApiResource()
     routes = [
         *accounts_resources.routes(accounts=accounts, auth=auth,
@@ -101,7 +104,7 @@ def create_app(
             teams=teams, notifier=Notifier(launchpad.hooks, settings.jobs.smtp)),
         *templates_resources.routes(templates=templates, cache=template_cache),
         *billing_resources.routes(
-            billing=BillingService(provider=billing, quotas=quotas, public_url=settings.public_url),
+            billing=billing_service,
             webhooks=WebhookProcessor(provider=billing, clock=clock,
                                       past_due_grace=settings.billing.past_due_grace)),
         *jobs_resources.routes(jobs=jobs, queue=job_queue, storage=storage,
@@ -140,4 +143,7 @@ def create_app(
     install_error_handlers(app)
     for route in routes:
         app.add_route(route.path, route.resource, suffix=route.suffix)
+    install_pages(app, secure=settings.secure_cookies, launchpad=launchpad, accounts=accounts,
+                  auth=auth, templates=templates, jobs=jobs, queue=job_queue,
+                  plans=settings.billing.plans, billing=billing_service)
     return app

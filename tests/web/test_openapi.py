@@ -14,11 +14,12 @@ OPENAPI_VERBS = {"get", "put", "post", "delete", "options", "head", "patch", "tr
 
 
 def router_operations(app):
+    """The API's operations (the pages outside ``/api`` are HTML, not in the document)."""
     return {
         (openapi_path(route.path), method.method.lower())
         for route in falcon.inspect.inspect_routes(app)
         for method in route.methods
-        if not method.internal
+        if not method.internal and route.path.startswith("/api/")
     }
 
 

@@ -50,18 +50,24 @@ class GenerateResource:
                auth=True)
     @falcon.before(require_user)
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = read_json(req, GenerateRequest)
-        submitted = self.jobs.submit(req.context.db, user_id=current_user(req).id, request=body)
-        req.context.db.commit()
-        try:
-            self.queue.enqueue(submitted.job.id, submitted.secret_answers)
-        except Exception:
-            log.exception("enqueue failed; the sweeper will retry",
-                          extra={"job_id": str(submitted.job.id)})
+        job = start_job(req, self.jobs, self.queue, read_json(req, GenerateRequest))
         resp.status = falcon.HTTP_202
-        resp.location = f"/api/generate/{submitted.job.id}"
-        resp.media = unstructure(self.jobs.get(req.context.db, user_id=current_user(req).id,
-                                               job_id=submitted.job.id))
+        resp.location = f"/api/generate/{job.id}"
+        resp.media = unstructure(job)
+
+
+def start_job(req: falcon.Request, jobs: JobService, queue: Queue,
+              request: GenerateRequest) -> JobView:
+    """Submit, commit, then enqueue (the API and the generate page both start jobs so)."""
+    user_id = current_user(req).id
+    submitted = jobs.submit(req.context.db, user_id=user_id, request=request)
+    req.context.db.commit()
+    try:
+        queue.enqueue(submitted.job.id, submitted.secret_answers)
+    except Exception:
+        log.exception("enqueue failed; the sweeper will retry",
+                      extra={"job_id": str(submitted.job.id)})
+    return jobs.get(req.context.db, user_id=user_id, job_id=submitted.job.id)
 
 
 class JobResource:

@@ -192,6 +192,13 @@ class JobService:
         safe = _UNSAFE_NAME.sub("-", name).strip(".-")[:80] or "project"
         return job.artifact_path, f"{safe}-{str(job.id)[:8]}"
 
+    def recent(self, db: Session, *, user_id: uuid.UUID, limit: int = 10) -> list[JobView]:
+        """The user's latest jobs, newest first."""
+        rows = db.scalars(sa.select(GenerationJob).where(GenerationJob.user_id == user_id)
+                          .order_by(GenerationJob.created_at.desc(), GenerationJob.id)
+                          .limit(limit))
+        return [JobView.from_row(row) for row in rows]
+
     def events(self, db: Session, *, user_id: uuid.UUID, limit: int = 50) -> list[EventView]:
         rows = db.scalars(sa.select(Event).where(Event.user_id == user_id)
                           .order_by(Event.created_at.desc(), Event.id).limit(limit))

@@ -59,7 +59,7 @@ class TemplatesResource:
 
     @operation(
         "My templates and my teams' ones, by name: ?limit=1..100 (20), ?cursor= "
-        "from next_cursor, ?team_id= for one team's",
+        "from next_cursor, ?team_id= for one team's, ?q= for names containing it",
         responses={200: TemplatePage},
         problems=(400, 404, 422),
         auth=True,
@@ -70,6 +70,7 @@ class TemplatesResource:
             limit=_page_size(req.get_param("limit")),
             cursor=req.get_param("cursor"),
             team_id=_team_id(req.get_param("team_id")),
+            search=req.get_param("q") or None,
         )
         self._answer_page(req, resp, current_user(req).id, query)
 

@@ -69,17 +69,20 @@ CURSOR_MAX = 4096  # base64 of [name, id]: a name of NAME_MAX astral characters,
 
 @attrs.frozen
 class ListQuery:
-    """``GET /api/templates`` parameters: page size, opaque cursor, optional team."""
+    """``GET /api/templates`` parameters: page size, opaque cursor, optional team, and
+    ``search``: only names containing it (case-insensitive)."""
 
     limit: int = PAGE_DEFAULT
     cursor: str | None = None
     team_id: uuid.UUID | None = None
+    search: str | None = None
 
     def as_key(self) -> dict[str, Any]:
         return {
             "limit": self.limit,
             "cursor": self.cursor,
             "team_id": str(self.team_id) if self.team_id else None,
+            "search": self.search,
         }
 
 
@@ -151,6 +154,8 @@ class TemplateService:
             if team_role(db, query.team_id, user_id) is None:
                 raise NotFoundError("no such team", field="team_id")
             visible = visible.where(TemplateRecord.team_id == query.team_id)
+        if query.search:
+            visible = visible.where(TemplateRecord.name.icontains(query.search, autoescape=True))
         # The total rides along with the page (one round trip, not two); only a
         # page past the end, which has no row to carry it, asks for it alone.
         count = sa.select(sa.func.count()).select_from(visible.subquery())

@@ -1,0 +1,48 @@
+"""The web app's pages: server-rendered HTML for people, beside the JSON API.
+
+``install(app, ...)`` adds the pages' routes (outside ``/api``, and outside the
+OpenAPI document), their security headers (:mod:`.security`), the static assets
+(:mod:`.assets`) and HTML error pages (:mod:`.errors`). Page templates are in
+``templates/``, styles and scripts in ``static/`` (vendored front-end packages in
+``static/vendor/``, from ``scripts/build_assets.sh``).
+"""
+
+from __future__ import annotations
+
+import falcon
+
+from launchpad_core import Launchpad
+
+from ..accounts.auth import Authenticator
+from ..accounts.services import AccountService
+from ..billing.plans import PlanCatalog
+from ..billing.services import BillingService
+from ..jobs.resources import Queue
+from ..jobs.services import JobService
+from ..templates.services import TemplateService
+from . import resources as pages
+from .assets import Assets, StaticResource
+from .errors import install_page_errors
+from .rendering import Pages
+from .security import FormToken, PageHeaders
+
+
+def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: AccountService,
+            auth: Authenticator, templates: TemplateService, jobs: JobService, queue: Queue,
+            plans: PlanCatalog, billing: BillingService, assets: Assets | None = None) -> None:
+    renderer = Pages(assets=assets or Assets(), form_token=FormToken(secure=secure),
+                     globals={"openapi_path": "/api/openapi.json"})
+    types = launchpad.hooks.variable_types()
+    app.add_middleware(PageHeaders())
+    install_page_errors(app, renderer, auth)
+    app.add_route("/", pages.LandingPage(renderer, plans))
+    app.add_route("/signup", pages.SignupPage(renderer, accounts, auth))
+    app.add_route("/login", pages.LoginPage(renderer, accounts, auth))
+    app.add_route("/logout", pages.LogoutPage(renderer, auth))
+    app.add_route("/dashboard", pages.DashboardPage(renderer, templates, jobs, billing))
+    app.add_route("/templates/new", pages.NewTemplatePage(renderer, templates))
+    app.add_route("/templates/{template_id:uuid}/generate",
+                  pages.GeneratePage(renderer, templates, jobs, queue, types))
+    app.add_route("/jobs/{job_id:uuid}", pages.JobPage(renderer, jobs))
+    app.add_route("/docs/api", pages.ApiReferencePage(renderer))
+    app.add_route("/static/{name}", StaticResource(renderer.assets))

@@ -1,0 +1,317 @@
+"""The pages: thin nouns over the same services the API uses.
+
+A page that needs someone signed in sends a visitor to ``/login?next=...``. A form
+post checks its CSRF token first, then calls the service; an :class:`ApiError`
+with fields is shown again in the form, each message at its field (the API's
+``$.email`` or ``$.answers.name`` paths); any other error becomes an error page.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import attrs
+import falcon
+
+from launchpad_core.serialization import structure_template
+from launchpad_core.variables import VariableType
+
+from ..accounts.auth import Authenticator
+from ..accounts.schemas import LoginRequest, SignupRequest
+from ..accounts.services import AccountService
+from ..billing.plans import PLAN_ORDER, PlanCatalog
+from ..billing.services import BillingService
+from ..converter import structure
+from ..errors import ApiError, ValidationFailedError
+from ..jobs.resources import Queue, start_job
+from ..jobs.schemas import GenerateRequest
+from ..jobs.services import JobService
+from ..templates.schemas import TemplateRequest
+from ..templates.services import ListQuery, TemplateService
+from .forms import Form, typed_answers
+from .questions import questions
+from .rendering import Pages
+from .security import FIELD
+
+DASHBOARD_PAGE = 10
+
+
+@attrs.frozen
+class FormErrors:
+    """Messages by form field (``email``, ``answers.name``) and those of no field."""
+
+    fields: dict[str, str]
+    general: tuple[str, ...]
+
+    @classmethod
+    def of(cls, ex: ApiError, known: Iterable[str]) -> FormErrors:
+        known = set(known)
+        fields: dict[str, str] = {}
+        general: list[str] = []
+        for field, message in _messages(ex):
+            path = (field or "").removeprefix("$.")
+            name = next((k for k in known if path == k or path.startswith((k + ".", k + "["))),
+                        None)
+            if name is None:
+                general.append(message)
+            elif path == name:
+                fields[name] = "\n".join(filter(None, (fields.get(name), message)))
+            else:  # inside the field's JSON: say where
+                fields[name] = "\n".join(filter(None, (fields.get(name), f"{field}: {message}")))
+        return cls(fields, tuple(general))
+
+
+def _messages(ex: ApiError) -> list[tuple[str | None, str]]:
+    if ex.errors:
+        return [(e.field, e.message) for e in ex.errors]
+    return [(ex.field, ex.detail or ex.title)]
+
+
+NO_ERRORS = FormErrors({}, ())
+
+
+def require_page_user(req: falcon.Request, resp: falcon.Response, resource: Any,
+                      params: dict[str, Any]) -> None:
+    if req.context.get("user") is None:
+        raise falcon.HTTPSeeOther(f"/login?next={quote(req.relative_uri, safe='/?=&')}")
+
+
+def local_path(target: str | None, default: str = "/dashboard") -> str:
+    """``next=``: only a path on this site (never ``//host`` or a scheme)."""
+    parts = urlsplit(target or "")
+    if not target or parts.scheme or parts.netloc or not target.startswith("/") or \
+            target.startswith(("//", "/\\")):
+        return default
+    return target
+
+
+def see_other(resp: falcon.Response, location: str) -> None:
+    """A redirect after a successful post (set, not raised: a raised one would count as
+    a failed request and roll its writes back)."""
+    resp.status = falcon.HTTP_303
+    resp.location = location
+
+
+def _failed(req: falcon.Request) -> None:
+    """A form shown again after an error: nothing of the attempt is kept, unless it
+    must be (a failed login is counted)."""
+    if not req.context.get("commit_on_error"):
+        req.context.db.rollback()
+
+
+class LandingPage:
+    def __init__(self, pages: Pages, plans: PlanCatalog):
+        self.pages = pages
+        self.plans = plans
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        plans = [(plan, self.plans[plan]) for plan in PLAN_ORDER]
+        self.pages.render(req, resp, "landing.html", plans=plans)
+
+
+class SignupPage:
+    fields = ("email", "password")
+
+    def __init__(self, pages: Pages, accounts: AccountService, auth: Authenticator):
+        self.pages = pages
+        self.accounts = accounts
+        self.auth = auth
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.pages.render(req, resp, "signup.html", errors=NO_ERRORS, email="")
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        form = Form.read(req)
+        self.pages.form_token.check(req, form.get(FIELD))
+        try:
+            body = structure({"email": form.get("email"), "password": form.get("password")},
+                             SignupRequest)
+            user = self.accounts.signup(req.context.db, email=body.email, password=body.password)
+        except ApiError as ex:
+            _failed(req)
+            self.pages.render(req, resp, "signup.html", status=ex.status,
+                              errors=FormErrors.of(ex, self.fields), email=form.get("email"))
+            return
+        self.auth.sign_in(req, resp, user)
+        see_other(resp, "/dashboard")
+
+
+class LoginPage:
+    fields = ("email", "password")
+
+    def __init__(self, pages: Pages, accounts: AccountService, auth: Authenticator):
+        self.pages = pages
+        self.accounts = accounts
+        self.auth = auth
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.pages.render(req, resp, "login.html", errors=NO_ERRORS, email="",
+                          next=local_path(req.get_param("next")))
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        form = Form.read(req)
+        self.pages.form_token.check(req, form.get(FIELD))
+        req.context.commit_on_error = True
+        try:
+            body = structure({"email": form.get("email"), "password": form.get("password")},
+                             LoginRequest)
+            user = self.accounts.authenticate(req.context.db, email=body.email,
+                                              password=body.password, address=req.remote_addr)
+        except ApiError as ex:
+            self.pages.render(req, resp, "login.html", status=ex.status,
+                              errors=FormErrors.of(ex, self.fields), email=form.get("email"),
+                              next=local_path(form.get("next")))
+            resp.set_headers(ex.headers)
+            return
+        self.auth.sign_in(req, resp, user)
+        see_other(resp, local_path(form.get("next")))
+
+
+class LogoutPage:
+    def __init__(self, pages: Pages, auth: Authenticator):
+        self.pages = pages
+        self.auth = auth
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.pages.form_token.check(req, Form.read(req).get(FIELD))
+        self.auth.sign_out(req, resp)
+        see_other(resp, "/")
+
+
+class DashboardPage:
+    def __init__(self, pages: Pages, templates: TemplateService, jobs: JobService,
+                 billing: BillingService):
+        self.pages = pages
+        self.templates = templates
+        self.jobs = jobs
+        self.billing = billing
+
+    @falcon.before(require_page_user)
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        user_id = req.context.user.id
+        search = (req.get_param("q") or "").strip()
+        query = ListQuery(limit=DASHBOARD_PAGE, cursor=req.get_param("cursor"),
+                          search=search or None)
+        page = self.templates.list(req.context.db, user_id=user_id, query=query)
+        names = {t.id: t.name for t in page.templates}
+        self.pages.render(req, resp, "dashboard.html", page=page, search=search,
+                          jobs=self.jobs.recent(req.context.db, user_id=user_id),
+                          names=names, first_page=query.cursor is None,
+                          subscription=self.billing.overview(req.context.db, req.context.user))
+
+
+class GeneratePage:
+    def __init__(self, pages: Pages, templates: TemplateService, jobs: JobService, queue: Queue,
+                 types: dict[str, VariableType]):
+        self.pages = pages
+        self.templates = templates
+        self.jobs = jobs
+        self.queue = queue
+        self.types = types
+
+    @falcon.before(require_page_user)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, template_id: uuid.UUID) -> None:
+        view = self.templates.get(req.context.db, user_id=req.context.user.id,
+                                  template_id=template_id)
+        self._render(req, resp, view, NO_ERRORS)
+
+    @falcon.before(require_page_user)
+    def on_post(self, req: falcon.Request, resp: falcon.Response, template_id: uuid.UUID) -> None:
+        form = Form.read(req)
+        self.pages.form_token.check(req, form.get(FIELD))
+        view = self.templates.get(req.context.db, user_id=req.context.user.id,
+                                  template_id=template_id)
+        template = structure_template(view.definition)
+        try:
+            answers = typed_answers(template, form, self.types)
+            job = start_job(req, self.jobs, self.queue, GenerateRequest(
+                template_id=view.id, answers=answers, version=view.version))
+        except ApiError as ex:
+            _failed(req)
+            known = [f"answers.{v.name}" for v in template.variables]
+            self._render(req, resp, view, FormErrors.of(ex, known), form=form, status=ex.status)
+            return
+        see_other(resp, f"/jobs/{job.id}")
+
+    def _render(self, req: falcon.Request, resp: falcon.Response, view: Any, errors: FormErrors,
+                *, form: Form | None = None, status: int = 200) -> None:
+        template = structure_template(view.definition)
+        given = form.answers_text() if form is not None else None
+        self.pages.render(req, resp, "generate.html", status=status, template=view,
+                          questions=questions(template, given), errors=errors)
+
+
+STARTER = {
+    "name": "my-template",
+    "variables": [
+        {"name": "project_name", "type": "str", "help": "The project's name"},
+        {"name": "licence", "type": "choice", "choices": ["MIT", "Apache-2.0"], "default": "MIT"},
+    ],
+    "files": [{"path": "{{ project_name }}/README.md",
+               "content": "# {{ project_name }}\n\nLicensed under {{ licence }}.\n"}],
+}
+
+
+class NewTemplatePage:
+    """A template from its JSON definition (the visual builder will write the same JSON)."""
+
+    fields = ("name", "definition")
+
+    def __init__(self, pages: Pages, templates: TemplateService):
+        self.pages = pages
+        self.templates = templates
+
+    @falcon.before(require_page_user)
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.pages.render(req, resp, "new_template.html", errors=NO_ERRORS, name="",
+                          definition=json.dumps(STARTER, indent=2))
+
+    @falcon.before(require_page_user)
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        form = Form.read(req)
+        self.pages.form_token.check(req, form.get(FIELD))
+        try:
+            request = structure({"name": form.get("name"),
+                                 "definition": _json_field(form.get("definition"))},
+                                TemplateRequest)
+            view = self.templates.create(req.context.db, user_id=req.context.user.id,
+                                         request=request)
+        except ApiError as ex:
+            _failed(req)
+            self.pages.render(req, resp, "new_template.html", status=ex.status,
+                              errors=FormErrors.of(ex, self.fields), name=form.get("name"),
+                              definition=form.get("definition"))
+            return
+        see_other(resp, f"/templates/{view.id}/generate")
+
+
+def _json_field(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationFailedError.one(
+            "invalid_json", f"{exc.msg} at line {exc.lineno}, column {exc.colno}",
+            "$.definition") from None
+
+
+class JobPage:
+    def __init__(self, pages: Pages, jobs: JobService):
+        self.pages = pages
+        self.jobs = jobs
+
+    @falcon.before(require_page_user)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: uuid.UUID) -> None:
+        job = self.jobs.get(req.context.db, user_id=req.context.user.id, job_id=job_id)
+        self.pages.render(req, resp, "job.html", job=job)
+
+
+class ApiReferencePage:
+    def __init__(self, pages: Pages):
+        self.pages = pages
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.pages.render(req, resp, "api.html")

@@ -1,0 +1,87 @@
+"""Browser security of the pages: response headers and the forms' CSRF token.
+
+:class:`PageHeaders` gives every response outside ``/api`` a strict
+Content-Security-Policy (scripts, styles, images, forms and connections only from
+this origin, no inline script, ``frame-ancestors 'none'``) and its companions.
+
+:class:`FormToken`: every page form carries a hidden ``csrf_token``. For a signed-in
+browser it is the session's CSRF token (the very one the API takes in
+``X-CSRF-Token``, see :mod:`launchpad_web.accounts.auth`); before sign-in (the
+sign-up and log-in forms) it is a double-submit token: a random value in a
+``SameSite=Strict`` HttpOnly cookie that the form must repeat. The CSRF guard
+middleware (``Origin``/``Sec-Fetch-Site``) checks these posts too; the token is
+the second, independent check, and a form without it is a 403 ``csrf_failed``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Any
+
+import falcon
+
+from ..errors import CsrfFailedError
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "form-action 'self'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+])
+FIELD = "csrf_token"
+
+
+def is_page(req: falcon.Request) -> bool:
+    return not (req.path == "/api" or req.path.startswith("/api/"))
+
+
+class PageHeaders:
+    """Security headers on every page (not on ``/api``, whose answers are JSON)."""
+
+    def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any,
+                         req_succeeded: bool) -> None:
+        if not is_page(req):
+            return
+        resp.set_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        resp.set_header("X-Frame-Options", "DENY")
+        resp.set_header("X-Content-Type-Options", "nosniff")
+        resp.set_header("Referrer-Policy", "same-origin")
+        resp.set_header("Cross-Origin-Opener-Policy", "same-origin")
+        if not req.path.startswith("/static/"):
+            resp.cache_control = ["no-store"]
+
+
+class FormToken:
+    def __init__(self, *, secure: bool):
+        self.secure = secure
+        self.cookie = "__Host-lp_form" if secure else "lp_form"
+
+    def issue(self, req: falcon.Request, resp: falcon.Response) -> str:
+        """The token the page's forms carry (a new pre-session cookie if needed)."""
+        credential = req.context.get("credential")
+        if credential is not None and credential.csrf_token:
+            return credential.csrf_token
+        token = self._cookie(req)
+        if token is None:
+            token = secrets.token_urlsafe(32)
+            resp.set_cookie(self.cookie, token, path="/", secure=self.secure, http_only=True,
+                            same_site="Strict")
+        return token
+
+    def check(self, req: falcon.Request, sent: str | None) -> None:
+        credential = req.context.get("credential")
+        expected = (credential.csrf_token if credential is not None and credential.csrf_token
+                    else self._cookie(req))
+        if not sent or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+            raise CsrfFailedError("the form has expired or did not come from this site; "
+                                  "reload the page and send it again")
+
+    def _cookie(self, req: falcon.Request) -> str | None:
+        values = req.get_cookie_values(self.cookie)
+        return values[0] if values else None

@@ -1,0 +1,390 @@
+"""The pages, through Falcon's test client: every page, escaping, headers, CSRF.
+
+Jobs run inside the request (Huey's immediate mode), as in test_jobs.py; the
+browser itself is in test_browser.py.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+import attrs
+import pytest
+
+from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+
+T0 = datetime(2030, 1, 1, tzinfo=UTC)
+HOSTILE = '<script>alert("x")</script>'
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+DEFINITION = {
+    "name": "service",
+    "variables": [
+        {"name": "project_name", "type": "str", "help": "The project's <name>"},
+        {"name": "port", "type": "int", "default": 8000},
+        {"name": "licence", "type": "choice", "choices": ["MIT", "Apache-2.0"], "default": "MIT"},
+        {"name": "extras", "type": "multichoice", "choices": ["docker", "ci"], "default": []},
+        {"name": "typed", "type": "bool", "default": True},
+        {"name": "slug", "type": "str", "default": "{{ project_name | lower }}"},
+        {"name": "token", "type": "str", "secret": True, "default": ""},
+    ],
+    "files": [
+        {"path": "{{ slug }}/README.md",
+         "content": "{{ project_name }} {{ port }} {{ licence }} {{ extras | join(',') }} "
+                    "{{ typed }}"},
+    ],
+}
+
+
+def add_template(db, owner_id, name="service", definition=DEFINITION):
+    with db.session() as session:
+        row = TemplateRecord(name=name, definition={**definition, "name": name}, version=1,
+                             owner_id=uuid.UUID(owner_id), created_at=T0, updated_at=T0)
+        session.add(row)
+        session.flush()
+        session.add(TemplateVersion(template_id=row.id, number=1,
+                                    definition={**definition, "name": name}, created_at=T0))
+        session.commit()
+        return str(row.id)
+
+
+def token_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+def post_form(client, path, fields, *, token=None, headers=None):
+    body = [*([("csrf_token", token)] if token else []), *fields.items()] if isinstance(
+        fields, dict) else [*([("csrf_token", token)] if token else []), *fields]
+    return client.post(path, body=urlencode(body), headers={**FORM, **(headers or {})})
+
+
+def sign_up_by_form(client, email="ada@example.com", password="correct horse battery staple"):
+    token = token_of(client.get("/signup").text)
+    return post_form(client, "/signup", {"email": email, "password": password}, token=token)
+
+
+@pytest.fixture
+def pages_app(make_app, settings):
+    return make_app(jobs=attrs.evolve(settings.jobs, immediate=True, cpu_seconds=2))
+
+
+@pytest.fixture
+def browser(pages_app, new_client):
+    return new_client(pages_app)
+
+
+@pytest.fixture
+def me(browser, db):
+    result = sign_up_by_form(browser)
+    assert result.status_code == 303, result.text
+    return browser.get("/api/me").json
+
+
+def test_landing_shows_the_plans_and_their_limits_under_a_strict_policy(browser):
+    page = browser.get("/")
+    assert page.status_code == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    policy = page.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in policy
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert "<script>" not in page.text  # no inline script anywhere
+    assert 'href="/signup"' in page.text
+    plans = re.findall(r"<h3>(\w+)</h3>\s*<dl>\s*<dt>Private templates</dt><dd>(\w+)</dd>\s*"
+                       r"<dt>Generations a month</dt><dd>([\w,]+)</dd>", page.text)
+    assert plans == [("Free", "3", "20"), ("Pro", "Unlimited", "1,000"),
+                     ("Team", "Unlimited", "5,000")]
+
+
+def test_plans_follow_the_configured_limits(make_app, new_client, settings):
+    from launchpad_web.billing.plans import PlanCatalog
+    billing = attrs.evolve(settings.billing, plans=PlanCatalog.parse("free.templates=7"))
+    page = new_client(make_app(billing=billing)).get("/")
+    assert "<dt>Private templates</dt><dd>7</dd>" in page.text
+
+
+def test_static_assets_have_hashed_names_long_cache_and_gzip(browser):
+    css = re.search(r'href="(/static/app\.[0-9a-f]{12}\.css)"', browser.get("/").text).group(1)
+    plain = browser.get(css)
+    assert plain.status_code == 200
+    assert plain.headers["Content-Type"] == "text/css"
+    assert plain.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert "--accent" in plain.text
+    zipped = browser.get(css, headers={"Accept-Encoding": "gzip, br"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert len(zipped.content) < len(plain.content)
+    stale = browser.get("/static/app.000000000000.css")
+    assert stale.status_code == 404
+    assert stale.headers["Content-Type"].startswith("text/html")
+
+
+def test_sign_up_by_form_lands_on_the_dashboard_signed_in(browser, me):
+    assert me["email"] == "ada@example.com"
+    page = browser.get("/dashboard")
+    assert page.status_code == 200
+    assert "ada@example.com" in page.text and "You have no templates yet" in page.text
+
+
+def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(browser):
+    browser.get("/signup")
+    refused = post_form(browser, "/signup", {"email": "eve@example.com",
+                                             "password": "correct horse battery staple"})
+    assert refused.status_code == 403
+    assert refused.headers["Content-Type"].startswith("text/html")
+    assert "csrf_failed" in refused.text
+    assert browser.get("/api/me").status_code == 401
+    wrong = post_form(browser, "/signup", {"email": "eve@example.com", "password": "x" * 12},
+                      token="forged")
+    assert wrong.status_code == 403
+
+
+def test_a_cross_site_form_post_is_refused_even_with_a_token(browser):
+    token = token_of(browser.get("/signup").text)
+    refused = post_form(browser, "/signup", {"email": "eve@example.com", "password": "x" * 12},
+                        token=token, headers={"Sec-Fetch-Site": "cross-site"})
+    assert refused.status_code == 403
+    assert "cross-site" in refused.text
+
+
+def test_sign_up_errors_are_shown_at_their_field(browser):
+    page = sign_up_by_form(browser, email="not an email", password="short")
+    assert page.status_code == 422
+    email = re.search(r'<input id="email"[^>]*>', page.text).group(0)
+    assert 'aria-invalid="true"' in email and 'aria-describedby="email-error"' in email
+    assert re.search(r'<p class="field-error" id="email-error">[^<]+</p>', page.text)
+    assert 'value="not an email"' in email  # kept for correction; the password is not
+
+
+def test_a_taken_email_is_a_message_on_the_form(browser, new_client, pages_app, me):
+    other = new_client(pages_app)
+    page = sign_up_by_form(other)
+    assert page.status_code == 409
+    assert re.search(r'id="email-error">[^<]+</p>', page.text)
+
+
+def test_log_in_and_out(browser, me, new_client, pages_app):
+    page = browser.get("/dashboard")
+    assert post_form(browser, "/logout", {}).status_code == 403  # no token
+    out = post_form(browser, "/logout", {}, token=token_of(page.text))
+    assert out.status_code == 303 and out.headers["Location"] == "/"
+    assert browser.get("/api/me").status_code == 401
+
+    login = browser.get("/login?next=/dashboard?q=x")
+    token = token_of(login.text)
+    wrong = post_form(browser, "/login", {"email": "ada@example.com", "password": "nope nope"},
+                      token=token)
+    assert wrong.status_code == 401 and 'role="alert"' in wrong.text
+    right = post_form(browser, "/login", {"email": "ada@example.com", "next": "/dashboard?q=x",
+                                          "password": "correct horse battery staple"},
+                      token=token)
+    assert right.status_code == 303 and right.headers["Location"] == "/dashboard?q=x"
+
+
+def test_log_in_never_redirects_off_site(browser, me):
+    post_form(browser, "/logout", {}, token=token_of(browser.get("/dashboard").text))
+    token = token_of(browser.get("/login").text)
+    result = post_form(browser, "/login", {"email": "ada@example.com", "next": "//evil.example",
+                                           "password": "correct horse battery staple"},
+                       token=token)
+    assert result.headers["Location"] == "/dashboard"
+
+
+def test_signed_in_pages_send_visitors_to_log_in(browser):
+    result = browser.get("/dashboard?q=a")
+    assert result.status_code == 303
+    assert result.headers["Location"] == "/login?next=/dashboard?q=a"
+
+
+def test_the_dashboard_escapes_names_searches_and_pages(browser, me, db):
+    add_template(db, me["id"], name=HOSTILE)
+    for number in range(11):
+        add_template(db, me["id"], name=f"svc-{number:02}")
+    page = browser.get("/dashboard")
+    assert HOSTILE not in page.text
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page.text
+    assert "12 templates" in page.text
+    next_link = re.search(r'href="(/dashboard\?q=&amp;cursor=[^"]+)">Next page', page.text)
+    second = browser.get(next_link.group(1).replace("&amp;", "&"))
+    assert second.text.count('class="item"') == 2
+    found = browser.get("/dashboard?q=SVC-1")
+    assert re.findall(r'<span class="name">([^<]+)</span>', found.text) == ["svc-10"]
+    assert "No template" in browser.get("/dashboard?q=%25").text  # a wildcard is a character
+
+
+def test_the_generate_form_has_a_widget_per_type(browser, me, db):
+    template_id = add_template(db, me["id"], name=HOSTILE)
+    page = browser.get(f"/templates/{template_id}/generate")
+    assert page.status_code == 200
+    assert HOSTILE not in page.text
+    html = page.text
+    assert re.search(r'<input id="answer-2" name="answers.port" type="number" value="8000" '
+                     r'step="1"', html)
+    assert re.search(r'type="radio" name="answers.licence" value="MIT" checked', html)
+    assert re.search(r'type="checkbox" name="answers.extras" value="docker">', html)
+    assert re.search(r'id="answer-5" type="checkbox" name="answers.typed" value="true" checked',
+                     html)
+    assert re.search(r'name="answers.slug" type="text" value=""', html)  # derived: computed
+    assert "Default computed from earlier answers." in html
+    assert re.search(r'name="answers.token" type="password" value="" autocomplete="off"', html)
+    assert "The project&#39;s &lt;name&gt;" in html
+
+
+def test_generating_by_form_runs_the_job_and_offers_downloads(browser, me, db):
+    template_id = add_template(db, me["id"])
+    page = browser.get(f"/templates/{template_id}/generate")
+    result = post_form(browser, f"/templates/{template_id}/generate", [
+        ("answers.project_name", "Rocket"), ("answers.port", "9000"),
+        ("answers.licence", "Apache-2.0"), ("answers.extras", "ci"), ("answers.extras", "docker"),
+        ("answers.slug", ""), ("answers.token", "s3cret")], token=token_of(page.text))
+    assert result.status_code == 303, result.text
+    job_path = result.headers["Location"]
+    job_page = browser.get(job_path)
+    assert job_page.status_code == 200
+    assert 'id="job-status" role="status">completed<' in job_page.text
+    job_id = job_path.rsplit("/", 1)[1]
+    assert f'href="/api/generate/{job_id}/download?format=zip"' in job_page.text
+    archive = browser.get(f"/api/generate/{job_id}/download")
+    assert archive.status_code == 200
+    import io
+    import zipfile
+    with zipfile.ZipFile(io.BytesIO(archive.content)) as files:
+        assert files.read("rocket/README.md") == b"Rocket 9000 Apache-2.0 docker,ci False"
+    assert browser.get("/api/generate/" + job_id).json["answers"]["token"] != "s3cret"
+    dashboard = browser.get("/dashboard").text
+    assert f'href="/jobs/{job_id}">service ·' in dashboard and "status-completed" in dashboard
+    assert re.search(r"<dt>Private templates</dt>\s*<dd>1 of 3</dd>", dashboard)
+    assert re.search(r"<dt>Generations this month</dt>\s*<dd>1 of 20</dd>", dashboard)
+
+
+def test_generate_errors_are_shown_at_their_field_with_the_answers_kept(browser, me, db):
+    template_id = add_template(db, me["id"])
+    page = browser.get(f"/templates/{template_id}/generate")
+    result = post_form(browser, f"/templates/{template_id}/generate", [
+        ("answers.project_name", ""), ("answers.port", "eighty"),
+        ("answers.licence", "MIT")], token=token_of(page.text))
+    assert result.status_code == 422
+    html = result.text
+    assert re.search(r'<p class="field-error" id="answer-2-error">[^<]*eighty[^<]*</p>', html)
+    assert 'value="eighty"' in html
+    assert 'aria-describedby="answer-2-error" aria-invalid="true"' in html
+    # the type check passed, so the core's own check answers: project_name is required
+    fixed = post_form(browser, f"/templates/{template_id}/generate", [
+        ("answers.project_name", ""), ("answers.port", "80")], token=token_of(page.text))
+    assert fixed.status_code == 422
+    assert re.search(r'id="answer-1-error">[^<]*required', fixed.text)
+    assert browser.get("/api/events").json["events"] == []
+
+
+def test_generate_needs_the_form_token(browser, me, db):
+    template_id = add_template(db, me["id"])
+    result = post_form(browser, f"/templates/{template_id}/generate",
+                       {"answers.project_name": "x"}, token="forged")
+    assert result.status_code == 403
+    assert browser.get("/dashboard").text.count("/jobs/") == 0
+
+
+def test_another_users_template_and_job_are_404_pages(browser, me, db, new_client, pages_app):
+    template_id = add_template(db, me["id"])
+    other = new_client(pages_app)
+    sign_up_by_form(other, email="bob@example.com")
+    page = other.get(f"/templates/{template_id}/generate")
+    assert page.status_code == 404 and page.headers["Content-Type"].startswith("text/html")
+    assert other.get(f"/jobs/{uuid.uuid4()}").status_code == 404
+    unknown = other.get("/no/such/page")
+    assert unknown.status_code == 404 and "bob@example.com" in unknown.text  # still signed in
+
+
+def test_error_pages_are_html_for_browsers_and_problems_under_api(browser, pages_app):
+    page = browser.get("/no/such/page")
+    assert page.status_code == 404
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "<h1>Not Found</h1>" in page.text
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    api = browser.get("/api/no/such/thing")
+    assert api.status_code == 404 and api.headers["Content-Type"] == "application/problem+json"
+    assert "Content-Security-Policy" not in api.headers
+
+    class Broken:
+        def on_get(self, req, resp):
+            raise RuntimeError("/secret/path exploded")
+
+    pages_app.add_route("/broken", Broken())
+    broken = browser.get("/broken")
+    assert broken.status_code == 500
+    assert broken.headers["Content-Type"].startswith("text/html")
+    assert "/secret/path" not in broken.text and "Request id" in broken.text
+
+
+def test_the_api_reference_page_ships_its_viewer(browser):
+    page = browser.get("/docs/api")
+    assert page.status_code == 200
+    script = re.search(r'src="(/static/swagger-ui-bundle\.[0-9a-f]{12}\.js)"', page.text)
+    assert script and browser.get(script.group(1)).status_code == 200
+    assert 'data-url="/api/openapi.json"' in page.text
+
+
+def test_the_api_list_searches_by_name_like_the_dashboard(browser, me, db):
+    for name in ("alpha", "Alphabet", "beta", "50%_off"):
+        add_template(db, me["id"], name=name)
+    names = [t["name"] for t in browser.get("/api/templates?q=alpha").json["templates"]]
+    assert sorted(names) == ["Alphabet", "alpha"]
+    assert [t["name"] for t in browser.get("/api/templates?q=%_").json["templates"]] == [
+        "50%_off"]
+
+
+def test_a_form_is_read_within_the_body_limit(make_app, settings, new_client):
+    browser = new_client(make_app(max_body_bytes=2048))
+    token = token_of(browser.get("/signup").text)
+    page = post_form(browser, "/signup", {"email": "a@example.com", "password": "p" * 4000},
+                     token=token)
+    assert page.status_code == 413 and page.headers["Content-Type"].startswith("text/html")
+    wrong = browser.post("/signup", body=b"csrf_token=x&email=\xff", headers=FORM)
+    assert wrong.status_code == 400 and "invalid_form" in wrong.text
+    other = browser.post("/signup", json={"email": "a@example.com"})
+    assert other.status_code == 415 and "text/html" in other.headers["Content-Type"]
+
+
+def test_a_template_is_created_from_its_json_definition(browser, me):
+    page = browser.get("/templates/new")
+    assert page.status_code == 200
+    assert "&#34;project_name&#34;" in page.text  # the starter definition, escaped
+    token = token_of(page.text)
+    assert post_form(browser, "/templates/new", {"name": "x", "definition": "{}"}).status_code \
+        == 403
+    created = post_form(browser, "/templates/new", {
+        "name": HOSTILE,
+        "definition": '{"name": "t", "files": [{"path": "a.txt", "content": "hi"}]}'},
+        token=token)
+    assert created.status_code == 303, created.text
+    generate = browser.get(created.headers["Location"])
+    assert generate.status_code == 200 and HOSTILE not in generate.text
+    assert browser.get("/api/templates").json["total"] == 1
+
+
+def test_definition_errors_are_shown_at_the_definition_with_their_path(browser, me):
+    token = token_of(browser.get("/templates/new").text)
+    broken = post_form(browser, "/templates/new", {"name": "t", "definition": '{"files": ['},
+                       token=token)
+    assert broken.status_code == 422
+    assert re.search(r'id="definition-error">[^<]*line 1, column', broken.text)
+    assert "{&#34;files&#34;: [" in broken.text  # kept for correction
+    wrong = post_form(browser, "/templates/new", {
+        "name": "", "definition": '{"name": "t", "variables": [{"name": "1x"}]}'},
+        token=token)
+    assert wrong.status_code == 422
+    assert re.search(r'id="definition-error">[^<]*\$\.definition\.variables\[0\]\.name: ',
+                     wrong.text)
+    assert browser.get("/api/templates").json["total"] == 0
+
+
+def test_the_starter_definition_is_valid(browser, me):
+    page = browser.get("/templates/new")
+    starter = re.search(r'<textarea id="definition"[^>]*>([^<]*)</textarea>', page.text).group(1)
+    created = post_form(browser, "/templates/new", {
+        "name": "starter", "definition": html.unescape(starter)}, token=token_of(page.text))
+    assert created.status_code == 303, created.text
