@@ -27,11 +27,11 @@ from falcon import testing
 sys.path.insert(0, str(Path(__file__).parent))
 from common import positive_int
 
-from launchpad_web.app import create_app
 from launchpad_web.db import make_engine, make_session_factory
 from launchpad_web.migrate import upgrade
 from launchpad_web.settings import PasswordHashing, WebSettings
 from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+from launchpad_worker.compose import service_app
 
 TEMPLATES = 20
 WARM_UP = 20
@@ -62,7 +62,7 @@ def main() -> None:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}")
         upgrade(engine)
         factory = make_session_factory(engine)
-        client = testing.TestClient(create_app(settings, session_factory=factory))
+        client = testing.TestClient(service_app(settings, session_factory=factory))
         signed = client.simulate_post("/api/auth/signup", json={
             "email": "bench@example.com", "password": "correct horse battery staple"})
         cookies = {name: cookie.value for name, cookie in signed.cookies.items()}

@@ -21,10 +21,10 @@ from typing import Any
 import attrs
 import pytest
 
-from launchpad_web.app import create_app
 from launchpad_web.clock import system_clock
 from launchpad_web.db import make_engine, make_session_factory
 from launchpad_web.migrate import upgrade
+from launchpad_worker.compose import service_app
 from launchpad_worker.context import WorkerContext
 from launchpad_worker.queue import JobQueue, running_consumer
 
@@ -72,7 +72,7 @@ def base_url(database: Any, settings: Any, launchpad: Any, serve: Any) -> str:
     """The app behind waitress; jobs run inside the request."""
     settings = attrs.evolve(settings, jobs=attrs.evolve(settings.jobs, immediate=True,
                                                         cpu_seconds=5))
-    return serve(create_app(settings, session_factory=database, launchpad=launchpad))
+    return serve(service_app(settings, session_factory=database, launchpad=launchpad))
 
 
 class Browser:
@@ -224,7 +224,7 @@ def test_the_job_page_follows_a_queued_job_live(chromium: Any, database: Any, se
     settings = attrs.evolve(settings, jobs=attrs.evolve(settings.jobs, cpu_seconds=5))
     queue = JobQueue.from_settings(settings, WorkerContext.from_settings(
         settings, session_factory=database, launchpad=launchpad, clock=system_clock))
-    base = serve(create_app(settings, session_factory=database, launchpad=launchpad,
+    base = serve(service_app(settings, session_factory=database, launchpad=launchpad,
                             job_queue=queue))
     context = chromium.new_context(base_url=base, viewport={"width": 1280, "height": 900})
     b = Browser(context.new_page(), base, "live")

@@ -37,8 +37,12 @@ CONTENT_SECURITY_POLICY = "; ".join([
 FIELD = "csrf_token"
 
 
+#: Paths answered for machines, never as pages: the API and the Prometheus scrape.
+MACHINE_PATHS = ("/api", "/metrics")
+
+
 def is_page(req: falcon.Request) -> bool:
-    return not (req.path == "/api" or req.path.startswith("/api/"))
+    return not any(req.path == p or req.path.startswith(f"{p}/") for p in MACHINE_PATHS)
 
 
 class PageHeaders:
