@@ -176,6 +176,8 @@ def service(args: argparse.Namespace) -> Iterator[tuple[str, int, Path]]:
         port = free_port()
         env = {**os.environ, "LAUNCHPAD_DATA_DIR": tmp, "LAUNCHPAD_PORT": str(port),
                "LAUNCHPAD_ENV": "development", "LAUNCHPAD_LOG_LEVEL": "WARNING",
+               # every account of the bench comes from 127.0.0.1 (5 an hour by default)
+               "LAUNCHPAD_SIGNUPS_PER_ADDRESS": "100",
                "LAUNCHPAD_PLAN_LIMITS": "free.templates=unlimited,"
                                         "free.generations=unlimited"}
         if args.database_url:
