@@ -29,13 +29,13 @@ import sqlalchemy as sa
 from launchpad_core import LaunchpadError
 from launchpad_core.isolation import run_isolated
 from launchpad_web.accounts.models import User
+from launchpad_web.jobs import leases
 from launchpad_web.jobs.archives import FORMATS
 from launchpad_web.jobs.models import EventKind, GenerationJob
 from launchpad_web.jobs.settings import MIB, JobSettings
 from launchpad_web.jobs.storage import artifact_key
 from launchpad_web.metrics import JOB_SECONDS, JOBS
 
-from . import leases
 from .context import WorkerContext
 from .render import render_archive
 

@@ -26,9 +26,9 @@ from datetime import timedelta
 import attrs
 import sqlalchemy as sa
 
+from launchpad_web.jobs import leases
 from launchpad_web.jobs.models import EventKind, GenerationJob, JobStatus
 
-from . import leases
 from .context import WorkerContext
 from .runner import notify
 

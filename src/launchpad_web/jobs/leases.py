@@ -1,4 +1,4 @@
-"""Every change of a job row's state, each one compare-and-set.
+"""The job's lifecycle: every change of a job row's state, each one compare-and-set.
 
 The row is the source of truth, the queue only a hint: a worker owns a job
 while it holds the lease (``lease_owner`` until ``lease_expires_at``), taken by
@@ -18,8 +18,8 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from launchpad_web.jobs.models import Event, EventKind, GenerationJob, JobStatus, log_entry
-from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+from ..templates.models import TemplateRecord, TemplateVersion
+from .models import Event, EventKind, GenerationJob, JobStatus, log_entry
 
 ACTIVE = (JobStatus.PENDING, JobStatus.PROCESSING)
 
