@@ -73,6 +73,8 @@ class CopierImporter:
         }
         if tree.shadowed:
             origin["shadowed"] = list(tree.shadowed)
+        if tree.skipped_git:
+            origin["warnings"] = [_git_warning(tree.skipped_git)]
         questions = [to_variable(n, q, envops) for n, q in config.questions.items()]
         settings = Settings(
             exclude=tree.exclude,
@@ -101,6 +103,13 @@ class CopierImporter:
             for v in template.variables
         )
         return attrs.evolve(template, variables=variables)
+
+
+def _git_warning(paths: tuple[str, ...]) -> str:
+    return (
+        f"skipped {', '.join(paths)}: LaunchPad never writes a '.git' "
+        "(Copier would copy it: this template's _exclude replaces Copier's defaults)"
+    )
 
 
 def _extension_modules(reader: TreeReader, extensions: tuple[str, ...]) -> Iterator[FileSpec]:
