@@ -39,7 +39,7 @@ from .jinja_text import (
     has_markup,
     string_literal,
 )
-from .source_tree import TreeReader, file_mode
+from .source_tree import TreeReader
 
 if TYPE_CHECKING:
     import pathspec
@@ -245,7 +245,8 @@ class _Walk:
             return self.reader.raw_file(path, out)  # Copier copies what it cannot decode
         if "\x00" in text and not self.suffix:
             return self.reader.raw_file(path, out)
-        return FileSpec(path=out, content=as_jinja_reads(text, self.envops), mode=file_mode(path))
+        content = as_jinja_reads(text, self.envops)
+        return FileSpec(path=out, content=content, mode=self.reader.mode(path))
 
     def _when(self, out: str, conditions: list[str]) -> str:
         envops = self.envops
