@@ -160,8 +160,11 @@ def _load(args: argparse.Namespace, lp: Launchpad) -> Template:
 
 
 def _stating_skipped(template: Template) -> Template:
-    from .importing import skipped_tasks
+    """``template`` once its skipped tasks and the importer's warnings are on stderr."""
+    from .importing import load_warnings, skipped_tasks
 
+    for warning in load_warnings(template):
+        print(f"launchpad: warning: {warning}", file=sys.stderr)
     skipped = skipped_tasks(template)
     if skipped:
         print(f"launchpad: skipped {_count(len(skipped), 'task')} (--skip-tasks): "

@@ -28,8 +28,9 @@ from pathlib import Path
 from . import __version__
 from .model.template import Template
 
-#: Bumped when imports change shape (3: FileSpec.symlink, extension modules, skipped tasks).
-_FORMAT = b"launchpad-import-3\n"
+#: Bumped when imports change shape (3: FileSpec.symlink, extension modules, skipped tasks;
+#: 4: skipped .git, Copier's _commit, modes of a fresh clone).
+_FORMAT = b"launchpad-import-4\n"
 
 
 def tree_fingerprint(root: Path) -> bytes:

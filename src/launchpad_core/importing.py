@@ -116,6 +116,12 @@ def skipped_tasks(template: Template) -> list[str]:
     return [str(t) for t in template.settings.origin.get("skipped_tasks", ())]
 
 
+def load_warnings(template: Template) -> list[str]:
+    """What an importer left out or changed and wants stated (``settings.origin["warnings"]``:
+    a ``.git`` a Copier template would copy ...), one line each."""
+    return [str(w) for w in template.settings.origin.get("warnings", ())]
+
+
 def tasks_skipped_by_service(definition: Any) -> list[str]:
     """The tasks, migrations and hooks of a definition (plain JSON) that a service which
     never runs a template's code skips, with those skipped when it was imported."""

@@ -298,6 +298,16 @@ def test_a_template_with_tasks_renders_without_them_and_the_log_says_so(db, user
     assert "touch /tmp/lp-task-ran" in skipped["message"]
 
 
+def test_an_import_warning_is_in_the_job_log(db, user):
+    client, me = user
+    warning = "skipped .git: LaunchPad never writes a '.git'"
+    definition = {**HELLO, "settings": {"origin": {"format": "copier", "warnings": [warning]}}}
+    result = generate(client, add_template(db, me["id"], definition), {"project_name": "x"})
+    assert result.status_code == 202, result.text
+    assert [step["message"] for step in result.json["log"]
+            if step["step"] == "import_warning"] == [warning]
+
+
 def test_a_hostile_template_fails_with_a_clear_reason(db, user):
     client, me = user
     spin = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"

@@ -85,14 +85,22 @@ def _hook_scripts(repo: Path, hook: str) -> Iterator[Path]:
             yield hooks / name
 
 
-def _read_context(repo: Path) -> OrderedDict[str, Any]:
+def _read_context(repo: Path, source: str) -> OrderedDict[str, Any]:
+    """``cookiecutter.json`` of ``repo`` (a copy of ``source`` after a pre_prompt hook)."""
+    path = repo / CONTEXT_FILE
     try:
-        text = (repo / CONTEXT_FILE).read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LoadError(f"{CONTEXT_FILE} is missing", source=source) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.reason if isinstance(exc, UnicodeDecodeError) else exc.strerror or exc
+        raise LoadError(f"{CONTEXT_FILE} cannot be read: {reason}", source=source) from None
+    try:
         context = json.loads(text, object_pairs_hook=OrderedDict)
-    except (OSError, ValueError) as exc:
-        raise LoadError(f"{CONTEXT_FILE} is not valid JSON: {exc}", source=str(repo)) from None
+    except ValueError as exc:
+        raise LoadError(f"{CONTEXT_FILE} is not valid JSON: {exc}", source=source) from None
     if not isinstance(context, dict):
-        raise LoadError(f"{CONTEXT_FILE} must hold an object", source=str(repo))
+        raise LoadError(f"{CONTEXT_FILE} must hold an object", source=source)
     if {"template", "templates"} & set(context):
         raise LoadError("nested templates: import the chosen template's folder instead")
     return context
@@ -113,7 +121,7 @@ def _load(repo: Path, *, source: str, repo_dir: str) -> Template:
     # Imported here: the plugin loads on every command, importing is rare.
     from .cookiecutter_tree import CookiecutterTree
 
-    context = _read_context(repo)
+    context = _read_context(repo, source)
     env_vars = context.get("_jinja2_env_vars", {})
     if "keep_trailing_newline" in env_vars:
         raise LoadError("_jinja2_env_vars may not set keep_trailing_newline (Cookiecutter sets it)")

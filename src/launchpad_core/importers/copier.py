@@ -33,6 +33,7 @@ from .copier_questions import (
     to_variable,
 )
 from .copier_tree import EXCLUDED_GLOBAL, SHADOWED_CONTEXT, copier_files, path_excluded
+from .git_checkout import fresh_clone
 from .jinja_text import envops_from, has_markup, literal
 from .source_tree import TreeReader
 
@@ -62,7 +63,8 @@ class CopierImporter:
         envops = envops_from(config.settings.get("envops", {}), where="_envops", strict=False)
         if config.settings.get("external_data"):
             raise LoadError("_external_data is not supported (it reads the destination)")
-        reader = TreeReader(path)
+        clone = fresh_clone(path)
+        reader = TreeReader(path, clone=clone)
         tree = copier_files(reader, config, envops)
         extensions = tuple(str(e) for e in config.settings.get("jinja_extensions", ()))
         origin = {
@@ -71,8 +73,12 @@ class CopierImporter:
             "template_path": str(reader.root),
             "answers_file": config.answers_file,
         }
+        if clone is not None:
+            origin["commit"], origin["commit_hash"] = clone.describe, clone.commit_hash
         if tree.shadowed:
             origin["shadowed"] = list(tree.shadowed)
+        if tree.skipped_git:
+            origin["warnings"] = [_git_warning(tree.skipped_git)]
         questions = [to_variable(n, q, envops) for n, q in config.questions.items()]
         settings = Settings(
             exclude=tree.exclude,
@@ -101,6 +107,13 @@ class CopierImporter:
             for v in template.variables
         )
         return attrs.evolve(template, variables=variables)
+
+
+def _git_warning(paths: tuple[str, ...]) -> str:
+    return (
+        f"skipped {', '.join(paths)}: LaunchPad never writes a '.git' "
+        "(Copier would copy it: this template's _exclude replaces Copier's defaults)"
+    )
 
 
 def _extension_modules(reader: TreeReader, extensions: tuple[str, ...]) -> Iterator[FileSpec]:
@@ -179,7 +192,9 @@ def _is_remembered(var: Variable, answers: Answers) -> bool:
 
 def _remembered(template: Template, answers: Answers) -> dict[str, Any]:
     """``_copier_answers``: what Copier writes to the answers file, in its order."""
-    record: dict[str, Any] = {"_src_path": template.settings.origin.get("source", "")}
+    origin = template.settings.origin
+    commit = {"_commit": origin["commit"]} if origin.get("commit") else {}
+    record: dict[str, Any] = {**commit, "_src_path": origin.get("source", "")}
     record.update(
         (v.name, answers.values[v.name]) for v in template.variables if _is_remembered(v, answers)
     )
@@ -194,7 +209,7 @@ def copier_context(template: Template, answers: Answers) -> dict[str, Any]:
         "dst_path": origin.get("destination", "."),
         "answers_file": _answers_file(origin, answers.values, template.settings.envops),
         "vcs_ref": None,
-        "vcs_ref_hash": None,
+        "vcs_ref_hash": origin.get("commit_hash"),
         "data": {},
         "exclude": [],
         "use_prereleases": False,

@@ -9,7 +9,11 @@ skipping it. ``_exclude`` patterns are matched against the rendered path
 (without a trailing '/', as Copier does for folders too): static ones are
 applied here where the path is static and are left to the engine otherwise;
 templated ones, and folder patterns (``x/``, ``x/**``) on templated paths,
-become a ``when`` condition rendered with the answers.
+become a ``when`` condition rendered with the answers. A ``.git`` that
+``_exclude`` lets through (a template whose ``_exclude`` replaces Copier's
+defaults) is skipped, never walked, and named in :attr:`CopierFiles.skipped_git`:
+LaunchPad never writes one, and leaving it out is the safe reading of the author's
+intent.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from .jinja_text import (
     has_markup,
     string_literal,
 )
-from .source_tree import TreeReader, file_mode
+from .source_tree import TreeReader
 
 if TYPE_CHECKING:
     import pathspec
@@ -75,6 +79,12 @@ class CopierFiles:
     #: Suffixed paths (suffix dropped) that templated paths are checked against when
     #: rendering; the render context holds them once as ``_lp_shadowed``.
     shadowed: tuple[str, ...] = ()
+    #: ``.git`` folders and files of the template left out (only their own paths).
+    skipped_git: tuple[str, ...] = ()
+
+
+def _is_git(name: str) -> bool:
+    return name.casefold() == ".git"
 
 
 @attrs.define
@@ -84,6 +94,7 @@ class _Walk:
     envops: EnvOptions
     copy_root: Path
     shadow_checked: bool = False
+    skipped_git: list[str] = attrs.field(factory=list)
 
     @property
     def suffix(self) -> str:
@@ -148,6 +159,8 @@ class _Walk:
                 self.reader.check_inside(path)
             if entry.is_dir():
                 yield f"{prefix}{entry.name}/", path
+                if _is_git(entry.name):
+                    continue  # skipped or excluded as a whole by spec()
                 yield from self._scan(path, f"{prefix}{entry.name}/", seen | {real})
             else:
                 yield f"{prefix}{entry.name}", path
@@ -162,6 +175,9 @@ class _Walk:
         out = str(PurePosixPath(rel).with_suffix("")) if suffix and is_template else rel
         _refuse_yield(out, self.envops)
         if not has_markup(out, self.envops) and self._skipped(out, is_template):
+            return None
+        if any(_is_git(segment) for segment in out.split("/")):
+            self.skipped_git.append(out)
             return None
         conditions = self._conditions(out, is_template)
         if entry.endswith("/"):
@@ -229,7 +245,8 @@ class _Walk:
             return self.reader.raw_file(path, out)  # Copier copies what it cannot decode
         if "\x00" in text and not self.suffix:
             return self.reader.raw_file(path, out)
-        return FileSpec(path=out, content=as_jinja_reads(text, self.envops), mode=file_mode(path))
+        content = as_jinja_reads(text, self.envops)
+        return FileSpec(path=out, content=content, mode=self.reader.mode(path))
 
     def _when(self, out: str, conditions: list[str]) -> str:
         envops = self.envops
@@ -292,4 +309,6 @@ def copier_files(reader: TreeReader, config: CopierConfig, envops: EnvOptions) -
     by_engine = dynamic and not (walk.templated_exclude or walk.folder_exclude)
     exclude = nfd_patterns(config.exclude) if by_engine else ()
     shadowed = tuple(sorted(walk.shadowed)) if walk.shadow_checked else ()
-    return CopierFiles(files=files, exclude=exclude, shadowed=shadowed)
+    return CopierFiles(
+        files=files, exclude=exclude, shadowed=shadowed, skipped_git=tuple(walk.skipped_git)
+    )

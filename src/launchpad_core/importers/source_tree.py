@@ -10,6 +10,7 @@ import attrs
 from ..errors import LoadError
 from ..limits import Limits
 from ..model.template import FileSpec
+from .git_checkout import FreshClone
 
 
 def file_mode(path: Path) -> int:
@@ -27,6 +28,9 @@ class TreeReader:
     root: Path
     max_bytes: int = Limits().max_definition_bytes
     used: int = 0
+    #: Set for a template its tool renders from a fresh Git clone (Copier): modes as
+    #: the clone has them instead of the working tree's.
+    clone: FreshClone | None = None
 
     def __attrs_post_init__(self) -> None:
         self.root = self.root.resolve()
@@ -57,9 +61,13 @@ class TreeReader:
             raise LoadError(f"the template is over {self.max_bytes:,} bytes", source=str(self.root))
         return data
 
+    def mode(self, path: Path) -> int:
+        """The mode the output of ``path`` gets (:func:`file_mode`, or the clone's)."""
+        return file_mode(path) if self.clone is None else self.clone.mode(path)
+
     def raw_file(self, path: Path, out: str) -> FileSpec:
         """A file copied byte for byte (never rendered) with its mode."""
-        spec = FileSpec.from_bytes(out, self.read(path), mode=file_mode(path))
+        spec = FileSpec.from_bytes(out, self.read(path), mode=self.mode(path))
         return spec if spec.is_binary else attrs.evolve(spec, render=False)
 
     def text(self, path: Path) -> str:

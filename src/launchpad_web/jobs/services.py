@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from launchpad_core import DefinitionError, Template
 from launchpad_core.hosted import unskippable_code
-from launchpad_core.importing import skipped_tasks, task_name
+from launchpad_core.importing import load_warnings, skipped_tasks, task_name
 from launchpad_core.serialization import structure_template
 
 from ..billing.quotas import Quotas
@@ -101,6 +101,11 @@ def _skipped_entry(now: Any, template: Template) -> list[dict[str, Any]]:
                       skipped=skipped)]
 
 
+def _warning_entries(now: Any, template: Template) -> list[dict[str, Any]]:
+    """A log line for each warning of the template's importer (a ``.git`` left out ...)."""
+    return [log_entry(now, "import_warning", warning) for warning in load_warnings(template)]
+
+
 class JobService:
     def __init__(self, *, quotas: Quotas, clock: Clock, evaluator: Evaluator | None = None):
         self.quotas = quotas
@@ -128,7 +133,8 @@ class JobService:
             status=JobStatus.PENDING, attempts=0, created_at=now, updated_at=now,
             answers={k: REDACTED if k in answers.secret else v
                      for k, v in request.answers.items()},
-            log=[*_skipped_entry(now, template), log_entry(now, "queued", "waiting for a worker")],
+            log=[*_skipped_entry(now, template), *_warning_entries(now, template),
+                 log_entry(now, "queued", "waiting for a worker")],
         )
         db.add(job)
         db.flush()

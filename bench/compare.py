@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Render template directories with LaunchPad and with their own tool, and compare.
+
+For each directory given, the kind of template is detected (``copier.yml`` or
+``copier.yaml``: Copier; ``cookiecutter.json``: Cookiecutter; a directory with
+both is compared for each) and it is rendered with its defaults and its
+tasks/hooks skipped, as whole processes run side by side (alternating, the
+median of ``--rounds``):
+
+* ``copier copy --defaults --skip-tasks --quiet SRC DST``
+* ``cookiecutter --no-input --accept-hooks no -o DST SRC`` (with a throw-away
+  configuration file, so nothing lands in the home folder)
+* ``launchpad render SRC DST --defaults --skip-tasks --template-format KIND``,
+  cold: no render daemon, an empty cache folder for every run.
+
+Both write to a folder named like the template (what ``_folder_name`` gives).
+
+It prints for each: whether the two trees are identical (paths, folders,
+bytes, modes, symbolic links), the differing files, and the time ratio
+(LaunchPad's time over the tool's). The exit status is 0 when every tree is
+identical, 1 otherwise, 2 when a tool failed.
+
+Usage: python bench/compare.py DIR [DIR ...] [--rounds 3] [--show 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import positive_int
+
+KINDS = {"copier": ("copier.yml", "copier.yaml"), "cookiecutter": ("cookiecutter.json",)}
+
+
+def kinds_of(template: Path) -> list[str]:
+    return [kind for kind, names in KINDS.items() if any((template / n).is_file() for n in names)]
+
+
+def command(name: str, module: str) -> list[str]:
+    """The console script ``name`` when installed, else ``python -m module``."""
+    found = shutil.which(name)
+    return [found] if found else [sys.executable, "-m", module]
+
+
+def original_argv(kind: str, src: Path, dst: Path, work: Path) -> list[str]:
+    if kind == "copier":
+        return [*command("copier", "copier"), "copy", "--defaults", "--skip-tasks", "--quiet",
+                str(src), str(dst)]
+    config = work / "cookiecutter-config.json"
+    config.write_text(json.dumps({"cookiecutters_dir": str(work / "cookiecutters"),
+                                  "replay_dir": str(work / "replay")}))
+    return [*command("cookiecutter", "cookiecutter"), "--no-input", "--accept-hooks", "no",
+            "--config-file", str(config), "-o", str(dst), str(src)]
+
+
+def launchpad_argv(kind: str, src: Path, dst: Path) -> list[str]:
+    return [*command("launchpad", "launchpad_core.cli"), "render", str(src), str(dst),
+            "--defaults", "--skip-tasks", "--template-format", kind]
+
+
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess]:
+    start = time.perf_counter()
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    return time.perf_counter() - start, done
+
+
+def snapshot(root: Path) -> dict[str, tuple[str, bytes, int]]:
+    """Every entry below ``root``: kind, content (a link's target) and permission bits."""
+    found = {}
+    for dirpath, dirs, files in os.walk(root):
+        for name in (*dirs, *files):
+            path = Path(dirpath, name)
+            rel = path.relative_to(root).as_posix()
+            mode = path.lstat().st_mode & 0o7777
+            if path.is_symlink():
+                found[rel] = ("link", os.readlink(path).encode(), 0)
+            elif path.is_dir():
+                found[f"{rel}/"] = ("folder", b"", 0)
+            else:
+                found[rel] = ("file", path.read_bytes(), mode)
+    return found
+
+
+def differences(expected: Path, actual: Path) -> list[str]:
+    want, got = snapshot(expected), snapshot(actual)
+    found = [f"{p} (only in the original's output)" for p in sorted(set(want) - set(got))]
+    found += [f"{p} (only in LaunchPad's output)" for p in sorted(set(got) - set(want))]
+    for path in sorted(set(want) & set(got)):
+        (want_kind, want_data, want_mode), (got_kind, got_data, got_mode) = want[path], got[path]
+        if want_kind != got_kind:
+            found.append(f"{path} ({want_kind} != {got_kind})")
+        elif want_data != got_data:
+            found.append(f"{path} (content)")
+        elif want_mode != got_mode:
+            found.append(f"{path} (mode {want_mode:o} != {got_mode:o})")
+    return found
+
+
+def compare(name: str, src: Path, kind: str, work: Path, *, rounds: int, show: int) -> int:
+    """Print the comparison of one template and kind; its exit status."""
+    env = {**os.environ, "LAUNCHPAD_NO_DAEMON": "1"}
+    env.pop("LAUNCHPAD_NO_CACHE", None)
+    times: dict[str, list[float]] = {"launchpad": [], kind: []}
+    for number in range(rounds):
+        runs = {
+            kind: original_argv(kind, src, work / f"{kind}-{number}" / src.name, work),
+            "launchpad": launchpad_argv(kind, src, work / f"launchpad-{number}" / src.name),
+        }
+        for tool, argv in runs.items():
+            cold = {**env, "LAUNCHPAD_CACHE_DIR": str(work / f"cache-{number}")}
+            seconds, done = timed(argv, cold)
+            if done.returncode != 0:
+                last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
+                print(f"{name} ({kind})\n  {tool} failed (exit {done.returncode}): {last}")
+                return 2
+            times[tool].append(seconds)
+    found = differences(work / f"{kind}-0" / src.name, work / "launchpad-0" / src.name)
+    print(f"{name} ({kind})")
+    print(f"  identical: {'no' if found else 'yes'}")
+    print(f"  differing files: {len(found) or 'none'}")
+    for line in found[:show]:
+        print(f"    {line}")
+    if len(found) > show:
+        print(f"    ... and {len(found) - show} more")
+    ours, theirs = statistics.median(times["launchpad"]), statistics.median(times[kind])
+    print(f"  time: launchpad {ours:.3f} s, {kind} {theirs:.3f} s, "
+          f"ratio {ours / theirs:.2f} (median of {rounds})")
+    return 1 if found else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("templates", nargs="+", type=Path, metavar="DIR")
+    parser.add_argument("--rounds", type=positive_int, default=3,
+                        help="runs of each tool, alternating; the median is shown (3)")
+    parser.add_argument("--show", type=positive_int, default=20,
+                        help="differing files listed per template (20)")
+    args = parser.parse_args(argv)
+    status = 0
+    for template in args.templates:
+        src = template.resolve()
+        kinds = kinds_of(src) if src.is_dir() else []
+        if not kinds:
+            print(f"{template}\n  not a Copier or Cookiecutter template")
+            status = max(status, 2)
+            continue
+        for kind in kinds:
+            with tempfile.TemporaryDirectory(prefix="lp-compare-") as work:
+                result = compare(str(template), src, kind, Path(work),
+                                 rounds=args.rounds, show=args.show)
+            status = max(status, result)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

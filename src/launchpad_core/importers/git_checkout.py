@@ -1,0 +1,93 @@
+"""What Copier sees of a template that is a Git repository: it renders a fresh clone.
+
+Copier clones a local Git template before rendering it, so the answers file
+records ``_commit`` (``git describe --tags --always``) and every file takes the
+mode a checkout gives it: 0666 or, for a file Git records as executable, 0777,
+less the process umask. LaunchPad reads the working tree itself and applies
+the same two facts, which it asks Git once at import.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+
+import attrs
+
+#: Git answers in well under a second; a hung one must not hang the import.
+_GIT_SECONDS = 10
+
+
+@attrs.frozen
+class FreshClone:
+    """The commit description and checkout modes of a Git template."""
+
+    root: Path
+    describe: str
+    commit_hash: str
+    #: Git's executable bit of every tracked file, by relative POSIX path.
+    tracked: Mapping[str, bool]
+    umask: int
+
+    def mode(self, path: Path) -> int:
+        """The mode Copier's clone gives ``path``: Git's executable bit when tracked, the
+        working tree's otherwise (Copier's ``git add -A`` of a dirty template records it),
+        less the umask."""
+        executable = self.tracked.get(PurePosixPath(path.relative_to(self.root)).as_posix())
+        if executable is None:
+            executable = bool(path.stat().st_mode & stat.S_IXUSR)
+        return (0o777 if executable else 0o666) & ~self.umask
+
+
+def _git(root: Path, *args: str) -> str | None:
+    """Git's output, or None. The repository is the template author's: no command its
+    configuration names may run (``core.fsmonitor``), no ``GIT_*`` of ours applies."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    try:
+        done = subprocess.run(
+            ["git", "-c", "core.fsmonitor=false", "-C", str(root), *args],
+            capture_output=True, text=True, timeout=_GIT_SECONDS, check=False, env=env,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def process_umask() -> int:
+    """This process's umask, read without changing it (Linux), else set and restored."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def fresh_clone(root: Path) -> FreshClone | None:
+    """The facts of the repository whose top level is ``root``; None when ``root`` is not
+    one (a folder inside a repository is not cloned by Copier either) or Git is missing."""
+    if not (root / ".git").exists():
+        return None
+    parsed = _git(root, "rev-parse", "--show-toplevel", "HEAD")
+    top, _newline, commit_hash = (parsed or "").strip().partition("\n")
+    if not commit_hash or Path(top).resolve() != root.resolve():
+        return None
+    describe = _git(root, "describe", "--tags", "--always")
+    listing = _git(root, "ls-files", "--stage", "-z")
+    if describe is None or listing is None:
+        return None
+    tracked = {}
+    for entry in filter(None, listing.split("\0")):
+        meta, _tab, rel = entry.partition("\t")
+        tracked[rel] = bool(int(meta.split(" ", 1)[0], 8) & 0o111)
+    return FreshClone(
+        root=root.resolve(), describe=describe.strip(), commit_hash=commit_hash,
+        tracked=tracked, umask=process_umask(),
+    )

@@ -1,0 +1,48 @@
+"""``bench/compare.py``: renders with LaunchPad and the template's own tool, says
+whether the trees are identical, which files differ and the time ratio."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+
+import pytest
+
+from .conftest import ROOT, write_tree
+from .test_copier_git_folder import TEMPLATE as GIT_FOLDER_TEMPLATE
+from .test_template_format import BOTH
+
+
+@pytest.fixture(scope="module")
+def compare():
+    spec = importlib.util.spec_from_file_location("compare", ROOT / "bench" / "compare.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def test_identical_trees_of_both_kinds_in_one_directory(compare, tmp_path, capsys):
+    src = write_tree(tmp_path / "both", BOTH)
+    assert compare([str(src), "--rounds", "1"]) == 0
+    out = capsys.readouterr().out
+    for kind in ("copier", "cookiecutter"):
+        assert re.search(
+            rf"{re.escape(str(src))} \({kind}\)\n  identical: yes\n  differing files: none\n"
+            rf"  time: launchpad [\d.]+ s, {kind} [\d.]+ s, ratio [\d.]+ \(median of 1\)\n",
+            out,
+        ), out
+
+
+def test_differing_files_are_listed_and_cut_at_show(compare, tmp_path, capsys):
+    src = write_tree(tmp_path / "gitfolder", GIT_FOLDER_TEMPLATE)
+    assert compare([str(src), "--rounds", "1", "--show", "2"]) == 1
+    out = capsys.readouterr().out
+    assert "  identical: no\n  differing files: 7\n" in out
+    assert "    .git/ (only in the original's output)\n" in out
+    assert "    ... and 5 more\n" in out
+
+
+def test_a_directory_that_is_no_template_is_said_so(compare, tmp_path, capsys):
+    assert compare([str(tmp_path), "--rounds", "1"]) == 2
+    assert "not a Copier or Cookiecutter template" in capsys.readouterr().out
