@@ -191,3 +191,19 @@ def test_an_s3_storage_answers_presigned_urls_that_download_the_archive(tmp_path
         storage.download_url(key, "zip", "x.zip")
     with pytest.raises(FileNotFoundError):
         storage.open(key, "zip")
+
+
+def test_a_large_archive_is_uploaded_in_parts_and_streams_back_whole(tmp_path, s3_server):
+    storage = make_storage(WebSettings.from_env(
+        {"LAUNCHPAD_DATA_DIR": str(tmp_path), **s3_server.env(s3_server.new_bucket())}).jobs)
+    big = os.urandom(9 * 1024 * 1024)  # over boto3's 8 MiB multipart threshold
+    key = artifact_key(uuid.uuid4(), "big")
+    with storage.staging() as staging:
+        files = write_formats(staging)
+        files["zip"].write_bytes(big)
+        stored = storage.save(key, files)
+    assert stored.size == len(big)
+    head = storage.client.head_object(Bucket=storage.bucket, Key=f"{key}/artifact.zip")
+    assert head["ETag"].strip('"').endswith("-2")  # two parts
+    with storage.open(key, "zip") as stream:
+        assert stream_length(stream) == len(big) and stream.read() == big
