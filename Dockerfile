@@ -10,8 +10,8 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY src ./src
 COPY plugins ./plugins
-# the app and the first-party plugins (generators, Stripe billing)
-RUN pip install . plugins/*/ \
+# the app (with boto3 for artifacts in a bucket) and the first-party plugins
+RUN pip install ".[s3]" plugins/*/ \
     && useradd --system --uid 10001 --home-dir /data --no-create-home launchpad \
     && mkdir -p /data \
     && chown launchpad /data

@@ -35,6 +35,17 @@ Nothing else in ``launchpad_web`` reads ``os.environ``.
 ``LAUNCHPAD_WORKER_PROBE_HOST``     and address (127.0.0.1; 0.0.0.0 in a container)
 ``LAUNCHPAD_ARTIFACT_DIR``          where archives are kept (``DATA_DIR/artifacts``)
 ``LAUNCHPAD_ARTIFACT_RETENTION_HOURS`` archives are deleted this long after the job (168)
+``LAUNCHPAD_ARTIFACT_BUCKET``       keep archives in this S3-compatible bucket instead
+                                    (needs the ``s3`` extra); ``ARTIFACT_DIR`` then only
+                                    stages renders (default: none, local folder)
+``LAUNCHPAD_S3_ENDPOINT_URL``       the S3 API origin, e.g. ``http://minio:9000`` (AWS)
+``LAUNCHPAD_S3_REGION``             the bucket's region (boto3's default)
+``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` / ``AWS_SESSION_TOKEN`` the bucket's
+                                    credentials (unset: boto3's chain, e.g. a profile
+                                    or an instance role)
+``LAUNCHPAD_ARTIFACT_DOWNLOADS``    ``stream`` (default: through the API) or ``redirect``
+                                    (302 to a presigned URL of the bucket's endpoint)
+``LAUNCHPAD_ARTIFACT_URL_SECONDS``  how long a presigned download URL is valid (300)
 ``LAUNCHPAD_EVALUATORS``            template evaluations (checks, answers, previews) one
                                     API process runs at once, each in a child process (4)
 ``LAUNCHPAD_EVALUATORS_WARM``       evaluator children kept forked in advance (2)

@@ -16,7 +16,7 @@ from launchpad_core.plugins import Hooks
 from launchpad_web.clock import Clock, system_clock
 from launchpad_web.db import make_engine, make_session_factory
 from launchpad_web.jobs.settings import JobSettings
-from launchpad_web.jobs.storage import ArtifactStorage, LocalArtifactStorage
+from launchpad_web.jobs.storage import ArtifactStorage, make_storage
 from launchpad_web.settings import WebSettings
 
 from .render import CompiledCache
@@ -43,7 +43,7 @@ class WorkerContext:
             session_factory = make_session_factory(engine)
         return cls(
             session_factory=session_factory,
-            storage=LocalArtifactStorage(settings.jobs.artifact_dir),
+            storage=make_storage(settings.jobs),
             hooks=(launchpad or default_launchpad()).hooks,
             jobs=settings.jobs,
             public_url=settings.public_url,

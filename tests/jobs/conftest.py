@@ -2,6 +2,9 @@
 
 * ``redis_server``: a ``redis-server`` of this test's own on a free port, nothing
   kept on disk, so a test may stop and restart it (the shared one is never touched).
+* ``s3_server``: moto's S3 protocol server (``moto_server``) on a free loopback
+  port, one per session; ``bucket_env`` makes a fresh bucket on it and gives the
+  ``LAUNCHPAD_*``/``AWS_*`` variables that keep artifacts there.
 * ``stack``: a migrated database (a fresh PostgreSQL database when
   ``LAUNCHPAD_TEST_DATABASE_URL`` is set, else a SQLite file), the API in this
   process (Falcon's test client on ``service_app``, enqueueing into that Redis)
@@ -17,12 +20,14 @@ import secrets
 import signal
 import subprocess
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import redis
 import sqlalchemy as sa
@@ -111,6 +116,59 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     server.stop()
 
 
+class S3Server:
+    """``moto_server`` in a process of its own: a real S3 endpoint over HTTP."""
+
+    def __init__(self, directory: Path):
+        self.port = free_port()
+        self.log = directory / "moto.log"
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(
+                ["moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
+                stdout=log, stderr=subprocess.STDOUT)
+        wait_for(self._answers, timeout=30, what="moto_server")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _answers(self) -> bool:
+        assert self.process.poll() is None, self.log.read_text()
+        try:
+            with urllib.request.urlopen(f"{self.url}/moto-api/data.json", timeout=2):
+                return True
+        except OSError:
+            return False
+
+    def env(self, bucket: str, **extra: str) -> dict[str, str]:
+        return {"LAUNCHPAD_ARTIFACT_BUCKET": bucket, "LAUNCHPAD_S3_ENDPOINT_URL": self.url,
+                "LAUNCHPAD_S3_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing", **extra}
+
+    def new_bucket(self) -> str:
+        name = f"lp-{uuid.uuid4().hex[:12]}"
+        boto3.client("s3", endpoint_url=self.url, region_name="us-east-1",
+                     aws_access_key_id="testing",
+                     aws_secret_access_key="testing").create_bucket(Bucket=name)
+        return name
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    server = S3Server(tmp_path_factory.mktemp("s3"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bucket_env(s3_server: S3Server) -> dict[str, str]:
+    return s3_server.env(s3_server.new_bucket())
+
+
 @contextlib.contextmanager
 def database(tmp_path: Path) -> Iterator[str]:
     admin_url = os.environ.get(POSTGRESQL_URL_VARIABLE)
@@ -138,11 +196,13 @@ def database(tmp_path: Path) -> Iterator[str]:
 class Stack:
     """The API in-process, workers as processes, all on one database and Redis."""
 
-    def __init__(self, tmp_path: Path, database_url: str, redis_url: str):
+    def __init__(self, tmp_path: Path, database_url: str, redis_url: str,
+                 extra_env: dict[str, str] | None = None):
         self.tmp_path = tmp_path
         self.env = {**os.environ, **WORKER_ENV, "LAUNCHPAD_DATA_DIR": str(tmp_path / "data"),
                     "LAUNCHPAD_DATABASE_URL": database_url, "LAUNCHPAD_REDIS_URL": redis_url,
-                    "XDG_CACHE_HOME": str(tmp_path / "xdg-cache")}  # the CLI's: unused
+                    "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"),  # the CLI's: unused
+                    **(extra_env or {})}
         self.env.pop("LAUNCHPAD_CACHE_DIR", None)
         self.settings = WebSettings.from_env(self.env)
         self.engine = make_engine(database_url)
@@ -230,5 +290,15 @@ class Stack:
 def stack(tmp_path: Path, redis_server: RedisServer) -> Iterator[Stack]:
     with database(tmp_path) as url:
         stack = Stack(tmp_path, url, redis_server.url)
+        yield stack
+        stack.close()
+
+
+@pytest.fixture
+def s3_stack(tmp_path: Path, redis_server: RedisServer,
+             bucket_env: dict[str, str]) -> Iterator[Stack]:
+    """``stack`` with artifacts in a bucket of the S3 server, for the API and workers."""
+    with database(tmp_path) as url:
+        stack = Stack(tmp_path, url, redis_server.url, bucket_env)
         yield stack
         stack.close()

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from launchpad_web.settings import WebSettings
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -74,6 +76,27 @@ def test_the_app_services_share_the_database_redis_and_artifacts():
         assert environment["LAUNCHPAD_REDIS_URL"].startswith("redis://redis:6379/")
         assert f"launchpad-data:{environment['LAUNCHPAD_DATA_DIR']}" in SERVICES[name]["volumes"]
     assert "--no-worker" in SERVICES["api"]["command"]
+
+
+def test_the_app_services_keep_artifacts_in_the_minio_bucket_the_init_service_makes():
+    minio = SERVICES["minio"]["environment"]
+    init = " ".join(SERVICES["minio-init"]["command"])
+    assert SERVICES["minio-init"]["restart"] == "no"
+    for name in APP_SERVICES:
+        settings = WebSettings.from_env(SERVICES[name]["environment"]).jobs.bucket
+        assert settings.endpoint_url == "http://minio:9000" and settings.downloads == "stream"
+        assert (settings.access_key_id, settings.secret_access_key) == (
+            minio["MINIO_ROOT_USER"], minio["MINIO_ROOT_PASSWORD"])
+        assert f"mc mb --ignore-existing local/{settings.bucket}" in init
+        assert (f"http://minio:9000 {settings.access_key_id} {settings.secret_access_key}"
+                in init)
+    for name in ("api", "worker"):  # they read and write the bucket
+        assert "minio-init" in SERVICES[name]["depends_on"]
+    assert SERVICES["minio"]["healthcheck"]["test"] == ["CMD", "mc", "ready", "local"]
+
+
+def test_the_dockerfile_installs_the_s3_extra():
+    assert 'pip install ".[s3]"' in (ROOT / "Dockerfile").read_text()
 
 
 def test_the_dockerfile_copies_what_exists_and_is_not_ignored():

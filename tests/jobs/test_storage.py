@@ -1,9 +1,12 @@
-"""LocalArtifactStorage on a real directory: both formats saved at once from staging,
-jobs stored before (a zip alone), listing, deletion, stale staging folders."""
+"""Both artifact storages, each on a real peer (a directory; a bucket of moto's S3
+server on loopback): both formats saved at once from staging, jobs stored before
+(a zip alone), listing, deletion, stale staging folders, download URLs."""
 
 from __future__ import annotations
 
 import os
+import urllib.parse
+import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,17 +14,45 @@ from pathlib import Path
 import pytest
 
 from launchpad_web.jobs.archives import FORMATS
+from launchpad_web.jobs.object_storage import S3ArtifactStorage
 from launchpad_web.jobs.storage import (
     STAGING,
+    ArtifactStorage,
     LocalArtifactStorage,
     artifact_formats,
     artifact_key,
+    make_storage,
+    stream_length,
 )
+from launchpad_web.settings import WebSettings
 
 
-@pytest.fixture
-def storage(tmp_path: Path) -> LocalArtifactStorage:
-    return LocalArtifactStorage(tmp_path / "artifacts")
+@pytest.fixture(params=["local", "s3"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> ArtifactStorage:
+    env = {"LAUNCHPAD_DATA_DIR": str(tmp_path)}
+    if request.param == "s3":
+        env.update(request.getfixturevalue("bucket_env"))
+    built = make_storage(WebSettings.from_env(env).jobs)
+    assert isinstance(built, S3ArtifactStorage if request.param == "s3" else LocalArtifactStorage)
+    return built
+
+
+def put(storage: ArtifactStorage, name: str, data: bytes) -> None:
+    """A file or object written below the storage's root by someone else."""
+    if isinstance(storage, S3ArtifactStorage):
+        storage.client.put_object(Bucket=storage.bucket, Key=name, Body=data)
+    else:
+        (storage.root / name).parent.mkdir(parents=True, exist_ok=True)
+        (storage.root / name).write_bytes(data)
+
+
+def stored_names(storage: ArtifactStorage) -> set[str]:
+    """Every object, or every file outside staging, below the storage's root."""
+    if isinstance(storage, S3ArtifactStorage):
+        listed = storage.client.list_objects_v2(Bucket=storage.bucket)
+        return {entry["Key"] for entry in listed.get("Contents", ())}
+    return {path.relative_to(storage.root).as_posix() for path in storage.root.rglob("*")
+            if path.is_file() and STAGING not in path.parts}
 
 
 def write_formats(folder: Path, text: str = "project") -> dict[str, Path]:
@@ -31,18 +62,17 @@ def write_formats(folder: Path, text: str = "project") -> dict[str, Path]:
     return files
 
 
-def saved(storage: LocalArtifactStorage, job_id: uuid.UUID | None = None) -> str:
+def saved(storage: ArtifactStorage, job_id: uuid.UUID | None = None) -> str:
     key = artifact_key(job_id or uuid.uuid4(), uuid.uuid4().hex[:16])
     with storage.staging() as staging:
         storage.save(key, write_formats(staging))
     return key
 
 
-def legacy(storage: LocalArtifactStorage, job_id: uuid.UUID | None = None) -> str:
+def legacy(storage: ArtifactStorage, job_id: uuid.UUID | None = None) -> str:
     """An artifact as stored before both formats were kept: ``<job>/<token>.zip``."""
     key = f"{job_id or uuid.uuid4()}/{uuid.uuid4().hex[:16]}.zip"
-    (storage.root / key).parent.mkdir(parents=True, exist_ok=True)
-    (storage.root / key).write_bytes(b"PK old")
+    put(storage, key, b"PK old")
     return key
 
 
@@ -63,9 +93,12 @@ def test_both_formats_are_moved_in_at_once_and_staging_is_emptied(storage):
     assert (stored.key, stored.size) == (key, len(b"project as zip"))
     for fmt in FORMATS:
         with storage.open(key, fmt) as stream:
+            assert stream_length(stream) == len(f"project as {fmt}")
             assert stream.read() == f"project as {fmt}".encode()
     assert artifact_formats(key) == FORMATS
     assert list(storage.root.joinpath(STAGING).iterdir()) == []
+    assert stored_names(storage) == {f"{key}/artifact.{fmt}" for fmt in FORMATS}
+    assert storage.download_url(key, "zip", "x.zip") is None  # streamed by default
 
 
 def test_a_save_needs_every_format_and_a_key_without_suffix(storage):
@@ -77,7 +110,7 @@ def test_a_save_needs_every_format_and_a_key_without_suffix(storage):
             storage.save(f"{uuid.uuid4()}/t.zip", files)
         with pytest.raises(ValueError, match="not an artifact key"):
             storage.save("../../etc/passwd", files)
-    assert list(storage.root.rglob("artifact.*")) == []
+    assert stored_names(storage) == set()
 
 
 def test_staging_is_removed_with_what_it_holds_when_the_render_fails(storage):
@@ -101,8 +134,8 @@ def test_listing_names_new_and_old_keys_but_not_staging_or_strays(storage):
     new, old = saved(storage, job), legacy(storage, job)
     with storage.staging() as staging:
         write_formats(staging)
-        (storage.root / str(job) / ".a1b2.tmp").write_bytes(b"")  # an old writer's stray
-        (storage.root / "README").write_text("not a job")
+        put(storage, f"{job}/.a1b2.tmp", b"")  # an old writer's stray
+        put(storage, "README", b"not a job")
         assert sorted(key for key, _ in storage.listing()) == sorted([new, old])
     written = dict(storage.listing())[new]
     assert abs(written - datetime.now(UTC)) < timedelta(minutes=1)
@@ -112,11 +145,12 @@ def test_deleting_removes_every_format_and_an_empty_job_folder(storage):
     job = uuid.uuid4()
     first, second, old = saved(storage, job), saved(storage, job), legacy(storage, job)
     storage.delete(first)
-    assert not (storage.root / first).exists()
+    assert not any(name.startswith(first) for name in stored_names(storage))
     assert {key for key, _ in storage.listing()} == {second, old}
     storage.delete(old)
     storage.delete(second)
     storage.delete(second)  # gone already: nothing happens
+    assert stored_names(storage) == set()
     assert not (storage.root / str(job)).exists()
     with pytest.raises(FileNotFoundError):
         storage.open(second, "zip")
@@ -136,3 +170,40 @@ def test_stale_staging_folders_are_purged_fresh_ones_kept(storage):
         assert not abandoned.exists()
         assert writing.exists() and fresh.exists()
     assert LocalArtifactStorage(storage.root / "none").purge_staging(datetime.now(UTC)) == []
+
+
+def test_an_s3_storage_answers_presigned_urls_that_download_the_archive(tmp_path, s3_server):
+    env = {"LAUNCHPAD_DATA_DIR": str(tmp_path), "LAUNCHPAD_ARTIFACT_DOWNLOADS": "redirect",
+           "LAUNCHPAD_ARTIFACT_URL_SECONDS": "60", **s3_server.env(s3_server.new_bucket())}
+    storage = make_storage(WebSettings.from_env(env).jobs)
+    key = saved(storage)
+    url = storage.download_url(key, "tar.gz", "my app.tar.gz")
+    assert url.startswith(f"{s3_server.url}/{storage.bucket}/{key}/artifact.tar.gz?")
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+    # signed into the URL; S3 and MinIO answer with them (moto ignores them)
+    assert query["response-content-disposition"] == ['attachment; filename="my_app.tar.gz"']
+    assert query["response-content-type"] == ["application/gzip"]
+    assert query["X-Amz-Expires"] == ["60"] and query["X-Amz-Signature"]
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        assert answer.read() == b"project as tar.gz"
+    storage.delete(key)
+    with pytest.raises(FileNotFoundError):
+        storage.download_url(key, "zip", "x.zip")
+    with pytest.raises(FileNotFoundError):
+        storage.open(key, "zip")
+
+
+def test_a_large_archive_is_uploaded_in_parts_and_streams_back_whole(tmp_path, s3_server):
+    storage = make_storage(WebSettings.from_env(
+        {"LAUNCHPAD_DATA_DIR": str(tmp_path), **s3_server.env(s3_server.new_bucket())}).jobs)
+    big = os.urandom(9 * 1024 * 1024)  # over boto3's 8 MiB multipart threshold
+    key = artifact_key(uuid.uuid4(), "big")
+    with storage.staging() as staging:
+        files = write_formats(staging)
+        files["zip"].write_bytes(big)
+        stored = storage.save(key, files)
+    assert stored.size == len(big)
+    head = storage.client.head_object(Bucket=storage.bucket, Key=f"{key}/artifact.zip")
+    assert head["ETag"].strip('"').endswith("-2")  # two parts
+    with storage.open(key, "zip") as stream:
+        assert stream_length(stream) == len(big) and stream.read() == big

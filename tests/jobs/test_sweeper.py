@@ -4,6 +4,7 @@ abandoned jobs, attempts used up, lost queue messages, artifact retention, notif
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socketserver
 import tarfile
@@ -25,6 +26,7 @@ from launchpad_web.accounts.models import User
 from launchpad_web.db import make_engine, make_session_factory
 from launchpad_web.jobs.archives import FORMATS
 from launchpad_web.jobs.models import Event, GenerationJob, JobStatus
+from launchpad_web.jobs.object_storage import S3ArtifactStorage
 from launchpad_web.jobs.settings import SmtpSettings
 from launchpad_web.jobs.storage import STAGING, artifact_key
 from launchpad_web.settings import WebSettings
@@ -42,8 +44,8 @@ HELLO = {"name": "hello", "variables": [{"name": "token", "type": "str", "secret
 
 
 class Clock:
-    def __init__(self) -> None:
-        self.now = T0
+    def __init__(self, start: datetime = T0) -> None:
+        self.now = start
 
     def __call__(self) -> datetime:
         return self.now
@@ -90,15 +92,16 @@ class World:
         return sweep(self.ctx, self.enqueued.append)
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+@contextlib.contextmanager
+def make_world(tmp_path: Path, env: dict[str, str] | None = None,
+               start: datetime = T0) -> Iterator[World]:
     with database(tmp_path) as url:
         settings = WebSettings.from_env({"LAUNCHPAD_DATA_DIR": str(tmp_path / "data"),
                                          "LAUNCHPAD_DATABASE_URL": url,
                                          "LAUNCHPAD_JOB_LEASE_SECONDS": "30",
-                                         "LAUNCHPAD_JOB_MAX_ATTEMPTS": "2"})
+                                         "LAUNCHPAD_JOB_MAX_ATTEMPTS": "2", **(env or {})})
         engine = make_engine(url)
-        recorder, clock = Recorder(), Clock()
+        recorder, clock = Recorder(), Clock(start)
         ctx = WorkerContext.from_settings(settings, session_factory=make_session_factory(engine),
                                           launchpad=launchpad_with(recorder), clock=clock)
         with ctx.session() as db:
@@ -115,6 +118,12 @@ def world(tmp_path: Path) -> Iterator[World]:
             ids = user.id, template.id
         yield World(ctx, clock, recorder, *ids)
         engine.dispose()
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    with make_world(tmp_path) as made:
+        yield made
 
 
 def test_a_job_run_in_process_notifies_through_the_hook_without_secrets(world):
@@ -201,13 +210,14 @@ def written_ago(path: Path, world: World, age: timedelta) -> None:
     os.utime(path, (written, written))
 
 
-def store(world: World, job_id: uuid.UUID, *, age: timedelta) -> str:
+def store(world: World, job_id: uuid.UUID, *, age: timedelta | None = None) -> str:
     key = artifact_key(job_id, uuid.uuid4().hex[:16])
     with world.ctx.storage.staging() as staging:
         for fmt in FORMATS:
             (staging / fmt).write_bytes(b"archive")
         world.ctx.storage.save(key, {fmt: staging / fmt for fmt in FORMATS})
-    written_ago(world.ctx.storage.root / key, world, age)
+    if age is not None:
+        written_ago(world.ctx.storage.root / key, world, age)
     return key
 
 
@@ -252,6 +262,44 @@ def test_artifacts_past_retention_of_deleted_templates_and_orphans_are_deleted(w
         db.commit()
     assert world.sweep().deleted_artifacts == (keys[kept],)
     assert {key for key, _ in world.ctx.storage.listing()} == {in_flight}
+
+
+def test_retention_and_orphans_work_the_same_on_a_bucket(tmp_path, bucket_env):
+    """Objects cannot be backdated: the clock starts now, and moves on."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    with make_world(tmp_path, bucket_env, start=now) as world:
+        storage = world.ctx.storage
+        assert isinstance(storage, S3ArtifactStorage)
+        kept = world.add_job(status=JobStatus.COMPLETED, finished_at=now - timedelta(days=1))
+        old = world.add_job(status=JobStatus.COMPLETED, finished_at=now - timedelta(days=8))
+        keys = {job_id: store(world, job_id) for job_id in (kept, old)}
+        with world.session() as db:
+            for job_id, key in keys.items():
+                db.get(GenerationJob, job_id).artifact_path = key
+            db.commit()
+        orphan = store(world, uuid.uuid4())
+        half = artifact_key(uuid.uuid4(), "killedmidupload")  # one format of two made it
+        legacy = f"{uuid.uuid4()}/{uuid.uuid4().hex[:16]}.zip"
+        for name in (f"{half}/artifact.zip", legacy):
+            storage.client.put_object(Bucket=storage.bucket, Key=name, Body=b"PK")
+
+        assert world.sweep().deleted_artifacts == (keys[old],)  # the rest: in flight
+        assert world.job(old).artifact_path is None
+        assert {key for key, _ in storage.listing()} == {keys[kept], orphan, half, legacy}
+        world.clock.now = now + timedelta(minutes=5)  # two leases are 60 s
+        assert sorted(world.sweep().deleted_artifacts) == sorted([orphan, half, legacy])
+        assert objects(storage) == {f"{keys[kept]}/artifact.{fmt}" for fmt in FORMATS}
+
+        with world.session() as db:
+            db.execute(sa.delete(TemplateRecord))
+            db.commit()
+        assert world.sweep().deleted_artifacts == (keys[kept],)
+        assert objects(storage) == set()
+
+
+def objects(storage: S3ArtifactStorage) -> set[str]:
+    listed = storage.client.list_objects_v2(Bucket=storage.bucket)
+    return {entry["Key"] for entry in listed.get("Contents", ())}
 
 
 class SmtpHandler(socketserver.StreamRequestHandler):

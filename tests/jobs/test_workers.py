@@ -3,10 +3,12 @@ workers, racing workers and a restarted Redis, and run to completion exactly onc
 
 from __future__ import annotations
 
+import hashlib
 import io
 import signal
 import tarfile
 import time
+import urllib.request
 import uuid
 import zipfile
 
@@ -14,8 +16,10 @@ import pytest
 import sqlalchemy as sa
 
 from launchpad_web.jobs.models import Event
+from launchpad_web.jobs.object_storage import S3ArtifactStorage
+from launchpad_web.jobs.storage import STAGING
 
-from .conftest import wait_for
+from .conftest import Stack, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -68,6 +72,47 @@ def test_a_job_runs_on_a_worker_and_downloads(stack):
     # compiled code went to the service's data directory, never to the CLI's cache
     assert list((stack.tmp_path / "data" / "compiled").glob("*.pack"))
     assert not (stack.tmp_path / "xdg-cache").exists()
+
+
+def test_a_job_stores_its_archives_in_the_bucket_and_downloads_both_ways(s3_stack):
+    stack = s3_stack
+    me = stack.signup()
+    stack.start_worker()
+    job = stack.generate(stack.add_template(me, HELLO), {"project_name": "rocket"})
+    done = stack.wait_status(job["id"], "completed")
+    storage = stack.queue.context.storage
+    assert isinstance(storage, S3ArtifactStorage)
+    listed = storage.client.list_objects_v2(Bucket=storage.bucket)["Contents"]
+    assert sorted(entry["Key"] for entry in listed) == [
+        f"{done.artifact_path}/artifact.tar.gz", f"{done.artifact_path}/artifact.zip"]
+    assert stack.artifacts(job["id"]) == []  # nothing kept on the worker's disk
+    assert list((stack.settings.jobs.artifact_dir / STAGING).iterdir()) == []
+
+    download = stack.get(f"/api/generate/{job['id']}/download")  # streamed by the API
+    assert download.status_code == 200
+    assert download.headers["content-length"] == str(done.artifact_size)
+    with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
+        assert archive.read("rocket/README.md") == b"# rocket"
+    assert hashlib.sha256(download.content).hexdigest() == done.artifact_sha256
+    tarred = stack.get(f"/api/generate/{job['id']}/download", params={"format": "tar.gz"})
+    with tarfile.open(fileobj=io.BytesIO(tarred.content), mode="r:gz") as archive:
+        assert archive.extractfile("rocket/README.md").read() == b"# rocket"
+
+    redirecting = Stack(stack.tmp_path, stack.env["LAUNCHPAD_DATABASE_URL"],
+                        stack.env["LAUNCHPAD_REDIS_URL"],
+                        {**stack.env, "LAUNCHPAD_ARTIFACT_DOWNLOADS": "redirect"})
+    redirecting.cookies = stack.cookies
+    try:
+        moved = redirecting.get(f"/api/generate/{job['id']}/download",
+                                params={"format": "tar.gz"})
+        assert moved.status_code == 302 and moved.headers["cache-control"] == "no-store"
+        with urllib.request.urlopen(moved.headers["location"], timeout=10) as answer:
+            assert answer.read() == tarred.content
+        storage.delete(done.artifact_path)  # gone from the bucket: 409 as on disk
+        gone = redirecting.get(f"/api/generate/{job['id']}/download")
+        assert gone.status_code == 409, gone.text
+    finally:
+        redirecting.close()
 
 
 def test_the_event_stream_follows_a_running_job_until_it_completes(stack):

@@ -86,3 +86,31 @@ def test_nothing_else_reads_the_environment():
         if re.search(r"os\.environ|os\.getenv|getenv\(", path.read_text())
     ]
     assert readers == ["settings.py"]
+
+
+def test_a_bucket_keeps_artifacts_in_object_storage_with_its_own_settings():
+    assert WebSettings.from_env({"LAUNCHPAD_S3_REGION": "eu-west-1"}).jobs.bucket is None
+    bucket = WebSettings.from_env({
+        "LAUNCHPAD_ARTIFACT_BUCKET": "artifacts", "LAUNCHPAD_S3_ENDPOINT_URL": "http://minio:9000",
+        "LAUNCHPAD_S3_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "ak",
+        "AWS_SECRET_ACCESS_KEY": "sk", "LAUNCHPAD_ARTIFACT_DOWNLOADS": "Redirect",
+        "LAUNCHPAD_ARTIFACT_URL_SECONDS": "60",
+    }).jobs.bucket
+    assert (bucket.bucket, bucket.endpoint_url, bucket.region) == (
+        "artifacts", "http://minio:9000", "eu-west-1")
+    assert (bucket.access_key_id, bucket.secret_access_key, bucket.session_token) == (
+        "ak", "sk", None)
+    assert (bucket.downloads, bucket.url_lifetime) == ("redirect", timedelta(minutes=1))
+    assert "sk" not in repr(bucket)
+    assert WebSettings.from_env({"LAUNCHPAD_ARTIFACT_BUCKET": "a"}).jobs.bucket.downloads == (
+        "stream")
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("LAUNCHPAD_ARTIFACT_DOWNLOADS", "proxy"),
+    ("LAUNCHPAD_ARTIFACT_URL_SECONDS", "0"),
+    ("LAUNCHPAD_ARTIFACT_URL_SECONDS", "604801"),
+])
+def test_bad_bucket_values_are_refused_by_name(name, value):
+    with pytest.raises(ConfigurationError, match=name):
+        WebSettings.from_env({"LAUNCHPAD_ARTIFACT_BUCKET": "artifacts", name: value})

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -32,7 +31,7 @@ from .schemas import EventList, GenerateRequest, JobView
 from .services import ArtifactNotReadyError, JobService
 from .settings import JobSettings
 from .slots import StreamSlots
-from .storage import ArtifactStorage
+from .storage import ArtifactStorage, stream_length
 
 log = logging.getLogger("launchpad_web.jobs")
 
@@ -89,7 +88,7 @@ class ArtifactResource:
 
     @operation("Download the generated project (?format=zip or tar.gz; a job stored "
                "before tar.gz archives were kept: 409 format_unavailable)",
-               responses={200: None}, problems=(404, 409, 422), auth=True)
+               responses={200: None, 302: None}, problems=(404, 409, 422), auth=True)
     @falcon.before(require_user)
     def on_get(self, req: falcon.Request, resp: falcon.Response,
                         job_id: uuid.UUID) -> None:
@@ -100,13 +99,19 @@ class ArtifactResource:
         key, name = self.jobs.artifact(req.context.db, user_id=current_user(req).id,
                                        job_id=job_id, fmt=fmt)
         try:
-            stream = self.storage.open(key, fmt)
+            url = self.storage.download_url(key, fmt, f"{name}.{fmt}")
+            stream = None if url else self.storage.open(key, fmt)
         except FileNotFoundError:
             raise ArtifactNotReadyError("the archive was deleted") from None
+        if stream is None:  # a presigned URL of the bucket: short-lived, never cached
+            resp.status = falcon.HTTP_302
+            resp.location = url
+            resp.cache_control = ["no-store"]
+            return
         resp.content_type = MEDIA_TYPES[fmt]
         resp.downloadable_as = f"{name}.{fmt}"
         resp.set_header("X-Content-Type-Options", "nosniff")
-        resp.set_stream(stream, os.fstat(stream.fileno()).st_size)  # streamed as stored
+        resp.set_stream(stream, stream_length(stream))  # streamed as stored
 
 
 class ProgressResource:

@@ -22,6 +22,8 @@ class EnvReader(Protocol):
     def integer(self, name: str, default: int, *, minimum: int = 0,
                 maximum: int | None = None) -> int: ...
 
+    def choice(self, name: str, choices: tuple[str, ...], *, upper: bool = False) -> str: ...
+
 
 @attrs.frozen
 class SmtpSettings:
@@ -39,6 +41,46 @@ class SmtpSettings:
         return attrs.asdict(self)
 
 
+DOWNLOADS = ("stream", "redirect")
+
+
+@attrs.frozen
+class BucketSettings:
+    """An S3-compatible bucket for artifacts (see :mod:`~.object_storage`).
+
+    Without credentials boto3 finds its own (a profile, an instance role). ``downloads``
+    is ``stream`` (the API reads the object and sends it on) or ``redirect`` (a
+    presigned URL valid ``url_lifetime``, which clients must be able to reach
+    at ``endpoint_url``).
+    """
+
+    bucket: str
+    endpoint_url: str | None = None
+    region: str | None = None
+    access_key_id: str | None = attrs.field(default=None, repr=False)
+    secret_access_key: str | None = attrs.field(default=None, repr=False)
+    session_token: str | None = attrs.field(default=None, repr=False)
+    downloads: str = attrs.field(default="stream", validator=attrs.validators.in_(DOWNLOADS))
+    url_lifetime: timedelta = timedelta(minutes=5)
+
+    @classmethod
+    def from_env(cls, env: EnvReader) -> BucketSettings | None:
+        bucket = env.text("LAUNCHPAD_ARTIFACT_BUCKET")
+        if bucket is None:
+            return None
+        return cls(
+            bucket=bucket,
+            endpoint_url=env.text("LAUNCHPAD_S3_ENDPOINT_URL"),
+            region=env.text("LAUNCHPAD_S3_REGION"),
+            access_key_id=env.text("AWS_ACCESS_KEY_ID"),
+            secret_access_key=env.text("AWS_SECRET_ACCESS_KEY"),
+            session_token=env.text("AWS_SESSION_TOKEN"),
+            downloads=env.choice("LAUNCHPAD_ARTIFACT_DOWNLOADS", DOWNLOADS),
+            url_lifetime=timedelta(seconds=env.integer(
+                "LAUNCHPAD_ARTIFACT_URL_SECONDS", 300, minimum=1, maximum=7 * 24 * 3600)),
+        )
+
+
 @attrs.frozen
 class JobSettings:
     """How generation jobs run.
@@ -49,6 +91,8 @@ class JobSettings:
     inside the request with Huey's immediate mode. ``event_streams`` bounds the
     progress streams open at once in one process (half its threads by default),
     ``event_streams_per_user`` one user's in every process (see ``slots.py``).
+    ``bucket`` keeps artifacts in object storage instead of ``artifact_dir``
+    (which then holds staging only).
     """
 
     artifact_dir: Path
@@ -66,6 +110,7 @@ class JobSettings:
     smtp: SmtpSettings = SmtpSettings()
     probe_host: str = "127.0.0.1"
     probe_port: int | None = None  # the worker's /livez and /readyz: off unless set
+    bucket: BucketSettings | None = None
     immediate: bool = False
 
     @classmethod
@@ -90,6 +135,7 @@ class JobSettings:
                                                minimum=1),
             probe_host=env.text("LAUNCHPAD_WORKER_PROBE_HOST") or "127.0.0.1",
             probe_port=env.integer("LAUNCHPAD_WORKER_PROBE_PORT", 0, maximum=65535) or None,
+            bucket=BucketSettings.from_env(env),
             smtp=SmtpSettings(
                 host=env.text("LAUNCHPAD_SMTP_HOST"),
                 port=env.integer("LAUNCHPAD_SMTP_PORT", 587, minimum=1, maximum=65535),

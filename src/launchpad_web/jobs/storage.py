@@ -2,7 +2,9 @@
 
 :class:`ArtifactStorage` is the interface the worker writes through and the API
 reads through; :class:`LocalArtifactStorage`, a directory (by default
-``DATA_DIR/artifacts``), is the one built in.
+``DATA_DIR/artifacts``), is the one built in, and
+:class:`~.object_storage.S3ArtifactStorage` keeps them in an S3-compatible
+bucket (chosen by :func:`make_storage` when ``LAUNCHPAD_ARTIFACT_BUCKET`` is set).
 
 An artifact is one key, ``<job id>/<attempt token>``, chosen by the worker (two
 workers racing for one job never write the same one; the loser deletes its
@@ -33,6 +35,7 @@ from typing import BinaryIO, Protocol
 import attrs
 
 from .archives import FORMATS
+from .settings import JobSettings
 
 _JOB = re.compile(r"[0-9a-f-]{36}")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -63,8 +66,15 @@ class ArtifactStorage(Protocol):
         ...
 
     def open(self, key: str, fmt: str) -> BinaryIO:
-        """The stored archive in ``fmt``, an open file to stream; :class:`FileNotFoundError`
-        when it is gone (or ``key`` was never stored in ``fmt``)."""
+        """The stored archive in ``fmt``, an open file to stream (its length:
+        :func:`stream_length`); :class:`FileNotFoundError` when it is gone (or ``key``
+        was never stored in ``fmt``)."""
+        ...
+
+    def download_url(self, key: str, fmt: str, filename: str) -> str | None:
+        """A short-lived URL clients download the archive from directly, saved as
+        ``filename``; None to stream it through :meth:`open`. :class:`FileNotFoundError`
+        as :meth:`open`."""
         ...
 
     def delete(self, key: str) -> None:
@@ -78,6 +88,47 @@ class ArtifactStorage(Protocol):
     def purge_staging(self, older_than: datetime) -> list[str]:
         """Remove staging folders last written before ``older_than``; their names."""
         ...
+
+
+def make_storage(settings: JobSettings) -> ArtifactStorage:
+    """The bucket when one is set, else the local folder (which stages renders either way)."""
+    if settings.bucket is None:
+        return LocalArtifactStorage(settings.artifact_dir)
+    from .object_storage import S3ArtifactStorage  # boto3: the ``s3`` extra
+
+    return S3ArtifactStorage.from_settings(settings.bucket, settings.artifact_dir)
+
+
+def stream_length(stream: BinaryIO) -> int:
+    """The length of a stream from :meth:`ArtifactStorage.open`: an object's, or a file's."""
+    length = getattr(stream, "length", None)
+    return os.fstat(stream.fileno()).st_size if length is None else length
+
+
+def check_key(key: str) -> str:
+    if not _KEY.fullmatch(key):
+        raise ValueError(f"not an artifact key: {key!r}")
+    return key
+
+
+def check_formats(key: str, files: Mapping[str, Path]) -> None:
+    if sorted(files) != sorted(FORMATS) or key.endswith(_LEGACY_SUFFIX):
+        raise ValueError(f"an artifact is saved in every format of {FORMATS} "
+                         f"under a key without a suffix, got {sorted(files)} for {key!r}")
+
+
+def file_name(key: str, fmt: str) -> str:
+    """Where ``fmt`` of ``key`` is kept below the root: ``<key>/artifact.<fmt>``, or the
+    key itself for a job stored before; :class:`FileNotFoundError` for a format it lacks."""
+    check_key(key)
+    if fmt not in artifact_formats(key):
+        raise FileNotFoundError(f"{key} is not stored as {fmt}")
+    return key if key.endswith(_LEGACY_SUFFIX) else f"{key}/artifact.{fmt}"
+
+
+def sha256_of(path: Path) -> str:
+    with open(path, "rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def artifact_key(job_id: object, token: str) -> str:
@@ -96,15 +147,10 @@ class LocalArtifactStorage:
         self.root = Path(root)
 
     def _path(self, key: str) -> Path:
-        if not _KEY.fullmatch(key):
-            raise ValueError(f"not an artifact key: {key!r}")
-        return self.root / key
+        return self.root / check_key(key)
 
     def _file(self, key: str, fmt: str) -> Path:
-        if fmt not in artifact_formats(key):
-            raise FileNotFoundError(f"{key} is not stored as {fmt}")
-        path = self._path(key)
-        return path if key.endswith(_LEGACY_SUFFIX) else path / f"artifact.{fmt}"
+        return self.root / file_name(key, fmt)
 
     @contextlib.contextmanager
     def staging(self) -> Iterator[Path]:
@@ -116,9 +162,7 @@ class LocalArtifactStorage:
             shutil.rmtree(folder, ignore_errors=True)
 
     def save(self, key: str, files: Mapping[str, Path]) -> StoredArtifact:
-        if sorted(files) != sorted(FORMATS) or key.endswith(_LEGACY_SUFFIX):
-            raise ValueError(f"an artifact is saved in every format of {FORMATS} "
-                             f"under a key without a suffix, got {sorted(files)} for {key!r}")
+        check_formats(key, files)
         target = self._path(key)
         with self.staging() as pack:
             for fmt, path in files.items():
@@ -129,12 +173,13 @@ class LocalArtifactStorage:
             os.rename(pack, target)  # the folder, with every format, appears at once
             _fsync(target.parent)
         zipped = self._file(key, "zip")
-        with open(zipped, "rb") as stream:
-            digest = hashlib.file_digest(stream, "sha256").hexdigest()
-        return StoredArtifact(key, zipped.stat().st_size, digest)
+        return StoredArtifact(key, zipped.stat().st_size, sha256_of(zipped))
 
     def open(self, key: str, fmt: str) -> BinaryIO:
         return open(self._file(key, fmt), "rb")
+
+    def download_url(self, key: str, fmt: str, filename: str) -> str | None:
+        return None
 
     def delete(self, key: str) -> None:
         path = self._path(key)
