@@ -91,10 +91,13 @@ def resolve_answers(
             _resolve_one(state, var, given, from_text=from_text, use_defaults=use_defaults, ask=ask)
         except LaunchpadError as exc:
             state.problem(var, exc.code, str(exc))
-    if state.problems:
-        raise AnswersError("The answers are not valid.", state.problems)
     secret = frozenset(v.name for v in template.variables if v.secret)
-    return Answers(values=state.values, secret=secret, skipped=frozenset(state.skipped))
+    answers = Answers(values=state.values, secret=secret, skipped=frozenset(state.skipped))
+    if state.problems:
+        error = AnswersError("The answers are not valid.", state.problems)
+        error.partial = answers  # what did resolve: a form shows it beside the problems
+        raise error
+    return answers
 
 
 def _resolve_one(

@@ -15,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import DefinitionError, Problem
+import attrs
+
+from .errors import AnswersError, DefinitionError, Problem
 from .limits import Limits
 from .model.answers import Answers
 from .model.output import RenderedFile
@@ -63,6 +65,37 @@ def resolved_answers(
 ) -> Answers:
     """``given`` checked against ``template`` (:class:`AnswersError` lists every problem)."""
     return _launchpad(limits).resolve_answers(template, given)
+
+
+@attrs.frozen
+class FormState:
+    """A generate form's questions as the answers so far make them: which apply (their
+    ``when``), each one's value (the answer given, else its default now), and the
+    problems of the answers given. Secret variables carry no value."""
+
+    values: dict[str, Any]
+    skipped: tuple[str, ...]
+    problems: tuple[Problem, ...]
+
+
+def form_state(
+    template: Template, given: Mapping[str, Any], from_text: bool = False,
+    limits: Limits | None = None,
+) -> FormState:
+    """``given`` resolved against ``template`` as far as it goes (see :class:`FormState`)."""
+    try:
+        answers = _launchpad(limits).resolve_answers(template, given, from_text=from_text)
+        problems: tuple[Problem, ...] = ()
+    except AnswersError as exc:
+        answers = getattr(exc, "partial", None) or Answers(values={}, secret=frozenset(),
+                                                           skipped=frozenset())
+        problems = tuple(exc.problems)
+    secret = {v.name for v in template.variables if v.secret}
+    return FormState(
+        values={k: v for k, v in answers.values.items() if k not in secret},
+        skipped=tuple(v.name for v in template.variables if v.name in answers.skipped),
+        problems=problems,
+    )
 
 
 def rendered_files(

@@ -124,6 +124,14 @@ class Evaluator:
             return self._run(calls.resolved_answers, template, dict(given), self.settings.check,
                              limits=self.settings.check_isolation, user_id=user_id)
 
+    def form(self, template: Template, given: Mapping[str, Any], *, as_text: bool,
+             user_id: uuid.UUID) -> calls.FormState:
+        """What a generate form shows for ``given`` (:func:`~launchpad_core.hosted.form_state`)."""
+        with _answering(field="$.answers", kind="form"):
+            return self._run(calls.form_state, template, dict(given), as_text,
+                             self.settings.check, limits=self.settings.check_isolation,
+                             user_id=user_id)
+
     def preview(self, template: Template, given: Mapping[str, Any], *,
                 user_id: uuid.UUID) -> list[RenderedFile]:
         """The files ``template`` renders with ``given``, in memory."""

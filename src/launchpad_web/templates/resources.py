@@ -19,6 +19,8 @@ from ..errors import ValidationFailedError
 from ..openapi import Route, operation
 from .cache import TemplateListCache
 from .schemas import (
+    FormRequest,
+    FormView,
     PreviewRequest,
     PreviewView,
     TemplatePage,
@@ -215,6 +217,27 @@ class PreviewResource:
         resp.media = unstructure(preview)
 
 
+class FormResource:
+    def __init__(self, templates: TemplateService):
+        self.templates = templates
+
+    @operation(
+        "A generate form's questions for the answers so far: which apply (their when), "
+        "each one's value or current default, and the answers' problems",
+        request=FormRequest,
+        responses={200: FormView},
+        problems=(404, 429, 503),
+        auth=True,
+    )
+    @falcon.before(require_user)
+    def on_post(self, req: falcon.Request, resp: falcon.Response, template_id: uuid.UUID) -> None:
+        body = read_json(req, FormRequest)
+        form = self.templates.form(
+            req.context.db, user_id=current_user(req).id, template_id=template_id, request=body
+        )
+        resp.media = unstructure(form)
+
+
 def routes(*, templates: TemplateService, cache: TemplateListCache | None) -> list[Route]:
     template = "/api/templates/{template_id:uuid}"
     return [
@@ -223,4 +246,5 @@ def routes(*, templates: TemplateService, cache: TemplateListCache | None) -> li
         Route(f"{template}/versions", VersionsResource(templates)),
         Route(f"{template}/versions/{{number}}", VersionResource(templates)),
         Route(f"{template}/preview", PreviewResource(templates)),
+        Route(f"{template}/form", FormResource(templates)),
     ]

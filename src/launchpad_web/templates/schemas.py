@@ -49,6 +49,45 @@ class PreviewRequest:
 
 
 @attrs.frozen
+class FormRequest:
+    """The answers so far of a generate form. ``as_text``: values are the text typed
+    into the form's fields (``"3"`` for an int, ``"yes"`` for a bool), coerced as the
+    command line coerces what is typed; else JSON values, as ``POST /api/generate``."""
+
+    answers: dict[str, Any] = attrs.field(factory=dict)
+    version: VersionNumber | None = None
+    as_text: bool = False
+
+
+@attrs.frozen
+class FormQuestion:
+    """One variable of the form: does it apply now (its ``when``), and its value now
+    (the answer given, else its default computed from the other answers; none for a
+    secret)."""
+
+    name: str
+    applies: bool
+    value: Any = None
+
+
+@attrs.frozen
+class FormProblem:
+    code: str
+    message: str
+    field: str
+
+
+@attrs.frozen
+class FormView:
+    """A generate form as the server decides it, from the same core code as a job."""
+
+    template_id: uuid.UUID
+    version: int
+    questions: tuple[FormQuestion, ...]
+    problems: tuple[FormProblem, ...]
+
+
+@attrs.frozen
 class TemplateSummary:
     """A template in a list: everything but the definition."""
 

@@ -51,6 +51,10 @@ from .models import TemplateRecord, TemplateVersion
 from .preview import preview_file
 from .schemas import (
     NAME_MAX,
+    FormProblem,
+    FormQuestion,
+    FormRequest,
+    FormView,
     PreviewRequest,
     PreviewView,
     TemplatePage,
@@ -307,6 +311,31 @@ class TemplateService:
             total_bytes=sum(f.size for f in files),
         )
 
+    def form(
+        self, db: Session, *, user_id: uuid.UUID, template_id: uuid.UUID, request: FormRequest
+    ) -> FormView:
+        row = self._visible(db, user_id, template_id)
+        number = row.version if request.version is None else request.version
+        definition = (
+            row.definition
+            if number == row.version
+            else self._version_row(db, row, number, field="$.version").definition
+        )
+        template = self._template(definition)
+        end_transaction(db)
+        state = self.evaluator.form(template, request.answers, as_text=request.as_text,
+                                    user_id=user_id)
+        skipped = set(state.skipped)
+        return FormView(
+            template_id=row.id,
+            version=number,
+            questions=tuple(FormQuestion(name=v.name, applies=v.name not in skipped,
+                                         value=state.values.get(v.name))
+                            for v in template.variables),
+            problems=tuple(FormProblem(code=p.code, message=p.message,
+                                       field=_answers_path(p.path)) for p in state.problems),
+        )
+
     # -- helpers ---------------------------------------------------------------------------
     def _visible(self, db: Session, user_id: uuid.UUID, template_id: uuid.UUID) -> TemplateRecord:
         row = db.scalar(
@@ -386,6 +415,11 @@ class TemplateService:
         if self.cache is not None:
             members = member_ids(db, [team_id]) if team_id is not None else set()
             self.cache.lists_changed(db, {owner_id, *members})
+
+
+def _answers_path(path: str | None) -> str:
+    """A core problem's path (``$.name``) under the request's ``$.answers``."""
+    return "$.answers" + (path[1:] if path and path.startswith("$") else "")
 
 
 def _name_errors(name: str) -> list[FieldError]:
