@@ -46,6 +46,8 @@ TEMPLATE = {
         {"name": "port", "type": "int", "default": 8000, "help": "Where it listens"},
         {"name": "licence", "type": "choice", "choices": ["MIT", "Apache-2.0"], "default": "MIT"},
         {"name": "docker", "type": "bool", "default": False},
+        {"name": "registry", "type": "str", "default": "{{ project_name }}-registry",
+         "when": "{{ docker }}"},
         {"name": "api_key", "type": "str", "secret": True, "default": ""},
     ],
     "files": [
@@ -87,8 +89,8 @@ class Browser:
         page.on("console", lambda m: m.type == "error" and self.problems.append(
             f"console: {m.text} ({m.location.get('url')})"))
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: self.problems.append(
-            f"request failed: {r.url} {r.failure}"))
+        page.on("requestfailed", lambda r: _navigated_away(r) or self.problems.append(
+            f"request failed: {r.url} {r.failure} (page at {page.url})"))
 
     def check(self, shot: str) -> None:
         """axe-core on the page as it is now, a screenshot, and no horizontal scroll."""
@@ -172,6 +174,7 @@ def generate_after_an_error(b: Browser) -> None:
     page.get_by_role("link", name="Generate from web <service>").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Generate from web <service>")
     b.check("generate")
+    expect(page.get_by_label("registry")).to_be_hidden()  # asked only with docker
     page.get_by_label("project_name").fill("rocket")
     page.get_by_label("port").fill("80.5")
     page.get_by_role("button", name="Generate").click()
@@ -184,6 +187,9 @@ def generate_after_an_error(b: Browser) -> None:
     port.fill("9000")
     page.get_by_label("Apache-2.0").check()
     page.get_by_label("docker").check()
+    registry = page.get_by_label("registry")  # now asked, its default from project_name
+    expect(registry).to_be_visible()
+    expect(registry).to_have_attribute("placeholder", "rocket-registry")
     page.get_by_label("api_key").fill("s3cret")
     page.get_by_role("button", name="Generate").click()
     expect(page).to_have_url(re.compile(r".*/jobs/[0-9a-f-]{36}$"))
@@ -288,6 +294,12 @@ def tab_to(page: Page, selector: str, most: int = 40) -> None:
         if page.evaluate("s => document.activeElement.matches(s)", selector):
             return
     raise AssertionError(f"{selector} not reached with {most} presses of Tab")
+
+
+def _navigated_away(request: Any) -> bool:
+    """The generate form's background refresh, aborted because the page was left: no
+    error (the refresh only updates the page being left)."""
+    return request.url.endswith("/form") and request.failure == "net::ERR_ABORTED"
 
 
 def _expected_status(problem: str) -> bool:
