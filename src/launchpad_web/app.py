@@ -85,7 +85,8 @@ def create_app(
                                   clock=clock, per_address=settings.signups_per_address),
                               template_lists=template_cache)
 
-    quotas = Quotas(plans=settings.billing.plans, clock=clock,
+    plans_enforced = settings.billing.plans_enforced(billing.name)
+    quotas = Quotas(plans=settings.billing.plans, clock=clock, enforced=plans_enforced,
                     past_due_grace=settings.billing.past_due_grace)
     teams = TeamService(quotas=quotas, clock=clock, template_lists=template_cache,
                         public_url=settings.public_url)
@@ -118,6 +119,7 @@ def create_app(
         Route("/api/health", HealthResource(version=launchpad_core.__version__,
                                             expected_revision=head_revision(),
                                             billing_provider=billing.name,
+                                            plans_enforced=plans_enforced,
                                             queue=job_queue)),
         Route(OPENAPI_PATH, openapi),
     ]
@@ -145,5 +147,6 @@ def create_app(
         app.add_route(route.path, route.resource, suffix=route.suffix)
     install_pages(app, secure=settings.secure_cookies, launchpad=launchpad, accounts=accounts,
                   auth=auth, templates=templates, jobs=jobs, queue=job_queue,
-                  plans=settings.billing.plans, billing=billing_service)
+                  plans=settings.billing.plans if plans_enforced else None,
+                  billing=billing_service)
     return app

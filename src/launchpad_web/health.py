@@ -44,7 +44,8 @@ def queue_health(queue: Queue) -> QueueHealth:
 
 @attrs.frozen
 class BillingHealth:
-    provider: str
+    provider: str  # ``free``: no billing provider (paid plans unavailable)
+    plans_enforced: bool  # false: a self-hosted service, every feature on
 
 
 @attrs.frozen
@@ -70,10 +71,10 @@ def database_health(db: Session, expected: str | None) -> DatabaseHealth:
 
 class HealthResource:
     def __init__(self, *, version: str, expected_revision: str | None, billing_provider: str,
-                 queue: Queue):
+                 queue: Queue, plans_enforced: bool = True):
         self.version = version
         self.expected_revision = expected_revision
-        self.billing = BillingHealth(billing_provider)
+        self.billing = BillingHealth(billing_provider, plans_enforced)
         self.queue = queue
 
     @operation("Health of the service and of what it depends on",

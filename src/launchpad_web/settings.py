@@ -63,6 +63,8 @@ Nothing else in ``launchpad_web`` reads ``os.environ``.
                                     and ``1`` (default) or ``0`` for STARTTLS
 ``LAUNCHPAD_PLAN_LIMITS``           overrides of plan limits, ``free.templates=5,...``
                                     (see ``billing/plans.py``; defaults there)
+``LAUNCHPAD_ENFORCE_PLANS``         ``auto`` (default: plans apply only with a billing
+                                    provider; self-hosted, every feature is on), ``yes``, ``no``
 ``LAUNCHPAD_PAST_DUE_GRACE_DAYS``   an unpaid subscription keeps its plan this long (7)
 ``LAUNCHPAD_STRIPE_SECRET_KEY``     Stripe API key; unset: free-only billing, no checkout
 ``LAUNCHPAD_STRIPE_WEBHOOK_SECRET`` signing secret of ``/api/webhooks/stripe``

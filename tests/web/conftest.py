@@ -185,7 +185,9 @@ def clock() -> FakeClock:
 @pytest.fixture
 def settings(tmp_path: Any) -> WebSettings:
     env = {"LAUNCHPAD_DATA_DIR": str(tmp_path), "LAUNCHPAD_ENV": "production",
-           "LAUNCHPAD_SIGNUPS_PER_ADDRESS": str(SIGNUPS_PER_ADDRESS)}
+           "LAUNCHPAD_SIGNUPS_PER_ADDRESS": str(SIGNUPS_PER_ADDRESS),
+           # the hosted product's rules (a service without Stripe would have every feature)
+           "LAUNCHPAD_ENFORCE_PLANS": "yes"}
     return attrs.evolve(WebSettings.from_env(env), password_hashing=FAST_HASHING)
 
 

@@ -79,7 +79,8 @@ def test_a_paid_subscription_shows_its_plan_limits_and_period(client, signup, db
 
 def test_limits_follow_the_settings(make_app, new_client, signup):
     client = new_client(make_app(billing=BillingSettings(
-        plans=PlanCatalog.parse("free.templates=7,free.generations=unlimited"))))
+        plans=PlanCatalog.parse("free.templates=7,free.generations=unlimited"),
+        enforce_plans="yes")))
     signup(client)
     assert client.get("/api/subscriptions").json["limits"] == {
         "private_templates": 7, "generations_per_month": None, "teams": False}
@@ -93,7 +94,7 @@ def test_billing_needs_a_signed_in_user(client):
 
 
 def test_without_stripe_the_free_provider_refuses_checkout_and_health_says_so(client, signup):
-    assert client.get("/api/health").json["billing"] == {"provider": "free"}
+    assert client.get("/api/health").json["billing"] == {"provider": "free", "plans_enforced": True}
     signup(client)
     result = client.post("/api/subscriptions/checkout", json={"plan": "pro"})
     assert result.status_code == 503
@@ -134,7 +135,7 @@ def test_checkout_sends_stripe_the_plan_the_user_and_where_to_return(make_app, n
     with run_stand_in({"/v1/checkout/sessions": CHECKOUT_ANSWER}) as stripe_api:
         client = new_client(make_app(billing=stripe_billing(stripe_api.url),
                                      public_url="https://launchpad.example"))
-        assert client.get("/api/health").json["billing"] == {"provider": "stripe"}
+        assert client.get("/api/health").json["billing"] == {"provider": "stripe", "plans_enforced": True}
         user = signup(client, "buyer@example.org")
         result = client.post("/api/subscriptions/checkout", json={"plan": "pro"})
     assert result.status_code == 201

@@ -94,7 +94,8 @@ def test_a_free_user_has_two_jobs_in_flight_then_429_until_one_finishes(
 
 
 def test_jobs_in_flight_follow_the_plan_and_its_overrides(make_app, new_client, signup, db):
-    app = make_app(billing=BillingSettings(plans=PlanCatalog.parse("pro.jobs_in_flight=3")))
+    app = make_app(billing=BillingSettings(plans=PlanCatalog.parse("pro.jobs_in_flight=3"),
+                                           enforce_plans="yes"))
     client = new_client(app)
     me = signup(client)
     with db.session() as session:

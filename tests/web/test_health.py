@@ -21,7 +21,7 @@ def test_health_reports_database_queue_version_and_billing(client, db):
         "database": {"status": "ok", "backend": db.backend, "revision": head_revision(),
                      "expected_revision": head_revision()},
         "queue": {"status": "ok", "backend": "sqlite", "pending": 0},
-        "billing": {"provider": "free"},
+        "billing": {"provider": "free", "plans_enforced": True},
     }
 
 

@@ -302,7 +302,8 @@ def served(committing_engine, serve, settings):
     parallel requests race for the quota, not for evaluators."""
 
     def start(limits=""):
-        changed = attrs.evolve(settings, billing=BillingSettings(plans=PlanCatalog.parse(limits)),
+        changed = attrs.evolve(settings, billing=BillingSettings(plans=PlanCatalog.parse(limits),
+                                                                 enforce_plans="yes"),
                                jobs=attrs.evolve(settings.jobs, immediate=True),
                                evaluation=EvaluationSettings(slots=20, per_user=20,
                                                              queue_seconds=60))

@@ -42,6 +42,8 @@ from .plans import Period, PlanCatalog, PlanLimits
 from .standing import current_plan, sync_role
 
 JOBS_RETRY_AFTER_SECONDS = 10
+#: A self-hosted service (no billing provider): every feature on, no monthly counts;
+#: jobs in flight stay bounded, as the Team plan's (an operational limit, not a sale).
 IN_FLIGHT = (JobStatus.PENDING, JobStatus.PROCESSING)
 
 
@@ -49,8 +51,12 @@ class Quotas:
     """Checks a plan's limits; raises an ``ApiError`` (402 or 404) when one is exceeded."""
 
     def __init__(self, *, plans: PlanCatalog | None = None, clock: Clock = system_clock,
-                 past_due_grace: timedelta = timedelta(days=7)):
+                 past_due_grace: timedelta = timedelta(days=7), enforced: bool = True):
         self.plans = plans or PlanCatalog()
+        self.enforced = enforced
+        self.unenforced = PlanLimits(private_templates=None, generations_per_month=None,
+                                     teams=True,
+                                     jobs_in_flight=self.plans[Plan.TEAM].jobs_in_flight)
         self.clock = clock
         self.past_due_grace = past_due_grace
 
@@ -112,7 +118,12 @@ class Quotas:
             raise NotFoundError("no such user")
         plan = self.plan_of(db, user_id)
         sync_role(db, user_id, plan)
-        return plan, self.plans[plan]
+        return plan, self.limits(plan)
+
+    def limits(self, plan: Plan) -> PlanLimits:
+        """What ``plan`` allows here: its limits, or every feature when plans are not
+        enforced (no billing provider: a self-hosted service)."""
+        return self.plans[plan] if self.enforced else self.unenforced
 
     def _team_owner_limits(self, db: Session, team_id: uuid.UUID, *,
                            lock: bool = False) -> PlanLimits:
@@ -121,7 +132,7 @@ class Quotas:
         if owner_id is None:
             raise NotFoundError("no such team", field="$.team_id")
         plan = self.plan_of(db, owner_id)
-        limits = self.plans[plan]
+        limits = self.limits(plan)
         if not limits.teams:
             raise PlanRequiredError("team templates need the team owner to be on the Team plan")
         return limits

@@ -58,7 +58,7 @@ class BillingService:
     def overview(self, db: Session, user: UserView) -> SubscriptionView:
         now = self.quotas.clock()
         plan, sub = current_plan(db, user.id, now, self.quotas.past_due_grace)
-        limits = self.quotas.plans[plan]
+        limits = self.quotas.limits(plan)  # every feature on when plans are not enforced
         period = Period.month_of(now)
         return SubscriptionView(
             plan=plan,

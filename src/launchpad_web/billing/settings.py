@@ -38,6 +38,14 @@ class BillingSettings:
     stripe_webhook_secret: str | None = attrs.field(default=None, repr=False)
     stripe_prices: dict[str, str] = attrs.field(factory=dict)
     stripe_api_base: str | None = None
+    #: ``auto``: plans apply when a billing provider runs (a self-hosted service without
+    #: one has every feature on); ``yes`` or ``no`` decide it whatever the provider.
+    enforce_plans: str = attrs.field(default="auto",
+                                     validator=attrs.validators.in_(("auto", "yes", "no")))
+
+    def plans_enforced(self, provider_name: str) -> bool:
+        return self.enforce_plans == "yes" or (
+            self.enforce_plans == "auto" and provider_name != "free")
 
     @classmethod
     def from_env(cls, env: EnvReader) -> BillingSettings:
@@ -50,6 +58,7 @@ class BillingSettings:
             stripe_webhook_secret=env.text("LAUNCHPAD_STRIPE_WEBHOOK_SECRET"),
             stripe_prices={plan: price for plan, price in prices.items() if price},
             stripe_api_base=env.text("LAUNCHPAD_STRIPE_API_BASE"),
+            enforce_plans=(env.text("LAUNCHPAD_ENFORCE_PLANS") or "auto").lower(),
         )
 
     def provider_settings(self) -> dict[str, Any]:

@@ -29,7 +29,8 @@ from .security import FormToken, PageHeaders
 
 def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: AccountService,
             auth: Authenticator, templates: TemplateService, jobs: JobService, queue: Queue,
-            plans: PlanCatalog, billing: BillingService, assets: Assets | None = None) -> None:
+            plans: PlanCatalog | None, billing: BillingService,
+            assets: Assets | None = None) -> None:
     renderer = Pages(assets=assets or Assets(), form_token=FormToken(secure=secure),
                      globals={"openapi_path": "/api/openapi.json"})
     types = launchpad.hooks.variable_types()

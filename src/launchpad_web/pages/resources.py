@@ -104,12 +104,15 @@ def _failed(req: falcon.Request) -> None:
 
 
 class LandingPage:
-    def __init__(self, pages: Pages, plans: PlanCatalog):
+    """``plans`` None: a self-hosted service, plans not enforced (the page says so)."""
+
+    def __init__(self, pages: Pages, plans: PlanCatalog | None):
         self.pages = pages
         self.plans = plans
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        plans = [(plan, self.plans[plan]) for plan in PLAN_ORDER]
+        plans = ([(plan, self.plans[plan]) for plan in PLAN_ORDER]
+                 if self.plans is not None else None)
         self.pages.render(req, resp, "landing.html", plans=plans)
 
 
