@@ -5,32 +5,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import secrets
-import socket
 from collections.abc import Iterator
 
+from launchpad_core.testing import free_port
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+__all__ = ["free_port", "fresh_database", "positive_int"]
 
 
 @contextlib.contextmanager
 def fresh_database(admin_url: str) -> Iterator[str]:
     """A new PostgreSQL database next to ``admin_url``'s, dropped afterwards; its URL."""
-    import sqlalchemy as sa
+    from launchpad_web.testing import fresh_postgresql_database
 
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
-    name = f"lp_bench_{secrets.token_hex(4)}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    try:
-        yield sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
+    with fresh_postgresql_database(admin_url, prefix="lp_bench") as url:
+        yield url.render_as_string(hide_password=False)
 
 
 def positive_int(text: str) -> int:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import signal
 import subprocess
 import time
@@ -30,7 +29,6 @@ from typing import Any
 import boto3
 import pytest
 import redis
-import sqlalchemy as sa
 from falcon import testing
 
 from launchpad_core.testing import free_port
@@ -39,6 +37,7 @@ from launchpad_web.jobs.models import GenerationJob
 from launchpad_web.migrate import upgrade
 from launchpad_web.settings import WebSettings
 from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+from launchpad_web.testing import fresh_postgresql_database
 from launchpad_worker.compose import service_app
 from launchpad_worker.context import WorkerContext
 from launchpad_worker.queue import JobQueue
@@ -177,21 +176,12 @@ def database(tmp_path: Path) -> Iterator[str]:
         upgrade(make_engine(url))
         yield url
         return
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
-    name = f"lp_jobs_{secrets.token_hex(6)}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    url = sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    try:
+    with fresh_postgresql_database(admin_url, prefix="lp_jobs") as fresh:
+        url = fresh.render_as_string(hide_password=False)
         engine = make_engine(url)
         upgrade(engine)
         engine.dispose()
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
-
 
 class Stack:
     """The API in-process, workers as processes, all on one database and Redis."""

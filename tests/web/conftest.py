@@ -24,7 +24,6 @@ import contextlib
 import functools
 import os
 import re
-import secrets
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -39,6 +38,7 @@ import waitress
 from falcon import testing
 
 from launchpad_core import Launchpad, hookimpl
+from launchpad_web import testing as testing_db
 from launchpad_web.db import make_engine, make_session_factory
 from launchpad_web.migrate import upgrade
 from launchpad_web.settings import PasswordHashing, WebSettings
@@ -72,21 +72,13 @@ def postgresql_engine() -> Iterator[sa.Engine]:
 
 @contextlib.contextmanager
 def fresh_postgresql_database(admin_url: str) -> Iterator[sa.URL]:
-    """A new, empty database on the server of ``admin_url``, dropped afterwards."""
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
-    name = f"lp_test_{secrets.token_hex(6)}"
+    """A new, empty database (see :mod:`launchpad_web.testing`); a server that does not
+    answer fails the test with one line."""
     try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    except sa.exc.OperationalError as exc:
-        pytest.fail(f"{POSTGRESQL_URL_VARIABLE} is set but PostgreSQL does not answer: "
-                    f"{exc.orig}", pytrace=False)
-    try:
-        yield sa.make_url(admin_url).set(database=name)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
+        with testing_db.fresh_postgresql_database(admin_url) as url:
+            yield url
+    except testing_db.PostgresUnavailableError as exc:
+        pytest.fail(f"{POSTGRESQL_URL_VARIABLE} is set but {exc}", pytrace=False)
 
 
 @attrs.frozen

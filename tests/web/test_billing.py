@@ -135,7 +135,8 @@ def test_checkout_sends_stripe_the_plan_the_user_and_where_to_return(make_app, n
     with run_stand_in({"/v1/checkout/sessions": CHECKOUT_ANSWER}) as stripe_api:
         client = new_client(make_app(billing=stripe_billing(stripe_api.url),
                                      public_url="https://launchpad.example"))
-        assert client.get("/api/health").json["billing"] == {"provider": "stripe", "plans_enforced": True}
+        assert client.get("/api/health").json["billing"] == {"provider": "stripe",
+                                                             "plans_enforced": True}
         user = signup(client, "buyer@example.org")
         result = client.post("/api/subscriptions/checkout", json={"plan": "pro"})
     assert result.status_code == 201
