@@ -59,11 +59,17 @@
           input.placeholder = typeof q.value === "string" ? q.value : JSON.stringify(q.value);
         }
       });
-      var live = wrapper.querySelector("[data-live-error]");
-      if (live) {
-        live.textContent = problems[q.name] || "";
-        live.hidden = !problems[q.name];
+      // The server's message of a refused submit, if shown, is the one kept up to date.
+      var shown = wrapper.querySelector(".field-error:not([data-live-error])") ||
+                  wrapper.querySelector("[data-live-error]");
+      if (shown) {
+        shown.textContent = problems[q.name] || "";
+        shown.hidden = !problems[q.name];
       }
+      fields(wrapper).forEach(function (input) {
+        if (problems[q.name]) { input.setAttribute("aria-invalid", "true"); }
+        else { input.removeAttribute("aria-invalid"); }
+      });
     });
   }
 
