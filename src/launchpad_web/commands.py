@@ -102,8 +102,8 @@ def _serve(args: argparse.Namespace) -> int:
     # sockets, the embedded consumer stops, and the log writer flushes at exit.
     signal.signal(signal.SIGTERM, _interrupt)
     with running_consumer(queue, enabled=not args.no_worker and not settings.redis_url):
-        waitress.serve(app, host=settings.host, port=settings.port, threads=settings.threads,
-                       max_request_body_size=settings.max_body_bytes, ident="launchpad")
+        waitress.serve(app, host=settings.host, port=settings.port,
+                       **settings.server_options())
     return 0
 
 

@@ -14,6 +14,10 @@ Nothing else in ``launchpad_web`` reads ``os.environ``.
 ``LAUNCHPAD_REDIS_URL``             the job queue's Redis (default: none)
 ``LAUNCHPAD_HOST`` / ``_PORT``      where ``launchpad serve`` listens (127.0.0.1:8000)
 ``LAUNCHPAD_THREADS``               waitress worker threads, also the DB pool size (8)
+``LAUNCHPAD_TRUSTED_PROXY``         the address of the load balancer in front (``*``: any);
+                                    its ``X-Forwarded-For`` then names the client, whose
+                                    address throttling and fair use count (default: none)
+``LAUNCHPAD_TRUSTED_PROXY_COUNT``   proxies in front that append to it (1)
 ``LAUNCHPAD_PUBLIC_URL``            the service's public origin, the only Origin allowed
                                     for browser writes (default ``http://HOST:PORT``)
 ``LAUNCHPAD_MAX_BODY_BYTES``        largest request body accepted (4 MiB); larger: 413
@@ -79,6 +83,7 @@ import os
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -115,6 +120,8 @@ class WebSettings:
     port: int = attrs.field(default=8000, validator=[attrs.validators.ge(0),
                                                      attrs.validators.le(65535)])
     threads: int = attrs.field(default=8, validator=attrs.validators.ge(1))
+    trusted_proxy: str | None = None
+    trusted_proxy_count: int = attrs.field(default=1, validator=attrs.validators.ge(1))
     public_url: str = "http://127.0.0.1:8000"
     max_body_bytes: int = attrs.field(default=4 * 1024 * 1024, validator=attrs.validators.ge(1))
     session_idle: timedelta = timedelta(hours=2)
@@ -135,6 +142,19 @@ class WebSettings:
     def compiled_cache_dir(self) -> Path:
         """Where the service keeps compiled template code (see ``LAUNCHPAD_COMPILED_CACHE_MB``)."""
         return self.data_dir / "compiled"
+
+    def server_options(self) -> dict[str, Any]:
+        """waitress's options for these settings. Behind a trusted proxy waitress sets
+        the request's client address from ``X-Forwarded-For`` (and drops the header
+        from anyone else), so per-address limits count clients, not the proxy."""
+        options: dict[str, Any] = {"threads": self.threads, "ident": "launchpad",
+                                   "max_request_body_size": self.max_body_bytes}
+        if self.trusted_proxy:
+            options.update(trusted_proxy=self.trusted_proxy,
+                           trusted_proxy_count=self.trusted_proxy_count,
+                           trusted_proxy_headers={"x-forwarded-for"},
+                           clear_untrusted_proxy_headers=True)
+        return options
 
     @property
     def development(self) -> bool:
@@ -161,6 +181,8 @@ class WebSettings:
             host=host,
             port=port,
             threads=threads,
+            trusted_proxy=env.text("LAUNCHPAD_TRUSTED_PROXY"),
+            trusted_proxy_count=env.integer("LAUNCHPAD_TRUSTED_PROXY_COUNT", 1, minimum=1),
             public_url=(env.text("LAUNCHPAD_PUBLIC_URL") or f"http://{host}:{port}").rstrip("/"),
             max_body_bytes=env.integer("LAUNCHPAD_MAX_BODY_BYTES", 4 * 1024 * 1024, minimum=1),
             session_idle=timedelta(

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,6 +23,7 @@ import attrs
 import pytest
 import redis
 import sqlalchemy as sa
+import waitress
 
 from launchpad_web.accounts.models import SignupAttempt, User
 from launchpad_web.billing.models import Plan, Subscription, SubscriptionStatus
@@ -355,3 +359,38 @@ def test_the_sign_up_limit_is_a_setting(tmp_path):
     with pytest.raises(ConfigurationError, match="LAUNCHPAD_SIGNUPS_PER_ADDRESS"):
         WebSettings.from_env({"LAUNCHPAD_DATA_DIR": str(tmp_path),
                               "LAUNCHPAD_SIGNUPS_PER_ADDRESS": "0"})
+
+
+def _signup_from(base: str, forwarded: str) -> int:
+    body = json.dumps({"email": f"{uuid.uuid4().hex[:10]}@example.org",
+                       "password": "correct horse battery staple"}).encode()
+    request = urllib.request.Request(f"{base}/api/auth/signup", data=body, method="POST",
+                                     headers={"Content-Type": "application/json",
+                                              "X-Forwarded-For": forwarded})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_behind_a_trusted_proxy_the_forwarded_client_is_counted(trusted, committing_engine,
+                                                                settings):
+    """waitress with the service's own options: behind the trusted proxy (loopback here)
+    each forwarded client has its own sign-ups; from anyone else the header is ignored,
+    so it cannot be used to dodge the limit."""
+    changed = attrs.evolve(settings, signups_per_address=1,
+                           trusted_proxy="127.0.0.1" if trusted else None)
+    app = service_app(changed, session_factory=make_session_factory(committing_engine))
+    server = waitress.create_server(app, host="127.0.0.1", port=0,
+                                    **changed.server_options())
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.effective_port}"
+    try:
+        statuses = [_signup_from(base, address)
+                    for address in ("198.51.100.1", "198.51.100.2", "198.51.100.1")]
+    finally:
+        server.close()
+    assert statuses == ([201, 201, 429] if trusted else [201, 429, 429])
