@@ -321,6 +321,17 @@
   }
 
   // -- preview ----------------------------------------------------------------------------
+  // A question without a default gets a sample answer, so that the first preview renders.
+  function sample(variable) {
+    var choices = Array.isArray(variable.choices) ? variable.choices : [];
+    switch (variable.type) {
+      case "int": case "float": return 1;
+      case "bool": return false;
+      case "choice": return choices.length ? choices[0] : variable.name;
+      case "multichoice": return [];
+      default: return variable.name;
+    }
+  }
   function renderAnswers() {
     var box = $("b-answers");
     box.replaceChildren.apply(box, state.def.variables.map(function (variable, i) {
@@ -332,7 +343,7 @@
         check.addEventListener("change", function () { state.answers[variable.name] = check.checked; schedulePreview(400); });
         return el("div", { "class": "field" }, [el("label", { "class": "choice", "for": id }, [check, variable.name])]);
       }
-      var input = el("input", { id: id, type: "text", placeholder: variable.default === undefined ? "" : shown(variable, "default") });
+      var input = el("input", { id: id, type: "text", placeholder: shown({ type: variable.type, default: variable.default === undefined ? sample(variable) : variable.default }, "default") });
       input.value = known ? shown({ type: variable.type, default: state.answers[variable.name] }, "default") : "";
       input.addEventListener("input", function () {
         if (input.value === "") { delete state.answers[variable.name]; } else { state.answers[variable.name] = answer(variable, input.value); }
@@ -347,9 +358,10 @@
     return typed(variable) ? parsed(variable, "default", text) : text;
   }
   function answers() {
-    var names = state.def.variables.map(function (v) { return v.name; });
     var given = {};
-    Object.keys(state.answers).forEach(function (k) { if (names.indexOf(k) >= 0) { given[k] = state.answers[k]; } });
+    state.def.variables.forEach(function (v) {
+      if (Object.prototype.hasOwnProperty.call(state.answers, v.name)) { given[v.name] = state.answers[v.name]; } else if (v.default === undefined) { given[v.name] = sample(v); }
+    });
     return given;
   }
   function schedulePreview(delay) {
