@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from .test_browser import Browser, base_url, chromium, database, sign_up  # noqa: F401
+from .test_browser import Browser, base_url, chromium, database, sign_up, tab_to  # noqa: F401
 
 BUILT = {
     "name": "scratch",
@@ -213,3 +213,39 @@ def _expected_status(problem: str) -> bool:
     (save and preview) and the 412 of the stale tab."""
     return problem.startswith("console: Failed to load resource") and (
         "422" in problem or "412" in problem)
+
+
+def test_by_keyboard_with_a_busy_preview(chromium: Any, base_url: str) -> None:  # noqa: F811
+    """Adding a file and its content with the keyboard alone; a 429 or 503 of the
+    preview shown with its message (the service's answer, replayed by the browser)."""
+    context = chromium.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
+    b = Browser(context.new_page(), base_url, "builder-keys")
+    page = b.page
+    sign_up(b, "builder-keys@example.com")
+    created = page.request.post("/api/templates", data={"name": "keys", "definition": BUILT},
+                                headers={"Origin": base_url})
+    assert created.status == 201, created.text()
+    page.goto(f"/templates/{created.json()['id']}/edit")
+    expect(page.locator("#b-output")).to_have_text("# project_name")  # a sample answer
+    page.wait_for_load_state("networkidle")
+
+    tab_to(page, "#b-new-path")
+    page.keyboard.type("docs/{{ project_name }}.md")
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Content")).to_be_focused()
+    page.keyboard.type("about {{ project_name }}")
+    expect(page.locator("#b-rendered li")).to_contain_text(["docs/project_name.md"])
+
+    busy = {"type": "urn:launchpad:problem:busy", "title": "Too many previews", "status": 429,
+            "code": "rate_limited", "detail": "Too many previews: try again in 2 seconds."}
+    page.route("**/preview", lambda route: route.fulfill(
+        status=429, content_type="application/problem+json", body=json.dumps(busy)))
+    page.keyboard.type("!")
+    expect(page.locator("#b-preview-status")).to_have_text(
+        "Preview paused: Too many previews: try again in 2 seconds.")
+    page.unroute("**/preview")
+    tab_to(page, "#b-save")
+    page.keyboard.press("Enter")
+    expect(page.locator("#b-status")).to_have_text("Saved as version 2.")
+    assert [p for p in b.problems if "429" not in p] == []
+    context.close()
