@@ -152,6 +152,10 @@ def validation_error_at_its_file(b: Browser) -> None:
     expect(page.locator("#b-files li").nth(0)).to_contain_text("1 problem")
     expect(page.locator("#b-version")).to_have_text("version 2")
     b.check("error")
+    page.get_by_role("button", name="Go to line 2").click()
+    content = page.get_by_label("Content")
+    expect(content).to_be_focused()
+    assert content.evaluate("t => t.value.slice(t.selectionStart, t.selectionEnd)") == "{% if %}"
     page.get_by_label("Content").fill("# {{ project_name }}!")
     page.locator("#b-rendered").get_by_role("button", name="rocket/README.md").click()
     expect(page.locator("#b-output")).to_have_text("# rocket!")

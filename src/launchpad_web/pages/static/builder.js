@@ -161,6 +161,19 @@
     var errors = errorsOfFile(file);
     $("b-content-error").textContent = errors.map(function (e) { return e.message; }).join("\n");
     if (errors.length) { content.setAttribute("aria-invalid", "true"); } else { content.removeAttribute("aria-invalid"); }
+    var line = errors.map(function (e) { return /^line (\d+)/.exec(e.message); }).filter(Boolean)[0];
+    var go = $("b-goto-line");
+    go.hidden = !line;
+    go.dataset.line = line ? line[1] : "";
+    go.textContent = line ? "Go to line " + line[1] : "";
+  }
+  function gotoLine() {
+    var content = $("b-content");
+    var lines = content.value.split("\n");
+    var n = Math.min(Number($("b-goto-line").dataset.line), lines.length);
+    var start = lines.slice(0, n - 1).join("\n").length + (n > 1 ? 1 : 0);
+    content.focus();
+    content.setSelectionRange(start, start + lines[n - 1].length);
   }
   function addFile() {
     var path = $("b-new-path").value.trim();
@@ -439,6 +452,7 @@
   $("b-new-path").addEventListener("keydown", function (e) { if (e.key === "Enter") { addFile(); } });
   $("b-rename").addEventListener("click", renameFile);
   $("b-delete").addEventListener("click", deleteFile);
+  $("b-goto-line").addEventListener("click", gotoLine);
   $("b-add-var").addEventListener("click", addVariable);
   $("b-json").addEventListener("input", editJson);
   $("b-save").addEventListener("click", save);
