@@ -127,6 +127,10 @@ def json_view_holds_the_definition(b: Browser) -> None:
     page.get_by_role("button", name="JSON", exact=True).click()
     written = json.loads(page.get_by_label("Definition (JSON)").input_value())
     assert written == BUILT
+    page.get_by_label("Definition (JSON)").fill('{"files": [{"content": "no path"}]}')
+    expect(page.locator("#b-json-error")).to_have_text("files[0] needs a path (a string).")
+    page.get_by_label("Definition (JSON)").fill('{"files": [')
+    expect(page.locator("#b-json-error")).to_contain_text("Not JSON yet")
     text = json.dumps({**BUILT, "files": [*BUILT["files"], {"path": "LICENSE", "content": "MIT"}]})
     page.get_by_label("Definition (JSON)").fill(text)
     page.get_by_role("button", name="Files", exact=True).click()
@@ -226,12 +230,18 @@ def test_by_keyboard_with_a_busy_preview(chromium: Any, base_url: str) -> None: 
     b = Browser(context.new_page(), base_url, "builder-keys")
     page = b.page
     sign_up(b, "builder-keys@example.com")
-    created = page.request.post("/api/templates", data={"name": "keys", "definition": BUILT},
+    logo = {"path": "logo.png", "content": "iVBORw0KGgo=", "encoding": "base64"}
+    definition = {**BUILT, "files": [*BUILT["files"], logo, {"path": "logs/"}]}
+    created = page.request.post("/api/templates", data={"name": "keys", "definition": definition},
                                 headers={"Origin": base_url})
     assert created.status == 201, created.text()
     page.goto(f"/templates/{created.json()['id']}/edit")
-    expect(page.locator("#b-output")).to_have_text("# project_name")  # a sample answer
+    expect(page.locator("#b-rendered")).to_contain_text("project_name/README.md")  # a sample answer
     page.wait_for_load_state("networkidle")
+    page.locator("#b-files").get_by_role("button", name="logo.png").click()
+    expect(page.locator("#b-files li").nth(2)).to_contain_text("binary")
+    expect(page.locator("#b-files li").nth(3)).to_contain_text("folder")
+    expect(page.get_by_label("Content")).to_be_disabled()  # binary: kept, not editable
 
     tab_to(page, "#b-new-path")
     page.keyboard.type("docs/{{ project_name }}.md")

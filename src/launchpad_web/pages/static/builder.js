@@ -297,13 +297,25 @@
   function editJson() {
     var value;
     try { value = JSON.parse($("b-json").value); } catch (e) { $("b-json-error").textContent = "Not JSON yet: " + e.message; return; }
-    if (!value || typeof value !== "object" || Array.isArray(value)) { $("b-json-error").textContent = "A definition is a JSON object."; return; }
-    $("b-json-error").textContent = "";
+    var problem = shapeProblem(value);
+    $("b-json-error").textContent = problem;
+    if (problem) { return; }
     state.def = value;
-    if (!Array.isArray(value.files)) { value.files = []; }
-    if (!Array.isArray(value.variables)) { value.variables = []; }
     renderFiles(); renderEditor(); renderVariables(); renderAnswers();
     schedulePreview(400);
+  }
+
+  // Only what the other views need to show it; the API checks the rest (422 at its place).
+  function shapeProblem(value) {
+    if (!value || typeof value !== "object" || Array.isArray(value)) { return "A definition is a JSON object."; }
+    if (!Array.isArray(value.files || [])) { return "files is a list."; }
+    if (!Array.isArray(value.variables || [])) { return "variables is a list."; }
+    value.files = value.files || [];
+    value.variables = value.variables || [];
+    var file = value.files.findIndex(function (f) { return !f || typeof f.path !== "string"; });
+    if (file >= 0) { return "files[" + file + "] needs a path (a string)."; }
+    var variable = value.variables.findIndex(function (v) { return !v || typeof v !== "object" || Array.isArray(v); });
+    return variable >= 0 ? "variables[" + variable + "] is an object." : "";
   }
 
   // -- versions ---------------------------------------------------------------------------
@@ -451,6 +463,7 @@
   $("b-add-file").addEventListener("click", addFile);
   $("b-new-path").addEventListener("keydown", function (e) { if (e.key === "Enter") { addFile(); } });
   $("b-rename").addEventListener("click", renameFile);
+  $("b-path").addEventListener("keydown", function (e) { if (e.key === "Enter") { renameFile(); } });
   $("b-delete").addEventListener("click", deleteFile);
   $("b-goto-line").addEventListener("click", gotoLine);
   $("b-add-var").addEventListener("click", addVariable);
