@@ -256,7 +256,7 @@ def test_by_keyboard_with_a_busy_preview(chromium: Any, base_url: str) -> None: 
         status=429, content_type="application/problem+json", body=json.dumps(busy)))
     page.keyboard.type("!")
     expect(page.locator("#b-preview-status")).to_have_text(
-        "Preview paused: Too many previews: try again in 2 seconds.")
+        "Preview paused: Too many previews: try again in 2 seconds. (below: the last render)")
     page.unroute("**/preview")
     tab_to(page, "#b-save")
     page.keyboard.press("Enter")

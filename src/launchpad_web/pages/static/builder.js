@@ -259,7 +259,7 @@
       if (secret.checked) { variable.secret = true; } else { delete variable.secret; }
       changed(false);
     });
-    box.append(el("div", { "class": "field" }, [el("label", { "class": "choice", "for": prefix + "secret" }, [secret, "Secret (masked, never stored in answers)"])]));
+    box.append(el("div", { "class": "field" }, [el("label", { "class": "choice", "for": prefix + "secret" }, [secret, "Secret (masked)"])]));
     var errors = state.errors.filter(function (e) { return varOf(e) === i; });
     if (errors.length) { box.append(el("p", { "class": "field-error", text: errors.map(function (e) { return e.field.replace(/^\$\.definition\.variables\[\d+\]\.?/, "") + " " + e.message; }).join("\n") })); }
     box.append(el("div", { "class": "row" }, [
@@ -407,7 +407,8 @@
         renderRendered();
         return;
       }
-      $("b-preview-status").textContent = (r.status === 429 || r.status === 503 ? "Preview paused: " : "Cannot render: ") + problemText(r.data);
+      $("b-preview-status").textContent = (r.status === 429 || r.status === 503 ? "Preview paused: " : "Cannot render: ") +
+        problemText(r.data) + (state.rendered ? " (below: the last render)" : "");
       ((r.data && r.data.errors) || []).forEach(function (e) { problems.append(el("li", { text: (e.field || "") + ": " + e.message })); });
       if (r.status === 422 && r.data && r.data.code === "invalid_definition") { showErrors(r.data); }
     }, function () { if (seq === previewSeq) { $("b-preview-status").textContent = "Preview failed: the server could not be reached."; } });
