@@ -20,7 +20,8 @@ from .test_browser import Browser, base_url, chromium, database, sign_up, tab_to
 BUILT = {
     "name": "scratch",
     "variables": [
-        {"name": "project_name", "type": "str", "help": "Shown in the README"},
+        {"name": "project_name", "type": "str", "help": "Shown in the README",
+         "validator": "{% if project_name | length > 40 %}too long{% endif %}"},
         {"name": "docker", "type": "bool", "default": False},
         {"name": "base_image", "type": "choice", "choices": ["python", "debian"],
          "default": "python", "when": "{{ docker }}"},
@@ -72,6 +73,7 @@ def add_variables(b: Browser) -> None:
     page.get_by_role("button", name="Add variable").click()
     page.locator("#var-0-name").fill("project_name")
     page.locator("#var-0-help").fill("Shown in the README")
+    page.locator("#var-0-validator").fill("{% if project_name | length > 40 %}too long{% endif %}")
     page.get_by_role("button", name="Add variable").click()
     page.locator("#var-1-name").fill("base_image")
     page.locator("#var-1-type").select_option("choice")

@@ -403,6 +403,8 @@ def test_the_builder_page_is_for_those_who_see_the_template(browser, me, new_cli
     assert "<script>" not in page.text  # no inline script: the CSP forbids it
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     assert "choice" in re.search(r'data-types="([^"]*)"', page.text).group(1).split()
+    sent = re.search(r'data-csrf="([^"]+)"', page.text).group(1)  # on every fetch that writes
+    assert sent == browser.get("/api/auth/csrf").json["csrf_token"]
     stranger = new_client(pages_app)
     assert stranger.get(f"/templates/{template_id}/edit").headers["Location"].startswith(
         f"/login?next=/templates/{template_id}/edit")

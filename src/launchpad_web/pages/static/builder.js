@@ -9,7 +9,7 @@
   if (!root) { return; }
   var api = "/api/templates/" + root.dataset.templateId;
   var types = root.dataset.types.split(" ");
-  var ATTRIBUTES = ["help", "default", "choices", "pattern", "when"];
+  var ATTRIBUTES = ["help", "default", "choices", "pattern", "validator", "when"];
   var state = { def: null, name: "", version: 0, file: 0, answers: {}, errors: [], rendered: null };
   var timer = null;
   var previewSeq = 0;
@@ -34,6 +34,7 @@
   }
   function request(method, url, body, headers) {
     var init = { method: method, headers: Object.assign({ "Accept": "application/json" }, headers || {}) };
+    if (method !== "GET") { init.headers["X-CSRF-Token"] = root.dataset.csrf; }
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
@@ -259,7 +260,7 @@
       if (secret.checked) { variable.secret = true; } else { delete variable.secret; }
       changed(false);
     });
-    box.append(el("div", { "class": "field" }, [el("label", { "class": "choice", "for": prefix + "secret" }, [secret, "Secret (masked)"])]));
+    box.append(el("div", { "class": "field" }, [el("label", { "class": "choice", "for": prefix + "secret" }, [secret, "Secret (never echoed, logged or written to an answers file)"])]));
     var errors = state.errors.filter(function (e) { return varOf(e) === i; });
     if (errors.length) { box.append(el("p", { "class": "field-error", text: errors.map(function (e) { return e.field.replace(/^\$\.definition\.variables\[\d+\]\.?/, "") + " " + e.message; }).join("\n") })); }
     box.append(el("div", { "class": "row" }, [
