@@ -165,6 +165,10 @@ def validation_error_at_its_file(b: Browser) -> None:
     page.get_by_label("Content").fill("# {{ project_name }}!")
     page.locator("#b-rendered").get_by_role("button", name="rocket/README.md").click()
     expect(page.locator("#b-output")).to_have_text("# rocket!")
+    page.get_by_role("button", name="Versions", exact=True).click()
+    page.get_by_role("button", name="Restore version 1").click()  # would drop the edit
+    expect(page.locator("#b-status")).to_contain_text("Save your changes first")
+    page.get_by_role("button", name="Files", exact=True).click()
     save(page, "Saved as version 3.")
     expect(page.locator("#b-content-error")).to_have_text("")
 

@@ -10,7 +10,7 @@
   var api = "/api/templates/" + root.dataset.templateId;
   var types = root.dataset.types.split(" ");
   var ATTRIBUTES = ["help", "default", "choices", "pattern", "validator", "when"];
-  var state = { def: null, name: "", version: 0, file: 0, answers: {}, errors: [], rendered: null };
+  var state = { def: null, name: "", version: 0, file: 0, answers: {}, errors: [], rendered: null, dirty: false };
   var timer = null;
   var previewSeq = 0;
 
@@ -57,6 +57,7 @@
     state.name = view.name;
     state.version = view.version;
     state.errors = [];
+    state.dirty = false;
     if (!Array.isArray(state.def.files)) { state.def.files = []; }
     if (!Array.isArray(state.def.variables)) { state.def.variables = []; }
     state.file = Math.min(state.file, Math.max(state.def.files.length - 1, 0));
@@ -339,6 +340,10 @@
     });
   }
   function restoreVersion(number) {
+    if (state.dirty) {
+      say("Save your changes first (or export them): restoring replaces what is in the editor.");
+      return;
+    }
     say("Restoring version " + number + "…");
     request("GET", api + "/versions/" + number).then(function (r) {
       if (!r.ok) { alertBox("Could not read version " + number + ": " + problemText(r.data)); return; }
@@ -437,6 +442,7 @@
   function renderAll() { renderFiles(); renderEditor(); renderVariables(); renderAnswers(); if (!$("view-json").hidden) { renderJson(); } }
   function changed(structure) {
     if (structure) { renderFiles(); renderEditor(); renderVariables(); renderAnswers(); }
+    state.dirty = true;
     say("Unsaved changes.");
     schedulePreview(400);
   }
@@ -461,7 +467,7 @@
     renderFiles();
     changed(false);
   });
-  $("b-name").addEventListener("input", function () { say("Unsaved changes."); });
+  $("b-name").addEventListener("input", function () { state.dirty = true; say("Unsaved changes."); });
   $("b-add-file").addEventListener("click", addFile);
   $("b-new-path").addEventListener("keydown", function (e) { if (e.key === "Enter") { addFile(); } });
   $("b-rename").addEventListener("click", renameFile);
