@@ -149,15 +149,17 @@
     });
     if (!state.def.files.length) { list.append(el("li", { "class": "muted", text: "No files yet." })); }
   }
+  // Only a changed value is written: writing moves the caret of the field being typed in.
+  function setValue(input, value) { if (input.value !== value) { input.value = value; } }
   function renderEditor() {
     var file = state.def.files[state.file];
     $("b-editor").hidden = !file;
     if (!file) { return; }
-    $("b-path").value = file.path;
-    $("b-when").value = file.when === undefined ? "" : String(file.when);
+    setValue($("b-path"), file.path);
+    setValue($("b-when"), file.when === undefined ? "" : String(file.when));
     var content = $("b-content");
     var binary = file.encoding === "base64";
-    content.value = binary ? "" : (file.content || "");
+    setValue(content, binary ? "" : (file.content || ""));
     content.disabled = binary;
     content.placeholder = binary ? "Binary file: its bytes are kept as they are, not editable here." : "";
     var errors = errorsOfFile(file);
