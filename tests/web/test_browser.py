@@ -163,7 +163,9 @@ def add_template_by_page(b: Browser) -> None:
     page.get_by_label("Name").fill(TEMPLATE["name"])
     page.get_by_label("Definition (JSON)").fill(json.dumps(TEMPLATE, indent=2))
     page.get_by_role("button", name="Create template").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Generate from web <service>")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Edit web <service>")  # builder
+    expect(page.locator("#b-output")).to_have_text("project_name on 8000 under MIT")  # preview
+    page.wait_for_load_state("networkidle")  # leave no request (the favicon) to abort
     page.goto("/dashboard")
     expect(page.locator(".item .name")).to_have_text("web <service>")  # escaped: shown as text
     b.check("dashboard")

@@ -361,8 +361,10 @@ def test_a_template_is_created_from_its_json_definition(browser, me):
         "definition": '{"name": "t", "files": [{"path": "a.txt", "content": "hi"}]}'},
         token=token)
     assert created.status_code == 303, created.text
-    generate = browser.get(created.headers["Location"])
-    assert generate.status_code == 200 and HOSTILE not in generate.text
+    assert re.fullmatch(r"/templates/[0-9a-f-]{36}/edit", created.headers["Location"])
+    builder = browser.get(created.headers["Location"])  # the builder opens on it
+    assert builder.status_code == 200 and HOSTILE not in builder.text
+    assert "&lt;script&gt;alert(" in builder.text
     assert browser.get("/api/templates").json["total"] == 1
 
 
@@ -388,3 +390,23 @@ def test_the_starter_definition_is_valid(browser, me):
     created = post_form(browser, "/templates/new", {
         "name": "starter", "definition": html.unescape(starter)}, token=token_of(page.text))
     assert created.status_code == 303, created.text
+
+
+def test_the_builder_page_is_for_those_who_see_the_template(browser, me, new_client,
+                                                            pages_app, db):
+    template_id = add_template(db, me["id"], name=HOSTILE)
+    page = browser.get(f"/templates/{template_id}/edit")
+    assert page.status_code == 200
+    assert HOSTILE not in page.text and "&lt;script&gt;alert(" in page.text
+    assert f'data-template-id="{template_id}"' in page.text
+    assert re.search(r'<script src="/static/builder\.[0-9a-f]{12}\.js" defer></script>', page.text)
+    assert "<script>" not in page.text  # no inline script: the CSP forbids it
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert "choice" in re.search(r'data-types="([^"]*)"', page.text).group(1).split()
+    sent = re.search(r'data-csrf="([^"]+)"', page.text).group(1)  # on every fetch that writes
+    assert sent == browser.get("/api/auth/csrf").json["csrf_token"]
+    stranger = new_client(pages_app)
+    assert stranger.get(f"/templates/{template_id}/edit").headers["Location"].startswith(
+        f"/login?next=/templates/{template_id}/edit")
+    sign_up_by_form(stranger, email="eve@example.com")
+    assert stranger.get(f"/templates/{template_id}/edit").status_code == 404

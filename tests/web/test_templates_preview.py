@@ -178,3 +178,22 @@ def test_a_preview_stays_within_its_size_limits(hosted):
     big = {"path": "big{{ n }}.txt", "content": "{{ 'x' * 60000 }}"}
     problem = hostile(hosted(), *({**big, "path": f"big{n}.txt"} for n in range(3)))
     assert problem["code"] == "limit_exceeded"
+
+
+def test_a_draft_definition_is_previewed_unsaved_and_checked_as_a_save(person):
+    ann = person()
+    template = create_template(ann)
+    draft = {**DEFINITION,
+             "files": [{"path": "{{ project }}/NOTES.md", "content": "hi {{ project }}"}]}
+    result = preview(ann, template, {"answers": {"project": "apollo"}, "definition": draft})
+    assert result.status_code == 200, result.text
+    assert [(f["path"], f["content"]) for f in result.json["files"]] == [
+        ("apollo/NOTES.md", "hi apollo")]
+    assert ann.get(f"/api/templates/{template['id']}").json["definition"] == template["definition"]
+
+    broken = {**DEFINITION, "files": [{"path": "a.txt", "content": "ok\n{% if %}"}]}
+    result = preview(ann, template, {"answers": {"project": "apollo"}, "definition": broken})
+    assert result.status_code == 422, result.text
+    assert result.json["code"] == "invalid_definition"
+    assert [e["field"] for e in result.json["errors"]] == ["$.definition.files[0].content"]
+    assert result.json["errors"][0]["message"].startswith("line 2: ")

@@ -42,6 +42,8 @@ def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: Ac
     app.add_route("/logout", pages.LogoutPage(renderer, auth))
     app.add_route("/dashboard", pages.DashboardPage(renderer, templates, jobs, billing))
     app.add_route("/templates/new", pages.NewTemplatePage(renderer, templates))
+    app.add_route("/templates/{template_id:uuid}/edit",
+                  pages.BuilderPage(renderer, templates, types))
     app.add_route("/templates/{template_id:uuid}/generate",
                   pages.GeneratePage(renderer, templates, jobs, queue, types))
     app.add_route("/jobs/{job_id:uuid}", pages.JobPage(renderer, jobs))

@@ -289,7 +289,23 @@ class NewTemplatePage:
                               errors=FormErrors.of(ex, self.fields), name=form.get("name"),
                               definition=form.get("definition"))
             return
-        see_other(resp, f"/templates/{view.id}/generate")
+        see_other(resp, f"/templates/{view.id}/edit")
+
+
+class BuilderPage:
+    """The visual template builder: a page over the JSON API (``static/builder.js``
+    reads, previews and saves the definition through ``/api/templates/{id}``)."""
+
+    def __init__(self, pages: Pages, templates: TemplateService, types: dict[str, VariableType]):
+        self.pages = pages
+        self.templates = templates
+        self.types = types
+
+    @falcon.before(require_page_user)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, template_id: uuid.UUID) -> None:
+        view = self.templates.get(req.context.db, user_id=req.context.user.id,
+                                  template_id=template_id)
+        self.pages.render(req, resp, "builder.html", template=view, types=sorted(self.types))
 
 
 def _json_field(text: str) -> Any:

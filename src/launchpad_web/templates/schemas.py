@@ -42,10 +42,13 @@ class TemplateUpdateRequest:
 
 @attrs.frozen
 class PreviewRequest:
-    """Answers (JSON values by variable name) and the version to render (default: latest)."""
+    """Answers (JSON values by variable name) and the version to render (default: latest),
+    or a ``definition``: an unsaved draft of the template, checked as a save checks it
+    (422 with every problem) and rendered without being saved (the builder's preview)."""
 
     answers: dict[str, Any] = attrs.field(factory=dict)
     version: VersionNumber | None = None
+    definition: Any = None
 
 
 @attrs.frozen

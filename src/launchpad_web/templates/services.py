@@ -295,11 +295,15 @@ class TemplateService:
     ) -> PreviewView:
         row = self._visible(db, user_id, template_id)
         number = row.version if request.version is None else request.version
-        definition = (
-            row.definition
-            if number == row.version
-            else self._version_row(db, row, number, field="$.version").definition
-        )
+        if request.definition is not None:  # a draft: checked as a save checks it
+            problems = self._definition_problems(db, user_id, request.definition)
+            if problems:
+                raise InvalidDefinitionError.from_problems(problems, root="$.definition")
+            definition = request.definition
+        elif number == row.version:
+            definition = row.definition
+        else:
+            definition = self._version_row(db, row, number, field="$.version").definition
         template = self._template(definition)
         end_transaction(db)
         files = [preview_file(f) for f in self.evaluator.preview(

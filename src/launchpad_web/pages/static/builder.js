@@ -1,0 +1,484 @@
+// The visual template builder: a thin layer over the JSON API. It edits one
+// definition object (exactly the JSON that PUT /api/templates/<id> takes) through
+// three views (files, variables, JSON), previews the unsaved draft through
+// POST .../preview (debounced), and saves with If-Match so that a stale tab gets a
+// conflict, never a lost write.
+(function () {
+  "use strict";
+  var root = document.getElementById("builder");
+  if (!root) { return; }
+  var api = "/api/templates/" + root.dataset.templateId;
+  var types = root.dataset.types.split(" ");
+  var ATTRIBUTES = ["help", "default", "choices", "pattern", "validator", "when"];
+  var state = { def: null, name: "", version: 0, file: 0, answers: {}, errors: [], rendered: null, dirty: false };
+  var timer = null;
+  var previewSeq = 0;
+
+  function $(id) { return document.getElementById(id); }
+  function el(tag, props, children) {
+    var node = document.createElement(tag);
+    Object.keys(props || {}).forEach(function (key) {
+      if (key === "text") { node.textContent = props[key]; } else { node.setAttribute(key, props[key]); }
+    });
+    (children || []).forEach(function (child) { if (child) { node.append(child); } });
+    return node;
+  }
+  function badge(text, bad) { return el("span", { "class": bad ? "badge bad" : "badge", text: text }); }
+  function isTemplated(text) { return /\{\{|\{%/.test(text || ""); }
+  function say(text) { $("b-status").textContent = text; }
+  function alertBox(text, action) {
+    var box = $("b-alert");
+    box.replaceChildren(el("p", { text: text }));
+    if (action) { box.append(action); }
+    box.hidden = !text;
+  }
+  function request(method, url, body, headers) {
+    var init = { method: method, headers: Object.assign({ "Accept": "application/json" }, headers || {}) };
+    if (method !== "GET") { init.headers["X-CSRF-Token"] = root.dataset.csrf; }
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    return fetch(url, init).then(function (resp) {
+      return resp.text().then(function (text) {
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (e) { data = { detail: text }; }
+        return { status: resp.status, ok: resp.ok, data: data };
+      });
+    });
+  }
+  function problemText(data) {
+    return (data && (data.detail || data.title)) || "the server did not answer";
+  }
+
+  // -- loading and saving ---------------------------------------------------------------
+  function load(view) {
+    state.def = view.definition;
+    state.name = view.name;
+    state.version = view.version;
+    state.errors = [];
+    state.dirty = false;
+    if (!Array.isArray(state.def.files)) { state.def.files = []; }
+    if (!Array.isArray(state.def.variables)) { state.def.variables = []; }
+    state.file = Math.min(state.file, Math.max(state.def.files.length - 1, 0));
+    $("b-name").value = view.name;
+    $("b-title").textContent = view.name;
+    $("b-version").textContent = "version " + view.version;
+    renderAll();
+    schedulePreview(0);
+  }
+  function fetchLatest() {
+    return request("GET", api).then(function (r) {
+      if (!r.ok) { alertBox("Could not load the template: " + problemText(r.data)); return; }
+      alertBox("");
+      load(r.data);
+    });
+  }
+  function put(definition, done) {
+    var body = { name: $("b-name").value, definition: definition };
+    return request("PUT", api, body, { "If-Match": '"v' + state.version + '"' }).then(function (r) {
+      if (r.ok) {
+        alertBox("");
+        load(r.data);
+        done(r.data);
+        if (!$("view-versions").hidden) { showVersions(); }
+      } else if (r.status === 409 || r.status === 412) {
+        conflict();
+      } else if (r.status === 422) {
+        showErrors(r.data);
+        say("Not saved: the definition has problems (shown at their place).");
+      } else {
+        alertBox("Not saved: " + problemText(r.data));
+      }
+    }, function () { alertBox("Not saved: the server could not be reached."); });
+  }
+  function conflict() {
+    var reload = el("button", { type: "button", text: "Load the latest version (drops your edits)" });
+    reload.addEventListener("click", fetchLatest);
+    alertBox("Not saved: this template was changed elsewhere (another tab or person) since " +
+      "you loaded version " + state.version + ". Your edits are still here: copy them from the " +
+      "JSON view if you need them, then load the latest version.", reload);
+  }
+  function save() {
+    say("Saving…");
+    put(state.def, function (view) { say("Saved as version " + view.version + "."); });
+  }
+  function exportJson() {
+    var blob = new Blob([JSON.stringify(state.def, null, 2) + "\n"], { type: "application/json" });
+    var link = el("a", { href: URL.createObjectURL(blob),
+      download: (state.name || "template").replace(/[^A-Za-z0-9._-]+/g, "-") + ".json" });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(function () { URL.revokeObjectURL(link.href); }, 1000);
+  }
+
+  // -- problems at their place ----------------------------------------------------------
+  function showErrors(problem) {
+    state.errors = (problem && problem.errors && problem.errors.length) ? problem.errors
+      : [{ field: problem && problem.field, message: problemText(problem) }];
+    renderFiles();
+    renderEditor();
+    renderVariables();
+    var other = state.errors.filter(function (e) { return !fileOf(e) && varOf(e) === null; });
+    alertBox(other.length ? other.map(function (e) { return (e.field || "") + " " + e.message; }).join("\n") : "");
+  }
+  function indexIn(error, kind) {
+    var m = new RegExp("^\\$\\.definition\\." + kind + "\\[(\\d+)\\]").exec((error && error.field) || "");
+    return m ? Number(m[1]) : null;
+  }
+  function fileOf(error) { var i = indexIn(error, "files"); return i === null ? null : state.def.files[i] || null; }
+  function varOf(error) { return indexIn(error, "variables"); }
+  function errorsOfFile(file) { return state.errors.filter(function (e) { return fileOf(e) === file; }); }
+
+  // -- files ------------------------------------------------------------------------------
+  function renderFiles() {
+    var list = $("b-files");
+    list.replaceChildren();
+    state.def.files.forEach(function (file, i) {
+      var button = el("button", { type: "button", "aria-current": String(i === state.file) }, [
+        el("code", { text: file.path })]);
+      if (isTemplated(file.path)) { button.append(badge("templated path")); }
+      if (file.path.slice(-1) === "/") { button.append(badge("folder")); }
+      if (file.encoding === "base64") { button.append(badge("binary")); }
+      if (file.when !== undefined) { button.append(badge("when " + file.when)); }
+      var errors = errorsOfFile(file);
+      if (errors.length) { button.append(badge(errors.length + " problem" + (errors.length > 1 ? "s" : ""), true)); }
+      button.addEventListener("click", function () { state.file = i; renderFiles(); renderEditor(); });
+      list.append(el("li", {}, [button]));
+    });
+    if (!state.def.files.length) { list.append(el("li", { "class": "muted", text: "No files yet." })); }
+  }
+  // Only a changed value is written: writing moves the caret of the field being typed in.
+  function setValue(input, value) { if (input.value !== value) { input.value = value; } }
+  function renderEditor() {
+    var file = state.def.files[state.file];
+    $("b-editor").hidden = !file;
+    if (!file) { return; }
+    setValue($("b-path"), file.path);
+    setValue($("b-when"), file.when === undefined ? "" : String(file.when));
+    var content = $("b-content");
+    var binary = file.encoding === "base64";
+    setValue(content, binary ? "" : (file.content || ""));
+    content.disabled = binary;
+    content.placeholder = binary ? "Binary file: its bytes are kept as they are, not editable here." : "";
+    var errors = errorsOfFile(file);
+    $("b-content-error").textContent = errors.map(function (e) { return e.message; }).join("\n");
+    if (errors.length) { content.setAttribute("aria-invalid", "true"); } else { content.removeAttribute("aria-invalid"); }
+    var line = errors.map(function (e) { return /^line (\d+)/.exec(e.message); }).filter(Boolean)[0];
+    var go = $("b-goto-line");
+    go.hidden = !line;
+    go.dataset.line = line ? line[1] : "";
+    go.textContent = line ? "Go to line " + line[1] : "";
+  }
+  function gotoLine() {
+    var content = $("b-content");
+    var lines = content.value.split("\n");
+    var n = Math.min(Number($("b-goto-line").dataset.line), lines.length);
+    var start = lines.slice(0, n - 1).join("\n").length + (n > 1 ? 1 : 0);
+    content.focus();
+    content.setSelectionRange(start, start + lines[n - 1].length);
+  }
+  function addFile() {
+    var path = $("b-new-path").value.trim();
+    if (!path) { say("Type the new file's path first."); return; }
+    if (state.def.files.some(function (f) { return f.path === path; })) { say("There is already a file " + path + "."); return; }
+    state.def.files.push({ path: path, content: "" });
+    state.file = state.def.files.length - 1;
+    $("b-new-path").value = "";
+    changed(true);
+    $("b-content").focus();
+  }
+  function renameFile() {
+    var path = $("b-path").value.trim();
+    var file = state.def.files[state.file];
+    if (!path) { say("A file needs a path."); return; }
+    if (state.def.files.some(function (f) { return f !== file && f.path === path; })) { say("There is already a file " + path + "."); return; }
+    file.path = path;
+    changed(true);
+    say("Renamed to " + path + ".");
+  }
+  function deleteFile() {
+    var removed = state.def.files.splice(state.file, 1)[0];
+    state.file = Math.max(0, Math.min(state.file, state.def.files.length - 1));
+    changed(true);
+    say("Deleted " + removed.path + ".");
+  }
+
+  // -- variables --------------------------------------------------------------------------
+  function shown(variable, key) {
+    var value = variable[key];
+    if (value === undefined) { return ""; }
+    if (key === "choices" && Array.isArray(value)) {
+      return value.map(function (c) { return typeof c === "string" ? c : JSON.stringify(c); }).join("\n");
+    }
+    return (typeof value === "string" && (key !== "default" || !typed(variable))) ? value : JSON.stringify(value);
+  }
+  function typed(variable) { return ["str", "choice", "path"].indexOf(variable.type || "str") < 0; }
+  function parsed(variable, key, text) {
+    if (key === "choices") {
+      return text.split("\n").filter(Boolean).map(function (c) {
+        try { var v = JSON.parse(c); return typeof v === "object" ? c : v; } catch (e) { return c; }
+      });
+    }
+    if (key === "default" && typed(variable)) {
+      try { return JSON.parse(text); } catch (e) { return text; }
+    }
+    return text;
+  }
+  function setAttribute(variable, key, text) {
+    if (text === "") { delete variable[key]; } else { variable[key] = parsed(variable, key, text); }
+  }
+  function field(id, label, input) {
+    return el("div", { "class": "field" }, [el("label", { "for": id, text: label }), input]);
+  }
+  function variableBox(variable, i) {
+    var prefix = "var-" + i + "-";
+    var box = el("fieldset", { "class": "variable" }, [el("legend", { text: "Variable " + (i + 1) + ": " + variable.name })]);
+    var name = el("input", { id: prefix + "name", type: "text" });
+    name.value = variable.name || "";
+    name.addEventListener("input", function () {
+      variable.name = name.value;
+      box.firstChild.textContent = "Variable " + (i + 1) + ": " + name.value;
+      box.querySelectorAll("[data-action]").forEach(function (button) {
+        button.setAttribute("aria-label", button.dataset.action + " " + name.value);
+      });
+      changed(false);
+      renderAnswers();
+    });
+    box.append(field(prefix + "name", "Name", name));
+    var type = el("select", { id: prefix + "type" }, types.map(function (t) { return el("option", { value: t, text: t }); }));
+    type.value = variable.type || "str";
+    type.addEventListener("change", function () { variable.type = type.value; changed(false); renderAnswers(); });
+    box.append(field(prefix + "type", "Type", type));
+    ATTRIBUTES.forEach(function (key) {
+      var input = key === "choices" ? el("textarea", { id: prefix + key, rows: "3" }) : el("input", { id: prefix + key, type: "text" });
+      input.value = shown(variable, key);
+      input.addEventListener("input", function () { setAttribute(variable, key, input.value); changed(false); });
+      box.append(field(prefix + key, key === "choices" ? "Choices (one a line)" : key.charAt(0).toUpperCase() + key.slice(1), input));
+    });
+    var secret = el("input", { id: prefix + "secret", type: "checkbox" });
+    secret.checked = variable.secret === true;
+    secret.addEventListener("change", function () {
+      if (secret.checked) { variable.secret = true; } else { delete variable.secret; }
+      changed(false);
+    });
+    box.append(el("div", { "class": "field" }, [el("label", { "class": "choice", "for": prefix + "secret" }, [secret, "Secret (never echoed, logged or written to an answers file)"])]));
+    var errors = state.errors.filter(function (e) { return varOf(e) === i; });
+    if (errors.length) { box.append(el("p", { "class": "field-error", text: errors.map(function (e) { return e.field.replace(/^\$\.definition\.variables\[\d+\]\.?/, "") + " " + e.message; }).join("\n") })); }
+    box.append(el("div", { "class": "row" }, [
+      action("Move up", variable, function () { move(i, -1); }, i === 0),
+      action("Move down", variable, function () { move(i, 1); }, i === state.def.variables.length - 1),
+      action("Remove", variable, function () { state.def.variables.splice(i, 1); changed(true); })]));
+    return box;
+  }
+  function action(text, variable, onClick, disabled) {
+    var button = el("button", { type: "button", "class": "secondary", "data-action": text,
+      "aria-label": text + " " + (variable.name || "variable"), text: text });
+    button.disabled = !!disabled;
+    button.addEventListener("click", onClick);
+    return button;
+  }
+  function move(i, by) {
+    var list = state.def.variables;
+    list.splice(i + by, 0, list.splice(i, 1)[0]);
+    changed(true);
+    var target = document.querySelector("#var-" + (i + by) + "-name");
+    if (target) { target.focus(); }
+  }
+  function renderVariables() {
+    $("b-vars").replaceChildren.apply($("b-vars"), state.def.variables.map(variableBox));
+  }
+  function addVariable() {
+    var n = state.def.variables.length + 1;
+    state.def.variables.push({ name: "variable_" + n, type: "str" });
+    changed(true);
+    $("var-" + (n - 1) + "-name").focus();
+  }
+
+  // -- JSON view --------------------------------------------------------------------------
+  function renderJson() { $("b-json").value = JSON.stringify(state.def, null, 2); $("b-json-error").textContent = ""; }
+  function editJson() {
+    var value;
+    try { value = JSON.parse($("b-json").value); } catch (e) { $("b-json-error").textContent = "Not JSON yet: " + e.message; return; }
+    var problem = shapeProblem(value);
+    $("b-json-error").textContent = problem;
+    if (problem) { return; }
+    state.def = value;
+    renderFiles(); renderEditor(); renderVariables(); renderAnswers();
+    schedulePreview(400);
+  }
+
+  // Only what the other views need to show it; the API checks the rest (422 at its place).
+  function shapeProblem(value) {
+    if (!value || typeof value !== "object" || Array.isArray(value)) { return "A definition is a JSON object."; }
+    if (!Array.isArray(value.files || [])) { return "files is a list."; }
+    if (!Array.isArray(value.variables || [])) { return "variables is a list."; }
+    value.files = value.files || [];
+    value.variables = value.variables || [];
+    var file = value.files.findIndex(function (f) { return !f || typeof f.path !== "string"; });
+    if (file >= 0) { return "files[" + file + "] needs a path (a string)."; }
+    var variable = value.variables.findIndex(function (v) { return !v || typeof v !== "object" || Array.isArray(v); });
+    return variable >= 0 ? "variables[" + variable + "] is an object." : "";
+  }
+
+  // -- versions ---------------------------------------------------------------------------
+  function showVersions() {
+    var list = $("b-versions");
+    request("GET", api + "/versions").then(function (r) {
+      if (!r.ok) { list.replaceChildren(el("li", { text: problemText(r.data) })); return; }
+      list.replaceChildren.apply(list, r.data.versions.slice().reverse().map(function (v) {
+        var item = el("li", { "class": "item" }, [el("span", { "class": "name", text: "Version " + v.number }),
+          el("span", { "class": "muted", text: new Date(v.created_at).toLocaleString() })]);
+        if (v.number === state.version) {
+          item.append(el("span", { "class": "badge", text: "current" }));
+        } else {
+          var restore = el("button", { type: "button", "class": "secondary", text: "Restore version " + v.number });
+          restore.addEventListener("click", function () { restoreVersion(v.number); });
+          item.append(restore);
+        }
+        return item;
+      }));
+    });
+  }
+  function restoreVersion(number) {
+    if (state.dirty) {
+      say("Save your changes first (or export them): restoring replaces what is in the editor.");
+      return;
+    }
+    say("Restoring version " + number + "…");
+    request("GET", api + "/versions/" + number).then(function (r) {
+      if (!r.ok) { alertBox("Could not read version " + number + ": " + problemText(r.data)); return; }
+      put(r.data.definition, function (view) { say("Restored version " + number + " as version " + view.version + "."); });
+    });
+  }
+
+  // -- preview ----------------------------------------------------------------------------
+  // A question without a default gets a sample answer, so that the first preview renders.
+  function sample(variable) {
+    var choices = Array.isArray(variable.choices) ? variable.choices : [];
+    switch (variable.type) {
+      case "int": case "float": return 1;
+      case "bool": return false;
+      case "choice": return choices.length ? choices[0] : variable.name;
+      case "multichoice": return [];
+      default: return variable.name;
+    }
+  }
+  function renderAnswers() {
+    var box = $("b-answers");
+    box.replaceChildren.apply(box, state.def.variables.map(function (variable, i) {
+      var id = "answer-" + i;
+      var known = Object.prototype.hasOwnProperty.call(state.answers, variable.name);
+      if (variable.type === "bool") {
+        var check = el("input", { id: id, type: "checkbox" });
+        check.checked = known ? state.answers[variable.name] : variable.default === true;
+        check.addEventListener("change", function () { state.answers[variable.name] = check.checked; schedulePreview(400); });
+        return el("div", { "class": "field" }, [el("label", { "class": "choice", "for": id }, [check, variable.name])]);
+      }
+      var input = el("input", { id: id, type: "text", placeholder: shown({ type: variable.type, default: variable.default === undefined ? sample(variable) : variable.default }, "default") });
+      input.value = known ? shown({ type: variable.type, default: state.answers[variable.name] }, "default") : "";
+      input.addEventListener("input", function () {
+        if (input.value === "") { delete state.answers[variable.name]; } else { state.answers[variable.name] = answer(variable, input.value); }
+        schedulePreview(400);
+      });
+      return field(id, variable.name, input);
+    }));
+    if (!state.def.variables.length) { box.append(el("p", { "class": "muted", text: "No variables." })); }
+  }
+  function answer(variable, text) {
+    if (variable.type === "multichoice") { return text.split(",").map(function (s) { return s.trim(); }).filter(Boolean); }
+    return typed(variable) ? parsed(variable, "default", text) : text;
+  }
+  function answers() {
+    var given = {};
+    state.def.variables.forEach(function (v) {
+      if (Object.prototype.hasOwnProperty.call(state.answers, v.name)) { given[v.name] = state.answers[v.name]; } else if (v.default === undefined) { given[v.name] = sample(v); }
+    });
+    return given;
+  }
+  function schedulePreview(delay) {
+    clearTimeout(timer);
+    timer = setTimeout(preview, delay);
+  }
+  function preview() {
+    var seq = ++previewSeq;
+    $("b-preview-status").textContent = "Rendering…";
+    request("POST", api + "/preview", { answers: answers(), definition: state.def }).then(function (r) {
+      if (seq !== previewSeq) { return; }  // an older answer, overtaken by a newer edit
+      var problems = $("b-preview-problems");
+      problems.replaceChildren();
+      if (r.ok) {
+        state.rendered = r.data.files;
+        $("b-preview-status").textContent = r.data.files.length + " files, " + r.data.total_bytes + " bytes.";
+        if (state.errors.length) { state.errors = []; renderFiles(); renderEditor(); renderVariables(); }
+        renderRendered();
+        return;
+      }
+      $("b-preview-status").textContent = (r.status === 429 || r.status === 503 ? "Preview paused: " : "Cannot render: ") +
+        problemText(r.data) + (state.rendered ? " (below: the last render)" : "");
+      ((r.data && r.data.errors) || []).forEach(function (e) { problems.append(el("li", { text: (e.field || "") + ": " + e.message })); });
+      if (r.status === 422 && r.data && r.data.code === "invalid_definition") { showErrors(r.data); }
+    }, function () { if (seq === previewSeq) { $("b-preview-status").textContent = "Preview failed: the server could not be reached."; } });
+  }
+  var selectedOutput = null;
+  function renderRendered() {
+    var list = $("b-rendered");
+    var files = state.rendered || [];
+    if (!files.some(function (f) { return f.path === selectedOutput; })) {
+      var first = files.filter(function (f) { return f.kind !== "directory"; })[0];
+      selectedOutput = first ? first.path : null;
+    }
+    list.replaceChildren.apply(list, files.map(function (file) {
+      var button = el("button", { type: "button", "aria-current": String(file.path === selectedOutput) }, [el("code", { text: file.path })]);
+      if (file.kind === "directory") { button.append(badge("folder")); }
+      if (file.encoding === "base64") { button.append(badge("binary")); }
+      button.addEventListener("click", function () { selectedOutput = file.path; renderRendered(); });
+      return el("li", {}, [button]);
+    }));
+    var chosen = files.filter(function (f) { return f.path === selectedOutput; })[0];
+    $("b-output").textContent = !chosen ? "" : chosen.encoding === "base64" ? "(binary, " + chosen.size + " bytes)" : chosen.content;
+  }
+
+  // -- wiring -----------------------------------------------------------------------------
+  function renderAll() { renderFiles(); renderEditor(); renderVariables(); renderAnswers(); if (!$("view-json").hidden) { renderJson(); } }
+  function changed(structure) {
+    if (structure) { renderFiles(); renderEditor(); renderVariables(); renderAnswers(); }
+    state.dirty = true;
+    say("Unsaved changes.");
+    schedulePreview(400);
+  }
+  function showView(name) {
+    document.querySelectorAll(".tab").forEach(function (tab) {
+      tab.setAttribute("aria-pressed", String(tab.dataset.view === name));
+      $("view-" + tab.dataset.view).hidden = tab.dataset.view !== name;
+    });
+    if (name === "json") { renderJson(); }
+    if (name === "versions") { showVersions(); }
+  }
+  document.querySelectorAll(".tab").forEach(function (tab) {
+    tab.addEventListener("click", function () { showView(tab.dataset.view); });
+  });
+  $("b-content").addEventListener("input", function () {
+    state.def.files[state.file].content = $("b-content").value;
+    changed(false);
+  });
+  $("b-when").addEventListener("input", function () {
+    var file = state.def.files[state.file];
+    if ($("b-when").value === "") { delete file.when; } else { file.when = $("b-when").value; }
+    renderFiles();
+    changed(false);
+  });
+  $("b-name").addEventListener("input", function () { state.dirty = true; say("Unsaved changes."); });
+  $("b-add-file").addEventListener("click", addFile);
+  $("b-new-path").addEventListener("keydown", function (e) { if (e.key === "Enter") { addFile(); } });
+  $("b-rename").addEventListener("click", renameFile);
+  $("b-path").addEventListener("keydown", function (e) { if (e.key === "Enter") { renameFile(); } });
+  $("b-delete").addEventListener("click", deleteFile);
+  $("b-goto-line").addEventListener("click", gotoLine);
+  $("b-add-var").addEventListener("click", addVariable);
+  $("b-json").addEventListener("input", editJson);
+  $("b-save").addEventListener("click", save);
+  $("b-export").addEventListener("click", exportJson);
+  fetchLatest();
+}());
