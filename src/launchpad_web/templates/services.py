@@ -294,17 +294,13 @@ class TemplateService:
         self, db: Session, *, user_id: uuid.UUID, template_id: uuid.UUID, request: PreviewRequest
     ) -> PreviewView:
         row = self._visible(db, user_id, template_id)
-        number = row.version if request.version is None else request.version
         if request.definition is not None:  # a draft: checked as a save checks it
             problems = self._definition_problems(db, user_id, request.definition)
             if problems:
                 raise InvalidDefinitionError.from_problems(problems, root="$.definition")
-            definition = request.definition
-        elif number == row.version:
-            definition = row.definition
+            number, template = row.version, self._template(request.definition)
         else:
-            definition = self._version_row(db, row, number, field="$.version").definition
-        template = self._template(definition)
+            number, template = self._template_at(db, row, request.version)
         end_transaction(db)
         files = [preview_file(f) for f in self.evaluator.preview(
             template, request.answers, user_id=user_id)]
@@ -319,13 +315,7 @@ class TemplateService:
         self, db: Session, *, user_id: uuid.UUID, template_id: uuid.UUID, request: FormRequest
     ) -> FormView:
         row = self._visible(db, user_id, template_id)
-        number = row.version if request.version is None else request.version
-        definition = (
-            row.definition
-            if number == row.version
-            else self._version_row(db, row, number, field="$.version").definition
-        )
-        template = self._template(definition)
+        number, template = self._template_at(db, row, request.version)
         end_transaction(db)
         state = self.evaluator.form(template, request.answers, as_text=request.as_text,
                                     user_id=user_id)
@@ -373,6 +363,14 @@ class TemplateService:
         if version is None:
             raise NotFoundError(f"the template has no version {number}", field=field)
         return version
+
+    def _template_at(self, db: Session, row: TemplateRecord,
+                     version: int | None) -> tuple[int, Template]:
+        """The version number asked for (None: the latest) and its template."""
+        number = row.version if version is None else version
+        definition = (row.definition if number == row.version
+                      else self._version_row(db, row, number, field="$.version").definition)
+        return number, self._template(definition)
 
     @staticmethod
     def _template(definition: Any) -> Template:
