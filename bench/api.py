@@ -12,7 +12,7 @@ creates 20 templates, then measures each endpoint with ``wrk`` (``apt-get instal
                  PostgreSQL) ...
 * ``tpl+redis``  ... and by a second API process with ``LAUNCHPAD_REDIS_URL`` (the list
                  cache: after the first request each page is served from the process's
-                 near tier, see launchpad_web/templates/near.py)
+                 near tier, see launchpad_web/templates/process_pages.py)
 * ``me``         GET /api/me with the token (token lookup, user, JSON)
 * ``health``     GET /api/health (database and queue round trips, schema revision)
 

@@ -29,7 +29,6 @@ from .billing import resources as billing_resources
 from .billing.quotas import Quotas
 from .billing.services import BillingService
 from .billing.webhooks import WebhookProcessor
-from .bodies import JSON_HANDLER
 from .clock import Clock, system_clock
 from .db import make_engine, make_session_factory
 from .evaluation import Evaluator
@@ -46,6 +45,7 @@ from .notifications import Notifier
 from .openapi import OpenApiResource, Route, build_document
 from .pages import install as install_pages
 from .problems import install_error_handlers
+from .request_bodies import JSON_HANDLER
 from .settings import WebSettings
 from .teams import resources as teams_resources
 from .teams.services import TeamService

@@ -71,8 +71,8 @@ def test_an_oversized_body_is_413_before_reading(make_app, new_client):
 def test_the_body_reader_enforces_the_limit_itself():
     from falcon import testing
 
-    from launchpad_web.bodies import read_json_value
     from launchpad_web.errors import PayloadTooLargeError
+    from launchpad_web.request_bodies import read_json_value
 
     req = testing.create_req(method="POST", body='{"a": "' + "x" * 50 + '"}',
                              headers={"Content-Type": "application/json"})

@@ -32,11 +32,11 @@ from sqlalchemy import event
 from launchpad_core.testing import free_port
 from launchpad_web.billing.models import Plan
 from launchpad_web.db import make_session_factory
-from launchpad_web.templates import near as near_module
-from launchpad_web.templates import readiness
+from launchpad_web.templates import process_pages as near_module
+from launchpad_web.templates import socket_poll as readiness
 from launchpad_web.templates.cache import TemplateListCache
 from launchpad_web.templates.models import TemplateRecord
-from launchpad_web.templates.near import NearPages, Ticket
+from launchpad_web.templates.process_pages import NearPages, Ticket
 from launchpad_worker.compose import service_app
 
 from .conftest import PASSWORD, BrowserClient, join_team

@@ -12,9 +12,9 @@ import uuid
 
 import falcon
 
-from ..bodies import read_json
 from ..converter import unstructure
 from ..openapi import JSON_OBJECT, Route, operation
+from ..request_bodies import read_json
 from .auth import Authenticator, current_user, require_session, require_user
 from .export import AccountExport
 from .schemas import (

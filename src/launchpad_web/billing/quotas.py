@@ -37,9 +37,9 @@ from ..errors import NotFoundError, PlanRequiredError, QuotaExceededError, TooMa
 from ..jobs.models import GenerationJob, JobStatus
 from ..teams.models import Team
 from ..templates.models import TemplateRecord
+from .current_plan import current_plan, sync_role
 from .models import Plan
 from .plans import Period, PlanCatalog, PlanLimits
-from .standing import current_plan, sync_role
 
 JOBS_RETRY_AFTER_SECONDS = 10
 #: A self-hosted service (no billing provider): every feature on, no monthly counts;

@@ -5,10 +5,10 @@ from __future__ import annotations
 import falcon
 
 from ..accounts.auth import current_user, require_user
-from ..bodies import read_json
 from ..converter import unstructure
 from ..errors import PayloadTooLargeError
 from ..openapi import Route, operation
+from ..request_bodies import read_json
 from .schemas import CheckoutRequest, CheckoutView, PortalView, SubscriptionView, WebhookResult
 from .services import BillingService
 from .webhooks import WebhookProcessor

@@ -24,6 +24,7 @@ from ..errors import (
     ValidationFailedError,
 )
 from ..teams.models import Team
+from .current_plan import current_plan
 from .models import Plan, Subscription, SubscriptionStatus
 from .plans import Period
 from .quotas import Quotas, personal_generations, private_templates, team_generations
@@ -36,7 +37,6 @@ from .schemas import (
     TeamUsageView,
     UsageView,
 )
-from .standing import current_plan
 
 BILLING_PAGE = "/billing"
 

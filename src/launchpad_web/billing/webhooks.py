@@ -32,9 +32,9 @@ from launchpad_core.billing import SubscriptionState as ProviderState
 from ..accounts.models import User
 from ..clock import Clock
 from ..errors import InvalidEventError, InvalidSignatureError
+from .current_plan import current_plan, sync_role
 from .models import Plan, Subscription, SubscriptionStatus, WebhookEvent
 from .services import provider_errors
-from .standing import current_plan, sync_role
 
 log = logging.getLogger("launchpad_web.billing")
 

@@ -21,10 +21,10 @@ import falcon
 from sqlalchemy.orm import sessionmaker
 
 from ..accounts.auth import current_user, require_user
-from ..bodies import read_json
 from ..converter import unstructure
 from ..errors import ValidationFailedError
 from ..openapi import Route, operation
+from ..request_bodies import read_json
 from .archives import FORMATS, MEDIA_TYPES
 from .queue import Queue
 from .schemas import EventList, GenerateRequest, JobView

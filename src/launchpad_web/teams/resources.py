@@ -12,10 +12,10 @@ import uuid
 import falcon
 
 from ..accounts.auth import current_user, require_user
-from ..bodies import read_json
 from ..converter import unstructure
 from ..notifications import Notifier
 from ..openapi import Route, operation
+from ..request_bodies import read_json
 from .schemas import (
     InvitationDetailView,
     InvitationListView,

@@ -46,8 +46,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ..metrics import CACHE_REQUESTS
-from . import near as near_tier
-from .near import NearPages
+from . import process_pages as near_tier
+from .process_pages import NearPages
 
 log = logging.getLogger("launchpad_web.templates.cache")
 

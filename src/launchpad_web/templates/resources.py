@@ -13,10 +13,10 @@ from typing import Any
 import falcon
 
 from ..accounts.auth import current_user, require_user
-from ..bodies import read_json
 from ..converter import unstructure
 from ..errors import ValidationFailedError
 from ..openapi import Route, operation
+from ..request_bodies import read_json
 from .cache import TemplateListCache
 from .schemas import (
     FormRequest,

@@ -33,7 +33,7 @@ from collections.abc import Hashable, Iterable
 import attrs
 import redis
 
-from .readiness import readable_now
+from .socket_poll import readable_now
 
 log = logging.getLogger("launchpad_web.templates.cache")
 
