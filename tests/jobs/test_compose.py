@@ -138,3 +138,10 @@ def test_the_compose_worker_checks_its_probes_on_its_probe_port():
     port = worker["command"][worker["command"].index("--probe-port") + 1]
     check = " ".join(worker["healthcheck"]["test"])
     assert f"127.0.0.1:{port}/" in check and "livez" in check and "readyz" in check
+
+
+def test_the_kubernetes_pods_share_no_volume():
+    """Archives are in the bucket: each pod's /data is its own (emptyDir)."""
+    for deployment in KUBERNETES:
+        volumes = deployment["spec"]["template"]["spec"].get("volumes", [])
+        assert all("emptyDir" in volume for volume in volumes), volumes
