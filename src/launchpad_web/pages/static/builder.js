@@ -100,6 +100,7 @@
       "JSON view if you need them, then load the latest version.", reload);
   }
   function save() {
+    previewSeq++;  // a preview answer arriving after the save must not undo its errors
     say("Saving…");
     put(state.def, function (view) { say("Saved as version " + view.version + "."); });
   }
@@ -398,6 +399,7 @@
     return given;
   }
   function schedulePreview(delay) {
+    previewSeq++;  // an answer already on its way is for an older definition: dropped
     clearTimeout(timer);
     timer = setTimeout(preview, delay);
   }
