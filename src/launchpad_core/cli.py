@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = CoreSettings.from_env()
     err = palette(sys.stderr, setting=settings.colour)
     try:
-        pm = make_plugin_manager(only=settings.plugins)
+        pm = make_plugin_manager(only=settings.plugins, cache_dir=settings.cache_dir)
         parser = _parser(pm)
         args = parser.parse_args(argv)
         if args.handler is None:  # `launchpad` alone: the help, as for --help

@@ -4,13 +4,23 @@ Third-party plugins load from the ``launchpad`` entry-point group; then the
 built-in default plugins register, so built-in behaviour goes through the same
 hooks a third party implements. ``LAUNCHPAD_PLUGINS`` (see
 :mod:`launchpad_core.config`) limits which entry-point plugins load.
+
+Reading the entry points costs a command about 15 ms (importing
+``importlib.metadata`` and scanning every installed distribution), so the CLI
+keeps the list in its cache folder, valid for the same interpreter and
+``sys.path`` with the same modification times (an install or uninstall changes
+the folder it writes to; a plugin edited in place keeps its entry points).
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import json
+import os
+import sys
 from collections.abc import Callable, Collection, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -19,8 +29,6 @@ from . import hookspecs
 from .errors import PluginError
 
 if TYPE_CHECKING:
-    from importlib.metadata import EntryPoint
-
     from .billing import BillingProvider
     from .generators import FileGenerator
     from .importing import TemplateImporter
@@ -38,40 +46,92 @@ DEFAULT_PLUGINS = (
 
 
 def make_plugin_manager(
-    *, load_entrypoints: bool = True, only: Collection[str] | None = None
+    *, load_entrypoints: bool = True, only: Collection[str] | None = None,
+    cache_dir: Path | None = None,
 ) -> pluggy.PluginManager:
-    """A manager with the entry-point plugins (all, or those named in ``only``) and defaults."""
+    """A manager with the entry-point plugins (all, or those named in ``only``) and defaults.
+
+    With ``cache_dir``, the entry points are read from the list kept there while
+    it is valid (:func:`_cached_entry_points`)."""
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     if load_entrypoints:
-        _load_entrypoints(pm, only)
+        found = _entry_points() if cache_dir is None else _cached_entry_points(cache_dir)
+        _load_entrypoints(pm, found, only)
     for name in DEFAULT_PLUGINS:
         pm.register(importlib.import_module(name), name=name)
     pm.check_pending()
     return pm
 
 
-def _load_entrypoints(pm: pluggy.PluginManager, only: Collection[str] | None) -> None:
-    for ep in _entry_points():
-        if only is not None and ep.name not in only:
+def _load_entrypoints(pm: pluggy.PluginManager, found: tuple[tuple[str, str], ...],
+                      only: Collection[str] | None) -> None:
+    for name, value in found:
+        if only is not None and name not in only:
             continue
-        if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
+        if pm.get_plugin(name) is not None or pm.is_blocked(name):
             continue
         try:
-            plugin = ep.load()
+            plugin = _load_object(value)
         except Exception as exc:
-            raise PluginError(f"plugin {ep.name!r} failed to load: {exc}") from exc
-        pm.register(plugin, name=ep.name)
+            raise PluginError(f"plugin {name!r} failed to load: {exc}") from exc
+        pm.register(plugin, name=name)
+
+
+def _load_object(value: str) -> Any:
+    """What an entry point's ``module:attr.attr`` value names, as ``EntryPoint.load`` does."""
+    module, _, attrs = value.split("[", 1)[0].partition(":")
+    found = importlib.import_module(module.strip())
+    for attr in filter(None, attrs.strip().split(".")):
+        found = getattr(found, attr)
+    return found
 
 
 @functools.cache
-def _entry_points() -> tuple[EntryPoint, ...]:
-    """The ``launchpad`` entry points, read once per process (reading them scans every
-    installed distribution). A plugin installed later loads in new processes; the
-    render daemon, which outlives commands, exits when installed packages change."""
+def _entry_points() -> tuple[tuple[str, str], ...]:
+    """The ``launchpad`` entry points (name, value), read once per process (reading them
+    scans every installed distribution). A plugin installed later loads in new processes;
+    the render daemon, which outlives commands, exits when installed packages change."""
     from importlib.metadata import entry_points
 
-    return tuple(entry_points(group=hookspecs.PROJECT))
+    return tuple((ep.name, ep.value) for ep in entry_points(group=hookspecs.PROJECT))
+
+
+def _cached_entry_points(cache_dir: Path) -> tuple[tuple[str, str], ...]:
+    """:func:`_entry_points`, kept in ``cache_dir`` for the same interpreter and ``sys.path``
+    with the same modification times; an unreadable or stale list is read again and kept."""
+    path = cache_dir / "entry-points.json"
+    key = _installation_key()
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+        if kept["key"] == key:
+            return tuple((str(name), str(value)) for name, value in kept["entry_points"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    found = _entry_points()
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}")
+        partial.write_text(json.dumps({"key": key, "entry_points": found}), encoding="utf-8")
+        partial.replace(path)
+    except OSError:
+        pass  # a read-only cache folder: the next command scans again
+    return found
+
+
+def _installation_key() -> list[str]:
+    """The interpreter and each ``sys.path`` folder with its modification time.
+
+    As for the daemon (:func:`launchpad_core.daemon.fingerprint`), ``sys.path[0]``,
+    the script's folder or the working directory, is left out: it changes with
+    every caller, and no plugin is installed there."""
+    key = [sys.executable, sys.version]
+    for entry in sys.path if sys.flags.safe_path else sys.path[1:]:
+        try:
+            key.append(f"{entry}@{os.stat(entry or '.').st_mtime_ns}")
+        except OSError:
+            key.append(f"{entry}@")
+    return key
 
 
 class Hooks:

@@ -5,25 +5,40 @@ and a ``!`` keeps one C call busy for minutes, which no deadline interrupts.
 Every pattern from a template (a variable's ``pattern``, the ``regex_*``
 filters) runs here instead, through the ``regex`` package, which stops a
 match after ``Limits.regex_seconds`` with :class:`RegexTimeoutError`.
+
+``regex`` is imported by the first pattern, not with this module: importing it
+costs about 10 ms, which a render whose template has no pattern does not pay.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import regex
+import re
+from typing import TYPE_CHECKING, Any
 
 from .errors import RegexTimeoutError
 from .limits import Limits
 
-IGNORECASE = regex.IGNORECASE
-MULTILINE = regex.MULTILINE
-#: Raised by :func:`compile` for a pattern that is not a regular expression.
-error = regex.error
+if TYPE_CHECKING:
+    import regex
+
+#: ``regex`` shares these flag values with ``re``.
+IGNORECASE = re.IGNORECASE
+MULTILINE = re.MULTILINE
 _SHOWN = 60  # characters of a pattern an error message quotes
 
 
+def __getattr__(name: str) -> Any:
+    """``error``, raised by :func:`compile` for a pattern that is not a regular expression."""
+    if name == "error":
+        import regex
+
+        return regex.error
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def compile(pattern: str, flags: int = 0) -> regex.Pattern[str]:
+    import regex
+
     return regex.compile(pattern, flags)
 
 

@@ -6,8 +6,12 @@ their hooks and import heavy libraries inside the functions that use them.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 HEAVY = ("sqlalchemy", "alembic", "falcon", "waitress", "psycopg", "huey", "redis", "stripe",
          "smtplib", "ssl")
@@ -65,3 +69,62 @@ def test_the_launcher_imports_only_the_daemon_client() -> None:
     heavy = ("jinja2", "attrs", "attr", "pluggy", "launchpad_core.cli", "launchpad_core.config",
              "launchpad_core.runtime", *NOT_AT_START)
     assert _imported("import launchpad_core.launcher", heavy) == []
+
+
+ENTRY_POINT_PROBE = """
+import sys
+from pathlib import Path
+from launchpad_core.plugins import make_plugin_manager
+pm = make_plugin_manager(cache_dir=Path(sys.argv[1]))
+print(",".join(sorted(name for name, _ in pm.list_name_plugin())))
+print("importlib.metadata" in sys.modules)
+"""
+
+
+def test_the_cli_keeps_the_entry_points_and_reads_them_without_scanning(tmp_path) -> None:
+    def run() -> list[str]:
+        result = subprocess.run([sys.executable, "-c", ENTRY_POINT_PROBE, str(tmp_path)],
+                                capture_output=True, text=True, check=True, timeout=60)
+        return result.stdout.split()
+
+    from launchpad_core.plugins import make_plugin_manager
+
+    every = ",".join(sorted(name for name, _ in make_plugin_manager().list_name_plugin()))
+    assert run() == [every, "True"]  # scanned, then kept
+    assert (tmp_path / "entry-points.json").is_file()
+    assert run() == [every, "False"]  # read from the cache folder
+
+
+def _keep(cache: Path, key: list[str]) -> None:
+    body = {"key": key, "entry_points": [["bogus", "no_such_module_here:plugin"]]}
+    (cache / "entry-points.json").write_text(json.dumps(body), encoding="utf-8")
+
+
+def test_a_kept_entry_point_list_is_used_while_the_installation_is_unchanged(tmp_path) -> None:
+    from launchpad_core.errors import PluginError
+    from launchpad_core.plugins import _installation_key, make_plugin_manager
+
+    _keep(tmp_path, _installation_key())
+    with pytest.raises(PluginError, match="plugin 'bogus' failed to load"):
+        make_plugin_manager(cache_dir=tmp_path)
+
+
+@pytest.mark.parametrize("kept", ["not json", '{"key": 1}', "[]"])
+def test_a_stale_or_broken_entry_point_list_is_read_again(tmp_path, kept) -> None:
+    from launchpad_core.plugins import _entry_points, make_plugin_manager
+
+    (tmp_path / "entry-points.json").write_text(kept, encoding="utf-8")
+    names = {name for name, _ in make_plugin_manager(cache_dir=tmp_path).list_name_plugin()}
+    assert {name for name, _ in _entry_points()} <= names
+    _keep(tmp_path, ["another interpreter"])
+    assert "bogus" not in dict(make_plugin_manager(cache_dir=tmp_path).list_name_plugin())
+    kept_now = json.loads((tmp_path / "entry-points.json").read_text(encoding="utf-8"))
+    assert [tuple(ep) for ep in kept_now["entry_points"]] == list(_entry_points())
+
+
+def test_an_entry_point_value_names_a_module_or_an_attribute_within_it() -> None:
+    from launchpad_core import plugins
+
+    assert plugins._load_object("launchpad_core.plugins") is plugins
+    assert plugins._load_object("launchpad_core.plugins : Hooks.plugins") is plugins.Hooks.plugins
+    assert plugins._load_object("launchpad_core.plugins:Hooks [extra]") is plugins.Hooks
