@@ -561,3 +561,18 @@ def test_a_pending_invitation_is_revoked_and_declined_by_form(teams_app, new_cli
                         token=token)
     assert revoked.status_code == 303
     assert owner.get(f"/api{team_path}/invitations").json["invitations"] == []
+
+
+def test_the_mailed_link_opens_the_invitation_page_after_logging_in(teams_app, new_client,
+                                                                    outbox):
+    owner, visitor = new_client(teams_app), new_client(teams_app)
+    sign_up_by_form(owner)
+    token = token_of(owner.get("/teams").text)
+    team_path = post_form(owner, "/teams", {"name": "Crew"}, token=token).headers["Location"]
+    post_form(owner, f"{team_path}/invite", {"email": "dan@example.com"}, token=token)
+    [notice] = outbox.to("dan@example.com")
+    link = re.search(r"https?://\S+(/invitations/[\w-]+)", notice.message).group(1)
+    sent_away = visitor.get(link)
+    assert sent_away.status_code == 303 and sent_away.headers["Location"] == f"/login?next={link}"
+    sign_up_by_form(visitor, email="dan@example.com")
+    assert "Join Crew" in visitor.get(link).text
