@@ -95,14 +95,14 @@ def create_app(
     templates = TemplateService(quotas=quotas, clock=clock, evaluator=evaluator,
                                 cache=template_cache)
 
+    notifier = Notifier(launchpad.hooks, settings.jobs.smtp)
     billing_service = BillingService(provider=billing, quotas=quotas,
                                      public_url=settings.public_url)
     openapi = OpenApiResource()
     routes = [
         *accounts_resources.routes(accounts=accounts, auth=auth,
                                    export=AccountExport(clock=clock)),
-        *teams_resources.routes(
-            teams=teams, notifier=Notifier(launchpad.hooks, settings.jobs.smtp)),
+        *teams_resources.routes(teams=teams, notifier=notifier),
         *templates_resources.routes(templates=templates, cache=template_cache),
         *billing_resources.routes(
             billing=billing_service,
@@ -148,5 +148,5 @@ def create_app(
     install_pages(app, secure=settings.secure_cookies, launchpad=launchpad, accounts=accounts,
                   auth=auth, templates=templates, jobs=jobs, queue=job_queue,
                   plans=settings.billing.plans if plans_enforced else None,
-                  billing=billing_service)
+                  billing=billing_service, teams=teams, notifier=notifier)
     return app

@@ -209,7 +209,7 @@ class Outbox:
         """The token of the latest invitation link mailed to ``recipient``."""
         notices = self.to(recipient)
         assert notices, f"no invitation was sent to {recipient}"
-        return re.findall(r"/api/invitations/([\w-]+)", notices[-1].message)[-1]
+        return re.findall(r"/invitations/([\w-]+)", notices[-1].message)[-1]
 
 
 OUTBOX = Outbox()

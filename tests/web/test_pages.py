@@ -19,6 +19,7 @@ from launchpad_web.templates.models import TemplateRecord, TemplateVersion
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 HOSTILE = '<script>alert("x")</script>'
+ESCAPED = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 DEFINITION = {
     "name": "service",
@@ -410,3 +411,168 @@ def test_the_builder_page_is_for_those_who_see_the_template(browser, me, new_cli
         f"/login?next=/templates/{template_id}/edit")
     sign_up_by_form(stranger, email="eve@example.com")
     assert stranger.get(f"/templates/{template_id}/edit").status_code == 404
+
+
+# -- account and teams pages ---------------------------------------------------------
+
+NEW_PASSWORD = "another horse battery staple"
+
+
+@pytest.fixture
+def teams_app(make_app, settings):
+    """Plans not enforced (a self-hosted service): teams are allowed."""
+    return make_app(billing=attrs.evolve(settings.billing, enforce_plans="no"))
+
+
+def test_account_page_lists_tokens_and_links_the_export(browser, me):
+    page = browser.get("/account")
+    assert page.status_code == 200
+    assert 'href="/api/me/export"' in page.text and "You have no API tokens" in page.text
+    assert 'href="/account" aria-current="page"' in page.text and 'href="/teams"' in page.text
+
+
+def test_change_password_by_form(browser, me):
+    token = token_of(browser.get("/account").text)
+    wrong = post_form(browser, "/account/password", {"current_password": "not it at all",
+                                                     "new_password": NEW_PASSWORD}, token=token)
+    assert wrong.status_code in (401, 403), wrong.text
+    assert 'role="alert"' in wrong.text or 'id="current_password-error"' in wrong.text
+    weak = post_form(browser, "/account/password", {"current_password": "correct horse battery "
+                                                    "staple", "new_password": "short"},
+                     token=token)
+    assert weak.status_code == 422
+    assert re.search(r'<p class="field-error" id="new_password-error">[^<]+</p>', weak.text)
+    done = post_form(browser, "/account/password", {
+        "current_password": "correct horse battery staple", "new_password": NEW_PASSWORD},
+        token=token)
+    assert done.status_code == 303 and done.headers["Location"] == "/account?done=password"
+    assert "password is changed" in browser.get("/account?done=password").text
+    assert browser.get("/api/me").status_code == 200  # this session goes on
+
+
+def test_create_show_once_and_revoke_a_token(browser, me):
+    token = token_of(browser.get("/account").text)
+    empty = post_form(browser, "/account/tokens", {"name": ""}, token=token)
+    assert empty.status_code == 422
+    assert re.search(r'id="token_name-error">[^<]+</p>', empty.text)
+    created = post_form(browser, "/account/tokens", {"name": HOSTILE}, token=token)
+    assert created.status_code == 201
+    secret = re.search(r'<code id="new-token">([^<]+)</code>', created.text).group(1)
+    assert HOSTILE not in created.text and ESCAPED in created.text
+    listed = browser.get("/account").text
+    assert secret not in listed  # shown once only
+    token_id = re.search(r'action="/account/tokens/([0-9a-f-]+)/revoke"', listed).group(1)
+    assert browser.get("/api/tokens").json[0]["id"] == token_id
+    assert post_form(browser, f"/account/tokens/{token_id}/revoke", {}).status_code == 403
+    revoked = post_form(browser, f"/account/tokens/{token_id}/revoke", {}, token=token)
+    assert revoked.status_code == 303
+    assert browser.get("/api/tokens").json == []
+
+
+def test_delete_account_needs_the_password(browser, me):
+    token = token_of(browser.get("/account").text)
+    wrong = post_form(browser, "/account/delete", {"password": "not it at all"}, token=token)
+    assert wrong.status_code in (401, 403), wrong.text
+    assert browser.get("/api/me").status_code == 200
+    done = post_form(browser, "/account/delete", {"password": "correct horse battery staple"},
+                     token=token)
+    assert done.status_code == 303 and done.headers["Location"] == "/"
+    assert browser.get("/api/me").status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/account/password", "/account/tokens", "/account/delete",
+                                  "/teams"])
+def test_account_and_team_forms_refuse_a_missing_token(browser, me, path):
+    browser.get("/account")
+    refused = post_form(browser, path, {"name": "x", "password": "correct horse battery "
+                                        "staple", "current_password": "x", "new_password": "y"})
+    assert refused.status_code == 403 and "csrf_failed" in refused.text
+    assert browser.get("/api/me").status_code == 200
+
+
+def test_a_team_needs_a_plan_with_teams_and_says_so(browser, me):
+    token = token_of(browser.get("/teams").text)
+    refused = post_form(browser, "/teams", {"name": "Crew"}, token=token)
+    assert refused.status_code == 402
+    assert 'role="alert"' in refused.text and 'value="Crew"' in refused.text
+    assert browser.get("/api/teams").json["teams"] == []
+
+
+def test_teams_create_invite_accept_roles_and_leave(teams_app, new_client, outbox):
+    owner, ann = new_client(teams_app), new_client(teams_app)
+    sign_up_by_form(owner)
+    sign_up_by_form(ann, email="ann@example.com")
+    token = token_of(owner.get("/teams").text)
+    blank = post_form(owner, "/teams", {"name": "  "}, token=token)
+    assert blank.status_code == 422 and re.search(r'id="name-error">[^<]+</p>', blank.text)
+    created = post_form(owner, "/teams", {"name": HOSTILE}, token=token)
+    assert created.status_code == 303
+    team_path = created.headers["Location"]
+    page = owner.get(team_path).text
+    assert HOSTILE not in page and ESCAPED in page
+    assert ESCAPED in owner.get("/teams").text
+
+    bad = post_form(owner, f"{team_path}/invite", {"email": "nope", "role": "member"},
+                    token=token)
+    assert bad.status_code == 422 and re.search(r'id="email-error">[^<]+</p>', bad.text)
+    assert post_form(owner, f"{team_path}/invite", {"email": "ann@example.com"}).status_code \
+        == 403
+    invited = post_form(owner, f"{team_path}/invite", {"email": "ann@example.com",
+                                                       "role": "admin"}, token=token)
+    assert invited.status_code == 303
+    assert "ann@example.com" in owner.get(team_path).text
+    link = f"/invitations/{outbox.invitation_token('ann@example.com')}"
+    shown = ann.get(link)
+    assert shown.status_code == 200 and "admin" in shown.text
+    assert ESCAPED in shown.text and HOSTILE not in shown.text
+    ann_token = token_of(shown.text)
+    assert post_form(ann, f"{link}/accept", {}).status_code == 403
+    accepted = post_form(ann, f"{link}/accept", {}, token=ann_token)
+    assert accepted.status_code == 303 and accepted.headers["Location"] == team_path
+    ann_id = ann.get("/api/me").json["id"]
+    owner_id = owner.get("/api/me").json["id"]
+
+    demote = post_form(owner, f"{team_path}/members/{ann_id}/role", {"role": "member"},
+                       token=token)
+    assert demote.status_code == 303
+    roles = {m["email"]: m["role"] for m in owner.get(f"/api{team_path}").json["members"]}
+    assert roles == {"ada@example.com": "owner", "ann@example.com": "member"}
+    last = post_form(owner, f"{team_path}/members/{owner_id}/remove", {}, token=token)
+    assert last.status_code == 409 and 'role="alert"' in last.text
+    left = post_form(ann, f"{team_path}/members/{ann_id}/remove", {}, token=ann_token)
+    assert left.status_code == 303 and left.headers["Location"] == "/teams"
+    assert ann.get(team_path).status_code == 404
+
+
+def test_a_pending_invitation_is_revoked_and_declined_by_form(teams_app, new_client, outbox):
+    owner, bob = new_client(teams_app), new_client(teams_app)
+    sign_up_by_form(owner)
+    sign_up_by_form(bob, email="bob@example.com")
+    token = token_of(owner.get("/teams").text)
+    team_path = post_form(owner, "/teams", {"name": "Crew"}, token=token).headers["Location"]
+    post_form(owner, f"{team_path}/invite", {"email": "bob@example.com"}, token=token)
+    link = f"/invitations/{outbox.invitation_token('bob@example.com')}"
+    declined = post_form(bob, f"{link}/decline", {}, token=token_of(bob.get(link).text))
+    assert declined.status_code == 303 and declined.headers["Location"] == "/teams"
+    post_form(owner, f"{team_path}/invite", {"email": "carol@example.com"}, token=token)
+    invitation_id = re.search(r'/invitations/([0-9a-f-]+)/revoke"',
+                              owner.get(team_path).text).group(1)
+    revoked = post_form(owner, f"{team_path}/invitations/{invitation_id}/revoke", {},
+                        token=token)
+    assert revoked.status_code == 303
+    assert owner.get(f"/api{team_path}/invitations").json["invitations"] == []
+
+
+def test_the_mailed_link_opens_the_invitation_page_after_logging_in(teams_app, new_client,
+                                                                    outbox):
+    owner, visitor = new_client(teams_app), new_client(teams_app)
+    sign_up_by_form(owner)
+    token = token_of(owner.get("/teams").text)
+    team_path = post_form(owner, "/teams", {"name": "Crew"}, token=token).headers["Location"]
+    post_form(owner, f"{team_path}/invite", {"email": "dan@example.com"}, token=token)
+    [notice] = outbox.to("dan@example.com")
+    link = re.search(r"https?://\S+(/invitations/[\w-]+)", notice.message).group(1)
+    sent_away = visitor.get(link)
+    assert sent_away.status_code == 303 and sent_away.headers["Location"] == f"/login?next={link}"
+    sign_up_by_form(visitor, email="dan@example.com")
+    assert "Join Crew" in visitor.get(link).text

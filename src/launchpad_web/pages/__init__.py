@@ -19,8 +19,12 @@ from ..billing.plans import PlanCatalog
 from ..billing.services import BillingService
 from ..jobs.resources import Queue
 from ..jobs.services import JobService
+from ..notifications import Notifier
+from ..teams.services import TeamService
 from ..templates.services import TemplateService
+from . import account
 from . import resources as pages
+from . import teams as team_pages
 from .assets import Assets, StaticResource
 from .errors import install_page_errors
 from .rendering import Pages
@@ -29,8 +33,8 @@ from .security import FormToken, PageHeaders
 
 def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: AccountService,
             auth: Authenticator, templates: TemplateService, jobs: JobService, queue: Queue,
-            plans: PlanCatalog | None, billing: BillingService,
-            assets: Assets | None = None) -> None:
+            plans: PlanCatalog | None, billing: BillingService, teams: TeamService,
+            notifier: Notifier, assets: Assets | None = None) -> None:
     renderer = Pages(assets=assets or Assets(), form_token=FormToken(secure=secure),
                      globals={"openapi_path": "/api/openapi.json"})
     types = launchpad.hooks.variable_types()
@@ -47,5 +51,7 @@ def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: Ac
     app.add_route("/templates/{template_id:uuid}/generate",
                   pages.GeneratePage(renderer, templates, jobs, queue, types))
     app.add_route("/jobs/{job_id:uuid}", pages.JobPage(renderer, jobs))
+    account.install(app, renderer, accounts, auth)
+    team_pages.install(app, renderer, teams, notifier)
     app.add_route("/docs/api", pages.ApiReferencePage(renderer))
     app.add_route("/static/{name}", StaticResource(renderer.assets))

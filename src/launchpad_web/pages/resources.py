@@ -96,7 +96,7 @@ def see_other(resp: falcon.Response, location: str) -> None:
     resp.location = location
 
 
-def _failed(req: falcon.Request) -> None:
+def failed(req: falcon.Request) -> None:
     """A form shown again after an error: nothing of the attempt is kept, unless it
     must be (a failed login is counted)."""
     if not req.context.get("commit_on_error"):
@@ -135,7 +135,7 @@ class SignupPage:
                              SignupRequest)
             user = self.accounts.signup(req.context.db, email=body.email, password=body.password)
         except ApiError as ex:
-            _failed(req)
+            failed(req)
             self.pages.render(req, resp, "signup.html", status=ex.status,
                               errors=FormErrors.of(ex, self.fields), email=form.get("email"))
             return
@@ -234,7 +234,7 @@ class GeneratePage:
             job = start_job(req, self.jobs, self.queue, GenerateRequest(
                 template_id=view.id, answers=answers, version=view.version))
         except ApiError as ex:
-            _failed(req)
+            failed(req)
             known = [f"answers.{v.name}" for v in template.variables]
             self._render(req, resp, view, FormErrors.of(ex, known), form=form, status=ex.status)
             return
@@ -284,7 +284,7 @@ class NewTemplatePage:
             view = self.templates.create(req.context.db, user_id=req.context.user.id,
                                          request=request)
         except ApiError as ex:
-            _failed(req)
+            failed(req)
             self.pages.render(req, resp, "new_template.html", status=ex.status,
                               errors=FormErrors.of(ex, self.fields), name=form.get("name"),
                               definition=form.get("definition"))

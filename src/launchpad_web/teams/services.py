@@ -205,7 +205,7 @@ class TeamService:
     def _notice(self, db: Session, invitation: TeamInvitation, token: str) -> Notice:
         team = db.get_one(Team, invitation.team_id)
         inviter = db.scalar(sa.select(User.email).where(User.id == invitation.invited_by))
-        link = f"{self.public_url}/api/invitations/{token}"
+        link = f"{self.public_url}/invitations/{token}"  # the page; the API has /api/...
         return Notice(
             kind=INVITATION_NOTICE, recipient=invitation.email,
             subject=f"{inviter} invites you to the team {team.name} on LaunchPad",
