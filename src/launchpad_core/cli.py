@@ -207,6 +207,10 @@ def _launchpad(
         return Launchpad(plugin_manager=pm, bytecode_cache_dir=service_cache,
                          bytecode_cache_bytes=bound)
     cache = settings.cache_dir
+    if cache:
+        from .plugins import keep_entry_points
+
+        keep_entry_points(pm)
     return Launchpad(
         plugin_manager=pm,
         bytecode_cache_dir=cache / "jinja" if cache else None,

@@ -52,11 +52,17 @@ def make_plugin_manager(
     """A manager with the entry-point plugins (all, or those named in ``only``) and defaults.
 
     With ``cache_dir``, the entry points are read from the list kept there while
-    it is valid (:func:`_cached_entry_points`)."""
+    it is valid (:func:`_cached_entry_points`); a list read afresh is written there
+    only by :func:`keep_entry_points` (a service command writes nothing there)."""
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     if load_entrypoints:
-        found = _entry_points() if cache_dir is None else _cached_entry_points(cache_dir)
+        if cache_dir is None:
+            found = _entry_points()
+        else:
+            found, fresh = _cached_entry_points(cache_dir)
+            if fresh is not None:
+                _TO_KEEP[id(pm)] = (cache_dir, fresh)
         _load_entrypoints(pm, found, only)
     for name in DEFAULT_PLUGINS:
         pm.register(importlib.import_module(name), name=name)
@@ -97,26 +103,43 @@ def _entry_points() -> tuple[tuple[str, str], ...]:
     return tuple((ep.name, ep.value) for ep in entry_points(group=hookspecs.PROJECT))
 
 
-def _cached_entry_points(cache_dir: Path) -> tuple[tuple[str, str], ...]:
-    """:func:`_entry_points`, kept in ``cache_dir`` for the same interpreter and ``sys.path``
-    with the same modification times; an unreadable or stale list is read again and kept."""
+#: Entry-point lists read afresh, by plugin manager, until :func:`keep_entry_points`.
+_TO_KEEP: dict[int, tuple[Path, dict[str, Any]]] = {}
+
+
+def _cached_entry_points(
+    cache_dir: Path,
+) -> tuple[tuple[tuple[str, str], ...], dict[str, Any] | None]:
+    """:func:`_entry_points`, from the list kept in ``cache_dir`` for the same interpreter
+    and ``sys.path`` with the same modification times; an unreadable or stale list is
+    read again, and also answered as the record to keep (else None)."""
     path = cache_dir / "entry-points.json"
     key = _installation_key()
     try:
         kept = json.loads(path.read_text(encoding="utf-8"))
         if kept["key"] == key:
-            return tuple((str(name), str(value)) for name, value in kept["entry_points"])
+            return tuple((str(name), str(value)) for name, value in kept["entry_points"]), None
     except (OSError, ValueError, KeyError, TypeError):
         pass
     found = _entry_points()
+    return found, {"key": key, "entry_points": found}
+
+
+def keep_entry_points(pm: pluggy.PluginManager) -> None:
+    """Write the entry-point list ``pm`` read afresh into its cache folder (a CLI command
+    that uses the CLI's cache calls this; a service never does)."""
+    kept = _TO_KEEP.pop(id(pm), None)
+    if kept is None:
+        return
+    cache_dir, record = kept
+    path = cache_dir / "entry-points.json"
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f"{path.name}.{os.getpid()}")
-        partial.write_text(json.dumps({"key": key, "entry_points": found}), encoding="utf-8")
+        partial.write_text(json.dumps(record), encoding="utf-8")
         partial.replace(path)
     except OSError:
         pass  # a read-only cache folder: the next command scans again
-    return found
 
 
 def _installation_key() -> list[str]:

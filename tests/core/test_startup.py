@@ -74,10 +74,11 @@ def test_the_launcher_imports_only_the_daemon_client() -> None:
 ENTRY_POINT_PROBE = """
 import sys
 from pathlib import Path
-from launchpad_core.plugins import make_plugin_manager
+from launchpad_core.plugins import keep_entry_points, make_plugin_manager
 pm = make_plugin_manager(cache_dir=Path(sys.argv[1]))
 print(",".join(sorted(name for name, _ in pm.list_name_plugin())))
 print("importlib.metadata" in sys.modules)
+keep_entry_points(pm)
 """
 
 
@@ -90,9 +91,19 @@ def test_the_cli_keeps_the_entry_points_and_reads_them_without_scanning(tmp_path
     from launchpad_core.plugins import make_plugin_manager
 
     every = ",".join(sorted(name for name, _ in make_plugin_manager().list_name_plugin()))
-    assert run() == [every, "True"]  # scanned, then kept
+    assert run() == [every, "True"]  # scanned, then kept (keep_entry_points)
     assert (tmp_path / "entry-points.json").is_file()
     assert run() == [every, "False"]  # read from the cache folder
+
+
+def test_reading_the_entry_points_writes_nothing_until_kept(tmp_path) -> None:
+    """A service command (serve, worker) never calls keep_entry_points: it must leave
+    the CLI's cache folder untouched."""
+    from launchpad_core.plugins import make_plugin_manager
+
+    cache = tmp_path / "cli-cache"
+    make_plugin_manager(cache_dir=cache)
+    assert not cache.exists()
 
 
 def _keep(cache: Path, key: list[str]) -> None:
@@ -111,13 +122,15 @@ def test_a_kept_entry_point_list_is_used_while_the_installation_is_unchanged(tmp
 
 @pytest.mark.parametrize("kept", ["not json", '{"key": 1}', "[]"])
 def test_a_stale_or_broken_entry_point_list_is_read_again(tmp_path, kept) -> None:
-    from launchpad_core.plugins import _entry_points, make_plugin_manager
+    from launchpad_core.plugins import _entry_points, keep_entry_points, make_plugin_manager
 
     (tmp_path / "entry-points.json").write_text(kept, encoding="utf-8")
     names = {name for name, _ in make_plugin_manager(cache_dir=tmp_path).list_name_plugin()}
     assert {name for name, _ in _entry_points()} <= names
     _keep(tmp_path, ["another interpreter"])
-    assert "bogus" not in dict(make_plugin_manager(cache_dir=tmp_path).list_name_plugin())
+    pm = make_plugin_manager(cache_dir=tmp_path)
+    assert "bogus" not in dict(pm.list_name_plugin())
+    keep_entry_points(pm)
     kept_now = json.loads((tmp_path / "entry-points.json").read_text(encoding="utf-8"))
     assert [tuple(ep) for ep in kept_now["entry_points"]] == list(_entry_points())
 
