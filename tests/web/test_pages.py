@@ -161,6 +161,27 @@ def test_sign_up_errors_are_shown_at_their_field(browser):
     assert 'value="not an email"' in email  # kept for correction; the password is not
 
 
+def test_sign_ups_by_form_count_against_the_client_address(make_app, new_client):
+    """The page and the API share one sign-up limit per client address."""
+    app = make_app(signups_per_address=1)
+
+    def by_form(address, email):
+        client = new_client(app)
+        token = token_of(client.get("/signup").text)
+        body = urlencode({"csrf_token": token, "email": email,
+                          "password": "correct horse battery staple"})
+        return client.post("/signup", body=body, headers=FORM, remote_addr=address)
+
+    assert by_form("198.51.100.7", "one@example.com").status_code == 303
+    refused = by_form("198.51.100.7", "two@example.com")
+    assert refused.status_code == 429
+    assert "accounts were created from your address" in refused.text
+    by_api = new_client(app).post("/api/auth/signup", remote_addr="198.51.100.7", json={
+        "email": "three@example.com", "password": "correct horse battery staple"})
+    assert (by_api.status_code, by_api.json["code"]) == (429, "too_many_signups")
+    assert by_form("203.0.113.9", "four@example.com").status_code == 303
+
+
 def test_a_taken_email_is_a_message_on_the_form(browser, new_client, pages_app, me):
     other = new_client(pages_app)
     page = sign_up_by_form(other)

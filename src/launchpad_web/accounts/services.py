@@ -52,8 +52,9 @@ class AccountService:
         self.template_lists = template_lists
 
     def signup(self, db: Session, *, email: Email, password: str,
-               address: str | None = None) -> UserView:
-        """A new account; refused (429) when ``address`` created too many lately."""
+               address: str | None) -> UserView:
+        """A new account; refused (429) when ``address`` (the client's: required, so no
+        way in forgets it) created too many lately."""
         self.passwords.check_policy(password)
         self.signups.check(db, address=address)
         now = self.clock()

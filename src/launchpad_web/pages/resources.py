@@ -133,7 +133,8 @@ class SignupPage:
         try:
             body = structure({"email": form.get("email"), "password": form.get("password")},
                              SignupRequest)
-            user = self.accounts.signup(req.context.db, email=body.email, password=body.password)
+            user = self.accounts.signup(req.context.db, email=body.email, password=body.password,
+                                        address=req.remote_addr)
         except ApiError as ex:
             failed(req)
             self.pages.render(req, resp, "signup.html", status=ex.status,
