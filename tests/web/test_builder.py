@@ -267,5 +267,36 @@ def test_by_keyboard_with_a_busy_preview(chromium: Any, base_url: str) -> None: 
     tab_to(page, "#b-save")
     page.keyboard.press("Enter")
     expect(page.locator("#b-status")).to_have_text("Saved as version 2.")
-    assert [p for p in b.problems if "429" not in p] == []
+
+    # The account already has its evaluations running (another tab previewing): the
+    # save is refused for a moment with Retry-After, waits that long and goes through.
+    # A refusal without a pause to wait for is shown, and the status says so.
+    refused: list[str] = []
+    evaluating = {**busy, "code": "too_many_evaluations", "detail": "Two evaluations running."}
+
+    def refuse_first_save(route: Any) -> None:
+        if route.request.method == "PUT" and not refused:
+            refused.append(route.request.headers["if-match"])
+            route.fulfill(status=429, headers={"Retry-After": "1"},
+                          content_type="application/problem+json", body=json.dumps(evaluating))
+        else:
+            route.continue_()
+
+    template_api = f"**/api/templates/{created.json()['id']}"
+    page.route(template_api, refuse_first_save)
+    page.keyboard.type("?")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#b-status")).to_have_text("Saved as version 3.")
+    assert refused == ['"v2"']
+    page.unroute(template_api)
+    down = {**busy, "status": 503, "code": "evaluators_busy", "detail": "Every evaluator is busy."}
+    page.route(template_api, lambda route: route.fulfill(
+        status=503, content_type="application/problem+json", body=json.dumps(down))
+        if route.request.method == "PUT" else route.continue_())
+    page.get_by_label("Content").fill("about {{ project_name }}!")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#b-status")).to_have_text("Not saved.")
+    expect(page.locator("#b-alert")).to_contain_text("Every evaluator is busy.")
+    page.unroute(template_api)
+    assert [p for p in b.problems if "429" not in p and "503" not in p] == []
     context.close()

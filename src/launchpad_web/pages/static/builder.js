@@ -39,13 +39,25 @@
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }
-    return fetch(url, init).then(function (resp) {
-      return resp.text().then(function (text) {
-        var data = null;
-        try { data = text ? JSON.parse(text) : null; } catch (e) { data = { detail: text }; }
-        return { status: resp.status, ok: resp.ok, data: data };
+    // The service refuses an evaluation for a moment when this account already has
+    // two running (two tabs previewing, say) or every evaluator is busy: 429/503 with
+    // Retry-After. Nothing was applied then, so the same request is sent again after
+    // the pause it asks for, a few times, before the refusal is shown.
+    function attempt(left) {
+      return fetch(url, init).then(function (resp) {
+        var wait = Number(resp.headers.get("Retry-After"));
+        if ((resp.status === 429 || resp.status === 503) && left > 0 && wait > 0 && wait <= 10) {
+          return new Promise(function (resolve) { setTimeout(resolve, wait * 1000); })
+            .then(function () { return attempt(left - 1); });
+        }
+        return resp.text().then(function (text) {
+          var data = null;
+          try { data = text ? JSON.parse(text) : null; } catch (e) { data = { detail: text }; }
+          return { status: resp.status, ok: resp.ok, data: data };
+        });
       });
-    });
+    }
+    return attempt(3);
   }
   function problemText(data) {
     return (data && (data.detail || data.title)) || "the server did not answer";
@@ -83,14 +95,19 @@
         done(r.data);
         if (!$("view-versions").hidden) { showVersions(); }
       } else if (r.status === 409 || r.status === 412) {
+        say("Not saved.");
         conflict();
       } else if (r.status === 422) {
         showErrors(r.data);
         say("Not saved: the definition has problems (shown at their place).");
       } else {
+        say("Not saved.");
         alertBox("Not saved: " + problemText(r.data));
       }
-    }, function () { alertBox("Not saved: the server could not be reached."); });
+    }, function () {
+      say("Not saved.");
+      alertBox("Not saved: the server could not be reached.");
+    });
   }
   function conflict() {
     var reload = el("button", { type: "button", text: "Load the latest version (drops your edits)" });
