@@ -50,7 +50,8 @@ from .settings import WebSettings
 from .teams import resources as teams_resources
 from .teams.services import TeamService
 from .templates import resources as templates_resources
-from .templates.cache import TemplateListCache
+from .templates.cache import ListPages, TemplateListCache
+from .templates.database_pages import DatabaseListCache
 from .templates.services import TemplateService
 
 OPENAPI_PATH = "/api/openapi.json"
@@ -78,7 +79,7 @@ def create_app(
     sessions = SessionStore(idle=settings.session_idle, absolute=settings.session_max,
                             clock=clock)
     auth = Authenticator(sessions=sessions, tokens=TokenStore(clock=clock), cookie=cookie)
-    template_cache = TemplateListCache.from_url(settings.redis_url) if settings.redis_url else None
+    template_cache = list_cache(settings, session_factory)
     accounts = AccountService(passwords=Passwords(settings.password_hashing), clock=clock,
                               throttle=LoginThrottle(clock=clock), billing=billing,
                               signups=SignupThrottle(
@@ -150,3 +151,13 @@ def create_app(
                   plans=settings.billing.plans if plans_enforced else None,
                   billing=billing_service, teams=teams, notifier=notifier)
     return app
+
+
+def list_cache(settings: WebSettings, session_factory: sessionmaker) -> ListPages | None:
+    """The template list cache: Redis's when configured, else generations kept in the
+    database itself; none for sessions bound to a connection (a test's transaction,
+    which other connections cannot see)."""
+    if settings.redis_url:
+        return TemplateListCache.from_url(settings.redis_url)
+    bind = session_factory.kw.get("bind")
+    return DatabaseListCache(bind) if isinstance(bind, sa.Engine) else None

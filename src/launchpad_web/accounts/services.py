@@ -36,14 +36,14 @@ from .schemas import UserView
 from .throttling import LoginThrottle, SignupThrottle
 
 if TYPE_CHECKING:
-    from ..templates.cache import TemplateListCache
+    from ..templates.cache import ListPages
 
 
 class AccountService:
     def __init__(self, *, passwords: Passwords, clock: Clock, throttle: LoginThrottle,
                  signups: SignupThrottle | None = None,
                  billing: BillingProvider | None = None,
-                 template_lists: TemplateListCache | None = None):
+                 template_lists: ListPages | None = None):
         self.passwords = passwords
         self.clock = clock
         self.throttle = throttle

@@ -17,7 +17,7 @@ from ..converter import unstructure
 from ..errors import ValidationFailedError
 from ..openapi import Route, operation
 from ..request_bodies import read_json
-from .cache import TemplateListCache
+from .cache import ListPages
 from .schemas import (
     FormRequest,
     FormView,
@@ -55,7 +55,7 @@ def _team_id(raw: str | None) -> uuid.UUID | None:
 
 
 class TemplatesResource:
-    def __init__(self, templates: TemplateService, cache: TemplateListCache | None):
+    def __init__(self, templates: TemplateService, cache: ListPages | None):
         self.templates = templates
         self.cache = cache
 
@@ -238,7 +238,7 @@ class FormResource:
         resp.media = unstructure(form)
 
 
-def routes(*, templates: TemplateService, cache: TemplateListCache | None) -> list[Route]:
+def routes(*, templates: TemplateService, cache: ListPages | None) -> list[Route]:
     template = "/api/templates/{template_id:uuid}"
     return [
         Route("/api/templates", TemplatesResource(templates, cache)),
