@@ -411,6 +411,9 @@ def _tar_info(entry: ArchiveEntry) -> tarfile.TarInfo:
     return info
 
 
+GZIP_LEVEL = 6
+
+
 @attrs.frozen
 class TarGzSink(_ArchiveSink):
     """A deterministic tar.gz: sorted entries, fixed mtime, owner 0, no name in the gzip header."""
@@ -419,7 +422,11 @@ class TarGzSink(_ArchiveSink):
         import gzip
         import tarfile
 
-        packed = gzip.GzipFile(filename="", mode="wb", fileobj=stream, mtime=0)
+        # Level 6, as gzip(1) and the zip's deflate: Python's default 9 cost 50% more
+        # CPU (17 ms against 11.3 for the 200-file benchmark template, whose render
+        # is 12.5) for an archive 11% smaller.
+        packed = gzip.GzipFile(filename="", mode="wb", fileobj=stream, mtime=0,
+                               compresslevel=GZIP_LEVEL)
         with packed, tarfile.open(fileobj=packed, mode="w", format=tarfile.PAX_FORMAT) as archive:
             for entry in entries:
                 data = None if entry.data is None or entry.symlink else io.BytesIO(entry.data)
