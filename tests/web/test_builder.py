@@ -208,7 +208,8 @@ def conflict_between_two_tabs(b: Browser, context: Any) -> None:
     expect(page.locator("#b-version")).to_have_text("version 5")
     expect(page.get_by_label("Content")).to_have_value("# {{ project_name }} from the other tab")
     expect(alert).to_be_hidden()
-    assert other.problems == []  # its first preview rendered with sample answers
+    # its first preview rendered with sample answers
+    assert [p for p in other.problems if not _expected_status(p)] == []
     other.page.close()
 
 
@@ -224,9 +225,11 @@ def export_json(b: Browser) -> None:
 
 def _expected_status(problem: str) -> bool:
     """Chromium logs the answers the journey provokes: the 422 of the invalid file
-    (save and preview) and the 412 of the stale tab."""
+    (save and preview), the 412 of the stale tab, and a 429 when both tabs of the
+    account evaluate at once over its two evaluations (the builder waits the
+    Retry-After and sends it again: save_waits_out_a_busy_evaluator)."""
     return problem.startswith("console: Failed to load resource") and (
-        "422" in problem or "412" in problem)
+        "422" in problem or "412" in problem or "status of 429" in problem)
 
 
 def test_by_keyboard_with_a_busy_preview(chromium: Any, base_url: str) -> None:  # noqa: F811
