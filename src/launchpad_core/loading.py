@@ -48,7 +48,8 @@ def load_source(
     if not source.is_dir():
         raise LoadError(f"not found: {source}")
     if format in (None, "launchpad") and _directory_definition(source) is not None:
-        return load_directory(source, max_bytes=launchpad.engine.limits.max_definition_bytes)
+        template = load_directory(source, max_bytes=launchpad.engine.limits.max_definition_bytes)
+        return with_git_origin(template, source)
     if format == "launchpad":
         raise LoadError(f"{source} has no {' or '.join(DIRECTORY_DEFINITIONS)}")
     importers = launchpad.hooks.template_importers()
@@ -109,6 +110,21 @@ def yaml_error_line(path: Path, exc: Exception) -> str:
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
     return f"{where}: not valid YAML: {problem}"
+
+
+def with_git_origin(template: Template, root: Path) -> Template:
+    """``template`` with its directory in ``settings.origin`` (``source``) and, when that
+    directory is a Git repository, the commit (``git describe --tags --always``): what its
+    answers file records, so ``launchpad update`` finds the version it was made from."""
+    import attrs
+
+    origin = {**template.settings.origin, "source": str(root.resolve())}
+    if (root / ".git").exists():
+        from .template_versions import describe, is_repository
+
+        if is_repository(root):
+            origin["commit"] = describe(root, "HEAD")
+    return attrs.evolve(template, settings=attrs.evolve(template.settings, origin=origin))
 
 
 def _directory_definition(root: Path) -> Path | None:

@@ -1,0 +1,253 @@
+"""The three-way merge of a template update: what each file of a project becomes.
+
+Three trees meet: the template's version the project was made from, rendered again
+with the project's answers (*old*), the target version rendered with the same
+answers (*new*), and the project as it is (*mine*). Per path, as Copier's update
+leaves it:
+
+* a file the person did not edit takes the new version; one the template did not
+  change keeps the person's edit; one both changed is merged by ``git merge-file``,
+  a conflict written with Copier's markers (``<<<<<<< before updating``,
+  ``>>>>>>> after updating``) or, with ``conflict="rej"``, as the new version plus a
+  ``.rej`` file holding the person's change;
+* a file the person deleted stays deleted (unless it is ``skip_if_exists``, which is
+  made again); an existing ``skip_if_exists`` file is left alone;
+* a file the template removed is removed when unedited; an edited one is kept and
+  listed (Copier removes it, edits and all);
+* a file the template renamed (one removed path and one added path whose contents
+  are alike, and nothing of the person's at the new path) takes the person's edits
+  to its new path (Copier drops them with the old path).
+
+Nothing here writes to the project: :func:`plan_update` returns the changes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import stat
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import attrs
+
+from .errors import LaunchpadError
+from .model.output import RenderedFile
+
+LABELS = ("before updating", "last update", "after updating")
+#: Contents at least this alike (difflib's ratio) make a removed and an added file a rename.
+RENAME_SIMILARITY = 0.5
+_FILE_MODE = 0o666
+
+
+@attrs.frozen
+class Current:
+    """A file of the project as it is: bytes (a link's target) and permission bits."""
+
+    data: bytes
+    mode: int
+    symlink: bool = False
+
+
+@attrs.frozen
+class Change:
+    """One path of the project after the update: new bytes, or ``data`` None to delete it."""
+
+    path: str
+    data: bytes | None
+    mode: int | None = None
+    symlink: bool = False
+    before: bytes | None = None
+
+
+@attrs.frozen
+class UpdatePlan:
+    changes: tuple[Change, ...] = ()
+    conflicts: tuple[str, ...] = ()
+    #: Files the template removed that the person edited: left in place.
+    kept: tuple[str, ...] = ()
+    renamed: tuple[tuple[str, str], ...] = ()
+    #: Empty folders of the new version that the project lacks.
+    folders: tuple[str, ...] = ()
+
+
+def read_current(project: Path, path: str) -> Current | None:
+    target = project / path
+    try:
+        info = target.lstat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if stat.S_ISLNK(info.st_mode):
+        return Current(os.readlink(target).encode(), 0o777, symlink=True)
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return Current(target.read_bytes(), stat.S_IMODE(info.st_mode))
+
+
+def _mode(file: RenderedFile) -> int | None:
+    return None if file.mode is None else file.mode & 0o777
+
+
+@attrs.define
+class _Planner:
+    project: Path
+    old: Mapping[str, RenderedFile]
+    new: Mapping[str, RenderedFile]
+    conflict: str
+    work: Path
+    changes: list[Change] = attrs.field(factory=list)
+    conflicts: list[str] = attrs.field(factory=list)
+    kept: list[str] = attrs.field(factory=list)
+
+    def write(self, path: str, data: bytes, mode: int | None, *, symlink: bool = False) -> None:
+        current = read_current(self.project, path)
+        unchanged = current is not None and current.data == data and current.symlink == symlink
+        if unchanged and (mode is None or symlink or current.mode == mode):
+            return
+        before = None if current is None else current.data
+        self.changes.append(Change(path, data, mode, symlink, before))
+
+    def delete(self, path: str, current: Current) -> None:
+        self.changes.append(Change(path, None, before=current.data))
+
+    def place(self, path: str, new: RenderedFile, old: RenderedFile | None,
+              mine: Current | None) -> None:
+        """``path`` of the new version, from ``old`` and the person's ``mine``."""
+        if new.skip_if_exists and read_current(self.project, path) is not None:
+            return
+        if mine is None:
+            if old is None or new.skip_if_exists:
+                self.write(path, new.data, _mode(new), symlink=new.symlink)
+            return  # deleted by the person: stays deleted
+        base = old.data if old is not None else b""
+        if mine.data == base and old is not None:
+            self.write(path, new.data, _mode(new), symlink=new.symlink)
+        elif new.data in (base, mine.data):
+            self.write(path, mine.data, mine.mode, symlink=mine.symlink)
+        else:
+            self.merge(path, new, base, mine)
+
+    def merge(self, path: str, new: RenderedFile, base: bytes, mine: Current) -> None:
+        texts = (mine.data, base, new.data)
+        merged, clean = (None, False) if _unmergeable(new, mine, texts) else self._merge_file(texts)
+        if clean:
+            self.write(path, merged, _mode(new))
+            return
+        self.conflicts.append(path)
+        if self.conflict == "rej" or merged is None:
+            self.write(path, new.data, _mode(new), symlink=new.symlink)
+            self.write(f"{path}.rej", _rejected(path, base, mine.data), None)
+        else:
+            self.write(path, merged, mine.mode)
+
+    def _merge_file(self, texts: tuple[bytes, bytes, bytes]) -> tuple[bytes, bool]:
+        names = []
+        for name, data in zip(("mine", "base", "new"), texts, strict=True):
+            (self.work / name).write_bytes(data)
+            names.append(str(self.work / name))
+        labels = [arg for label in LABELS for arg in ("-L", label)]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+        done = subprocess.run(["git", "merge-file", "-p", *labels, "--", *names],
+                              capture_output=True, env=env, check=False)
+        if done.returncode < 0 or done.returncode > 127:
+            raise LaunchpadError(f"git merge-file failed: {done.stderr.decode(errors='replace')}")
+        return done.stdout, done.returncode == 0
+
+
+def _unmergeable(new: RenderedFile, mine: Current, texts: tuple[bytes, ...]) -> bool:
+    return new.symlink or mine.symlink or any(b"\0" in text for text in texts)
+
+
+def _rejected(path: str, base: bytes, mine: bytes) -> bytes:
+    """The person's change as the hunks of a unified diff, as ``git apply --reject`` keeps them."""
+    lines = difflib.unified_diff(
+        base.decode(errors="replace").splitlines(keepends=True),
+        mine.decode(errors="replace").splitlines(keepends=True), n=3)
+    hunks = [line if line.endswith("\n") else f"{line}\n" for line in list(lines)[2:]]
+    return f"diff a/{path} b/{path}\t(rejected hunks)\n{''.join(hunks)}".encode()
+
+
+def renames(project: Path, old: Mapping[str, RenderedFile],
+            new: Mapping[str, RenderedFile]) -> dict[str, str]:
+    """Removed path -> added path, where the pairing is clear: each side's best match is
+    the other, alike enough, and the person has nothing at the added path."""
+    removed = [p for p in old if p not in new and not old[p].symlink]
+    added = [p for p in new if p not in old and not new[p].symlink
+             and read_current(project, p) is None]
+    if not removed or not added:
+        return {}
+    score = {(a, b): _similarity(old[a].data, new[b].data) for a in removed for b in added}
+    found = {}
+    for a in removed:
+        best = max(added, key=lambda b: score[a, b])
+        back = max(removed, key=lambda r: score[r, best])
+        if score[a, best] >= RENAME_SIMILARITY and back == a:
+            found[a] = best
+    return found
+
+
+def _similarity(left: bytes, right: bytes) -> float:
+    if left == right:
+        return 1.0
+    matcher = difflib.SequenceMatcher(None, left.splitlines(), right.splitlines(), autojunk=False)
+    return matcher.ratio()
+
+
+def plan_update(project: Path, old: Mapping[str, RenderedFile], new: Mapping[str, RenderedFile],
+                *, answers_path: str, conflict: str = "inline") -> UpdatePlan:
+    """The changes that bring ``project`` from the ``old`` render to the ``new`` one."""
+    moved = renames(project, old, new)
+    moved_to = {b: a for a, b in moved.items()}
+    with tempfile.TemporaryDirectory(prefix="launchpad-merge-") as work:
+        planner = _Planner(project, old, new, conflict, Path(work))
+        for path in sorted(old.keys() | new.keys()):
+            _plan_path(planner, path, moved, moved_to, answers_path)
+    folders = tuple(p for p, f in new.items() if f.is_dir and not (project / p).is_dir())
+    return UpdatePlan(tuple(planner.changes), tuple(planner.conflicts), tuple(planner.kept),
+                      tuple(sorted(moved.items())), folders)
+
+
+def _plan_path(planner: _Planner, path: str, moved: Mapping[str, str],
+               moved_to: Mapping[str, str], answers_path: str) -> None:
+    old, new = planner.old.get(path), planner.new.get(path)
+    if (old is not None and old.is_dir) or (new is not None and new.is_dir):
+        return
+    if new is not None and path == answers_path:
+        planner.write(path, new.data, _mode(new))
+        return
+    mine = read_current(planner.project, path)
+    if new is None:
+        if mine is None:
+            return
+        if path in moved or mine.data == old.data:
+            planner.delete(path, mine)
+        else:
+            planner.kept.append(path)
+        return
+    if path in moved_to:
+        source = moved_to[path]
+        old, mine = planner.old[source], read_current(planner.project, source)
+    planner.place(path, new, old, mine)
+
+
+def files_by_path(files: list[RenderedFile]) -> dict[str, RenderedFile]:
+    return {f.path: f for f in files}
+
+
+def unified_diff(project: Path, change: Change) -> Iterator[str]:
+    """The change as a unified diff against the project (``--dry-run``)."""
+    before, after = change.before, change.data
+    if (before is not None and b"\0" in before) or (after is not None and b"\0" in after):
+        yield f"Binary files a/{change.path} and b/{change.path} differ\n"
+        return
+    old_name = f"a/{change.path}" if before is not None else "/dev/null"
+    new_name = f"b/{change.path}" if after is not None else "/dev/null"
+    old_lines = (before or b"").decode(errors="replace").splitlines(keepends=True)
+    new_lines = (after or b"").decode(errors="replace").splitlines(keepends=True)
+    if old_lines == new_lines:
+        yield f"mode change {change.path}\n"
+        return
+    for line in difflib.unified_diff(old_lines, new_lines, old_name, new_name):
+        yield line if line.endswith("\n") else f"{line}\n\\ No newline at end of file\n"
