@@ -227,8 +227,10 @@ def _render(args: argparse.Namespace) -> int:
     from .sinks import make_sink
 
     args.format = args.format or format_of(args.dest)
+    from .loading import with_git_origin
+
     lp = args.launchpad()
-    template = _load(args, lp)
+    template = with_git_origin(_load(args, lp), Path(args.source))
     if args.format == "dir":
         template = with_destination(template, args.dest, launchpad=lp)
     answers = resolve_interactively(lp, template, args)

@@ -48,8 +48,7 @@ def load_source(
     if not source.is_dir():
         raise LoadError(f"not found: {source}")
     if format in (None, "launchpad") and _directory_definition(source) is not None:
-        template = load_directory(source, max_bytes=launchpad.engine.limits.max_definition_bytes)
-        return with_git_origin(template, source)
+        return load_directory(source, max_bytes=launchpad.engine.limits.max_definition_bytes)
     if format == "launchpad":
         raise LoadError(f"{source} has no {' or '.join(DIRECTORY_DEFINITIONS)}")
     importers = launchpad.hooks.template_importers()
@@ -113,17 +112,22 @@ def yaml_error_line(path: Path, exc: Exception) -> str:
 
 
 def with_git_origin(template: Template, root: Path) -> Template:
-    """``template`` with its directory in ``settings.origin`` (``source``) and, when that
-    directory is a Git repository, the commit (``git describe --tags --always``): what its
-    answers file records, so ``launchpad update`` finds the version it was made from."""
+    """A LaunchPad template directory's ``template`` with that directory in
+    ``settings.origin`` (``source``) and, when it is a Git repository, the commit (``git
+    describe --tags --always``): what the answers file of ``launchpad render`` records, so
+    ``launchpad update`` finds the version a project was made from. An imported template
+    (its origin names its format) is returned as it is."""
+    if "format" in template.settings.origin or not root.is_dir():
+        return template
     import attrs
 
     origin = {**template.settings.origin, "source": str(root.resolve())}
     if (root / ".git").exists():
-        from .template_versions import describe, is_repository
+        from .template_versions import described_head
 
-        if is_repository(root):
-            origin["commit"] = describe(root, "HEAD")
+        commit = described_head(root)
+        if commit:
+            origin["commit"] = commit
     return attrs.evolve(template, settings=attrs.evolve(template.settings, origin=origin))
 
 

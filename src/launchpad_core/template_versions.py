@@ -98,6 +98,17 @@ def describe(path: Path, commit: str) -> str:
     return git(path, "describe", "--tags", "--always", commit).strip()
 
 
+def described_head(path: Path) -> str | None:
+    """:func:`describe` of the checked-out commit when ``path`` is a repository with one
+    (and Git is there), else None: never an error."""
+    try:
+        if not is_repository(path):
+            return None
+        return git(path, "describe", "--tags", "--always", "HEAD", check=False).strip() or None
+    except TemplateVersionError:
+        return None
+
+
 def version_of(path: Path, commit: str, versions: list[tuple[str, str]]) -> int:
     """How many of ``versions`` (oldest first) ``commit`` has: the index just past the newest
     tag that is it or one of its ancestors (0 when it precedes them all)."""

@@ -22,6 +22,7 @@ import attrs
 from .answers import Ask
 from .errors import LaunchpadError
 from .importing import with_destination
+from .loading import with_git_origin
 from .merging import UpdatePlan, files_by_path, plan_update
 from .model.answers import Answers
 from .model.template import Template
@@ -199,6 +200,7 @@ def _load_version(lp: Launchpad, root: Path, ref: str, dest: Path, *, project: P
     except TemplateVersionError:
         raise TemplateVersionError(f"the template {root} has no version {ref!r}") from None
     template = lp.load(dest, trusted=request.trusted, skip_tasks=True, format=record.format)
+    template = with_git_origin(template, dest)
     origin = {**template.settings.origin, "source": record.source}
     template = attrs.evolve(template, settings=attrs.evolve(template.settings, origin=origin))
     return with_destination(template, project, launchpad=lp)

@@ -1,0 +1,237 @@
+"""``launchpad update`` and ``launchpad check`` on projects made by ``launchpad render``
+from a LaunchPad template directory kept in Git with version tags."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from launchpad_core import cli
+from launchpad_core.template_versions import checkout, template_versions
+
+from .update_fixtures import GIT_ENV, committed, git, tagged_template, without_git
+
+LINES = "".join(f"line {n}\n" for n in range(1, 21))
+DEFINITION = """\
+name: demo
+version: "{version}"
+variables:
+  - name: name
+    default: demo
+{extra}settings:
+  answers_file: .launchpad-answers.yml
+"""
+
+
+def definition(version: str, extra: str = "") -> str:
+    return DEFINITION.format(version=version, extra=extra)
+
+
+V1 = {
+    "launchpad.yml": definition("1.0"),
+    "README.md": "# {{ name }}\n\n" + LINES,
+    "notes.txt": LINES,
+    "gone.txt": "removed in v2\n",
+}
+V2 = {
+    "launchpad.yml": definition("2.0", "  - name: licence\n    default: MIT\n"),
+    "README.md": "# {{ name }}\n\n" + LINES.replace("line 15\n", "line 15 (v2)\n"),
+    "notes.txt": LINES.replace("line 3\n", "line 3 (v2)\n"),
+    "LICENSE": "{{ licence }}\n",
+}
+V3 = {**V2, "launchpad.yml": definition("3.0", "  - name: licence\n    default: MIT\n"),
+      "extra.txt": "new in v3\n"}
+
+
+@pytest.fixture(autouse=True)
+def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LAUNCHPAD_PLUGINS", "")
+    monkeypatch.setenv("LAUNCHPAD_CACHE_DIR", str(tmp_path / "cache"))
+    for key, value in GIT_ENV.items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.fixture
+def template(tmp_path: Path) -> Path:
+    return tagged_template(tmp_path / "tpl", [V1, V2, V3])
+
+
+@pytest.fixture
+def project(template: Path, tmp_path: Path) -> Path:
+    """Rendered from v1 by ``launchpad render`` (the template checked out at v1), committed."""
+    git(template, "checkout", "-q", "v1")
+    dest = tmp_path / "project"
+    assert cli.main(["render", str(template), str(dest), "-d", "name=rocket", "-q"]) == 0
+    git(template, "checkout", "-q", "main")
+    return committed(dest)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def answers(project: Path) -> dict:
+    return yaml.safe_load((project / ".launchpad-answers.yml").read_text())
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file() and ".git" not in p.parts}
+
+
+def test_render_records_the_template_and_its_version(project, template):
+    assert answers(project) == {"_template": "demo", "_version": "1.0",
+                                "_src_path": str(template.resolve()), "_commit": "v1",
+                                "name": "rocket"}
+
+
+def test_check_says_how_far_behind(project, capsys):
+    code, out, _ = run(capsys, "check", str(project))
+    assert (code, out) == (1, f"{project}: at v1, 2 version(s) behind (latest v3: v2, v3)\n")
+    code, out, _ = run(capsys, "check", str(project), "--json")
+    assert code == 1
+    assert json.loads(out) == {"current": "v1", "latest": "v3", "behind": 2,
+                               "newer": ["v2", "v3"]}
+
+
+def test_update_merges_both_sides_and_records_the_new_version(project, capsys):
+    (project / "notes.txt").write_text(LINES.replace("line 18\n", "line 18 (mine)\n"))
+    readme = project / "README.md"
+    readme.write_text(readme.read_text().replace("line 15\n", "line 15 (mine)\n"))
+    committed(project)
+    code, _, err = run(capsys, "update", str(project), "--to", "v2", "--defaults")
+    assert code == 0
+    notes = (project / "notes.txt").read_text()
+    assert "line 3 (v2)\n" in notes and "line 18 (mine)\n" in notes
+    assert (project / "README.md").read_text() == (
+        "# rocket\n\n" + LINES.replace("line 15\n", "<<<<<<< before updating\nline 15 (mine)\n"
+                                       "=======\nline 15 (v2)\n>>>>>>> after updating\n"))
+    assert not (project / "gone.txt").exists()
+    assert (project / "LICENSE").read_text() == "MIT\n"
+    recorded = answers(project)
+    assert (recorded["_commit"], recorded["_version"], recorded["licence"]) == ("v2", "2.0", "MIT")
+    assert "conflict: README.md" in err
+    committed(project)
+    code, out, _ = run(capsys, "check", str(project))
+    assert (code, out) == (1, f"{project}: at v2, 1 version(s) behind (latest v3: v3)\n")
+
+
+def test_update_goes_to_the_latest_version_and_takes_new_answers(project, capsys):
+    code, _, _ = run(capsys, "update", str(project), "-d", "licence=ISC", "--defaults")
+    assert code == 0
+    assert (project / "extra.txt").read_text() == "new in v3\n"
+    assert (project / "LICENSE").read_text() == "ISC\n"
+    assert answers(project)["_commit"] == "v3"
+    committed(project)
+    assert run(capsys, "check", str(project))[:2] == (0, f"{project}: up to date (v3)\n")
+
+
+def test_dry_run_prints_the_diff_and_changes_nothing(project, capsys):
+    before = snapshot(project)
+    code, out, err = run(capsys, "update", str(project), "--to", "v2", "--dry-run", "--defaults")
+    assert code == 0
+    assert "--- a/notes.txt\n+++ b/notes.txt\n" in out and "+line 3 (v2)\n" in out
+    assert "--- a/gone.txt\n+++ /dev/null\n" in out
+    assert "--- /dev/null\n+++ b/LICENSE\n" in out
+    assert err.startswith(f"Would update {project} from v1 to v2")
+    assert snapshot(project) == before
+
+
+def test_conflicts_as_rej_files(project, capsys):
+    (project / "README.md").write_text("# rocket\n\n" + LINES.replace("line 15\n", "mine\n"))
+    committed(project)
+    assert run(capsys, "update", str(project), "--to", "v2", "--conflict", "rej",
+               "--defaults")[0] == 0
+    assert "line 15 (v2)\n" in (project / "README.md").read_text()
+    rejected = (project / "README.md.rej").read_text()
+    assert rejected.startswith("diff a/README.md b/README.md\t(rejected hunks)\n@@")
+    assert "-line 15\n+mine\n" in rejected
+
+
+def test_a_dirty_work_tree_is_refused_unless_forced(project, capsys):
+    (project / "notes.txt").write_text("uncommitted\n")
+    before = snapshot(project)
+    code, out, err = run(capsys, "update", str(project), "--defaults")
+    assert (code, out) == (1, "")
+    assert err == (f"launchpad: error: {project} has uncommitted changes: commit or stash "
+                   "them, or add --force\n")
+    assert snapshot(project) == before
+    assert run(capsys, "update", str(project), "--defaults", "--force")[0] == 0
+    assert (project / "notes.txt").read_text().startswith("<<<<<<< before updating\n")
+
+
+def test_a_failure_while_swapping_files_in_leaves_the_project_as_it_was(
+        project, capsys, monkeypatch):
+    before = snapshot(project)
+    real_rename, calls = os.rename, []
+
+    def failing_rename(src, dst):
+        calls.append(dst)
+        if len(calls) == 5:
+            raise OSError(28, "No space left on device")
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", failing_rename)
+    code, _, err = run(capsys, "update", str(project), "--defaults")
+    monkeypatch.undo()
+    assert code == 1
+    assert err.startswith(f"launchpad: error: could not update {project}: ")
+    assert len(err.splitlines()) == 1
+    assert snapshot(project) == before
+    assert sorted(p.name for p in project.iterdir() if p.name.startswith(".launchpad-")) == [
+        ".launchpad-answers.yml"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--to", "v9"], "the template {tpl} has no version 'v9'"),
+        (["-d", "colour=red"], "the template has no question 'colour'"),
+        (["--answers-file", "nope.yml"], "{project} has no answers file (nope.yml)"),
+    ],
+)
+def test_update_errors_are_one_line(project, template, capsys, argv, message):
+    before = snapshot(project)
+    code, _, err = run(capsys, "update", str(project), "--defaults", *argv)
+    assert code == 1
+    assert err == "launchpad: error: " + message.format(tpl=template, project=project) + "\n"
+    assert snapshot(project) == before
+
+
+def test_a_template_that_is_no_git_repository(project, template, capsys):
+    (template / ".git").rename(template / "git-moved")
+    for command in (["update", "--defaults"], ["check"]):
+        code, _, err = run(capsys, command[0], str(project), *command[1:])
+        assert code == (1 if command[0] == "update" else 2)
+        assert err == f"launchpad: error: the template {template} is not a Git repository\n"
+
+
+def test_check_errors_exit_2(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    code, out, err = run(capsys, "check", str(tmp_path / "empty"))
+    assert (code, out) == (2, "")
+    assert err == (f"launchpad: error: {tmp_path / 'empty'} has no answers file "
+                   "(.launchpad-answers.yml, .copier-answers.yml)\n")
+
+
+def test_versions_are_tags_in_pep_440_order(tmp_path):
+    repo = tagged_template(tmp_path / "repo", [{"a": "1"}])
+    head = git(repo, "rev-parse", "HEAD").strip()
+    for tag in ("v10", "v2", "1.5", "not-a-version", "v3rc1", "v2.0.1"):
+        git(repo, "tag", "-a", "-m", tag, tag) if tag == "v10" else git(repo, "tag", tag)
+    assert [tag for tag, _ in template_versions(repo)] == ["v1", "1.5", "v2", "v2.0.1", "v10"]
+    assert {commit for _, commit in template_versions(repo)} == {head}
+    assert "v3rc1" in [tag for tag, _ in template_versions(repo, prereleases=True)]
+
+
+def test_checkout_clones_a_version(template, tmp_path):
+    checkout(template, "v1", tmp_path / "v1")
+    assert (tmp_path / "v1" / "gone.txt").read_text() == "removed in v2\n"
+    assert git(tmp_path / "v1", "describe", "--tags").strip() == "v1"
+    assert set(snapshot(without_git(tmp_path / "v1"))) == set(V1)
