@@ -130,8 +130,10 @@ def _is_ancestor(path: Path, older: str, newer: str) -> bool:
 
 def checkout(path: Path, ref: str, dest: Path) -> str:
     """Clone the repository at ``path`` into ``dest`` (which must not exist) with ``ref``
-    checked out; returns the commit hash."""
+    checked out; returns the commit hash. The clone borrows the repository's objects
+    (``--shared``): it is a short-lived, read-only view."""
     commit = resolve(path, ref)
-    git(dest.parent, "clone", "--quiet", "--no-checkout", str(path.resolve()), str(dest))
+    git(dest.parent, "clone", "--quiet", "--shared", "--no-checkout", str(path.resolve()),
+        str(dest))
     git(dest, "-c", "advice.detachedHead=false", "checkout", "--quiet", commit)
     return commit

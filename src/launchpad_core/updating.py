@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,6 @@ from .model.answers import Answers
 from .model.template import Template
 from .runtime import Launchpad
 from .template_versions import (
-    TemplateVersionError,
     checkout,
     git,
     require_repository,
@@ -168,12 +168,12 @@ def prepare_update(lp: Launchpad, project: Path, record: ProjectRecord,
     root = record.template_root(project)
     require_repository(root)
     current = _recorded_commit(record)
-    resolve(root, current)
     target = request.to or _latest(root)
     with tempfile.TemporaryDirectory(prefix="launchpad-update-") as work:
+        _check_out_both(root, (current, Path(work) / "old"), (target, Path(work) / "new"))
         where = {"project": project, "record": record, "request": request}
-        old_t = _load_version(lp, root, current, Path(work) / "old", **where)
-        new_t = _load_version(lp, root, target, Path(work) / "new", **where)
+        old_t = _load_version(lp, Path(work) / "old", **where)
+        new_t = _load_version(lp, Path(work) / "new", **where)
         old_t = _excluding(old_t, new_t.settings.exclude)
         recorded = _as_text(record.answers)
         old_answers = _answers(lp, old_t, recorded, ask=None)
@@ -193,12 +193,16 @@ def _latest(root: Path) -> str:
     return versions[-1][0] if versions else "HEAD"
 
 
-def _load_version(lp: Launchpad, root: Path, ref: str, dest: Path, *, project: Path,
-                  record: ProjectRecord, request: UpdateRequest) -> Template:
-    try:
-        checkout(root, ref, dest)
-    except TemplateVersionError:
-        raise TemplateVersionError(f"the template {root} has no version {ref!r}") from None
+def _check_out_both(root: Path, *versions: tuple[str, Path]) -> None:
+    """Check out each (ref, folder) of the template at once (Git writes the files)."""
+    with ThreadPoolExecutor(max_workers=len(versions)) as pool:
+        futures = [pool.submit(checkout, root, ref, dest) for ref, dest in versions]
+    for future in futures:
+        future.result()  # the first failure, as raised (an unknown version ...)
+
+
+def _load_version(lp: Launchpad, dest: Path, *, project: Path, record: ProjectRecord,
+                  request: UpdateRequest) -> Template:
     template = lp.load(dest, trusted=request.trusted, skip_tasks=True, format=record.format)
     template = with_git_origin(template, dest)
     origin = {**template.settings.origin, "source": record.source}
