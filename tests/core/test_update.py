@@ -3,8 +3,10 @@ from a LaunchPad template directory kept in Git with version tags."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -235,3 +237,17 @@ def test_checkout_clones_a_version(template, tmp_path):
     assert (tmp_path / "v1" / "gone.txt").read_text() == "removed in v2\n"
     assert git(tmp_path / "v1", "describe", "--tags").strip() == "v1"
     assert set(snapshot(without_git(tmp_path / "v1"))) == set(V1)
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_only_the_new_question_is_asked_on_a_terminal(project, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", Terminal("Apache-2.0\n"))
+    code = cli.main(["update", str(project), "--to", "v2"])
+    prompts = capsys.readouterr().out  # input() writes its prompt there
+    assert code == 0
+    assert (project / "LICENSE").read_text() == "Apache-2.0\n"
+    assert prompts == "licence [MIT]: "
