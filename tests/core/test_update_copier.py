@@ -14,11 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from launchpad_core import cli
+
 from .update_fixtures import (
     GIT_ENV,
     assert_same_project,
+    committed,
     copier_project,
     copier_update,
+    git,
     launchpad_update,
     tagged_template,
     twins,
@@ -148,3 +152,18 @@ def test_edits_to_a_removed_or_renamed_file_are_kept_where_copier_drops_them(tem
     assert "line 20 (mine)" not in (by_copier / "new_name.txt").read_text()
     assert "line 20 (mine)\n" in (by_lp / "new_name.txt").read_text()
     assert not (by_lp / "old_name.txt").exists()
+
+
+def test_a_copier_project_made_by_launchpad_render(template, tmp_path):
+    """``launchpad render`` of the Copier template writes Copier's answers file, so
+    either tool can update the project, to the same tree."""
+    git(template, "checkout", "-q", "v1")
+    project = tmp_path / "project"
+    assert cli.main(["render", str(template), str(project), "--defaults", "-q"]) == 0
+    git(template, "checkout", "-q", "main")
+    committed(project)
+    my_edits(project)
+    by_copier, by_lp = twins(committed(project))
+    copier_update(by_copier, "v2")
+    assert launchpad_update(by_lp, "--to", "v2") == 0
+    assert_same_project(by_copier, by_lp)
