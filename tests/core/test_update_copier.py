@@ -167,3 +167,17 @@ def test_a_copier_project_made_by_launchpad_render(template, tmp_path):
     copier_update(by_copier, "v2")
     assert launchpad_update(by_lp, "--to", "v2") == 0
     assert_same_project(by_copier, by_lp)
+
+
+def test_a_file_both_sides_added_and_an_edit_both_sides_made(template, tmp_path):
+    def same_edit_and_own_licence(project: Path) -> None:
+        my_edits(project)
+        (project / "changed.txt").write_text("second\n")  # the template's very edit
+        (project / "LICENSE").write_text("my own licence\n")
+
+    by_copier, by_lp = both_updated(template, tmp_path, edit=same_edit_and_own_licence)
+    assert_same_project(by_copier, by_lp)
+    assert (by_lp / "changed.txt").read_text() == "second\n"
+    assert (by_lp / "LICENSE").read_text() == (
+        "<<<<<<< before updating\nmy own licence\n=======\nMIT licence for demo\n"
+        ">>>>>>> after updating\n")
