@@ -8,8 +8,9 @@ leaves it:
 * a file the person did not edit takes the new version; one the template did not
   change keeps the person's edit; one both changed is merged by ``git merge-file``,
   a conflict written with Copier's markers (``<<<<<<< before updating``,
-  ``>>>>>>> after updating``) or, with ``conflict="rej"``, as the new version plus a
-  ``.rej`` file holding the person's change;
+  ``>>>>>>> after updating``) or, with ``conflict="rej"``, as Copier's ``git apply
+  --reject`` leaves it: the person's change applied to the new version where it
+  applies, the hunks that do not in a ``.rej`` file beside it;
 * a file the person deleted stays deleted (unless it is ``skip_if_exists``, which is
   made again); an existing ``skip_if_exists`` file is left alone;
 * a file the template removed is removed when unedited; an edited one is kept and
@@ -37,6 +38,8 @@ from .errors import LaunchpadError
 from .model.output import RenderedFile
 
 LABELS = ("before updating", "last update", "after updating")
+#: The lines Copier looks for to call a merged file a conflict.
+_MARKERS = {b"<<<<<<< before updating", b">>>>>>> after updating"}
 #: Contents at least this alike (difflib's ratio) make a removed and an added file a rename.
 RENAME_SIMILARITY = 0.5
 _FILE_MODE = 0o666
@@ -131,42 +134,64 @@ class _Planner:
 
     def merge(self, path: str, new: RenderedFile, base: bytes, mine: Current) -> None:
         texts = (mine.data, base, new.data)
-        merged, clean = (None, False) if _unmergeable(new, mine, texts) else self._merge_file(texts)
-        if clean:
-            self.write(path, merged, _mode(new))
+        if _unmergeable(new, mine, texts):
+            self.conflicts.append(path)
+            self.write(path, mine.data, mine.mode, symlink=mine.symlink)
             return
-        self.conflicts.append(path)
-        if self.conflict == "rej" or merged is None:
-            self.write(path, new.data, _mode(new), symlink=new.symlink)
-            self.write(f"{path}.rej", _rejected(path, base, mine.data), None)
-        else:
-            self.write(path, merged, mine.mode)
+        if self.conflict == "rej":
+            self._patch(path, new, base, mine)
+            return
+        merged, clean = self._merge_file(texts)
+        if not clean:
+            self.conflicts.append(path)
+        self.write(path, merged, _mode(new) if clean else mine.mode)
+
+    def _patch(self, path: str, new: RenderedFile, base: bytes, mine: Current) -> None:
+        """Copier's ``--conflict rej``: the person's change applied to the new version by
+        ``git apply --reject``; the hunks that do not apply kept in ``path.rej``."""
+        (self.work / "base").write_bytes(base)
+        (self.work / "mine").write_bytes(mine.data)
+        diff = self._git("diff", "--no-index", "--no-color", "--no-ext-diff", "-U3",
+                         "--inter-hunk-context=-1", "--", "base", "mine", ok=(0, 1))
+        hunks = diff[diff.index(b"\n@@") + 1:]
+        folder = self.work / "apply"
+        folder.mkdir(exist_ok=True)
+        (folder / "target").write_bytes(new.data)
+        patch = b"--- a/target\n+++ b/target\n" + hunks
+        (self.work / "patch").write_bytes(patch)
+        self._git("-C", str(folder), "apply", "--reject", str(self.work / "patch"), ok=(0, 1))
+        self.write(path, (folder / "target").read_bytes(), _mode(new))
+        rejected = folder / "target.rej"
+        if rejected.exists():
+            self.conflicts.append(path)
+            header, _newline, rest = rejected.read_bytes().partition(b"\n")
+            renamed = header.replace(b"a/target b/target", f"a/{path} b/{path}".encode(), 1)
+            self.write(f"{path}.rej", renamed + b"\n" + rest, None)
+            rejected.unlink()
+
+    def _git(self, *args: str, ok: tuple[int, ...]) -> bytes:
+        """Git in the work folder, never finding a repository around it."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+        env["GIT_CEILING_DIRECTORIES"] = str(self.work.parent)
+        done = subprocess.run(["git", *args], cwd=self.work, capture_output=True, env=env,
+                              check=False)
+        if done.returncode not in ok:
+            reason = done.stderr.decode(errors="replace").strip()
+            raise LaunchpadError(f"git {args[0]} failed: {reason}")
+        return done.stdout
 
     def _merge_file(self, texts: tuple[bytes, bytes, bytes]) -> tuple[bytes, bool]:
-        names = []
         for name, data in zip(("mine", "base", "new"), texts, strict=True):
             (self.work / name).write_bytes(data)
-            names.append(str(self.work / name))
         labels = [arg for label in LABELS for arg in ("-L", label)]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-        done = subprocess.run(["git", "merge-file", "-p", *labels, "--", *names],
-                              capture_output=True, env=env, check=False)
-        if done.returncode < 0 or done.returncode > 127:
-            raise LaunchpadError(f"git merge-file failed: {done.stderr.decode(errors='replace')}")
-        return done.stdout, done.returncode == 0
+        merged = self._git("merge-file", "-p", *labels, "--", "mine", "base", "new",
+                           ok=tuple(range(128)))
+        clean = not any(line.rstrip() in _MARKERS for line in merged.splitlines())
+        return merged, clean
 
 
 def _unmergeable(new: RenderedFile, mine: Current, texts: tuple[bytes, ...]) -> bool:
     return new.symlink or mine.symlink or any(b"\0" in text for text in texts)
-
-
-def _rejected(path: str, base: bytes, mine: bytes) -> bytes:
-    """The person's change as the hunks of a unified diff, as ``git apply --reject`` keeps them."""
-    lines = difflib.unified_diff(
-        base.decode(errors="replace").splitlines(keepends=True),
-        mine.decode(errors="replace").splitlines(keepends=True), n=3)
-    hunks = [line if line.endswith("\n") else f"{line}\n" for line in list(lines)[2:]]
-    return f"diff a/{path} b/{path}\t(rejected hunks)\n{''.join(hunks)}".encode()
 
 
 def renames(project: Path, old: Mapping[str, RenderedFile],

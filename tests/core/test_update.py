@@ -146,14 +146,19 @@ def test_dry_run_prints_the_diff_and_changes_nothing(project, capsys):
 
 
 def test_conflicts_as_rej_files(project, capsys):
-    (project / "README.md").write_text("# rocket\n\n" + LINES.replace("line 15\n", "mine\n"))
+    readme = project / "README.md"
+    readme.write_text(readme.read_text().replace("line 15\n", "mine\n").replace(
+        "line 1\n", "line 1 (mine)\n"))
     committed(project)
-    assert run(capsys, "update", str(project), "--to", "v2", "--conflict", "rej",
-               "--defaults")[0] == 0
-    assert "line 15 (v2)\n" in (project / "README.md").read_text()
-    rejected = (project / "README.md.rej").read_text()
-    assert rejected.startswith("diff a/README.md b/README.md\t(rejected hunks)\n@@")
-    assert "-line 15\n+mine\n" in rejected
+    code, _, err = run(capsys, "update", str(project), "--to", "v2", "--conflict", "rej",
+                       "--defaults")
+    assert code == 0
+    assert readme.read_text() == "# rocket\n\n" + LINES.replace(
+        "line 15\n", "line 15 (v2)\n").replace("line 1\n", "line 1 (mine)\n")
+    assert (project / "README.md.rej").read_text() == (
+        "diff a/README.md b/README.md\t(rejected hunks)\n@@ -14,7 +14,7 @@ line 11\n"
+        " line 12\n line 13\n line 14\n-line 15\n+mine\n line 16\n line 17\n line 18\n")
+    assert "conflict: README.md" in err
 
 
 def test_a_dirty_work_tree_is_refused_unless_forced(project, capsys):

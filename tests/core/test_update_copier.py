@@ -181,3 +181,12 @@ def test_a_file_both_sides_added_and_an_edit_both_sides_made(template, tmp_path)
     assert (by_lp / "LICENSE").read_text() == (
         "<<<<<<< before updating\nmy own licence\n=======\nMIT licence for demo\n"
         ">>>>>>> after updating\n")
+
+
+def test_conflicts_as_rej_files_are_copiers(template, tmp_path):
+    by_copier, by_lp = both_updated(template, tmp_path, "--conflict", "rej", conflict="rej")
+    assert_same_project(by_copier, by_lp)
+    assert (by_lp / "clash.txt").read_text() == V2["clash.txt"]
+    rejected = (by_lp / "clash.txt.rej").read_text()
+    assert rejected.startswith("diff a/clash.txt b/clash.txt\t(rejected hunks)\n@@ -2,7 +2,7 @@")
+    assert "-line 5\n+line 5 (mine)\n" in rejected
