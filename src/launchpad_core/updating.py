@@ -176,9 +176,12 @@ def prepare_update(lp: Launchpad, project: Path, record: ProjectRecord,
         new_t = _load_version(lp, Path(work) / "new", **where)
         old_t = _excluding(old_t, new_t.settings.exclude)
         recorded = _as_text(record.answers)
-        old_answers = _answers(lp, old_t, recorded, ask=None)
         new_answers = _answers(lp, new_t, {**recorded, **request.given}, ask=request.ask,
                                strict=request.given)
+        # What the record lacks (secrets) the old version takes from the new answers.
+        unrecorded = {k: v for k, v in new_answers.values.items()
+                      if k not in recorded and k not in new_answers.skipped}
+        old_answers = _answers(lp, old_t, {**_as_text(unrecorded), **recorded}, ask=None)
         excluded = _excluded_by(lp, new_t, new_answers)
         old_files = [f for f in lp.render(old_t, old_answers, trusted=request.trusted)
                      if not excluded(f.path)]

@@ -256,3 +256,53 @@ def test_only_the_new_question_is_asked_on_a_terminal(project, capsys, monkeypat
     assert code == 0
     assert (project / "LICENSE").read_text() == "Apache-2.0\n"
     assert prompts == "licence [MIT]: "
+
+
+SECRET_DEFINITION = definition("1.0", "  - name: token\n    secret: true\n")
+
+
+def test_a_secret_is_not_recorded_and_is_given_again(tmp_path, capsys):
+    versions = [{"launchpad.yml": SECRET_DEFINITION, "config.txt": "token={{ token }}\n",
+                 "notes.txt": "v1\n"},
+                {"launchpad.yml": SECRET_DEFINITION, "config.txt": "token={{ token }}\n",
+                 "notes.txt": "v2\n"}]
+    template = tagged_template(tmp_path / "tpl", versions)
+    git(template, "checkout", "-q", "v1")
+    project = tmp_path / "project"
+    assert run(capsys, "render", str(template), str(project), "-d", "token=s3cret",
+               "--defaults", "-q")[0] == 0
+    git(template, "checkout", "-q", "main")
+    committed(project)
+    assert "token" not in answers(project)
+    code, _, err = run(capsys, "update", str(project), "--defaults")
+    assert code == 1
+    assert err == ("launchpad: The answers are not valid.\n"
+                   "  $.token: an answer is required (no default)\n")
+    assert run(capsys, "update", str(project), "--defaults", "-d", "token=s3cret")[0] == 0
+    assert (project / "config.txt").read_text() == "token=s3cret\n"
+    assert (project / "notes.txt").read_text() == "v2\n"
+    assert "token" not in answers(project)
+
+
+def test_an_answers_file_without_a_version(project, capsys):
+    path = project / ".launchpad-answers.yml"
+    path.write_text(path.read_text().replace("_commit: v1\n", ""))
+    committed(project)
+    for command, status in (("update", 1), ("check", 2)):
+        code, _, err = run(capsys, command, str(project))
+        assert (code, err) == (status, "launchpad: error: .launchpad-answers.yml records no "
+                                       "template version (_commit)\n")
+
+
+def test_check_of_a_copier_project_a_commit_past_its_tag(project, template, capsys):
+    path = project / ".launchpad-answers.yml"
+    git(template, "checkout", "-q", "v2")
+    (template / "notes.txt").write_text("between v2 and v3\n")
+    git(template, "commit", "-qam", "between")
+    between = git(template, "describe", "--tags").strip()
+    git(template, "checkout", "-q", "main")
+    path.write_text(path.read_text().replace("_commit: v1", f"_commit: {between}")
+                    .replace("_template: demo\n", ""))
+    path.rename(project / ".copier-answers.yml")
+    code, out, _ = run(capsys, "check", str(project))
+    assert (code, out) == (1, f"{project}: at {between}, 1 version(s) behind (latest v3: v3)\n")
