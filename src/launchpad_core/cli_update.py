@@ -74,7 +74,7 @@ def _update(args: argparse.Namespace) -> int:
     plan = update.plan
     if args.dry_run:
         for change in plan.changes:
-            sys.stdout.writelines(unified_diff(project, change))
+            sys.stdout.writelines(unified_diff(change))
     else:
         from .project_writes import apply_plan
 

@@ -261,7 +261,7 @@ def files_by_path(files: list[RenderedFile]) -> dict[str, RenderedFile]:
     return {f.path: f for f in files}
 
 
-def unified_diff(project: Path, change: Change) -> Iterator[str]:
+def unified_diff(change: Change) -> Iterator[str]:
     """The change as a unified diff against the project (``--dry-run``)."""
     before, after = change.before, change.data
     if (before is not None and b"\0" in before) or (after is not None and b"\0" in after):

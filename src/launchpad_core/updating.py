@@ -40,6 +40,8 @@ from .template_versions import (
 #: Answers files looked for, in this order, when none is named.
 ANSWERS_FILES = (".launchpad-answers.yml", ".copier-answers.yml")
 _MAX_ANSWERS_BYTES = 1024 * 1024
+#: Copier's shortcuts for forges and Git's SSH form: sources on another machine.
+_REMOTE_PREFIXES = ("gh:", "gl:", "git@")
 
 
 class UpdateError(LaunchpadError):
@@ -63,6 +65,9 @@ class ProjectRecord:
     def template_root(self, project: Path) -> Path:
         """The template directory: ``_src_path`` as written, or relative to the project."""
         source = self.source.removeprefix("git+").removeprefix("file://")
+        if "://" in source or source.startswith(_REMOTE_PREFIXES):
+            raise UpdateError(f"the template {self.source} is remote: only a local Git "
+                              "repository is supported here")
         path = Path(source).expanduser()
         if not path.is_absolute() and (project / path).is_dir():
             path = project / path

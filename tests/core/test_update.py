@@ -219,6 +219,16 @@ def test_a_template_that_is_no_git_repository(project, template, capsys):
         assert err == f"launchpad: error: the template {template} is not a Git repository\n"
 
 
+def test_a_remote_template_is_refused_in_one_line(project, capsys):
+    path = project / ".launchpad-answers.yml"
+    recorded = answers(project)["_src_path"]
+    path.write_text(path.read_text().replace(recorded, "gh:example/template"))
+    committed(project)
+    code, _, err = run(capsys, "update", str(project), "--defaults")
+    assert (code, err) == (1, "launchpad: error: the template gh:example/template is remote: "
+                              "only a local Git repository is supported here\n")
+
+
 def test_check_errors_exit_2(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     code, out, err = run(capsys, "check", str(tmp_path / "empty"))
