@@ -190,3 +190,11 @@ def test_conflicts_as_rej_files_are_copiers(template, tmp_path):
     rejected = (by_lp / "clash.txt.rej").read_text()
     assert rejected.startswith("diff a/clash.txt b/clash.txt\t(rejected hunks)\n@@ -2,7 +2,7 @@")
     assert "-line 5\n+line 5 (mine)\n" in rejected
+
+
+def test_a_changed_answer_moves_the_files_it_names(template, tmp_path):
+    by_copier, by_lp = both_updated(template, tmp_path, "-d", "name=renamed",
+                                    data={"name": "renamed"})
+    assert_same_project(by_copier, by_lp)
+    assert (by_lp / "src" / "renamed" / "mod.py").read_text() == "NAME = 'renamed'\nVERSION = 2\n"
+    assert not (by_lp / "src" / "demo").exists()
