@@ -30,7 +30,7 @@ import stat
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import attrs
 
@@ -42,6 +42,8 @@ LABELS = ("before updating", "last update", "after updating")
 _MARKERS = {b"<<<<<<< before updating", b">>>>>>> after updating"}
 #: Contents at least this alike (difflib's ratio) make a removed and an added file a rename.
 RENAME_SIMILARITY = 0.5
+#: Removed x added files compared when looking for renames among differently named files.
+MAX_RENAME_PAIRS = 400
 _FILE_MODE = 0o666
 
 
@@ -197,26 +199,46 @@ def _unmergeable(new: RenderedFile, mine: Current, texts: tuple[bytes, ...]) -> 
 def renames(project: Path, old: Mapping[str, RenderedFile],
             new: Mapping[str, RenderedFile]) -> dict[str, str]:
     """Removed path -> added path, where the pairing is clear: each side's best match is
-    the other, alike enough, and the person has nothing at the added path."""
+    the other, alike enough, and the person has nothing at the added path. Pairs with
+    the same file name are tried first, then (for a bounded number of pairs) all."""
     removed = [p for p in old if p not in new and not old[p].symlink]
     added = [p for p in new if p not in old and not new[p].symlink
              and read_current(project, p) is None]
+    found: dict[str, str] = {}
+    by_name: dict[str, list[str]] = {}
+    for path in added:
+        by_name.setdefault(PurePosixPath(path).name, []).append(path)
+    for path in removed:
+        alike = by_name.get(PurePosixPath(path).name, [])
+        if len(alike) == 1:
+            _pair(found, [path], alike, old, new)
+    rest_removed = [p for p in removed if p not in found]
+    taken = set(found.values())
+    rest_added = [p for p in added if p not in taken]
+    if len(rest_removed) * len(rest_added) <= MAX_RENAME_PAIRS:
+        _pair(found, rest_removed, rest_added, old, new)
+    return found
+
+
+def _pair(found: dict[str, str], removed: list[str], added: list[str],
+          old: Mapping[str, RenderedFile], new: Mapping[str, RenderedFile]) -> None:
+    """Add to ``found`` the removed and added paths that are each other's best match."""
     if not removed or not added:
-        return {}
+        return
     score = {(a, b): _similarity(old[a].data, new[b].data) for a in removed for b in added}
-    found = {}
     for a in removed:
         best = max(added, key=lambda b: score[a, b])
         back = max(removed, key=lambda r: score[r, best])
         if score[a, best] >= RENAME_SIMILARITY and back == a:
             found[a] = best
-    return found
 
 
 def _similarity(left: bytes, right: bytes) -> float:
     if left == right:
         return 1.0
     matcher = difflib.SequenceMatcher(None, left.splitlines(), right.splitlines(), autojunk=False)
+    if matcher.real_quick_ratio() < RENAME_SIMILARITY or matcher.quick_ratio() < RENAME_SIMILARITY:
+        return 0.0
     return matcher.ratio()
 
 

@@ -13,6 +13,8 @@ import pytest
 import yaml
 
 from launchpad_core import cli
+from launchpad_core.merging import renames
+from launchpad_core.model.output import RenderedFile
 from launchpad_core.template_versions import checkout, template_versions
 
 from .update_fixtures import GIT_ENV, committed, git, tagged_template, without_git
@@ -316,3 +318,18 @@ def test_check_of_a_copier_project_a_commit_past_its_tag(project, template, caps
     path.rename(project / ".copier-answers.yml")
     code, out, _ = run(capsys, "check", str(project))
     assert (code, out) == (1, f"{project}: at {between}, 1 version(s) behind (latest v3: v3)\n")
+
+
+def test_renames_pair_moved_files_by_name_then_by_content(tmp_path):
+    old = {f"old/m{i}.py": RenderedFile(f"old/m{i}.py", f"# module {i}\n".encode() + LINES.encode())
+           for i in range(300)}
+    new = {f"new/m{i}.py": RenderedFile(f"new/m{i}.py", f"# module {i}\n".encode() + LINES.encode())
+           for i in range(300)}
+    old["a.txt"] = RenderedFile("a.txt", LINES.encode())
+    new["b.txt"] = RenderedFile("b.txt", LINES.replace("line 3\n", "").encode())
+    old["gone.txt"] = RenderedFile("gone.txt", b"nothing alike\n")
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "m7.py").write_text("the person's own file\n")
+    found = renames(tmp_path, old, new)
+    assert found == {**{f"old/m{i}.py": f"new/m{i}.py" for i in range(300) if i != 7},
+                     "a.txt": "b.txt"}
