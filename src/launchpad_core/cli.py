@@ -23,6 +23,7 @@ import pluggy
 
 from . import __version__
 from .cli_hosted import hosted_commands
+from .cli_update import update_commands
 from .colour import palette
 from .config import CoreSettings
 from .errors import DestinationExistsError, LaunchpadError, ProblemsError
@@ -132,6 +133,7 @@ def _parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     completion = sub.add_parser("completion", help="print a shell completion script")
     completion.add_argument("shell", choices=("bash", "zsh"))
     completion.set_defaults(handler=_completion)
+    update_commands(sub)
     hosted_commands(sub)
     Hooks(pm).register_commands(subparsers=sub)
     return parser
@@ -225,8 +227,10 @@ def _render(args: argparse.Namespace) -> int:
     from .sinks import make_sink
 
     args.format = args.format or format_of(args.dest)
+    from .loading import with_git_origin
+
     lp = args.launchpad()
-    template = _load(args, lp)
+    template = with_git_origin(_load(args, lp), Path(args.source))
     if args.format == "dir":
         template = with_destination(template, args.dest, launchpad=lp)
     answers = resolve_interactively(lp, template, args)
@@ -296,7 +300,14 @@ def _given_answers(args: argparse.Namespace) -> dict[str, Any]:
             raise LaunchpadError(f"{args.answers_file} must hold a mapping of answers")
         # Files carry typed values; the CLI treats every answer as text to coerce.
         given.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in data.items()})
-    for item in args.data:
+    given.update(parse_data(args.data))
+    return given
+
+
+def parse_data(items: Sequence[str]) -> dict[str, str]:
+    """``-d KEY=VALUE`` options as answers (text)."""
+    given = {}
+    for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise LaunchpadError(f"-d takes KEY=VALUE, got {item!r}")

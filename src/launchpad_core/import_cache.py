@@ -29,8 +29,8 @@ from . import __version__
 from .model.template import Template
 
 #: Bumped when imports change shape (3: FileSpec.symlink, extension modules, skipped tasks;
-#: 4: skipped .git, Copier's _commit, modes of a fresh clone).
-_FORMAT = b"launchpad-import-4\n"
+#: 4: skipped .git, Copier's _commit, modes of a fresh clone; 5: Copier's _exclude in origin).
+_FORMAT = b"launchpad-import-5\n"
 
 
 def tree_fingerprint(root: Path) -> bytes:
