@@ -149,7 +149,8 @@ def create_app(
     install_pages(app, secure=settings.secure_cookies, launchpad=launchpad, accounts=accounts,
                   auth=auth, templates=templates, jobs=jobs, queue=job_queue,
                   plans=settings.billing.plans if plans_enforced else None,
-                  billing=billing_service, teams=teams, notifier=notifier)
+                  billing=billing_service, teams=teams, notifier=notifier,
+                  api_document=lambda: openapi.document)
     return app
 
 

@@ -9,6 +9,9 @@ OpenAPI document), their security headers (:mod:`.security`), the static assets
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 import falcon
 
 from launchpad_core import Launchpad
@@ -25,6 +28,7 @@ from ..templates.services import TemplateService
 from . import account
 from . import resources as pages
 from . import teams as team_pages
+from .api_reference import ApiReferencePage, ApiTryPage
 from .assets import Assets, StaticResource
 from .errors import install_page_errors
 from .rendering import Pages
@@ -34,7 +38,8 @@ from .security import FormToken, PageHeaders
 def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: AccountService,
             auth: Authenticator, templates: TemplateService, jobs: JobService, queue: Queue,
             plans: PlanCatalog | None, billing: BillingService, teams: TeamService,
-            notifier: Notifier, assets: Assets | None = None) -> None:
+            notifier: Notifier, api_document: Callable[[], Mapping[str, Any]],
+            assets: Assets | None = None) -> None:
     renderer = Pages(assets=assets or Assets(), form_token=FormToken(secure=secure),
                      globals={"openapi_path": "/api/openapi.json"})
     types = launchpad.hooks.variable_types()
@@ -53,5 +58,6 @@ def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: Ac
     app.add_route("/jobs/{job_id:uuid}", pages.JobPage(renderer, jobs))
     account.install(app, renderer, accounts, auth)
     team_pages.install(app, renderer, teams, notifier)
-    app.add_route("/docs/api", pages.ApiReferencePage(renderer))
+    app.add_route("/docs/api", ApiReferencePage(renderer, api_document))
+    app.add_route("/docs/api/try", ApiTryPage(renderer))
     app.add_route("/static/{name}", StaticResource(renderer.assets))
