@@ -120,9 +120,12 @@ def lighthouse(url: str, cookie: str | None, args: argparse.Namespace, out: Path
         command.append("--preset=desktop")
     if cookie:
         command.append(f"--extra-headers={json.dumps({'Cookie': cookie})}")
-    ran = subprocess.run(command, check=False, capture_output=True, text=True)
-    if ran.returncode != 0:
-        sys.exit(f"lighthouse failed on {url}:\n{ran.stderr[-2000:]}")
+    for _attempt in range(3):  # Lighthouse 12.2.3 on Chromium 156 sometimes loses the trace
+        ran = subprocess.run(command, check=False, capture_output=True, text=True)
+        if ran.returncode == 0:
+            break
+    else:
+        sys.exit(f"lighthouse failed three times on {url}:\n{ran.stderr[-2000:]}")
     report = json.loads(out.with_suffix(".report.json").read_text())
     scores = {c: round(report["categories"][c]["score"] * 100) for c in CATEGORIES}
     scripts = [item for item in report["audits"]["network-requests"]["details"]["items"]
