@@ -1,0 +1,114 @@
+"""Git forges (GitHub, GitLab ...): the interface a forge plugin implements.
+
+The hosted service asks the ``launchpad_forges`` hook for the forges configured on
+this installation; each is an object following :class:`Forge`. The service runs
+the OAuth 2.0 authorization-code flow (with ``state`` and PKCE) itself, against
+the endpoints a forge names in :class:`OAuthClient`, and asks the forge who the
+token belongs to with :meth:`Forge.user`. Publishing a job to a repository and
+importing a template from one (later steps) add methods to :class:`Forge`
+taking the same access token; a forge is always built from plain settings, so
+its base URLs can point at GitHub Enterprise, a self-managed GitLab or a
+stand-in in tests.
+
+:func:`get_json` is the one way forge plugins call a forge's REST API: a 401
+becomes :class:`ForgeTokenRevokedError` (the service then drops the token), any
+other failure :class:`ForgeUnavailableError`. Tokens never appear in messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import attrs
+
+from .errors import LaunchpadError
+
+TIMEOUT_SECONDS = 10
+
+
+class ForgeError(LaunchpadError):
+    """A forge could not do what was asked."""
+
+    code = "forge_error"
+
+
+class ForgeUnavailableError(ForgeError):
+    """The forge is down, slow, or answered something that is not what its API answers."""
+
+    code = "forge_unavailable"
+
+
+class ForgeTokenRevokedError(ForgeError):
+    """The forge refuses the access token (401): it was revoked, or has expired."""
+
+    code = "forge_token_revoked"
+
+
+@attrs.frozen
+class OAuthClient:
+    """Where and how LaunchPad asks a forge for an access token."""
+
+    authorize_url: str
+    token_url: str
+    client_id: str
+    client_secret: str = attrs.field(repr=False)
+    scopes: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class ForgeEmail:
+    address: str
+    verified: bool
+    primary: bool = False
+
+
+@attrs.frozen
+class ForgeUser:
+    """Who an access token belongs to. ``id`` is the forge's stable id (a login can be
+    renamed); ``emails`` say which the forge has verified."""
+
+    id: str
+    login: str
+    name: str | None
+    emails: tuple[ForgeEmail, ...] = ()
+
+    @property
+    def verified_emails(self) -> tuple[str, ...]:
+        """Verified addresses, the primary one first."""
+        ordered = sorted(self.emails, key=lambda e: not e.primary)
+        return tuple(e.address for e in ordered if e.verified)
+
+
+class Forge(Protocol):
+    """What the service needs from a forge."""
+
+    #: a short lowercase name used in URLs and the database (``github``)
+    name: str
+    #: the forge's name as people know it (``GitHub``)
+    label: str
+    oauth: OAuthClient
+
+    def user(self, access_token: str) -> ForgeUser:
+        """The token's owner; :class:`ForgeTokenRevokedError` if the forge refuses it."""
+        ...
+
+
+def get_json(url: str, access_token: str, *, label: str,
+             headers: dict[str, str] | None = None) -> Any:
+    """``GET url`` with the bearer token; the JSON answer. See the module's doc."""
+    import requests  # imported here: every `launchpad` command loads the forge plugins
+
+    try:
+        response = requests.get(url, timeout=TIMEOUT_SECONDS, allow_redirects=False, headers={
+            "Accept": "application/json", **(headers or {}),
+            "Authorization": f"Bearer {access_token}"})
+    except requests.RequestException as exc:
+        raise ForgeUnavailableError(f"{label} did not answer: {exc.__class__.__name__}") from None
+    if response.status_code == 401:
+        raise ForgeTokenRevokedError(f"{label} no longer accepts LaunchPad's access token")
+    if response.status_code != 200:
+        raise ForgeUnavailableError(f"{label} answered {response.status_code} to {url}")
+    try:
+        return response.json()
+    except ValueError:
+        raise ForgeUnavailableError(f"{label} answered something that is not JSON") from None
