@@ -184,19 +184,6 @@ class ForgeService:
                 pass  # no refresh token left: already dropped
         return ForgeLinkView.from_row(row, forge)
 
-    def rotate(self, db: Session) -> int:
-        """Re-encrypt every stored token under the newest key; how many rows changed."""
-        rows = db.scalars(sa.select(ForgeAccount).where(sa.or_(
-            ForgeAccount.access_token.is_not(None), ForgeAccount.refresh_token.is_not(None))))
-        count = 0
-        for row in rows:
-            row.access_token = self.cipher.rotate(row.access_token) if row.access_token else None
-            row.refresh_token = self.cipher.rotate(row.refresh_token) \
-                if row.refresh_token else None
-            count += 1
-        db.flush()
-        return count
-
     # -- rows ---------------------------------------------------------------------------
     def _who(self, forge: Forge, tokens: ForgeTokens) -> ForgeUser:
         try:
