@@ -27,7 +27,8 @@ import attrs
 import waitress
 from authlib.common.security import generate_token
 from authlib.oauth2 import AuthorizationServer, OAuth2Error, OAuth2Request
-from authlib.oauth2.rfc6749 import BasicOAuth2Payload, grants
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 GITHUB_CLIENT = ("github-client-id", "github-client-secret")

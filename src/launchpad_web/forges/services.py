@@ -76,7 +76,7 @@ class ForgeLinkView:
 class ForgeService:
     def __init__(self, *, forges: Mapping[str, Forge], cipher: TokenCipher, flows: OAuthFlows,
                  accounts: AccountService, clock: Clock):
-        self.forges = dict(forges)
+        self.forges = dict(sorted(forges.items()))
         self.cipher = cipher
         self.flows = flows
         self.accounts = accounts

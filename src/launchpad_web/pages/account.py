@@ -52,7 +52,8 @@ class AccountPage:
         self.pages.render(req, resp, "account.html", status=status, errors=forms,
                           tokens=self.auth.tokens.list(req.context.db, user_id),
                           has_password=self.accounts.has_password(req.context.db, user_id),
-                          links=self.forges.links(req.context.db, user_id)
+                          links={link.forge: link for link in
+                                 self.forges.links(req.context.db, user_id)}
                           if self.forges else None, **context)
 
     def refuse(self, req: falcon.Request, resp: falcon.Response, form: str,
