@@ -24,12 +24,19 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import attrs
+import launchpad_github.plugin
+import launchpad_gitlab.plugin
 import waitress
 from authlib.common.security import generate_token
 from authlib.oauth2 import AuthorizationServer, OAuth2Error, OAuth2Request
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc7636 import CodeChallenge
+
+from launchpad_core import Launchpad
+from launchpad_web.forges.settings import ForgeSettings
+
+from .conftest import OUTBOX
 
 GITHUB_CLIENT = ("github-client-id", "github-client-secret")
 GITLAB_CLIENT = ("gitlab-client-id", "gitlab-client-secret")
@@ -363,3 +370,25 @@ def running(forge: StandinForge) -> Iterator[str]:
 def _close_channels(server: Any) -> None:
     for channel in list(server._map.values()):
         channel.close()
+
+
+# -- LaunchPad pointed at the stand-in ------------------------------------------------------
+def forge_settings(url: str, key: str) -> ForgeSettings:
+    """Both forges at the stand-in ``url``, tokens encrypted with ``key``."""
+    return ForgeSettings(encryption_keys=(key,), forges={
+        "github": {"client_id": GITHUB_CLIENT[0], "client_secret": GITHUB_CLIENT[1],
+                   "url": url, "api_url": url},
+        "gitlab": {"client_id": GITLAB_CLIENT[0], "client_secret": GITLAB_CLIENT[1],
+                   "url": url}})
+
+
+def launchpad_with_forges() -> Launchpad:
+    """The installed plugins and OUTBOX (as the web tests' ``launchpad``), with the two
+    forge plugins registered here when they are not installed."""
+    launchpad = Launchpad()
+    launchpad.hooks.pm.register(OUTBOX)
+    for name, module in (("github", launchpad_github.plugin),
+                         ("gitlab", launchpad_gitlab.plugin)):
+        if launchpad.hooks.pm.get_plugin(name) is None:
+            launchpad.hooks.pm.register(module, name=name)
+    return launchpad

@@ -15,8 +15,6 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import launchpad_github.plugin
-import launchpad_gitlab.plugin
 import pytest
 import requests
 import sqlalchemy as sa
@@ -28,8 +26,14 @@ from launchpad_web.forges.models import ForgeAccount
 from launchpad_web.forges.rotation import rotate_tokens
 from launchpad_web.forges.settings import ForgeSettings
 
-from .conftest import OUTBOX, PASSWORD, BrowserClient
-from .forge_standin import GITHUB_CLIENT, GITLAB_CLIENT, StandinForge, running
+from .conftest import PASSWORD, BrowserClient
+from .forge_standin import (
+    GITHUB_CLIENT,
+    StandinForge,
+    forge_settings,
+    launchpad_with_forges,
+    running,
+)
 
 KEY = Fernet.generate_key().decode()
 FORGES = ("github", "gitlab")
@@ -40,14 +44,7 @@ LOCAL = "http://127.0.0.1:8000"  # the settings' public URL: the callback's orig
 
 @pytest.fixture(scope="module")
 def launchpad() -> Launchpad:
-    """The installed plugins, OUTBOX, and the two forge plugins (registered here when
-    they are not installed)."""
-    launchpad = Launchpad()
-    launchpad.hooks.pm.register(OUTBOX)
-    for name, module in (("github", launchpad_github.plugin), ("gitlab", launchpad_gitlab.plugin)):
-        if launchpad.hooks.pm.get_plugin(name) is None:
-            launchpad.hooks.pm.register(module, name=name)
-    return launchpad
+    return launchpad_with_forges()
 
 
 @pytest.fixture(scope="module")
@@ -59,17 +56,9 @@ def forge() -> Iterator[StandinForge]:
         yield standin
 
 
-def forge_settings(url: str, keys: tuple[str, ...] = (KEY,)) -> ForgeSettings:
-    return ForgeSettings(encryption_keys=keys, forges={
-        "github": {"client_id": GITHUB_CLIENT[0], "client_secret": GITHUB_CLIENT[1],
-                   "url": url, "api_url": url},
-        "gitlab": {"client_id": GITLAB_CLIENT[0], "client_secret": GITLAB_CLIENT[1],
-                   "url": url}})
-
-
 @pytest.fixture
 def app(make_app: Any, forge: StandinForge) -> Any:
-    return make_app(forges=forge_settings(forge.url))
+    return make_app(forges=forge_settings(forge.url, KEY))
 
 
 def person(forge: StandinForge, *emails: tuple[str, bool]) -> str:
@@ -248,7 +237,8 @@ def test_the_login_and_signup_pages_offer_the_forges_and_allow_their_forms(clien
 
 
 def test_without_keys_there_is_no_forge(make_app, forge):
-    client = BrowserClient(make_app(forges=ForgeSettings(forges=forge_settings(forge.url).forges)))
+    without_keys = ForgeSettings(forges=forge_settings(forge.url, KEY).forges)
+    client = BrowserClient(make_app(forges=without_keys))
     assert "Sign in with" not in client.get("/login").text
     assert "form-action 'self';" in client.get("/login").headers["content-security-policy"]
     assert post_form(client, "/auth/github/start", {}).status_code == 404
