@@ -37,7 +37,7 @@ from .forge_standin import (
 
 KEY = Fernet.generate_key().decode()
 FORGES = ("github", "gitlab")
-STANDIN_LOGGERS = ("authlib.oauth2.rfc6749",)  # the stand-in forge's server: it may log them
+STANDIN_LOGGERS = ("authlib.oauth2.rfc6749.grants",)  # the stand-in's server logs tokens
 OAUTH_COOKIE = "__Host-lp_oauth"
 LOCAL = "http://127.0.0.1:8000"  # the settings' public URL: the callback's origin
 

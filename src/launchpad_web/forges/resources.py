@@ -41,6 +41,7 @@ class LinkResource:
                responses={200: ForgeLinkView}, problems=(404, 502), auth=True)
     @falcon.before(require_user)
     def on_get(self, req: falcon.Request, resp: falcon.Response, forge: str) -> None:
+        req.context.commit_on_error = True  # a refreshed or dropped token stays so
         resp.media = unstructure(self.forges.check(req.context.db, current_user(req).id, forge))
 
     @operation("Unlink the forge account (refused for the last way to sign in)",
