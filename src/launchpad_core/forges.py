@@ -4,15 +4,18 @@ The hosted service asks the ``launchpad_forges`` hook for the forges configured 
 this installation; each is an object following :class:`Forge`. The service runs
 the OAuth 2.0 authorization-code flow (with ``state`` and PKCE) itself, against
 the endpoints a forge names in :class:`OAuthClient`, and asks the forge who the
-token belongs to with :meth:`Forge.user`. Publishing a job to a repository and
-importing a template from one (later steps) add methods to :class:`Forge`
-taking the same access token; a forge is always built from plain settings, so
-its base URLs can point at GitHub Enterprise, a self-managed GitLab or a
-stand-in in tests.
+token belongs to with :meth:`Forge.user`. For publishing a job to a repository
+and importing a template from one, a forge creates and finds repositories
+(:meth:`Forge.create_repository`, :meth:`Forge.repository`: a
+:class:`ForgeRepository` with its smart-HTTP ``clone_url``) and says how git
+authenticates with the token (:meth:`Forge.git_credentials`). A forge is always
+built from plain settings, so its base URLs can point at GitHub Enterprise, a
+self-managed GitLab or a stand-in in tests.
 
-:func:`get_json` is the one way forge plugins call a forge's REST API: a 401
-becomes :class:`ForgeTokenRevokedError` (the service then drops the token), any
-other failure :class:`ForgeUnavailableError`. Tokens never appear in messages.
+:func:`request_json` (and :func:`get_json`) is the one way forge plugins call a
+forge's REST API: a 401 becomes :class:`ForgeTokenRevokedError` (the service
+then drops the token), an unexpected status or body :class:`ForgeUnavailableError`.
+Tokens never appear in messages.
 """
 
 from __future__ import annotations
@@ -42,6 +45,18 @@ class ForgeTokenRevokedError(ForgeError):
     """The forge refuses the access token (401): it was revoked, or has expired."""
 
     code = "forge_token_revoked"
+
+
+class ForgeRepositoryExistsError(ForgeError):
+    """A repository of that name exists already in that namespace."""
+
+    code = "forge_repository_exists"
+
+
+class ForgeRepositoryNotFoundError(ForgeError):
+    """No such repository, or the token may not see it."""
+
+    code = "forge_repository_not_found"
 
 
 @attrs.frozen
@@ -79,6 +94,18 @@ class ForgeUser:
         return tuple(e.address for e in ordered if e.verified)
 
 
+@attrs.frozen
+class ForgeRepository:
+    """A repository on a forge. ``path`` is ``owner/name`` (a GitLab group path may
+    hold slashes); ``clone_url`` is its smart-HTTP URL (git clone and push)."""
+
+    path: str
+    private: bool
+    clone_url: str
+    web_url: str
+    default_branch: str | None = None
+
+
 class Forge(Protocol):
     """What the service needs from a forge."""
 
@@ -92,23 +119,48 @@ class Forge(Protocol):
         """The token's owner; :class:`ForgeTokenRevokedError` if the forge refuses it."""
         ...
 
+    def create_repository(self, access_token: str, *, name: str, private: bool,
+                          description: str = "") -> ForgeRepository:
+        """A new empty repository of the token's owner (no initial commit);
+        :class:`ForgeRepositoryExistsError` if the name is taken."""
+        ...
+
+    def repository(self, access_token: str, path: str) -> ForgeRepository:
+        """The repository at ``owner/name`` as the token sees it;
+        :class:`ForgeRepositoryNotFoundError` if it does not exist or is hidden."""
+        ...
+
+    def git_credentials(self, access_token: str) -> tuple[str, str]:
+        """The user name and password git sends over HTTP to clone or push with the token."""
+        ...
+
 
 def get_json(url: str, access_token: str, *, label: str,
              headers: dict[str, str] | None = None) -> Any:
-    """``GET url`` with the bearer token; the JSON answer. See the module's doc."""
+    """``GET url`` with the bearer token; the JSON answer of a 200."""
+    return request_json("GET", url, access_token, label=label, headers=headers)[1]
+
+
+def request_json(method: str, url: str, access_token: str, *, label: str,
+                 body: Any = None, headers: dict[str, str] | None = None,
+                 expected: tuple[int, ...] = (200,)) -> tuple[int, Any]:
+    """``method url`` with the bearer token (and ``body`` as JSON); the status, one of
+    ``expected``, and the JSON answer. See the module's doc for the errors."""
     import requests  # imported here: every `launchpad` command loads the forge plugins
 
     try:
-        response = requests.get(url, timeout=TIMEOUT_SECONDS, allow_redirects=False, headers={
-            "Accept": "application/json", **(headers or {}),
-            "Authorization": f"Bearer {access_token}"})
+        response = requests.request(
+            method, url, json=body, timeout=TIMEOUT_SECONDS, allow_redirects=False,
+            headers={"Accept": "application/json", **(headers or {}),
+                     "Authorization": f"Bearer {access_token}"})
     except requests.RequestException as exc:
         raise ForgeUnavailableError(f"{label} did not answer: {exc.__class__.__name__}") from None
     if response.status_code == 401:
         raise ForgeTokenRevokedError(f"{label} no longer accepts LaunchPad's access token")
-    if response.status_code != 200:
-        raise ForgeUnavailableError(f"{label} answered {response.status_code} to {url}")
+    if response.status_code not in expected:
+        raise ForgeUnavailableError(f"{label} answered {response.status_code} to {method} "
+                                    f"{url}")
     try:
-        return response.json()
+        return response.status_code, response.json()
     except ValueError:
         raise ForgeUnavailableError(f"{label} answered something that is not JSON") from None

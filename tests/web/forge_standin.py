@@ -4,8 +4,11 @@ REST calls LaunchPad's forge plugins make, for tests.
 The OAuth 2.0 side is Authlib's own authorization server
 (:class:`authlib.oauth2.AuthorizationServer`: the authorization-code grant with
 PKCE required, refresh tokens, client_secret_post/basic), wired to a small WSGI
-app. Routes are a table (:meth:`StandinForge.route`), so a later step adds
-repository creation or ``git http-backend`` with one call each.
+app. Routes are a table of patterns (:meth:`StandinForge.route`), so a later step
+adds ``git http-backend`` or webhooks with one call each. Repositories are records
+(created with GitHub's ``POST /user/repos`` or GitLab's ``POST /api/v4/projects``,
+read with ``GET /repos/{owner}/{name}`` or ``GET /api/v4/projects/{path}``) whose
+``clone_url`` points at the stand-in; nothing serves git there yet.
 
 The person "signed in at the forge" is :attr:`StandinForge.signed_in` (a login the
 test sets, as a browser's forge session would be): the authorization endpoint
@@ -17,11 +20,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 import attrs
 import launchpad_github.plugin
@@ -51,6 +55,14 @@ class Person:
     login: str
     name: str
     emails: list[dict[str, Any]]  # GitHub's shape: email, verified, primary
+
+
+@attrs.frozen
+class Repository:
+    path: str  # owner/name
+    owner: str
+    private: bool
+    description: str
 
 
 @attrs.frozen
@@ -145,8 +157,10 @@ class Request(OAuth2Request):
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length).decode() if length else ""
         self.path = environ["PATH_INFO"]
+        self.raw_body = body
+        self.match: re.Match[str] | None = None
         self._args = dict(parse_qsl(query))
-        self._form = dict(parse_qsl(body))
+        self._form = {} if "json" in headers.get("Content-Type", "") else dict(parse_qsl(body))
         self.payload = BasicOAuth2Payload({**self._args, **self._form})
 
     @property
@@ -156,6 +170,10 @@ class Request(OAuth2Request):
     @property
     def form(self) -> dict[str, str]:
         return self._form
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.raw_body or "null")
 
     @property
     def bearer(self) -> str | None:
@@ -170,10 +188,12 @@ class StandinForge:
         self.signed_in: str | None = None
         self.codes: dict[str, Code] = {}
         self.tokens: dict[str, Token] = {}
+        self.repositories: dict[str, Repository] = {}
+        self.url = ""  # set by :func:`running`
         self.requests: list[tuple[str, str]] = []  # (method, path) as served
         self.lock = threading.Lock()
         self.clients: dict[str, Client] = {}
-        self.routes: dict[tuple[str, str], Handler] = {}
+        self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self.server = Server(self)
         for path in ("/login/oauth/authorize", "/oauth/authorize"):
             self.route("GET", path, self.authorize)
@@ -182,10 +202,17 @@ class StandinForge:
         self.route("GET", "/user", self.github_user)
         self.route("GET", "/user/emails", self.github_emails)
         self.route("GET", "/api/v4/user", self.gitlab_user)
+        self.route("POST", "/user/repos", self.github_create_repository)
+        self.route("GET", "/repos/(?P<path>[^/]+/[^/]+)", self.github_repository)
+        self.route("POST", "/api/v4/projects", self.gitlab_create_project)
+        # waitress decodes %2F in PATH_INFO: the encoded "group%2Fname" arrives with a slash
+        self.route("GET", "/api/v4/projects/(?P<path>.+)", self.gitlab_project)
 
     # -- set-up -------------------------------------------------------------------------
-    def route(self, method: str, path: str, handler: Handler) -> None:
-        self.routes[(method, path)] = handler
+    def route(self, method: str, pattern: str, handler: Handler) -> None:
+        """Answer ``method`` on paths matching ``pattern`` (a regular expression, whole
+        path; its groups in ``request.match``) with ``handler(request)``."""
+        self.routes.append((method, re.compile(pattern), handler))
 
     def register_clients(self, redirect_base: str) -> None:
         """The OAuth apps of both forges, calling back to LaunchPad at ``redirect_base``."""
@@ -266,13 +293,82 @@ class StandinForge:
                      "confirmed_at": "2030-01-01T00:00:00Z"
                      if primary and primary["verified"] else None}, []
 
+    def _repository(self, request: Request, path: str) -> Repository | None:
+        """The repository if it exists and the caller may see it."""
+        found = self.repositories.get(path)
+        person = self._person(request)
+        if found is None or (found.private and (person is None or person.login != found.owner)):
+            return None
+        return found
+
+    def _create(self, request: Request, name: str, private: bool) -> Repository | None:
+        person = self._person(request)
+        assert person is not None
+        path = f"{person.login}/{name}"
+        with self.lock:
+            if path in self.repositories:
+                return None
+            self.repositories[path] = Repository(path, person.login, private,
+                                                 request.json.get("description") or "")
+        return self.repositories[path]
+
+    def github_create_repository(self, request: Request) -> Response:
+        if self._person(request) is None:
+            return 401, {"message": "Bad credentials"}, []
+        body = request.json
+        created = self._create(request, body["name"], body.get("private") is True)
+        if created is None:
+            return 422, {"message": "Repository creation failed.", "errors": [
+                {"resource": "Repository", "code": "custom", "field": "name",
+                 "message": "name already exists on this account"}]}, []
+        return 201, self._github_shape(created), []
+
+    def github_repository(self, request: Request) -> Response:
+        found = self._repository(request, request.match["path"])
+        if found is None:
+            return 404, {"message": "Not Found"}, []
+        return 200, self._github_shape(found), []
+
+    def gitlab_create_project(self, request: Request) -> Response:
+        if self._person(request) is None:
+            return 401, {"message": "401 Unauthorized"}, []
+        body = request.json
+        created = self._create(request, body["path"], body.get("visibility") != "public")
+        if created is None:
+            return 400, {"message": {"name": ["has already been taken"],
+                                     "path": ["has already been taken"]}}, []
+        return 201, self._gitlab_shape(created), []
+
+    def gitlab_project(self, request: Request) -> Response:
+        found = self._repository(request, unquote(request.match["path"]))
+        if found is None:
+            return 404, {"message": "404 Project Not Found"}, []
+        return 200, self._gitlab_shape(found), []
+
+    def _github_shape(self, repository: Repository) -> dict[str, Any]:
+        return {"full_name": repository.path, "name": repository.path.split("/")[1],
+                "owner": {"login": repository.owner}, "private": repository.private,
+                "description": repository.description, "default_branch": "main",
+                "clone_url": f"{self.url}/{repository.path}.git",
+                "html_url": f"{self.url}/{repository.path}"}
+
+    def _gitlab_shape(self, repository: Repository) -> dict[str, Any]:
+        return {"path_with_namespace": repository.path,
+                "visibility": "private" if repository.private else "public",
+                "description": repository.description, "default_branch": None,
+                "http_url_to_repo": f"{self.url}/{repository.path}.git",
+                "web_url": f"{self.url}/{repository.path}"}
+
     # -- WSGI ----------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         request = Request(environ)
         self.requests.append((request.method, request.path))
-        handler = self.routes.get((request.method, request.path))
-        status, body, headers = (handler(request) if handler
-                                 else (404, {"message": "Not Found"}, []))
+        status, body, headers = 404, {"message": "Not Found"}, []
+        for method, pattern, handler in self.routes:
+            request.match = pattern.fullmatch(request.path)
+            if method == request.method and request.match:
+                status, body, headers = handler(request)
+                break
         if not isinstance(body, str | bytes):
             body = json.dumps(body)
             headers = [*headers, ("Content-Type", "application/json")]
@@ -358,8 +454,9 @@ def running(forge: StandinForge) -> Iterator[str]:
     server = waitress.create_server(forge, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    forge.url = f"http://127.0.0.1:{server.effective_port}"
     try:
-        yield f"http://127.0.0.1:{server.effective_port}"
+        yield forge.url
     finally:
         with contextlib.suppress(OSError):
             server.trigger.pull_trigger(functools.partial(_close_channels, server))

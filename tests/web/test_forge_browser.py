@@ -37,8 +37,7 @@ def launchpad() -> Launchpad:
 @pytest.fixture
 def forge() -> Iterator[StandinForge]:
     standin = StandinForge()
-    with running(standin) as url:
-        standin.url = url
+    with running(standin):
         yield standin
 
 

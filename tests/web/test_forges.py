@@ -50,8 +50,7 @@ def launchpad() -> Launchpad:
 @pytest.fixture(scope="module")
 def forge() -> Iterator[StandinForge]:
     standin = StandinForge()
-    with running(standin) as url:
-        standin.url = url
+    with running(standin):
         standin.register_clients(LOCAL)
         yield standin
 
