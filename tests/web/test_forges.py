@@ -407,3 +407,9 @@ def test_rotation_re_encrypts_every_token_under_the_newest_key(client, forge, db
     assert TokenCipher([newer]).decrypt(row.access_token) == live  # the old key is not needed
     with pytest.raises(Exception, match="does not decrypt"), db.session() as session:
         rotate_tokens(session, (Fernet.generate_key().decode(),))
+
+
+def test_the_forge_routes_are_in_the_openapi_document(client):
+    paths = client.get("/api/openapi.json").json["paths"]
+    assert set(paths["/api/me/forges/{forge}"]) >= {"get", "delete"}
+    assert "get" in paths["/api/forges"] and "get" in paths["/api/me/forges"]
