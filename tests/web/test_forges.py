@@ -413,3 +413,10 @@ def test_the_forge_routes_are_in_the_openapi_document(client):
     paths = client.get("/api/openapi.json").json["paths"]
     assert set(paths["/api/me/forges/{forge}"]) >= {"get", "delete"}
     assert "get" in paths["/api/forges"] and "get" in paths["/api/me/forges"]
+
+
+def test_a_verified_email_that_is_no_address_is_passed_over(client, forge):
+    address = email()
+    login = person(forge, ("not an address", True), (address, True))
+    assert sign_in_with(client, forge, "github", login).status_code == 303
+    assert client.get("/api/me").json["email"] == address

@@ -30,7 +30,7 @@ from ..accounts.models import User
 from ..accounts.schemas import UserView
 from ..accounts.services import AccountService
 from ..clock import Clock
-from ..emails import normalize_email
+from ..emails import Email, normalize_email
 from ..errors import (
     ForgeAccountTakenError,
     ForgeAlreadyLinkedError,
@@ -109,12 +109,13 @@ class ForgeService:
         if row is not None:
             self._store(row, who, tokens)
             return UserView.from_row(db.get_one(User, row.user_id))
-        user = self._user_by_verified_email(db, who)
+        verified = [e for e in (_normal(e) for e in who.verified_emails) if e]
+        user = self._user_by_email(db, verified)
         if user is None:
-            if not who.verified_emails or self._email_taken(db, who):
+            if not verified or self._email_taken(db, who):
                 raise ForgeEmailUnverifiedError()
-            user = self.accounts.signup_without_password(
-                db, email=normalize_email(who.verified_emails[0]), address=address)
+            user = self.accounts.signup_without_password(db, email=Email(verified[0]),
+                                                         address=address)
         self._link(db, user.id, forge, who, tokens)
         return user
 
@@ -200,10 +201,11 @@ class ForgeService:
             query = query.where(ForgeAccount.user_id == user_id)
         return db.scalar(query)
 
-    def _user_by_verified_email(self, db: Session, who: ForgeUser) -> UserView | None:
-        emails = [_normal(e) for e in who.verified_emails]
-        user = db.scalar(sa.select(User).where(User.email.in_([e for e in emails if e])))
-        return UserView.from_row(user) if user else None
+    def _user_by_email(self, db: Session, emails: list[str]) -> UserView | None:
+        """The account of the first of ``emails`` (normalized, verified) that has one."""
+        users = {u.email: u for u in db.scalars(sa.select(User).where(User.email.in_(emails)))}
+        found = next((users[e] for e in emails if e in users), None)
+        return UserView.from_row(found) if found else None
 
     def _email_taken(self, db: Session, who: ForgeUser) -> bool:
         """An account has one of the forge's emails (unverified: never linked)."""
