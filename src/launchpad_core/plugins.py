@@ -30,6 +30,7 @@ from .errors import PluginError
 
 if TYPE_CHECKING:
     from .billing import BillingProvider
+    from .forges import Forge
     from .generators import FileGenerator
     from .importing import TemplateImporter
     from .model.answers import Answers
@@ -186,6 +187,9 @@ class Hooks:
         if provider is None:
             raise PluginError("no billing provider answered")
         return provider
+
+    def forges(self, *, settings: Mapping[str, Mapping[str, str]]) -> dict[str, Forge]:
+        return _unique(self.pm.hook.launchpad_forges(settings=settings), "forge")
 
     def register_commands(self, *, subparsers: Any) -> None:
         self.pm.hook.launchpad_register_commands(subparsers=subparsers)

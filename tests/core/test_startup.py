@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 HEAVY = ("sqlalchemy", "alembic", "falcon", "waitress", "psycopg", "huey", "redis", "stripe",
-         "smtplib", "ssl")
+         "smtplib", "ssl", "requests", "authlib", "cryptography")
 
 PROBE = f"""
 import sys
