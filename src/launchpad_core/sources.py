@@ -298,6 +298,8 @@ class _Repository:
             else:
                 ref_used = ref
             commit = self._commit_of(ref_used)
+            if commit is None and warnings:  # not fetched: the ref may well exist
+                raise SourceError(warnings[0].partition("; ")[0])
             if commit is None:
                 raise SourceError(f"{spec} has no branch, tag or commit {ref_used!r}")
         else:

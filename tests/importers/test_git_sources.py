@@ -371,3 +371,15 @@ def test_a_ref_for_a_folder_that_is_no_repository_is_one_line(tmp_path, capsys):
     code, _out, err = launchpad(capsys, "render", str(folder), str(tmp_path / "lp"),
                                 "--defaults", "--vcs-ref", "v1.0.0")
     assert_one_line(code, err, "is not a Git repository, so it has no ref 'v1.0.0'")
+
+
+def test_a_ref_the_cache_lacks_while_the_repository_is_unreachable_says_so(
+        tmp_path, working, capsys, monkeypatch):
+    publish(working, tmp_path / "served", "owner/tpl")
+    with serving(tmp_path / "served") as running:
+        monkeypatch.setenv("LAUNCHPAD_GH_URL", running.url)
+        render(capsys, "gh:owner/tpl", tmp_path / "one")
+    code, _out, err = launchpad(capsys, "render", "gh:owner/tpl", str(tmp_path / "two"),
+                                "--defaults", "--vcs-ref", "v7.0.0")
+    assert_one_line(code, err, f"cannot fetch {running.url}/owner/tpl.git: ")
+    assert "no branch, tag or commit" not in err
