@@ -88,7 +88,7 @@ class ResolvedSource:
 
 
 @attrs.frozen
-class Version:
+class Release:
     """One release tag of a repository: its name and the commit it points to."""
 
     tag: str
@@ -181,7 +181,7 @@ def list_versions(
     cache_dir: Path,
     hosts: Mapping[str, str] | None = None,
     prereleases: bool = False,
-) -> list[Version]:
+) -> list[Release]:
     """The release tags of the repository ``spec``, oldest first by PEP 440 (tags that are
     not versions left out, and pre-releases unless ``prereleases``); the newest is the
     default ref of :func:`resolve_source`. Fetches the repository into the cache first."""
@@ -206,7 +206,7 @@ def _as_it_is(spec: str, root: Path, ref: str | None) -> ResolvedSource:
     )
 
 
-def _versions(repository: list[str], prereleases: bool) -> list[Version]:
+def _versions(repository: list[str], prereleases: bool) -> list[Release]:
     """Tags of the ``repository`` (git's options that name it) that are PEP 440 versions,
     in Copier's order (by version, ties by name), each with the commit it points to
     (an annotated tag's, peeled)."""
@@ -216,7 +216,7 @@ def _versions(repository: list[str], prereleases: bool) -> list[Version]:
     listing = _git_output(*repository, "for-each-ref",
                           "--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)",
                           "refs/tags") or ""
-    found: list[tuple[Pep440, Version]] = []
+    found: list[tuple[Pep440, Release]] = []
     for line in listing.splitlines():
         tag, object_id, peeled = line.split("\0")
         try:
@@ -224,7 +224,7 @@ def _versions(repository: list[str], prereleases: bool) -> list[Version]:
         except InvalidVersion:
             continue
         if prereleases or not number.is_prerelease:
-            found.append((number, Version(tag=tag, commit=peeled or object_id)))
+            found.append((number, Release(tag=tag, commit=peeled or object_id)))
     # Copier takes the first of equal versions in name order: reverse-sorted stably.
     newest_first = sorted(found, key=lambda pair: pair[0], reverse=True)
     return [version for _number, version in reversed(newest_first)]
