@@ -405,11 +405,14 @@ def _git_output(*args: str) -> str | None:
 
 
 def _git_failure(*args: str) -> str | None:
-    """None when git succeeds, else its reason in one line (its last ``fatal:`` line)."""
+    """None when git succeeds, else its reason in one line: its first ``fatal:`` line but
+    the catch-all after a reason of SSH's or of the path's, which is taken instead."""
     done = _git(list(args))
     if done is None or done.returncode == 0:
         return None
     lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
-    fatal = [line for line in lines if line.startswith(("fatal:", "error:"))]
-    reason = (fatal or lines or [f"git exited with status {done.returncode}"])[-1]
-    return without_credentials(re.sub(r"^(fatal|error): ", "", reason))
+    reasons = [re.sub(r"^(fatal|error): ", "", line) for line in lines
+               if line.startswith(("fatal:", "error:", "ssh:"))]
+    telling = [r for r in reasons if r != "Could not read from remote repository."]
+    reason = (telling or reasons or lines or [f"git exited with status {done.returncode}"])[0]
+    return without_credentials(reason)

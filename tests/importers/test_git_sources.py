@@ -383,3 +383,10 @@ def test_a_ref_the_cache_lacks_while_the_repository_is_unreachable_says_so(
                                 "--defaults", "--vcs-ref", "v7.0.0")
     assert_one_line(code, err, f"cannot fetch {running.url}/owner/tpl.git: ")
     assert "no branch, tag or commit" not in err
+
+
+def test_a_missing_local_repository_says_why(tmp_path, capsys):
+    code, _out, err = launchpad(capsys, "render", f"file://{tmp_path}/nowhere.git",
+                                str(tmp_path / "lp"), "--defaults")
+    assert_one_line(code, err, f"'{tmp_path}/nowhere.git' does not appear to be a git repository")
+    assert_no_half_cache(tmp_path / "cache")
