@@ -390,3 +390,29 @@ def test_a_missing_local_repository_says_why(tmp_path, capsys):
                                 str(tmp_path / "lp"), "--defaults")
     assert_one_line(code, err, f"'{tmp_path}/nowhere.git' does not appear to be a git repository")
     assert_no_half_cache(tmp_path / "cache")
+
+
+def test_render_over_the_git_protocol_as_copier_copy(tmp_path, working, capsys):
+    """``git://`` served by ``git daemon`` on loopback."""
+    import time
+
+    publish(working, tmp_path / "served", "owner/tpl")
+    port = free_port()
+    daemon = subprocess.Popen(
+        ["git", "daemon", "--export-all", "--reuseaddr", "--listen=127.0.0.1", f"--port={port}",
+         f"--base-path={tmp_path / 'served'}", str(tmp_path / "served")],
+        env=GIT_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _attempt in range(100):  # until it listens
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        url = f"git://127.0.0.1:{port}/owner/tpl.git"
+        ours = render(capsys, url, tmp_path / "lp", "--vcs-ref", "main")
+        theirs = copier_copy(url, tmp_path / "copier", "main")
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=10)
+    assert_same_tree(theirs, ours)
+    assert answers(ours)["_commit"].startswith("v1.2.0-2-g")
