@@ -16,7 +16,6 @@ import getpass
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -178,6 +177,8 @@ def _resolved(args: argparse.Namespace, lp: Launchpad, format: str | None) -> It
     if not _maybe_git(args.source, args.vcs_ref):
         yield source
         return
+    import tempfile
+
     from .sources import resolve_source
 
     with contextlib.ExitStack() as stack:
