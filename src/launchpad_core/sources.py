@@ -5,7 +5,9 @@ Git repository: ``gh:owner/name``, ``gl:group/name``, a URL (``https://``,
 ``git+https://``, ``git://``, ``git@host:path``, ``ssh://``, ``file://``, or any
 address ending in ``.git``) or the path of a local repository.
 :func:`resolve_source` gives the directory to load it from; :func:`list_versions`
-the repository's release tags.
+the repository's release tags; :func:`cached_repository` the cached mirror itself,
+whose versions, commits and checkouts ``launchpad update`` and ``check`` use.
+Git runs through :mod:`.git`.
 
 The rules are Copier's (``copier copy``):
 
