@@ -162,11 +162,19 @@ def _skipping(args: argparse.Namespace) -> bool:
     return args.skip_tasks or args.accept_hooks == "no"
 
 
-def _load(args: argparse.Namespace, lp: Launchpad) -> Template:
-    """The template of ``args.source`` with the options of the command; a skip is stated."""
+def _load(args: argparse.Namespace, lp: Launchpad, *, record_origin: bool = False) -> Template:
+    """The template of ``args.source`` with the options of the command; a skip is stated.
+    ``record_origin``: a LaunchPad template tells where it came from, and which commit
+    (:func:`~launchpad_core.loading.with_git_origin`), for ``launchpad update``."""
     with _resolved(args, lp, args.template_format) as path:
         template = lp.load(path, trusted=args.trust, skip_tasks=_skipping(args),
                            format=args.template_format)
+        if record_origin:
+            from .loading import with_git_origin
+
+            local = Path(args.source)
+            source = str(local.resolve()) if local.is_dir() else args.source
+            template = with_git_origin(template, path, source=source)
     return _stating_skipped(_with_source(args, lp, template))
 
 
@@ -179,13 +187,9 @@ def _resolved(args: argparse.Namespace, lp: Launchpad, format: str | None) -> It
     if not _maybe_git(args.source, args.vcs_ref):
         yield source
         return
-    import tempfile
+    from .sources import cache_or_temporary, resolve_source
 
-    from .sources import resolve_source
-
-    with contextlib.ExitStack() as stack:
-        cache = args.settings.cache_dir or Path(
-            stack.enter_context(tempfile.TemporaryDirectory(prefix="launchpad-git-")))
+    with cache_or_temporary(args.settings.cache_dir) as cache:
         resolved = resolve_source(
             args.source, args.vcs_ref, cache_dir=cache, hosts=args.settings.git_hosts,
             prereleases=args.prereleases, local_checkout=_tool_clones(lp, source, format))
@@ -292,10 +296,8 @@ def _render(args: argparse.Namespace) -> int:
     from .sinks import make_sink
 
     args.format = args.format or format_of(args.dest)
-    from .loading import with_git_origin
-
     lp = args.launchpad()
-    template = with_git_origin(_load(args, lp), Path(args.source))
+    template = _load(args, lp, record_origin=True)
     if args.format == "dir":
         template = with_destination(template, args.dest, launchpad=lp)
     answers = resolve_interactively(lp, template, args)

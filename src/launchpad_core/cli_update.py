@@ -3,19 +3,24 @@
 ``check`` is made for CI: exit 0 when the project is at its template's latest
 version, 1 when it is behind, 2 when it cannot tell (no answers file, not a Git
 template, unknown version ...).
+
+A remote template's repository is mirrored in the CLI's cache (:mod:`.sources`);
+without a cache, in a temporary folder removed after the command.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import LaunchpadError
 
 if TYPE_CHECKING:
-    from .updating import Update
+    from .updating import GitCache, Update
 
 CHECK_UP_TO_DATE, CHECK_BEHIND, CHECK_ERROR = 0, 1, 2
 
@@ -69,8 +74,9 @@ def _update(args: argparse.Namespace) -> int:
     request = UpdateRequest(to=args.to, given=parse_data(args.data), conflict=args.conflict,
                             ask=_ask if interactive else None, trusted=args.trust)
     lp = args.launchpad()
-    lp.import_cache_dir = None  # checkouts live in temporary folders: nothing to keep
-    update = prepare_update(lp, project, record, request)
+    with _git_cache(args) as cache:
+        update = prepare_update(lp, project, record, request, cache)
+    _warn(update.warnings)
     plan = update.plan
     if args.dry_run:
         for change in plan.changes:
@@ -101,10 +107,12 @@ def _check(args: argparse.Namespace) -> int:
     from .updating import project_status
 
     try:
-        status = project_status(Path(args.project), args.answers_file)
+        with _git_cache(args) as cache:
+            status = project_status(Path(args.project), cache, args.answers_file)
     except LaunchpadError as exc:
         print(f"launchpad: error: {exc}", file=sys.stderr)
         return CHECK_ERROR
+    _warn(status.warnings)
     if args.json:
         print(status.as_json())
     elif status.behind:
@@ -113,3 +121,17 @@ def _check(args: argparse.Namespace) -> int:
     else:
         print(f"{args.project}: up to date ({status.current})")
     return CHECK_BEHIND if status.behind else CHECK_UP_TO_DATE
+
+
+@contextlib.contextmanager
+def _git_cache(args: argparse.Namespace) -> Iterator[GitCache]:
+    from .sources import cache_or_temporary
+    from .updating import GitCache
+
+    with cache_or_temporary(args.settings.cache_dir) as folder:
+        yield GitCache(folder, args.settings.git_hosts)
+
+
+def _warn(warnings: tuple[str, ...]) -> None:
+    for warning in warnings:
+        print(f"launchpad: warning: {warning}", file=sys.stderr)

@@ -27,7 +27,6 @@ from __future__ import annotations
 import difflib
 import os
 import stat
-import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
@@ -173,13 +172,11 @@ class _Planner:
 
     def _git(self, *args: str, ok: tuple[int, ...]) -> bytes:
         """Git in the work folder, never finding a repository around it."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-        env["GIT_CEILING_DIRECTORIES"] = str(self.work.parent)
-        done = subprocess.run(["git", *args], cwd=self.work, capture_output=True, env=env,
-                              check=False)
+        from .git import reason, run_git
+
+        done = run_git(*args, cwd=self.work, text=False, ceiling=self.work.parent)
         if done.returncode not in ok:
-            reason = done.stderr.decode(errors="replace").strip()
-            raise LaunchpadError(f"git {args[0]} failed: {reason}")
+            raise LaunchpadError(f"git {args[0]} failed: {reason(done)}")
         return done.stdout
 
     def _merge_file(self, texts: tuple[bytes, bytes, bytes]) -> tuple[bytes, bool]:

@@ -5,7 +5,9 @@ Git repository: ``gh:owner/name``, ``gl:group/name``, a URL (``https://``,
 ``git+https://``, ``git://``, ``git@host:path``, ``ssh://``, ``file://``, or any
 address ending in ``.git``) or the path of a local repository.
 :func:`resolve_source` gives the directory to load it from; :func:`list_versions`
-the repository's release tags.
+the repository's release tags; :func:`cached_repository` the cached mirror itself,
+whose versions, commits and checkouts ``launchpad update`` and ``check`` use.
+Git runs through :mod:`.git`.
 
 The rules are Copier's (``copier copy``):
 
@@ -43,7 +45,6 @@ import hashlib
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -53,6 +54,15 @@ import attrs
 
 from .config import DEFAULT_GIT_HOSTS
 from .errors import SourceError
+from .git import (
+    NETWORK_SECONDS,
+    describe,
+    git_failure,
+    git_output,
+    is_repository_root,
+    run_git,
+    without_credentials,
+)
 
 #: Copier's prefixes of addresses that are Git repositories whatever they end with.
 _GIT_PREFIXES = ("git@", "git://", "git+", "ssh://", "file://",
@@ -116,19 +126,6 @@ def git_url(spec: str, hosts: Mapping[str, str] | None = None) -> str | None:
     return str(path) if is_repository_root(path) else None
 
 
-def is_repository_root(path: Path) -> bool:
-    """Whether ``path`` is the top level of a Git working tree."""
-    if not (path / ".git").exists():
-        return False
-    top = _git_output("-C", str(path), "rev-parse", "--show-toplevel")
-    return top is not None and Path(top.strip()).resolve() == path.resolve()
-
-
-def without_credentials(text: str) -> str:
-    """``text`` with every ``user:password@`` of a URL in it left out."""
-    return re.sub(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@", r"\1", text)
-
-
 def _cache_key(url: str) -> str:
     parts = urlsplit(url)
     if parts.netloc and "@" in parts.netloc:
@@ -171,7 +168,7 @@ def resolve_source(
         tags = _versions(["-C", url], prereleases) if ref is None and local_checkout else []
         if not tags:
             return _as_it_is(spec, working_tree, ref)
-    with _Repository(cache_dir, url) as repo:
+    with CachedRepository(cache_dir, url) as repo:
         return repo.resolve(spec, ref, prereleases=prereleases)
 
 
@@ -185,24 +182,42 @@ def list_versions(
     """The release tags of the repository ``spec``, oldest first by PEP 440 (tags that are
     not versions left out, and pre-releases unless ``prereleases``); the newest is the
     default ref of :func:`resolve_source`. Fetches the repository into the cache first."""
+    with cached_repository(spec, cache_dir=cache_dir, hosts=hosts) as repo:
+        if repo.warnings:  # a list of versions is only worth having current
+            raise SourceError(repo.warnings[0].partition("; ")[0])
+        return repo.versions(prereleases=prereleases)
+
+
+@contextlib.contextmanager
+def cached_repository(
+    spec: str, *, cache_dir: Path, hosts: Mapping[str, str] | None = None
+) -> Iterator[CachedRepository]:
+    """The cached mirror of the repository ``spec``, cloned or fetched (a fetch that fails
+    leaves it as held, with a warning), locked until the block ends."""
     url = git_url(spec, hosts)
     if url is None:
         raise SourceError(f"{spec} is not a Git repository")
-    with _Repository(cache_dir, url) as repo:
-        warnings = repo.update()
-        if warnings:  # a list of versions is only worth having current
-            raise SourceError(warnings[0].partition("; ")[0])
-        return _versions(repo.git, prereleases)
+    with CachedRepository(cache_dir, url) as repo:
+        repo.warnings = repo.fetch()
+        yield repo
+
+
+@contextlib.contextmanager
+def cache_or_temporary(cache_dir: Path | None) -> Iterator[Path]:
+    """``cache_dir``; without one (no cache configured), a temporary folder removed after."""
+    if cache_dir is not None:
+        yield cache_dir
+        return
+    with tempfile.TemporaryDirectory(prefix="launchpad-git-") as temporary:
+        yield Path(temporary)
 
 
 def _as_it_is(spec: str, root: Path, ref: str | None) -> ResolvedSource:
     """A local working tree read as it is (at ``HEAD``, edits included)."""
-    commit = _git_output("-C", str(root), "rev-parse", "HEAD")
-    describe = _git_output("-C", str(root), "describe", "--tags", "--always")
+    commit = git_output("-C", str(root), "rev-parse", "HEAD")
     return ResolvedSource(
         spec=spec, path=root, url=str(root), ref=ref,
-        commit=commit.strip() if commit else None,
-        describe=describe.strip() if describe else None,
+        commit=commit.strip() if commit else None, describe=describe(root),
     )
 
 
@@ -213,9 +228,9 @@ def _versions(repository: list[str], prereleases: bool) -> list[Release]:
     from packaging.version import InvalidVersion
     from packaging.version import Version as Pep440
 
-    listing = _git_output(*repository, "for-each-ref",
-                          "--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)",
-                          "refs/tags") or ""
+    listing = git_output(*repository, "for-each-ref",
+                         "--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)",
+                         "refs/tags") or ""
     found: list[tuple[Pep440, Release]] = []
     for line in listing.splitlines():
         tag, object_id, peeled = line.split("\0")
@@ -231,8 +246,11 @@ def _versions(repository: list[str], prereleases: bool) -> list[Release]:
 
 
 # -- the cache of one repository ---------------------------------------------------------------
-class _Repository:
-    """The mirror and checkouts of one repository, locked for one resolution."""
+class CachedRepository:
+    """The mirror and checkouts of one repository, locked while in use (a ``with`` block).
+
+    :ivar warnings: what :func:`cached_repository`'s fetch warned of.
+    """
 
     def __init__(self, cache_dir: Path, url: str):
         self.url = url
@@ -243,9 +261,10 @@ class _Repository:
         self.trees = self.root / "trees"
         #: git's options that name the mirror.
         self.git = ["--git-dir", str(self.mirror)]
+        self.warnings: tuple[str, ...] = ()
         self._lock: contextlib.ExitStack | None = None
 
-    def __enter__(self) -> _Repository:
+    def __enter__(self) -> CachedRepository:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             lock = open(self.root / f"{self.key}.lock", "wb")
@@ -265,12 +284,13 @@ class _Repository:
         """Whether a complete mirror is in the cache (it is renamed into place when done)."""
         return (self.mirror / "HEAD").is_file()
 
-    def update(self) -> tuple[str, ...]:
+    def fetch(self) -> tuple[str, ...]:
         """Clone or fetch the mirror; a fetch that fails leaves it held, with a warning."""
         if not self.held:
             self._clone()
             return ()
-        failure = _git_failure(*self.git, "fetch", "--prune", "--quiet", "origin")
+        failure = git_failure(*self.git, "fetch", "--prune", "--quiet", "origin",
+                              timeout=NETWORK_SECONDS)
         if failure is None:
             return ()
         return (f"cannot fetch {self.shown}: {failure}; using the copy cached earlier",)
@@ -282,36 +302,50 @@ class _Repository:
     def _clone(self) -> None:
         with _staging(self.root) as staging:
             target = staging / "mirror.git"
-            failure = _git_failure("clone", "--mirror", "--quiet", "--", self.url, str(target))
+            failure = git_failure("clone", "--mirror", "--quiet", "--", self.url, str(target),
+                                  timeout=NETWORK_SECONDS)
             if failure is not None:
                 raise SourceError(f"cannot clone {self.shown}: {failure}")
             os.rename(target, self.mirror)
 
     def resolve(self, spec: str, ref: str | None, *, prereleases: bool) -> ResolvedSource:
-        warnings: tuple[str, ...] = ()
         commit = self._held_fixed_ref(ref)
         if commit is None:
-            warnings = self.update()
+            self.warnings = self.fetch()
             if ref is None:
-                versions = _versions(self.git, prereleases)
+                versions = self.versions(prereleases=prereleases)
                 ref_used = versions[-1].tag if versions else "HEAD"
             else:
                 ref_used = ref
-            commit = self._commit_of(ref_used)
-            if commit is None and warnings:  # not fetched: the ref may well exist
-                raise SourceError(warnings[0].partition("; ")[0])
-            if commit is None:
-                raise SourceError(f"{spec} has no branch, tag or commit {ref_used!r}")
+            commit = self.commit_of(ref_used, missing=f"{spec} has no branch, tag or commit")
         else:
             ref_used = ref or "HEAD"
-        tree = self._checkout(commit)
-        describe = _git_output("-C", str(tree), "describe", "--tags", "--always")
+        tree = self.checkout(commit)
         is_tag = f"refs/tags/{ref_used}" in self._refs_named(ref_used)
         return ResolvedSource(
             spec=spec, path=tree, url=self.url, ref=ref, commit=commit,
-            tag=ref_used if is_tag else None,
-            describe=describe.strip() if describe else None, warnings=warnings,
+            tag=ref_used if is_tag else None, describe=describe(tree), warnings=self.warnings,
         )
+
+    def versions(self, *, prereleases: bool = False) -> list[Release]:
+        """The mirror's release tags (:func:`list_versions`)."""
+        return _versions(self.git, prereleases)
+
+    def commit_of(self, ref: str, *, missing: str) -> str:
+        """The full hash of the commit ``ref`` names; :class:`SourceError` ``missing ref``
+        when there is none, or when the fetch failed (the cache lacks it: say why)."""
+        commit = self._find(ref)
+        if commit is not None:
+            return commit
+        if self.warnings:  # not fetched: the ref may well exist
+            raise SourceError(f"{self.warnings[0].partition('; ')[0]}, and the cache holds "
+                              f"no {ref!r}")
+        raise SourceError(f"{missing} {ref!r}")
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        """Whether the commit ``older`` is ``newer`` or one of its ancestors."""
+        done = run_git(*self.git, "merge-base", "--is-ancestor", older, newer)
+        return done.returncode == 0
 
     def _held_fixed_ref(self, ref: str | None) -> str | None:
         """The commit of ``ref`` when the cache holds it and it cannot have moved: a tag or
@@ -320,32 +354,33 @@ class _Repository:
             return None
         named = self._refs_named(ref)
         fixed = f"refs/tags/{ref}" in named or (_HEX.match(ref) is not None and not named)
-        return self._commit_of(ref) if fixed else None
+        return self._find(ref) if fixed else None
 
     def _refs_named(self, name: str) -> set[str]:
         """The branch and tag called ``name`` in the mirror (full ref names)."""
-        listing = _git_output(*self.git, "for-each-ref", "--format=%(refname)",
+        listing = git_output(*self.git, "for-each-ref", "--format=%(refname)",
                               f"refs/heads/{name}", f"refs/tags/{name}")
         return set((listing or "").split())
 
-    def _commit_of(self, ref: str) -> str | None:
+    def _find(self, ref: str) -> str | None:
         """The full hash of the commit ``ref`` names in the mirror, read as Copier reads it
         (``cat-file`` on standard input: a ref is never taken for an option)."""
-        done = _git([*self.git, "cat-file", "--batch-check=%(objectname)"],
-                    stdin=f"{ref}^{{commit}}\n")
-        output = done.stdout.strip() if done is not None and done.returncode == 0 else ""
+        done = run_git(*self.git, "cat-file", "--batch-check=%(objectname)",
+                       stdin=f"{ref}^{{commit}}\n")
+        output = done.stdout.strip() if done.returncode == 0 else ""
         return output if re.fullmatch(r"[0-9a-f]{40,64}", output) else None
 
-    def _checkout(self, commit: str) -> Path:
+    def checkout(self, commit: str) -> Path:
+        """The cached checkout of ``commit`` (a clone of the mirror, tags included)."""
         tree = self.trees / f"{self.key}-{commit}"
         if not (tree / ".git").is_dir():
             self.trees.mkdir(parents=True, exist_ok=True)
             with _staging(self.trees) as staging:
                 target = staging / "tree"
                 failure = (
-                    _git_failure("clone", "--no-checkout", "--quiet", "--", str(self.mirror),
+                    git_failure("clone", "--no-checkout", "--quiet", "--", str(self.mirror),
                                  str(target))
-                    or _git_failure("-C", str(target), "-c", "advice.detachedHead=false",
+                    or git_failure("-C", str(target), "-c", "advice.detachedHead=false",
                                     "checkout", "--quiet", "--detach", commit)
                 )
                 if failure is not None:
@@ -373,46 +408,3 @@ def _staging(parent: Path) -> Iterator[Path]:
         yield staging
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-# -- running git -------------------------------------------------------------------------------
-def _git_env() -> dict[str, str]:
-    """The environment git runs in: the user's (proxies, SSH and credential settings), less
-    what would point it at another repository, and never a prompt for a password."""
-    local = {"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
-             "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_COMMON_DIR", "GIT_NAMESPACE",
-             "GIT_PREFIX", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM"}
-    env = {k: v for k, v in os.environ.items() if k not in local}
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    return env
-
-
-def _git(args: list[str], *, stdin: str | None = None) -> subprocess.CompletedProcess[str] | None:
-    try:
-        return subprocess.run(
-            ["git", "-c", "core.fsmonitor=false", *args], input=stdin, capture_output=True,
-            text=True, env=_git_env(), check=False,
-            stdin=None if stdin is not None else subprocess.DEVNULL,
-        )
-    except FileNotFoundError:
-        raise SourceError("git is not installed (templates from repositories need it)") from None
-
-
-def _git_output(*args: str) -> str | None:
-    """Git's output, or None when it fails."""
-    done = _git(list(args))
-    return done.stdout if done is not None and done.returncode == 0 else None
-
-
-def _git_failure(*args: str) -> str | None:
-    """None when git succeeds, else its reason in one line: its first ``fatal:`` line but
-    the catch-all after a reason of SSH's or of the path's, which is taken instead."""
-    done = _git(list(args))
-    if done is None or done.returncode == 0:
-        return None
-    lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
-    reasons = [re.sub(r"^(fatal|error): ", "", line) for line in lines
-               if line.startswith(("fatal:", "error:", "ssh:"))]
-    telling = [r for r in reasons if r != "Could not read from remote repository."]
-    reason = (telling or reasons or lines or [f"git exited with status {done.returncode}"])[0]
-    return without_credentials(reason)

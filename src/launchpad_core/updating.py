@@ -3,18 +3,19 @@ and telling how far behind it is (``launchpad check``).
 
 The project's answers file says where the template is and which version made it:
 LaunchPad's (``_src_path``, ``_commit``, as ``launchpad render`` writes them beside
-``_template`` and ``_version``) or Copier's ``.copier-answers.yml``. Both versions
-are checked out of the template's Git repository, rendered with the recorded
-answers, and their difference merged into the project (:mod:`.merging`), all or
-nothing (:mod:`.project_writes`). Tasks and migrations are not run.
+``_template`` and ``_version``) or Copier's ``.copier-answers.yml``. The template is
+a Git repository, local or remote (``gh:owner/name``, a URL: any source
+:mod:`.sources` takes); its versions are listed and both are checked out through
+the cached mirror :mod:`.sources` keeps, rendered with the recorded answers, and
+their difference merged into the project (:mod:`.merging`), all or nothing
+(:mod:`.project_writes`). Tasks and migrations are not run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import tempfile
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,26 +23,18 @@ import attrs
 
 from .answers import Ask
 from .errors import LaunchpadError
+from .git import git_output, reason, run_git
 from .importing import with_destination
 from .loading import with_git_origin
 from .merging import UpdatePlan, files_by_path, plan_update
 from .model.answers import Answers
 from .model.template import Template
 from .runtime import Launchpad
-from .template_versions import (
-    checkout,
-    git,
-    require_repository,
-    resolve,
-    template_versions,
-    version_of,
-)
+from .sources import CachedRepository, Release, cached_repository, git_url
 
 #: Answers files looked for, in this order, when none is named.
 ANSWERS_FILES = (".launchpad-answers.yml", ".copier-answers.yml")
 _MAX_ANSWERS_BYTES = 1024 * 1024
-#: Copier's shortcuts for forges and Git's SSH form: sources on another machine.
-_REMOTE_PREFIXES = ("gh:", "gl:", "git@")
 
 
 class UpdateError(LaunchpadError):
@@ -62,16 +55,37 @@ class ProjectRecord:
     #: ``copier`` for Copier's answers file, else ``launchpad``.
     format: str
 
-    def template_root(self, project: Path) -> Path:
-        """The template directory: ``_src_path`` as written, or relative to the project."""
-        source = self.source.removeprefix("git+").removeprefix("file://")
-        if "://" in source or source.startswith(_REMOTE_PREFIXES):
-            raise UpdateError(f"the template {self.source} is remote: only a local Git "
-                              "repository is supported here")
-        path = Path(source).expanduser()
+    def template_spec(self, project: Path) -> str:
+        """The template's source: ``_src_path`` as written, or a folder relative to the
+        project made absolute."""
+        path = Path(self.source).expanduser()
         if not path.is_absolute() and (project / path).is_dir():
-            path = project / path
-        return path
+            return str(project / path)
+        return self.source
+
+    def missing(self) -> str:
+        """The start of the message for a version the template lacks."""
+        return f"the template {self.source} has no version"
+
+
+@attrs.frozen
+class GitCache:
+    """Where template repositories are mirrored and how ``gh:``/``gl:`` expand."""
+
+    cache_dir: Path
+    hosts: Mapping[str, str] | None = None
+
+
+@contextlib.contextmanager
+def template_repository(project: Path, record: ProjectRecord,
+                        cache: GitCache) -> Iterator[CachedRepository]:
+    """The recorded template's repository, fetched into the cache and locked."""
+    spec = record.template_spec(project)
+    if git_url(spec, cache.hosts) is None:
+        found = "a Git repository" if Path(spec).expanduser().exists() else "found"
+        raise UpdateError(f"the template {spec} is not {found}")
+    with cached_repository(spec, cache_dir=cache.cache_dir, hosts=cache.hosts) as repo:
+        yield repo
 
 
 def read_record(project: Path, answers_file: str | None = None) -> ProjectRecord:
@@ -112,6 +126,8 @@ class Status:
     current: str
     newer: tuple[str, ...]
     latest: str | None
+    #: What a person should be told (a fetch that failed: the cache answered).
+    warnings: tuple[str, ...] = ()
 
     @property
     def behind(self) -> int:
@@ -122,14 +138,25 @@ class Status:
                            "behind": self.behind, "newer": list(self.newer)})
 
 
-def project_status(project: Path, answers_file: str | None = None) -> Status:
+def project_status(project: Path, cache: GitCache, answers_file: str | None = None) -> Status:
     record = read_record(project, answers_file)
-    root = record.template_root(project)
-    versions = template_versions(root)
-    current = _recorded_commit(record)
-    done = version_of(root, resolve(root, current), versions)
-    newer = tuple(tag for tag, _commit in versions[done:])
-    return Status(current, newer, versions[-1][0] if versions else None)
+    with template_repository(project, record, cache) as repo:
+        versions = repo.versions()
+        current = _recorded_commit(record)
+        done = _reached(repo, repo.commit_of(current, missing=record.missing()), versions)
+        warnings = repo.warnings
+    newer = tuple(version.tag for version in versions[done:])
+    return Status(current, newer, versions[-1].tag if versions else None, warnings)
+
+
+def _reached(repo: CachedRepository, commit: str, versions: list[Release]) -> int:
+    """How many of ``versions`` (oldest first) ``commit`` has: the index just past the newest
+    tag that is it or one of its ancestors (0 when it precedes them all)."""
+    done = 0
+    for index, version in enumerate(versions, start=1):
+        if version.commit == commit or repo.is_ancestor(version.commit, commit):
+            done = index
+    return done
 
 
 def _recorded_commit(record: ProjectRecord) -> str:
@@ -140,10 +167,13 @@ def _recorded_commit(record: ProjectRecord) -> str:
 
 def ensure_clean(project: Path) -> None:
     """Refuse a project in a Git work tree with uncommitted changes (untracked files too)."""
-    inside = git(project, "rev-parse", "--is-inside-work-tree", check=False).strip()
-    if inside != "true":
+    inside = git_output("-C", str(project), "rev-parse", "--is-inside-work-tree")
+    if (inside or "").strip() != "true":
         return
-    if git(project, "status", "--porcelain", "--", ".").strip():
+    status = run_git("-C", str(project), "status", "--porcelain", "--", ".")
+    if status.returncode != 0:
+        raise UpdateError(f"git status in {project}: {reason(status)}")
+    if status.stdout.strip():
         raise UpdateError(f"{project} has uncommitted changes: commit or stash them, "
                           "or add --force")
 
@@ -153,6 +183,7 @@ class Update:
     plan: UpdatePlan
     from_ref: str
     to_ref: str
+    warnings: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -168,17 +199,16 @@ class UpdateRequest:
 
 
 def prepare_update(lp: Launchpad, project: Path, record: ProjectRecord,
-                   request: UpdateRequest) -> Update:
+                   request: UpdateRequest, cache: GitCache) -> Update:
     """Render both versions and plan the merge; nothing in the project changes."""
-    root = record.template_root(project)
-    require_repository(root)
-    current = _recorded_commit(record)
-    target = request.to or _latest(root)
-    with tempfile.TemporaryDirectory(prefix="launchpad-update-") as work:
-        _check_out_both(root, (current, Path(work) / "old"), (target, Path(work) / "new"))
+    with template_repository(project, record, cache) as repo:
+        current = _recorded_commit(record)
+        target = request.to or _latest(repo)
+        old, new = (repo.checkout(repo.commit_of(ref, missing=record.missing()))
+                    for ref in (current, target))
         where = {"project": project, "record": record, "request": request}
-        old_t = _load_version(lp, Path(work) / "old", **where)
-        new_t = _load_version(lp, Path(work) / "new", **where)
+        old_t = _load_version(lp, old, **where)
+        new_t = _load_version(lp, new, **where)
         old_t = _excluding(old_t, new_t.settings.exclude)
         recorded = _as_text(record.answers)
         new_answers = _answers(lp, new_t, {**recorded, **request.given}, ask=request.ask,
@@ -193,20 +223,12 @@ def prepare_update(lp: Launchpad, project: Path, record: ProjectRecord,
         new_files = lp.render(new_t, new_answers, trusted=request.trusted)
     plan = plan_update(project, files_by_path(old_files), files_by_path(new_files),
                        answers_path=record.path, conflict=request.conflict)
-    return Update(plan, current, target)
+    return Update(plan, current, target, repo.warnings)
 
 
-def _latest(root: Path) -> str:
-    versions = template_versions(root)
-    return versions[-1][0] if versions else "HEAD"
-
-
-def _check_out_both(root: Path, *versions: tuple[str, Path]) -> None:
-    """Check out each (ref, folder) of the template at once (Git writes the files)."""
-    with ThreadPoolExecutor(max_workers=len(versions)) as pool:
-        futures = [pool.submit(checkout, root, ref, dest) for ref, dest in versions]
-    for future in futures:
-        future.result()  # the first failure, as raised (an unknown version ...)
+def _latest(repo: CachedRepository) -> str:
+    versions = repo.versions()
+    return versions[-1].tag if versions else "HEAD"
 
 
 def _load_version(lp: Launchpad, dest: Path, *, project: Path, record: ProjectRecord,

@@ -15,7 +15,7 @@ import yaml
 from launchpad_core import cli
 from launchpad_core.merging import renames
 from launchpad_core.model.output import RenderedFile
-from launchpad_core.template_versions import checkout, template_versions
+from launchpad_core.sources import list_versions, resolve_source
 
 from .update_fixtures import GIT_ENV, committed, git, tagged_template, without_git
 
@@ -221,14 +221,10 @@ def test_a_template_that_is_no_git_repository(project, template, capsys):
         assert err == f"launchpad: error: the template {template} is not a Git repository\n"
 
 
-def test_a_remote_template_is_refused_in_one_line(project, capsys):
-    path = project / ".launchpad-answers.yml"
-    recorded = answers(project)["_src_path"]
-    path.write_text(path.read_text().replace(recorded, "gh:example/template"))
-    committed(project)
+def test_a_template_that_is_not_there(project, template, capsys):
+    template.rename(template.with_name("moved"))
     code, _, err = run(capsys, "update", str(project), "--defaults")
-    assert (code, err) == (1, "launchpad: error: the template gh:example/template is remote: "
-                              "only a local Git repository is supported here\n")
+    assert (code, err) == (1, f"launchpad: error: the template {template} is not found\n")
 
 
 def test_check_errors_exit_2(tmp_path, capsys):
@@ -244,16 +240,19 @@ def test_versions_are_tags_in_pep_440_order(tmp_path):
     head = git(repo, "rev-parse", "HEAD").strip()
     for tag in ("v10", "v2", "1.5", "not-a-version", "v3rc1", "v2.0.1"):
         git(repo, "tag", "-a", "-m", tag, tag) if tag == "v10" else git(repo, "tag", tag)
-    assert [tag for tag, _ in template_versions(repo)] == ["v1", "1.5", "v2", "v2.0.1", "v10"]
-    assert {commit for _, commit in template_versions(repo)} == {head}
-    assert "v3rc1" in [tag for tag, _ in template_versions(repo, prereleases=True)]
+    versions = list_versions(str(repo), cache_dir=tmp_path / "cache")
+    assert [v.tag for v in versions] == ["v1", "1.5", "v2", "v2.0.1", "v10"]
+    assert {v.commit for v in versions} == {head}
+    with_pre = list_versions(str(repo), cache_dir=tmp_path / "cache", prereleases=True)
+    assert "v3rc1" in [v.tag for v in with_pre]
 
 
-def test_checkout_clones_a_version(template, tmp_path):
-    checkout(template, "v1", tmp_path / "v1")
-    assert (tmp_path / "v1" / "gone.txt").read_text() == "removed in v2\n"
-    assert git(tmp_path / "v1", "describe", "--tags").strip() == "v1"
-    assert set(snapshot(without_git(tmp_path / "v1"))) == set(V1)
+def test_a_version_is_checked_out_in_the_cache(template, tmp_path):
+    resolved = resolve_source(str(template), "v1", cache_dir=tmp_path / "cache")
+    assert resolved.path.is_relative_to(tmp_path / "cache")
+    assert (resolved.path / "gone.txt").read_text() == "removed in v2\n"
+    assert git(resolved.path, "describe", "--tags").strip() == resolved.describe == "v1"
+    assert set(snapshot(without_git(resolved.path))) == set(V1)
 
 
 class Terminal(io.StringIO):
@@ -308,7 +307,7 @@ def test_an_answers_file_without_a_version(project, capsys):
 
 def test_check_of_a_copier_project_a_commit_past_its_tag(project, template, capsys):
     path = project / ".launchpad-answers.yml"
-    git(template, "checkout", "-q", "v2")
+    git(template, "checkout", "-q", "-b", "maintenance", "v2")
     (template / "notes.txt").write_text("between v2 and v3\n")
     git(template, "commit", "-qam", "between")
     between = git(template, "describe", "--tags").strip()

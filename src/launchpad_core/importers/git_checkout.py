@@ -42,19 +42,13 @@ class FreshClone:
 
 
 def _git(root: Path, *args: str) -> str | None:
-    """Git's output, or None. The repository is the template author's: no command its
-    configuration names may run (``core.fsmonitor``), no ``GIT_*`` of ours applies."""
-    import subprocess  # only a Git template's import runs Git
+    """Git's output in ``root``, or None (Git missing, failing or too slow)."""
+    from ..git import GitError, git_output  # only a Git template's import runs Git
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     try:
-        done = subprocess.run(
-            ["git", "-c", "core.fsmonitor=false", "-C", str(root), *args],
-            capture_output=True, text=True, timeout=_GIT_SECONDS, check=False, env=env,
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        return git_output("-C", str(root), *args, timeout=_GIT_SECONDS)
+    except GitError:
         return None
-    return done.stdout if done.returncode == 0 else None
 
 
 def process_umask() -> int:
@@ -74,11 +68,12 @@ def process_umask() -> int:
 def fresh_clone(root: Path) -> FreshClone | None:
     """The facts of the repository whose top level is ``root``; None when ``root`` is not
     one (a folder inside a repository is not cloned by Copier either) or Git is missing."""
-    if not (root / ".git").exists():
+    from ..git import is_repository_root
+
+    if not is_repository_root(root):
         return None
-    parsed = _git(root, "rev-parse", "--show-toplevel", "HEAD")
-    top, _newline, commit_hash = (parsed or "").strip().partition("\n")
-    if not commit_hash or Path(top).resolve() != root.resolve():
+    commit_hash = (_git(root, "rev-parse", "HEAD") or "").strip()
+    if not commit_hash:
         return None
     describe = _git(root, "describe", "--tags", "--always")
     listing = _git(root, "ls-files", "--stage", "-z")
