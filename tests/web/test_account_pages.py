@@ -76,6 +76,27 @@ def create_a_team_and_invite(b: Browser, email: str) -> None:
     b.check("team")
 
 
+def see_billing(b: Browser) -> None:
+    b.page.get_by_role("link", name="Billing", exact=True).click()
+    expect(b.page.get_by_text("plans are not enforced")).to_be_visible()
+    b.check("billing-self-hosted")
+
+
+def rename_and_delete_the_team(b: Browser) -> None:
+    page = b.page
+    page.get_by_label("Team name").fill("Rocket & <co>")
+    page.get_by_role("button", name="Rename team").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Rocket & <co>")
+    page.get_by_role("button", name="Delete team").click()
+    expect(page.get_by_label("Delete Rocket & <co> and its templates")).to_have_attribute(
+        "aria-invalid", "true")
+    b.check("team-delete-error")
+    page.get_by_label("Delete Rocket & <co> and its templates").check()
+    page.get_by_role("button", name="Delete team").click()
+    expect(page).to_have_url(f"{b.base}/teams")
+    expect(page.get_by_text("Rocket & <co>")).to_have_count(0)
+
+
 @pytest.mark.parametrize("width", [1280, 375])
 def test_account_and_team_journey(chromium: Any, self_hosted_url: str, outbox: Any,  # noqa: F811
                                   width: int) -> None:
@@ -87,6 +108,7 @@ def test_account_and_team_journey(chromium: Any, self_hosted_url: str, outbox: A
     sign_up(owner, "ada@example.com")
     change_password(owner)
     create_and_revoke_a_token(owner)
+    see_billing(owner)
     sign_up(guest, "ann@example.com")
     create_a_team_and_invite(owner, "ann@example.com")
 
@@ -100,6 +122,7 @@ def test_account_and_team_journey(chromium: Any, self_hosted_url: str, outbox: A
     guest.check("team-member")
     owner.page.reload()
     expect(owner.page.get_by_text("No pending invitations")).to_be_visible()
+    rename_and_delete_the_team(owner)
     assert [p for p in owner.problems if "422" not in p] == [] and guest.problems == []
     owner_context.close()
     guest_context.close()

@@ -23,6 +23,7 @@ from ..notifications import Notifier
 from ..teams.services import TeamService
 from ..templates.services import TemplateService
 from . import account
+from . import billing as billing_pages
 from . import resources as pages
 from . import teams as team_pages
 from .assets import Assets, StaticResource
@@ -52,6 +53,7 @@ def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: Ac
                   pages.GeneratePage(renderer, templates, jobs, queue, types))
     app.add_route("/jobs/{job_id:uuid}", pages.JobPage(renderer, jobs))
     account.install(app, renderer, accounts, auth)
+    billing_pages.install(app, renderer, billing, plans)
     team_pages.install(app, renderer, teams, notifier)
     app.add_route("/docs/api", pages.ApiReferencePage(renderer))
     app.add_route("/static/{name}", StaticResource(renderer.assets))
