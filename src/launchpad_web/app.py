@@ -21,6 +21,7 @@ from .accounts.auth import Authenticator, SessionCookie
 from .accounts.csrf import CsrfGuard
 from .accounts.export import AccountExport
 from .accounts.passwords import Passwords
+from .accounts.resets import PasswordResets
 from .accounts.services import AccountService
 from .accounts.sessions import SessionStore
 from .accounts.throttling import LoginThrottle, SignupThrottle
@@ -79,7 +80,8 @@ def create_app(
                             clock=clock)
     auth = Authenticator(sessions=sessions, tokens=TokenStore(clock=clock), cookie=cookie)
     template_cache = TemplateListCache.from_url(settings.redis_url) if settings.redis_url else None
-    accounts = AccountService(passwords=Passwords(settings.password_hashing), clock=clock,
+    passwords = Passwords(settings.password_hashing)
+    accounts = AccountService(passwords=passwords, clock=clock,
                               throttle=LoginThrottle(clock=clock), billing=billing,
                               signups=SignupThrottle(
                                   clock=clock, per_address=settings.signups_per_address),
@@ -148,5 +150,9 @@ def create_app(
     install_pages(app, secure=settings.secure_cookies, launchpad=launchpad, accounts=accounts,
                   auth=auth, templates=templates, jobs=jobs, queue=job_queue,
                   plans=settings.billing.plans if plans_enforced else None,
-                  billing=billing_service, teams=teams, notifier=notifier)
+                  billing=billing_service, teams=teams, notifier=notifier,
+                  resets=PasswordResets(passwords=passwords, sessions=sessions,
+                                        throttle=accounts.throttle, clock=clock,
+                                        public_url=settings.public_url)
+                  if settings.jobs.smtp.host else None)
     return app

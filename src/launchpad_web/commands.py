@@ -187,7 +187,8 @@ def _db_purge_sessions(args: argparse.Namespace) -> int:
     with make_session_factory(engine)() as db, db.begin():
         counts = purge_expired(db, settings)
     print(f"purged {counts.sessions} expired sessions, {counts.login_failures} old login "
-          f"failures and {counts.signup_attempts} old sign-ups")
+          f"failures, {counts.signup_attempts} old sign-ups and {counts.password_resets} old "
+          f"password resets")
     return 0
 
 

@@ -331,3 +331,14 @@ class TooManyStreamsError(TooManyRequestsError):
 class TooManySignupsError(TooManyRequestsError):
     code = "too_many_signups"
     title = "Too many accounts were created from your address; try again later"
+
+
+class TooManyResetRequestsError(TooManyRequestsError):
+    code = "too_many_reset_requests"
+    title = "Too many password resets were asked from your address; try again later"
+
+
+class InvalidResetTokenError(ApiError):
+    status = 400
+    code = "invalid_reset_token"
+    title = "This password-reset link is not valid: it expired, was used or was replaced"

@@ -13,11 +13,14 @@ from typing import Any
 
 import attrs
 import pytest
+from jobs.test_sweeper import smtp_server  # noqa: F401 (the mail sink fixture)
 from playwright.sync_api import expect
 
+from launchpad_web.jobs.settings import SmtpSettings
 from launchpad_worker.compose import service_app
 
 from .test_browser import PASSWORD, Browser, chromium, database  # noqa: F401 (fixtures)
+from .test_password_reset import link_in, mails_to
 
 NEW_PASSWORD = "another horse battery staple"
 
@@ -126,3 +129,39 @@ def test_account_and_team_journey(chromium: Any, self_hosted_url: str, outbox: A
     assert [p for p in owner.problems if "422" not in p] == [] and guest.problems == []
     owner_context.close()
     guest_context.close()
+
+
+@pytest.fixture
+def mail_url(database: Any, settings: Any, launchpad: Any, serve: Any,  # noqa: F811
+             smtp_server: Any) -> str:  # noqa: F811
+    smtp = SmtpSettings(host="127.0.0.1", port=smtp_server.server_address[1],
+                        starttls=False)
+    return serve(service_app(attrs.evolve(settings, jobs=attrs.evolve(settings.jobs, smtp=smtp)),
+                             session_factory=database, launchpad=launchpad))
+
+
+def test_forgotten_password_in_the_browser(chromium: Any, mail_url: str,  # noqa: F811
+                                           smtp_server: Any) -> None:  # noqa: F811
+    url = mail_url
+    context = chromium.new_context(base_url=url, viewport={"width": 375, "height": 900})
+    b = Browser(context.new_page(), url, "w375-reset")
+    sign_up(b, "ada@example.com")
+    b.page.get_by_role("button", name="Log out").click()
+    b.page.goto("/login")
+    b.page.get_by_role("link", name="Forgotten your password?").click()
+    b.check("forgot-password")
+    b.page.get_by_label("Email").fill("ada@example.com")
+    b.page.get_by_role("button", name="Send me a link").click()
+    expect(b.page.get_by_role("status")).to_contain_text("on its way")
+    [mail] = mails_to(smtp_server, "ada@example.com")
+    b.page.goto(link_in(mail))
+    b.check("reset-password")
+    b.page.get_by_label("New password").fill(NEW_PASSWORD)
+    b.page.get_by_role("button", name="Set the new password").click()
+    expect(b.page.get_by_role("status")).to_contain_text("Your password is changed")
+    b.page.get_by_label("Email").fill("ada@example.com")
+    b.page.get_by_label("Password").fill(NEW_PASSWORD)
+    b.page.get_by_role("button", name="Log in").click()
+    expect(b.page).to_have_url(f"{url}/dashboard")
+    assert b.problems == []
+    context.close()

@@ -303,7 +303,8 @@ def test_the_purge_sessions_command(tmp_path, monkeypatch, capsys):
         session.commit()
     assert main(["db", "purge-sessions"]) == 0
     assert capsys.readouterr().out == (
-        "purged 2 expired sessions, 1 old login failures and 1 old sign-ups\n")
+        "purged 2 expired sessions, 1 old login failures, 1 old sign-ups and 0 old "
+        "password resets\n")
     with engine.connect() as connection:
         assert connection.scalars(sa.select(AuthSession.id)).all() == ["a" * 64]
         assert connection.scalar(sa.select(sa.func.count()).select_from(LoginFailure)) == 1

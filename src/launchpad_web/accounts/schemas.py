@@ -18,6 +18,13 @@ class SignupRequest:
 
 
 @attrs.frozen
+class PasswordResetRequest:
+    """Ask for a password-reset link by email."""
+
+    email: Email
+
+
+@attrs.frozen
 class LoginRequest:
     email: Email
     password: str

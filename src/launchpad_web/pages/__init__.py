@@ -14,6 +14,7 @@ import falcon
 from launchpad_core import Launchpad
 
 from ..accounts.auth import Authenticator
+from ..accounts.resets import PasswordResets
 from ..accounts.services import AccountService
 from ..billing.plans import PlanCatalog
 from ..billing.services import BillingService
@@ -22,7 +23,7 @@ from ..jobs.services import JobService
 from ..notifications import Notifier
 from ..teams.services import TeamService
 from ..templates.services import TemplateService
-from . import account
+from . import account, password_reset
 from . import billing as billing_pages
 from . import resources as pages
 from . import teams as team_pages
@@ -35,9 +36,11 @@ from .security import FormToken, PageHeaders
 def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: AccountService,
             auth: Authenticator, templates: TemplateService, jobs: JobService, queue: Queue,
             plans: PlanCatalog | None, billing: BillingService, teams: TeamService,
-            notifier: Notifier, assets: Assets | None = None) -> None:
+            notifier: Notifier, resets: PasswordResets | None = None,
+            assets: Assets | None = None) -> None:
     renderer = Pages(assets=assets or Assets(), form_token=FormToken(secure=secure),
-                     globals={"openapi_path": "/api/openapi.json"})
+                     globals={"openapi_path": "/api/openapi.json",
+                              "password_resets": resets is not None})
     types = launchpad.hooks.variable_types()
     app.add_middleware(PageHeaders())
     install_page_errors(app, renderer, auth)
@@ -54,6 +57,7 @@ def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: Ac
     app.add_route("/jobs/{job_id:uuid}", pages.JobPage(renderer, jobs))
     account.install(app, renderer, accounts, auth)
     billing_pages.install(app, renderer, billing, plans)
+    password_reset.install(app, renderer, resets, notifier)
     team_pages.install(app, renderer, teams, notifier)
     app.add_route("/docs/api", pages.ApiReferencePage(renderer))
     app.add_route("/static/{name}", StaticResource(renderer.assets))
