@@ -53,6 +53,7 @@ from .teams.services import TeamService
 from .templates import resources as templates_resources
 from .templates.cache import TemplateListCache
 from .templates.services import TemplateService
+from .templates.transfer import TemplateTransfer
 
 OPENAPI_PATH = "/api/openapi.json"
 
@@ -105,7 +106,9 @@ def create_app(
         *accounts_resources.routes(accounts=accounts, auth=auth,
                                    export=AccountExport(clock=clock)),
         *teams_resources.routes(teams=teams, notifier=notifier),
-        *templates_resources.routes(templates=templates, cache=template_cache),
+        *templates_resources.routes(templates=templates, cache=template_cache,
+                                    transfer=TemplateTransfer(templates=templates,
+                                                              evaluator=evaluator)),
         *billing_resources.routes(
             billing=billing_service,
             webhooks=WebhookProcessor(provider=billing, clock=clock,
