@@ -214,7 +214,9 @@ def conflict_between_two_tabs(b: Browser, context: Any) -> None:
     expect(page.locator("#b-version")).to_have_text("version 5")
     expect(page.get_by_label("Content")).to_have_value("# {{ project_name }} from the other tab")
     expect(alert).to_be_hidden()
-    assert other.problems == []  # its first preview rendered with sample answers
+    # its first preview rendered with sample answers; a 429 of this account's two
+    # tabs previewing at once (a loaded machine) is waited out and sent again
+    assert [p for p in other.problems if "status of 429" not in p] == []
     other.page.close()
 
 
