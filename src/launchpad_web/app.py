@@ -99,12 +99,16 @@ def create_app(
                                 cache=template_cache)
 
     notifier = Notifier(launchpad.hooks, settings.jobs.smtp)
+    resets = PasswordResets(passwords=passwords, sessions=sessions, throttle=accounts.throttle,
+                            clock=clock, public_url=settings.public_url) \
+        if settings.jobs.smtp.host else None  # no email, no reset links
     billing_service = BillingService(provider=billing, quotas=quotas,
                                      public_url=settings.public_url)
     openapi = OpenApiResource()
     routes = [
         *accounts_resources.routes(accounts=accounts, auth=auth,
-                                   export=AccountExport(clock=clock)),
+                                   export=AccountExport(clock=clock), resets=resets,
+                                   notifier=notifier),
         *teams_resources.routes(teams=teams, notifier=notifier),
         *templates_resources.routes(templates=templates, cache=template_cache,
                                     transfer=TemplateTransfer(templates=templates,
@@ -154,8 +158,5 @@ def create_app(
                   auth=auth, templates=templates, jobs=jobs, queue=job_queue,
                   plans=settings.billing.plans if plans_enforced else None,
                   billing=billing_service, teams=teams, notifier=notifier,
-                  resets=PasswordResets(passwords=passwords, sessions=sessions,
-                                        throttle=accounts.throttle, clock=clock,
-                                        public_url=settings.public_url)
-                  if settings.jobs.smtp.host else None)
+                  resets=resets)
     return app

@@ -158,3 +158,31 @@ def test_old_requests_are_purged(db, clock):
         session.flush()
         assert purge_resets(session, clock) == 1
         assert session.scalar(sa.select(sa.func.count()).select_from(PasswordReset)) == 1
+
+
+def test_the_api_resets_a_password_by_the_mailed_token(mail_app, app, new_client,
+                                                        smtp_server):  # noqa: F811
+    ada, script = new_client(mail_app), new_client(mail_app)
+    sign_up_by_form(ada)
+    script.default_headers = {}  # a script, not a browser
+    for address in ("ada@example.com", "nobody@example.com"):
+        asked = script.post("/api/auth/password-reset", json={"email": address})
+        assert (asked.status_code, asked.text) == (202, "")
+    bad = script.post("/api/auth/password-reset", json={"email": "nope"})
+    assert (bad.status_code, bad.json["field"]) == (422, "$.email")
+    [mail] = mails_to(smtp_server, "ada@example.com")
+    token = link_in(mail).rsplit("/", 1)[1]
+    weak = script.post("/api/auth/password-reset/confirm",
+                       json={"token": token, "new_password": "short"})
+    assert (weak.status_code, weak.json["field"]) == (422, "$.new_password")
+    done = script.post("/api/auth/password-reset/confirm",
+                       json={"token": token, "new_password": NEW_PASSWORD})
+    assert done.status_code == 204
+    again = script.post("/api/auth/password-reset/confirm",
+                        json={"token": token, "new_password": NEW_PASSWORD})
+    assert (again.status_code, again.json["code"], again.json["field"]) == (
+        400, "invalid_reset_token", "$.token")
+    assert ada.get("/api/me").status_code == 401
+    without_mail = new_client(app)
+    assert without_mail.post("/api/auth/password-reset",
+                             json={"email": "ada@example.com"}).status_code == 404

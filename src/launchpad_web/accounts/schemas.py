@@ -25,6 +25,14 @@ class PasswordResetRequest:
 
 
 @attrs.frozen
+class PasswordResetConfirmRequest:
+    """The token of a mailed password-reset link and the new password."""
+
+    token: str
+    new_password: str
+
+
+@attrs.frozen
 class LoginRequest:
     email: Email
     password: str

@@ -9,26 +9,19 @@ timing says whether the address has an account.
 
 from __future__ import annotations
 
-import threading
-
 import falcon
 
 from ..accounts.resets import PasswordResets
 from ..accounts.schemas import PasswordResetRequest
 from ..converter import structure
 from ..errors import ApiError
-from ..notifications import Notice, Notifier
+from ..notifications import Notifier
 from .forms import Form
 from .rendering import Pages
 from .resources import NO_ERRORS, FormErrors, failed, see_other
 from .security import FIELD
 
 FORGOT = "/password/forgot"
-
-
-def send_later(notifier: Notifier, notice: Notice) -> None:
-    threading.Thread(target=notifier.send, args=(notice,), name="password-reset-mail",
-                     daemon=True).start()
 
 
 class ForgotPasswordPage:
@@ -60,7 +53,7 @@ class ForgotPasswordPage:
             return
         req.context.db.commit()
         if notice is not None:
-            send_later(self.notifier, notice)
+            self.notifier.send_later(notice)
         self.pages.render(req, resp, "forgot_password.html", available=True, errors=NO_ERRORS,
                           email=email, sent=True)
 
