@@ -137,15 +137,17 @@ def launchpad_notify(
     """Tell a user, outside the app, that something happened (email, chat ...).
 
     Called after a generation job completed or failed, once its in-app event is
-    stored, and when a team invites an email address; every implementation is
+    stored, when a team invites an email address and when someone asks for a
+    password-reset link (only when SMTP is set up); every implementation is
     called. The built-in one sends an email when SMTP settings are given. An
     exception is logged and changes nothing else.
 
-    :param kind: what happened: ``job_completed``, ``job_failed`` or ``team_invitation``.
+    :param kind: what happened: ``job_completed``, ``job_failed``, ``team_invitation`` or
+        ``password_reset`` (a one-time link to choose a new password).
     :param recipient: the user's (or the invited) email address.
     :param subject: a one-line summary.
     :param message: the text to send, with a link to the job (never holds secret
-        answers) or the invitation's one-time link.
+        answers) or the invitation's or password reset's one-time link.
     :param settings: the service's notification settings (``host``, ``port``,
         ``username``, ``password``, ``sender``, ``starttls`` of the SMTP server).
     """

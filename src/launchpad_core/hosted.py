@@ -104,3 +104,23 @@ def rendered_files(
     """``template`` rendered in memory with ``given`` resolved first (a preview)."""
     launchpad = _launchpad(limits)
     return launchpad.render(template, launchpad.resolve_answers(template, given))
+
+
+def imported_definition(archive: bytes, format: str | None, max_files: int, max_bytes: int,
+                        limits: Limits | None = None) -> dict[str, Any]:
+    """The definition of the template directory zipped in ``archive`` (a Copier,
+    Cookiecutter or LaunchPad template, ``format`` or detected), as the API stores it:
+    unpacked into a temporary folder (see :mod:`~launchpad_core.template_zips`),
+    imported untrusted with its tasks and hooks left out (and stated), checked."""
+    import tempfile
+    from pathlib import Path
+
+    from .importing import import_template, portable
+    from .template_zips import unpack
+
+    launchpad = _launchpad(limits)
+    with tempfile.TemporaryDirectory(prefix="launchpad-import-") as folder:
+        root = unpack(archive, Path(folder), max_bytes=max_bytes, max_files=max_files)
+        template = import_template(root, format, trusted=False, skip_tasks=True,
+                                   launchpad=launchpad)
+    return launchpad.unstructure(portable(template))

@@ -21,6 +21,7 @@ from .accounts.auth import Authenticator, SessionCookie
 from .accounts.csrf import CsrfGuard
 from .accounts.export import AccountExport
 from .accounts.passwords import Passwords
+from .accounts.resets import PasswordResets
 from .accounts.services import AccountService
 from .accounts.sessions import SessionStore
 from .accounts.throttling import LoginThrottle, SignupThrottle
@@ -57,6 +58,7 @@ from .templates import resources as templates_resources
 from .templates.cache import ListPages, TemplateListCache
 from .templates.database_pages import DatabaseListCache
 from .templates.services import TemplateService
+from .templates.transfer import TemplateTransfer
 
 OPENAPI_PATH = "/api/openapi.json"
 
@@ -84,7 +86,8 @@ def create_app(
                             clock=clock)
     auth = Authenticator(sessions=sessions, tokens=TokenStore(clock=clock), cookie=cookie)
     template_cache = list_cache(settings, session_factory)
-    accounts = AccountService(passwords=Passwords(settings.password_hashing), clock=clock,
+    passwords = Passwords(settings.password_hashing)
+    accounts = AccountService(passwords=passwords, clock=clock,
                               throttle=LoginThrottle(clock=clock), billing=billing,
                               signups=SignupThrottle(
                                   clock=clock, per_address=settings.signups_per_address),
@@ -102,14 +105,20 @@ def create_app(
 
     forges = forge_service(settings, launchpad=launchpad, accounts=accounts, clock=clock)
     notifier = Notifier(launchpad.hooks, settings.jobs.smtp)
+    resets = PasswordResets(passwords=passwords, sessions=sessions, throttle=accounts.throttle,
+                            clock=clock, public_url=settings.public_url) \
+        if settings.jobs.smtp.host else None  # no email, no reset links
     billing_service = BillingService(provider=billing, quotas=quotas,
                                      public_url=settings.public_url)
     openapi = OpenApiResource()
     routes = [
         *accounts_resources.routes(accounts=accounts, auth=auth,
-                                   export=AccountExport(clock=clock)),
+                                   export=AccountExport(clock=clock), resets=resets,
+                                   notifier=notifier),
         *teams_resources.routes(teams=teams, notifier=notifier),
-        *templates_resources.routes(templates=templates, cache=template_cache),
+        *templates_resources.routes(templates=templates, cache=template_cache,
+                                    transfer=TemplateTransfer(templates=templates,
+                                                              evaluator=evaluator)),
         *billing_resources.routes(
             billing=billing_service,
             webhooks=WebhookProcessor(provider=billing, clock=clock,
@@ -157,7 +166,8 @@ def create_app(
                   auth=auth, templates=templates, jobs=jobs, queue=job_queue,
                   plans=settings.billing.plans if plans_enforced else None,
                   billing=billing_service, teams=teams, notifier=notifier,
-                  api_document=lambda: openapi.document, forges=forges)
+                  api_document=lambda: openapi.document, forges=forges,
+                  resets=resets)
     return app
 
 

@@ -85,8 +85,6 @@ def _settings(args: argparse.Namespace) -> WebSettings:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import waitress
-
     from launchpad_worker.compose import service_app
     from launchpad_worker.context import WorkerContext
     from launchpad_worker.queue import JobQueue, running_consumer
@@ -94,6 +92,7 @@ def _serve(args: argparse.Namespace) -> int:
     from .db import make_engine, make_session_factory
     from .logs import configure_logging
     from .migrate import require_current
+    from .serving import create_server
 
     settings = _settings(args)
     configure_logging(settings.log_level)
@@ -112,8 +111,8 @@ def _serve(args: argparse.Namespace) -> int:
     # sockets, the embedded consumer stops, and the log writer flushes at exit.
     signal.signal(signal.SIGTERM, _interrupt)
     with running_consumer(queue, enabled=not args.no_worker and not settings.redis_url):
-        waitress.serve(app, host=settings.host, port=settings.port,
-                       **settings.server_options())
+        create_server(app, host=settings.host, port=settings.port,
+                      **settings.server_options()).run()
     return 0
 
 
@@ -198,7 +197,8 @@ def _db_purge_sessions(args: argparse.Namespace) -> int:
     with make_session_factory(engine)() as db, db.begin():
         counts = purge_expired(db, settings)
     print(f"purged {counts.sessions} expired sessions, {counts.login_failures} old login "
-          f"failures and {counts.signup_attempts} old sign-ups")
+          f"failures, {counts.signup_attempts} old sign-ups and {counts.password_resets} old "
+          f"password resets")
     return 0
 
 

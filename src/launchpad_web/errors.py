@@ -385,3 +385,14 @@ class LastSignInMethodError(ConflictError):
     code = "last_sign_in_method"
     title = ("This is the only way you can sign in: set a password or link another forge "
              "before unlinking it")
+
+
+class TooManyResetRequestsError(TooManyRequestsError):
+    code = "too_many_reset_requests"
+    title = "Too many password resets were asked from your address; try again later"
+
+
+class InvalidResetTokenError(ApiError):
+    status = 400
+    code = "invalid_reset_token"
+    title = "This password-reset link is not valid: it expired, was used or was replaced"

@@ -1,9 +1,9 @@
 """The one boundary through which the API evaluates a user's template code.
 
 Saving a definition (its Jinja compiled), checking the answers of a generation
-(defaults, ``when``, ``pattern``, validators) and previewing all run template
-code. None of it runs in a request thread or in the API's address space:
-:class:`Evaluator` hands each call to an
+(defaults, ``when``, ``pattern``, validators), previewing and importing an uploaded
+template directory all run template code. None of it runs in a request thread or
+in the API's address space: :class:`Evaluator` hands each call to an
 :class:`~launchpad_core.isolation.IsolationPool` of pre-forked children with
 hard CPU, memory and wall-clock limits (the functions they run are in
 :mod:`launchpad_core.hosted`), and turns every outcome into HTTP in one place:
@@ -71,6 +71,10 @@ PREVIEW_LIMITS = Limits(
 PREVIEW_ISOLATION = IsolationLimits(cpu_seconds=10, memory_bytes=1024 * MIB, wall_seconds=20.0,
                                     nice=10)
 
+#: An uploaded template directory unpacks to at most this much, in this many entries.
+IMPORT_BYTES = 32 * MIB
+IMPORT_FILES = 5000
+
 
 @attrs.frozen
 class EvaluationSettings:
@@ -89,6 +93,8 @@ class EvaluationSettings:
     check_isolation: IsolationLimits = CHECK_ISOLATION
     preview: Limits = PREVIEW_LIMITS
     preview_isolation: IsolationLimits = PREVIEW_ISOLATION
+    import_bytes: int = IMPORT_BYTES
+    import_files: int = IMPORT_FILES
 
 
 @functools.cache
@@ -138,6 +144,18 @@ class Evaluator:
         with _answering(field=None, kind="preview"):
             return self._run(calls.rendered_files, template, dict(given), self.settings.preview,
                              limits=self.settings.preview_isolation, user_id=user_id)
+
+    def imported(self, archive: bytes, format: str | None, *,
+                 user_id: uuid.UUID) -> dict[str, Any]:
+        """The definition of the template directory zipped in ``archive``
+        (:func:`~launchpad_core.hosted.imported_definition`): unpacked and imported in a
+        child, never here; 422 with the core's code (``load_error``, ``unsafe_path``,
+        ``limit_exceeded``, ``untrusted_code``, ``invalid_definition`` ...)."""
+        with _answering(field="$", kind="import"):
+            return self._run(calls.imported_definition, archive, format,
+                             self.settings.import_files, self.settings.import_bytes,
+                             self.settings.check, limits=self.settings.check_isolation,
+                             user_id=user_id)
 
     def _run(self, fn: Callable[..., T], *args: Any, limits: IsolationLimits,
              user_id: uuid.UUID) -> T:

@@ -11,6 +11,7 @@ team may invite again to send a new link).
 from __future__ import annotations
 
 import logging
+import threading
 
 import attrs
 
@@ -41,3 +42,9 @@ class Notifier:
                               settings=self.smtp.as_mapping())
         except Exception:
             log.exception("notification failed", extra={"kind": notice.kind})
+
+    def send_later(self, notice: Notice) -> None:
+        """:meth:`send` on a thread of its own: the request's answer and its timing do
+        not depend on the mail (a password reset must not tell who has an account)."""
+        threading.Thread(target=self.send, args=(notice,), name=f"notice-{notice.kind}",
+                         daemon=True).start()

@@ -101,6 +101,8 @@ from .jobs.settings import MIB, JobSettings
 
 ENVIRONMENTS = ("production", "development")
 LOG_LEVELS = ("INFO", "DEBUG", "WARNING", "ERROR")
+# how far waitress's body limit is above the service's (see launchpad_web.serving)
+SERVER_BODY_HEADROOM = MIB
 
 
 @attrs.frozen
@@ -152,11 +154,15 @@ class WebSettings:
         return self.data_dir / "compiled"
 
     def server_options(self) -> dict[str, Any]:
-        """waitress's options for these settings. Behind a trusted proxy waitress sets
+        """waitress's options for these settings (serve them with
+        :func:`launchpad_web.serving.create_server`). waitress's body limit is above the
+        service's, so the app answers an oversized body itself (see
+        :mod:`launchpad_web.serving`). Behind a trusted proxy waitress sets
         the request's client address from ``X-Forwarded-For`` (and drops the header
         from anyone else), so per-address limits count clients, not the proxy."""
         options: dict[str, Any] = {"threads": self.threads, "ident": "launchpad",
-                                   "max_request_body_size": self.max_body_bytes}
+                                   "max_request_body_size":
+                                       self.max_body_bytes + SERVER_BODY_HEADROOM}
         if self.trusted_proxy:
             options.update(trusted_proxy=self.trusted_proxy,
                            trusted_proxy_count=self.trusted_proxy_count,

@@ -34,13 +34,13 @@ import attrs
 import falcon
 import pytest
 import sqlalchemy as sa
-import waitress
 from falcon import testing
 
 from launchpad_core import Launchpad, hookimpl
 from launchpad_web import testing as testing_db
 from launchpad_web.db import make_engine, make_session_factory
 from launchpad_web.migrate import upgrade
+from launchpad_web.serving import create_server
 from launchpad_web.settings import PasswordHashing, WebSettings
 from launchpad_worker.compose import service_app
 
@@ -130,13 +130,15 @@ def committing_engine(request: pytest.FixtureRequest,
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[falcon.App], str]]:
-    """``serve(app) -> "http://127.0.0.1:PORT"``: ``app`` behind a real waitress server
-    (8 threads) on loopback, stopped after the test."""
+def serve() -> Iterator[Callable[..., str]]:
+    """``serve(app, **options) -> "http://127.0.0.1:PORT"``: ``app`` behind a real waitress
+    server as ``launchpad serve`` makes it (8 threads unless ``options`` say otherwise) on
+    loopback, stopped after the test."""
     running: list[tuple[Any, threading.Thread]] = []
 
-    def start(app: falcon.App) -> str:
-        server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
+    def start(app: falcon.App, **options: Any) -> str:
+        server = create_server(app, **{"threads": 8, **options, "host": "127.0.0.1",
+                                       "port": 0})
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         running.append((server, thread))

@@ -80,6 +80,8 @@ def template_calls(key: str) -> tuple[Call, ...]:
         Call("GET", f"{path}/versions/{{number}}"),
         Call("POST", f"{path}/preview", {"answers": {"project": "x"}}),
         Call("POST", f"{path}/form", {"answers": {"project": "x"}}),
+        Call("GET", f"{path}/export"),
+        Call("GET", f"{path}/diff"),
         Call("POST", "/api/generate", {"template_id": f"{{{key}}}", "answers": {}}),
     )
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from launchpad_web.accounts.models import (
     AuthSession,
     LoginFailure,
+    PasswordReset,
     SignupAttempt,
     ThrottleScope,
     User,
@@ -299,11 +300,15 @@ def test_the_purge_sessions_command(tmp_path, monkeypatch, capsys):
             LoginFailure(scope=ThrottleScope.ADDRESS, key="192.0.2.1", failed_at=now),
             SignupAttempt(address="192.0.2.1", attempted_at=now - timedelta(hours=2)),
             SignupAttempt(address="192.0.2.1", attempted_at=now),
+            *(PasswordReset(token_hash=str(age) * 64, user_id=user.id, email=user.email,
+                            address="192.0.2.1", requested_at=now - timedelta(hours=age),
+                            expires_at=now - timedelta(hours=age - 1)) for age in (0, 3)),
         ])
         session.commit()
     assert main(["db", "purge-sessions"]) == 0
     assert capsys.readouterr().out == (
-        "purged 2 expired sessions, 1 old login failures and 1 old sign-ups\n")
+        "purged 2 expired sessions, 1 old login failures, 1 old sign-ups and 1 old "
+        "password resets\n")
     with engine.connect() as connection:
         assert connection.scalars(sa.select(AuthSession.id)).all() == ["a" * 64]
         assert connection.scalar(sa.select(sa.func.count()).select_from(LoginFailure)) == 1

@@ -213,6 +213,10 @@ def download_and_check(b: Browser) -> None:
 
 def visit_the_other_pages(b: Browser) -> None:
     page = b.page
+    page.get_by_role("link", name="Billing", exact=True).click()
+    expect(page.get_by_role("heading", level=2, name="Free plan")).to_be_visible()
+    expect(page.get_by_role("heading", name="Change plan")).to_be_visible()
+    b.check("billing")
     page.goto("/docs/api")
     page.get_by_role("link", name="templates", exact=True).click()
     expect(page.get_by_role("heading", name="GET /api/templates", exact=True)).to_be_visible()

@@ -2,17 +2,20 @@
 with the fixtures of test_browser.py: a template built from scratch (two files, a
 templated path, a variable with a ``when``), its live preview, saving, a validation
 error shown at its file, a restored version, a conflict between two tabs, the JSON
-export; axe-core finds no serious or critical violation, at 1280 and 375 px.
+export as JSON and as a zip, the diff between two versions, a Copier zip imported;
+axe-core finds no serious or critical violation, at 1280 and 375 px.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from core.test_template_zips import COPIER, zipped
 from playwright.sync_api import Page, expect
 
 from .test_browser import Browser, base_url, chromium, database, sign_up, tab_to  # noqa: F401
@@ -50,6 +53,9 @@ def test_build_preview_save_restore_and_conflict(chromium: Any, base_url: str,  
     restore_an_old_version(b)
     conflict_between_two_tabs(b, context)
     export_json(b)
+    diff_two_versions(b)
+    export_zip(b)
+    import_a_copier_zip(b)
     assert [p for p in b.problems if not _expected_status(p)] == []
     assert any("412" in p for p in b.problems), b.problems  # the stale tab's save, refused
     context.close()
@@ -221,6 +227,52 @@ def export_json(b: Browser) -> None:
     exported = json.loads(Path(download.value.path()).read_text())
     assert exported["files"][0]["content"] == "# {{ project_name }} from the other tab"
     assert exported["variables"] == BUILT["variables"]
+
+
+def diff_two_versions(b: Browser) -> None:
+    page = b.page
+    page.get_by_role("button", name="Versions", exact=True).click()
+    expect(page.get_by_label("From version")).to_have_value("4")
+    expect(page.get_by_label("To version")).to_have_value("5")
+    page.get_by_role("button", name="Show the changes").click()
+    result = page.locator("#b-diff-result")
+    expect(result).to_contain_text("From version 4 to version 5: 1 changed")
+    expect(result.locator(".diff-add")).to_have_text(["+# {{ project_name }} from the other tab"])
+    expect(result.locator(".diff-del")).to_have_text(["-# {{ project_name }}"])
+    b.check("diff")
+    page.get_by_label("From version").select_option("1")
+    page.get_by_role("button", name="Show the changes").click()
+    expect(result).to_contain_text("launchpad.json")
+
+
+def export_zip(b: Browser) -> None:
+    with b.page.expect_download() as download:
+        b.page.get_by_role("link", name="Export zip (saved version)").click()
+    assert download.value.suggested_filename == "scratch-v5.zip"
+    with zipfile.ZipFile(download.value.path()) as archive:
+        assert archive.read("{{ project_name }}/README.md") == (
+            b"# {{ project_name }} from the other tab")
+        assert "launchpad.json" in archive.namelist()
+
+
+def import_a_copier_zip(b: Browser) -> None:
+    page = b.page
+    page.get_by_role("button", name="Files", exact=True).click()
+    page.get_by_label("Import a template zip (Copier, Cookiecutter or LaunchPad directory)") \
+        .set_input_files({"name": "copier-template.zip", "mimeType": "application/zip",
+                          "buffer": zipped(COPIER)})
+    status = page.locator("#b-status")
+    expect(status).to_contain_text("Imported a copier directory: 3 files, 2 variables.")
+    expect(status).to_contain_text("echo hi")
+    expect(page.locator("#b-files")).to_contain_text("{{ project_name }}/README.md")
+    page.locator("#b-rendered").get_by_role("button", name="demo/README.md").click()
+    expect(page.locator("#b-output")).to_have_text("# demo")
+    b.check("imported")
+    save(page, "Saved as version 6.")
+    api = page.url.replace("/templates/", "/api/templates/").removesuffix("/edit")
+    saved = page.request.get(api).json()
+    assert saved["definition"]["settings"]["origin"]["format"] == "copier"
+    assert saved["skipped_tasks"] == ["echo hi"]
 
 
 def _expected_status(problem: str) -> bool:

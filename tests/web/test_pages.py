@@ -618,3 +618,126 @@ def test_the_mailed_link_opens_the_invitation_page_after_logging_in(teams_app, n
     assert sent_away.status_code == 303 and sent_away.headers["Location"] == f"/login?next={link}"
     sign_up_by_form(visitor, email="dan@example.com")
     assert "Join Crew" in visitor.get(link).text
+
+
+# -- billing -------------------------------------------------------------------------
+CHECKOUT_ANSWER = {"id": "cs_test_1", "object": "checkout.session",
+                   "url": "https://checkout.stripe.com/c/pay/cs_test_1?a=1&b=2"}
+PORTAL_ANSWER = {"id": "bps_1", "object": "billing_portal.session",
+                 "url": "https://billing.stripe.com/p/session/bps_1"}
+
+
+def stripe_app(make_app, api_base):
+    from launchpad_stripe.testing import TEST_KEY
+
+    from launchpad_web.billing.settings import BillingSettings
+
+    return make_app(billing=BillingSettings(
+        stripe_secret_key=TEST_KEY, stripe_webhook_secret="whsec_test",
+        stripe_prices={"pro": "price_pro", "team": "price_team"}, stripe_api_base=api_base),
+        public_url="https://launchpad.example")
+
+
+def test_billing_page_self_hosted_says_plans_are_not_enforced(teams_app, new_client):
+    client = new_client(teams_app)
+    sign_up_by_form(client)
+    page = client.get("/billing")
+    assert page.status_code == 200
+    assert "plans are not enforced" in page.text
+    assert 'action="/billing/checkout"' not in page.text
+    assert 'href="/billing" aria-current="page"' in page.text
+    assert "Generations this month" in page.text and "unlimited" in page.text
+
+
+def test_billing_page_without_a_provider_shows_usage_and_sells_nothing(browser, me, db):
+    add_template(db, me["id"])
+    page = browser.get("/billing")
+    assert page.status_code == 200 and "Free plan" in page.text
+    assert re.search(r"<dt>Private templates</dt>\s*<dd>1 of \d+</dd>", page.text)
+    assert "Paid plans cannot be bought" in page.text
+    assert 'action="/billing/checkout"' not in page.text
+    refused = post_form(browser, "/billing/checkout", {"plan": "pro"}, token=token_of(page.text))
+    assert refused.status_code == 503 and 'role="alert"' in refused.text
+
+
+def test_upgrade_goes_through_checkout_and_manage_through_the_portal(make_app, new_client, db):
+    from launchpad_stripe.testing import run_stand_in
+
+    from launchpad_web.billing.models import Plan, Subscription
+
+    answers = {"/v1/checkout/sessions": CHECKOUT_ANSWER,
+               "/v1/billing_portal/sessions": PORTAL_ANSWER}
+    with run_stand_in(answers) as stripe_api:
+        client = new_client(stripe_app(make_app, stripe_api.url))
+        sign_up_by_form(client)
+        page = client.get("/billing").text
+        assert "Upgrade to Pro" in page and "Upgrade to Team" in page
+        assert "Manage subscription" not in page  # nothing to manage on Free
+        token = token_of(page)
+        assert post_form(client, "/billing/checkout", {"plan": "pro"}).status_code == 403
+        bad = post_form(client, "/billing/checkout", {"plan": "free"}, token=token)
+        assert bad.status_code == 422 and 'role="alert"' in bad.text
+        going = post_form(client, "/billing/checkout", {"plan": "pro"}, token=token)
+        assert going.status_code == 200
+        assert 'id="continue" href="https://checkout.stripe.com/c/pay/cs_test_1?a=1&amp;b=2"' \
+            in going.text
+        assert "/static/continue." in going.text
+        [sent] = stripe_api.requests
+        assert sent.form["line_items[0][price]"] == ["price_pro"]
+        assert sent.form["success_url"] == ["https://launchpad.example/billing?checkout=success"]
+        assert "payment went through" in client.get("/billing?checkout=success").text
+
+        user_id = uuid.UUID(client.get("/api/me").json["id"])
+        with db.session() as session:
+            session.add(Subscription(user_id=user_id, plan=Plan.PRO, stripe_customer_id="cus_9",
+                                     stripe_subscription_id="sub_9",
+                                     current_period_end=datetime(2030, 2, 1, tzinfo=UTC)))
+            session.commit()
+        page = client.get("/billing").text
+        assert "Pro plan" in page and "renews 2030-02-01" in page
+        assert "Upgrade to Pro" not in page and "Upgrade to Team" in page
+        again = post_form(client, "/billing/checkout", {"plan": "team"}, token=token)
+        assert again.status_code == 409 and 'role="alert"' in again.text
+        portal = post_form(client, "/billing/portal", {}, token=token)
+        assert portal.status_code == 200
+        assert f'id="continue" href="{PORTAL_ANSWER["url"]}"' in portal.text
+        assert stripe_api.requests[-1].form == {
+            "customer": ["cus_9"], "return_url": ["https://launchpad.example/billing"]}
+
+
+# -- team settings -------------------------------------------------------------------
+def test_a_team_is_renamed_by_its_managers_and_deleted_by_an_owner(teams_app, new_client,
+                                                                   outbox):
+    owner, ann = new_client(teams_app), new_client(teams_app)
+    sign_up_by_form(owner)
+    sign_up_by_form(ann, email="ann@example.com")
+    token = token_of(owner.get("/teams").text)
+    team_path = post_form(owner, "/teams", {"name": "Crew"}, token=token).headers["Location"]
+    post_form(owner, f"{team_path}/invite", {"email": "ann@example.com", "role": "admin"},
+              token=token)
+    link = f"/invitations/{outbox.invitation_token('ann@example.com')}"
+    ann_token = token_of(ann.get(link).text)
+    post_form(ann, f"{link}/accept", {}, token=ann_token)
+
+    blank = post_form(owner, f"{team_path}/rename", {"name": " "}, token=token)
+    assert blank.status_code == 422 and re.search(r'id="team_name-error">[^<]+</p>', blank.text)
+    assert post_form(owner, f"{team_path}/rename", {"name": "X"}).status_code == 403
+    renamed = post_form(ann, f"{team_path}/rename", {"name": HOSTILE}, token=ann_token)
+    assert renamed.status_code == 303 and renamed.headers["Location"] == team_path
+    page = owner.get(team_path).text
+    assert HOSTILE not in page and ESCAPED in page
+    assert owner.get(f"/api{team_path}").json["name"] == HOSTILE
+
+    admin_page = ann.get(team_path).text
+    assert 'action="' + team_path + '/rename"' in admin_page
+    assert 'action="' + team_path + '/delete"' not in admin_page  # owners only
+    refused = post_form(ann, f"{team_path}/delete", {"confirm": "yes"}, token=ann_token)
+    assert refused.status_code == 403 and 'role="alert"' in refused.text
+    unconfirmed = post_form(owner, f"{team_path}/delete", {}, token=token)
+    assert unconfirmed.status_code == 422
+    assert re.search(r'id="confirm_delete-error">[^<]+</p>', unconfirmed.text)
+    assert owner.get(team_path).status_code == 200
+    deleted = post_form(owner, f"{team_path}/delete", {"confirm": "yes"}, token=token)
+    assert deleted.status_code == 303 and deleted.headers["Location"] == "/teams"
+    assert owner.get(team_path).status_code == 404
+    assert ann.get("/api/teams").json["teams"] == []

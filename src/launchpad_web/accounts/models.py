@@ -1,5 +1,5 @@
 """Tables of the accounts domain: users, sessions, api_tokens, login_failures,
-signup_attempts."""
+signup_attempts, password_resets."""
 
 from __future__ import annotations
 
@@ -95,3 +95,26 @@ class SignupAttempt(HasId, Base):
 
     address: Mapped[str] = mapped_column(sa.String(320))
     attempted_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class PasswordReset(HasId, Base):
+    """One request for a password-reset link, whether or not ``email`` has an account
+    (``user_id`` null then), so requests are counted alike (see
+    :mod:`~launchpad_web.accounts.resets`). Only the sha256 (hex) of the mailed token
+    is stored; ``used_at`` is set when it is used or superseded."""
+
+    __tablename__ = "password_resets"
+    __table_args__ = (
+        sa.Index("ix_password_resets_email_requested_at", "email", "requested_at"),
+        sa.Index("ix_password_resets_address_requested_at", "address", "requested_at"),
+    )
+
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(sa.String(320))
+    address: Mapped[str] = mapped_column(sa.String(320))
+    requested_at: Mapped[datetime] = mapped_column(index=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -1,6 +1,7 @@
 """Deleting what has expired: sessions past their idle or absolute lifetime, and
-login failures and sign-ups that left their throttling window. ``launchpad db purge-sessions``
-runs it; a periodic task may call :func:`purge_expired` as well."""
+login failures, sign-ups and password-reset requests that left their throttling
+window. ``launchpad db purge-sessions`` runs it; a periodic task may call
+:func:`purge_expired` as well."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..clock import Clock, system_clock
 from ..settings import WebSettings
+from .resets import purge_resets
 from .sessions import SessionStore
 from .throttling import LoginThrottle, SignupThrottle
 
@@ -18,6 +20,7 @@ class PurgeCounts:
     sessions: int
     login_failures: int
     signup_attempts: int
+    password_resets: int
 
 
 def purge_expired(db: Session, settings: WebSettings, *,
@@ -27,4 +30,5 @@ def purge_expired(db: Session, settings: WebSettings, *,
                             clock=clock)
     return PurgeCounts(sessions=sessions.purge_expired(db),
                        login_failures=LoginThrottle(clock=clock).purge(db),
-                       signup_attempts=SignupThrottle(clock=clock).purge(db))
+                       signup_attempts=SignupThrottle(clock=clock).purge(db),
+                       password_resets=purge_resets(db, clock))

@@ -13,10 +13,12 @@ import uuid
 import falcon
 
 from ..converter import unstructure
+from ..notifications import Notifier
 from ..openapi import JSON_OBJECT, Route, operation
 from ..request_bodies import read_json
 from .auth import Authenticator, current_user, require_session, require_user
 from .export import AccountExport
+from .resets import PasswordResets
 from .schemas import (
     AccountDeletionRequest,
     ApiTokenRequest,
@@ -25,6 +27,8 @@ from .schemas import (
     LoginRequest,
     NewApiTokenView,
     PasswordChangeRequest,
+    PasswordResetConfirmRequest,
+    PasswordResetRequest,
     SignupRequest,
     UserView,
 )
@@ -172,8 +176,45 @@ class TokenResource:
         resp.status = falcon.HTTP_204
 
 
-def routes(*, accounts: AccountService, auth: Authenticator, export: AccountExport) -> list[Route]:
+class PasswordResetResource:
+    def __init__(self, resets: PasswordResets, notifier: Notifier):
+        self.resets = resets
+        self.notifier = notifier
+
+    @operation("Ask for a password-reset link by email: answered alike whether or not the "
+               "address has an account (only on a service that sends email)",
+               request=PasswordResetRequest, responses={202: None}, problems=(403, 429))
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = read_json(req, PasswordResetRequest)
+        notice = self.resets.request(req.context.db, email=body.email, address=req.remote_addr)
+        req.context.db.commit()
+        if notice is not None:
+            self.notifier.send_later(notice)
+        resp.status = falcon.HTTP_202
+
+
+class PasswordResetConfirmResource:
+    def __init__(self, resets: PasswordResets):
+        self.resets = resets
+
+    @operation("Choose a new password with a mailed link's token (once; every session ends)",
+               request=PasswordResetConfirmRequest, responses={204: None}, problems=(400, 403))
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = read_json(req, PasswordResetConfirmRequest)
+        self.resets.reset(req.context.db, token=body.token, new_password=body.new_password)
+        resp.status = falcon.HTTP_204
+
+
+def routes(*, accounts: AccountService, auth: Authenticator, export: AccountExport,
+           resets: PasswordResets | None = None, notifier: Notifier | None = None
+           ) -> list[Route]:
+    """The password-reset routes exist only with ``resets`` (a service that sends email)."""
+    reset_routes = [] if resets is None or notifier is None else [
+        Route("/api/auth/password-reset", PasswordResetResource(resets, notifier)),
+        Route("/api/auth/password-reset/confirm", PasswordResetConfirmResource(resets)),
+    ]
     return [
+        *reset_routes,
         Route("/api/auth/signup", SignupResource(accounts, auth)),
         Route("/api/auth/login", LoginResource(accounts, auth)),
         Route("/api/auth/logout", LogoutResource(auth)),

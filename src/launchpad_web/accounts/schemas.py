@@ -18,6 +18,21 @@ class SignupRequest:
 
 
 @attrs.frozen
+class PasswordResetRequest:
+    """Ask for a password-reset link by email."""
+
+    email: Email
+
+
+@attrs.frozen
+class PasswordResetConfirmRequest:
+    """The token of a mailed password-reset link and the new password."""
+
+    token: str
+    new_password: str
+
+
+@attrs.frozen
 class LoginRequest:
     email: Email
     password: str

@@ -17,6 +17,7 @@ import falcon
 from launchpad_core import Launchpad
 
 from ..accounts.auth import Authenticator
+from ..accounts.resets import PasswordResets
 from ..accounts.services import AccountService
 from ..billing.plans import PlanCatalog
 from ..billing.services import BillingService
@@ -26,7 +27,8 @@ from ..jobs.services import JobService
 from ..notifications import Notifier
 from ..teams.services import TeamService
 from ..templates.services import TemplateService
-from . import account
+from . import account, password_reset
+from . import billing as billing_pages
 from . import forges as forge_pages
 from . import resources as pages
 from . import teams as team_pages
@@ -41,11 +43,12 @@ def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: Ac
             auth: Authenticator, templates: TemplateService, jobs: JobService, queue: Queue,
             plans: PlanCatalog | None, billing: BillingService, teams: TeamService,
             notifier: Notifier, api_document: Callable[[], Mapping[str, Any]],
-            forges: ForgeService | None = None,
+            forges: ForgeService | None = None, resets: PasswordResets | None = None,
             assets: Assets | None = None) -> None:
     renderer = Pages(assets=assets or Assets(), form_token=FormToken(secure=secure),
                      globals={"openapi_path": "/api/openapi.json",
-                              "forges": forges.available() if forges else []})
+                              "forges": forges.available() if forges else [],
+                              "password_resets": resets is not None})
     types = launchpad.hooks.variable_types()
     app.add_middleware(PageHeaders(form_targets=forges.authorization_origins()
                                    if forges else ()))
@@ -64,6 +67,8 @@ def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: Ac
     account_page = account.install(app, renderer, accounts, auth, forges)
     if forges is not None:
         forge_pages.install(app, renderer, account_page, forges, auth)
+    billing_pages.install(app, renderer, billing, plans)
+    password_reset.install(app, renderer, resets, notifier)
     team_pages.install(app, renderer, teams, notifier)
     app.add_route("/docs/api", ApiReferencePage(renderer, api_document))
     app.add_route("/docs/api/try", ApiTryPage(renderer))

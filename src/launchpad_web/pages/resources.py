@@ -154,7 +154,8 @@ class LoginPage:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         self.pages.render(req, resp, "login.html", errors=NO_ERRORS, email="",
-                          next=local_path(req.get_param("next")))
+                          next=local_path(req.get_param("next")),
+                          reset_done=req.get_param("reset") == "done")
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         form = Form.read(req)

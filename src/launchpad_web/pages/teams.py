@@ -12,7 +12,7 @@ import uuid
 import falcon
 
 from ..converter import structure
-from ..errors import ApiError
+from ..errors import ApiError, ValidationFailedError
 from ..notifications import Notifier
 from ..teams import policy
 from ..teams.models import TeamRole
@@ -24,7 +24,8 @@ from .resources import NO_ERRORS, FormErrors, failed, require_page_user, see_oth
 from .security import FIELD
 
 ROLES = [role.value for role in TeamRole]
-FORMS = {"invite": ("email", "role"), "members": ("role",)}
+FORMS = {"invite": ("email", "role"), "members": ("role",), "rename": ("name",),
+         "delete": ("confirm",)}
 
 
 def _read(pages: Pages, req: falcon.Request) -> Form:
@@ -74,7 +75,7 @@ class TeamPage:
 
     def render(self, req: falcon.Request, resp: falcon.Response, team_id: uuid.UUID, *,
                failed_form: str = "", errors: FormErrors = NO_ERRORS, status: int = 200,
-               invite_email: str = "") -> None:
+               invite_email: str = "", name: str | None = None) -> None:
         db, user_id = req.context.db, req.context.user.id
         team = self.teams.get(db, team_id=team_id, user_id=user_id)
         manages = policy.may_manage_team(team.role)
@@ -82,14 +83,55 @@ class TeamPage:
             if manages else []
         forms = {name: errors if name == failed_form else NO_ERRORS for name in FORMS}
         self.pages.render(req, resp, "team.html", status=status, team=team, manages=manages,
-                          invitations=invitations, roles=ROLES, errors=forms,
-                          invite_email=invite_email)
+                          deletes=policy.may_delete_team(team.role), invitations=invitations,
+                          roles=ROLES, errors=forms, invite_email=invite_email,
+                          name=team.name if name is None else name)
 
     def refuse(self, req: falcon.Request, resp: falcon.Response, team_id: uuid.UUID,
                form: str, ex: ApiError, **context: str) -> None:
         failed(req)
         self.render(req, resp, team_id, failed_form=form, status=ex.status,
                     errors=FormErrors.of(ex, FORMS[form]), **context)
+
+
+class TeamRenameForm:
+    def __init__(self, page: TeamPage):
+        self.page = page
+
+    @falcon.before(require_page_user)
+    def on_post(self, req: falcon.Request, resp: falcon.Response, team_id: uuid.UUID) -> None:
+        form = _read(self.page.pages, req)
+        try:
+            body = structure({"name": form.get("name")}, TeamRequest)
+            self.page.teams.rename(req.context.db, team_id=team_id,
+                                   user_id=req.context.user.id, name=body.name)
+        except ApiError as ex:
+            self.page.refuse(req, resp, team_id, "rename", ex, name=form.get("name"))
+            return
+        see_other(resp, f"/teams/{team_id}")
+
+
+class TeamDeleteForm:
+    """Deleting a team (owners only) deletes its templates too: the box must be ticked."""
+
+    def __init__(self, page: TeamPage):
+        self.page = page
+
+    @falcon.before(require_page_user)
+    def on_post(self, req: falcon.Request, resp: falcon.Response, team_id: uuid.UUID) -> None:
+        form = _read(self.page.pages, req)
+        try:
+            if not form.get("confirm"):
+                raise ValidationFailedError.one(
+                    "confirmation_required",
+                    "tick the box to confirm: the team and its templates are deleted",
+                    "$.confirm")
+            self.page.teams.delete(req.context.db, team_id=team_id,
+                                   user_id=req.context.user.id)
+        except ApiError as ex:
+            self.page.refuse(req, resp, team_id, "delete", ex)
+            return
+        see_other(resp, "/teams")
 
 
 class InviteForm:
@@ -202,6 +244,8 @@ def install(app: falcon.App, pages: Pages, teams: TeamService, notifier: Notifie
     invitation = InvitationPage(pages, teams)
     app.add_route("/teams", TeamsPage(pages, teams))
     app.add_route(team, page)
+    app.add_route(f"{team}/rename", TeamRenameForm(page))
+    app.add_route(f"{team}/delete", TeamDeleteForm(page))
     app.add_route(f"{team}/invite", InviteForm(page, notifier))
     app.add_route(f"{team}/invitations/{{invitation_id:uuid}}/revoke", InvitationRevokeForm(page))
     app.add_route(f"{team}/members/{{user_id:uuid}}/role", MemberRoleForm(page))

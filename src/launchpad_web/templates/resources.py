@@ -14,13 +14,14 @@ import falcon
 
 from ..accounts.auth import current_user, require_user
 from ..converter import unstructure
-from ..errors import ValidationFailedError
+from ..errors import PayloadTooLargeError, UnsupportedMediaTypeError, ValidationFailedError
 from ..openapi import Route, operation
 from ..request_bodies import read_json
 from .cache import ListPages
 from .schemas import (
     FormRequest,
     FormView,
+    ImportedTemplateView,
     PreviewRequest,
     PreviewView,
     TemplatePage,
@@ -29,8 +30,12 @@ from .schemas import (
     TemplateVersionList,
     TemplateVersionView,
     TemplateView,
+    VersionDiffView,
 )
 from .services import PAGE_DEFAULT, PAGE_MAX, ListQuery, TemplateService
+from .transfer import TemplateTransfer
+
+ZIP_TYPES = ("application/zip", "application/x-zip-compressed", "application/octet-stream")
 
 
 def _answer_template(resp: falcon.Response, view: TemplateView) -> None:
@@ -238,10 +243,84 @@ class FormResource:
         resp.media = unstructure(form)
 
 
-def routes(*, templates: TemplateService, cache: ListPages | None) -> list[Route]:
+def read_zip(req: falcon.Request) -> bytes:
+    """The request body as a zip upload: 415 for another media type, 413 past the limit."""
+    media_type = (req.content_type or "").partition(";")[0].strip().lower()
+    if media_type not in ZIP_TYPES:
+        raise UnsupportedMediaTypeError(f"send the zip as application/zip, not "
+                                        f"{media_type or 'no Content-Type'}")
+    limit = req.context.max_body_bytes
+    data = req.bounded_stream.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLargeError(f"at most {limit} bytes are accepted")
+    return data
+
+
+class TemplateImportResource:
+    def __init__(self, transfer: TemplateTransfer):
+        self.transfer = transfer
+
+    @operation(
+        "Import a zipped Copier, Cookiecutter or LaunchPad template directory (the body, "
+        "application/zip; ?format= to choose the importer): its definition, not saved",
+        responses={200: ImportedTemplateView},
+        problems=(413, 415, 422, 429, 503),
+        auth=True,
+    )
+    @falcon.before(require_user)
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        imported = self.transfer.import_zip(req.context.db, user_id=current_user(req).id,
+                                            archive=read_zip(req),
+                                            format=req.get_param("format") or None)
+        resp.media = unstructure(imported)
+
+
+class TemplateExportResource:
+    def __init__(self, transfer: TemplateTransfer):
+        self.transfer = transfer
+
+    @operation(
+        "The template as a zip of a LaunchPad template directory (launchpad.json beside "
+        "its files; ?version= for an older one)",
+        responses={200: None},
+        problems=(404,),
+        auth=True,
+    )
+    @falcon.before(require_user)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, template_id: uuid.UUID) -> None:
+        name, data = self.transfer.export_zip(req.context.db, user_id=current_user(req).id,
+                                              template_id=template_id,
+                                              version=req.get_param("version"))
+        resp.content_type = "application/zip"
+        resp.downloadable_as = name
+        resp.data = data
+
+
+class VersionDiffResource:
+    def __init__(self, transfer: TemplateTransfer):
+        self.transfer = transfer
+
+    @operation(
+        "What changed from version ?from= to version ?to=: a unified diff per file",
+        responses={200: VersionDiffView},
+        problems=(404, 422),
+        auth=True,
+    )
+    @falcon.before(require_user)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, template_id: uuid.UUID) -> None:
+        resp.media = unstructure(self.transfer.diff(
+            req.context.db, user_id=current_user(req).id, template_id=template_id,
+            from_version=req.get_param("from"), to_version=req.get_param("to")))
+
+
+def routes(*, templates: TemplateService, cache: ListPages | None,
+           transfer: TemplateTransfer) -> list[Route]:
     template = "/api/templates/{template_id:uuid}"
     return [
         Route("/api/templates", TemplatesResource(templates, cache)),
+        Route("/api/templates/import", TemplateImportResource(transfer)),
+        Route(f"{template}/export", TemplateExportResource(transfer)),
+        Route(f"{template}/diff", VersionDiffResource(transfer)),
         Route(template, TemplateResource(templates)),
         Route(f"{template}/versions", VersionsResource(templates)),
         Route(f"{template}/versions/{{number}}", VersionResource(templates)),

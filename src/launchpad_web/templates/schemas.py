@@ -165,6 +165,42 @@ class TemplateVersionSummary:
 
 
 @attrs.frozen
+class FileDiff:
+    """One file's change between two versions: ``added``, ``removed`` or ``modified``;
+    ``diff`` is a unified diff (null for a binary file), cut at 200,000 characters
+    (``truncated``)."""
+
+    path: str
+    change: str
+    binary: bool
+    diff: str | None
+    truncated: bool
+
+
+@attrs.frozen
+class VersionDiffView:
+    """What changed from version ``from_version`` to ``to_version`` (files that differ only)."""
+
+    template_id: uuid.UUID
+    from_version: int
+    to_version: int
+    files: tuple[FileDiff, ...]
+
+
+@attrs.frozen
+class ImportedTemplateView:
+    """A template directory's definition, imported from a zip and not stored: save it
+    with ``POST /api/templates`` or ``PUT /api/templates/{id}``. ``skipped_tasks`` are
+    the tasks and hooks it had (the service never runs them); ``warnings`` what the
+    importer left out or changed."""
+
+    format: str | None
+    definition: dict[str, Any]
+    skipped_tasks: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+@attrs.frozen
 class TemplateVersionList:
     versions: tuple[TemplateVersionSummary, ...]
 

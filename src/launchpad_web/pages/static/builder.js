@@ -35,7 +35,9 @@
   function request(method, url, body, headers) {
     var init = { method: method, headers: Object.assign({ "Accept": "application/json" }, headers || {}) };
     if (method !== "GET") { init.headers["X-CSRF-Token"] = root.dataset.csrf; }
-    if (body !== undefined) {
+    if (body instanceof Blob) {
+      init.body = body;  // an upload: its Content-Type is in headers
+    } else if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }
@@ -130,6 +132,37 @@
     link.click();
     link.remove();
     setTimeout(function () { URL.revokeObjectURL(link.href); }, 1000);
+  }
+
+  function importZip() {
+    var input = $("b-import");
+    var file = input.files[0];
+    if (!file) { return; }
+    say("Importing " + file.name + "…");
+    request("POST", "/api/templates/import", file, { "Content-Type": "application/zip" }).then(function (r) {
+      input.value = "";
+      if (!r.ok) {
+        say("Not imported.");
+        alertBox("Not imported: " + problemText(r.data));
+        return;
+      }
+      alertBox("");
+      state.def = r.data.definition;
+      if (!Array.isArray(state.def.files)) { state.def.files = []; }
+      if (!Array.isArray(state.def.variables)) { state.def.variables = []; }
+      state.file = 0;
+      state.errors = [];
+      state.answers = {};
+      changed(true);
+      if (!$("view-json").hidden) { renderJson(); }
+      var skipped = r.data.skipped_tasks.length ? " Its tasks and hooks are left out (the service never runs them): " +
+        r.data.skipped_tasks.join("; ") + "." : "";
+      say("Imported a " + (r.data.format || "template") + " directory: " + state.def.files.length + " files, " +
+        state.def.variables.length + " variables. Review it, then Save." + skipped);
+    }, function () {
+      input.value = "";
+      say("Not imported: the server could not be reached.");
+    });
   }
 
   // -- problems at their place ----------------------------------------------------------
@@ -342,10 +375,21 @@
   }
 
   // -- versions ---------------------------------------------------------------------------
+  function versionOptions(select, numbers, chosen) {
+    select.replaceChildren.apply(select, numbers.map(function (n) {
+      var option = el("option", { value: String(n), text: "Version " + n });
+      option.selected = n === chosen;
+      return option;
+    }));
+  }
   function showVersions() {
     var list = $("b-versions");
     request("GET", api + "/versions").then(function (r) {
       if (!r.ok) { list.replaceChildren(el("li", { text: problemText(r.data) })); return; }
+      var numbers = r.data.versions.map(function (v) { return v.number; });
+      var last = numbers[numbers.length - 1];
+      versionOptions($("b-diff-from"), numbers, numbers.length > 1 ? numbers[numbers.length - 2] : last);
+      versionOptions($("b-diff-to"), numbers, last);
       list.replaceChildren.apply(list, r.data.versions.slice().reverse().map(function (v) {
         var item = el("li", { "class": "item" }, [el("span", { "class": "name", text: "Version " + v.number }),
           el("span", { "class": "muted", text: new Date(v.created_at).toLocaleString() })]);
@@ -359,6 +403,31 @@
         return item;
       }));
     });
+  }
+  function diffLine(line) {
+    var kind = /^(\+\+\+|---) /.test(line) ? "diff-head" : line[0] === "+" ? "diff-add" : line[0] === "-" ? "diff-del" : line[0] === "@" ? "diff-head" : "";
+    return el("span", { "class": kind, text: line });
+  }
+  function showDiff() {
+    var from = $("b-diff-from").value;
+    var to = $("b-diff-to").value;
+    var box = $("b-diff-result");
+    box.replaceChildren(el("p", { "class": "muted", text: "Comparing…" }));
+    request("GET", api + "/diff?from=" + encodeURIComponent(from) + "&to=" + encodeURIComponent(to)).then(function (r) {
+      if (!r.ok) { box.replaceChildren(el("p", { "class": "field-error", text: problemText(r.data) })); return; }
+      var heading = el("h4", { text: "From version " + from + " to version " + to + ": " +
+        (r.data.files.length ? r.data.files.length + " changed" : "no change") });
+      box.replaceChildren.apply(box, [heading].concat(r.data.files.map(function (file) {
+        var pre = el("pre", { "class": "diff", tabindex: "0", role: "region", "aria-label": "Changes of " + file.path });
+        if (file.binary) {
+          pre.textContent = "Binary file " + file.change + ".";
+        } else {
+          file.diff.replace(/\n$/, "").split("\n").forEach(function (line) { pre.append(diffLine(line)); });
+          if (file.truncated) { pre.append(el("span", { "class": "diff-head", text: "(cut: the diff is too long to show whole)" })); }
+        }
+        return el("div", { "class": "diff-file" }, [el("p", {}, [el("code", { text: file.path }), badge(file.change)]), pre]);
+      })));
+    }, function () { box.replaceChildren(el("p", { "class": "field-error", text: "The server could not be reached." })); });
   }
   function restoreVersion(number) {
     if (state.dirty) {
@@ -500,5 +569,7 @@
   $("b-json").addEventListener("input", editJson);
   $("b-save").addEventListener("click", save);
   $("b-export").addEventListener("click", exportJson);
+  $("b-import").addEventListener("change", importZip);
+  $("b-diff").addEventListener("click", showDiff);
   fetchLatest();
 }());
