@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
+import json
 from collections.abc import Iterator
 
 from launchpad_core.testing import free_port
 
-__all__ = ["free_port", "fresh_database", "positive_int"]
+__all__ = ["free_port", "fresh_database", "http_call", "positive_int"]
 
 
 @contextlib.contextmanager
@@ -30,3 +32,22 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
     return value
+
+
+def http_call(port: int, method: str, path: str, body: object = None, *,
+              headers: dict[str, str] | None = None,
+              connection: http.client.HTTPConnection | None = None,
+              ) -> tuple[int, dict[str, str], bytes]:
+    """One request to ``127.0.0.1:port`` (``body`` sent as JSON): status, headers (lower
+    case) and the body's bytes. On ``connection`` when given (kept open), else a new one."""
+    own = connection is None
+    connection = connection or http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request(method, path, json.dumps(body) if body is not None else None,
+                           {"Content-Type": "application/json", **(headers or {})})
+        response = connection.getresponse()
+        data = response.read()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, data
+    finally:
+        if own:
+            connection.close()

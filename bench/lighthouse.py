@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import json
 import os
 import shutil
@@ -35,6 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import free_port
+from common import http_call as call
 
 LIGHTHOUSE = "lighthouse@12.2.3"
 PASSWORD = "correct horse battery staple"
@@ -71,16 +71,6 @@ def _answers(port: int) -> bool:
     return False
 
 
-def call(port: int, method: str, path: str, body: object = None, *,
-         headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        connection.request(method, path, json.dumps(body) if body is not None else None,
-                           {"Content-Type": "application/json", **(headers or {})})
-        response = connection.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-    finally:
-        connection.close()
 
 
 def signed_in_with_templates(port: int, count: int) -> tuple[str, str]:

@@ -45,6 +45,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import free_port, fresh_database, positive_int
+from common import http_call as call
 from make_templates import native_definition
 
 ADMIN_URL = os.environ.get("LAUNCHPAD_BENCH_DATABASE_URL",
@@ -136,23 +137,7 @@ def children(pid: int) -> list[int]:
     return []
 
 
-# -- HTTP ----------------------------------------------------------------------------------
-def call(port: int, method: str, path: str, body: object = None, *,
-         headers: dict[str, str] | None = None,
-         connection: http.client.HTTPConnection | None = None) -> tuple[int, dict, bytes]:
-    own = connection is None
-    connection = connection or http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        connection.request(method, path, json.dumps(body) if body is not None else None,
-                           {"Content-Type": "application/json", **(headers or {})})
-        response = connection.getresponse()
-        data = response.read()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, data
-    finally:
-        if own:
-            connection.close()
-
-
+# -- the people ----------------------------------------------------------------------------
 def person(port: int, definition: dict) -> tuple[str, str]:
     """A new user with an API token and a template: (token, template id)."""
     status, headers, body = call(port, "POST", "/api/auth/signup", {
