@@ -45,6 +45,8 @@ from .notifications import Notifier
 from .openapi import OpenApiResource, Route, build_document
 from .pages import install as install_pages
 from .problems import install_error_handlers
+from .projects import resources as projects_resources
+from .projects.services import ProjectService
 from .request_bodies import JSON_HANDLER
 from .settings import WebSettings
 from .teams import resources as teams_resources
@@ -94,6 +96,7 @@ def create_app(
     jobs = JobService(quotas=quotas, clock=clock, evaluator=evaluator)
     templates = TemplateService(quotas=quotas, clock=clock, evaluator=evaluator,
                                 cache=template_cache)
+    projects = ProjectService()
 
     notifier = Notifier(launchpad.hooks, settings.jobs.smtp)
     billing_service = BillingService(provider=billing, quotas=quotas,
@@ -104,6 +107,7 @@ def create_app(
                                    export=AccountExport(clock=clock)),
         *teams_resources.routes(teams=teams, notifier=notifier),
         *templates_resources.routes(templates=templates, cache=template_cache),
+        *projects_resources.routes(projects=projects),
         *billing_resources.routes(
             billing=billing_service,
             webhooks=WebhookProcessor(provider=billing, clock=clock,
@@ -148,5 +152,5 @@ def create_app(
     install_pages(app, secure=settings.secure_cookies, launchpad=launchpad, accounts=accounts,
                   auth=auth, templates=templates, jobs=jobs, queue=job_queue,
                   plans=settings.billing.plans if plans_enforced else None,
-                  billing=billing_service, teams=teams, notifier=notifier)
+                  billing=billing_service, teams=teams, notifier=notifier, projects=projects)
     return app

@@ -10,9 +10,10 @@ from .accounts import models as accounts
 from .billing import models as billing
 from .db import Base
 from .jobs import models as jobs
+from .projects import models as projects
 from .teams import models as teams
 from .templates import models as templates
 
-DOMAINS = (accounts, teams, templates, jobs, billing)
+DOMAINS = (accounts, teams, templates, jobs, billing, projects)
 
 metadata = Base.metadata

@@ -20,9 +20,11 @@ from ..billing.services import BillingService
 from ..jobs.resources import Queue
 from ..jobs.services import JobService
 from ..notifications import Notifier
+from ..projects.services import ProjectService
 from ..teams.services import TeamService
 from ..templates.services import TemplateService
 from . import account
+from . import projects as project_pages
 from . import resources as pages
 from . import teams as team_pages
 from .assets import Assets, StaticResource
@@ -34,7 +36,7 @@ from .security import FormToken, PageHeaders
 def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: AccountService,
             auth: Authenticator, templates: TemplateService, jobs: JobService, queue: Queue,
             plans: PlanCatalog | None, billing: BillingService, teams: TeamService,
-            notifier: Notifier, assets: Assets | None = None) -> None:
+            notifier: Notifier, projects: ProjectService, assets: Assets | None = None) -> None:
     renderer = Pages(assets=assets or Assets(), form_token=FormToken(secure=secure),
                      globals={"openapi_path": "/api/openapi.json"})
     types = launchpad.hooks.variable_types()
@@ -53,5 +55,6 @@ def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: Ac
     app.add_route("/jobs/{job_id:uuid}", pages.JobPage(renderer, jobs))
     account.install(app, renderer, accounts, auth)
     team_pages.install(app, renderer, teams, notifier)
+    project_pages.install(app, renderer, templates, projects)
     app.add_route("/docs/api", pages.ApiReferencePage(renderer))
     app.add_route("/static/{name}", StaticResource(renderer.assets))
