@@ -16,12 +16,14 @@ import sqlalchemy as sa
 from launchpad_web.billing.models import Plan
 from launchpad_web.jobs import leases
 from launchpad_web.jobs.models import GenerationJob, JobStatus
+from launchpad_web.projects.fleet_cache import FleetCache
 from launchpad_web.projects.models import Project
 from launchpad_web.projects.records import record
 
 from .conftest import Person, people
 from .test_teams import add_member, create_team, problem
 
+TEMPLATE_ID = uuid.uuid4()
 SECRET_TEMPLATE = {
     "name": "service",
     "variables": [
@@ -280,6 +282,36 @@ def test_my_fleet_is_empty_until_something_is_made(person):
         "projects": [], "limit": 100, "next_cursor": None}
 
 
+def test_a_kept_fleet_answer_is_never_served_after_a_change(person, clock):
+    """Each change between two reads shows at once (the fingerprint changes): a new
+    project, a deletion, a new version, a member leaving the team."""
+    owner, member = person(plan=Plan.TEAM), person()
+    team = create_team(owner)
+    add_member(team, owner, member)
+    template = new_template(member, team_id=team["id"])
+    path = f"/api/templates/{template['id']}/fleet"
+
+    def seen(who: Person) -> tuple[int, int, list[int]]:
+        fleet = who.get(path).json
+        return fleet["total"], fleet["latest_version"], [r["version"] for r in fleet["projects"]]
+
+    assert seen(member) == seen(member) == (0, 1, [])
+    clock.advance(seconds=1)
+    project = project_of(owner, generate(owner, template))
+    assert seen(member) == (1, 1, [1])
+    save_version(member, template)
+    assert seen(member) == (1, 2, [1])
+    clock.advance(seconds=1)
+    mine = project_of(member, generate(member, template))
+    assert seen(member) == (2, 2, [2, 1])
+    assert owner.delete(f"/api/projects/{project['id']}").status_code == 204
+    assert seen(member) == seen(owner) == (1, 2, [2])
+    assert member.delete(f"/api/teams/{team['id']}/members/{member.id}").status_code == 204
+    assert seen(member) == (1, 2, [2])  # the template's maker: their own project still
+    assert owner.delete(f"/api/projects/{mine['id']}").status_code == 204
+    assert seen(member) == (0, 2, [])
+
+
 # -- recording, once ------------------------------------------------------------------
 def test_a_retried_job_records_one_project(person, db, clock):
     """Worker A's lease expires, B takes the job over and completes it; A's late
@@ -322,3 +354,23 @@ def test_anonymous_callers_are_refused(client):
     for path in ("/api/projects", f"/api/projects/{uuid.uuid4()}",
                  f"/api/templates/{uuid.uuid4()}/fleet"):
         assert client.get(path).status_code == 401
+
+
+def test_the_fleet_cache_builds_once_per_fingerprint_and_keeps_a_bounded_number():
+    cache, built = FleetCache(size=2), []
+
+    def answer(user: uuid.UUID, fingerprint: Any) -> bytes:
+        def build() -> bytes:
+            built.append((user, fingerprint))
+            return f"{user}:{fingerprint}".encode()
+        return cache.answer(user_id=user, template_id=TEMPLATE_ID, page=(100, None),
+                            fingerprint=fingerprint, build=build)
+
+    ann, bob, cid = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    assert answer(ann, 1) == answer(ann, 1) == f"{ann}:1".encode()
+    assert answer(bob, 1) == f"{bob}:1".encode()
+    assert answer(ann, 2) == f"{ann}:2".encode()
+    assert built == [(ann, 1), (bob, 1), (ann, 2)]
+    answer(cid, 1)  # a third key: the least recently used (bob's) goes
+    answer(bob, 1)
+    assert built[-1] == (bob, 1) and len(cache.items) == 2

@@ -13,7 +13,9 @@ import falcon
 from ..accounts.auth import current_user, require_user
 from ..converter import unstructure
 from ..openapi import Route, operation
+from ..request_bodies import JSON_HANDLER
 from ..templates.resources import page_size, uuid_param
+from .fleet_cache import FleetCache
 from .schemas import FleetView, ProjectPage, ProjectView
 from .services import (
     FLEET_DEFAULT,
@@ -67,8 +69,12 @@ class ProjectResource:
 
 
 class FleetResource:
-    def __init__(self, projects: ProjectService):
+    """Answers from this process's :class:`FleetCache` while the fleet's fingerprint
+    is unchanged (one small query), else built and kept."""
+
+    def __init__(self, projects: ProjectService, cache: FleetCache):
         self.projects = projects
+        self.cache = cache
 
     @operation("The fleet: every project made from the template that you can see (a team "
                "template's: the team's), its version and how many versions behind, with "
@@ -79,13 +85,18 @@ class FleetResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response, template_id: uuid.UUID) -> None:
         page = Page(page_size(req.get_param("limit"), default=FLEET_DEFAULT, most=FLEET_MAX),
                     req.get_param("cursor"))
-        resp.media = unstructure(self.projects.fleet(
-            req.context.db, user_id=current_user(req).id, template_id=template_id, page=page))
+        db, user_id = req.context.db, current_user(req).id
+        resp.data = self.cache.answer(
+            user_id=user_id, template_id=template_id, page=(page.limit, page.cursor),
+            fingerprint=self.projects.fingerprint(db, user_id=user_id, template_id=template_id),
+            build=lambda: JSON_HANDLER.serialize(unstructure(self.projects.fleet(
+                db, user_id=user_id, template_id=template_id, page=page)), falcon.MEDIA_JSON))
+        resp.content_type = falcon.MEDIA_JSON
 
 
 def routes(*, projects: ProjectService) -> list[Route]:
     return [
         Route("/api/projects", ProjectsResource(projects)),
         Route("/api/projects/{project_id:uuid}", ProjectResource(projects)),
-        Route("/api/templates/{template_id:uuid}/fleet", FleetResource(projects)),
+        Route("/api/templates/{template_id:uuid}/fleet", FleetResource(projects, FleetCache())),
     ]

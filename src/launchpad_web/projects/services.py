@@ -127,14 +127,30 @@ class ProjectService:
             raise ProjectNotFoundError()
         return _view(found.Project, found.email, found.latest)
 
-    def fleet(self, db: Session, *, user_id: uuid.UUID, template_id: uuid.UUID,
-              page: Page) -> FleetView:
-        """The projects of a template the user sees, with counts per version."""
+    def fingerprint(self, db: Session, *, user_id: uuid.UUID,
+                    template_id: uuid.UUID) -> tuple[Any, ...]:
+        """What a fleet answer depends on, read in one query (see :mod:`.fleet_cache`):
+        the template's latest version, and the number, newest creation time and sum of
+        versions of the projects the user sees in it; 404 for a template they do not see."""
+        template = self._fleet_template(db, user_id, template_id)
+        seen = db.execute(sa.select(sa.func.count(), sa.func.max(Project.created_at),
+                                    sa.func.sum(Project.template_version))
+                          .where(in_fleet(template.id, template.team_id, user_id))).one()
+        return (template.version, *seen)
+
+    @staticmethod
+    def _fleet_template(db: Session, user_id: uuid.UUID, template_id: uuid.UUID) -> sa.Row:
         template = db.execute(sa.select(TemplateRecord.id, TemplateRecord.version,
                                         TemplateRecord.team_id).where(
             TemplateRecord.id == template_id, template_visible_to(user_id))).first()
         if template is None:
             raise NotFoundError("no such template")
+        return template
+
+    def fleet(self, db: Session, *, user_id: uuid.UUID, template_id: uuid.UUID,
+              page: Page) -> FleetView:
+        """The projects of a template the user sees, with counts per version."""
+        template = self._fleet_template(db, user_id, template_id)
         where = in_fleet(template.id, template.team_id, user_id)
         latest = template.version
         counts = [VersionCount(version=v, behind=max(latest - v, 0), projects=n)
