@@ -374,3 +374,17 @@ def test_the_fleet_cache_builds_once_per_fingerprint_and_keeps_a_bounded_number(
     answer(cid, 1)  # a third key: the least recently used (bob's) goes
     answer(bob, 1)
     assert built[-1] == (bob, 1) and len(cache.items) == 2
+
+
+def test_the_pages_show_my_projects_and_only_visible_fleets(person, client):
+    me, stranger = person(), person()
+    template = new_template(me)
+    generate(me, template, {"project_name": "apollo", "token": "s3cr3t"})
+    mine = me.get("/projects")
+    assert mine.status_code == 200 and "1 project." in mine.text and "s3cr3t" not in mine.text
+    fleet = me.get(f"/templates/{template['id']}/projects")
+    assert 'aria-label="Version 1: 1 of 1 projects"' in fleet.text
+    assert "<style" not in fleet.text and "style=" not in fleet.text and "<script" not in fleet.text
+    assert stranger.get(f"/templates/{template['id']}/projects").status_code == 404
+    assert "No projects yet" in stranger.get("/projects").text
+    assert client.get("/projects").headers["Location"] == "/login?next=/projects"
