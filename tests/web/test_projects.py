@@ -388,3 +388,21 @@ def test_the_pages_show_my_projects_and_only_visible_fleets(person, client):
     assert stranger.get(f"/templates/{template['id']}/projects").status_code == 404
     assert "No projects yet" in stranger.get("/projects").text
     assert client.get("/projects").headers["Location"] == "/login?next=/projects"
+
+
+def test_the_openapi_document_says_what_a_null_would_conflict_means(client):
+    schemas = client.get("/api/openapi.json").json["components"]["schemas"]
+    conflict = schemas["FleetRow"]["properties"]["would_conflict"]
+    assert conflict["anyOf"] == [{"type": "boolean"}, {"type": "null"}]
+    assert "null: not computed yet" in conflict["description"]
+    assert schemas["ProjectView"]["properties"]["destination"] == {
+        "anyOf": [{"type": "string"}, {"type": "null"}]}
+
+
+def test_my_projects_are_in_my_data_export_with_secrets_redacted(person):
+    me, other = person(), person()
+    project = project_of(me, generate(me, new_template(me), {"token": "s3cr3t"}))
+    generate(other, new_template(other))
+    exported = me.get("/api/me/export")
+    assert [p["id"] for p in exported.json["other"]["projects"]] == [project["id"]]
+    assert "s3cr3t" not in exported.text
