@@ -13,6 +13,8 @@ creates 20 templates, then measures each endpoint with ``wrk`` (``apt-get instal
 * ``tpl+redis``  ... and by a second API process with ``LAUNCHPAD_REDIS_URL`` (the list
                  cache: after the first request each page is served from the process's
                  near tier, see launchpad_web/templates/process_pages.py)
+* ``tpl-sqlite`` GET /api/templates served by a third API process on the embedded
+                 default (SQLite in the data directory, no Redis)
 * ``me``         GET /api/me with the token (token lookup, user, JSON)
 * ``health``     GET /api/health (database and queue round trips, schema revision)
 
@@ -181,18 +183,29 @@ def measure(args: argparse.Namespace, database_url: str) -> dict[str, dict]:
                LAUNCHPAD_THREADS=str(args.threads),
                LAUNCHPAD_PLAN_LIMITS="free.templates=unlimited")
     cached_env = {**env, "LAUNCHPAD_REDIS_URL": args.redis_url}
+    sqlite_url = f"sqlite:///{data_dir / 'embedded.db'}"
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    engine.dispose()
+    sqlite_env = {**env, "LAUNCHPAD_DATABASE_URL": sqlite_url}
     hello_port, api_port, cached_port = free_port(), free_port(), free_port()
+    sqlite_port = free_port()
     try:
         with started("hello", hello_port, args.threads, env), \
                 started("launchpad", api_port, args.threads, env), \
-                started("launchpad", cached_port, args.threads, cached_env):
+                started("launchpad", cached_port, args.threads, cached_env), \
+                started("launchpad", sqlite_port, args.threads, sqlite_env):
             token = api_token(api_port)
             create_templates(api_port, token, 20)
             bearer = {"Authorization": f"Bearer {token}"}
+            sqlite_token = api_token(sqlite_port)
+            create_templates(sqlite_port, sqlite_token, 20)
             targets = {
                 "hello": (f"http://127.0.0.1:{hello_port}/hello", {}),
                 "templates": (f"http://127.0.0.1:{api_port}/api/templates", bearer),
                 "tpl+redis": (f"http://127.0.0.1:{cached_port}/api/templates", bearer),
+                "tpl-sqlite": (f"http://127.0.0.1:{sqlite_port}/api/templates",
+                               {"Authorization": f"Bearer {sqlite_token}"}),
                 "me": (f"http://127.0.0.1:{api_port}/api/me", bearer),
                 "health": (f"http://127.0.0.1:{api_port}/api/health", {}),
             }

@@ -5,7 +5,7 @@ Builds the app on a fresh SQLite database in a temporary directory, signs a user
 up, adds 20 templates, then renders ``GET /dashboard``
 (templates page, recent jobs, plan and usage) ``--requests`` times in this
 process through Falcon's test client, with no network in between, and prints
-p50 and p95. Lighthouse figures are not measured here yet.
+p50 and p95. Lighthouse figures: bench/lighthouse.py.
 
 Usage: python bench/pages.py [--requests 300]
 """

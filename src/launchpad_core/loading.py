@@ -111,6 +111,26 @@ def yaml_error_line(path: Path, exc: Exception) -> str:
     return f"{where}: not valid YAML: {problem}"
 
 
+def with_git_origin(template: Template, root: Path) -> Template:
+    """A LaunchPad template directory's ``template`` with that directory in
+    ``settings.origin`` (``source``) and, when it is a Git repository, the commit (``git
+    describe --tags --always``): what the answers file of ``launchpad render`` records, so
+    ``launchpad update`` finds the version a project was made from. An imported template
+    (its origin names its format) is returned as it is."""
+    if "format" in template.settings.origin or not root.is_dir():
+        return template
+    import attrs
+
+    origin = {**template.settings.origin, "source": str(root.resolve())}
+    if (root / ".git").exists():
+        from .template_versions import described_head
+
+        commit = described_head(root)
+        if commit:
+            origin["commit"] = commit
+    return attrs.evolve(template, settings=attrs.evolve(template.settings, origin=origin))
+
+
 def _directory_definition(root: Path) -> Path | None:
     return next((root / n for n in DIRECTORY_DEFINITIONS if (root / n).is_file()), None)
 

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 Progress = Callable[[int, int], None]
 
 _PLAIN_SCALARS = (str, int, float, bool, type(None))
+#: What the answers file records of the template's origin, as Copier names it.
+_RECORDED_ORIGIN = (("src_path", "source"), ("commit", "commit"))
 
 
 @functools.lru_cache(maxsize=256)
@@ -240,6 +242,8 @@ def _add_answers_file(run: _Run, answers: Answers) -> None:
         return
     header = f"# Answers LaunchPad rendered this project with ({run.template.name})\n"
     record = {"_template": run.template.name, "_version": run.template.version}
+    origin = run.settings.origin
+    record.update({f"_{key}": origin[k] for key, k in _RECORDED_ORIGIN if origin.get(k)})
     record.update(answers.public())
     import yaml
 

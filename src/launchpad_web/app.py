@@ -32,7 +32,11 @@ from .billing.webhooks import WebhookProcessor
 from .clock import Clock, system_clock
 from .db import make_engine, make_session_factory
 from .evaluation import Evaluator
-from .health import HealthResource
+from .forges import resources as forges_resources
+from .forges.encryption import TokenCipher
+from .forges.oauth import OAuthFlows
+from .forges.services import ForgeService
+from .health import HealthResource, forges_health
 from .jobs import resources as jobs_resources
 from .jobs.queue import Queue
 from .jobs.services import JobService
@@ -52,7 +56,8 @@ from .settings import WebSettings
 from .teams import resources as teams_resources
 from .teams.services import TeamService
 from .templates import resources as templates_resources
-from .templates.cache import TemplateListCache
+from .templates.cache import ListPages, TemplateListCache
+from .templates.database_pages import DatabaseListCache
 from .templates.services import TemplateService
 
 OPENAPI_PATH = "/api/openapi.json"
@@ -80,7 +85,7 @@ def create_app(
     sessions = SessionStore(idle=settings.session_idle, absolute=settings.session_max,
                             clock=clock)
     auth = Authenticator(sessions=sessions, tokens=TokenStore(clock=clock), cookie=cookie)
-    template_cache = TemplateListCache.from_url(settings.redis_url) if settings.redis_url else None
+    template_cache = list_cache(settings, session_factory)
     accounts = AccountService(passwords=Passwords(settings.password_hashing), clock=clock,
                               throttle=LoginThrottle(clock=clock), billing=billing,
                               signups=SignupThrottle(
@@ -98,6 +103,7 @@ def create_app(
                                 cache=template_cache)
     projects = ProjectService()
 
+    forges = forge_service(settings, launchpad=launchpad, accounts=accounts, clock=clock)
     notifier = Notifier(launchpad.hooks, settings.jobs.smtp)
     billing_service = BillingService(provider=billing, quotas=quotas,
                                      public_url=settings.public_url)
@@ -124,8 +130,10 @@ def create_app(
                                             expected_revision=head_revision(),
                                             billing_provider=billing.name,
                                             plans_enforced=plans_enforced,
-                                            queue=job_queue)),
+                                            queue=job_queue,
+                                            forges=forges_health(forges))),
         Route(OPENAPI_PATH, openapi),
+        *(forges_resources.routes(forges=forges) if forges else ()),
     ]
     openapi.document = build_document(routes, version=launchpad_core.__version__,
                                       cookie_name=cookie.name)
@@ -152,5 +160,30 @@ def create_app(
     install_pages(app, secure=settings.secure_cookies, launchpad=launchpad, accounts=accounts,
                   auth=auth, templates=templates, jobs=jobs, queue=job_queue,
                   plans=settings.billing.plans if plans_enforced else None,
-                  billing=billing_service, teams=teams, notifier=notifier, projects=projects)
+                  billing=billing_service, teams=teams, notifier=notifier,
+                  api_document=lambda: openapi.document, forges=forges, projects=projects)
     return app
+
+
+def list_cache(settings: WebSettings, session_factory: sessionmaker) -> ListPages | None:
+    """The template list cache: Redis's when configured, else generations kept in the
+    database itself; none for sessions bound to a connection (a test's transaction,
+    which other connections cannot see)."""
+    if settings.redis_url:
+        return TemplateListCache.from_url(settings.redis_url)
+    bind = session_factory.kw.get("bind")
+    return DatabaseListCache(bind) if isinstance(bind, sa.Engine) else None
+
+
+def forge_service(settings: WebSettings, *, launchpad: Launchpad, accounts: AccountService,
+                  clock: Clock) -> ForgeService | None:
+    """The forges the plugins offer for these settings; None without encryption keys
+    (forge features are off, ``/api/health`` says so)."""
+    if not settings.forges.enabled:
+        return None
+    cipher = TokenCipher(settings.forges.encryption_keys)
+    return ForgeService(
+        forges=launchpad.hooks.forges(settings=settings.forges.forges), cipher=cipher,
+        flows=OAuthFlows(cipher=cipher, public_url=settings.public_url,
+                         secure=settings.secure_cookies, clock=clock),
+        accounts=accounts, clock=clock)

@@ -17,6 +17,8 @@ BENCH = Path(__file__).parents[2] / "bench"
     ("api.py", "--duration", "-1"),
     ("api.py", "--rounds", "0"),
     ("jobs.py", "--jobs", "0"),
+    ("update.py", "--rounds", "0"),
+    ("update.py", "--files", "none"),
 ])
 def test_a_count_below_one_is_refused(script, option, value):
     result = subprocess.run([sys.executable, str(BENCH / script), option, value],

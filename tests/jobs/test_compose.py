@@ -145,3 +145,9 @@ def test_the_kubernetes_pods_share_no_volume():
     for deployment in KUBERNETES:
         volumes = deployment["spec"]["template"]["spec"].get("volumes", [])
         assert all("emptyDir" in volume for volume in volumes), volumes
+
+
+def test_the_image_has_git():
+    """Templates from repositories, updates and publishing run the git command line."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"apt-get install -y --no-install-recommends[^\n]*\bgit\b", dockerfile)

@@ -214,8 +214,12 @@ def download_and_check(b: Browser) -> None:
 def visit_the_other_pages(b: Browser) -> None:
     page = b.page
     page.goto("/docs/api")
-    expect(page.locator(".swagger-ui .info .title")).to_contain_text("LaunchPad")
+    page.get_by_role("link", name="templates", exact=True).click()
+    expect(page.get_by_role("heading", name="GET /api/templates", exact=True)).to_be_visible()
     b.check("api-reference")
+    page.get_by_role("link", name="Try requests in the browser").click()
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("LaunchPad")
+    b.check("api-try")
     page.goto("/no/such/page")
     expect(page.get_by_role("heading", level=1)).to_have_text("Not Found")
     b.check("not-found")

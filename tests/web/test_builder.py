@@ -208,7 +208,8 @@ def conflict_between_two_tabs(b: Browser, context: Any) -> None:
     expect(page.locator("#b-version")).to_have_text("version 5")
     expect(page.get_by_label("Content")).to_have_value("# {{ project_name }} from the other tab")
     expect(alert).to_be_hidden()
-    assert other.problems == []  # its first preview rendered with sample answers
+    # its first preview rendered with sample answers
+    assert [p for p in other.problems if not _expected_status(p)] == []
     other.page.close()
 
 
@@ -224,9 +225,11 @@ def export_json(b: Browser) -> None:
 
 def _expected_status(problem: str) -> bool:
     """Chromium logs the answers the journey provokes: the 422 of the invalid file
-    (save and preview) and the 412 of the stale tab."""
+    (save and preview), the 412 of the stale tab, and a 429 when both tabs of the
+    account evaluate at once over its two evaluations (the builder waits the
+    Retry-After and sends it again: save_waits_out_a_busy_evaluator)."""
     return problem.startswith("console: Failed to load resource") and (
-        "422" in problem or "412" in problem)
+        "422" in problem or "412" in problem or "status of 429" in problem)
 
 
 def test_by_keyboard_with_a_busy_preview(chromium: Any, base_url: str) -> None:  # noqa: F811
@@ -268,9 +271,15 @@ def test_by_keyboard_with_a_busy_preview(chromium: Any, base_url: str) -> None: 
     page.keyboard.press("Enter")
     expect(page.locator("#b-status")).to_have_text("Saved as version 2.")
 
-    # The account already has its evaluations running (another tab previewing): the
-    # save is refused for a moment with Retry-After, waits that long and goes through.
-    # A refusal without a pause to wait for is shown, and the status says so.
+    save_waits_out_a_busy_evaluator(page, f"**/api/templates/{created.json()['id']}", busy)
+    assert [p for p in b.problems if "429" not in p and "503" not in p] == []
+    context.close()
+
+
+def save_waits_out_a_busy_evaluator(page: Page, template_api: str, busy: dict[str, Any]) -> None:
+    """The account already has its evaluations running (another tab previewing): the
+    save is refused for a moment with Retry-After, waits that long and goes through.
+    A refusal without a pause to wait for is shown, and the status says so."""
     refused: list[str] = []
     evaluating = {**busy, "code": "too_many_evaluations", "detail": "Two evaluations running."}
 
@@ -282,9 +291,8 @@ def test_by_keyboard_with_a_busy_preview(chromium: Any, base_url: str) -> None: 
         else:
             route.continue_()
 
-    template_api = f"**/api/templates/{created.json()['id']}"
     page.route(template_api, refuse_first_save)
-    page.keyboard.type("?")
+    page.get_by_label("Content").fill("about {{ project_name }}?")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator("#b-status")).to_have_text("Saved as version 3.")
     assert refused == ['"v2"']
@@ -298,5 +306,3 @@ def test_by_keyboard_with_a_busy_preview(chromium: Any, base_url: str) -> None: 
     expect(page.locator("#b-status")).to_have_text("Not saved.")
     expect(page.locator("#b-alert")).to_contain_text("Every evaluator is busy.")
     page.unroute(template_api)
-    assert [p for p in b.problems if "429" not in p and "503" not in p] == []
-    context.close()

@@ -342,8 +342,29 @@ def test_error_pages_are_html_for_browsers_and_problems_under_api(browser, pages
     assert "/secret/path" not in broken.text and "Request id" in broken.text
 
 
-def test_the_api_reference_page_ships_its_viewer(browser):
+def test_the_api_reference_lists_every_operation_and_schema_without_a_script(browser):
+    document = browser.get("/api/openapi.json").json
     page = browser.get("/docs/api")
+    assert page.status_code == 200
+    assert "<script" not in page.text
+    html = page.text.replace("&amp;", "&")
+    operations = [(method.upper(), path) for path, item in document["paths"].items()
+                  for method in item]
+    assert len(operations) > 30
+    for method, path in operations:
+        assert re.search(rf">{method}</span> <code>{re.escape(path)}</code>", html), (method, path)
+    for name, schema in document["components"]["schemas"].items():
+        assert f'id="schema-{name.lower()}">{name}</h3>' in html
+        for field in schema.get("properties", {}):
+            assert f"<td><code>{field}</code></td>" in html, (name, field)
+    # a type naming a schema links to it, and every such link has its target
+    targets = set(re.findall(r'id="(schema-[a-z0-9-]+)"', html))
+    links = set(re.findall(r'href="#(schema-[a-z0-9-]+)"', html))
+    assert links and links <= targets
+
+
+def test_trying_the_api_ships_swagger_ui(browser):
+    page = browser.get("/docs/api/try")
     assert page.status_code == 200
     script = re.search(r'src="(/static/swagger-ui-bundle\.[0-9a-f]{12}\.js)"', page.text)
     assert script and browser.get(script.group(1)).status_code == 200

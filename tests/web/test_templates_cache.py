@@ -143,7 +143,7 @@ def test_a_failed_write_does_not_touch_the_counters(person, redis_client):
     assert redis_client.get(counter) == before
 
 
-def test_without_redis_there_is_no_cache(new_client, signup, db):
+def test_sessions_bound_to_one_connection_have_no_cache(new_client, signup, db):
     who = people(new_client, signup, db)()
     create_template(who, "a")
     assert names(who) == ["a"]

@@ -10,6 +10,7 @@ would write.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
@@ -72,6 +73,7 @@ class CopierImporter:
             "source": str(path),
             "template_path": str(reader.root),
             "answers_file": config.answers_file,
+            "exclude": list(config.exclude),
         }
         if clone is not None:
             origin["commit"], origin["commit_hash"] = clone.describe, clone.commit_hash
@@ -178,6 +180,16 @@ def _answers_file(origin: Mapping[str, Any], values: Mapping[str, Any], envops: 
     return str(PurePosixPath(path))
 
 
+def excluded_by(template: Template, context: Mapping[str, Any], engine: Engine) -> Any:
+    """Whether an output path matches the template's ``_exclude`` rendered with
+    ``context``: what Copier's update leaves out of the old version it renders again."""
+    envops = template.settings.envops
+    text = "\n".join(template.settings.origin.get("exclude", ()))
+    with deadline(engine.limits.render_seconds):
+        text = engine.render_text(envops, text, context, "_exclude")
+    return functools.partial(path_excluded, text)
+
+
 def _is_remembered(var: Variable, answers: Answers) -> bool:
     """Copier records answered, shown, non-secret questions with JSON values."""
     if var.name.startswith("_") or var.name not in answers.values:
@@ -208,7 +220,7 @@ def copier_context(template: Template, answers: Answers) -> dict[str, Any]:
         "src_path": origin.get("template_path", ""),
         "dst_path": origin.get("destination", "."),
         "answers_file": _answers_file(origin, answers.values, template.settings.envops),
-        "vcs_ref": None,
+        "vcs_ref": origin.get("vcs_ref"),
         "vcs_ref_hash": origin.get("commit_hash"),
         "data": {},
         "exclude": [],

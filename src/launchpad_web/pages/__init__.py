@@ -9,6 +9,9 @@ OpenAPI document), their security headers (:mod:`.security`), the static assets
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 import falcon
 
 from launchpad_core import Launchpad
@@ -17,6 +20,7 @@ from ..accounts.auth import Authenticator
 from ..accounts.services import AccountService
 from ..billing.plans import PlanCatalog
 from ..billing.services import BillingService
+from ..forges.services import ForgeService
 from ..jobs.resources import Queue
 from ..jobs.services import JobService
 from ..notifications import Notifier
@@ -24,9 +28,11 @@ from ..projects.services import ProjectService
 from ..teams.services import TeamService
 from ..templates.services import TemplateService
 from . import account
+from . import forges as forge_pages
 from . import projects as project_pages
 from . import resources as pages
 from . import teams as team_pages
+from .api_reference import ApiReferencePage, ApiTryPage
 from .assets import Assets, StaticResource
 from .errors import install_page_errors
 from .rendering import Pages
@@ -36,11 +42,15 @@ from .security import FormToken, PageHeaders
 def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: AccountService,
             auth: Authenticator, templates: TemplateService, jobs: JobService, queue: Queue,
             plans: PlanCatalog | None, billing: BillingService, teams: TeamService,
-            notifier: Notifier, projects: ProjectService, assets: Assets | None = None) -> None:
+            notifier: Notifier, api_document: Callable[[], Mapping[str, Any]],
+            projects: ProjectService, forges: ForgeService | None = None,
+            assets: Assets | None = None) -> None:
     renderer = Pages(assets=assets or Assets(), form_token=FormToken(secure=secure),
-                     globals={"openapi_path": "/api/openapi.json"})
+                     globals={"openapi_path": "/api/openapi.json",
+                              "forges": forges.available() if forges else []})
     types = launchpad.hooks.variable_types()
-    app.add_middleware(PageHeaders())
+    app.add_middleware(PageHeaders(form_targets=forges.authorization_origins()
+                                   if forges else ()))
     install_page_errors(app, renderer, auth)
     app.add_route("/", pages.LandingPage(renderer, plans))
     app.add_route("/signup", pages.SignupPage(renderer, accounts, auth))
@@ -53,8 +63,11 @@ def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: Ac
     app.add_route("/templates/{template_id:uuid}/generate",
                   pages.GeneratePage(renderer, templates, jobs, queue, types))
     app.add_route("/jobs/{job_id:uuid}", pages.JobPage(renderer, jobs))
-    account.install(app, renderer, accounts, auth)
+    account_page = account.install(app, renderer, accounts, auth, forges)
+    if forges is not None:
+        forge_pages.install(app, renderer, account_page, forges, auth)
     team_pages.install(app, renderer, teams, notifier)
     project_pages.install(app, renderer, templates, projects)
-    app.add_route("/docs/api", pages.ApiReferencePage(renderer))
+    app.add_route("/docs/api", ApiReferencePage(renderer, api_document))
+    app.add_route("/docs/api/try", ApiTryPage(renderer))
     app.add_route("/static/{name}", StaticResource(renderer.assets))

@@ -328,10 +328,3 @@ class JobPage:
         job = self.jobs.get(req.context.db, user_id=req.context.user.id, job_id=job_id)
         self.pages.render(req, resp, "job.html", job=job)
 
-
-class ApiReferencePage:
-    def __init__(self, pages: Pages):
-        self.pages = pages
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        self.pages.render(req, resp, "api.html")

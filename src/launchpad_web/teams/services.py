@@ -66,7 +66,7 @@ from .schemas import (
 )
 
 if TYPE_CHECKING:
-    from ..templates.cache import TemplateListCache
+    from ..templates.cache import ListPages
 
 INVITATION_TTL = timedelta(days=7)
 INVITATION_NOTICE = "team_invitation"
@@ -83,7 +83,7 @@ class Invited:
 class TeamService:
     def __init__(self, *, quotas: Quotas, clock: Clock,
                  invitation_ttl: timedelta = INVITATION_TTL,
-                 template_lists: TemplateListCache | None = None,
+                 template_lists: ListPages | None = None,
                  public_url: str = "http://127.0.0.1:8000"):
         self.quotas = quotas
         self.clock = clock

@@ -17,8 +17,9 @@ reader cache the old rows under the new generation); nothing when it rolls back.
 Generations are random values, not counters, and a page is only ever stored
 under one: a generation that expires or is evicted is replaced by a new random
 one, which no stored page matches (Redis may evict keys freely). Without Redis
-there is no cache; if Redis fails, lists are read from the database for a
-second (then Redis is tried again) and a warning logged.
+the database keeps the generations instead (:mod:`.database_pages`); if Redis
+fails, lists are read from the database for a second (then Redis is tried again)
+and a warning logged.
 
 In front of Redis, each process keeps the pages it served (:mod:`.near`):
 a hit there costs no round trip at all; writers publish the changed users on a
@@ -39,7 +40,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import redis
 from sqlalchemy import event
@@ -59,6 +60,16 @@ _NEAR_HIT = CACHE_REQUESTS.labels("templates_near", "hit")
 _NEAR_MISS = CACHE_REQUESTS.labels("templates_near", "miss")
 _SHARED_HIT = CACHE_REQUESTS.labels("templates_redis", "hit")
 _SHARED_MISS = CACHE_REQUESTS.labels("templates_redis", "miss")
+
+class ListPages(Protocol):
+    """What the services and resources use of a template list cache: Redis's
+    (:class:`TemplateListCache`) or the database's (:mod:`.database_pages`)."""
+
+    def page(self, *, user_id: uuid.UUID, query: dict[str, Any],
+             load: Callable[[], Any]) -> bytes: ...
+
+    def lists_changed(self, db: Session, user_ids: Iterable[uuid.UUID]) -> None: ...
+
 
 class TemplateListCache:
     def __init__(

@@ -50,3 +50,14 @@ class TemplateVersion(HasId, Base):
         sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class TemplateListGeneration(Base):
+    """The generation of a user's template lists, for the cache without Redis
+    (:mod:`.database_pages`): a writer sets a new random one in the transaction that
+    changes the lists, so it commits (or rolls back) with the change itself."""
+
+    __tablename__ = "template_list_generations"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    generation: Mapped[str] = mapped_column(sa.String(16))

@@ -17,7 +17,7 @@ from ..converter import unstructure
 from ..errors import ValidationFailedError
 from ..openapi import Route, operation
 from ..request_bodies import read_json
-from .cache import TemplateListCache
+from .cache import ListPages
 from .schemas import (
     FormRequest,
     FormView,
@@ -58,7 +58,7 @@ def uuid_param(raw: str | None, name: str) -> uuid.UUID | None:
 
 
 class TemplatesResource:
-    def __init__(self, templates: TemplateService, cache: TemplateListCache | None):
+    def __init__(self, templates: TemplateService, cache: ListPages | None):
         self.templates = templates
         self.cache = cache
 
@@ -241,7 +241,7 @@ class FormResource:
         resp.media = unstructure(form)
 
 
-def routes(*, templates: TemplateService, cache: TemplateListCache | None) -> list[Route]:
+def routes(*, templates: TemplateService, cache: ListPages | None) -> list[Route]:
     template = "/api/templates/{template_id:uuid}"
     return [
         Route("/api/templates", TemplatesResource(templates, cache)),

@@ -46,7 +46,7 @@ from ..evaluation import Evaluator
 from ..teams.access import team_role
 from ..teams.services import member_ids
 from .access import may_change, visible_to
-from .cache import TemplateListCache
+from .cache import ListPages
 from .models import TemplateRecord, TemplateVersion
 from .preview import preview_file
 from .schemas import (
@@ -139,7 +139,7 @@ class TemplateService:
         quotas: Quotas,
         clock: Clock,
         evaluator: Evaluator | None = None,
-        cache: TemplateListCache | None = None,
+        cache: ListPages | None = None,
     ):
         self.quotas = quotas
         self.clock = clock

@@ -77,6 +77,7 @@
     $("b-title").textContent = view.name;
     $("b-version").textContent = "version " + view.version;
     renderAll();
+    root.querySelector(".builder-grid").removeAttribute("data-loading");
     schedulePreview(0);
   }
   function fetchLatest() {
