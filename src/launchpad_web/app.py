@@ -50,6 +50,8 @@ from .notifications import Notifier
 from .openapi import OpenApiResource, Route, build_document
 from .pages import install as install_pages
 from .problems import install_error_handlers
+from .projects import resources as projects_resources
+from .projects.services import ProjectService
 from .request_bodies import JSON_HANDLER
 from .settings import WebSettings
 from .teams import resources as teams_resources
@@ -102,6 +104,7 @@ def create_app(
     jobs = JobService(quotas=quotas, clock=clock, evaluator=evaluator)
     templates = TemplateService(quotas=quotas, clock=clock, evaluator=evaluator,
                                 cache=template_cache)
+    projects = ProjectService()
 
     forges = forge_service(settings, launchpad=launchpad, accounts=accounts, clock=clock)
     notifier = Notifier(launchpad.hooks, settings.jobs.smtp)
@@ -119,6 +122,7 @@ def create_app(
         *templates_resources.routes(templates=templates, cache=template_cache,
                                     transfer=TemplateTransfer(templates=templates,
                                                               evaluator=evaluator)),
+        *projects_resources.routes(projects=projects),
         *billing_resources.routes(
             billing=billing_service,
             webhooks=WebhookProcessor(provider=billing, clock=clock,
@@ -167,7 +171,7 @@ def create_app(
                   plans=settings.billing.plans if plans_enforced else None,
                   billing=billing_service, teams=teams, notifier=notifier,
                   api_document=lambda: openapi.document, forges=forges,
-                  resets=resets)
+                  resets=resets, projects=projects)
     return app
 
 

@@ -11,7 +11,8 @@ What a process counts as it works:
 * ``launchpad_jobs_total`` / ``launchpad_job_seconds``: jobs a worker finished, by
   outcome; ``launchpad_sweeps_total``: leases that expired, retried or failed, and
   lost queue messages re-enqueued;
-* ``launchpad_cache_requests_total``: template-list cache lookups, hit or miss.
+* ``launchpad_cache_requests_total``: cache lookups (the template lists' tiers, the fleet
+  answers), hit or miss.
 
 What is read when scraped (:class:`StateCollector`): jobs waiting in the queue and
 the age of the oldest pending job, and the database pool's connections in use.
@@ -65,7 +66,7 @@ JOBS = Counter("launchpad_jobs", "Generation jobs a worker finished", ["outcome"
 JOB_SECONDS = Histogram("launchpad_job_seconds", "Claim to completion of a job",
                         ["outcome"], buckets=JOB_BUCKETS)
 SWEEPS = Counter("launchpad_sweeps", "What the sweeper found", ["action"])
-CACHE_REQUESTS = Counter("launchpad_cache_requests", "Template list cache lookups",
+CACHE_REQUESTS = Counter("launchpad_cache_requests", "Cache lookups (template lists, fleets)",
                          ["cache", "result"])
 
 

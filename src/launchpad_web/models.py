@@ -11,9 +11,10 @@ from .billing import models as billing
 from .db import Base
 from .forges import models as forges
 from .jobs import models as jobs
+from .projects import models as projects
 from .teams import models as teams
 from .templates import models as templates
 
-DOMAINS = (accounts, teams, templates, jobs, billing, forges)
+DOMAINS = (accounts, teams, templates, jobs, billing, forges, projects)
 
 metadata = Base.metadata

@@ -224,9 +224,16 @@ def _component(cls: type, components: dict[str, Any]) -> dict[str, Any]:
         "type": "object",
         "additionalProperties": False,
         "required": [f.name for f in fields if f.default is attrs.NOTHING],
-        "properties": {f.name: json_schema(hints[f.name], components) for f in fields},
+        "properties": {f.name: _described(json_schema(hints[f.name], components), f)
+                       for f in fields},
     }
     return ref
+
+
+def _described(schema: dict[str, Any], field: attrs.Attribute) -> dict[str, Any]:
+    """A field's schema with its ``metadata={"description": ...}``, when it has one."""
+    description = field.metadata.get("description")
+    return {**schema, "description": description} if description else schema
 
 
 class OpenApiResource:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from launchpad_web.jobs.models import Event
 from launchpad_web.jobs.object_storage import S3ArtifactStorage
 from launchpad_web.jobs.storage import STAGING
+from launchpad_web.projects.models import Project
 
 from .conftest import Stack, wait_for
 
@@ -47,6 +48,13 @@ def events_of(stack, job_id):
     with stack.session_factory() as session:
         return session.scalars(sa.select(Event.kind).where(
             Event.job_id == uuid.UUID(job_id))).all()
+
+
+def projects_of(stack, job_id):
+    """How many projects the job recorded (one per completed job, however often run)."""
+    with stack.session_factory() as session:
+        return session.scalar(sa.select(sa.func.count()).select_from(Project).where(
+            Project.job_id == uuid.UUID(job_id)))
 
 
 def steps(job):
@@ -143,6 +151,7 @@ def test_a_worker_killed_mid_render_is_replaced_and_the_job_completes_once(stack
     assert steps(done) == ["queued", "started", "retrying", "started", "completed"]
     assert [p.name for p in stack.artifacts(job["id"])] == [done.artifact_path.split("/")[1]]
     assert events_of(stack, job["id"]) == ["job_completed"]
+    assert projects_of(stack, job["id"]) == 1
 
 
 def test_two_workers_racing_for_one_job_make_one_artifact(stack):
@@ -165,6 +174,7 @@ def test_two_workers_racing_for_one_job_make_one_artifact(stack):
     assert [p.name for p in stack.artifacts(job["id"])] == [done.artifact_path.split("/")[1]]
     assert events_of(stack, job["id"]) == ["job_completed"]
     assert "lease lost before completion; artifact discarded" in stack.worker_log(holder)
+    assert projects_of(stack, job["id"]) == 1
 
 
 def test_a_duplicate_message_runs_the_job_once(stack):
@@ -179,6 +189,7 @@ def test_a_duplicate_message_runs_the_job_once(stack):
     assert stack.job(job["id"]).attempts == 1
     assert len(stack.artifacts(job["id"])) == 1
     assert events_of(stack, job["id"]) == ["job_completed"]
+    assert projects_of(stack, job["id"]) == 1
 
 
 def test_jobs_queued_when_redis_restarts_are_not_lost(stack, redis_server):

@@ -83,7 +83,14 @@ def template_calls(key: str) -> tuple[Call, ...]:
         Call("GET", f"{path}/export"),
         Call("GET", f"{path}/diff"),
         Call("POST", "/api/generate", {"template_id": f"{{{key}}}", "answers": {}}),
+        Call("GET", f"{path}/fleet"),
     )
+
+
+def project_calls(key: str) -> tuple[Call, ...]:
+    """Every call on one project, ``{key}`` naming which of a side's projects."""
+    path = f"/api/projects/{{{key}}}"
+    return (Call("GET", path), Call("DELETE", path))
 
 
 CALLS = (
@@ -103,6 +110,9 @@ CALLS = (
     Call("GET", "/api/generate/{job}"),
     Call("GET", "/api/generate/{job}/download"),
     Call("GET", "/api/generate/{job}/events"),
+    *project_calls("project"),
+    *project_calls("team_project"),
+    Call("GET", "/api/projects?team_id={team}"),
 )
 LINK_CALLS = (
     Call("GET", "/api/invitations/{invitation_token}"),
@@ -113,22 +123,24 @@ SUB_RESOURCE_CALLS = tuple(c for c in CALLS if c.path.startswith("/api/teams/{te
                            and len(c.placeholders()) > 1)
 
 COVERED_PREFIXES = ("/api/teams/", "/api/tokens/", "/api/templates/", "/api/generate/",
-                    "/api/invitations/")
+                    "/api/invitations/", "/api/projects/")
 PARAMETERS = {"team_id": "team", "invitation_id": "invitation", "user_id": "member",
               "token_id": "token", "template_id": "template", "job_id": "job",
-              "invitation_token": "invitation_token"}
+              "invitation_token": "invitation_token", "project_id": "project"}
 """The app's path parameter names, as :class:`Side` calls the ids."""
 FIXED = {"number": "1"}
 """Placeholders that are not ids: the same value on both sides."""
 
 SNAPSHOT_TABLES = ("users", "api_tokens", "teams", "team_memberships", "team_invitations",
-                   "templates", "template_versions", "generation_jobs", "subscriptions")
+                   "templates", "template_versions", "generation_jobs", "subscriptions",
+                   "projects")
 
 
 @attrs.frozen
 class Side:
     """One user's world: their team with an admin and a pending invitation, an API
-    token, a template of their own and one of the team's, and a finished job."""
+    token, a template of their own and one of the team's, a finished job of each, and
+    the projects those jobs made."""
 
     owner: Person
     ids: dict[str, str]
@@ -150,10 +162,13 @@ def make_side(person: Any, name: str) -> Side:
     team_template = created(owner.post("/api/templates", {
         "name": "Ours", "definition": DEFINITION, "team_id": team["id"]}))
     job = created(owner.post("/api/generate", {"template_id": template["id"]}), 202)
+    team_job = created(owner.post("/api/generate", {"template_id": team_template["id"]}), 202)
+    projects = {p["job_id"]: p["id"] for p in owner.get("/api/projects").json["projects"]}
     ids = {"team": team["id"], "member": member.id, "invitation": invited["id"],
            "invitation_token": OUTBOX.invitation_token(pending),
            "token": token["id"], "template": template["id"],
-           "team_template": team_template["id"], "job": job["id"], **FIXED}
+           "team_template": team_template["id"], "job": job["id"],
+           "project": projects[job["id"]], "team_project": projects[team_job["id"]], **FIXED}
     return Side(owner, ids)
 
 
@@ -234,6 +249,13 @@ def test_lists_show_only_ones_own_side(sides):
         templates = side.owner.get("/api/templates").json["templates"]
         assert sorted(t["id"] for t in templates) == sorted(
             [side.ids["template"], side.ids["team_template"]]), name
+        projects = side.owner.get("/api/projects").json["projects"]
+        assert sorted(p["id"] for p in projects) == sorted(
+            [side.ids["project"], side.ids["team_project"]]), name
+        for key in ("template", "team_template"):
+            fleet = side.owner.get(f"/api/templates/{side.ids[key]}/fleet").json
+            assert [r["project_id"] for r in fleet["projects"]] == [
+                side.ids[key.replace("template", "project")]], name
 
 
 def test_every_route_with_ids_is_in_the_matrix(app):

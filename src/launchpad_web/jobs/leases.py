@@ -18,6 +18,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..projects.records import record as record_project
 from ..templates.models import TemplateRecord, TemplateVersion
 from .models import Event, EventKind, GenerationJob, JobStatus, log_entry
 
@@ -91,14 +92,16 @@ def heartbeat(db: Session, job_id: uuid.UUID, *, owner: str, now: datetime,
 
 def complete(db: Session, job_id: uuid.UUID, *, owner: str, now: datetime, key: str,
              size: int, sha256: str, files: int, total_bytes: int) -> bool:
-    """Mark the job completed with its artifact; False when the lease was lost (someone
-    else runs or ran it: the caller deletes its artifact)."""
+    """Mark the job completed with its artifact and record the project it made; False
+    when the lease was lost (someone else runs or ran it: the caller deletes its
+    artifact)."""
     noun = "file" if files == 1 else "files"
     step = log_entry(now, "completed", f"{files} {noun}, {total_bytes} bytes; archive of "
                     f"{size} bytes ready", files=files, bytes=total_bytes)
     user_id = _finish(db, job_id, owner, now, step, status=JobStatus.COMPLETED,
                       artifact_path=key, artifact_size=size, artifact_sha256=sha256)
     if user_id is not None:
+        record_project(db, job_id, now=now)
         db.add(Event(user_id=user_id, job_id=job_id, kind=EventKind.JOB_COMPLETED,
                      message="Your project is ready to download.", created_at=now))
     return user_id is not None

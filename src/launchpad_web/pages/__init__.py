@@ -25,11 +25,13 @@ from ..forges.services import ForgeService
 from ..jobs.resources import Queue
 from ..jobs.services import JobService
 from ..notifications import Notifier
+from ..projects.services import ProjectService
 from ..teams.services import TeamService
 from ..templates.services import TemplateService
 from . import account, password_reset
 from . import billing as billing_pages
 from . import forges as forge_pages
+from . import projects as project_pages
 from . import resources as pages
 from . import teams as team_pages
 from .api_reference import ApiReferencePage, ApiTryPage
@@ -43,7 +45,8 @@ def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: Ac
             auth: Authenticator, templates: TemplateService, jobs: JobService, queue: Queue,
             plans: PlanCatalog | None, billing: BillingService, teams: TeamService,
             notifier: Notifier, api_document: Callable[[], Mapping[str, Any]],
-            forges: ForgeService | None = None, resets: PasswordResets | None = None,
+            projects: ProjectService, forges: ForgeService | None = None,
+            resets: PasswordResets | None = None,
             assets: Assets | None = None) -> None:
     renderer = Pages(assets=assets or Assets(), form_token=FormToken(secure=secure),
                      globals={"openapi_path": "/api/openapi.json",
@@ -70,6 +73,7 @@ def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: Ac
     billing_pages.install(app, renderer, billing, plans)
     password_reset.install(app, renderer, resets, notifier)
     team_pages.install(app, renderer, teams, notifier)
+    project_pages.install(app, renderer, templates, projects)
     app.add_route("/docs/api", ApiReferencePage(renderer, api_document))
     app.add_route("/docs/api/try", ApiTryPage(renderer))
     app.add_route("/static/{name}", StaticResource(renderer.assets))

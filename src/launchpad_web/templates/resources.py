@@ -43,20 +43,23 @@ def _answer_template(resp: falcon.Response, view: TemplateView) -> None:
     resp.media = unstructure(view)
 
 
-def _page_size(raw: str | None) -> int:
+def page_size(raw: str | None, *, default: int = PAGE_DEFAULT, most: int = PAGE_MAX) -> int:
+    """``?limit=``: a whole number from 1 to ``most``; ``default`` when it is absent."""
     if raw is None:
-        return PAGE_DEFAULT
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 3 and 1 <= int(raw) <= PAGE_MAX):
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(most))
+            and 1 <= int(raw) <= most):
         raise ValidationFailedError.one(
-            "invalid_value", f"limit is a whole number from 1 to {PAGE_MAX}", "limit")
+            "invalid_value", f"limit is a whole number from 1 to {most}", "limit")
     return int(raw)
 
 
-def _team_id(raw: str | None) -> uuid.UUID | None:
+def uuid_param(raw: str | None, name: str) -> uuid.UUID | None:
+    """An optional id in the query string (``?team_id=``); 422 at ``name`` if not a UUID."""
     try:
         return None if raw is None else uuid.UUID(raw)
     except ValueError:
-        raise ValidationFailedError.one("invalid_value", "team_id is a UUID", "team_id") from None
+        raise ValidationFailedError.one("invalid_value", f"{name} is a UUID", name) from None
 
 
 class TemplatesResource:
@@ -74,9 +77,9 @@ class TemplatesResource:
     @falcon.before(require_user)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         query = ListQuery(
-            limit=_page_size(req.get_param("limit")),
+            limit=page_size(req.get_param("limit")),
             cursor=req.get_param("cursor"),
-            team_id=_team_id(req.get_param("team_id")),
+            team_id=uuid_param(req.get_param("team_id"), "team_id"),
             search=req.get_param("q") or None,
         )
         self._answer_page(req, resp, current_user(req).id, query)
