@@ -11,9 +11,10 @@ from .billing import models as billing
 from .db import Base
 from .forges import models as forges
 from .jobs import models as jobs
+from .publishing import models as publishing
 from .teams import models as teams
 from .templates import models as templates
 
-DOMAINS = (accounts, teams, templates, jobs, billing, forges)
+DOMAINS = (accounts, teams, templates, jobs, billing, forges, publishing)
 
 metadata = Base.metadata
