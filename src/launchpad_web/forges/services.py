@@ -185,6 +185,13 @@ class ForgeService:
             return tokens.access_token
         return self.cipher.decrypt(row.access_token)
 
+    def revoked(self, db: Session, user_id: uuid.UUID, forge_name: str) -> None:
+        """The forge refused the user's token (a 401 to a caller of the forge): drop the
+        tokens, so the link shows as ``revoked`` until the person links again."""
+        row = self._row(db, forge_name, user_id=user_id)
+        if row is not None:
+            self._drop_tokens(row)
+
     def check(self, db: Session, user_id: uuid.UUID, forge_name: str) -> ForgeLinkView:
         """Ask the forge whether the link still works (its login is updated); a token the
         forge refuses is dropped and the link answered as ``revoked``."""

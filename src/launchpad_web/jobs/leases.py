@@ -103,6 +103,21 @@ def heartbeat(db: Session, job_id: uuid.UUID, *, owner: str, now: datetime,
     ).rowcount == 1
 
 
+def progress(db: Session, job_id: uuid.UUID, *, owner: str, now: datetime, step: str,
+             message: str, table: type[Leased] = GenerationJob, **values: Any) -> bool:
+    """Add a step to the log of a job we hold (and set ``values``); False when it is no
+    longer ours."""
+    where = _held(table, job_id, owner)
+    log = db.scalar(sa.select(table.log).where(where).with_for_update())
+    if log is None:
+        return False
+    return db.execute(
+        sa.update(table).where(where)
+        .values(log=[*log, log_entry(now, step, message)], updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
 def complete(db: Session, job_id: uuid.UUID, *, owner: str, now: datetime, key: str,
              size: int, sha256: str, files: int, total_bytes: int) -> bool:
     """Mark the job completed with its artifact; False when the lease was lost (someone
