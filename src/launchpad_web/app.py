@@ -160,7 +160,8 @@ def create_app(
                   auth=auth, templates=templates, jobs=jobs, queue=job_queue,
                   plans=settings.billing.plans if plans_enforced else None,
                   billing=billing_service, teams=teams, notifier=notifier,
-                  api_document=lambda: openapi.document, forges=forges)
+                  api_document=lambda: openapi.document, forges=forges,
+                  publishing=publishing)
     return app
 
 

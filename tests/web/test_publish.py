@@ -13,6 +13,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import attrs
 import pytest
@@ -241,3 +242,38 @@ def test_bad_requests_are_refused_with_the_field(client, forge, db, new_client, 
     assert unlinked.status_code == 404 and unlinked.json["code"] == "forge_not_linked"
     missing = client.get(f"/api/generate/{who.job['id']}/publish/{uuid.uuid4()}")
     assert missing.status_code == 404
+
+
+# -- the job page -----------------------------------------------------------------------------
+def test_the_job_page_publishes_with_its_form(client, forge, db):
+    who = signed_in(client, forge, db)
+    page = client.get(f"/jobs/{who.job['id']}").text
+    assert "Publish to a repository" in page and 'action="/jobs/' in page
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    form = {"csrf_token": token, "forge": "github", "name": "bad name", "description": "d"}
+    refused = client.post(f"/jobs/{who.job['id']}/publish", body=urlencode(form),
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert refused.status_code == 422
+    assert 'id="publish-name-error"' in refused.text and 'value="bad name"' in refused.text
+    form["name"] = "from-page"
+    sent = client.post(f"/jobs/{who.job['id']}/publish", body=urlencode(form),
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert sent.status_code == 303
+    assert sent.headers["location"] == f"/jobs/{who.job['id']}#publish"
+    shown = client.get(f"/jobs/{who.job['id']}").text
+    assert f'href="{forge.url}/{who.login}/from-page"' in shown
+    assert not forge.repositories[f"{who.login}/from-page"].private  # the box was unticked
+    missing = client.post(f"/jobs/{uuid.uuid4()}/publish", body=urlencode(form),
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert missing.status_code == 404
+
+
+def test_without_a_linked_forge_the_page_says_where_to_link(new_client, signup, db, app):
+    other = new_client()
+    me = signup(other)
+    template_id = add_template(db, me["id"], HELLO)
+    job = other.post("/api/generate", json={"template_id": template_id,
+                                            "answers": {"project_name": "p"}}).json
+    page = other.get(f"/jobs/{job['id']}").text
+    assert "Publish to a repository" in page and 'href="/account"' in page
+    assert 'action="/jobs/' not in page

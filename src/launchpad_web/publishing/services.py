@@ -23,7 +23,7 @@ from ..errors import (
     ValidationFailedError,
 )
 from ..forges.models import ForgeAccount
-from ..forges.services import ForgeService
+from ..forges.services import ForgeLinkView, ForgeService
 from ..jobs.models import GenerationJob, JobStatus, log_entry
 from ..jobs.services import ArtifactNotReadyError, JobNotFoundError
 from .models import PublishJob
@@ -73,6 +73,11 @@ class PublishService:
         db.add(row)
         db.flush()
         return PublishJobView.from_row(row)
+
+    def targets(self, db: Session, *, user_id: uuid.UUID) -> list[ForgeLinkView]:
+        """The user's linked forges LaunchPad may still act on (their token is active)."""
+        return [link for link in self.forges.links(db, user_id)
+                if link.token == "active" and link.forge in self.forges.forges]
 
     def get(self, db: Session, *, user_id: uuid.UUID, job_id: uuid.UUID,
             publish_id: uuid.UUID) -> PublishJobView:
