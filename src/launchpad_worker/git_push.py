@@ -68,18 +68,60 @@ class Credentials:
 
 
 def commit_archive(archive: BinaryIO, work: Path, *, author: Author, message: str) -> str:
-    """Unpack the ``tar.gz`` ``archive`` into the empty folder ``work`` and commit exactly
-    its files there on ``main``, as ``author`` at ``author.at``; the commit id."""
-    with tarfile.open(fileobj=archive, mode="r|gz") as tar:
-        tar.extractall(work, filter="data")
-    stamp = f"@{int(author.at.timestamp())} +0000"
-    identity = {"GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email,
-                "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_NAME": author.name,
-                "GIT_COMMITTER_EMAIL": author.email, "GIT_COMMITTER_DATE": stamp}
-    _git(work, "init", "-q", "-b", BRANCH, ".")
-    _git(work, "add", "--all", "--force", ".")  # a generated .gitignore hides nothing
-    _git(work, "commit", "-q", "--no-verify", "--allow-empty", "-m", message, extra=identity)
-    return _git(work, "rev-parse", "HEAD").strip()
+    """Commit exactly the files of the ``tar.gz`` ``archive`` on ``main`` of a new bare
+    repository in the empty folder ``work``, as ``author`` at ``author.at``; the commit id.
+
+    The archive is streamed into ``git fast-import`` (one pack, no checkout on disk);
+    an executable file is committed as such, a symbolic link as a link."""
+    _git(work, "init", "-q", "--bare", "-b", BRANCH, ".")
+    stamp = f"{int(author.at.timestamp())} +0000"
+    who = f"{_clean(author.name)} <{_clean(author.email)}> {stamp}"
+    text = message.encode()
+    importer = subprocess.Popen(
+        ["git", "fast-import", "--quiet", "--done"], cwd=work, env=_environment(work),
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert importer.stdin is not None
+    try:
+        importer.stdin.write(f"commit refs/heads/{BRANCH}\nauthor {who}\ncommitter {who}\n"
+                             f"data {len(text)}\n".encode() + text + b"\n")
+        with tarfile.open(fileobj=archive, mode="r|gz") as tar:
+            for member in tar:
+                _import_member(importer.stdin, tar, member)
+        importer.stdin.write(b"\ndone\n")
+        importer.stdin.close()
+    except BrokenPipeError:
+        pass  # fast-import stopped: its reason is on stderr
+    stderr = importer.stderr.read().decode(errors="replace") if importer.stderr else ""
+    if importer.wait() != 0:
+        raise _failure("fast-import", stderr)
+    return _git(work, "rev-parse", f"refs/heads/{BRANCH}").strip()
+
+
+def _import_member(stream: BinaryIO, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+    parts = member.name.removeprefix("./").split("/")
+    if member.name.startswith("/") or ".." in parts or ".git" in parts:
+        raise GitPushError(f"the archive holds a path git must not be given: {member.name!r}")
+    if member.isfile():
+        extracted = tar.extractfile(member)
+        data = extracted.read() if extracted is not None else b""
+        mode = "100755" if member.mode & 0o111 else "100644"
+    elif member.issym():
+        data, mode = member.linkname.encode(), "120000"
+    else:
+        return  # folders are implied by their files; git keeps nothing else
+    stream.write(f"M {mode} inline {_quoted(member.name)}\ndata {len(data)}\n".encode()
+                 + data + b"\n")
+
+
+def _quoted(path: str) -> str:
+    """A path as fast-import reads it whatever its characters: C-style quoted."""
+    escaped = path.removeprefix("./").replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("\n", "\\n") + '"'
+
+
+def _clean(text: str) -> str:
+    """A name or email as a commit's identity line can hold it."""
+    return " ".join(text.replace("<", "").replace(">", "").split()) or "unknown"
 
 
 def remote_heads(work: Path, url: str, credentials: Credentials) -> dict[str, str]:
@@ -95,7 +137,8 @@ def remote_heads(work: Path, url: str, credentials: Credentials) -> dict[str, st
 
 def push(work: Path, url: str, credentials: Credentials) -> None:
     """Push ``main`` to the remote's ``main`` (never forced)."""
-    _git(work, "push", "-q", url, f"HEAD:refs/heads/{BRANCH}", credentials=credentials)
+    _git(work, "push", "-q", url, f"refs/heads/{BRANCH}:refs/heads/{BRANCH}",
+         credentials=credentials)
 
 
 def _git(work: Path, *args: str, credentials: Credentials | None = None,
