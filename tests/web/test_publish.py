@@ -11,6 +11,7 @@ import subprocess
 import uuid
 import zipfile
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -19,6 +20,10 @@ import attrs
 import pytest
 
 from launchpad_core import Launchpad
+from launchpad_web.jobs.models import JobStatus
+from launchpad_web.publishing.models import PublishJob
+from launchpad_worker.context import WorkerContext
+from launchpad_worker.sweeper import sweep
 
 from .forge_standin import StandinForge, forge_settings, launchpad_with_forges, running
 from .test_forges import KEY, LOCAL, email, person, sign_in_with
@@ -277,3 +282,31 @@ def test_without_a_linked_forge_the_page_says_where_to_link(new_client, signup, 
     page = other.get(f"/jobs/{job['id']}").text
     assert "Publish to a repository" in page and 'href="/account"' in page
     assert 'action="/jobs/' not in page
+
+
+def test_the_sweeper_retries_an_abandoned_publish_job_then_gives_up(client, forge, db, *,
+                                                                    settings, launchpad, clock):
+    who = signed_in(client, forge, db)
+    ctx = WorkerContext.from_settings(settings, session_factory=db.session_factory,
+                                      launchpad=launchpad, clock=clock)
+    with db.session() as session:
+        row = PublishJob(user_id=uuid.UUID(client.get("/api/me").json["id"]),
+                         job_id=uuid.UUID(who.job["id"]), forge="github", name="abandoned",
+                         status=JobStatus.PROCESSING, attempts=1, lease_owner="gone/1/x",
+                         lease_expires_at=clock() - timedelta(seconds=1), log=[],
+                         created_at=clock(), updated_at=clock())
+        session.add(row)
+        session.commit()
+        publish_id = row.id
+    generation, publishing = [], []
+    report = sweep(ctx, generation.append, publishing.append)
+    assert report.retried == (publish_id,) and publishing == [publish_id] and generation == []
+    with db.session() as session:
+        again = session.get(PublishJob, publish_id, populate_existing=True)
+        assert again.status == JobStatus.PENDING and again.log[-1]["step"] == "retrying"
+        again.status, again.attempts = JobStatus.PROCESSING, settings.jobs.max_attempts
+        again.lease_expires_at = clock() - timedelta(seconds=1)
+        session.commit()
+    assert sweep(ctx, generation.append, publishing.append).failed == (publish_id,)
+    shown = client.get(f"/api/generate/{who.job['id']}/publish/{publish_id}").json
+    assert shown["status"] == "failed" and "interrupted" in shown["error"]
