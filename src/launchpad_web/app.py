@@ -34,8 +34,6 @@ from .clock import Clock, system_clock
 from .db import make_engine, make_session_factory
 from .evaluation import Evaluator
 from .forges import resources as forges_resources
-from .forges.encryption import TokenCipher
-from .forges.oauth import OAuthFlows
 from .forges.services import ForgeService
 from .health import HealthResource, forges_health
 from .jobs import resources as jobs_resources
@@ -52,6 +50,8 @@ from .pages import install as install_pages
 from .problems import install_error_handlers
 from .projects import resources as projects_resources
 from .projects.services import ProjectService
+from .publishing import resources as publishing_resources
+from .publishing.services import PublishService
 from .request_bodies import JSON_HANDLER
 from .settings import WebSettings
 from .teams import resources as teams_resources
@@ -107,6 +107,7 @@ def create_app(
     projects = ProjectService()
 
     forges = forge_service(settings, launchpad=launchpad, accounts=accounts, clock=clock)
+    publishing = PublishService(forges=forges, clock=clock) if forges else None
     notifier = Notifier(launchpad.hooks, settings.jobs.smtp)
     resets = PasswordResets(passwords=passwords, sessions=sessions, throttle=accounts.throttle,
                             clock=clock, public_url=settings.public_url) \
@@ -143,6 +144,8 @@ def create_app(
                                             forges=forges_health(forges))),
         Route(OPENAPI_PATH, openapi),
         *(forges_resources.routes(forges=forges) if forges else ()),
+        *(publishing_resources.routes(publishing=publishing, queue=job_queue)
+          if publishing else ()),
     ]
     openapi.document = build_document(routes, version=launchpad_core.__version__,
                                       cookie_name=cookie.name)
@@ -171,7 +174,7 @@ def create_app(
                   plans=settings.billing.plans if plans_enforced else None,
                   billing=billing_service, teams=teams, notifier=notifier,
                   api_document=lambda: openapi.document, forges=forges,
-                  resets=resets, projects=projects)
+                  resets=resets, projects=projects, publishing=publishing)
     return app
 
 
@@ -189,11 +192,5 @@ def forge_service(settings: WebSettings, *, launchpad: Launchpad, accounts: Acco
                   clock: Clock) -> ForgeService | None:
     """The forges the plugins offer for these settings; None without encryption keys
     (forge features are off, ``/api/health`` says so)."""
-    if not settings.forges.enabled:
-        return None
-    cipher = TokenCipher(settings.forges.encryption_keys)
-    return ForgeService(
-        forges=launchpad.hooks.forges(settings=settings.forges.forges), cipher=cipher,
-        flows=OAuthFlows(cipher=cipher, public_url=settings.public_url,
-                         secure=settings.secure_cookies, clock=clock),
-        accounts=accounts, clock=clock)
+    return ForgeService.from_settings(settings, launchpad=launchpad, accounts=accounts,
+                                      clock=clock)

@@ -12,9 +12,10 @@ from .db import Base
 from .forges import models as forges
 from .jobs import models as jobs
 from .projects import models as projects
+from .publishing import models as publishing
 from .teams import models as teams
 from .templates import models as templates
 
-DOMAINS = (accounts, teams, templates, jobs, billing, forges, projects)
+DOMAINS = (accounts, teams, templates, jobs, billing, forges, projects, publishing)
 
 metadata = Base.metadata

@@ -15,6 +15,7 @@ from launchpad_core.isolation import IsolationLimits
 from launchpad_core.plugins import Hooks
 from launchpad_web.clock import Clock, system_clock
 from launchpad_web.db import make_engine, make_session_factory
+from launchpad_web.forges.services import ForgeService
 from launchpad_web.jobs.settings import JobSettings
 from launchpad_web.jobs.storage import ArtifactStorage, make_storage
 from launchpad_web.settings import WebSettings
@@ -32,6 +33,7 @@ class WorkerContext:
     cache_dir: Path | None = None
     cache_bytes: int = DEFAULT_MAX_BYTES
     clock: Clock = system_clock
+    forges: ForgeService | None = None  # None: forge features are off (no encryption keys)
 
     @classmethod
     def from_settings(cls, settings: WebSettings, *, session_factory: sessionmaker | None = None,
@@ -41,15 +43,18 @@ class WorkerContext:
             engine = make_engine(settings.database_url,
                                  pool_size=settings.jobs.worker_threads + 2)
             session_factory = make_session_factory(engine)
+        launchpad = launchpad or default_launchpad()
         return cls(
             session_factory=session_factory,
             storage=make_storage(settings.jobs),
-            hooks=(launchpad or default_launchpad()).hooks,
+            hooks=launchpad.hooks,
             jobs=settings.jobs,
             public_url=settings.public_url,
             cache_dir=settings.compiled_cache_dir,
             cache_bytes=settings.compiled_cache_bytes,
             clock=clock,
+            forges=ForgeService.from_settings(settings, launchpad=launchpad, accounts=None,
+                                              clock=clock),
         )
 
     @property

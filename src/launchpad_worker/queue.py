@@ -29,10 +29,12 @@ from launchpad_web.settings import WebSettings
 from .context import WorkerContext
 from .preload import use_preload
 from .probes import TurningWorker
+from .publish import PublishRunner
 from .runner import JobRunner
 from .sweeper import SweepReport, sweep
 
 NAME = "launchpad"
+PUBLISH_RETRY_SECONDS = 10  # a forge that failed gets this long before the next attempt
 
 
 def make_huey(settings: WebSettings) -> Huey:
@@ -55,6 +57,8 @@ class JobQueue:
         self.huey = huey
         self.context = context
         self.run_job = huey.task(name="launchpad.run_job")(JobRunner(context).run)
+        self.run_publish = huey.task(name="launchpad.publish")(
+            PublishRunner(context, self._retry_publish).run)
         self.sweep_task = huey.periodic_task(_always, name="launchpad.sweep")(self.sweep)
 
     @classmethod
@@ -73,8 +77,19 @@ class JobQueue:
     def enqueue(self, job_id: uuid.UUID, secret_answers: Mapping[str, Any] | None = None) -> None:
         self.run_job(str(job_id), dict(secret_answers or {}))
 
+    def enqueue_publish(self, publish_id: uuid.UUID) -> None:
+        self.run_publish(str(publish_id))
+
+    def _retry_publish(self, publish_id: uuid.UUID) -> None:
+        """A publish job given back after a forge failed: queued again after a pause (at
+        once in immediate mode, which has no schedule)."""
+        if self.huey.immediate:
+            self.enqueue_publish(publish_id)
+        else:
+            self.run_publish.schedule(args=(str(publish_id),), delay=PUBLISH_RETRY_SECONDS)
+
     def sweep(self) -> SweepReport:
-        report = sweep(self.context, self.enqueue)
+        report = sweep(self.context, self.enqueue, self.enqueue_publish)
         for action in ("retried", "failed", "requeued", "deleted_artifacts"):
             if found := getattr(report, action):
                 SWEEPS.labels(action).inc(len(found))

@@ -31,7 +31,7 @@ from launchpad_core.isolation import run_isolated
 from launchpad_web.accounts.models import User
 from launchpad_web.jobs import leases
 from launchpad_web.jobs.archives import FORMATS
-from launchpad_web.jobs.models import EventKind, GenerationJob
+from launchpad_web.jobs.models import EventKind, GenerationJob, Leased
 from launchpad_web.jobs.settings import MIB, JobSettings
 from launchpad_web.jobs.storage import artifact_key
 from launchpad_web.metrics import JOB_SECONDS, JOBS
@@ -94,7 +94,7 @@ class JobRunner:
         if definition is None:
             self._fail(job, owner, "the template was deleted")
             return "failed"
-        with self._heartbeat(job, owner), ctx.storage.staging() as staging:
+        with heartbeat(ctx, job, owner), ctx.storage.staging() as staging:
             targets = {fmt: staging / f"artifact.{fmt}" for fmt in FORMATS}
             try:
                 result = run_isolated(
@@ -143,31 +143,35 @@ class JobRunner:
     def _notify(self, job: uuid.UUID, kind: EventKind, message: str) -> None:
         notify(self.context, job, kind, message)
 
-    @contextmanager
-    def _heartbeat(self, job: uuid.UUID, owner: str) -> Iterator[None]:
-        stop = threading.Event()
-        beat = threading.Thread(target=self._beat, args=(job, owner, stop), daemon=True,
-                                name=f"heartbeat-{job}")
-        beat.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            beat.join()
 
-    def _beat(self, job: uuid.UUID, owner: str, stop: threading.Event) -> None:
-        ctx = self.context
-        while not stop.wait(ctx.jobs.lease.total_seconds() / 3):
-            try:
-                with ctx.session() as db:
-                    held = leases.heartbeat(db, job, owner=owner, now=ctx.clock(),
-                                            lease=ctx.jobs.lease)
-            except Exception:
-                log.exception("heartbeat failed", extra={"job_id": str(job)})
-                continue
-            if not held:
-                log.warning("lease lost", extra={"job_id": str(job)})
-                return
+@contextmanager
+def heartbeat(ctx: WorkerContext, job: uuid.UUID, owner: str,
+              table: type[Leased] = GenerationJob) -> Iterator[None]:
+    """Renew the job's lease every third of a lease while the block runs."""
+    stop = threading.Event()
+    beat = threading.Thread(target=_beat, args=(ctx, job, owner, table, stop), daemon=True,
+                            name=f"heartbeat-{job}")
+    beat.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        beat.join()
+
+
+def _beat(ctx: WorkerContext, job: uuid.UUID, owner: str, table: type[Leased],
+          stop: threading.Event) -> None:
+    while not stop.wait(ctx.jobs.lease.total_seconds() / 3):
+        try:
+            with ctx.session() as db:
+                held = leases.heartbeat(db, job, owner=owner, now=ctx.clock(),
+                                        lease=ctx.jobs.lease, table=table)
+        except Exception:
+            log.exception("heartbeat failed", extra={"job_id": str(job)})
+            continue
+        if not held:
+            log.warning("lease lost", extra={"job_id": str(job)})
+            return
 
 
 def notify(ctx: WorkerContext, job: uuid.UUID, kind: EventKind, message: str) -> None:

@@ -27,7 +27,8 @@ import attrs
 import sqlalchemy as sa
 
 from launchpad_web.jobs import leases
-from launchpad_web.jobs.models import EventKind, GenerationJob, JobStatus
+from launchpad_web.jobs.models import EventKind, GenerationJob, JobStatus, Leased
+from launchpad_web.publishing.models import PublishJob
 
 from .context import WorkerContext
 from .runner import notify
@@ -47,9 +48,20 @@ class SweepReport:
     purged_staging: tuple[str, ...] = ()
 
 
-def sweep(ctx: WorkerContext, enqueue: Enqueue) -> SweepReport:
-    retried, failed = _expired_leases(ctx, enqueue)
-    report = SweepReport(retried=retried, failed=failed, requeued=_stale_pending(ctx, enqueue),
+def sweep(ctx: WorkerContext, enqueue: Enqueue,
+          enqueue_publish: Enqueue | None = None) -> SweepReport:
+    """One sweep; publish jobs (:mod:`launchpad_web.publishing`) get the same care as
+    generation jobs when ``enqueue_publish`` is given."""
+    queues: list[tuple[type[Leased], Enqueue]] = [(GenerationJob, enqueue)]
+    if enqueue_publish is not None:
+        queues.append((PublishJob, enqueue_publish))
+    retried, failed, requeued = [], [], []
+    for table, put in queues:
+        again, given_up = _expired_leases(ctx, put, table)
+        retried += again
+        failed += given_up
+        requeued += _stale_pending(ctx, put, table)
+    report = SweepReport(retried=tuple(retried), failed=tuple(failed), requeued=tuple(requeued),
                          deleted_artifacts=(*_expired_artifacts(ctx), *_orphans(ctx)),
                          purged_staging=tuple(_stale_staging(ctx)))
     if any(attrs.astuple(report)):
@@ -57,50 +69,50 @@ def sweep(ctx: WorkerContext, enqueue: Enqueue) -> SweepReport:
     return report
 
 
-def _expired_leases(ctx: WorkerContext, enqueue: Enqueue) -> tuple[tuple[uuid.UUID, ...], ...]:
+def _expired_leases(ctx: WorkerContext, enqueue: Enqueue,
+                    table: type[Leased]) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
     now = ctx.clock()
     with ctx.session() as db:
-        rows = db.execute(sa.select(GenerationJob.id, GenerationJob.attempts).where(
-            GenerationJob.status == JobStatus.PROCESSING,
-            GenerationJob.lease_expires_at < now)).all()
+        rows = db.execute(sa.select(table.id, table.attempts).where(
+            table.status == JobStatus.PROCESSING, table.lease_expires_at < now)).all()
     retried, failed = [], []
     for job_id, attempts in rows:
         if attempts >= ctx.jobs.max_attempts:
             reason = (f"the job was interrupted {attempts} times (its worker stopped "
                       "responding); giving up")
             with ctx.session() as db:
-                done = leases.fail(db, job_id, owner=None, now=now, reason=reason)
+                done = leases.fail(db, job_id, owner=None, now=now, reason=reason, table=table)
             if done:
                 failed.append(job_id)
                 notify(ctx, job_id, EventKind.JOB_FAILED, f"It failed: {reason}")
             continue
         with ctx.session() as db:
-            released = leases.release(db, job_id, now=now,
+            released = leases.release(db, job_id, now=now, table=table,
                                       message="the worker stopped responding; trying again")
         if released:
             retried.append(job_id)
             enqueue(job_id)
-    return tuple(retried), tuple(failed)
+    return retried, failed
 
 
-def _stale_pending(ctx: WorkerContext, enqueue: Enqueue) -> tuple[uuid.UUID, ...]:
+def _stale_pending(ctx: WorkerContext, enqueue: Enqueue,
+                   table: type[Leased]) -> list[uuid.UUID]:
     now = ctx.clock()
     requeued = []
     with ctx.session() as db:
-        stale = db.execute(sa.select(GenerationJob.id, GenerationJob.updated_at).where(
-            GenerationJob.status == JobStatus.PENDING,
-            GenerationJob.updated_at < now - ctx.jobs.lease)).all()
+        stale = db.execute(sa.select(table.id, table.updated_at).where(
+            table.status == JobStatus.PENDING, table.updated_at < now - ctx.jobs.lease)).all()
         for job_id, updated_at in stale:
             touched = db.execute(
-                sa.update(GenerationJob)
-                .where(GenerationJob.id == job_id, GenerationJob.updated_at == updated_at,
-                       GenerationJob.status == JobStatus.PENDING)
+                sa.update(table)
+                .where(table.id == job_id, table.updated_at == updated_at,
+                       table.status == JobStatus.PENDING)
                 .values(updated_at=now).execution_options(synchronize_session=False)).rowcount
             if touched:
                 requeued.append(job_id)
     for job_id in requeued:
         enqueue(job_id)
-    return tuple(requeued)
+    return requeued
 
 
 def _expired_artifacts(ctx: WorkerContext) -> list[str]:

@@ -7,8 +7,11 @@ PKCE required, refresh tokens, client_secret_post/basic), wired to a small WSGI
 app. Routes are a table of patterns (:meth:`StandinForge.route`), so a later step
 adds ``git http-backend`` or webhooks with one call each. Repositories are records
 (created with GitHub's ``POST /user/repos`` or GitLab's ``POST /api/v4/projects``,
-read with ``GET /repos/{owner}/{name}`` or ``GET /api/v4/projects/{path}``) whose
-``clone_url`` points at the stand-in; nothing serves git there yet.
+read with ``GET /repos/{owner}/{name}`` or ``GET /api/v4/projects/{path}``) with a
+real bare git repository each, served at their ``clone_url`` by ``git http-backend``
+(CGI, run per request) with HTTP Basic authentication against the stand-in's tokens.
+Switches make it fail as a forge does: :attr:`StandinForge.down`, ``fail_creates``
+and ``fail_pushes`` (the work is done, the answer is a 502).
 
 The person "signed in at the forge" is :attr:`StandinForge.signed_in` (a login the
 test sets, as a browser's forge session would be): the authorization endpoint
@@ -17,13 +20,19 @@ grants at once for them, as a forge does for an app already authorized.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import json
+import os
 import re
+import shutil
+import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -44,6 +53,9 @@ from .conftest import OUTBOX
 
 GITHUB_CLIENT = ("github-client-id", "github-client-secret")
 GITLAB_CLIENT = ("gitlab-client-id", "gitlab-client-secret")
+
+GIT_PATH = (r"/(?P<owner>[^/]+)/(?P<name>[^/]+)\.git/"
+            r"(?P<rest>info/refs|git-upload-pack|git-receive-pack)")
 
 Response = tuple[int, Any, list[tuple[str, str]]]
 Handler = Callable[["Request"], Response]
@@ -155,8 +167,10 @@ class Request(OAuth2Request):
             headers["Content-Type"] = environ["CONTENT_TYPE"]
         super().__init__(environ["REQUEST_METHOD"], url, headers=headers)
         length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length).decode() if length else ""
+        self.raw_data = environ["wsgi.input"].read(length) if length else b""
+        body = self.raw_data.decode("utf-8", "replace")
         self.path = environ["PATH_INFO"]
+        self.environ = environ
         self.raw_body = body
         self.match: re.Match[str] | None = None
         self._args = dict(parse_qsl(query))
@@ -180,6 +194,17 @@ class Request(OAuth2Request):
         scheme, _, value = self.headers.get("Authorization", "").partition(" ")
         return value if scheme.lower() == "bearer" else None
 
+    @property
+    def basic_password(self) -> str | None:
+        """The password of HTTP Basic authentication (git sends the token so)."""
+        scheme, _, value = self.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            return base64.b64decode(value).decode().partition(":")[2]
+        except ValueError:
+            return None
+
 
 class StandinForge:
     def __init__(self, *, token_seconds: int = 3600):
@@ -189,6 +214,10 @@ class StandinForge:
         self.codes: dict[str, Code] = {}
         self.tokens: dict[str, Token] = {}
         self.repositories: dict[str, Repository] = {}
+        self.git_root = Path(tempfile.mkdtemp(prefix="standin-git-"))
+        self.down = False  # every request answers 503
+        self.fail_creates = 0  # so many repository creations succeed but answer 502
+        self.fail_pushes = 0  # so many pushes land but answer 502 (a push "mid-way")
         self.url = ""  # set by :func:`running`
         self.requests: list[tuple[str, str]] = []  # (method, path) as served
         self.lock = threading.Lock()
@@ -207,6 +236,8 @@ class StandinForge:
         self.route("POST", "/api/v4/projects", self.gitlab_create_project)
         # waitress decodes %2F in PATH_INFO: the encoded "group%2Fname" arrives with a slash
         self.route("GET", "/api/v4/projects/(?P<path>.+)", self.gitlab_project)
+        for method in ("GET", "POST"):
+            self.route(method, GIT_PATH, self.git)
 
     # -- set-up -------------------------------------------------------------------------
     def route(self, method: str, pattern: str, handler: Handler) -> None:
@@ -310,7 +341,71 @@ class StandinForge:
                 return None
             self.repositories[path] = Repository(path, person.login, private,
                                                  request.json.get("description") or "")
+        subprocess.run(["git", "init", "-q", "--bare", "-b", "main",
+                        str(self.git_root / f"{path}.git")], check=True)
         return self.repositories[path]
+
+    def _created(self, answer: Response) -> Response:
+        """``answer``, or a 502 when creations are set to fail after the fact."""
+        with self.lock:
+            if self.fail_creates:
+                self.fail_creates -= 1
+                return 502, {"message": "Server Error"}, []
+        return answer
+
+    # -- git over smart HTTP (git http-backend) --------------------------------------------
+    def git(self, request: Request) -> Response:
+        """Clone, fetch and push through ``git http-backend``: reading a private repository
+        or pushing takes HTTP Basic authentication with a live token of its owner."""
+        path = f"{request.match['owner']}/{request.match['name']}"
+        found = self.repositories.get(path)
+        if found is None:
+            return 404, "Repository not found", []
+        pushing = "git-receive-pack" in (request.match["rest"], request.args.get("service"))
+        token = self.tokens.get(request.basic_password or "")
+        person = None if token is None or token.revoked or token.is_expired() else token.login
+        if (pushing or found.private) and person is None:
+            return 401, "Authentication required", [("WWW-Authenticate", 'Basic realm="git"')]
+        if (pushing or found.private) and person != found.owner:
+            return 403, "Forbidden", []
+        answer = self._http_backend(request, f"/{path}.git/{request.match['rest']}", person)
+        with self.lock:
+            if pushing and request.method == "POST" and self.fail_pushes:
+                self.fail_pushes -= 1
+                return 502, "Bad Gateway", []
+        return answer
+
+    def _http_backend(self, request: Request, path_info: str, user: str | None) -> Response:
+        environ = request.environ
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GIT_HTTP_EXPORT_ALL": "1",
+               "GIT_PROJECT_ROOT": str(self.git_root), "PATH_INFO": path_info,
+               "REQUEST_METHOD": request.method, "QUERY_STRING": environ.get("QUERY_STRING", ""),
+               "CONTENT_TYPE": environ.get("CONTENT_TYPE", ""),
+               "CONTENT_LENGTH": str(len(request.raw_data)), "REMOTE_ADDR": "127.0.0.1",
+               "REMOTE_USER": user or "", "GIT_CONFIG_NOSYSTEM": "1",
+               "HOME": str(self.git_root)}
+        for name in ("HTTP_CONTENT_ENCODING", "HTTP_GIT_PROTOCOL"):
+            if name in environ:
+                env[name] = environ[name]
+        if "HTTP_GIT_PROTOCOL" in env:
+            env["GIT_PROTOCOL"] = env["HTTP_GIT_PROTOCOL"]
+        done = subprocess.run(["git", "http-backend"], input=request.raw_data, env=env,
+                              capture_output=True, check=False)
+        head, _, body = done.stdout.partition(b"\r\n\r\n")
+        status, headers = 200, []
+        for line in head.decode("latin-1").split("\r\n"):
+            name, _, value = line.partition(":")
+            if name.lower() == "status":
+                status = int(value.split()[0])
+            elif name:
+                headers.append((name, value.strip()))
+        return status, body, headers
+
+    def commits(self, path: str) -> list[str]:
+        """The commit ids on ``main`` of the repository at ``owner/name``, newest first."""
+        done = subprocess.run(["git", "--git-dir", str(self.git_root / f"{path}.git"),
+                               "rev-list", "--all"], capture_output=True, text=True, check=False)
+        return done.stdout.split()
 
     def github_create_repository(self, request: Request) -> Response:
         if self._person(request) is None:
@@ -321,7 +416,7 @@ class StandinForge:
             return 422, {"message": "Repository creation failed.", "errors": [
                 {"resource": "Repository", "code": "custom", "field": "name",
                  "message": "name already exists on this account"}]}, []
-        return 201, self._github_shape(created), []
+        return self._created((201, self._github_shape(created), []))
 
     def github_repository(self, request: Request) -> Response:
         found = self._repository(request, request.match["path"])
@@ -337,7 +432,7 @@ class StandinForge:
         if created is None:
             return 400, {"message": {"name": ["has already been taken"],
                                      "path": ["has already been taken"]}}, []
-        return 201, self._gitlab_shape(created), []
+        return self._created((201, self._gitlab_shape(created), []))
 
     def gitlab_project(self, request: Request) -> Response:
         found = self._repository(request, unquote(request.match["path"]))
@@ -364,7 +459,9 @@ class StandinForge:
         request = Request(environ)
         self.requests.append((request.method, request.path))
         status, body, headers = 404, {"message": "Not Found"}, []
-        for method, pattern, handler in self.routes:
+        if self.down:
+            status, body = 503, {"message": "Service Unavailable"}
+        for method, pattern, handler in () if self.down else self.routes:
             request.match = pattern.fullmatch(request.path)
             if method == request.method and request.match:
                 status, body, headers = handler(request)
@@ -462,6 +559,7 @@ def running(forge: StandinForge) -> Iterator[str]:
             server.trigger.pull_trigger(functools.partial(_close_channels, server))
         thread.join(timeout=10)
         server.task_dispatcher.shutdown()
+        shutil.rmtree(forge.git_root, ignore_errors=True)
 
 
 def _close_channels(server: Any) -> None:

@@ -36,7 +36,7 @@ def test_github_com_by_default_and_enterprise_by_settings() -> None:
     assert forge.oauth.authorize_url == "https://github.com/login/oauth/authorize"
     assert forge.oauth.token_url == "https://github.com/login/oauth/access_token"
     assert forge.api_url == "https://api.github.com"
-    assert forge.oauth.scopes == ("read:user", "user:email")
+    assert forge.oauth.scopes == ("read:user", "user:email", "repo")
     enterprise = GitHub.from_settings({"client_id": "c", "url": "https://ghe.example/",
                                        "api_url": "https://ghe.example/api/v3",
                                        "scopes": "read:user user:email repo"})

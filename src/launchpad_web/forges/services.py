@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from launchpad_core import Launchpad
 from launchpad_core.forges import Forge, ForgeUser
 from launchpad_core.forges import ForgeTokenRevokedError as RevokedByForge
 from launchpad_core.forges import ForgeUnavailableError as ForgeDown
@@ -42,6 +43,7 @@ from ..errors import (
     LastSignInMethodError,
     UnknownForgeError,
 )
+from ..settings import WebSettings
 from .encryption import TokenCipher
 from .models import ForgeAccount
 from .oauth import ForgeTokens, OAuthFlows
@@ -74,13 +76,28 @@ class ForgeLinkView:
 
 
 class ForgeService:
+    """``accounts`` is needed to sign in (a worker, which only reads tokens, has none)."""
+
     def __init__(self, *, forges: Mapping[str, Forge], cipher: TokenCipher, flows: OAuthFlows,
-                 accounts: AccountService, clock: Clock):
+                 accounts: AccountService | None, clock: Clock):
         self.forges = dict(sorted(forges.items()))
         self.cipher = cipher
         self.flows = flows
         self.accounts = accounts
         self.clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: WebSettings, *, launchpad: Launchpad,
+                      accounts: AccountService | None, clock: Clock) -> ForgeService | None:
+        """The forges the plugins offer for these settings; None without encryption keys
+        (forge features are off)."""
+        if not settings.forges.enabled:
+            return None
+        cipher = TokenCipher(settings.forges.encryption_keys)
+        return cls(forges=launchpad.hooks.forges(settings=settings.forges.forges),
+                   cipher=cipher, accounts=accounts, clock=clock,
+                   flows=OAuthFlows(cipher=cipher, public_url=settings.public_url,
+                                    secure=settings.secure_cookies, clock=clock))
 
     def available(self) -> list[ForgeView]:
         return [ForgeView(f.name, f.label) for f in self.forges.values()]
@@ -114,6 +131,7 @@ class ForgeService:
         if user is None:
             if not verified or self._email_taken(db, who):
                 raise ForgeEmailUnverifiedError()
+            assert self.accounts is not None, "signing in needs the account service"
             user = self.accounts.signup_without_password(db, email=Email(verified[0]),
                                                          address=address)
         self._link(db, user.id, forge, who, tokens)
@@ -137,7 +155,7 @@ class ForgeService:
             raise ForgeNotLinkedError(field="$.forge")
         others = db.scalar(sa.select(sa.func.count()).select_from(ForgeAccount).where(
             ForgeAccount.user_id == user_id, ForgeAccount.id != row.id))
-        if not others and not self.accounts.has_password(db, user_id):
+        if not others and not (self.accounts and self.accounts.has_password(db, user_id)):
             raise LastSignInMethodError()
         db.delete(row)
         db.flush()
@@ -166,6 +184,13 @@ class ForgeService:
             self._store_tokens(row, tokens)
             return tokens.access_token
         return self.cipher.decrypt(row.access_token)
+
+    def revoked(self, db: Session, user_id: uuid.UUID, forge_name: str) -> None:
+        """The forge refused the user's token (a 401 to a caller of the forge): drop the
+        tokens, so the link shows as ``revoked`` until the person links again."""
+        row = self._row(db, forge_name, user_id=user_id)
+        if row is not None:
+            self._drop_tokens(row)
 
     def check(self, db: Session, user_id: uuid.UUID, forge_name: str) -> ForgeLinkView:
         """Ask the forge whether the link still works (its login is updated); a token the

@@ -5,14 +5,16 @@ while it holds the lease (``lease_owner`` until ``lease_expires_at``), taken by
 an ``UPDATE ... WHERE`` that matches only a job nobody holds. Every later
 change names the owner in its ``WHERE``, so a worker whose lease was taken
 over changes nothing (its update matches no row) and throws its work away.
-Functions here flush and never commit; the caller commits.
+Functions here flush and never commit; the caller commits. Each takes the ``table``
+of the job (a :class:`~.models.Leased` model): generation jobs by default, publish
+jobs (:mod:`launchpad_web.publishing`) the same way.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import sqlalchemy as sa
@@ -20,9 +22,10 @@ from sqlalchemy.orm import Session
 
 from ..projects.records import record as record_project
 from ..templates.models import TemplateRecord, TemplateVersion
-from .models import Event, EventKind, GenerationJob, JobStatus, log_entry
+from .models import Event, EventKind, GenerationJob, JobStatus, Leased, log_entry
 
 ACTIVE = (JobStatus.PENDING, JobStatus.PROCESSING)
+T = TypeVar("T", bound=Leased)
 
 
 @attrs.frozen
@@ -39,30 +42,41 @@ class Claim:
 
 def claim(db: Session, job_id: uuid.UUID, *, owner: str, now: datetime, lease: timedelta,
           max_attempts: int) -> Claim | None:
-    """Take the lease of a job nobody holds; None when it is held, finished or used up."""
+    """Take the lease of a generation job nobody holds; None when it is held, finished or
+    used up."""
+    job = take(db, GenerationJob, job_id, owner=owner, now=now, lease=lease,
+               max_attempts=max_attempts)
+    if job is None:
+        return None
+    return Claim(job.id, job.user_id, job.attempts, dict(job.answers), job.template_id,
+                 job.template_version)
+
+
+def take(db: Session, table: type[T], job_id: uuid.UUID, *, owner: str,
+         now: datetime, lease: timedelta, max_attempts: int) -> T | None:
+    """Take the lease of a job of ``table`` nobody holds: its row, now ours; None when it
+    is held, finished or used up."""
     taken = db.execute(
-        sa.update(GenerationJob)
+        sa.update(table)
         .where(
-            GenerationJob.id == job_id,
-            GenerationJob.status.in_(ACTIVE),
-            GenerationJob.attempts < max_attempts,
-            sa.or_(GenerationJob.lease_expires_at.is_(None),
-                   GenerationJob.lease_expires_at < now),
+            table.id == job_id,
+            table.status.in_(ACTIVE),
+            table.attempts < max_attempts,
+            sa.or_(table.lease_expires_at.is_(None), table.lease_expires_at < now),
         )
         .values(status=JobStatus.PROCESSING, lease_owner=owner, lease_expires_at=now + lease,
-                attempts=GenerationJob.attempts + 1,
-                started_at=sa.func.coalesce(GenerationJob.started_at, now), updated_at=now)
+                attempts=table.attempts + 1,
+                started_at=sa.func.coalesce(table.started_at, now), updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     if taken != 1:
         return None
-    job = db.execute(sa.select(GenerationJob).where(GenerationJob.id == job_id)
+    job = db.execute(sa.select(table).where(table.id == job_id)
                      .execution_options(populate_existing=True)).scalar_one()
     job.log = [*job.log, log_entry(now, "started", f"attempt {job.attempts} started")]
     job.updated_at = now
     db.flush()  # the row is ours: the UPDATE above holds it until the commit
-    return Claim(job.id, job.user_id, job.attempts, dict(job.answers), job.template_id,
-                 job.template_version)
+    return job
 
 
 def definition(db: Session, template_id: uuid.UUID, number: int) -> dict[str, Any] | None:
@@ -75,17 +89,32 @@ def definition(db: Session, template_id: uuid.UUID, number: int) -> dict[str, An
         TemplateRecord.id == template_id, TemplateRecord.version == number))
 
 
-def _held(job_id: uuid.UUID, owner: str) -> sa.ColumnElement[bool]:
-    return sa.and_(GenerationJob.id == job_id, GenerationJob.lease_owner == owner,
-                   GenerationJob.status == JobStatus.PROCESSING)
+def _held(table: type[Leased], job_id: uuid.UUID, owner: str) -> sa.ColumnElement[bool]:
+    return sa.and_(table.id == job_id, table.lease_owner == owner,
+                   table.status == JobStatus.PROCESSING)
 
 
 def heartbeat(db: Session, job_id: uuid.UUID, *, owner: str, now: datetime,
-              lease: timedelta) -> bool:
+              lease: timedelta, table: type[Leased] = GenerationJob) -> bool:
     """Extend the lease; False when it is no longer ours."""
     return db.execute(
-        sa.update(GenerationJob).where(_held(job_id, owner))
+        sa.update(table).where(_held(table, job_id, owner))
         .values(lease_expires_at=now + lease)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
+def progress(db: Session, job_id: uuid.UUID, *, owner: str, now: datetime, step: str,
+             message: str, table: type[Leased] = GenerationJob, **values: Any) -> bool:
+    """Add a step to the log of a job we hold (and set ``values``); False when it is no
+    longer ours."""
+    where = _held(table, job_id, owner)
+    log = db.scalar(sa.select(table.log).where(where).with_for_update())
+    if log is None:
+        return False
+    return db.execute(
+        sa.update(table).where(where)
+        .values(log=[*log, log_entry(now, step, message)], updated_at=now, **values)
         .execution_options(synchronize_session=False)
     ).rowcount == 1
 
@@ -98,58 +127,71 @@ def complete(db: Session, job_id: uuid.UUID, *, owner: str, now: datetime, key: 
     noun = "file" if files == 1 else "files"
     step = log_entry(now, "completed", f"{files} {noun}, {total_bytes} bytes; archive of "
                     f"{size} bytes ready", files=files, bytes=total_bytes)
-    user_id = _finish(db, job_id, owner, now, step, status=JobStatus.COMPLETED,
-                      artifact_path=key, artifact_size=size, artifact_sha256=sha256)
-    if user_id is not None:
+    completed = finish(db, job_id, owner=owner, now=now, step=step, status=JobStatus.COMPLETED,
+                       event=(EventKind.JOB_COMPLETED, "Your project is ready to download."),
+                       artifact_path=key, artifact_size=size, artifact_sha256=sha256)
+    if completed:
         record_project(db, job_id, now=now)
-        db.add(Event(user_id=user_id, job_id=job_id, kind=EventKind.JOB_COMPLETED,
-                     message="Your project is ready to download.", created_at=now))
-    return user_id is not None
+    return completed
 
 
 def fail(db: Session, job_id: uuid.UUID, *, owner: str | None, now: datetime,
-         reason: str) -> bool:
+         reason: str, table: type[Leased] = GenerationJob) -> bool:
     """Mark the job failed for ``reason`` (plain words) as its lease holder or, with
     ``owner=None``, as the sweeper taking an abandoned job; False when that lost."""
-    step = log_entry(now, "failed", reason)
-    user_id = _finish(db, job_id, owner, now, step, status=JobStatus.FAILED, error=reason)
-    if user_id is not None:
-        db.add(Event(user_id=user_id, job_id=job_id, kind=EventKind.JOB_FAILED,
-                     message=f"Your project could not be made: {reason}", created_at=now))
-    return user_id is not None
+    return finish(db, job_id, owner=owner, now=now, step=log_entry(now, "failed", reason),
+                  status=JobStatus.FAILED, table=table, error=reason,
+                  event=(EventKind.JOB_FAILED, f"{table.FAILED}: {reason}"))
 
 
-def _finish(db: Session, job_id: uuid.UUID, owner: str | None, now: datetime,
-            step: dict[str, Any], **values: Any) -> uuid.UUID | None:
-    """The finishing update; the job's user when it was ours to finish, else None."""
+def finish(db: Session, job_id: uuid.UUID, *, owner: str | None, now: datetime,
+           step: dict[str, Any], status: JobStatus, event: tuple[EventKind, str],
+           table: type[Leased] = GenerationJob, **values: Any) -> bool:
+    """The finishing update to ``status`` with the log's last ``step``, and the in-app
+    ``event`` (kind, message) for the job's user; False when it was not ours to finish."""
     if owner is not None:
-        where = _held(job_id, owner)
+        where = _held(table, job_id, owner)
     else:
-        where = sa.and_(GenerationJob.id == job_id, GenerationJob.status.in_(ACTIVE),
-                        sa.or_(GenerationJob.lease_expires_at.is_(None),
-                               GenerationJob.lease_expires_at < now))
-    row = db.execute(sa.select(GenerationJob.log, GenerationJob.user_id).where(where)
-                     .with_for_update()).first()
+        where = sa.and_(table.id == job_id, table.status.in_(ACTIVE),
+                        sa.or_(table.lease_expires_at.is_(None), table.lease_expires_at < now))
+    row = db.execute(sa.select(table.log, table.user_id, getattr(table, table.EVENT_JOB))
+                     .where(where).with_for_update()).first()
     if row is None:
-        return None
+        return False
     done = db.execute(
-        sa.update(GenerationJob).where(where)
+        sa.update(table).where(where)
         .values(log=[*row.log, step], lease_owner=None, lease_expires_at=None, finished_at=now,
-                updated_at=now, **values)
+                updated_at=now, status=status, **values)
         .execution_options(synchronize_session=False)
     ).rowcount == 1
-    return row.user_id if done else None
+    if done:
+        db.add(Event(user_id=row[1], job_id=row[2], kind=event[0], message=event[1],
+                     created_at=now))
+    return done
 
 
-def release(db: Session, job_id: uuid.UUID, *, now: datetime, message: str) -> bool:
+def retry(db: Session, job_id: uuid.UUID, *, owner: str, now: datetime, message: str,
+          table: type[Leased] = GenerationJob) -> bool:
+    """Give the job back (pending, no lease) for another attempt, its holder saying why;
+    False when it was no longer ours."""
+    return _to_pending(db, _held(table, job_id, owner), table, now, message)
+
+
+def release(db: Session, job_id: uuid.UUID, *, now: datetime, message: str,
+            table: type[Leased] = GenerationJob) -> bool:
     """Put a job whose lease expired back to pending (the sweeper, before re-enqueueing)."""
-    where = sa.and_(GenerationJob.id == job_id, GenerationJob.status == JobStatus.PROCESSING,
-                    GenerationJob.lease_expires_at < now)
-    log = db.scalar(sa.select(GenerationJob.log).where(where).with_for_update())
+    where = sa.and_(table.id == job_id, table.status == JobStatus.PROCESSING,
+                    table.lease_expires_at < now)
+    return _to_pending(db, where, table, now, message)
+
+
+def _to_pending(db: Session, where: sa.ColumnElement[bool], table: type[Leased],
+                now: datetime, message: str) -> bool:
+    log = db.scalar(sa.select(table.log).where(where).with_for_update())
     if log is None:
         return False
     return db.execute(
-        sa.update(GenerationJob).where(where)
+        sa.update(table).where(where)
         .values(status=JobStatus.PENDING, lease_owner=None, lease_expires_at=None,
                 updated_at=now, log=[*log, log_entry(now, "retrying", message)])
         .execution_options(synchronize_session=False)

@@ -12,6 +12,9 @@ class Queue(Protocol):
     def enqueue(self, job_id: uuid.UUID,
                 secret_answers: Mapping[str, Any] | None = None) -> None: ...
 
+    def enqueue_publish(self, publish_id: uuid.UUID) -> None:
+        """Queue a publish job (:mod:`launchpad_web.publishing`)."""
+
     def pending(self) -> int:
         """Messages waiting; raises when the queue's storage is unreachable."""
 

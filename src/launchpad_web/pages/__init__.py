@@ -26,6 +26,7 @@ from ..jobs.resources import Queue
 from ..jobs.services import JobService
 from ..notifications import Notifier
 from ..projects.services import ProjectService
+from ..publishing.services import PublishService
 from ..teams.services import TeamService
 from ..templates.services import TemplateService
 from . import account, password_reset
@@ -46,7 +47,7 @@ def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: Ac
             plans: PlanCatalog | None, billing: BillingService, teams: TeamService,
             notifier: Notifier, api_document: Callable[[], Mapping[str, Any]],
             projects: ProjectService, forges: ForgeService | None = None,
-            resets: PasswordResets | None = None,
+            resets: PasswordResets | None = None, publishing: PublishService | None = None,
             assets: Assets | None = None) -> None:
     renderer = Pages(assets=assets or Assets(), form_token=FormToken(secure=secure),
                      globals={"openapi_path": "/api/openapi.json",
@@ -66,7 +67,11 @@ def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: Ac
                   pages.BuilderPage(renderer, templates, types))
     app.add_route("/templates/{template_id:uuid}/generate",
                   pages.GeneratePage(renderer, templates, jobs, queue, types))
-    app.add_route("/jobs/{job_id:uuid}", pages.JobPage(renderer, jobs))
+    job_page = pages.JobPage(renderer, jobs, publishing)
+    app.add_route("/jobs/{job_id:uuid}", job_page)
+    if publishing is not None:
+        app.add_route("/jobs/{job_id:uuid}/publish",
+                      pages.PublishPage(job_page, publishing, queue))
     account_page = account.install(app, renderer, accounts, auth, forges)
     if forges is not None:
         forge_pages.install(app, renderer, account_page, forges, auth)

@@ -30,6 +30,9 @@ from ..errors import ApiError, ValidationFailedError
 from ..jobs.resources import Queue, start_job
 from ..jobs.schemas import GenerateRequest
 from ..jobs.services import JobService
+from ..publishing.resources import start_publish
+from ..publishing.schemas import PublishRequest
+from ..publishing.services import PublishService
 from ..templates.schemas import TemplateRequest
 from ..templates.services import ListQuery, TemplateService
 from .forms import Form, typed_answers
@@ -320,12 +323,56 @@ def _json_field(text: str) -> Any:
 
 
 class JobPage:
-    def __init__(self, pages: Pages, jobs: JobService):
+    """A job, its downloads and, with forges set up, "Publish to a repository" (a form
+    posted to :class:`PublishPage`) with the job's publish jobs."""
+
+    publish_fields = ("forge", "name", "description")
+
+    def __init__(self, pages: Pages, jobs: JobService, publishing: PublishService | None = None):
         self.pages = pages
         self.jobs = jobs
+        self.publishing = publishing
 
     @falcon.before(require_page_user)
     def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: uuid.UUID) -> None:
-        job = self.jobs.get(req.context.db, user_id=req.context.user.id, job_id=job_id)
-        self.pages.render(req, resp, "job.html", job=job)
+        self.render(req, resp, job_id, NO_ERRORS)
+
+    def render(self, req: falcon.Request, resp: falcon.Response, job_id: uuid.UUID,
+               errors: FormErrors, *, form: Form | None = None, status: int = 200) -> None:
+        user_id = req.context.user.id
+        job = self.jobs.get(req.context.db, user_id=user_id, job_id=job_id)
+        publishing = None
+        if self.publishing is not None:
+            publishing = {
+                "targets": self.publishing.targets(req.context.db, user_id=user_id),
+                "jobs": self.publishing.of_job(req.context.db, user_id=user_id, job_id=job_id),
+                "form": {k: form.get(k) for k in (*self.publish_fields, "private")}
+                if form is not None else {"private": "true"}}
+        self.pages.render(req, resp, "job.html", status=status, job=job, errors=errors,
+                          publishing=publishing)
+
+
+class PublishPage:
+    """The job page's "Publish to a repository" form: a publish job, then back to the page."""
+
+    def __init__(self, job_page: JobPage, publishing: PublishService, queue: Queue):
+        self.job_page = job_page
+        self.publishing = publishing
+        self.queue = queue
+
+    @falcon.before(require_page_user)
+    def on_post(self, req: falcon.Request, resp: falcon.Response, job_id: uuid.UUID) -> None:
+        form = Form.read(req)
+        self.job_page.pages.form_token.check(req, form.get(FIELD))
+        request = PublishRequest(forge=form.get("forge"), name=form.get("name").strip() or None,
+                                 private=form.get("private") == "true",
+                                 description=form.get("description").strip())
+        try:
+            start_publish(req, self.publishing, self.queue, job_id, request)
+        except ApiError as ex:
+            failed(req)
+            self.job_page.render(req, resp, job_id, FormErrors.of(ex, JobPage.publish_fields),
+                                 form=form, status=ex.status)
+            return
+        see_other(resp, f"/jobs/{job_id}#publish")
 

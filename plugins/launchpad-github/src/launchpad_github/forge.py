@@ -23,7 +23,7 @@ from launchpad_core.forges import (
     request_json,
 )
 
-SCOPES = ("read:user", "user:email")
+SCOPES = ("read:user", "user:email", "repo")  # repo: create and push (publishing)
 HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 
 

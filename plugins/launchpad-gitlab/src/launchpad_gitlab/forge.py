@@ -24,7 +24,7 @@ from launchpad_core.forges import (
     request_json,
 )
 
-SCOPES = ("read_user",)
+SCOPES = ("read_user", "api")  # api: create projects and push over HTTP (publishing)
 
 
 @attrs.frozen

@@ -1,0 +1,1 @@
+"""Publishing a completed generation job to a repository on a linked forge."""
