@@ -51,6 +51,7 @@ from launchpad_web.forges.models import ForgeAccount
 from launchpad_web.jobs import leases
 from launchpad_web.jobs.models import EventKind, GenerationJob, JobStatus, log_entry
 from launchpad_web.jobs.storage import artifact_formats
+from launchpad_web.projects import records as project_records
 from launchpad_web.publishing.models import PublishJob
 from launchpad_web.templates.models import TemplateRecord
 
@@ -171,10 +172,14 @@ class PublishRunner:
                             table=PublishJob)
                 return
             now = ctx.clock()
-            leases.finish(db, job, owner=owner, now=now, table=PublishJob,
-                          step=log_entry(now, "completed", f"published to {url}"),
-                          status=JobStatus.COMPLETED, destination_url=url, commit_sha=sha,
-                          event=(EventKind.JOB_COMPLETED, f"Your project is published: {url}"))
+            done = leases.finish(
+                db, job, owner=owner, now=now, table=PublishJob,
+                step=log_entry(now, "completed", f"published to {url}"),
+                status=JobStatus.COMPLETED, destination_url=url, commit_sha=sha,
+                event=(EventKind.JOB_COMPLETED, f"Your project is published: {url}"))
+            if done and url is not None:
+                generation = db.scalar(sa.select(PublishJob.job_id).where(PublishJob.id == job))
+                project_records.published(db, generation, url)
 
 
 class Publication:

@@ -139,6 +139,10 @@ def test_publish_then_clone_gives_the_archives_files(client, forge, db, tmp_path
     listed = client.get(f"/api/generate/{who.job['id']}/publish").json["publish_jobs"]
     assert [p["id"] for p in listed] == [done["id"]]
     assert token not in str(done) and token not in caplog.text  # never in a log
+    # the project the generation recorded says where it went
+    [project] = [p for p in client.get("/api/projects").json["projects"]
+                 if p["job_id"] == who.job["id"]]
+    assert project["destination"] == done["destination_url"]
 
 
 def test_publishing_into_an_existing_empty_repository(client, forge, db, tmp_path):

@@ -47,3 +47,10 @@ def record(db: Session, job_id: uuid.UUID, *, now: datetime) -> bool:
                "answers", "job_id", "created_at")
     inserted = db.execute(sa.insert(Project).from_select(columns, source))
     return inserted.rowcount == 1
+
+
+def published(db: Session, job_id: uuid.UUID, url: str) -> None:
+    """Generation job ``job_id``'s project went to the repository at ``url`` (the latest
+    publication wins: the project's ``destination``)."""
+    db.execute(sa.update(Project).where(Project.job_id == job_id).values(destination=url)
+               .execution_options(synchronize_session=False))
