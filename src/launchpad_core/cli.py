@@ -10,12 +10,13 @@ does not pay for the schema, the YAML writer or the task runner it may not use.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import getpass
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,7 @@ from .cli_hosted import hosted_commands
 from .cli_update import update_commands
 from .colour import palette
 from .config import CoreSettings
-from .errors import DestinationExistsError, LaunchpadError, ProblemsError
+from .errors import DestinationExistsError, LaunchpadError, LoadError, ProblemsError
 from .plugins import Hooks, make_plugin_manager
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     from .sinks import Sink, WriteReport
     from .variables import VariableType
 
+SOURCE_HELP = ("definition file, template directory, or Git repository: gh:owner/name, "
+               "gl:group/name, a URL or a local repository")
 PROGRESS_FROM = 200  # files; smaller renders finish before a bar is worth drawing
 
 
@@ -85,7 +88,7 @@ def _parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(metavar="COMMAND")
 
     render = sub.add_parser("render", help="render a template into a new project")
-    render.add_argument("source", help="definition file or template directory")
+    render.add_argument("source", help=SOURCE_HELP)
     render.add_argument("dest", help="output directory, or archive file (.zip, .tar.gz, .tgz)")
     render.add_argument("-d", "--data", action="append", default=[], metavar="KEY=VALUE",
                         help="an answer (repeatable)")
@@ -103,7 +106,7 @@ def _parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
 
     imp = sub.add_parser("import", help="turn a template directory into one definition file")
     imp.add_argument("format", help="importer name: copier, cookiecutter, launchpad, ...")
-    imp.add_argument("source", help="the template directory")
+    imp.add_argument("source", help="the template directory or Git repository")
     imp.add_argument("-o", "--output", type=Path, required=True,
                      help="definition file to write (.json, .yml)")
     imp.add_argument("--trust", action="store_true",
@@ -112,7 +115,7 @@ def _parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     imp.set_defaults(handler=_import)
 
     validate = sub.add_parser("validate", help="check a template; list every problem")
-    validate.add_argument("source")
+    validate.add_argument("source", help=SOURCE_HELP)
     validate.add_argument("--trust", action="store_true",
                           help="load the template's Jinja extensions to check what uses them")
     _template_options(validate, kind=True)
@@ -140,6 +143,11 @@ def _parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
 
 
 def _template_options(parser: argparse.ArgumentParser, *, kind: bool) -> None:
+    parser.add_argument("--vcs-ref", metavar="REF",
+                        help="the branch, tag or commit of a Git template "
+                             "(default: the newest PEP 440 tag, else HEAD)")
+    parser.add_argument("--prereleases", action="store_true",
+                        help="let the default ref be a pre-release tag")
     parser.add_argument("--skip-tasks", action="store_true",
                         help="leave out the template's tasks and hooks (they need no --trust)")
     parser.add_argument("--accept-hooks", choices=("yes", "no"), default="yes",
@@ -156,9 +164,66 @@ def _skipping(args: argparse.Namespace) -> bool:
 
 def _load(args: argparse.Namespace, lp: Launchpad) -> Template:
     """The template of ``args.source`` with the options of the command; a skip is stated."""
-    template = lp.load(args.source, trusted=args.trust, skip_tasks=_skipping(args),
-                       format=args.template_format)
-    return _stating_skipped(template)
+    with _resolved(args, lp, args.template_format) as path:
+        template = lp.load(path, trusted=args.trust, skip_tasks=_skipping(args),
+                           format=args.template_format)
+    return _stating_skipped(_with_source(args, lp, template))
+
+
+@contextlib.contextmanager
+def _resolved(args: argparse.Namespace, lp: Launchpad, format: str | None) -> Iterator[Path]:
+    """The directory (or file) to load ``args.source`` from: a Git repository's checkout
+    (:mod:`launchpad_core.sources`), in the cache or, without one, a folder removed after.
+    Errors of loading it name the source as given, not the checkout."""
+    source = Path(args.source)
+    if not _maybe_git(args.source, args.vcs_ref):
+        yield source
+        return
+    import tempfile
+
+    from .sources import resolve_source
+
+    with contextlib.ExitStack() as stack:
+        cache = args.settings.cache_dir or Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="launchpad-git-")))
+        resolved = resolve_source(
+            args.source, args.vcs_ref, cache_dir=cache, hosts=args.settings.git_hosts,
+            prereleases=args.prereleases, local_checkout=_tool_clones(lp, source, format))
+        for warning in resolved.warnings:
+            print(f"launchpad: warning: {warning}", file=sys.stderr)
+        try:
+            yield resolved.path
+        except LoadError as exc:
+            exc.message = exc.message.replace(str(resolved.path), args.source)
+            raise
+
+
+def _maybe_git(source: str, ref: str | None) -> bool:
+    """Whether ``source`` may be a Git repository (the rest is for :mod:`.sources`): cheap,
+    so a template directory's render never imports what reads repositories."""
+    return ref is not None or ":" in source or source.endswith(".git") or (
+        Path(source, ".git").exists())
+
+
+def _tool_clones(lp: Launchpad, path: Path, format: str | None) -> bool:
+    """Whether the tool of the local repository ``path`` renders its newest tag (Copier
+    clones and checks it out) rather than its working tree as it is (Cookiecutter,
+    LaunchPad's own format)."""
+    if format is not None or not path.is_dir():
+        return format == "copier"
+    from .importing import detect_importer
+    from .loading import DIRECTORY_DEFINITIONS
+
+    if any((path / name).is_file() for name in DIRECTORY_DEFINITIONS):
+        return False
+    importer = detect_importer(path, launchpad=lp)
+    return importer is not None and importer.name == "copier"
+
+
+def _with_source(args: argparse.Namespace, lp: Launchpad, template: Template) -> Template:
+    from .importing import with_source
+
+    return with_source(template, args.source, vcs_ref=args.vcs_ref, launchpad=lp)
 
 
 def _stating_skipped(template: Template) -> Template:
@@ -393,8 +458,10 @@ def _import(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise LaunchpadError(f"cannot write {args.output}: the folder {folder} does not exist")
     lp = args.launchpad()
-    template = _stating_skipped(import_template(
-        args.source, args.format, trusted=args.trust, skip_tasks=_skipping(args), launchpad=lp))
+    with _resolved(args, lp, args.format) as path:
+        template = import_template(path, args.format, trusted=args.trust,
+                                   skip_tasks=_skipping(args), launchpad=lp)
+    template = _stating_skipped(_with_source(args, lp, template))
     write_definition(portable(template), args.output)
     print(f"Imported {args.source} ({_count(len(template.variables), 'variable')}, "
           f"{_count(len(template.files), 'file')}) to {args.output}.")

@@ -8,8 +8,6 @@ Handlers only parse, call :mod:`launchpad_core.client` and print; errors are
 from __future__ import annotations
 
 import argparse
-import getpass
-import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -53,6 +51,9 @@ def _login(args: argparse.Namespace) -> int:
         user = client.me()  # checks the token before keeping it
         token = args.token
     else:
+        import getpass
+        import socket
+
         email = args.email or _read("Email: ", input)
         password = _read("Password: ", getpass.getpass)
         token = client.create_token(email, password,

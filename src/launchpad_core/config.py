@@ -11,6 +11,9 @@
   (:mod:`launchpad_core.daemon`).
 * ``LAUNCHPAD_CONFIG_DIR``: where ``launchpad login`` keeps the hosted service's URL
   and API token (default ``$XDG_CONFIG_HOME/launchpad`` or ``~/.config/launchpad``).
+* ``LAUNCHPAD_GH_URL``, ``LAUNCHPAD_GL_URL``: where the ``gh:`` and ``gl:`` shorthands of
+  template repositories point (default ``https://github.com`` and ``https://gitlab.com``;
+  a GitHub Enterprise or self-managed GitLab, or a test server).
 * ``NO_COLOR`` (any non-empty value): no colour on the terminal (https://no-color.org);
   ``FORCE_COLOR`` (non-empty): colour even when the output is not a terminal;
   ``TERM=dumb``: no colour unless forced.
@@ -26,6 +29,9 @@ import attrs
 
 from .cachedir import cache_dir_from_env
 
+#: ``gh:owner/name`` and ``gl:group/name``, as Copier expands them.
+DEFAULT_GIT_HOSTS = {"gh": "https://github.com", "gl": "https://gitlab.com"}
+
 
 @attrs.frozen
 class CoreSettings:
@@ -34,6 +40,8 @@ class CoreSettings:
     config_dir: Path | None = None
     #: True or False when NO_COLOR or FORCE_COLOR decide; None: colour on terminals.
     colour: bool | None = None
+    #: The base URL of each repository shorthand (``gh``, ``gl``): :mod:`launchpad_core.sources`.
+    git_hosts: Mapping[str, str] = attrs.field(factory=lambda: dict(DEFAULT_GIT_HOSTS))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> CoreSettings:
@@ -51,5 +59,9 @@ class CoreSettings:
             env.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config"),
             "launchpad",
         ))
+        hosts = {
+            name: env.get(f"LAUNCHPAD_{name.upper()}_URL") or default
+            for name, default in DEFAULT_GIT_HOSTS.items()
+        }
         return cls(plugins=only, cache_dir=cache_dir_from_env(env), config_dir=config_dir,
-                   colour=colour)
+                   colour=colour, git_hosts=hosts)

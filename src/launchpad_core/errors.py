@@ -126,6 +126,13 @@ class LoadError(LaunchpadError):
     code = "load_error"
 
 
+class SourceError(LoadError):
+    """A template's Git repository cannot be cloned, fetched or checked out as asked
+    (unreachable, unknown ref ...): :mod:`launchpad_core.sources`."""
+
+    code = "source_error"
+
+
 class UntrustedCodeError(LaunchpadError):
     """A template would run code (tasks, hooks, extensions) and was not trusted."""
 

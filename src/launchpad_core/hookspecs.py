@@ -17,6 +17,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from .billing import BillingProvider
+    from .forges import Forge
     from .generators import FileGenerator
     from .importing import TemplateImporter
     from .model.answers import Answers
@@ -94,6 +95,21 @@ def launchpad_billing_provider(settings: Mapping[str, Any]) -> BillingProvider |
     :param settings: the service's billing settings (keys, plan ids ...).
     :return: a provider, or None to let the next plugin (finally the built-in
         free-only provider) decide.
+    """
+
+
+@hookspec
+def launchpad_forges(settings: Mapping[str, Mapping[str, str]]) -> list[Forge]:
+    """Contribute the git forges (GitHub, GitLab ...) people sign in with and publish to.
+
+    Every implementation is called; a forge whose settings are missing (no OAuth
+    client id) is left out by returning an empty list.
+
+    :param settings: each forge's settings by forge name, from the service's
+        ``LAUNCHPAD_FORGE_<NAME>_<KEY>`` variables (``{"github": {"client_id": ...,
+        "client_secret": ..., "url": ..., "api_url": ...}}``).
+    :return: a list of :class:`launchpad_core.forges.Forge`. A name given by two
+        plugins is an error at start-up.
     """
 
 

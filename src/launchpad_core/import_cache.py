@@ -5,8 +5,9 @@ warm render of 2,000 files. :class:`ImportCache` keeps the resulting
 :class:`~launchpad_core.model.template.Template` in one pickle per source
 directory, keyed by a fingerprint of the tree taken with ``lstat`` alone:
 every entry's relative path, type, mode, size, modification and change times
-(nanoseconds), plus the importer, the trust flag and the versions of Python,
-LaunchPad and the importer's module. Any edit, addition, removal or rename in
+(nanoseconds), plus the importer, the trust flag, the process umask (a Git
+template's modes are a fresh clone's, which the umask decides) and the
+versions of Python, LaunchPad and the importer's module. Any edit, addition, removal or rename in
 the tree changes the fingerprint; an edit that keeps a file's size and both
 nanosecond times is not seen (the same trade-off ``make`` and ``git status``
 make).
@@ -26,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import __version__
+from .importers.git_checkout import process_umask
 from .model.template import Template
 
 #: Bumped when imports change shape (3: FileSpec.symlink, extension modules, skipped tasks;
@@ -74,6 +76,7 @@ class ImportCache:
             str(getattr(module, "__file__", "")),
             str(trusted),
             str(skip_tasks),
+            oct(process_umask()),
             str(root),
         )
         key = hashlib.sha256("\0".join(key_parts).encode("utf-8", "surrogateescape"))

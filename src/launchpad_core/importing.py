@@ -211,6 +211,27 @@ def importer_of(
     return template_importers(launchpad).get(name) if isinstance(name, str) else None
 
 
+def with_source(
+    template: Template,
+    source: str,
+    *,
+    vcs_ref: str | None = None,
+    launchpad: Launchpad | None = None,
+) -> Template:
+    """Tell an imported template the source as the person gave it (``gh:owner/name``,
+    ``./tpl``: Copier's ``_src_path``, Cookiecutter's ``_template``) and the Git ref they
+    asked for (Copier's ``_copier_conf.vcs_ref``, Cookiecutter's ``_checkout``), where
+    it was loaded from a checkout or a path spelt otherwise; a template that was not
+    imported is returned unchanged."""
+    importer = importer_of(template, launchpad=launchpad)
+    if importer is None:
+        return template
+    origin = {**template.settings.origin, "source": source, "vcs_ref": vcs_ref}
+    bound = attrs.evolve(template, settings=attrs.evolve(template.settings, origin=origin))
+    # Values an importer derives from the origin (Copier's hidden ``_src_path``) follow.
+    return importer.bind_destination(bound, Path(str(origin.get("destination", ""))))
+
+
 def with_destination(
     template: Template, destination: str | Path, *, launchpad: Launchpad | None = None
 ) -> Template:

@@ -16,10 +16,8 @@ import abc
 import contextlib
 import io
 import os
-import secrets
 import shutil
 import stat
-import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol, TypeAlias
@@ -32,6 +30,7 @@ from launchpad_core.paths import check_output_path, parent_directories
 
 if TYPE_CHECKING:
     import tarfile
+    import zipfile
 
 FILE_MODE = 0o644
 DIRECTORY_MODE = 0o755
@@ -75,7 +74,7 @@ def _permissions(mode: int | None, default: int) -> int:
 
 
 def _temp_path_beside(target: Path) -> Path:
-    return target.with_name(f".launchpad-{secrets.token_hex(8)}.tmp")
+    return target.with_name(f".launchpad-{os.urandom(8).hex()}.tmp")
 
 
 @contextlib.contextmanager
@@ -368,6 +367,8 @@ class _ArchiveSink(abc.ABC):
 
 
 def _zip_info(entry: ArchiveEntry) -> zipfile.ZipInfo:
+    import zipfile  # with zlib, only for zip output
+
     info = zipfile.ZipInfo(entry.name, date_time=ZIP_DATE_TIME)
     info.create_system = 3  # Unix, so that external_attr carries the mode
     kind = stat.S_IFDIR if entry.is_directory else stat.S_IFLNK if entry.symlink else stat.S_IFREG
@@ -385,6 +386,8 @@ class ZipSink(_ArchiveSink):
     """A deterministic zip: sorted entries, fixed 1980-01-01 timestamps, Unix modes."""
 
     def _write_entries(self, stream: BinaryIO, entries: list[ArchiveEntry]) -> None:
+        import zipfile
+
         with zipfile.ZipFile(stream, "w") as archive:
             for entry in entries:
                 if entry.data is None:

@@ -32,7 +32,11 @@ from .billing.webhooks import WebhookProcessor
 from .clock import Clock, system_clock
 from .db import make_engine, make_session_factory
 from .evaluation import Evaluator
-from .health import HealthResource
+from .forges import resources as forges_resources
+from .forges.encryption import TokenCipher
+from .forges.oauth import OAuthFlows
+from .forges.services import ForgeService
+from .health import HealthResource, forges_health
 from .jobs import resources as jobs_resources
 from .jobs.queue import Queue
 from .jobs.services import JobService
@@ -96,6 +100,7 @@ def create_app(
     templates = TemplateService(quotas=quotas, clock=clock, evaluator=evaluator,
                                 cache=template_cache)
 
+    forges = forge_service(settings, launchpad=launchpad, accounts=accounts, clock=clock)
     notifier = Notifier(launchpad.hooks, settings.jobs.smtp)
     billing_service = BillingService(provider=billing, quotas=quotas,
                                      public_url=settings.public_url)
@@ -121,8 +126,10 @@ def create_app(
                                             expected_revision=head_revision(),
                                             billing_provider=billing.name,
                                             plans_enforced=plans_enforced,
-                                            queue=job_queue)),
+                                            queue=job_queue,
+                                            forges=forges_health(forges))),
         Route(OPENAPI_PATH, openapi),
+        *(forges_resources.routes(forges=forges) if forges else ()),
     ]
     openapi.document = build_document(routes, version=launchpad_core.__version__,
                                       cookie_name=cookie.name)
@@ -150,7 +157,7 @@ def create_app(
                   auth=auth, templates=templates, jobs=jobs, queue=job_queue,
                   plans=settings.billing.plans if plans_enforced else None,
                   billing=billing_service, teams=teams, notifier=notifier,
-                  api_document=lambda: openapi.document)
+                  api_document=lambda: openapi.document, forges=forges)
     return app
 
 
@@ -162,3 +169,17 @@ def list_cache(settings: WebSettings, session_factory: sessionmaker) -> ListPage
         return TemplateListCache.from_url(settings.redis_url)
     bind = session_factory.kw.get("bind")
     return DatabaseListCache(bind) if isinstance(bind, sa.Engine) else None
+
+
+def forge_service(settings: WebSettings, *, launchpad: Launchpad, accounts: AccountService,
+                  clock: Clock) -> ForgeService | None:
+    """The forges the plugins offer for these settings; None without encryption keys
+    (forge features are off, ``/api/health`` says so)."""
+    if not settings.forges.enabled:
+        return None
+    cipher = TokenCipher(settings.forges.encryption_keys)
+    return ForgeService(
+        forges=launchpad.hooks.forges(settings=settings.forges.forges), cipher=cipher,
+        flows=OAuthFlows(cipher=cipher, public_url=settings.public_url,
+                         secure=settings.secure_cookies, clock=clock),
+        accounts=accounts, clock=clock)

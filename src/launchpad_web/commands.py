@@ -1,5 +1,5 @@
-"""``launchpad serve`` and ``launchpad db upgrade|downgrade|backup|restore|current|revision|
-purge-sessions``, added
+"""``launchpad serve``, ``launchpad db upgrade|downgrade|backup|restore|current|revision|
+purge-sessions`` and ``launchpad keys generate|rotate``, added
 through the core's ``launchpad_register_commands`` hook (entry point ``web`` in group
 ``launchpad``)."""
 
@@ -62,6 +62,16 @@ def launchpad_register_commands(subparsers: argparse._SubParsersAction) -> None:
     purge = actions.add_parser(
         "purge-sessions", help="delete expired sessions, old login failures and sign-ups")
     purge.set_defaults(handler=_db_purge_sessions)
+
+    keys = subparsers.add_parser("keys", help="the encryption keys of stored forge tokens")
+    key_actions = keys.add_subparsers(required=True, metavar="ACTION")
+    generate = key_actions.add_parser(
+        "generate", help="print a new key: put it first in LAUNCHPAD_ENCRYPTION_KEYS")
+    generate.set_defaults(handler=_keys_generate)
+    rotate = key_actions.add_parser(
+        "rotate", help="re-encrypt every stored token under the first key of "
+                       "LAUNCHPAD_ENCRYPTION_KEYS (then older keys can be removed)")
+    rotate.set_defaults(handler=_keys_rotate)
 
 
 def _settings(args: argparse.Namespace) -> WebSettings:
@@ -196,4 +206,30 @@ def _db_revision(args: argparse.Namespace) -> int:
     from .migrate import new_revision
 
     print(f"wrote {new_revision(args.message)}; review it, then `ruff format` it")
+    return 0
+
+
+def _keys_generate(args: argparse.Namespace) -> int:
+    from cryptography.fernet import Fernet
+
+    print(Fernet.generate_key().decode("ascii"))
+    return 0
+
+
+def _keys_rotate(args: argparse.Namespace) -> int:
+    from .db import make_engine, make_session_factory
+    from .errors import ConfigurationError
+    from .forges.rotation import rotate_tokens
+    from .migrate import require_current
+    from .settings import WebSettings
+
+    settings = WebSettings.from_env()
+    if not settings.forges.enabled:
+        raise ConfigurationError("LAUNCHPAD_ENCRYPTION_KEYS is not set: there is no key to "
+                                 "rotate to")
+    engine = make_engine(settings.database_url)
+    require_current(engine)
+    with make_session_factory(engine)() as db, db.begin():
+        count = rotate_tokens(db, settings.forges.encryption_keys)
+    print(f"re-encrypted the tokens of {count} forge accounts under the first key")
     return 0

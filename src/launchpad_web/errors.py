@@ -331,3 +331,57 @@ class TooManyStreamsError(TooManyRequestsError):
 class TooManySignupsError(TooManyRequestsError):
     code = "too_many_signups"
     title = "Too many accounts were created from your address; try again later"
+
+
+class UnknownForgeError(NotFoundError):
+    code = "unknown_forge"
+    title = "No such forge is set up on this installation"
+
+
+class ForgeNotLinkedError(NotFoundError):
+    code = "forge_not_linked"
+    title = "Your account is not linked to this forge"
+
+
+class OAuthStateError(ApiError):
+    code = "oauth_state_mismatch"
+    title = ("The sign-in with the forge did not start here, or took too long: start it "
+             "again")
+
+
+class ForgeRefusedError(ApiError):
+    code = "forge_refused"
+    title = "The forge refused the authorization: start again"
+
+
+class ForgeUnreachableError(ApiError):
+    status = 502
+    code = "forge_unavailable"
+    title = "The forge did not answer as expected; try again shortly"
+
+
+class ForgeTokenRevokedError(ConflictError):
+    code = "forge_token_revoked"
+    title = "The forge no longer accepts LaunchPad's access: link it again"
+
+
+class ForgeEmailUnverifiedError(ConflictError):
+    code = "forge_email_unverified"
+    title = ("The forge has not verified an email address of yours: verify one there, or "
+             "sign in with your password and link the forge from your account page")
+
+
+class ForgeAccountTakenError(ConflictError):
+    code = "forge_account_taken"
+    title = "This forge account is linked to another LaunchPad account"
+
+
+class ForgeAlreadyLinkedError(ConflictError):
+    code = "forge_already_linked"
+    title = "Your account is already linked to an account on this forge: unlink it first"
+
+
+class LastSignInMethodError(ConflictError):
+    code = "last_sign_in_method"
+    title = ("This is the only way you can sign in: set a password or link another forge "
+             "before unlinking it")

@@ -1,5 +1,6 @@
 """``GET /api/health``: is the database reachable and its schema current, does the job
-queue answer, which billing provider runs (``free`` says paid plans are off)."""
+queue answer, which billing provider runs (``free`` says paid plans are off), which
+forges one can sign in with (off without encryption keys)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .converter import unstructure
+from .forges.services import ForgeService
 from .jobs.queue import Queue
 from .migrate import current_revision
 from .openapi import operation
@@ -49,12 +51,27 @@ class BillingHealth:
 
 
 @attrs.frozen
+class ForgesHealth:
+    enabled: bool  # false: no LAUNCHPAD_ENCRYPTION_KEYS, no forge sign-in
+    forges: tuple[str, ...]  # the forges one can sign in with
+    detail: str | None = None
+
+
+def forges_health(forges: ForgeService | None) -> ForgesHealth:
+    if forges is None:
+        return ForgesHealth(False, (), "forge sign-in is off: LAUNCHPAD_ENCRYPTION_KEYS is "
+                                       "not set")
+    return ForgesHealth(True, tuple(f.name for f in forges.available()))
+
+
+@attrs.frozen
 class Health:
     status: str  # ok | degraded
     version: str
     database: DatabaseHealth
     queue: QueueHealth
     billing: BillingHealth
+    forges: ForgesHealth
 
 
 def database_health(db: Session, expected: str | None) -> DatabaseHealth:
@@ -71,11 +88,12 @@ def database_health(db: Session, expected: str | None) -> DatabaseHealth:
 
 class HealthResource:
     def __init__(self, *, version: str, expected_revision: str | None, billing_provider: str,
-                 queue: Queue, plans_enforced: bool = True):
+                 queue: Queue, forges: ForgesHealth, plans_enforced: bool = True):
         self.version = version
         self.expected_revision = expected_revision
         self.billing = BillingHealth(billing_provider, plans_enforced)
         self.queue = queue
+        self.forges = forges
 
     @operation("Health of the service and of what it depends on",
                responses={200: Health, 503: Health})
@@ -83,6 +101,6 @@ class HealthResource:
         database = database_health(req.context.db, self.expected_revision)
         queue = queue_health(self.queue)
         status = "ok" if database.status == queue.status == "ok" else "degraded"
-        health = Health(status, self.version, database, queue, self.billing)
+        health = Health(status, self.version, database, queue, self.billing, self.forges)
         resp.status = 200 if status == "ok" else 503
         resp.media = unstructure(health)

@@ -9,10 +9,11 @@ from __future__ import annotations
 from .accounts import models as accounts
 from .billing import models as billing
 from .db import Base
+from .forges import models as forges
 from .jobs import models as jobs
 from .teams import models as teams
 from .templates import models as templates
 
-DOMAINS = (accounts, teams, templates, jobs, billing)
+DOMAINS = (accounts, teams, templates, jobs, billing, forges)
 
 metadata = Base.metadata

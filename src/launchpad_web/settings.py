@@ -74,6 +74,12 @@ Nothing else in ``launchpad_web`` reads ``os.environ``.
 ``LAUNCHPAD_STRIPE_WEBHOOK_SECRET`` signing secret of ``/api/webhooks/stripe``
 ``LAUNCHPAD_STRIPE_PRICE_PRO`` / ``_TEAM`` Stripe price (or plan) id sold for each plan
 ``LAUNCHPAD_STRIPE_API_BASE``       another Stripe API origin (localstripe in tests)
+``LAUNCHPAD_ENCRYPTION_KEYS``       Fernet keys for forge tokens, comma-separated, newest
+                                    first (``launchpad keys generate``); unset: forges off
+``LAUNCHPAD_FORGE_<NAME>_<KEY>``    a forge plugin's settings, e.g.
+                                    ``LAUNCHPAD_FORGE_GITHUB_CLIENT_ID`` / ``_CLIENT_SECRET``
+                                    / ``_URL`` / ``_API_URL`` / ``_SCOPES``; a forge without
+                                    a client id is off
 =================================== ===================================================
 """
 
@@ -90,6 +96,7 @@ import attrs
 from .billing.settings import BillingSettings
 from .errors import ConfigurationError
 from .evaluation import EvaluationSettings
+from .forges.settings import ForgeSettings
 from .jobs.settings import MIB, JobSettings
 
 ENVIRONMENTS = ("production", "development")
@@ -132,6 +139,7 @@ class WebSettings:
     metrics_multiprocess: bool = False
     password_hashing: PasswordHashing = PasswordHashing()
     billing: BillingSettings = attrs.field(factory=BillingSettings)
+    forges: ForgeSettings = attrs.field(factory=ForgeSettings)
     evaluation: EvaluationSettings = attrs.field(factory=EvaluationSettings)
     compiled_cache_bytes: int = attrs.field(default=256 * MIB, validator=attrs.validators.ge(1))
     jobs: JobSettings = attrs.field(
@@ -201,6 +209,7 @@ class WebSettings:
             jobs=JobSettings.from_env(env, data_dir, threads=threads),
             compiled_cache_bytes=env.integer("LAUNCHPAD_COMPILED_CACHE_MB", 256, minimum=1) * MIB,
             billing=BillingSettings.from_env(env),
+            forges=ForgeSettings.from_env(env.values),
         )
 
 

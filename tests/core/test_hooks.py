@@ -30,6 +30,7 @@ from launchpad_core import (
 )
 from launchpad_core.billing import BillingUnavailableError, CheckoutSession, FreeOnlyProvider
 from launchpad_core.errors import PluginError
+from launchpad_core.forges import ForgeEmail, ForgeUser, OAuthClient
 from launchpad_core.generators import FileGenerator
 from launchpad_core.importing import import_template
 from launchpad_core.model.answers import Answers
@@ -387,6 +388,50 @@ def test_a_plugin_provider_answers_first() -> None:
 def test_a_plugin_provider_answering_none_leaves_the_free_provider() -> None:
     hooks = launchpad_with(FakeBilling()).hooks
     assert hooks.billing_provider(settings={"provider": "other"}).name == "free"
+
+
+# -- launchpad_forges ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Gitea:
+    oauth: OAuthClient
+    name: str = "gitea"
+    label: str = "Gitea"
+
+    def user(self, access_token: str) -> ForgeUser:
+        return ForgeUser(id="7", login="ann", name=None,
+                         emails=(ForgeEmail("old@x.org", verified=True),
+                                 ForgeEmail("ann@x.org", verified=True, primary=True),
+                                 ForgeEmail("no@x.org", verified=False)))
+
+
+class GiteaPlugin:
+    @hookimpl
+    def launchpad_forges(self, settings: Mapping[str, Mapping[str, str]]) -> list[Gitea]:
+        mine = settings.get("gitea") or {}
+        if not mine.get("client_id"):
+            return []
+        url = mine["url"]
+        return [Gitea(OAuthClient(f"{url}/login/oauth/authorize",
+                                  f"{url}/login/oauth/access_token", mine["client_id"],
+                                  "the-secret"))]
+
+
+def test_a_plugin_forge_is_offered_when_its_settings_are_given() -> None:
+    hooks = launchpad_with(GiteaPlugin()).hooks
+    assert hooks.forges(settings={}) == {}
+    forges = hooks.forges(settings={"gitea": {"client_id": "c", "url": "https://git.example"}})
+    assert list(forges) == ["gitea"]
+    assert forges["gitea"].oauth.authorize_url == "https://git.example/login/oauth/authorize"
+    assert "the-secret" not in repr(forges["gitea"])
+    assert forges["gitea"].user("token").verified_emails == ("ann@x.org", "old@x.org")
+
+
+def test_two_plugins_giving_one_forge_name_is_an_error() -> None:
+    hooks = launchpad_with(GiteaPlugin(), GiteaPlugin()).hooks
+    with pytest.raises(PluginError, match="two plugins provide the forge 'gitea'"):
+        hooks.forges(settings={"gitea": {"client_id": "c", "url": "https://git.example"}})
 
 
 # -- launchpad_register_commands -----------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 HEAVY = ("sqlalchemy", "alembic", "falcon", "waitress", "psycopg", "huey", "redis", "stripe",
-         "smtplib", "ssl")
+         "smtplib", "ssl", "requests", "authlib", "cryptography")
 
 PROBE = f"""
 import sys
@@ -74,10 +74,10 @@ def test_the_launcher_imports_only_the_daemon_client() -> None:
 ENTRY_POINT_PROBE = """
 import sys
 from pathlib import Path
-from launchpad_core.plugins import keep_entry_points, make_plugin_manager
+from launchpad_core.plugins import _entry_points, keep_entry_points, make_plugin_manager
 pm = make_plugin_manager(cache_dir=Path(sys.argv[1]))
 print(",".join(sorted(name for name, _ in pm.list_name_plugin())))
-print("importlib.metadata" in sys.modules)
+print(_entry_points.cache_info().misses, "importlib.metadata" in sys.modules)
 keep_entry_points(pm)
 """
 
@@ -91,9 +91,9 @@ def test_the_cli_keeps_the_entry_points_and_reads_them_without_scanning(tmp_path
     from launchpad_core.plugins import make_plugin_manager
 
     every = ",".join(sorted(name for name, _ in make_plugin_manager().list_name_plugin()))
-    assert run() == [every, "True"]  # scanned, then kept (keep_entry_points)
+    assert run() == [every, "1", "False"]  # scanned, then kept (keep_entry_points)
     assert (tmp_path / "entry-points.json").is_file()
-    assert run() == [every, "False"]  # read from the cache folder
+    assert run() == [every, "0", "False"]  # read from the cache folder
 
 
 def test_reading_the_entry_points_writes_nothing_until_kept(tmp_path) -> None:
@@ -141,3 +141,65 @@ def test_an_entry_point_value_names_a_module_or_an_attribute_within_it() -> None
     assert plugins._load_object("launchpad_core.plugins") is plugins
     assert plugins._load_object("launchpad_core.plugins : Hooks.plugins") is plugins.Hooks.plugins
     assert plugins._load_object("launchpad_core.plugins:Hooks [extra]") is plugins.Hooks
+
+
+@pytest.mark.parametrize("group", ["launchpad", "console_scripts", "pytest11"])
+def test_entry_points_are_read_as_importlib_metadata_reads_them(group) -> None:
+    from importlib.metadata import entry_points
+
+    from launchpad_core.plugins import _scanned_entry_points
+
+    expected = tuple((ep.name, ep.value) for ep in entry_points(group=group))
+    assert _scanned_entry_points(group) == expected
+    assert expected or group != "launchpad"
+
+
+def _distribution(root: Path, folder: str, text: str | None) -> None:
+    (root / folder).mkdir(parents=True)
+    if text is not None:
+        (root / folder / "entry_points.txt").write_text(text, encoding="utf-8")
+
+
+def test_entry_points_of_made_up_installations_match_importlib_metadata(
+        tmp_path, monkeypatch) -> None:
+    """The first distribution of a name wins (names compared as PEP 503 normalises them),
+    folders in ``sys.path`` order; comments, blank lines and other groups are skipped."""
+    from importlib.metadata import entry_points
+
+    from launchpad_core.plugins import _scanned_entry_points
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    _distribution(first, "My.Plugin-1.0.dist-info",
+                  "# comment\n\n[other]\nx = a:b\n[launchpad]\n one = my_plugin:hooks \n")
+    _distribution(first, "no_entry_points-2.0.dist-info", None)
+    _distribution(second, "my_plugin-0.9.dist-info", "[launchpad]\nold = my_plugin_old\n")
+    _distribution(second, "other_thing-3.egg-info", "[launchpad]\ntwo=other.plugin:obj.attr\n")
+    monkeypatch.setattr(sys, "path", [str(first), str(tmp_path / "missing"), str(second)])
+    expected = tuple((ep.name, ep.value) for ep in entry_points(group="launchpad"))
+    assert _scanned_entry_points("launchpad") == expected
+    assert expected == (("one", "my_plugin:hooks"), ("two", "other.plugin:obj.attr"))
+
+
+def test_an_unusual_installation_is_left_to_importlib_metadata(tmp_path, monkeypatch) -> None:
+    from launchpad_core.plugins import _scanned_entry_points
+
+    _distribution(tmp_path, "broken-1.0.dist-info", "[launchpad]\nno equals sign\n")
+    monkeypatch.setattr(sys, "path", [str(tmp_path)])
+    assert _scanned_entry_points("launchpad") is None
+    archive = tmp_path / "plugins.zip"
+    archive.write_bytes(b"PK\x05\x06" + bytes(18))
+    monkeypatch.setattr(sys, "path", [str(archive)])
+    assert _scanned_entry_points("launchpad") is None
+
+
+def test_a_cold_render_imports_neither_importlib_metadata_nor_email(tmp_path) -> None:
+    source = tmp_path / "t.json"
+    source.write_text(json.dumps({"name": "t", "files": [{"path": "a", "content": "x"}]}))
+    code = (f"from launchpad_core.cli import main\n"
+            f"main(['render', {str(source)!r}, {str(tmp_path / 'out')!r}, '-q'])")
+    env_code = (f"import os\nos.environ['LAUNCHPAD_CACHE_DIR'] = {str(tmp_path / 'c')!r}\n"
+                f"{code}")
+    lazy = ("importlib.metadata", "email", "socket", "zipfile", "secrets", "uuid", "shlex")
+    at_python_start = _imported("", lazy)  # what the interpreter's site already imports
+    assert set(_imported(env_code, lazy)) == set(at_python_start)
+    assert (tmp_path / "out" / "a").read_text() == "x"

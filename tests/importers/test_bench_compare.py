@@ -46,3 +46,21 @@ def test_differing_files_are_listed_and_cut_at_show(compare, tmp_path, capsys):
 def test_a_directory_that_is_no_template_is_said_so(compare, tmp_path, capsys):
     assert compare([str(tmp_path), "--rounds", "1"]) == 2
     assert "not a Copier or Cookiecutter template" in capsys.readouterr().out
+
+
+def test_startup_counts_the_imports_of_a_cold_render(tmp_path, capsys, monkeypatch):
+    """``bench/startup.py``: modules imported by a cold render, their time and the CPU."""
+    spec = importlib.util.spec_from_file_location("startup", ROOT / "bench" / "startup.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setenv("PYTHONPATH", str(ROOT / "src"))
+    monkeypatch.setenv("LAUNCHPAD_PLUGINS", "")
+    src = write_tree(tmp_path / "tpl", BOTH)
+    assert module.main([str(src), "--rounds", "2"]) == 0
+    out = capsys.readouterr().out
+    found = re.fullmatch(rf"{re.escape(str(src))}: (\d+) modules imported, their import time "
+                         r"[\d.]+ ms \(sum of each one's minimum\), command CPU (\d+) ms "
+                         r"\(median of 2\)\n", out)
+    assert found, out
+    assert int(found[1]) > 50 and int(found[2]) > 0

@@ -105,3 +105,28 @@ def test_an_unwritable_cache_only_costs_time(tmp_path: Path) -> None:
     built = cache.load(source, importer, trusted=False,
                        build=lambda: importer.load(source, trusted=False))
     assert built.name == "tpl"
+
+
+def test_a_git_template_is_imported_again_under_another_umask(tmp_path: Path, counted) -> None:
+    """A Git template's modes are a fresh clone's, which the umask decides (Copier): a
+    cached import made under one umask must not serve a render under another."""
+    import subprocess
+
+    launchpad, imports = counted
+    source = _copier_template(tmp_path / "tpl")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
+           "GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@example.com",
+           "GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@example.com"}
+    for argv in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "t"]):
+        subprocess.run(["git", "-C", str(source), *argv], check=True, env=env)
+    previous = os.umask(0o022)
+    try:
+        modes = [{f.path: f.mode for f in launchpad.load(source).files}]
+        os.umask(0o002)
+        modes.append({f.path: f.mode for f in launchpad.load(source).files})
+        os.umask(0o022)
+        modes.append({f.path: f.mode for f in launchpad.load(source).files})
+    finally:
+        os.umask(previous)
+    assert [m["template/static.txt"] for m in modes] == [0o644, 0o664, 0o644]
+    assert len(imports) == 2

@@ -22,6 +22,8 @@ def test_health_reports_database_queue_version_and_billing(client, db):
                      "expected_revision": head_revision()},
         "queue": {"status": "ok", "backend": "sqlite", "pending": 0},
         "billing": {"provider": "free", "plans_enforced": True},
+        "forges": {"enabled": False, "forges": [],
+                   "detail": "forge sign-in is off: LAUNCHPAD_ENCRYPTION_KEYS is not set"},
     }
 
 

@@ -212,7 +212,7 @@ def cookiecutter_context(template: Template, answers: Answers) -> dict[str, Any]
     if destination is not None:
         mapping["_output_dir"] = os.path.abspath(destination)
     mapping["_repo_dir"] = origin.get("repo_dir", "")
-    mapping["_checkout"] = None
+    mapping["_checkout"] = origin.get("vcs_ref")
     original = origin.get("original", {})
     return {
         "cookiecutter": mapping,

@@ -12,9 +12,7 @@ import calendar
 import datetime as dt
 import json
 import re
-import secrets
 import string
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -36,8 +34,16 @@ def jsonify(obj: Any, indent: int = 4) -> str:
     return json.dumps(obj, sort_keys=True, indent=indent)
 
 
+def uuid4() -> str:
+    import uuid  # only the templates that call it pay for it
+
+    return str(uuid.uuid4())
+
+
 def random_ascii_string(length: int, punctuation: bool = False) -> str:
     refuse_beyond(None, length, "a random string")
+    import secrets  # only the templates that call it pay for it
+
     corpus = string.ascii_letters + (string.punctuation if punctuation else "")
     return "".join(secrets.choice(corpus) for _ in range(length))
 
@@ -106,7 +112,7 @@ def slugify(text: Any, *args: Any, **kwargs: Any) -> str:
 FILTERS: Mapping[str, Callable[..., Any]] = {"jsonify": jsonify, "slugify": slugify}
 GLOBALS: Mapping[str, Any] = {
     "random_ascii_string": random_ascii_string,
-    "uuid4": lambda: str(uuid.uuid4()),
+    "uuid4": uuid4,
     "cookiecutter_now": cookiecutter_now,
 }
 

@@ -220,7 +220,7 @@ def copier_context(template: Template, answers: Answers) -> dict[str, Any]:
         "src_path": origin.get("template_path", ""),
         "dst_path": origin.get("destination", "."),
         "answers_file": _answers_file(origin, answers.values, template.settings.envops),
-        "vcs_ref": None,
+        "vcs_ref": origin.get("vcs_ref"),
         "vcs_ref_hash": origin.get("commit_hash"),
         "data": {},
         "exclude": [],

@@ -16,9 +16,7 @@ import ntpath
 import posixpath
 import random
 import re
-import shlex
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from pathlib import PurePath, PurePosixPath, PureWindowsPath
 from typing import Any
@@ -30,8 +28,20 @@ from jinja2.runtime import Undefined
 from .. import regexes
 from ..sandbox import refuse_beyond
 
-_UUID_NAMESPACE = uuid.UUID("20851c88-ac15-449f-9ee7-74829105da86")
+_UUID_NAMESPACE = "20851c88-ac15-449f-9ee7-74829105da86"
 _PATH_TYPES = {"posix": PurePosixPath, "windows": PureWindowsPath, "native": PurePath}
+
+
+def to_uuid(string: Any) -> str:
+    import uuid  # with shlex below: imported by the few templates that use them
+
+    return str(uuid.uuid5(uuid.UUID(_UUID_NAMESPACE), str(string)))
+
+
+def quote(value: Any) -> str:
+    import shlex
+
+    return shlex.quote(_text(value))
 
 
 def _text(value: Any) -> str:
@@ -281,7 +291,7 @@ def pathjoin(*path: str, mode: str = "posix") -> str:
 FILTERS: Mapping[str, Callable[..., Any]] = {
     "b64decode": b64decode,
     "b64encode": b64encode,
-    "to_uuid": lambda string: str(uuid.uuid5(_UUID_NAMESPACE, str(string))),
+    "to_uuid": to_uuid,
     "to_json": to_json,
     "to_nice_json": to_nice_json,
     "from_json": json.loads,
@@ -300,7 +310,7 @@ FILTERS: Mapping[str, Callable[..., Any]] = {
         string, format
     ),
     "strftime": strftime,
-    "quote": lambda value: shlex.quote(_text(value)),
+    "quote": quote,
     "md5": lambda data: get_hash(data, "md5"),
     "sha1": lambda data: get_hash(data, "sha1"),
     "checksum": lambda data: get_hash(data, "sha1"),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
@@ -45,6 +44,8 @@ class FreshClone:
 def _git(root: Path, *args: str) -> str | None:
     """Git's output, or None. The repository is the template author's: no command its
     configuration names may run (``core.fsmonitor``), no ``GIT_*`` of ours applies."""
+    import subprocess  # only a Git template's import runs Git
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     try:
         done = subprocess.run(

@@ -3,7 +3,8 @@
 The rows of the other domains (teams, templates, jobs, billing) are read here and
 never written. Each row is dumped column by column, so a column another domain
 adds appears without a change here; only secrets (password and token hashes,
-session ids, which are hashes of the cookie tokens) are left out. A table not
+session ids, which are hashes of the cookie tokens, forge access and refresh tokens:
+a linked forge shows as its login, never its token) are left out. A table not
 named below whose ``user_id`` or ``owner_id`` refers to the user (a domain's new
 table) is exported under its table name, in ``other``.
 """
@@ -23,16 +24,17 @@ from .. import models as all_models
 from ..billing.models import Subscription
 from ..clock import Clock
 from ..db import Base
+from ..forges.models import TOKEN_COLUMNS, ForgeAccount
 from ..jobs.models import GenerationJob
 from ..teams.models import Team, TeamInvitation, TeamMembership
 from ..templates.models import TemplateRecord, TemplateVersion
 from .models import ApiToken, AuthSession, User
 
 FORMAT = "launchpad-export/1"
-SECRET_COLUMNS = frozenset({"hashed_password", "token_hash"})
+SECRET_COLUMNS = frozenset({"hashed_password", "token_hash", *TOKEN_COLUMNS})
 OWNER_COLUMNS = ("user_id", "owner_id")
 EXPORTED = (User, AuthSession, ApiToken, Team, TeamMembership, TeamInvitation, TemplateRecord,
-            TemplateVersion, GenerationJob, Subscription)
+            TemplateVersion, GenerationJob, Subscription, ForgeAccount)
 
 
 def row_data(row: Base, *, leave_out: Iterable[str] = ()) -> dict[str, Any]:
@@ -76,6 +78,8 @@ class AccountExport:
                                           order=GenerationJob.created_at),
             "subscriptions": self._rows(db, Subscription, Subscription.user_id == user_id,
                                         order=Subscription.created_at),
+            "forge_accounts": self._rows(db, ForgeAccount, ForgeAccount.user_id == user_id,
+                                         order=ForgeAccount.forge),
             "other": self._other_tables(db, user_id),
         }
 

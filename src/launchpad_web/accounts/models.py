@@ -12,6 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, HasId, HasTimestamps
 
+#: ``users.hashed_password`` of an account that has no password (it signs in with a forge)
+NO_PASSWORD = ""
+
 
 class UserRole(enum.StrEnum):
     FREE = "free"
@@ -24,6 +27,7 @@ class User(HasId, HasTimestamps, Base):
     __tablename__ = "users"
 
     email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    #: :data:`NO_PASSWORD` for an account made by signing in with a forge, until one is set
     hashed_password: Mapped[str] = mapped_column(sa.String(255))
     role: Mapped[UserRole] = mapped_column(default=UserRole.FREE)
 

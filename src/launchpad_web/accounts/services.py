@@ -30,7 +30,7 @@ from ..errors import (
 from ..teams.models import Team, TeamMembership
 from ..teams.services import co_member_ids, hand_over_teams, sync_member_role
 from .auth import CHALLENGE
-from .models import LoginFailure, ThrottleScope, User, UserRole
+from .models import NO_PASSWORD, LoginFailure, ThrottleScope, User, UserRole
 from .passwords import Passwords
 from .schemas import UserView
 from .throttling import LoginThrottle, SignupThrottle
@@ -56,9 +56,22 @@ class AccountService:
         """A new account; refused (429) when ``address`` (the client's: required, so no
         way in forgets it) created too many lately."""
         self.passwords.check_policy(password)
+        return self._create(db, email, self.passwords.hash(password), address)
+
+    def signup_without_password(self, db: Session, *, email: Email,
+                                address: str | None) -> UserView:
+        """A new account that signs in with a forge (the caller links it); throttled by
+        ``address`` like :meth:`signup`."""
+        return self._create(db, email, NO_PASSWORD, address)
+
+    def has_password(self, db: Session, user_id: uuid.UUID) -> bool:
+        return db.get_one(User, user_id).hashed_password != NO_PASSWORD
+
+    def _create(self, db: Session, email: Email, hashed_password: str,
+                address: str | None) -> UserView:
         self.signups.check(db, address=address)
         now = self.clock()
-        user = User(email=email, hashed_password=self.passwords.hash(password),
+        user = User(email=email, hashed_password=hashed_password,
                     role=UserRole.FREE, created_at=now, updated_at=now)
         try:
             with db.begin_nested():
@@ -76,7 +89,7 @@ class AccountService:
         self.passwords.check_length(password)
         self.throttle.check(db, email=email, address=address)
         user = db.scalar(sa.select(User).where(User.email == email))
-        if user is None:
+        if user is None or user.hashed_password == NO_PASSWORD:
             self.passwords.verify_dummy(password)
         if user is None or not self.passwords.verify(user.hashed_password, password):
             self.throttle.record_failure(db, email=email, address=address)
@@ -87,10 +100,13 @@ class AccountService:
 
     def change_password(self, db: Session, *, user_id: uuid.UUID, current: str, new: str,
                         address: str | None) -> UserView:
-        """Replace the password after checking the current one (throttled like sign-in).
+        """Replace the password after checking the current one (throttled like sign-in);
+        an account without one (made by signing in with a forge) sets its first.
         The caller ends the user's other sessions."""
         self.passwords.check_policy(new, field="$.new_password")
-        user = self._verified(db, user_id, current, address, field="$.current_password")
+        user = db.get_one(User, user_id)
+        if user.hashed_password != NO_PASSWORD:
+            user = self._verified(db, user_id, current, address, field="$.current_password")
         user.hashed_password = self.passwords.hash(new)
         user.updated_at = self.clock()
         return UserView.from_row(user)

@@ -20,12 +20,14 @@ from ..accounts.auth import Authenticator
 from ..accounts.services import AccountService
 from ..billing.plans import PlanCatalog
 from ..billing.services import BillingService
+from ..forges.services import ForgeService
 from ..jobs.resources import Queue
 from ..jobs.services import JobService
 from ..notifications import Notifier
 from ..teams.services import TeamService
 from ..templates.services import TemplateService
 from . import account
+from . import forges as forge_pages
 from . import resources as pages
 from . import teams as team_pages
 from .api_reference import ApiReferencePage, ApiTryPage
@@ -39,11 +41,14 @@ def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: Ac
             auth: Authenticator, templates: TemplateService, jobs: JobService, queue: Queue,
             plans: PlanCatalog | None, billing: BillingService, teams: TeamService,
             notifier: Notifier, api_document: Callable[[], Mapping[str, Any]],
+            forges: ForgeService | None = None,
             assets: Assets | None = None) -> None:
     renderer = Pages(assets=assets or Assets(), form_token=FormToken(secure=secure),
-                     globals={"openapi_path": "/api/openapi.json"})
+                     globals={"openapi_path": "/api/openapi.json",
+                              "forges": forges.available() if forges else []})
     types = launchpad.hooks.variable_types()
-    app.add_middleware(PageHeaders())
+    app.add_middleware(PageHeaders(form_targets=forges.authorization_origins()
+                                   if forges else ()))
     install_page_errors(app, renderer, auth)
     app.add_route("/", pages.LandingPage(renderer, plans))
     app.add_route("/signup", pages.SignupPage(renderer, accounts, auth))
@@ -56,7 +61,9 @@ def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: Ac
     app.add_route("/templates/{template_id:uuid}/generate",
                   pages.GeneratePage(renderer, templates, jobs, queue, types))
     app.add_route("/jobs/{job_id:uuid}", pages.JobPage(renderer, jobs))
-    account.install(app, renderer, accounts, auth)
+    account_page = account.install(app, renderer, accounts, auth, forges)
+    if forges is not None:
+        forge_pages.install(app, renderer, account_page, forges, auth)
     team_pages.install(app, renderer, teams, notifier)
     app.add_route("/docs/api", ApiReferencePage(renderer, api_document))
     app.add_route("/docs/api/try", ApiTryPage(renderer))

@@ -16,21 +16,28 @@ from ..accounts.schemas import AccountDeletionRequest, ApiTokenRequest, Password
 from ..accounts.services import AccountService
 from ..converter import structure
 from ..errors import ApiError
+from ..forges.services import ForgeService
 from .forms import Form
 from .rendering import Pages
 from .resources import NO_ERRORS, FormErrors, failed, require_page_user, see_other
 from .security import FIELD
 
 FORMS = {"password": ("current_password", "new_password"), "token": ("name",),
-         "delete": ("password",)}
+         "delete": ("password",), "forges": ()}
 DONE = {"password": "Your password is changed; your other sessions have ended.",
-        "token": "The token is revoked."}
+        "token": "The token is revoked.", "forge": "The forge account is linked.",
+        "unlinked": "The forge account is unlinked."}
 
 
 class AccountPage:
-    def __init__(self, pages: Pages, auth: Authenticator):
+    """``forges`` None: forge sign-in is off (no encryption keys), the section is left out."""
+
+    def __init__(self, pages: Pages, auth: Authenticator, accounts: AccountService,
+                 forges: ForgeService | None):
         self.pages = pages
         self.auth = auth
+        self.accounts = accounts
+        self.forges = forges
 
     @falcon.before(require_page_user)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -41,9 +48,13 @@ class AccountPage:
         forms = {name: errors if name == failed_form else NO_ERRORS for name in FORMS}
         context.setdefault("notice", None)
         context.setdefault("new_token", None)
+        user_id = req.context.user.id
         self.pages.render(req, resp, "account.html", status=status, errors=forms,
-                          tokens=self.auth.tokens.list(req.context.db, req.context.user.id),
-                          **context)
+                          tokens=self.auth.tokens.list(req.context.db, user_id),
+                          has_password=self.accounts.has_password(req.context.db, user_id),
+                          links={link.forge: link for link in
+                                 self.forges.links(req.context.db, user_id)}
+                          if self.forges else None, **context)
 
     def refuse(self, req: falcon.Request, resp: falcon.Response, form: str,
                ex: ApiError, **context: object) -> None:
@@ -132,10 +143,11 @@ class DeleteAccountForm:
 
 
 def install(app: falcon.App, pages: Pages, accounts: AccountService,
-            auth: Authenticator) -> None:
-    page = AccountPage(pages, auth)
+            auth: Authenticator, forges: ForgeService | None) -> AccountPage:
+    page = AccountPage(pages, auth, accounts, forges)
     app.add_route("/account", page)
     app.add_route("/account/password", PasswordForm(page, accounts))
     app.add_route("/account/tokens", TokensForm(page))
     app.add_route("/account/tokens/{token_id:uuid}/revoke", TokenRevokeForm(page))
     app.add_route("/account/delete", DeleteAccountForm(page, accounts))
+    return page

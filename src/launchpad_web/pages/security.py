@@ -46,13 +46,19 @@ def is_page(req: falcon.Request) -> bool:
 
 
 class PageHeaders:
-    """Security headers on every page (not on ``/api``, whose answers are JSON)."""
+    """Security headers on every page (not on ``/api``, whose answers are JSON).
+    ``form_targets``: origins forms may reach besides this one (a form's redirect
+    counts): the configured forges' authorization pages."""
+
+    def __init__(self, *, form_targets: tuple[str, ...] = ()):
+        self.policy = CONTENT_SECURITY_POLICY.replace(
+            "form-action 'self'", " ".join(("form-action 'self'", *form_targets)))
 
     def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any,
                          req_succeeded: bool) -> None:
         if not is_page(req):
             return
-        resp.set_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        resp.set_header("Content-Security-Policy", self.policy)
         resp.set_header("X-Frame-Options", "DENY")
         resp.set_header("X-Content-Type-Options", "nosniff")
         resp.set_header("Referrer-Policy", "same-origin")

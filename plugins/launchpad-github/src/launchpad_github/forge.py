@@ -1,0 +1,93 @@
+"""``GitHub``: GitHub's OAuth endpoints and the REST calls LaunchPad makes.
+
+Settings (``LAUNCHPAD_FORGE_GITHUB_*``): ``client_id``, ``client_secret``, ``url``
+(the web origin, ``https://github.com``), ``api_url`` (``https://api.github.com``;
+GitHub Enterprise Server: ``<url>/api/v3``) and ``scopes`` (space-separated).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+from launchpad_core.forges import (
+    ForgeEmail,
+    ForgeRepository,
+    ForgeRepositoryExistsError,
+    ForgeRepositoryNotFoundError,
+    ForgeUnavailableError,
+    ForgeUser,
+    OAuthClient,
+    get_json,
+    request_json,
+)
+
+SCOPES = ("read:user", "user:email")
+HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+
+
+@attrs.frozen
+class GitHub:
+    oauth: OAuthClient
+    api_url: str
+    name: str = "github"
+    label: str = "GitHub"
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, str]) -> GitHub:
+        url = (settings.get("url") or "https://github.com").rstrip("/")
+        scopes = tuple((settings.get("scopes") or "").split()) or SCOPES
+        return cls(
+            oauth=OAuthClient(authorize_url=f"{url}/login/oauth/authorize",
+                              token_url=f"{url}/login/oauth/access_token",
+                              client_id=settings["client_id"],
+                              client_secret=settings.get("client_secret") or "", scopes=scopes),
+            api_url=(settings.get("api_url") or "https://api.github.com").rstrip("/"))
+
+    def user(self, access_token: str) -> ForgeUser:
+        found = self._get("/user", access_token)
+        emails = self._get("/user/emails", access_token)
+        try:
+            return ForgeUser(
+                id=str(found["id"]), login=str(found["login"]), name=found.get("name"),
+                emails=tuple(ForgeEmail(str(e["email"]), e.get("verified") is True,
+                                        e.get("primary") is True) for e in emails))
+        except (KeyError, TypeError, AttributeError):
+            raise ForgeUnavailableError("GitHub answered a user without an id or a login") \
+                from None
+
+    def create_repository(self, access_token: str, *, name: str, private: bool,
+                          description: str = "") -> ForgeRepository:
+        """``POST /user/repos`` (no initial commit); GitHub answers 422 for a taken name."""
+        status, found = request_json(
+            "POST", f"{self.api_url}/user/repos", access_token, label=self.label,
+            headers=HEADERS, expected=(201, 422),
+            body={"name": name, "private": private, "description": description,
+                  "auto_init": False})
+        if status == 422:
+            raise ForgeRepositoryExistsError(f"a GitHub repository {name!r} exists already")
+        return _repository(found)
+
+    def repository(self, access_token: str, path: str) -> ForgeRepository:
+        status, found = request_json("GET", f"{self.api_url}/repos/{path}", access_token,
+                                     label=self.label, headers=HEADERS, expected=(200, 404))
+        if status == 404:
+            raise ForgeRepositoryNotFoundError(f"no GitHub repository {path!r} is visible")
+        return _repository(found)
+
+    def git_credentials(self, access_token: str) -> tuple[str, str]:
+        return "x-access-token", access_token
+
+    def _get(self, path: str, access_token: str) -> Any:
+        return get_json(f"{self.api_url}{path}", access_token, label=self.label, headers=HEADERS)
+
+
+def _repository(found: Any) -> ForgeRepository:
+    try:
+        return ForgeRepository(path=str(found["full_name"]), private=found["private"] is True,
+                               clone_url=str(found["clone_url"]), web_url=str(found["html_url"]),
+                               default_branch=found.get("default_branch"))
+    except (KeyError, TypeError, AttributeError):
+        raise ForgeUnavailableError("GitHub answered a repository without its name or "
+                                    "URLs") from None

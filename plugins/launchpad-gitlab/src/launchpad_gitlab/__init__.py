@@ -1,0 +1,8 @@
+"""GitLab as a forge of LaunchPad's hosted service.
+
+Installed, the package registers :mod:`launchpad_gitlab.plugin` in the
+``launchpad`` entry-point group under the name ``gitlab``; it answers the
+``launchpad_forges`` hook when ``LAUNCHPAD_FORGE_GITLAB_CLIENT_ID`` is set.
+"""
+
+__version__ = "0.1.0"

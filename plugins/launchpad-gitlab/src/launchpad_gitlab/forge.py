@@ -1,0 +1,94 @@
+"""``GitLab``: GitLab's OAuth endpoints and the REST calls LaunchPad makes.
+
+Settings (``LAUNCHPAD_FORGE_GITLAB_*``): ``client_id``, ``client_secret``, ``url``
+(``https://gitlab.com`` or a self-managed instance; the API is ``<url>/api/v4``)
+and ``scopes`` (space-separated).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import attrs
+from launchpad_core.forges import (
+    ForgeEmail,
+    ForgeRepository,
+    ForgeRepositoryExistsError,
+    ForgeRepositoryNotFoundError,
+    ForgeUnavailableError,
+    ForgeUser,
+    OAuthClient,
+    get_json,
+    request_json,
+)
+
+SCOPES = ("read_user",)
+
+
+@attrs.frozen
+class GitLab:
+    oauth: OAuthClient
+    api_url: str
+    name: str = "gitlab"
+    label: str = "GitLab"
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, str]) -> GitLab:
+        url = (settings.get("url") or "https://gitlab.com").rstrip("/")
+        scopes = tuple((settings.get("scopes") or "").split()) or SCOPES
+        return cls(
+            oauth=OAuthClient(authorize_url=f"{url}/oauth/authorize",
+                              token_url=f"{url}/oauth/token", client_id=settings["client_id"],
+                              client_secret=settings.get("client_secret") or "", scopes=scopes),
+            api_url=(settings.get("api_url") or f"{url}/api/v4").rstrip("/"))
+
+    def user(self, access_token: str) -> ForgeUser:
+        """GitLab shows one email, the primary one; it is verified once ``confirmed_at``
+        is set."""
+        found = get_json(f"{self.api_url}/user", access_token, label=self.label)
+        try:
+            email = found.get("email")
+            emails = (ForgeEmail(str(email), bool(found.get("confirmed_at")), primary=True),) \
+                if email else ()
+            return ForgeUser(id=str(found["id"]), login=str(found["username"]),
+                             name=found.get("name"), emails=emails)
+        except (KeyError, TypeError, AttributeError):
+            raise ForgeUnavailableError("GitLab answered a user without an id or a username") \
+                from None
+
+    def create_repository(self, access_token: str, *, name: str, private: bool,
+                          description: str = "") -> ForgeRepository:
+        """``POST /projects`` in the user's namespace; GitLab answers 400 for a taken name."""
+        status, found = request_json(
+            "POST", f"{self.api_url}/projects", access_token, label=self.label,
+            expected=(201, 400),
+            body={"name": name, "path": name, "description": description,
+                  "visibility": "private" if private else "public"})
+        if status == 400:
+            raise ForgeRepositoryExistsError(f"a GitLab project {name!r} exists already")
+        return _repository(found)
+
+    def repository(self, access_token: str, path: str) -> ForgeRepository:
+        status, found = request_json(
+            "GET", f"{self.api_url}/projects/{quote(path, safe='')}", access_token,
+            label=self.label, expected=(200, 404))
+        if status == 404:
+            raise ForgeRepositoryNotFoundError(f"no GitLab project {path!r} is visible")
+        return _repository(found)
+
+    def git_credentials(self, access_token: str) -> tuple[str, str]:
+        return "oauth2", access_token
+
+
+def _repository(found: Any) -> ForgeRepository:
+    try:
+        return ForgeRepository(path=str(found["path_with_namespace"]),
+                               private=found["visibility"] != "public",
+                               clone_url=str(found["http_url_to_repo"]),
+                               web_url=str(found["web_url"]),
+                               default_branch=found.get("default_branch"))
+    except (KeyError, TypeError, AttributeError):
+        raise ForgeUnavailableError("GitLab answered a project without its path or "
+                                    "URLs") from None

@@ -1,0 +1,254 @@
+"""Forge use cases on an injected session; they flush, never commit.
+
+Signing in with a forge (:meth:`ForgeService.sign_in`) finds the user linked to
+the forge account; else links the account whose email the forge says is verified;
+else makes a new account with the forge's verified primary email. An existing
+account whose email the forge has NOT verified is never linked: the person signs
+in with the password first and links from the account page. Tokens are stored
+encrypted (:class:`~launchpad_web.forges.encryption.TokenCipher`) and leave this
+module only as :meth:`ForgeService.access_token` answers them to a caller that
+calls the forge.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from launchpad_core.forges import Forge, ForgeUser
+from launchpad_core.forges import ForgeTokenRevokedError as RevokedByForge
+from launchpad_core.forges import ForgeUnavailableError as ForgeDown
+
+from ..accounts.models import User
+from ..accounts.schemas import UserView
+from ..accounts.services import AccountService
+from ..clock import Clock
+from ..emails import Email, normalize_email
+from ..errors import (
+    ForgeAccountTakenError,
+    ForgeAlreadyLinkedError,
+    ForgeEmailUnverifiedError,
+    ForgeNotLinkedError,
+    ForgeRefusedError,
+    ForgeTokenRevokedError,
+    ForgeUnreachableError,
+    LastSignInMethodError,
+    UnknownForgeError,
+)
+from .encryption import TokenCipher
+from .models import ForgeAccount
+from .oauth import ForgeTokens, OAuthFlows
+
+
+@attrs.frozen
+class ForgeView:
+    """A forge people can sign in with here."""
+
+    name: str
+    label: str
+
+
+@attrs.frozen
+class ForgeLinkView:
+    """A forge account linked to the user; ``token`` is ``active`` or ``revoked`` (the
+    forge refused it: link again), never the token itself."""
+
+    forge: str
+    label: str
+    login: str
+    linked_at: datetime
+    token: str
+
+    @classmethod
+    def from_row(cls, row: ForgeAccount, forge: Forge | None) -> ForgeLinkView:
+        return cls(forge=row.forge, label=forge.label if forge else row.forge, login=row.login,
+                   linked_at=row.created_at,
+                   token="active" if row.access_token is not None else "revoked")
+
+
+class ForgeService:
+    def __init__(self, *, forges: Mapping[str, Forge], cipher: TokenCipher, flows: OAuthFlows,
+                 accounts: AccountService, clock: Clock):
+        self.forges = dict(sorted(forges.items()))
+        self.cipher = cipher
+        self.flows = flows
+        self.accounts = accounts
+        self.clock = clock
+
+    def available(self) -> list[ForgeView]:
+        return [ForgeView(f.name, f.label) for f in self.forges.values()]
+
+    def authorization_origins(self) -> tuple[str, ...]:
+        """Where the sign-in forms send browsers (their Content-Security-Policy allows it)."""
+        return tuple(sorted({_origin(f.oauth.authorize_url) for f in self.forges.values()}))
+
+    def forge(self, name: str) -> Forge:
+        forge = self.forges.get(name)
+        if forge is None:
+            raise UnknownForgeError(f"no forge {name[:40]!r} is set up here", field="$.forge")
+        return forge
+
+    def links(self, db: Session, user_id: uuid.UUID) -> list[ForgeLinkView]:
+        rows = db.scalars(sa.select(ForgeAccount).where(ForgeAccount.user_id == user_id)
+                          .order_by(ForgeAccount.forge))
+        return [ForgeLinkView.from_row(row, self.forges.get(row.forge)) for row in rows]
+
+    # -- the OAuth callback's two endings ---------------------------------------------
+    def sign_in(self, db: Session, forge: Forge, tokens: ForgeTokens, *,
+                address: str | None) -> UserView:
+        """The user the forge account belongs to (see the module's doc)."""
+        who = self._who(forge, tokens)
+        row = self._row(db, forge.name, forge_user_id=who.id)
+        if row is not None:
+            self._store(row, who, tokens)
+            return UserView.from_row(db.get_one(User, row.user_id))
+        verified = [e for e in (_normal(e) for e in who.verified_emails) if e]
+        user = self._user_by_email(db, verified)
+        if user is None:
+            if not verified or self._email_taken(db, who):
+                raise ForgeEmailUnverifiedError()
+            user = self.accounts.signup_without_password(db, email=Email(verified[0]),
+                                                         address=address)
+        self._link(db, user.id, forge, who, tokens)
+        return user
+
+    def link(self, db: Session, user_id: uuid.UUID, forge: Forge,
+             tokens: ForgeTokens) -> ForgeLinkView:
+        who = self._who(forge, tokens)
+        row = self._row(db, forge.name, forge_user_id=who.id)
+        if row is not None and row.user_id != user_id:
+            raise ForgeAccountTakenError()
+        if row is None:
+            row = self._link(db, user_id, forge, who, tokens)
+        self._store(row, who, tokens)
+        return ForgeLinkView.from_row(row, forge)
+
+    def unlink(self, db: Session, user_id: uuid.UUID, forge_name: str) -> None:
+        """Forget the link and its tokens; refused for the last way to sign in."""
+        row = self._row(db, forge_name, user_id=user_id)
+        if row is None:
+            raise ForgeNotLinkedError(field="$.forge")
+        others = db.scalar(sa.select(sa.func.count()).select_from(ForgeAccount).where(
+            ForgeAccount.user_id == user_id, ForgeAccount.id != row.id))
+        if not others and not self.accounts.has_password(db, user_id):
+            raise LastSignInMethodError()
+        db.delete(row)
+        db.flush()
+
+    # -- tokens for callers of the forge ------------------------------------------------
+    def access_token(self, db: Session, user_id: uuid.UUID, forge_name: str) -> str:
+        """The user's access token for the forge, refreshed first when it has expired;
+        :class:`ForgeTokenRevokedError` when there is none (revoked), or the forge refuses
+        the refresh (the tokens are then dropped: a caller that answers the error sets
+        ``commit_on_error`` to keep that)."""
+        forge = self.forge(forge_name)
+        row = self._row(db, forge_name, user_id=user_id)
+        if row is None:
+            raise ForgeNotLinkedError(field="$.forge")
+        if row.access_token is None:
+            raise ForgeTokenRevokedError()
+        if row.token_expires_at is not None and row.token_expires_at <= self.clock():
+            if row.refresh_token is None:
+                self._drop_tokens(row)
+                raise ForgeTokenRevokedError()
+            try:
+                tokens = self.flows.refresh(forge, self.cipher.decrypt(row.refresh_token))
+            except ForgeRefusedError:
+                self._drop_tokens(row)
+                raise ForgeTokenRevokedError() from None
+            self._store_tokens(row, tokens)
+            return tokens.access_token
+        return self.cipher.decrypt(row.access_token)
+
+    def check(self, db: Session, user_id: uuid.UUID, forge_name: str) -> ForgeLinkView:
+        """Ask the forge whether the link still works (its login is updated); a token the
+        forge refuses is dropped and the link answered as ``revoked``."""
+        forge = self.forge(forge_name)
+        row = self._row(db, forge_name, user_id=user_id)
+        if row is None:
+            raise ForgeNotLinkedError(field="$.forge")
+        if row.access_token is not None:
+            try:
+                row.login = forge.user(self.access_token(db, user_id, forge_name)).login[:255]
+            except RevokedByForge:
+                self._drop_tokens(row)
+            except ForgeDown as exc:
+                raise ForgeUnreachableError(exc.message) from None
+            except ForgeTokenRevokedError:
+                pass  # no refresh token left: already dropped
+        return ForgeLinkView.from_row(row, forge)
+
+    # -- rows ---------------------------------------------------------------------------
+    def _who(self, forge: Forge, tokens: ForgeTokens) -> ForgeUser:
+        try:
+            return forge.user(tokens.access_token)
+        except (RevokedByForge, ForgeDown) as exc:
+            raise ForgeUnreachableError(exc.message) from None
+
+    def _row(self, db: Session, forge: str, *, forge_user_id: str | None = None,
+             user_id: uuid.UUID | None = None) -> ForgeAccount | None:
+        query = sa.select(ForgeAccount).where(ForgeAccount.forge == forge)
+        if forge_user_id is not None:
+            query = query.where(ForgeAccount.forge_user_id == forge_user_id)
+        if user_id is not None:
+            query = query.where(ForgeAccount.user_id == user_id)
+        return db.scalar(query)
+
+    def _user_by_email(self, db: Session, emails: list[str]) -> UserView | None:
+        """The account of the first of ``emails`` (normalized, verified) that has one."""
+        users = {u.email: u for u in db.scalars(sa.select(User).where(User.email.in_(emails)))}
+        found = next((users[e] for e in emails if e in users), None)
+        return UserView.from_row(found) if found else None
+
+    def _email_taken(self, db: Session, who: ForgeUser) -> bool:
+        """An account has one of the forge's emails (unverified: never linked)."""
+        emails = [e for e in (_normal(e.address) for e in who.emails) if e]
+        return db.scalar(sa.select(sa.func.count()).select_from(User).where(
+            User.email.in_(emails))) > 0
+
+    def _link(self, db: Session, user_id: uuid.UUID, forge: Forge, who: ForgeUser,
+              tokens: ForgeTokens) -> ForgeAccount:
+        now = self.clock()
+        row = ForgeAccount(user_id=user_id, forge=forge.name, forge_user_id=who.id[:100],
+                           login=who.login[:255], created_at=now, updated_at=now)
+        self._store_tokens(row, tokens)
+        try:
+            with db.begin_nested():
+                db.add(row)
+        except IntegrityError:
+            raise ForgeAlreadyLinkedError(field="$.forge") from None
+        return row
+
+    def _store(self, row: ForgeAccount, who: ForgeUser, tokens: ForgeTokens) -> None:
+        row.login = who.login[:255]
+        self._store_tokens(row, tokens)
+
+    def _store_tokens(self, row: ForgeAccount, tokens: ForgeTokens) -> None:
+        row.access_token = self.cipher.encrypt(tokens.access_token)
+        row.refresh_token = self.cipher.encrypt(tokens.refresh_token) \
+            if tokens.refresh_token else None
+        row.token_expires_at = tokens.expires_at
+        row.updated_at = self.clock()
+
+    def _drop_tokens(self, row: ForgeAccount) -> None:
+        row.access_token = row.refresh_token = row.token_expires_at = None
+        row.updated_at = self.clock()
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _normal(address: str) -> str | None:
+    try:
+        return normalize_email(address)
+    except ValueError:
+        return None

@@ -1,0 +1,491 @@
+"""A stand-in git forge on loopback: GitHub's and GitLab's OAuth endpoints and the
+REST calls LaunchPad's forge plugins make, for tests.
+
+The OAuth 2.0 side is Authlib's own authorization server
+(:class:`authlib.oauth2.AuthorizationServer`: the authorization-code grant with
+PKCE required, refresh tokens, client_secret_post/basic), wired to a small WSGI
+app. Routes are a table of patterns (:meth:`StandinForge.route`), so a later step
+adds ``git http-backend`` or webhooks with one call each. Repositories are records
+(created with GitHub's ``POST /user/repos`` or GitLab's ``POST /api/v4/projects``,
+read with ``GET /repos/{owner}/{name}`` or ``GET /api/v4/projects/{path}``) whose
+``clone_url`` points at the stand-in; nothing serves git there yet.
+
+The person "signed in at the forge" is :attr:`StandinForge.signed_in` (a login the
+test sets, as a browser's forge session would be): the authorization endpoint
+grants at once for them, as a forge does for an app already authorized.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+import attrs
+import launchpad_github.plugin
+import launchpad_gitlab.plugin
+import waitress
+from authlib.common.security import generate_token
+from authlib.oauth2 import AuthorizationServer, OAuth2Error, OAuth2Request
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc7636 import CodeChallenge
+
+from launchpad_core import Launchpad
+from launchpad_web.forges.settings import ForgeSettings
+
+from .conftest import OUTBOX
+
+GITHUB_CLIENT = ("github-client-id", "github-client-secret")
+GITLAB_CLIENT = ("gitlab-client-id", "gitlab-client-secret")
+
+Response = tuple[int, Any, list[tuple[str, str]]]
+Handler = Callable[["Request"], Response]
+
+
+@attrs.define
+class Person:
+    id: int
+    login: str
+    name: str
+    emails: list[dict[str, Any]]  # GitHub's shape: email, verified, primary
+
+
+@attrs.frozen
+class Repository:
+    path: str  # owner/name
+    owner: str
+    private: bool
+    description: str
+
+
+@attrs.frozen
+class Client:
+    client_id: str
+    client_secret: str
+    redirect_uris: tuple[str, ...]
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> str:
+        return self.redirect_uris[0]
+
+    def get_allowed_scope(self, scope: str) -> str:
+        return scope or ""
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return redirect_uri in self.redirect_uris
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return client_secret == self.client_secret
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return method in ("client_secret_post", "client_secret_basic")
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code"
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in ("authorization_code", "refresh_token")
+
+
+@attrs.define
+class Code:
+    code: str
+    client_id: str
+    redirect_uri: str
+    scope: str
+    login: str
+    code_challenge: str | None
+    code_challenge_method: str | None
+
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+
+@attrs.define
+class Token:
+    client_id: str
+    login: str
+    scope: str
+    access_token: str
+    refresh_token: str | None
+    expires_at: float
+    revoked: bool = False
+
+    def check_client(self, client: Client) -> bool:
+        return client.client_id == self.client_id
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return int(self.expires_at - time.time())
+
+    def is_expired(self) -> bool:
+        return time.time() >= self.expires_at
+
+    def is_revoked(self) -> bool:
+        return self.revoked
+
+    def get_user(self) -> str:
+        return self.login
+
+
+class Request(OAuth2Request):
+    """A WSGI request as Authlib's server reads it (query and form merged in ``payload``)."""
+
+    def __init__(self, environ: dict[str, Any]):
+        query = environ.get("QUERY_STRING", "")
+        url = f"http://{environ['HTTP_HOST']}{environ['PATH_INFO']}"
+        url += f"?{query}" if query else ""
+        headers = {k[5:].replace("_", "-").title(): v for k, v in environ.items()
+                   if k.startswith("HTTP_")}
+        if environ.get("CONTENT_TYPE"):
+            headers["Content-Type"] = environ["CONTENT_TYPE"]
+        super().__init__(environ["REQUEST_METHOD"], url, headers=headers)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length).decode() if length else ""
+        self.path = environ["PATH_INFO"]
+        self.raw_body = body
+        self.match: re.Match[str] | None = None
+        self._args = dict(parse_qsl(query))
+        self._form = {} if "json" in headers.get("Content-Type", "") else dict(parse_qsl(body))
+        self.payload = BasicOAuth2Payload({**self._args, **self._form})
+
+    @property
+    def args(self) -> dict[str, str]:
+        return self._args
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.raw_body or "null")
+
+    @property
+    def bearer(self) -> str | None:
+        scheme, _, value = self.headers.get("Authorization", "").partition(" ")
+        return value if scheme.lower() == "bearer" else None
+
+
+class StandinForge:
+    def __init__(self, *, token_seconds: int = 3600):
+        self.token_seconds = token_seconds
+        self.people: dict[str, Person] = {}
+        self.signed_in: str | None = None
+        self.codes: dict[str, Code] = {}
+        self.tokens: dict[str, Token] = {}
+        self.repositories: dict[str, Repository] = {}
+        self.url = ""  # set by :func:`running`
+        self.requests: list[tuple[str, str]] = []  # (method, path) as served
+        self.lock = threading.Lock()
+        self.clients: dict[str, Client] = {}
+        self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self.server = Server(self)
+        for path in ("/login/oauth/authorize", "/oauth/authorize"):
+            self.route("GET", path, self.authorize)
+        for path in ("/login/oauth/access_token", "/oauth/token"):
+            self.route("POST", path, self.token)
+        self.route("GET", "/user", self.github_user)
+        self.route("GET", "/user/emails", self.github_emails)
+        self.route("GET", "/api/v4/user", self.gitlab_user)
+        self.route("POST", "/user/repos", self.github_create_repository)
+        self.route("GET", "/repos/(?P<path>[^/]+/[^/]+)", self.github_repository)
+        self.route("POST", "/api/v4/projects", self.gitlab_create_project)
+        # waitress decodes %2F in PATH_INFO: the encoded "group%2Fname" arrives with a slash
+        self.route("GET", "/api/v4/projects/(?P<path>.+)", self.gitlab_project)
+
+    # -- set-up -------------------------------------------------------------------------
+    def route(self, method: str, pattern: str, handler: Handler) -> None:
+        """Answer ``method`` on paths matching ``pattern`` (a regular expression, whole
+        path; its groups in ``request.match``) with ``handler(request)``."""
+        self.routes.append((method, re.compile(pattern), handler))
+
+    def register_clients(self, redirect_base: str) -> None:
+        """The OAuth apps of both forges, calling back to LaunchPad at ``redirect_base``."""
+        for name, (client_id, secret) in (("github", GITHUB_CLIENT), ("gitlab", GITLAB_CLIENT)):
+            self.clients[client_id] = Client(client_id, secret,
+                                             (f"{redirect_base}/auth/{name}/callback",))
+
+    def add_person(self, login: str, *emails: tuple[str, bool]) -> Person:
+        """A forge account with ``(address, verified)`` emails, the first primary."""
+        person = Person(id=1000 + len(self.people), login=login, name=login.title(),
+                        emails=[{"email": address, "verified": verified, "primary": i == 0}
+                                for i, (address, verified) in enumerate(emails)])
+        self.people[login] = person
+        return person
+
+    def revoke(self, login: str) -> None:
+        """The person revokes LaunchPad's access at the forge: every token stops working."""
+        with self.lock:
+            for token in self.tokens.values():
+                if token.login == login:
+                    token.revoked = True
+
+    def live_access_tokens(self, login: str) -> set[str]:
+        return {t.access_token for t in self.tokens.values()
+                if t.login == login and not t.revoked and not t.is_expired()}
+
+    def bearer_token(self, grant_type: str, client: Client, user: Any = None, *,
+                     scope: str | None = None, expires_in: int | None = None,
+                     include_refresh_token: bool = True) -> dict[str, Any]:
+        """Authlib's token generator: random tokens that expire after ``token_seconds``."""
+        token = {"token_type": "bearer", "access_token": f"at_{generate_token(40)}",
+                 "expires_in": self.token_seconds, "scope": scope or ""}
+        if include_refresh_token:
+            token["refresh_token"] = f"rt_{generate_token(40)}"
+        return token
+
+    # -- OAuth (Authlib) ---------------------------------------------------------------
+    def authorize(self, request: Request) -> Response:
+        if self.signed_in is None:
+            return 401, {"message": "nobody is signed in at the stand-in forge"}, []
+        try:
+            grant = self.server.get_consent_grant(request, end_user=self.signed_in)
+        except OAuth2Error as error:
+            return 400, dict(error.get_body()), []
+        return self.server.create_authorization_response(request, grant_user=self.signed_in,
+                                                         grant=grant)
+
+    def token(self, request: Request) -> Response:
+        return self.server.create_token_response(request)
+
+    # -- REST ----------------------------------------------------------------------------
+    def _person(self, request: Request) -> Person | None:
+        token = self.tokens.get(request.bearer or "")
+        if token is None or token.revoked or token.is_expired():
+            return None
+        return self.people[token.login]
+
+    def github_user(self, request: Request) -> Response:
+        person = self._person(request)
+        if person is None:
+            return 401, {"message": "Bad credentials"}, []
+        return 200, {"id": person.id, "login": person.login, "name": person.name,
+                     "email": person.emails[0]["email"] if person.emails else None}, []
+
+    def github_emails(self, request: Request) -> Response:
+        person = self._person(request)
+        if person is None:
+            return 401, {"message": "Bad credentials"}, []
+        return 200, person.emails, []
+
+    def gitlab_user(self, request: Request) -> Response:
+        person = self._person(request)
+        if person is None:
+            return 401, {"message": "401 Unauthorized"}, []
+        primary = person.emails[0] if person.emails else None
+        return 200, {"id": person.id, "username": person.login, "name": person.name,
+                     "email": primary["email"] if primary else None,
+                     "confirmed_at": "2030-01-01T00:00:00Z"
+                     if primary and primary["verified"] else None}, []
+
+    def _repository(self, request: Request, path: str) -> Repository | None:
+        """The repository if it exists and the caller may see it."""
+        found = self.repositories.get(path)
+        person = self._person(request)
+        if found is None or (found.private and (person is None or person.login != found.owner)):
+            return None
+        return found
+
+    def _create(self, request: Request, name: str, private: bool) -> Repository | None:
+        person = self._person(request)
+        assert person is not None
+        path = f"{person.login}/{name}"
+        with self.lock:
+            if path in self.repositories:
+                return None
+            self.repositories[path] = Repository(path, person.login, private,
+                                                 request.json.get("description") or "")
+        return self.repositories[path]
+
+    def github_create_repository(self, request: Request) -> Response:
+        if self._person(request) is None:
+            return 401, {"message": "Bad credentials"}, []
+        body = request.json
+        created = self._create(request, body["name"], body.get("private") is True)
+        if created is None:
+            return 422, {"message": "Repository creation failed.", "errors": [
+                {"resource": "Repository", "code": "custom", "field": "name",
+                 "message": "name already exists on this account"}]}, []
+        return 201, self._github_shape(created), []
+
+    def github_repository(self, request: Request) -> Response:
+        found = self._repository(request, request.match["path"])
+        if found is None:
+            return 404, {"message": "Not Found"}, []
+        return 200, self._github_shape(found), []
+
+    def gitlab_create_project(self, request: Request) -> Response:
+        if self._person(request) is None:
+            return 401, {"message": "401 Unauthorized"}, []
+        body = request.json
+        created = self._create(request, body["path"], body.get("visibility") != "public")
+        if created is None:
+            return 400, {"message": {"name": ["has already been taken"],
+                                     "path": ["has already been taken"]}}, []
+        return 201, self._gitlab_shape(created), []
+
+    def gitlab_project(self, request: Request) -> Response:
+        found = self._repository(request, unquote(request.match["path"]))
+        if found is None:
+            return 404, {"message": "404 Project Not Found"}, []
+        return 200, self._gitlab_shape(found), []
+
+    def _github_shape(self, repository: Repository) -> dict[str, Any]:
+        return {"full_name": repository.path, "name": repository.path.split("/")[1],
+                "owner": {"login": repository.owner}, "private": repository.private,
+                "description": repository.description, "default_branch": "main",
+                "clone_url": f"{self.url}/{repository.path}.git",
+                "html_url": f"{self.url}/{repository.path}"}
+
+    def _gitlab_shape(self, repository: Repository) -> dict[str, Any]:
+        return {"path_with_namespace": repository.path,
+                "visibility": "private" if repository.private else "public",
+                "description": repository.description, "default_branch": None,
+                "http_url_to_repo": f"{self.url}/{repository.path}.git",
+                "web_url": f"{self.url}/{repository.path}"}
+
+    # -- WSGI ----------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        request = Request(environ)
+        self.requests.append((request.method, request.path))
+        status, body, headers = 404, {"message": "Not Found"}, []
+        for method, pattern, handler in self.routes:
+            request.match = pattern.fullmatch(request.path)
+            if method == request.method and request.match:
+                status, body, headers = handler(request)
+                break
+        if not isinstance(body, str | bytes):
+            body = json.dumps(body)
+            headers = [*headers, ("Content-Type", "application/json")]
+        data = body.encode() if isinstance(body, str) else body
+        start_response(f"{status} X", [*headers, ("Content-Length", str(len(data)))])
+        return [data]
+
+
+class Server(AuthorizationServer):
+    """Authlib's authorization server over the stand-in's in-memory records."""
+
+    def __init__(self, forge: StandinForge):
+        super().__init__()
+        self.forge = forge
+        self.register_token_generator("default", forge.bearer_token)
+        self.register_grant(AuthorizationCode, [CodeChallenge(required=True)])
+        self.register_grant(RefreshToken)
+
+    def query_client(self, client_id: str) -> Client | None:
+        return self.forge.clients.get(client_id)
+
+    def save_token(self, token: dict[str, Any], request: Request) -> None:
+        with self.forge.lock:
+            self.forge.tokens[token["access_token"]] = Token(
+                client_id=request.client.client_id, login=request.user,
+                scope=token.get("scope", ""), access_token=token["access_token"],
+                refresh_token=token.get("refresh_token"),
+                expires_at=time.time() + token["expires_in"])
+
+    def create_oauth2_request(self, request: Any) -> Request:
+        return request
+
+    def create_json_request(self, request: Any) -> Any:
+        raise NotImplementedError
+
+    def handle_response(self, status: int, body: Any, headers: Any) -> Response:
+        return status, body, list(headers)
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+class AuthorizationCode(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_post", "client_secret_basic"]
+
+    def save_authorization_code(self, code: str, request: Request) -> None:
+        data = request.payload.data
+        self.server.forge.codes[code] = Code(
+            code=code, client_id=request.client.client_id,
+            redirect_uri=data.get("redirect_uri", ""), scope=data.get("scope", ""),
+            login=request.user, code_challenge=data.get("code_challenge"),
+            code_challenge_method=data.get("code_challenge_method"))
+
+    def query_authorization_code(self, code: str, client: Client) -> Code | None:
+        found = self.server.forge.codes.get(code)
+        return found if found and found.client_id == client.client_id else None
+
+    def delete_authorization_code(self, authorization_code: Code) -> None:
+        self.server.forge.codes.pop(authorization_code.code, None)  # a code works once
+
+    def authenticate_user(self, authorization_code: Code) -> str:
+        return authorization_code.login
+
+
+class RefreshToken(grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_post", "client_secret_basic"]
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> Token | None:
+        return next((t for t in self.server.forge.tokens.values()
+                     if t.refresh_token == refresh_token and not t.revoked), None)
+
+    def authenticate_user(self, refresh_token: Token) -> str:
+        return refresh_token.login
+
+    def revoke_old_credential(self, refresh_token: Token) -> None:
+        refresh_token.revoked = True
+
+
+@contextlib.contextmanager
+def running(forge: StandinForge) -> Iterator[str]:
+    """``forge`` served by waitress on a free loopback port; yields its base URL."""
+    server = waitress.create_server(forge, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    forge.url = f"http://127.0.0.1:{server.effective_port}"
+    try:
+        yield forge.url
+    finally:
+        with contextlib.suppress(OSError):
+            server.trigger.pull_trigger(functools.partial(_close_channels, server))
+        thread.join(timeout=10)
+        server.task_dispatcher.shutdown()
+
+
+def _close_channels(server: Any) -> None:
+    for channel in list(server._map.values()):
+        channel.close()
+
+
+# -- LaunchPad pointed at the stand-in ------------------------------------------------------
+def forge_settings(url: str, key: str) -> ForgeSettings:
+    """Both forges at the stand-in ``url``, tokens encrypted with ``key``."""
+    return ForgeSettings(encryption_keys=(key,), forges={
+        "github": {"client_id": GITHUB_CLIENT[0], "client_secret": GITHUB_CLIENT[1],
+                   "url": url, "api_url": url},
+        "gitlab": {"client_id": GITLAB_CLIENT[0], "client_secret": GITLAB_CLIENT[1],
+                   "url": url}})
+
+
+def launchpad_with_forges() -> Launchpad:
+    """The installed plugins and OUTBOX (as the web tests' ``launchpad``), with the two
+    forge plugins registered here when they are not installed."""
+    launchpad = Launchpad()
+    launchpad.hooks.pm.register(OUTBOX)
+    for name, module in (("github", launchpad_github.plugin),
+                         ("gitlab", launchpad_gitlab.plugin)):
+        if launchpad.hooks.pm.get_plugin(name) is None:
+            launchpad.hooks.pm.register(module, name=name)
+    return launchpad
