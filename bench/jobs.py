@@ -70,6 +70,7 @@ def processes(work: Path, database_url: str) -> Iterator[tuple[str, dict[str, li
            "LAUNCHPAD_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
            "LAUNCHPAD_DATA_DIR": str(work / "data"), "LAUNCHPAD_PORT": str(api_port),
            "LAUNCHPAD_ENV": "development", "LAUNCHPAD_LOG_LEVEL": "WARNING",
+           "LAUNCHPAD_EVALUATIONS_PER_USER": str(CLIENT_THREADS),  # one user submits all
            "LAUNCHPAD_PLAN_LIMITS": ",".join(
                f"{plan}.jobs_in_flight=unlimited" for plan in ("free", "pro", "team"))}
     commands = [

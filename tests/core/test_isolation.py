@@ -6,9 +6,11 @@ The functions below are module-level so the child can import them by reference.
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -227,6 +229,31 @@ def _cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+MAIN_SCRIPT = """
+import os, sys
+from launchpad_core.isolation import IsolationLimits, run_isolated
+if __name__ == "__main__":
+    print(run_isolated(os.getpid, limits=IsolationLimits()))
+else:  # multiprocessing runs a caller's script again in a child as __mp_main__
+    open(os.environ["MARKER"], "a").write(__name__)
+"""
+
+
+def test_a_child_does_not_run_the_callers_main_script_again(tmp_path):
+    script, marker = tmp_path / "main.py", tmp_path / "ran"
+    script.write_text(MAIN_SCRIPT)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          env={**os.environ, "MARKER": str(marker)}, timeout=120, check=True)
+    assert int(done.stdout) > 0
+    assert not marker.exists()
+
+
+def test_a_child_never_collects_what_it_inherited():
+    """Objects of the fork server are frozen: a full collection in the child walks only
+    its own, instead of touching (and copying) every inherited page."""
+    assert run_isolated(gc.get_freeze_count, limits=IsolationLimits()) > 1000
 
 
 def test_limits_must_be_positive():
