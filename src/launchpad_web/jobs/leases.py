@@ -18,6 +18,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..accounts.models import User
 from ..templates.models import TemplateRecord, TemplateVersion
 from .models import Event, EventKind, GenerationJob, JobStatus, log_entry
 
@@ -34,6 +35,8 @@ class Claim:
     answers: dict[str, Any]
     template_id: uuid.UUID | None
     template_version: int | None
+    #: The owner's address, for the notification when the job ends.
+    email: str | None = None
 
 
 def claim(db: Session, job_id: uuid.UUID, *, owner: str, now: datetime, lease: timedelta,
@@ -55,13 +58,20 @@ def claim(db: Session, job_id: uuid.UUID, *, owner: str, now: datetime, lease: t
     ).rowcount
     if taken != 1:
         return None
-    job = db.execute(sa.select(GenerationJob).where(GenerationJob.id == job_id)
-                     .execution_options(populate_existing=True)).scalar_one()
-    job.log = [*job.log, log_entry(now, "started", f"attempt {job.attempts} started")]
-    job.updated_at = now
-    db.flush()  # the row is ours: the UPDATE above holds it until the commit
-    return Claim(job.id, job.user_id, job.attempts, dict(job.answers), job.template_id,
-                 job.template_version)
+    # The row is ours: the UPDATE above holds it until the commit. Plain rows, not the
+    # ORM's objects: a worker reads a job once and changes it with UPDATEs.
+    job = db.execute(
+        sa.select(GenerationJob.user_id, GenerationJob.attempts, GenerationJob.answers,
+                  GenerationJob.template_id, GenerationJob.template_version, GenerationJob.log,
+                  User.email)
+        .outerjoin(User, User.id == GenerationJob.user_id).where(GenerationJob.id == job_id)
+    ).one()
+    db.execute(
+        sa.update(GenerationJob).where(GenerationJob.id == job_id)
+        .values(log=[*job.log, log_entry(now, "started", f"attempt {job.attempts} started")])
+        .execution_options(synchronize_session=False))
+    return Claim(job_id, job.user_id, job.attempts, dict(job.answers), job.template_id,
+                 job.template_version, job.email)
 
 
 def definition(db: Session, template_id: uuid.UUID, number: int) -> dict[str, Any] | None:
