@@ -12,7 +12,8 @@ and generation jobs therefore render in a child process with hard limits::
         limits=IsolationLimits(cpu_seconds=30, memory_bytes=512 * MIB, wall_seconds=60),
     )
 
-``fn`` must be a module-level function (it is pickled by reference), and its
+``fn`` must be a module-level function of an importable module, not of the main
+script (it is pickled by reference; children do not run the script), and its
 arguments and result must be picklable: pass plain data (the definition as
 JSON-like data, answers as a dict) and return plain data or bytes, and let
 ``fn`` build its own :class:`~launchpad_core.Launchpad` in the child.
