@@ -60,6 +60,19 @@ def unskippable_code(template: Template) -> list[str]:
     return [part for part in executable_parts(template) if part != "tasks"]
 
 
+def answers_run_code(template: Template) -> bool:
+    """Whether checking answers against ``template`` evaluates any of its code: a ``when``
+    expression, a validator, a pattern, or a default with Jinja markup. Without any,
+    resolving only coerces values with the variable types (the service's own plugins),
+    so a service may check such answers in its own process."""
+    markers = template.settings.envops.markers
+    return any(
+        not isinstance(var.when, bool) or var.validator or var.pattern is not None
+        or (isinstance(var.default, str) and any(m in var.default for m in markers))
+        for var in template.variables
+    )
+
+
 def resolved_answers(
     template: Template, given: Mapping[str, Any], limits: Limits | None = None
 ) -> Answers:

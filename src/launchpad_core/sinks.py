@@ -347,13 +347,17 @@ class _ArchiveSink(abc.ABC):
     overwrite: bool = attrs.field(default=False, kw_only=True)
 
     def write(self, files: Sequence[RenderedFile]) -> WriteReport:
-        entries = archive_entries(files)
+        self.write_entries(archive_entries(files))
+        return WriteReport(written=_file_paths(files), manifest=manifest_of(files))
+
+    def write_entries(self, entries: list[ArchiveEntry]) -> None:
+        """Write the archive of ``entries`` (from :func:`archive_entries`): one list serves
+        several archives of the same files, and no manifest is made."""
         if isinstance(self.target, Path):
             self._check_target(self.target)
             _replace_atomically(self.target, lambda stream: self._write_entries(stream, entries))
         else:
             self._write_entries(self.target, entries)
-        return WriteReport(written=_file_paths(files), manifest=manifest_of(files))
 
     def _check_target(self, target: Path) -> None:
         if target.is_dir():
@@ -434,6 +438,11 @@ class TarGzSink(_ArchiveSink):
             for entry in entries:
                 data = None if entry.data is None or entry.symlink else io.BytesIO(entry.data)
                 archive.addfile(_tar_info(entry), data)
+
+
+#: The archive sinks by format.
+ARCHIVE_SINKS: dict[str, Callable[[Destination], _ArchiveSink]] = {
+    "zip": ZipSink, "tar.gz": TarGzSink}
 
 
 # Manifest and choice of sink -----------------------------------------------

@@ -19,7 +19,10 @@ hard CPU, memory and wall-clock limits (the functions they run are in
   429 ``too_many_evaluations``; every slot busy for ``queue_seconds``: 503
   ``evaluators_busy``; both with ``Retry-After``.
 
-A request thread only waits for the child's answer. Callers end their database
+Answers to questions holding no template code (no ``when`` expression,
+validator, pattern or Jinja default) are only coerced by the variable types:
+those are checked in the request thread, and nothing of the template runs.
+Otherwise a request thread only waits for the child's answer. Callers end their database
 transaction before calling (:func:`launchpad_web.db.end_transaction`), so no lock is
 held across an evaluation.
 """
@@ -125,8 +128,12 @@ class Evaluator:
 
     def answers(self, template: Template, given: Mapping[str, Any], *,
                 user_id: uuid.UUID) -> Answers:
-        """``given`` checked against ``template``: 422 ``invalid_answers`` lists each problem."""
+        """``given`` checked against ``template``: 422 ``invalid_answers`` lists each problem.
+        Questions without template code (:func:`~launchpad_core.hosted.answers_run_code`)
+        are checked here, without a child: nothing of the template runs."""
         with _answering(field="$.answers", kind="answers"):
+            if not calls.answers_run_code(template):
+                return calls.resolved_answers(template, dict(given), self.settings.check)
             return self._run(calls.resolved_answers, template, dict(given), self.settings.check,
                              limits=self.settings.check_isolation, user_id=user_id)
 

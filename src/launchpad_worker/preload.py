@@ -30,7 +30,5 @@ with tempfile.TemporaryDirectory() as _warm:
 
 
 def use_preload() -> None:
-    # launchpad_core.cli: every child re-runs the ``launchpad`` script as its main
-    # module (multiprocessing does), which imports it. Added to the isolation
-    # module's list, which previews add to as well.
-    preload("launchpad_core.cli", __name__)
+    # Added to the isolation module's list, which previews add to as well.
+    preload(__name__)

@@ -18,7 +18,7 @@ import attrs
 from launchpad_core import AnswersError, Launchpad, Problem, RenderedFile, default_launchpad
 from launchpad_core.compile_cache import DEFAULT_MAX_BYTES
 from launchpad_core.serialization import structure_template
-from launchpad_core.sinks import make_sink
+from launchpad_core.sinks import ARCHIVE_SINKS, archive_entries
 from launchpad_web.jobs.models import REDACTED
 
 
@@ -67,9 +67,11 @@ def render_archive(
 
 
 def write_archives(files: Sequence[RenderedFile], targets: Mapping[str, str]) -> None:
-    """One archive of ``files`` per format of ``targets``, streamed to its (new) path."""
+    """One archive of ``files`` per format of ``targets``, streamed to its (new) path; the
+    entries (paths checked, folders added) are made once for all formats."""
+    entries = archive_entries(files)
     for fmt, path in targets.items():
-        make_sink(fmt, Path(path)).write(files)
+        ARCHIVE_SINKS[fmt](Path(path)).write_entries(entries)
 
 
 def _launchpad(cache: CompiledCache | None) -> Launchpad:

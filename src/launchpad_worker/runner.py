@@ -92,7 +92,7 @@ class JobRunner:
             return "skipped"
         definition = self._definition(claim)
         if definition is None:
-            self._fail(job, owner, "the template was deleted")
+            self._fail(job, owner, "the template was deleted", claim.email)
             return "failed"
         with heartbeat(ctx, job, owner), ctx.storage.staging() as staging:
             targets = {fmt: staging / f"artifact.{fmt}" for fmt in FORMATS}
@@ -102,7 +102,7 @@ class JobRunner:
                     {fmt: str(path) for fmt, path in targets.items()}, ctx.compiled_cache,
                     limits=ctx.limits)
             except LaunchpadError as exc:
-                self._fail(job, owner, failure_reason(exc, ctx.jobs))
+                self._fail(job, owner, failure_reason(exc, ctx.jobs), claim.email)
                 return "failed"
             stored = ctx.storage.save(artifact_key(job, token), targets)
         with ctx.session() as db:
@@ -114,7 +114,8 @@ class JobRunner:
                         extra={"job_id": str(job)})
             ctx.storage.delete(stored.key)
             return "lease_lost"
-        self._notify(job, EventKind.JOB_COMPLETED, "Your project is ready to download.")
+        notify(ctx, job, EventKind.JOB_COMPLETED, "Your project is ready to download.",
+               email=claim.email)
         return "completed"
 
     def _definition(self, claim: leases.Claim) -> dict[str, Any] | None:
@@ -134,14 +135,11 @@ class JobRunner:
                         self.definitions.pop(next(iter(self.definitions)))
         return definition
 
-    def _fail(self, job: uuid.UUID, owner: str, reason: str) -> None:
+    def _fail(self, job: uuid.UUID, owner: str, reason: str, email: str | None) -> None:
         with self.context.session() as db:
             failed = leases.fail(db, job, owner=owner, now=self.context.clock(), reason=reason)
         if failed:
-            self._notify(job, EventKind.JOB_FAILED, f"It failed: {reason}")
-
-    def _notify(self, job: uuid.UUID, kind: EventKind, message: str) -> None:
-        notify(self.context, job, kind, message)
+            notify(self.context, job, EventKind.JOB_FAILED, f"It failed: {reason}", email=email)
 
 
 @contextmanager
@@ -174,13 +172,17 @@ def _beat(ctx: WorkerContext, job: uuid.UUID, owner: str, table: type[Leased],
             return
 
 
-def notify(ctx: WorkerContext, job: uuid.UUID, kind: EventKind, message: str) -> None:
-    """Tell the job's owner through the ``launchpad_notify`` hook (email ...); the in-app
-    event is already stored with the job's new state. Never fails the job."""
+def notify(ctx: WorkerContext, job: uuid.UUID, kind: EventKind, message: str, *,
+           email: str | None = None) -> None:
+    """Tell the job's owner (``email``, else looked up) through the ``launchpad_notify``
+    hook (email ...); the in-app event is already stored with the job's new state. Never
+    fails the job."""
     try:
-        with ctx.session() as db:
-            email = db.scalar(sa.select(User.email).join(
-                GenerationJob, GenerationJob.user_id == User.id).where(GenerationJob.id == job))
+        if email is None:
+            with ctx.session() as db:
+                email = db.scalar(sa.select(User.email).join(
+                    GenerationJob, GenerationJob.user_id == User.id).where(
+                    GenerationJob.id == job))
         if email is None:
             return
         ctx.hooks.notify(kind=kind.value, recipient=email, subject=SUBJECTS[kind],

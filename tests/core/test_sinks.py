@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from launchpad_core import sinks
 from launchpad_core.errors import DestinationError, LaunchpadError, UnsafePathError
 from launchpad_core.model.output import ManifestEntry, RenderedFile
 from launchpad_core.sinks import (
@@ -21,6 +22,7 @@ from launchpad_core.sinks import (
     TarGzSink,
     WriteReport,
     ZipSink,
+    archive_entries,
     make_sink,
 )
 
@@ -457,3 +459,16 @@ def test_manifests_and_reports_list_files_only(format: str, tmp_path: Path) -> N
     report = make_sink(format, tmp_path / "out").write(WITH_FOLDERS)
     assert [entry.path for entry in report.manifest] == ["z.txt"]
     assert report.written == (() if format == "manifest" else ("z.txt",))
+
+
+@pytest.mark.parametrize("fmt", sorted(sinks.ARCHIVE_SINKS))
+def test_one_list_of_entries_writes_the_same_archives_as_the_files(tmp_path: Path, fmt) -> None:
+    entries = archive_entries(FILES)
+    for n in (1, 2):  # the same list serves every archive of the same files
+        sinks.ARCHIVE_SINKS[fmt](tmp_path / f"from-entries-{n}").write_entries(entries)
+    make_sink(fmt, tmp_path / "from-files").write(FILES)
+    expected = (tmp_path / "from-files").read_bytes()
+    assert (tmp_path / "from-entries-1").read_bytes() == expected
+    assert (tmp_path / "from-entries-2").read_bytes() == expected
+    with pytest.raises(DestinationError):
+        sinks.ARCHIVE_SINKS[fmt](tmp_path / "from-files").write_entries(entries)

@@ -20,6 +20,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..accounts.models import User
 from ..projects.records import record as record_project
 from ..templates.models import TemplateRecord, TemplateVersion
 from .models import Event, EventKind, GenerationJob, JobStatus, Leased, log_entry
@@ -38,25 +39,52 @@ class Claim:
     answers: dict[str, Any]
     template_id: uuid.UUID | None
     template_version: int | None
+    #: The owner's address, for the notification when the job ends.
+    email: str | None = None
 
 
 def claim(db: Session, job_id: uuid.UUID, *, owner: str, now: datetime, lease: timedelta,
           max_attempts: int) -> Claim | None:
     """Take the lease of a generation job nobody holds; None when it is held, finished or
     used up."""
-    job = take(db, GenerationJob, job_id, owner=owner, now=now, lease=lease,
-               max_attempts=max_attempts)
-    if job is None:
+    if not _leased(db, GenerationJob, job_id, owner=owner, now=now, lease=lease,
+                   max_attempts=max_attempts):
         return None
-    return Claim(job.id, job.user_id, job.attempts, dict(job.answers), job.template_id,
-                 job.template_version)
+    # The row is ours: the UPDATE above holds it until the commit. Plain rows, not the
+    # ORM's objects: a worker reads a job once and changes it with UPDATEs.
+    job = db.execute(
+        sa.select(GenerationJob.user_id, GenerationJob.attempts, GenerationJob.answers,
+                  GenerationJob.template_id, GenerationJob.template_version, GenerationJob.log,
+                  User.email)
+        .outerjoin(User, User.id == GenerationJob.user_id).where(GenerationJob.id == job_id)
+    ).one()
+    db.execute(
+        sa.update(GenerationJob).where(GenerationJob.id == job_id)
+        .values(log=[*job.log, log_entry(now, "started", f"attempt {job.attempts} started")])
+        .execution_options(synchronize_session=False))
+    return Claim(job_id, job.user_id, job.attempts, dict(job.answers), job.template_id,
+                 job.template_version, job.email)
 
 
 def take(db: Session, table: type[T], job_id: uuid.UUID, *, owner: str,
          now: datetime, lease: timedelta, max_attempts: int) -> T | None:
     """Take the lease of a job of ``table`` nobody holds: its row, now ours; None when it
     is held, finished or used up."""
-    taken = db.execute(
+    if not _leased(db, table, job_id, owner=owner, now=now, lease=lease,
+                   max_attempts=max_attempts):
+        return None
+    job = db.execute(sa.select(table).where(table.id == job_id)
+                     .execution_options(populate_existing=True)).scalar_one()
+    job.log = [*job.log, log_entry(now, "started", f"attempt {job.attempts} started")]
+    job.updated_at = now
+    db.flush()  # the row is ours: the UPDATE above holds it until the commit
+    return job
+
+
+def _leased(db: Session, table: type[Leased], job_id: uuid.UUID, *, owner: str,
+            now: datetime, lease: timedelta, max_attempts: int) -> bool:
+    """The UPDATE that takes a job's lease when nobody holds it; whether it did."""
+    return db.execute(
         sa.update(table)
         .where(
             table.id == job_id,
@@ -68,15 +96,7 @@ def take(db: Session, table: type[T], job_id: uuid.UUID, *, owner: str,
                 attempts=table.attempts + 1,
                 started_at=sa.func.coalesce(table.started_at, now), updated_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if taken != 1:
-        return None
-    job = db.execute(sa.select(table).where(table.id == job_id)
-                     .execution_options(populate_existing=True)).scalar_one()
-    job.log = [*job.log, log_entry(now, "started", f"attempt {job.attempts} started")]
-    job.updated_at = now
-    db.flush()  # the row is ours: the UPDATE above holds it until the commit
-    return job
+    ).rowcount == 1
 
 
 def definition(db: Session, template_id: uuid.UUID, number: int) -> dict[str, Any] | None:
