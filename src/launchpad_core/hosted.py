@@ -22,6 +22,7 @@ from .limits import Limits
 from .model.answers import Answers
 from .model.output import RenderedFile
 from .model.template import Template
+from .rendering import SkippedFile
 from .runtime import Launchpad, default_launchpad, executable_parts
 
 
@@ -117,6 +118,18 @@ def rendered_files(
     """``template`` rendered in memory with ``given`` resolved first (a preview)."""
     launchpad = _launchpad(limits)
     return launchpad.render(template, launchpad.resolve_answers(template, given))
+
+
+def previewed(
+    template: Template, given: Mapping[str, Any], limits: Limits | None = None
+) -> tuple[list[RenderedFile], list[SkippedFile]]:
+    """:func:`rendered_files`, with the template's files left out and why (the builder
+    shows them: a ``when`` that is false, a path part that renders empty, ``exclude``)."""
+    launchpad = _launchpad(limits)
+    skipped: list[SkippedFile] = []
+    files = launchpad.render(template, launchpad.resolve_answers(template, given),
+                             skipped=skipped)
+    return files, skipped
 
 
 def imported_definition(archive: bytes, format: str | None, max_files: int, max_bytes: int,

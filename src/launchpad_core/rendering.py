@@ -52,6 +52,16 @@ def matches(patterns: tuple[str, ...], *paths: str) -> bool:
     return any(spec.match_file(p) for p in paths)
 
 
+@attrs.frozen
+class SkippedFile:
+    """A file of the template that is not in the output, and why: ``when`` (its
+    condition is false), ``empty_path`` (a part of its path rendered empty) or
+    ``excluded`` (a pattern of the template's ``exclude`` matches it)."""
+
+    path: str
+    reason: str
+
+
 @attrs.define
 class _Run:
     template: Template
@@ -61,6 +71,7 @@ class _Run:
     files: list[RenderedFile] = attrs.field(factory=list)
     folders: dict[str, RenderedFile] = attrs.field(factory=dict)
     total_bytes: int = 0
+    skipped: list[SkippedFile] | None = None  # filled when the caller asks why
 
     @property
     def settings(self) -> Settings:
@@ -84,6 +95,10 @@ class _Run:
     def over_total(self) -> LimitExceededError:
         limit = self.engine.limits.max_total_bytes
         return LimitExceededError(f"the output is over the limit of {limit:,} bytes in all")
+
+    def skip(self, spec: FileSpec, reason: str) -> None:
+        if self.skipped is not None:
+            self.skipped.append(SkippedFile(spec.path, reason))
 
     def add_folder(self, folder: RenderedFile) -> None:
         """A directory entry; two entries for the same folder are one."""
@@ -120,12 +135,14 @@ def render_files(
     generators: Mapping[str, FileGenerator],
     extra_context: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
+    skipped: list[SkippedFile] | None = None,
 ) -> list[RenderedFile]:
-    """Render every file of ``template``; raise a :class:`LaunchpadError` on any problem."""
+    """Render every file of ``template``; raise a :class:`LaunchpadError` on any problem.
+    The files left out, with the reason, are added to ``skipped`` when it is given."""
     with deadline(engine.limits.render_seconds):
         engine.precompile_template(template)  # already done when the template was checked
         context = render_context(template, answers, extra_context or {})
-        run = _Run(template, engine, context, progress)
+        run = _Run(template, engine, context, progress, skipped=skipped)
         total = len(template.files)
         for done, spec in enumerate(template.files, start=1):
             _render_spec(run, spec, literal=False)
@@ -172,15 +189,18 @@ def _ensure_plain(value: Any, where: str, depth: int = 0) -> None:
 def _render_spec(run: _Run, spec: FileSpec, *, literal: bool) -> None:
     engine, envops = run.engine, run.settings.envops
     if not engine.evaluate(envops, spec.when, run.context, f"when of {spec.path}"):
+        run.skip(spec, "when")
         return
     path = spec.path if literal else _output_path(run, spec.path)
     if not path:
+        run.skip(spec, "empty_path")
         return
     out = check_output_path(path, source=spec.path)
     if spec.is_dir:
         _add_folder(run, spec, out)
         return
     if matches(run.settings.exclude, spec.path, out):
+        run.skip(spec, "excluded")
         return
     data = _content(run, spec, out, literal=literal)
     if spec.symlink:

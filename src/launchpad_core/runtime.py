@@ -152,8 +152,10 @@ class Launchpad:
         *,
         trusted: bool = False,
         progress: rendering.Progress | None = None,
+        skipped: list[rendering.SkippedFile] | None = None,
     ) -> list[RenderedFile]:
-        """Every output file, checked and in memory; nothing is written."""
+        """Every output file, checked and in memory; nothing is written. The template's
+        files left out, and why, are added to ``skipped`` when it is given."""
         refuse_untrusted(template, trusted=trusted)
         if trusted:
             template = trusting(template)
@@ -164,6 +166,7 @@ class Launchpad:
             generators=self.generators,
             extra_context=self.hooks.render_context(template=template, answers=answers),
             progress=progress,
+            skipped=skipped,
         )
 
 

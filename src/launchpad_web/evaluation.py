@@ -49,6 +49,7 @@ from launchpad_core.errors import (
     LaunchpadError,
 )
 from launchpad_core.isolation import MIB, IsolationLimits, IsolationPool, preload
+from launchpad_core.rendering import SkippedFile
 
 from .errors import (
     EvaluatorsBusyError,
@@ -146,10 +147,11 @@ class Evaluator:
                              user_id=user_id)
 
     def preview(self, template: Template, given: Mapping[str, Any], *,
-                user_id: uuid.UUID) -> list[RenderedFile]:
-        """The files ``template`` renders with ``given``, in memory."""
+                user_id: uuid.UUID) -> tuple[list[RenderedFile], list[SkippedFile]]:
+        """The files ``template`` renders with ``given``, in memory, and the files it
+        leaves out with the reason."""
         with _answering(field=None, kind="preview"):
-            return self._run(calls.rendered_files, template, dict(given), self.settings.preview,
+            return self._run(calls.previewed, template, dict(given), self.settings.preview,
                              limits=self.settings.preview_isolation, user_id=user_id)
 
     def imported(self, archive: bytes, format: str | None, *,

@@ -197,3 +197,22 @@ def test_a_draft_definition_is_previewed_unsaved_and_checked_as_a_save(person):
     assert result.json["code"] == "invalid_definition"
     assert [e["field"] for e in result.json["errors"]] == ["$.definition.files[0].content"]
     assert result.json["errors"][0]["message"].startswith("line 2: ")
+
+
+def test_a_preview_says_which_files_it_left_out_and_why(person):
+    ann = person()
+    template = create_template(ann)
+    draft = {**DEFINITION, "settings": {"exclude": ["*.bak"]}, "files": [
+        {"path": "{{ project }}/README.md", "content": "# {{ project }}"},
+        {"path": "Dockerfile", "content": "FROM python", "when": "{{ project == 'docker' }}"},
+        {"path": "{% if project == 'x' %}docs{% endif %}/index.md", "content": "docs"},
+        {"path": "old.bak", "content": "old"},
+    ]}
+    result = preview(ann, template, {"answers": {"project": "apollo"}, "definition": draft})
+    assert result.status_code == 200, result.text
+    assert [f["path"] for f in result.json["files"]] == ["apollo/README.md"]
+    assert result.json["skipped"] == [
+        {"path": "Dockerfile", "reason": "when"},
+        {"path": "{% if project == 'x' %}docs{% endif %}/index.md", "reason": "empty_path"},
+        {"path": "old.bak", "reason": "excluded"},
+    ]

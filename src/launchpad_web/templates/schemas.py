@@ -241,11 +241,22 @@ class PreviewFile:
 
 
 @attrs.frozen
+class PreviewSkipped:
+    """A file of the template the preview left out: ``path`` as the template spells it,
+    ``reason`` ``when`` (its condition is false), ``empty_path`` (a part of its path
+    rendered empty) or ``excluded`` (the template's ``exclude`` matches it)."""
+
+    path: str
+    reason: str
+
+
+@attrs.frozen
 class PreviewView:
     template_id: uuid.UUID
     version: int
     files: tuple[PreviewFile, ...]
     total_bytes: int
+    skipped: tuple[PreviewSkipped, ...] = ()
 
 
 def etag_of(version: int) -> str:

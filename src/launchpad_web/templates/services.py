@@ -56,6 +56,7 @@ from .schemas import (
     FormRequest,
     FormView,
     PreviewRequest,
+    PreviewSkipped,
     PreviewView,
     TemplatePage,
     TemplateRequest,
@@ -302,13 +303,14 @@ class TemplateService:
         else:
             number, template = self._template_at(db, row, request.version)
         end_transaction(db)
-        files = [preview_file(f) for f in self.evaluator.preview(
-            template, request.answers, user_id=user_id)]
+        rendered, skipped = self.evaluator.preview(template, request.answers, user_id=user_id)
+        files = [preview_file(f) for f in rendered]
         return PreviewView(
             template_id=row.id,
             version=number,
             files=tuple(files),
             total_bytes=sum(f.size for f in files),
+            skipped=tuple(PreviewSkipped(s.path, s.reason) for s in skipped),
         )
 
     def form(

@@ -502,6 +502,7 @@
         $("b-preview-status").textContent = r.data.files.length + " files, " + r.data.total_bytes + " bytes.";
         if (state.errors.length) { state.errors = []; renderFiles(); renderEditor(); renderVariables(); }
         renderRendered();
+        renderSkipped(r.data.skipped || []);
         return;
       }
       $("b-preview-status").textContent = (r.status === 429 || r.status === 503 ? "Preview paused: " : "Cannot render: ") +
@@ -509,6 +510,13 @@
       ((r.data && r.data.errors) || []).forEach(function (e) { problems.append(el("li", { text: (e.field || "") + ": " + e.message })); });
       if (r.status === 422 && r.data && r.data.code === "invalid_definition") { showErrors(r.data); }
     }, function () { if (seq === previewSeq) { $("b-preview-status").textContent = "Preview failed: the server could not be reached."; } });
+  }
+  var SKIP_REASONS = { when: "its condition (when) is false", empty_path: "a part of its path renders empty",
+    excluded: "the template's exclude patterns match it" };
+  function renderSkipped(skipped) {
+    $("b-skipped").replaceChildren.apply($("b-skipped"), skipped.map(function (s) {
+      return el("li", { text: "Left out: " + s.path + ": " + (SKIP_REASONS[s.reason] || s.reason) });
+    }));
   }
   var selectedOutput = null;
   function renderRendered() {
