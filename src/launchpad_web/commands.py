@@ -156,7 +156,16 @@ def _db_backup(args: argparse.Namespace) -> int:
     settings = WebSettings.from_env()
     manifest = backup(settings.database_url, settings.jobs.artifact_dir, args.file)
     print(f"backed up revision {manifest['revision']} to {args.file}")
+    _say_where_archives_are(settings)
     return 0
+
+
+def _say_where_archives_are(settings: WebSettings) -> None:
+    """With a bucket, the archives are not in the backup file: say so, every time."""
+    bucket = settings.jobs.bucket
+    if bucket is not None:
+        print(f"the archives are in the bucket {bucket.bucket!r}, not in this file: keep "
+              "them with the bucket's own versioning or replication")
 
 
 def _db_restore(args: argparse.Namespace) -> int:
@@ -170,6 +179,7 @@ def _db_restore(args: argparse.Namespace) -> int:
     note = ("" if manifest["revision"] == head_revision()
             else "; run `launchpad db upgrade` before `launchpad serve`")
     print(f"restored revision {manifest['revision']} from {args.file}{note}")
+    _say_where_archives_are(settings)
     return 0
 
 

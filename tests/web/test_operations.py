@@ -153,6 +153,11 @@ def test_the_commands_round_trip_and_fail_in_one_line(data_dir: Path, tmp_path: 
     env = {"LAUNCHPAD_DATA_DIR": str(data_dir)}
     done = launchpad("db", "backup", str(tmp_path / "b.tar"), env=env)
     assert done.returncode == 0, done.stderr
+    assert "bucket" not in done.stdout
+    in_a_bucket = launchpad("db", "backup", str(tmp_path / "s.tar"),
+                            env={**env, "LAUNCHPAD_ARTIFACT_BUCKET": "lp-archives"})
+    assert in_a_bucket.returncode == 0, in_a_bucket.stderr
+    assert "the archives are in the bucket 'lp-archives', not in this file" in in_a_bucket.stdout
     fresh = {"LAUNCHPAD_DATA_DIR": str(tmp_path / "fresh")}
     done = launchpad("db", "restore", str(tmp_path / "b.tar"), env=fresh)
     assert (done.returncode, done.stdout.startswith("restored revision")) == (0, True)
