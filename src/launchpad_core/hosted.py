@@ -67,9 +67,19 @@ def answers_run_code(template: Template) -> bool:
     resolving only coerces values with the variable types (the service's own plugins),
     so a service may check such answers in its own process."""
     markers = template.settings.envops.markers
+
+    def marked(value: Any) -> bool:  # Jinja markup anywhere in a value, nested or not
+        if isinstance(value, str):
+            return any(m in value for m in markers)
+        if isinstance(value, list | tuple):
+            return any(marked(v) for v in value)
+        if isinstance(value, dict):
+            return any(marked(k) or marked(v) for k, v in value.items())
+        return False
+
     return any(
         not isinstance(var.when, bool) or var.validator or var.pattern is not None
-        or (isinstance(var.default, str) and any(m in var.default for m in markers))
+        or marked(var.default) or any(marked(c.value) or marked(c.label) for c in var.choices)
         for var in template.variables
     )
 

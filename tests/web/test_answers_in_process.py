@@ -27,6 +27,11 @@ CODE = {
                   "validator": "{% if x == 'y' %}no{% endif %}"},
     "pattern": {"name": "x", "type": "str", "default": "x", "pattern": "[a-z]+"},
     "default": {"name": "x", "type": "str", "default": "{{ title | lower }}"},
+    "nested default": {"name": "x", "type": "multichoice", "default": ["{{ title }}"],
+                       "choices": [{"value": "a"}]},
+    "choice": {"name": "x", "type": "choice", "choices": [{"value": "{{ title }}"}]},
+    "choice label": {"name": "x", "type": "choice",
+                     "choices": [{"value": "a", "label": "{% if title %}A{% endif %}"}]},
 }
 USER = uuid.uuid4()
 
