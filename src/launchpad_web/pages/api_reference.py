@@ -153,13 +153,14 @@ class ApiReferencePage:
     def __init__(self, pages: Pages, document: Callable[[], Mapping[str, Any]]):
         self.pages = pages
         self.document = document
-        self._built: tuple[int, Reference] | None = None
+        self._reference: Reference | None = None
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        document = self.document()
-        if self._built is None or self._built[0] != id(document):
-            self._built = (id(document), reference(document))
-        self.pages.render(req, resp, "api.html", reference=self._built[1])
+        # Built on the first request: create_app completes the document after the
+        # routes, and it does not change afterwards.
+        if self._reference is None:
+            self._reference = reference(self.document())
+        self.pages.render(req, resp, "api.html", reference=self._reference)
 
 
 class ApiTryPage:

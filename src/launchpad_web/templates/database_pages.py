@@ -24,7 +24,6 @@ fails the way every request does.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import secrets
 import threading
@@ -54,6 +53,7 @@ class DatabaseListCache:
     def __init__(self, engine: Engine, *, max_bytes: int = 64 * 1024 * 1024):
         self.max_bytes = max_bytes
         self._reader = _autocommit_engine(engine)
+        self._driver_error = engine.dialect.dbapi.Error  # sqlite3's or psycopg's base error
         self._own = threading.local()
         self._lock = threading.Lock()
         self._pages: OrderedDict[tuple[uuid.UUID, Hashable], tuple[str, bytes]] = OrderedDict()
@@ -66,7 +66,7 @@ class DatabaseListCache:
 
         try:
             generation = self._generation(user_id)
-        except sa.exc.DBAPIError as exc:
+        except self._driver_error as exc:
             log.warning("template list generation unreadable, list read uncached: %s", exc)
             return _json(load())
         key = (user_id, tuple(sorted(query.items())))
@@ -106,11 +106,10 @@ class DatabaseListCache:
         _, connection, sql, as_parameter = reader
         try:
             found = connection.execute(sql, (as_parameter(user_id),)).fetchone()
-        except Exception as exc:
-            self._own.reader = None
-            with contextlib.suppress(Exception):
-                reader[0].invalidate()
-            raise sa.exc.DBAPIError(sql, None, exc) from exc  # type: ignore[arg-type]
+        except self._driver_error:
+            self._own.reader = None  # the next lookup connects again
+            reader[0].invalidate()
+            raise
         return _NEVER_CHANGED if found is None else found[0]
 
     def _connect(self) -> tuple[Any, Any, str, Callable[[uuid.UUID], Any]]:
