@@ -64,7 +64,7 @@ def original_argv(kind: str, src: Path, dst: Path, work: Path) -> list[str]:
 
 
 def launchpad_argv(kind: str, src: Path, dst: Path) -> list[str]:
-    return [*command("launchpad", "launchpad_core.cli"), "render", str(src), str(dst),
+    return [*command("launchpad", "launchpad_core.cli.main"), "render", str(src), str(dst),
             "--defaults", "--skip-tasks", "--template-format", kind]
 
 

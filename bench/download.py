@@ -39,7 +39,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from launchpad_core import RenderedFile
-from launchpad_core.sinks import ZipSink
+from launchpad_core.render.sinks import ZipSink
 from launchpad_web.db import make_engine, make_session_factory
 from launchpad_web.jobs.archives import FORMATS
 from launchpad_web.jobs.models import GenerationJob, JobStatus
@@ -53,7 +53,7 @@ from common import free_port, positive_int
 
 MIB = 1024 * 1024
 PASSWORD = "correct horse battery staple"
-SERVE = "import sys; from launchpad_core.cli import main; sys.exit(main())"
+SERVE = "import sys; from launchpad_core.cli.main import main; sys.exit(main())"
 
 
 @contextlib.contextmanager

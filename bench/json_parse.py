@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The API's strict JSON parser (launchpad_core.strict_json) next to json.loads.
+"""The API's strict JSON parser (launchpad_core.model.strict_json) next to json.loads.
 
 Bodies of about a mebibyte: clean (with escaped surrogate pairs), one NUL at
 the very end (the parser must walk everything to find it), and nothing but
@@ -22,7 +22,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 from common import positive_int
 
-from launchpad_core.strict_json import JsonValueError, loads
+from launchpad_core.model.strict_json import JsonValueError, loads
 
 BODIES = {
     "clean": ("[" + ",".join(['{"k": [1, 2.5, "\\ud83d\\ude00", null]}'] * 30_000)

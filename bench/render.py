@@ -6,7 +6,7 @@ runs, alternating, `cookiecutter`, `copier copy`, `launchpad render` with a
 cold cache (first render), `launchpad render` with a warm cache ("warm": the
 imported template and its compiled code on disk) and `launchpad render` handed
 to a running render daemon ("daemon": the same caches, plus LaunchPad already
-loaded in memory; `launchpad daemon start`, see launchpad_core/daemon.py), and
+loaded in memory; `launchpad daemon start`, see launchpad_core/cli/daemon.py), and
 prints median wall times and the ratios the core issue sets targets for (the
 warm one is judged on the daemon's figure, with the disk-only one beside it).
 

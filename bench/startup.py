@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What a cold ``launchpad render`` spends before and around rendering: its imports.
 
-Runs ``python -X importtime -m launchpad_core.cli render SRC DST --defaults
+Runs ``python -X importtime -m launchpad_core.cli.main render SRC DST --defaults
 --skip-tasks -q`` ``--rounds`` times, each cold (no render daemon, an empty
 cache folder, bytecode allowed), and prints the number of modules imported,
 the sum over modules of their smallest own import time (the least noisy
@@ -34,7 +34,7 @@ def one_run(source: Path, work: Path, number: int) -> tuple[dict[str, int], floa
     """Each imported module's own import time (µs), and the command's CPU seconds."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env.update(LAUNCHPAD_NO_DAEMON="1", LAUNCHPAD_CACHE_DIR=str(work / f"cache-{number}"))
-    argv = [sys.executable, "-X", "importtime", "-m", "launchpad_core.cli", "render",
+    argv = [sys.executable, "-X", "importtime", "-m", "launchpad_core.cli.main", "render",
             str(source), str(work / f"out-{number}"), "--defaults", "--skip-tasks", "-q"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)

@@ -98,7 +98,7 @@ def copier_argv(project: Path) -> list[str]:
 
 
 def launchpad_argv(project: Path) -> list[str]:
-    return [*command("launchpad", "launchpad_core.cli"), "update", str(project), "--to", "v2",
+    return [*command("launchpad", "launchpad_core.cli.main"), "update", str(project), "--to", "v2",
             "--defaults", "--quiet"]
 
 

@@ -25,12 +25,17 @@ if TYPE_CHECKING:
         UnsafePathError,
         UntrustedCodeError,
     )
-    from .hookspecs import hookimpl
-    from .limits import Limits
+    from .importers.importing import TemplateImporter
+    from .launchpad import Launchpad, default_launchpad
     from .model.answers import Answers
     from .model.output import RenderedFile
     from .model.template import Choice, EnvOptions, FileSpec, Settings, Template, Variable
-    from .runtime import Launchpad, default_launchpad
+    from .model.variables import VariableType
+    from .plugins.billing import BillingProvider
+    from .plugins.forges import Forge
+    from .plugins.generators import FileGenerator
+    from .plugins.hookspecs import hookimpl
+    from .render.limits import Limits
 
 __version__ = "0.1.0"
 
@@ -51,15 +56,21 @@ _EXPORTS = {
         ),
         ".errors",
     ),
-    "hookimpl": ".hookspecs",
-    "Limits": ".limits",
+    "hookimpl": ".plugins.hookspecs",
+    "Limits": ".render.limits",
     "Answers": ".model.answers",
     "RenderedFile": ".model.output",
     **dict.fromkeys(
         ("Choice", "EnvOptions", "FileSpec", "Settings", "Template", "Variable"), ".model.template"
     ),
-    "Launchpad": ".runtime",
-    "default_launchpad": ".runtime",
+    "Launchpad": ".launchpad",
+    "default_launchpad": ".launchpad",
+    # what a plugin implements (docs/plugins.md)
+    "BillingProvider": ".plugins.billing",
+    "FileGenerator": ".plugins.generators",
+    "Forge": ".plugins.forges",
+    "TemplateImporter": ".importers.importing",
+    "VariableType": ".model.variables",
 }
 
 
@@ -79,10 +90,13 @@ def __dir__() -> list[str]:
 __all__ = [
     "Answers",
     "AnswersError",
+    "BillingProvider",
     "Choice",
     "DefinitionError",
     "EnvOptions",
+    "FileGenerator",
     "FileSpec",
+    "Forge",
     "IsolationError",
     "Launchpad",
     "LaunchpadError",
@@ -93,9 +107,11 @@ __all__ = [
     "SecurityError",
     "Settings",
     "Template",
+    "TemplateImporter",
     "UnsafePathError",
     "UntrustedCodeError",
     "Variable",
+    "VariableType",
     "default_launchpad",
     "hookimpl",
 ]

@@ -1,7 +1,7 @@
 """Where the CLI keeps its caches and its daemon's socket, from the environment.
 
 Dependency-free on purpose: the ``launchpad`` launcher reads it before it
-decides whether to import anything else (:mod:`launchpad_core.launcher`).
+decides whether to import anything else (:mod:`launchpad_core.cli.launcher`).
 """
 
 from __future__ import annotations

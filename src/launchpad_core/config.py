@@ -8,7 +8,7 @@
   or ``~/.cache/launchpad``). The service never uses it (see ``launchpad_web.settings``).
 * ``LAUNCHPAD_NO_CACHE``: set to 1 to render without the on-disk cache.
 * ``LAUNCHPAD_NO_DAEMON``: set to 1 to never hand a command to the render daemon
-  (:mod:`launchpad_core.daemon`).
+  (:mod:`launchpad_core.cli.daemon`).
 * ``LAUNCHPAD_CONFIG_DIR``: where ``launchpad login`` keeps the hosted service's URL
   and API token (default ``$XDG_CONFIG_HOME/launchpad`` or ``~/.config/launchpad``).
 * ``LAUNCHPAD_GH_URL``, ``LAUNCHPAD_GL_URL``: where the ``gh:`` and ``gl:`` shorthands of
@@ -40,7 +40,8 @@ class CoreSettings:
     config_dir: Path | None = None
     #: True or False when NO_COLOR or FORCE_COLOR decide; None: colour on terminals.
     colour: bool | None = None
-    #: The base URL of each repository shorthand (``gh``, ``gl``): :mod:`launchpad_core.sources`.
+    #: The base URL of each repository shorthand (``gh``, ``gl``):
+    #: :mod:`launchpad_core.sources.repositories`.
     git_hosts: Mapping[str, str] = attrs.field(factory=lambda: dict(DEFAULT_GIT_HOSTS))
 
     @classmethod

@@ -128,7 +128,7 @@ class LoadError(LaunchpadError):
 
 class SourceError(LoadError):
     """A template's Git repository cannot be cloned, fetched or checked out as asked
-    (unreachable, unknown ref ...): :mod:`launchpad_core.sources`."""
+    (unreachable, unknown ref ...): :mod:`launchpad_core.sources.repositories`."""
 
     code = "source_error"
 
@@ -146,7 +146,8 @@ class PluginError(LaunchpadError):
 
 
 class IsolationError(LaunchpadError):
-    """An isolated child process broke a hard limit or died (:mod:`launchpad_core.isolation`).
+    """An isolated child process broke a hard limit or died
+    (:mod:`launchpad_core.isolation.children`).
 
     ``code`` is ``cpu_limit``, ``memory_limit``, ``timeout`` or ``crashed``.
     """

@@ -27,9 +27,9 @@ from typing import Any
 
 import pluggy
 
+from .launchpad import Launchpad
 from .model.output import RenderedFile
-from .plugins import make_plugin_manager
-from .runtime import Launchpad
+from .plugins.manager import make_plugin_manager
 
 
 def plugin_manager_with(

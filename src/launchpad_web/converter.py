@@ -21,7 +21,7 @@ from cattrs.errors import (
     IterableValidationError,
 )
 
-from launchpad_core.serialization import make_converter as make_core_converter
+from launchpad_core.model.serialization import make_converter as make_core_converter
 
 from .emails import Email, normalize_email
 from .errors import FieldError, ValidationFailedError

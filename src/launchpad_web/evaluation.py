@@ -4,9 +4,9 @@ Saving a definition (its Jinja compiled), checking the answers of a generation
 (defaults, ``when``, ``pattern``, validators), previewing and importing an uploaded
 template directory all run template code. None of it runs in a request thread or
 in the API's address space: :class:`Evaluator` hands each call to an
-:class:`~launchpad_core.isolation.IsolationPool` of pre-forked children with
+:class:`~launchpad_core.isolation.children.IsolationPool` of pre-forked children with
 hard CPU, memory and wall-clock limits (the functions they run are in
-:mod:`launchpad_core.hosted`), and turns every outcome into HTTP in one place:
+:mod:`launchpad_core.isolation.hosted`), and turns every outcome into HTTP in one place:
 
 * the core's problems: 422 ``invalid_definition`` (at ``$.definition...``) or
   ``invalid_answers`` (at ``$.answers...``);
@@ -40,7 +40,6 @@ from typing import Any, TypeVar
 import attrs
 
 from launchpad_core import Answers, Limits, Problem, RenderedFile, Template
-from launchpad_core import hosted as calls
 from launchpad_core.errors import (
     AnswersError,
     DefinitionError,
@@ -48,8 +47,9 @@ from launchpad_core.errors import (
     IsolationError,
     LaunchpadError,
 )
-from launchpad_core.isolation import MIB, IsolationLimits, IsolationPool, preload
-from launchpad_core.rendering import SkippedFile
+from launchpad_core.isolation import hosted as calls
+from launchpad_core.isolation.children import MIB, IsolationLimits, IsolationPool, preload
+from launchpad_core.render.rendering import SkippedFile
 
 from .errors import (
     EvaluatorsBusyError,
@@ -105,9 +105,9 @@ class EvaluationSettings:
 def shared_pool(slots: int, warm: int, per_user: int, queue_seconds: float) -> IsolationPool:
     """One pool per process and shape: every app of a process (tests build many)
     shares its children and its per-account counts."""
-    # launchpad_core.cli: under ``launchpad serve`` each child re-imports the script's
+    # launchpad_core.cli.main: under ``launchpad serve`` each child re-imports the script's
     # main module (multiprocessing does), which imports it.
-    preload("launchpad_core.cli", calls.__name__, f"{__package__}.evaluation_warmup")
+    preload("launchpad_core.cli.main", calls.__name__, f"{__package__}.evaluation_warmup")
     return IsolationPool(warm=warm, slots=slots, per_owner=per_user, queue_seconds=queue_seconds)
 
 
@@ -130,7 +130,7 @@ class Evaluator:
     def answers(self, template: Template, given: Mapping[str, Any], *,
                 user_id: uuid.UUID) -> Answers:
         """``given`` checked against ``template``: 422 ``invalid_answers`` lists each problem.
-        Questions without template code (:func:`~launchpad_core.hosted.answers_run_code`)
+        Questions without template code (:func:`~launchpad_core.isolation.hosted.answers_run_code`)
         are checked here, without a child: nothing of the template runs."""
         with _answering(field="$.answers", kind="answers"):
             if not calls.answers_run_code(template):
@@ -140,7 +140,8 @@ class Evaluator:
 
     def form(self, template: Template, given: Mapping[str, Any], *, as_text: bool,
              user_id: uuid.UUID) -> calls.FormState:
-        """What a generate form shows for ``given`` (:func:`~launchpad_core.hosted.form_state`)."""
+        """What a generate form shows for ``given``
+        (:func:`~launchpad_core.isolation.hosted.form_state`)."""
         with _answering(field="$.answers", kind="form"):
             return self._run(calls.form_state, template, dict(given), as_text,
                              self.settings.check, limits=self.settings.check_isolation,
@@ -157,7 +158,7 @@ class Evaluator:
     def imported(self, archive: bytes, format: str | None, *,
                  user_id: uuid.UUID) -> dict[str, Any]:
         """The definition of the template directory zipped in ``archive``
-        (:func:`~launchpad_core.hosted.imported_definition`): unpacked and imported in a
+        (:func:`~launchpad_core.isolation.hosted.imported_definition`): unpacked and imported in a
         child, never here; 422 with the core's code (``load_error``, ``unsafe_path``,
         ``limit_exceeded``, ``untrusted_code``, ``invalid_definition`` ...)."""
         with _answering(field="$", kind="import"):

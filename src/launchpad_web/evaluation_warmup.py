@@ -7,8 +7,9 @@ milliseconds; done here, once, every evaluator child (one per call, see
 
 from __future__ import annotations
 
-from launchpad_core import default_launchpad, hosted
-from launchpad_core.serialization import structure_template
+from launchpad_core import default_launchpad
+from launchpad_core.isolation import hosted
+from launchpad_core.model.serialization import structure_template
 
 WARM_UP = {
     "name": "warm-up",

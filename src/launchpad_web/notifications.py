@@ -15,7 +15,7 @@ import threading
 
 import attrs
 
-from launchpad_core.plugins import Hooks
+from launchpad_core.plugins.manager import Hooks
 
 from .jobs.settings import SmtpSettings
 

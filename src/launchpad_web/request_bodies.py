@@ -5,7 +5,7 @@ many bytes (the :class:`~launchpad_web.middleware.BodyLimit` middleware refuses
 an announced length; this read refuses what actually arrives), 400 for malformed
 JSON, 422 ``invalid_request`` for values nothing here can hold (nesting deeper
 than 64, integers outside signed 64 bits, NaN/Infinity, NUL characters, lone
-surrogates: see :mod:`launchpad_core.strict_json`), each at its JSON path --
+surrogates: see :mod:`launchpad_core.model.strict_json`), each at its JSON path --
 before anything is stored -- and 422 for wrong fields.
 
 Writing (:func:`dump_json`, the app's JSON media handler) escapes a lone
@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import falcon
 
-from launchpad_core.strict_json import JsonSyntaxError, JsonValueError, loads
+from launchpad_core.model.strict_json import JsonSyntaxError, JsonValueError, loads
 
 from .converter import structure
 from .errors import (

@@ -10,9 +10,9 @@ import attrs
 from sqlalchemy.orm import Session, sessionmaker
 
 from launchpad_core import Launchpad, default_launchpad
-from launchpad_core.compile_cache import DEFAULT_MAX_BYTES
-from launchpad_core.isolation import IsolationLimits
-from launchpad_core.plugins import Hooks
+from launchpad_core.isolation.children import IsolationLimits
+from launchpad_core.plugins.manager import Hooks
+from launchpad_core.render.compile_cache import DEFAULT_MAX_BYTES
 from launchpad_web.clock import Clock, system_clock
 from launchpad_web.db import make_engine, make_session_factory
 from launchpad_web.forges.services import ForgeService

@@ -12,7 +12,7 @@ from __future__ import annotations
 import tempfile
 
 from launchpad_core import default_launchpad
-from launchpad_core.isolation import preload
+from launchpad_core.isolation.children import preload
 from launchpad_web.jobs.archives import FORMATS
 
 from . import render

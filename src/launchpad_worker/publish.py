@@ -37,7 +37,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from launchpad_core import LaunchpadError
-from launchpad_core.forges import (
+from launchpad_core.plugins.forges import (
     Forge,
     ForgeRepository,
     ForgeRepositoryExistsError,

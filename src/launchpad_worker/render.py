@@ -16,9 +16,9 @@ from typing import Any
 import attrs
 
 from launchpad_core import AnswersError, Launchpad, Problem, RenderedFile, default_launchpad
-from launchpad_core.compile_cache import DEFAULT_MAX_BYTES
-from launchpad_core.serialization import structure_template
-from launchpad_core.sinks import ARCHIVE_SINKS, archive_entries
+from launchpad_core.model.serialization import structure_template
+from launchpad_core.render.compile_cache import DEFAULT_MAX_BYTES
+from launchpad_core.render.sinks import ARCHIVE_SINKS, archive_entries
 from launchpad_web.jobs.models import REDACTED
 
 

@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from launchpad_core import LaunchpadError
-from launchpad_core.isolation import run_isolated
+from launchpad_core.isolation.children import run_isolated
 from launchpad_web.accounts.models import User
 from launchpad_web.jobs import leases
 from launchpad_web.jobs.archives import FORMATS

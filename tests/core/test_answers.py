@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from launchpad_core import Answers, AnswersError, Launchpad, Variable, hookimpl
-from launchpad_core.variables import VariableType
+from launchpad_core.model.variables import VariableType
 
 from .conftest import definition, make_launchpad
 

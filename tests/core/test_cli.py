@@ -16,8 +16,9 @@ import jsonschema
 import pytest
 import yaml
 
-from launchpad_core import Choice, Variable, cli
-from launchpad_core.variables import BUILTIN_VARIABLE_TYPES
+from launchpad_core import Choice, Variable
+from launchpad_core.cli import main as cli
+from launchpad_core.model.variables import BUILTIN_VARIABLE_TYPES
 
 TYPES = {kind.name: kind for kind in BUILTIN_VARIABLE_TYPES}
 
@@ -257,7 +258,7 @@ def test_schema_prints_a_valid_json_schema(capsys: pytest.CaptureFixture[str]) -
 def test_plugins_lists_the_built_in_plugins(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "plugins")
     assert code == 0
-    assert "launchpad_core.default_types: launchpad_variable_types" in out.splitlines()
+    assert "launchpad_core.model.default_types: launchpad_variable_types" in out.splitlines()
 
 
 def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -273,7 +274,7 @@ def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str])
 def _ask(
     monkeypatch: pytest.MonkeyPatch, var: Variable, default: Any, reply: str
 ) -> tuple[str, list[str]]:
-    """What ``cli._ask`` returns for ``reply``, and the prompts it showed."""
+    """What ``prompts.ask`` returns for ``reply``, and the prompts it showed."""
     prompts: list[str] = []
 
     def fake_input(prompt: str) -> str:
@@ -286,7 +287,7 @@ def _ask(
 
     monkeypatch.setattr("builtins.input", fake_input)
     monkeypatch.setattr(cli.getpass, "getpass", fake_getpass)
-    return cli._ask(var, TYPES[var.type], default), prompts
+    return prompts.ask(var, TYPES[var.type], default), prompts
 
 
 def test_ask_shows_the_default_and_takes_it_for_an_empty_reply(

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from launchpad_core import __version__, cli
+from launchpad_core import __version__
+from launchpad_core.cli import main as cli
 
 HELLO = {"name": "hello", "variables": [{"name": "who", "default": "world"}],
          "files": [{"path": "hello.txt", "content": "hello {{ who }}\n"}]}

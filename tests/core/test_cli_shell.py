@@ -18,10 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from launchpad_core import Choice, Variable, cli
-from launchpad_core.colour import Palette, palette
+from launchpad_core import Choice, Variable
+from launchpad_core.cli import main as cli
+from launchpad_core.cli import prompts
+from launchpad_core.cli.colour import Palette, palette
 from launchpad_core.config import CoreSettings
-from launchpad_core.variables import BUILTIN_VARIABLE_TYPES
+from launchpad_core.model.variables import BUILTIN_VARIABLE_TYPES
 
 TYPES = {kind.name: kind for kind in BUILTIN_VARIABLE_TYPES}
 ESCAPE = "\x1b["
@@ -176,7 +178,7 @@ def test_ask_shows_the_reason_instead_of_the_choices_again(
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setattr("builtins.input", lambda prompt: "9")
     var = Variable(name="c", type="choice", choices=(Choice("a"), Choice("b")))
-    assert cli._ask(var, TYPES["choice"], "a", problem="'9' is not one of the choices") == "9"
+    assert prompts.ask(var, TYPES["choice"], "a", problem="'9' is not one of the choices") == "9"
     assert capsys.readouterr().err == "  '9' is not one of the choices\n"
 
 

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from launchpad_core.compile_cache import (
+from launchpad_core.model.template import EnvOptions
+from launchpad_core.render.compile_cache import (
     _PLACEHOLDER,
     PackCache,
     _compile,
@@ -21,9 +22,8 @@ from launchpad_core.compile_cache import (
     _skeleton,
     compile_many,
 )
-from launchpad_core.limits import Limits
-from launchpad_core.model.template import EnvOptions
-from launchpad_core.sandbox import LaunchpadSandbox
+from launchpad_core.render.limits import Limits
+from launchpad_core.render.sandbox import LaunchpadSandbox
 
 PATTERN = (
     "# {{{{ name }}}} - {text}\n"
@@ -252,9 +252,9 @@ TEMPLATE = {"name": "t", "variables": [{"name": "name", "type": "str", "default"
 
 def test_a_service_launchpad_keeps_compiled_code_in_its_folder_not_the_cli_cache(
         tmp_path: Path) -> None:
-    from launchpad_core.cli import _launchpad
+    from launchpad_core.cli.main import _launchpad
     from launchpad_core.config import CoreSettings
-    from launchpad_core.plugins import make_plugin_manager
+    from launchpad_core.plugins.manager import make_plugin_manager
 
     settings = CoreSettings(cache_dir=tmp_path / "cli-cache")
     service = _launchpad(make_plugin_manager(), settings, service_cache=tmp_path / "compiled",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from launchpad_core import daemon
+from launchpad_core.cli import daemon
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "hello"
 SCRIPT = Path(sysconfig.get_path("scripts")) / "launchpad"
@@ -54,7 +54,7 @@ def running(home: Path) -> Path:
 
 def ran_here(result: subprocess.CompletedProcess) -> bool:
     """Whether the command's own process imported the CLI (with -X importtime on)."""
-    return "launchpad_core.cli" in result.stderr
+    return "launchpad_core.cli.main" in result.stderr
 
 
 def test_a_forwarded_render_writes_what_a_local_one_writes(running):

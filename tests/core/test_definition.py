@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from launchpad_core import DefinitionError, Launchpad, Template
-from launchpad_core.serialization import structure_template, unstructure_template
+from launchpad_core.model.serialization import structure_template, unstructure_template
 
 from .conftest import definition
 

@@ -1,4 +1,4 @@
-"""Every hook of :mod:`launchpad_core.hookspecs`, exercised through an inline plugin.
+"""Every hook of :mod:`launchpad_core.plugins.hookspecs`, exercised through an inline plugin.
 
 Each section registers a small plugin with :mod:`launchpad_core.testing` and
 drives it through :class:`~launchpad_core.Launchpad` (or the CLI) the way a
@@ -25,18 +25,22 @@ from launchpad_core import (
     SecurityError,
     Template,
     Variable,
-    cli,
     hookimpl,
 )
-from launchpad_core.billing import BillingUnavailableError, CheckoutSession, FreeOnlyProvider
+from launchpad_core.cli import main as cli
 from launchpad_core.errors import PluginError
-from launchpad_core.forges import ForgeEmail, ForgeUser, OAuthClient
-from launchpad_core.generators import FileGenerator
-from launchpad_core.importing import import_template
+from launchpad_core.importers.importing import import_template
 from launchpad_core.model.answers import Answers
-from launchpad_core.schema import definition_schema
+from launchpad_core.model.schema import definition_schema
+from launchpad_core.model.variables import VariableType
+from launchpad_core.plugins.billing import (
+    BillingUnavailableError,
+    CheckoutSession,
+    FreeOnlyProvider,
+)
+from launchpad_core.plugins.forges import ForgeEmail, ForgeUser, OAuthClient
+from launchpad_core.plugins.generators import FileGenerator
 from launchpad_core.testing import launchpad_with, plugin_manager_with, render_tree
-from launchpad_core.variables import VariableType
 
 from .conftest import definition
 

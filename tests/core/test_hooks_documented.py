@@ -1,6 +1,6 @@
 """Every hook ships with a docstring, a section in docs/plugins.md and a test.
 
-Adding a hook to :mod:`launchpad_core.hookspecs` without the other two fails
+Adding a hook to :mod:`launchpad_core.plugins.hookspecs` without the other two fails
 here, so none is ever half-done.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pluggy
 import pytest
 
-from launchpad_core import hookspecs
+from launchpad_core.plugins import hookspecs
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "plugins.md"
@@ -50,7 +50,7 @@ def test_the_hooks_are_found() -> None:
 @pytest.mark.parametrize("hook", HOOKS)
 def test_the_hook_has_a_docstring(hook: str) -> None:
     doc = getattr(hookspecs, hook).__doc__
-    assert doc and doc.strip(), f"{hook} has no docstring in launchpad_core/hookspecs.py"
+    assert doc and doc.strip(), f"{hook} has no docstring in launchpad_core/plugins/hookspecs.py"
 
 
 @pytest.mark.parametrize("hook", HOOKS)

@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 
 from launchpad_core import EnvOptions, LimitExceededError, Limits
-from launchpad_core.engine import Engine
 from launchpad_core.errors import (
     AnswersError,
     DefinitionError,
@@ -28,7 +27,8 @@ from launchpad_core.errors import (
     RegexTimeoutError,
 )
 from launchpad_core.importers import copier_filters
-from launchpad_core.sandbox import LaunchpadSandbox
+from launchpad_core.render.engine import Engine
+from launchpad_core.render.sandbox import LaunchpadSandbox
 
 from .conftest import make_launchpad
 
@@ -325,7 +325,7 @@ def test_the_reported_comment_in_a_default_is_an_answer_problem_not_gigabytes() 
 
 
 def test_a_copier_answers_file_path_renders_in_the_bounded_sandbox(tmp_path: Path) -> None:
-    from launchpad_core.importing import import_template
+    from launchpad_core.importers.importing import import_template
 
     lp = make_launchpad()
     (tmp_path / "copier.yml").write_text('_answers_file: "{{ lipsum(99999) }}.yml"\nname: x\n')

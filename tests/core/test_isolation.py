@@ -20,7 +20,7 @@ import pytest
 
 from launchpad_core import IsolationError, LaunchpadError, Problem
 from launchpad_core.errors import DefinitionError, IsolationBusyError, UnsafePathError
-from launchpad_core.isolation import MIB, IsolationLimits, IsolationPool, run_isolated
+from launchpad_core.isolation.children import MIB, IsolationLimits, IsolationPool, run_isolated
 from launchpad_core.testing import launchpad_with, render_tree
 
 QUICK = IsolationLimits(cpu_seconds=2, memory_bytes=512 * MIB, wall_seconds=20)
@@ -237,7 +237,7 @@ def _cmdline(pid: int) -> str:
 
 MAIN_SCRIPT = """
 import os, sys
-from launchpad_core.isolation import IsolationLimits, run_isolated
+from launchpad_core.isolation.children import IsolationLimits, run_isolated
 if __name__ == "__main__":
     print(run_isolated(os.getpid, limits=IsolationLimits()))
 else:  # multiprocessing runs a caller's script again in a child as __mp_main__

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from launchpad_core import LimitExceededError, Limits, SecurityError
-from launchpad_core.deadline import deadline
 from launchpad_core.errors import LaunchpadError, RenderTimeoutError
+from launchpad_core.render.deadline import deadline
 
 from .conftest import definition, make_launchpad, render
 

@@ -13,7 +13,7 @@ import yaml
 
 from launchpad_core import DefinitionError, FileSpec, Launchpad, Limits, Template
 from launchpad_core.errors import LoadError
-from launchpad_core.loading import write_definition, write_directory
+from launchpad_core.sources.loading import write_definition, write_directory
 from launchpad_core.testing import render_tree
 
 from .conftest import make_launchpad

@@ -11,14 +11,14 @@ from hypothesis import strategies as st
 
 from launchpad_core.errors import PathCollisionError, UnsafePathError
 from launchpad_core.model.output import RenderedFile
-from launchpad_core.paths import (
+from launchpad_core.render.paths import (
     check_collisions,
     check_output_path,
     collision_key,
     parent_directories,
     safe_join,
 )
-from launchpad_core.sinks import DirectorySink
+from launchpad_core.render.sinks import DirectorySink
 
 SOURCE = "template/{{ name }}.jinja"
 

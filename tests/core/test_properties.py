@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from launchpad_core import Launchpad, UnsafePathError
 from launchpad_core.errors import LaunchpadError
-from launchpad_core.paths import check_output_path
+from launchpad_core.render.paths import check_output_path
 
 from .conftest import definition, make_launchpad
 

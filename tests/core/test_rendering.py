@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-import launchpad_core.engine as engine_module
+import launchpad_core.render.engine as engine_module
 from launchpad_core import (
     DefinitionError,
     EnvOptions,
@@ -20,8 +20,8 @@ from launchpad_core import (
     UntrustedCodeError,
     hookimpl,
 )
-from launchpad_core.engine import Engine
 from launchpad_core.errors import PathCollisionError
+from launchpad_core.render.engine import Engine
 from launchpad_core.testing import render_tree
 
 from .conftest import definition, make_launchpad, render

@@ -10,9 +10,9 @@ import pytest
 
 from launchpad_core import Launchpad
 from launchpad_core.errors import DefinitionError
+from launchpad_core.model.schema import definition_schema
+from launchpad_core.model.serialization import structure_template
 from launchpad_core.model.template import Choice, EnvOptions, FileSpec, Settings, Template, Variable
-from launchpad_core.schema import definition_schema
-from launchpad_core.serialization import structure_template
 
 from .conftest import definition, make_launchpad
 from .test_definition import FULL

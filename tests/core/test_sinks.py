@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from launchpad_core import sinks
 from launchpad_core.errors import DestinationError, LaunchpadError, UnsafePathError
 from launchpad_core.model.output import ManifestEntry, RenderedFile
-from launchpad_core.sinks import (
+from launchpad_core.render import sinks
+from launchpad_core.render.sinks import (
     TAR_MTIME,
     DirectorySink,
     ManifestSink,

@@ -18,7 +18,7 @@ HEAVY = ("sqlalchemy", "alembic", "falcon", "waitress", "psycopg", "huey", "redi
 
 PROBE = f"""
 import sys
-from launchpad_core.plugins import make_plugin_manager
+from launchpad_core.plugins.manager import make_plugin_manager
 pm = make_plugin_manager()
 assert pm.list_name_plugin(), "no plugins loaded"
 print(",".join(m for m in {HEAVY!r} if m in sys.modules))
@@ -34,7 +34,8 @@ def test_loading_every_plugin_imports_no_server_library() -> None:
 
 #: Libraries a warm ``launchpad render`` of a cached import never calls.
 NOT_AT_START = ("yaml", "pathspec", "cattrs", "multiprocessing", "slugify", "binaryornot",
-                "tarfile", "launchpad_core.serialization", "launchpad_core.tasks")
+                "tarfile", "launchpad_core.model.serialization",
+                "launchpad_core.render.template_tasks")
 
 
 def _imported(code: str, names: tuple[str, ...]) -> list[str]:
@@ -46,8 +47,8 @@ def _imported(code: str, names: tuple[str, ...]) -> list[str]:
 
 
 def test_the_cli_module_imports_no_engine_before_a_command_runs() -> None:
-    heavy = ("jinja2", "launchpad_core.runtime", *NOT_AT_START)
-    assert _imported("import launchpad_core.cli", heavy) == []
+    heavy = ("jinja2", "launchpad_core.launchpad", *NOT_AT_START)
+    assert _imported("import launchpad_core.cli.main", heavy) == []
 
 
 def test_plugins_and_the_engine_load_without_the_libraries_only_some_commands_use() -> None:
@@ -66,15 +67,16 @@ def test_every_public_name_resolves_lazily() -> None:
 
 def test_the_launcher_imports_only_the_daemon_client() -> None:
     """A command the render daemon runs costs its caller little more than Python's start."""
-    heavy = ("jinja2", "attrs", "attr", "pluggy", "launchpad_core.cli", "launchpad_core.config",
-             "launchpad_core.runtime", *NOT_AT_START)
-    assert _imported("import launchpad_core.launcher", heavy) == []
+    heavy = ("jinja2", "attrs", "attr", "pluggy", "launchpad_core.cli.main",
+             "launchpad_core.config",
+             "launchpad_core.launchpad", *NOT_AT_START)
+    assert _imported("import launchpad_core.cli.launcher", heavy) == []
 
 
 ENTRY_POINT_PROBE = """
 import sys
 from pathlib import Path
-from launchpad_core.plugins import _entry_points, keep_entry_points, make_plugin_manager
+from launchpad_core.plugins.manager import _entry_points, keep_entry_points, make_plugin_manager
 pm = make_plugin_manager(cache_dir=Path(sys.argv[1]))
 print(",".join(sorted(name for name, _ in pm.list_name_plugin())))
 print(_entry_points.cache_info().misses, "importlib.metadata" in sys.modules)
@@ -88,7 +90,7 @@ def test_the_cli_keeps_the_entry_points_and_reads_them_without_scanning(tmp_path
                                 capture_output=True, text=True, check=True, timeout=60)
         return result.stdout.split()
 
-    from launchpad_core.plugins import make_plugin_manager
+    from launchpad_core.plugins.manager import make_plugin_manager
 
     every = ",".join(sorted(name for name, _ in make_plugin_manager().list_name_plugin()))
     assert run() == [every, "1", "False"]  # scanned, then kept (keep_entry_points)
@@ -99,7 +101,7 @@ def test_the_cli_keeps_the_entry_points_and_reads_them_without_scanning(tmp_path
 def test_reading_the_entry_points_writes_nothing_until_kept(tmp_path) -> None:
     """A service command (serve, worker) never calls keep_entry_points: it must leave
     the CLI's cache folder untouched."""
-    from launchpad_core.plugins import make_plugin_manager
+    from launchpad_core.plugins.manager import make_plugin_manager
 
     cache = tmp_path / "cli-cache"
     make_plugin_manager(cache_dir=cache)
@@ -113,7 +115,7 @@ def _keep(cache: Path, key: list[str]) -> None:
 
 def test_a_kept_entry_point_list_is_used_while_the_installation_is_unchanged(tmp_path) -> None:
     from launchpad_core.errors import PluginError
-    from launchpad_core.plugins import _installation_key, make_plugin_manager
+    from launchpad_core.plugins.manager import _installation_key, make_plugin_manager
 
     _keep(tmp_path, _installation_key())
     with pytest.raises(PluginError, match="plugin 'bogus' failed to load"):
@@ -122,7 +124,7 @@ def test_a_kept_entry_point_list_is_used_while_the_installation_is_unchanged(tmp
 
 @pytest.mark.parametrize("kept", ["not json", '{"key": 1}', "[]"])
 def test_a_stale_or_broken_entry_point_list_is_read_again(tmp_path, kept) -> None:
-    from launchpad_core.plugins import _entry_points, keep_entry_points, make_plugin_manager
+    from launchpad_core.plugins.manager import _entry_points, keep_entry_points, make_plugin_manager
 
     (tmp_path / "entry-points.json").write_text(kept, encoding="utf-8")
     names = {name for name, _ in make_plugin_manager(cache_dir=tmp_path).list_name_plugin()}
@@ -136,18 +138,19 @@ def test_a_stale_or_broken_entry_point_list_is_read_again(tmp_path, kept) -> Non
 
 
 def test_an_entry_point_value_names_a_module_or_an_attribute_within_it() -> None:
-    from launchpad_core import plugins
+    from launchpad_core.plugins import manager as plugins
 
-    assert plugins._load_object("launchpad_core.plugins") is plugins
-    assert plugins._load_object("launchpad_core.plugins : Hooks.plugins") is plugins.Hooks.plugins
-    assert plugins._load_object("launchpad_core.plugins:Hooks [extra]") is plugins.Hooks
+    assert plugins._load_object("launchpad_core.plugins.manager") is plugins
+    loaded = plugins._load_object("launchpad_core.plugins.manager : Hooks.plugins")
+    assert loaded is plugins.Hooks.plugins
+    assert plugins._load_object("launchpad_core.plugins.manager:Hooks [extra]") is plugins.Hooks
 
 
 @pytest.mark.parametrize("group", ["launchpad", "console_scripts", "pytest11"])
 def test_entry_points_are_read_as_importlib_metadata_reads_them(group) -> None:
     from importlib.metadata import entry_points
 
-    from launchpad_core.plugins import _scanned_entry_points
+    from launchpad_core.plugins.manager import _scanned_entry_points
 
     expected = tuple((ep.name, ep.value) for ep in entry_points(group=group))
     assert _scanned_entry_points(group) == expected
@@ -166,7 +169,7 @@ def test_entry_points_of_made_up_installations_match_importlib_metadata(
     folders in ``sys.path`` order; comments, blank lines and other groups are skipped."""
     from importlib.metadata import entry_points
 
-    from launchpad_core.plugins import _scanned_entry_points
+    from launchpad_core.plugins.manager import _scanned_entry_points
 
     first, second = tmp_path / "first", tmp_path / "second"
     _distribution(first, "My.Plugin-1.0.dist-info",
@@ -181,7 +184,7 @@ def test_entry_points_of_made_up_installations_match_importlib_metadata(
 
 
 def test_an_unusual_installation_is_left_to_importlib_metadata(tmp_path, monkeypatch) -> None:
-    from launchpad_core.plugins import _scanned_entry_points
+    from launchpad_core.plugins.manager import _scanned_entry_points
 
     _distribution(tmp_path, "broken-1.0.dist-info", "[launchpad]\nno equals sign\n")
     monkeypatch.setattr(sys, "path", [str(tmp_path)])
@@ -195,7 +198,7 @@ def test_an_unusual_installation_is_left_to_importlib_metadata(tmp_path, monkeyp
 def test_a_cold_render_imports_neither_importlib_metadata_nor_email(tmp_path) -> None:
     source = tmp_path / "t.json"
     source.write_text(json.dumps({"name": "t", "files": [{"path": "a", "content": "x"}]}))
-    code = (f"from launchpad_core.cli import main\n"
+    code = (f"from launchpad_core.cli.main import main\n"
             f"main(['render', {str(source)!r}, {str(tmp_path / 'out')!r}, '-q'])")
     env_code = (f"import os\nos.environ['LAUNCHPAD_CACHE_DIR'] = {str(tmp_path / 'c')!r}\n"
                 f"{code}")

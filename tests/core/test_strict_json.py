@@ -1,4 +1,4 @@
-"""launchpad_core.strict_json: the standard parser with hooks, refusing what nothing
+"""launchpad_core.model.strict_json: the standard parser with hooks, refusing what nothing
 here can hold, each problem at its JSON path, without recursion."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from launchpad_core.strict_json import MAX_PROBLEMS, JsonSyntaxError, JsonValueError, loads
+from launchpad_core.model.strict_json import MAX_PROBLEMS, JsonSyntaxError, JsonValueError, loads
 
 
 def refused(raw: bytes | str) -> set[tuple[str, str]]:

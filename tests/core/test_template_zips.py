@@ -11,9 +11,9 @@ import zipfile
 import pytest
 
 from launchpad_core.errors import LimitExceededError, LoadError, UnsafePathError
-from launchpad_core.hosted import imported_definition
-from launchpad_core.serialization import structure_template
-from launchpad_core.template_zips import definition_zip, unpack
+from launchpad_core.isolation.hosted import imported_definition
+from launchpad_core.model.serialization import structure_template
+from launchpad_core.sources.zips import definition_zip, unpack
 
 MIB = 1024 * 1024
 COPIER = {

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from launchpad_core import cli
-from launchpad_core.merging import renames
+from launchpad_core.cli import main as cli
 from launchpad_core.model.output import RenderedFile
-from launchpad_core.sources import list_versions, resolve_source
+from launchpad_core.sources.repositories import list_versions, resolve_source
+from launchpad_core.update.merging import renames
 
 from .update_fixtures import GIT_ENV, committed, git, tagged_template, without_git
 

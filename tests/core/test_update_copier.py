@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from launchpad_core import cli
+from launchpad_core.cli import main as cli
 
 from .update_fixtures import (
     GIT_ENV,

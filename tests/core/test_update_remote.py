@@ -15,7 +15,7 @@ import yaml
 from importers.conftest import write_tree
 from importers.git_http import GitHttpServer, serving
 
-from launchpad_core import cli
+from launchpad_core.cli import main as cli
 
 from . import test_update, test_update_copier
 from .update_fixtures import (

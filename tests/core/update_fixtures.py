@@ -11,7 +11,7 @@ from typing import Any
 
 from importers.conftest import assert_same_tree, write_tree
 
-from launchpad_core import cli
+from launchpad_core.cli import main as cli
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Tester", "GIT_AUTHOR_EMAIL": "t@example.com",

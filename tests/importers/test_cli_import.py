@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from launchpad_core import cli
-from launchpad_core.hosted import definition_problems
-from launchpad_core.importing import MACHINE_PATHS, import_template, portable
-from launchpad_core.runtime import Launchpad
+from launchpad_core.cli import main as cli
+from launchpad_core.importers.importing import MACHINE_PATHS, import_template, portable
+from launchpad_core.isolation.hosted import definition_problems
+from launchpad_core.launchpad import Launchpad
 
 from .conftest import snapshot, write_tree
 

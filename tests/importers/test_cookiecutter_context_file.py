@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from launchpad_core import cli
+from launchpad_core.cli import main as cli
 from launchpad_core.errors import LoadError
 from launchpad_core.importers.cookiecutter import CookiecutterImporter
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from launchpad_core.errors import AnswersError, LoadError
-from launchpad_core.importing import detect_importer, import_template
+from launchpad_core.importers.importing import detect_importer, import_template
 from launchpad_core.model.template import Choice, EnvOptions
 
 from .conftest import write_tree

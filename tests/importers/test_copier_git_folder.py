@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from launchpad_core import cli
-from launchpad_core.importing import import_template, load_warnings
+from launchpad_core.cli import main as cli
+from launchpad_core.importers.importing import import_template, load_warnings
 
 from .conftest import assert_same_tree, run_copier, write_tree
 

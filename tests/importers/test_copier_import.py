@@ -7,9 +7,9 @@ import os
 import pytest
 
 from launchpad_core.errors import LoadError
-from launchpad_core.importing import detect_importer, import_template, with_destination
+from launchpad_core.importers.importing import detect_importer, import_template, with_destination
+from launchpad_core.model.serialization import structure_template, unstructure_template
 from launchpad_core.model.template import Choice, EnvOptions
-from launchpad_core.serialization import structure_template, unstructure_template
 
 from .conftest import write_tree
 

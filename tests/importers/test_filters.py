@@ -14,7 +14,7 @@ from jinja2_ansible_filters import AnsibleCoreFiltersExtension
 from launchpad_core.errors import TemplateSourceError
 from launchpad_core.importers import cookiecutter_ext, copier_filters
 from launchpad_core.importers.cookiecutter_ext import rewrite_now_tags
-from launchpad_core.importing import import_template
+from launchpad_core.importers.importing import import_template
 from launchpad_core.model.template import EnvOptions
 
 from .conftest import write_tree

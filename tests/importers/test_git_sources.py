@@ -1,4 +1,4 @@
-"""Templates from Git repositories on the command line (:mod:`launchpad_core.sources`),
+"""Templates from Git repositories on the command line (:mod:`launchpad_core.sources.repositories`),
 against real Git: bare repositories served by ``git http-backend`` on loopback and
 ``file://`` addresses, compared with what the real ``copier copy`` writes.
 
@@ -19,8 +19,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from launchpad_core import cli
-from launchpad_core.sources import git_url, list_versions, resolve_source, without_credentials
+from launchpad_core.cli import main as cli
+from launchpad_core.sources.repositories import (
+    git_url,
+    list_versions,
+    resolve_source,
+    without_credentials,
+)
 
 from .conftest import assert_same_tree, write_tree
 from .git_http import GitHttpServer, serving

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from launchpad_core.importing import import_template
+from launchpad_core.importers.importing import import_template
 
 from .conftest import (
     assert_same_tree,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from launchpad_core.import_cache import ImportCache, tree_fingerprint
+from launchpad_core.importers.cache import ImportCache, tree_fingerprint
 from launchpad_core.importers.copier import CopierImporter
 from launchpad_core.testing import launchpad_with
 

@@ -8,14 +8,14 @@ import jinja2
 import pytest
 
 from launchpad_core.errors import LoadError, UntrustedCodeError
-from launchpad_core.importing import (
+from launchpad_core.importers.importing import (
     import_template,
     template_importers,
     with_destination,
 )
+from launchpad_core.model.serialization import structure_template, unstructure_template
 from launchpad_core.model.template import Template
-from launchpad_core.serialization import structure_template, unstructure_template
-from launchpad_core.tasks import TaskError, extension_path, run_tasks
+from launchpad_core.render.template_tasks import TaskError, extension_path, run_tasks
 
 from .conftest import write_tree
 

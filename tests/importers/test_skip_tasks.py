@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from launchpad_core import cli
+from launchpad_core.cli import main as cli
 from launchpad_core.errors import UntrustedCodeError
-from launchpad_core.importing import import_template
+from launchpad_core.importers.importing import import_template
 
 from .conftest import assert_same_tree, run_cookiecutter, write_tree
 from .test_trust import COPIER_WITH_TASKS, cookiecutter_with_hooks
@@ -106,8 +106,8 @@ def test_trusted_and_skipping_runs_no_hook(tmp_path):
 def test_the_hosted_service_accepts_what_skipping_imported(lp, tmp_path):
     """The hosted checks accept a definition with tasks (the service skips them, as
     --skip-tasks does) and one imported with --skip-tasks; both say what is skipped."""
-    from launchpad_core.hosted import definition_problems
-    from launchpad_core.importing import tasks_skipped_by_service
+    from launchpad_core.importers.importing import tasks_skipped_by_service
+    from launchpad_core.isolation.hosted import definition_problems
 
     src = write_tree(tmp_path / "tpl", COPIER_WITH_TASKS)
     with_tasks = lp.unstructure(import_template(src, launchpad=lp))

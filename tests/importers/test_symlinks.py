@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from launchpad_core import cli
+from launchpad_core.cli import main as cli
 from launchpad_core.errors import DefinitionError, UnsafePathError
-from launchpad_core.importing import import_template
+from launchpad_core.importers.importing import import_template
 
 from .conftest import (
     assert_same_tree,
@@ -183,14 +183,14 @@ def test_cookiecutter_follows_links_like_cookiecutter(lp, tmp_path, answers):
 )
 def test_a_definition_with_a_bad_link_is_invalid(lp, spec, code):
     """Checked when the definition is (the hosted service's check too), where static."""
-    from launchpad_core.hosted import definition_problems
+    from launchpad_core.isolation.hosted import definition_problems
 
     problems = definition_problems({"name": "t", "files": [spec]})
     assert [(p.code, p.path.rsplit(".", 1)[0]) for p in problems] == [(code, "$.files[0]")]
 
 
 def test_a_good_static_link_is_valid(lp):
-    from launchpad_core.hosted import definition_problems
+    from launchpad_core.isolation.hosted import definition_problems
 
     files = [{"path": "a/b", "content": "../c", "symlink": True}, {"path": "c", "content": ""}]
     assert definition_problems({"name": "t", "files": files}) == []

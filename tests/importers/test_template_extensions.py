@@ -15,7 +15,7 @@ from pathlib import Path
 import jinja2.environment
 import pytest
 
-from launchpad_core import cli
+from launchpad_core.cli import main as cli
 
 from .conftest import assert_same_tree, run_cookiecutter, run_copier, write_tree
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from launchpad_core import cli
+from launchpad_core.cli import main as cli
 from launchpad_core.errors import LoadError
-from launchpad_core.importing import import_template
+from launchpad_core.importers.importing import import_template
 
 from .conftest import assert_same_tree, run_cookiecutter, run_copier, write_tree
 

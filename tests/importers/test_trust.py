@@ -8,7 +8,7 @@ import json
 import pytest
 
 from launchpad_core.errors import UntrustedCodeError
-from launchpad_core.importing import import_template
+from launchpad_core.importers.importing import import_template
 
 from .conftest import (
     assert_same_tree,

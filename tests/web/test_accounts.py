@@ -275,7 +275,7 @@ def test_sign_in_purges_the_users_expired_sessions(client, new_client, signup, c
 
 
 def test_the_purge_sessions_command(tmp_path, monkeypatch, capsys):
-    from launchpad_core.cli import main
+    from launchpad_core.cli.main import main
     from launchpad_web.db import make_engine, make_session_factory
     from launchpad_web.migrate import upgrade
 

@@ -9,9 +9,9 @@ import uuid
 
 import pytest
 
-from launchpad_core.hosted import answers_run_code
-from launchpad_core.isolation import MIB, IsolationLimits, IsolationPool
-from launchpad_core.serialization import structure_template
+from launchpad_core.isolation.children import MIB, IsolationLimits, IsolationPool
+from launchpad_core.isolation.hosted import answers_run_code
+from launchpad_core.model.serialization import structure_template
 from launchpad_web.errors import EvaluatorsBusyError, InvalidAnswersError
 from launchpad_web.evaluation import Evaluator
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from falcon import testing
 from launchpad_stripe.testing import TEST_KEY, run_localstripe, sign
 
-from launchpad_core.billing import SubscriptionState
+from launchpad_core.plugins.billing import SubscriptionState
 from launchpad_web.accounts.models import User, UserRole
 from launchpad_web.billing.models import Plan, Subscription, SubscriptionStatus, WebhookEvent
 from launchpad_web.billing.settings import BillingSettings

@@ -15,8 +15,8 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
-from launchpad_core import cli
-from launchpad_core.client import Credentials, HostedClient, archive_files
+from launchpad_core.cli import main as cli
+from launchpad_core.cli.client import Credentials, HostedClient, archive_files
 from launchpad_core.config import CoreSettings
 from launchpad_core.errors import LoadError, UnsafePathError
 from launchpad_web.db import make_session_factory

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from launchpad_core.cli import main
+from launchpad_core.cli.main import main
 from launchpad_core.testing import free_port
 from launchpad_web.migrate import head_revision
 
@@ -108,7 +108,7 @@ def test_the_real_server_signs_up_logs_in_and_answers_me(data_dir, monkeypatch):
     port = free_port()
     env = {**os.environ, "LAUNCHPAD_PORT": str(port), "LAUNCHPAD_ENV": "development",
            "LAUNCHPAD_THREADS": "2"}
-    server = subprocess.Popen([sys.executable, "-m", "launchpad_core.cli", "serve"], env=env,
+    server = subprocess.Popen([sys.executable, "-m", "launchpad_core.cli.main", "serve"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         client = Http(port)

@@ -13,7 +13,7 @@ import attrs
 import pytest
 
 from launchpad_core import Launchpad
-from launchpad_core.isolation import MIB, IsolationLimits
+from launchpad_core.isolation.children import MIB, IsolationLimits
 from launchpad_web.db import make_session_factory
 from launchpad_web.evaluation import EvaluationSettings
 from launchpad_web.jobs.models import GenerationJob

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from launchpad_core.cli import main
+from launchpad_core.cli.main import main
 from launchpad_web.accounts.models import User
 from launchpad_web.db import make_session_factory
 from launchpad_web.errors import ConfigurationError

@@ -13,7 +13,7 @@ import requests
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from launchpad_core import Launchpad
-from launchpad_core.forges import (
+from launchpad_core.plugins.forges import (
     Forge,
     ForgeRepositoryExistsError,
     ForgeRepositoryNotFoundError,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from launchpad_core.isolation import MIB, IsolationLimits
+from launchpad_core.isolation.children import MIB, IsolationLimits
 from launchpad_web.evaluation import EvaluationSettings
 
 from .test_templates import create_template, people

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from launchpad_core import Limits
-from launchpad_core.isolation import MIB, IsolationLimits
+from launchpad_core.isolation.children import MIB, IsolationLimits
 from launchpad_web.billing.models import Plan
 from launchpad_web.evaluation import EvaluationSettings
 

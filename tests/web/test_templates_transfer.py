@@ -12,7 +12,7 @@ import zipfile
 import pytest
 from core.test_template_zips import COPIER, zipped
 
-from launchpad_core.serialization import structure_template
+from launchpad_core.model.serialization import structure_template
 
 from .test_templates import DEFINITION, create_template, person  # noqa: F401 (fixture)
 

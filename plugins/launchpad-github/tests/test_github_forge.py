@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from launchpad_core.forges import ForgeTokenRevokedError, ForgeUnavailableError
+from launchpad_core.plugins.forges import ForgeTokenRevokedError, ForgeUnavailableError
 
 from launchpad_github.forge import GitHub
 from launchpad_github.plugin import launchpad_forges

@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from launchpad_core.forges import ForgeUnavailableError, OAuthClient
+from launchpad_core.plugins.forges import ForgeUnavailableError, OAuthClient
 
 from launchpad_gitlab.forge import GitLab
 from launchpad_gitlab.plugin import launchpad_forges

@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from launchpad_core.billing import (
+from launchpad_core.plugins.billing import (
     BillingUnavailableError,
     InvalidEventError,
     InvalidWebhookError,

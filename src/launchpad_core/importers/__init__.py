@@ -7,5 +7,5 @@
 Each turns a template directory into a LaunchPad definition whose rendering
 gives the original tool's output byte for byte, and contributes through the
 ordinary hooks what that tool gives every template (filters, globals, the
-render context). See :mod:`launchpad_core.importing` for the entry points.
+render context). See :mod:`launchpad_core.importers.importing` for the entry points.
 """

@@ -20,10 +20,10 @@ from typing import Any
 import attrs
 
 from ..errors import LoadError, UntrustedCodeError
-from ..hookspecs import hookimpl
 from ..model.answers import Answers
 from ..model.template import EnvOptions, FileSpec, Settings, Template
-from ..variables import VariableType
+from ..model.variables import VariableType
+from ..plugins.hookspecs import hookimpl
 from . import cookiecutter_ext
 from .cookiecutter_context import DICT_TYPE, to_variables
 from .cookiecutter_ext import rewrite_now_in, rewrite_now_tags
@@ -57,7 +57,7 @@ class CookiecutterImporter:
         import shutil
         import tempfile
 
-        from ..tasks import run_script
+        from ..render.template_tasks import run_script
 
         with tempfile.TemporaryDirectory(prefix="cookiecutter") as tmp:
             copy = Path(tmp) / Path(path).resolve().name

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import LoadError
 from ..model.template import NAME_PATTERN, Choice, EnvOptions, Variable
-from ..variables import VariableType
+from ..model.variables import VariableType
 from .jinja_text import captured, expression, has_markup, literal
 
 _NAME = re.compile(NAME_PATTERN)

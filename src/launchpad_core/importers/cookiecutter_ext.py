@@ -20,7 +20,7 @@ import attrs
 import jinja2
 
 from ..model.template import EnvOptions
-from ..sandbox import refuse_beyond
+from ..render.sandbox import refuse_beyond
 from .jinja_text import environment_options, expression
 
 DEFAULT_DATETIME_FORMAT = "%Y-%m-%d"

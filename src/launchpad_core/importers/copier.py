@@ -18,13 +18,13 @@ from typing import Any
 
 import attrs
 
-from ..deadline import deadline
-from ..engine import Engine
 from ..errors import LoadError
-from ..hookspecs import hookimpl
 from ..model.answers import Answers
 from ..model.template import EnvOptions, FileSpec, Settings, Template, Variable
-from ..variables import VariableType
+from ..model.variables import VariableType
+from ..plugins.hookspecs import hookimpl
+from ..render.deadline import deadline
+from ..render.engine import Engine
 from . import copier_filters
 from .copier_config import CopierConfig, config_path, load_config
 from .copier_questions import (

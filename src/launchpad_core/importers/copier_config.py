@@ -103,7 +103,7 @@ def _load_documents(path: Path, root: Path) -> dict[str, Any]:
     try:
         documents = _flatten(yaml.load_all(path.read_bytes(), Loader=loader))
     except yaml.YAMLError as exc:
-        from ..loading import yaml_error_line
+        from ..sources.loading import yaml_error_line
 
         raise LoadError(yaml_error_line(path, exc)) from None
     except (ValueError, TypeError) as exc:

@@ -25,8 +25,8 @@ from jinja2 import pass_environment
 from jinja2.exceptions import FilterArgumentError
 from jinja2.runtime import Undefined
 
-from .. import regexes
-from ..sandbox import refuse_beyond
+from ..render import regexes
+from ..render.sandbox import refuse_beyond
 
 _UUID_NAMESPACE = "20851c88-ac15-449f-9ee7-74829105da86"
 _PATH_TYPES = {"posix": PurePosixPath, "windows": PureWindowsPath, "native": PurePath}

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import LoadError
 from ..model.template import Choice, EnvOptions, Variable
-from ..variables import VariableType
+from ..model.variables import VariableType
 from .jinja_text import has_markup, literal
 
 if TYPE_CHECKING:

@@ -43,7 +43,7 @@ class FreshClone:
 
 def _git(root: Path, *args: str) -> str | None:
     """Git's output in ``root``, or None (Git missing, failing or too slow)."""
-    from ..git import GitError, git_output  # only a Git template's import runs Git
+    from ..sources.git import GitError, git_output  # only a Git template's import runs Git
 
     try:
         return git_output("-C", str(root), *args, timeout=_GIT_SECONDS)
@@ -68,7 +68,7 @@ def process_umask() -> int:
 def fresh_clone(root: Path) -> FreshClone | None:
     """The facts of the repository whose top level is ``root``; None when ``root`` is not
     one (a folder inside a repository is not cloned by Copier either) or Git is missing."""
-    from ..git import is_repository_root
+    from ..sources.git import is_repository_root
 
     if not is_repository_root(root):
         return None

@@ -1,7 +1,7 @@
 """Default plugin: a LaunchPad template directory (``launchpad.yml`` beside a file tree)
 as one definition, the JSON the hosted API takes (``launchpad import launchpad DIR``).
 
-Rendering reads such a directory directly (:func:`launchpad_core.loading.load_source`);
+Rendering reads such a directory directly (:func:`launchpad_core.sources.loading.load_source`);
 this importer is what turns it into a single file to keep, review or upload.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..hookspecs import hookimpl
-from ..limits import Limits
-from ..loading import DIRECTORY_DEFINITIONS, load_directory
 from ..model.template import Template
+from ..plugins.hookspecs import hookimpl
+from ..render.limits import Limits
+from ..sources.loading import DIRECTORY_DEFINITIONS, load_directory
 
 FORMAT = "launchpad"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import attrs
 
 from ..errors import LoadError
-from ..limits import Limits
 from ..model.template import FileSpec
+from ..render.limits import Limits
 from .git_checkout import FreshClone
 
 

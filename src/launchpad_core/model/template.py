@@ -2,8 +2,8 @@
 
 A definition is what the hosted service stores as ``templates.definition`` and
 what ``launchpad.yml`` / a ``*.json`` definition file holds. The JSON form is
-produced and read by the one converter in :mod:`launchpad_core.serialization`;
-the JSON Schema is generated from these classes (:mod:`launchpad_core.schema`),
+produced and read by the one converter in :mod:`launchpad_core.model.serialization`;
+the JSON Schema is generated from these classes (:mod:`launchpad_core.model.schema`),
 so field docs live here, in ``metadata={"doc": ...}``.
 """
 
@@ -186,7 +186,7 @@ def _markers(envops: EnvOptions) -> tuple[str, ...]:
 class TrustedEnvOptions(EnvOptions):
     """:class:`EnvOptions` plus the Jinja extensions a trusted template loads.
 
-    Never read from a definition: :func:`launchpad_core.runtime.trusting` makes
+    Never read from a definition: :func:`launchpad_core.launchpad.trusting` makes
     one from ``settings.jinja_extensions`` when the local user trusts the
     template, and the engine then builds an environment with those extensions.
     """

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from launchpad_core.billing import BillingProvider, FreeOnlyProvider
-from launchpad_core.billing import BillingUnavailableError as ProviderUnavailable
+from launchpad_core.plugins.billing import BillingProvider, FreeOnlyProvider
+from launchpad_core.plugins.billing import BillingUnavailableError as ProviderUnavailable
 
 from ..billing.models import Subscription, SubscriptionStatus
 from ..clock import Clock

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from launchpad_core.billing import BillingProvider
-from launchpad_core.billing import BillingUnavailableError as ProviderUnavailable
+from launchpad_core.plugins.billing import BillingProvider
+from launchpad_core.plugins.billing import BillingUnavailableError as ProviderUnavailable
 
 from ..accounts.schemas import UserView
 from ..errors import (

@@ -25,9 +25,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from launchpad_core.billing import BillingEvent, BillingProvider, InvalidWebhookError
-from launchpad_core.billing import InvalidEventError as CoreInvalidEventError
-from launchpad_core.billing import SubscriptionState as ProviderState
+from launchpad_core.plugins.billing import BillingEvent, BillingProvider, InvalidWebhookError
+from launchpad_core.plugins.billing import InvalidEventError as CoreInvalidEventError
+from launchpad_core.plugins.billing import SubscriptionState as ProviderState
 
 from ..accounts.models import User
 from ..clock import Clock

@@ -22,7 +22,7 @@ import falcon
 import requests
 from authlib.integrations.requests_client import OAuth2Session, OAuthError
 
-from launchpad_core.forges import Forge
+from launchpad_core.plugins.forges import Forge
 
 from ..accounts.auth import EXPIRED
 from ..clock import Clock

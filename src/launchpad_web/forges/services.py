@@ -23,9 +23,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from launchpad_core import Launchpad
-from launchpad_core.forges import Forge, ForgeUser
-from launchpad_core.forges import ForgeTokenRevokedError as RevokedByForge
-from launchpad_core.forges import ForgeUnavailableError as ForgeDown
+from launchpad_core.plugins.forges import Forge, ForgeUser
+from launchpad_core.plugins.forges import ForgeTokenRevokedError as RevokedByForge
+from launchpad_core.plugins.forges import ForgeUnavailableError as ForgeDown
 
 from ..accounts.models import User
 from ..accounts.schemas import UserView

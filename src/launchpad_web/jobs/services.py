@@ -25,9 +25,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from launchpad_core import DefinitionError, Template
-from launchpad_core.hosted import unskippable_code
-from launchpad_core.importing import load_warnings, skipped_tasks, task_name
-from launchpad_core.serialization import structure_template
+from launchpad_core.importers.importing import load_warnings, skipped_tasks, task_name
+from launchpad_core.isolation.hosted import unskippable_code
+from launchpad_core.model.serialization import structure_template
 
 from ..billing.quotas import Quotas
 from ..clock import Clock

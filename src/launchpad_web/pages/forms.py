@@ -15,7 +15,7 @@ from typing import Any
 import falcon
 
 from launchpad_core.model.template import Template, Variable
-from launchpad_core.variables import VariableType
+from launchpad_core.model.variables import VariableType
 
 from ..errors import (
     ApiError,

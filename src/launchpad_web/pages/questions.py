@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from launchpad_core.model.template import Template, Variable
-from launchpad_core.variables import TRUE_WORDS
+from launchpad_core.model.variables import TRUE_WORDS
 
 RADIO_MAX = 5
 NUMBER_STEPS = {"int": "1", "float": "any"}

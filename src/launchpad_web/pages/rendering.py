@@ -1,5 +1,5 @@
 """Page templates: a plain ``jinja2.Environment`` with autoescape, separate from the
-sandboxed engine that renders users' templates (``launchpad_core.rendering``).
+sandboxed engine that renders users' templates (``launchpad_core.render.rendering``).
 
 Everything a user typed (template names, help text, answers, logs) reaches the
 HTML through ``{{ ... }}`` and so is escaped; the page templates never use ``|safe``.

@@ -17,8 +17,8 @@ from urllib.parse import quote, urlsplit
 import attrs
 import falcon
 
-from launchpad_core.serialization import structure_template
-from launchpad_core.variables import VariableType
+from launchpad_core.model.serialization import structure_template
+from launchpad_core.model.variables import VariableType
 
 from ..accounts.auth import Authenticator
 from ..accounts.schemas import LoginRequest, SignupRequest

@@ -1,7 +1,7 @@
 """Request bodies and value objects of the templates domain (what the API reads and answers).
 
 A template's ``definition`` is the core's JSON form of :class:`launchpad_core.Template`
-(see ``launchpad_core.schema`` for its JSON Schema); it is checked by the core on
+(see ``launchpad_core.model.schema`` for its JSON Schema); it is checked by the core on
 every save. ``version`` counts saves from 1; every version stays readable.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from launchpad_core.importing import tasks_skipped_by_service
+from launchpad_core.importers.importing import tasks_skipped_by_service
 
 from ..converter import VersionNumber
 from .models import TemplateRecord, TemplateVersion

@@ -24,8 +24,9 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, defer
 
-from launchpad_core import DefinitionError, LaunchpadError, Problem, Template, strict_json
-from launchpad_core.serialization import structure_template
+from launchpad_core import DefinitionError, LaunchpadError, Problem, Template
+from launchpad_core.model import strict_json
+from launchpad_core.model.serialization import structure_template
 
 from ..billing.quotas import Quotas
 from ..clock import Clock

@@ -14,7 +14,7 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from launchpad_core.template_zips import definition_zip
+from launchpad_core.sources.zips import definition_zip
 
 from ..db import end_transaction
 from ..errors import ValidationFailedError

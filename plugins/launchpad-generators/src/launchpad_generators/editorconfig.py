@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from launchpad_core import Answers, FileSpec
-from launchpad_core.generators import FileGenerator
+from launchpad_core.plugins.generators import FileGenerator
 
 from .options import Options
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from launchpad_core import Answers, FileSpec
-from launchpad_core.generators import FileGenerator
+from launchpad_core.plugins.generators import FileGenerator
 
 from .data import read_text
 from .options import Options

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 from launchpad_core import Answers, FileSpec
-from launchpad_core.generators import FileGenerator
+from launchpad_core.plugins.generators import FileGenerator
 
 from .data import read_text
 from .options import Options

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from launchpad_core import hookimpl
-from launchpad_core.generators import FileGenerator
+from launchpad_core.plugins.generators import FileGenerator
 
 from . import editorconfig, github_actions, gitignore, license
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
-from launchpad_core.forges import (
+from launchpad_core.plugins.forges import (
     ForgeEmail,
     ForgeRepository,
     ForgeRepositoryExistsError,

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 import attrs
-from launchpad_core.forges import (
+from launchpad_core.plugins.forges import (
     ForgeEmail,
     ForgeRepository,
     ForgeRepositoryExistsError,

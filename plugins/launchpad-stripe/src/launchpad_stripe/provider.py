@@ -15,8 +15,9 @@ from typing import Any
 
 import attrs
 import stripe
-from launchpad_core import LaunchpadError, strict_json
-from launchpad_core.billing import (
+from launchpad_core import LaunchpadError
+from launchpad_core.model import strict_json
+from launchpad_core.plugins.billing import (
     BillingEvent,
     BillingUnavailableError,
     CheckoutSession,

@@ -1,0 +1,2 @@
+"""The ``launchpad`` command line: the launcher, the commands, the render daemon and the hosted
+service's client."""

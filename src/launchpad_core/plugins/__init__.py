@@ -1,0 +1,2 @@
+"""Plugins: every hook (``hookspecs``), the manager (``manager``), and the interfaces plugins
+implement (billing providers, forges, file generators)."""
