@@ -18,6 +18,7 @@ import yaml
 
 from launchpad_core import Choice, Variable
 from launchpad_core.cli import main as cli
+from launchpad_core.cli import prompts as cli_prompts
 from launchpad_core.model.variables import BUILTIN_VARIABLE_TYPES
 
 TYPES = {kind.name: kind for kind in BUILTIN_VARIABLE_TYPES}
@@ -274,7 +275,7 @@ def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str])
 def _ask(
     monkeypatch: pytest.MonkeyPatch, var: Variable, default: Any, reply: str
 ) -> tuple[str, list[str]]:
-    """What ``prompts.ask`` returns for ``reply``, and the prompts it showed."""
+    """What ``cli_prompts.ask`` returns for ``reply``, and the prompts it showed."""
     prompts: list[str] = []
 
     def fake_input(prompt: str) -> str:
@@ -286,8 +287,8 @@ def _ask(
         return reply
 
     monkeypatch.setattr("builtins.input", fake_input)
-    monkeypatch.setattr(cli.getpass, "getpass", fake_getpass)
-    return prompts.ask(var, TYPES[var.type], default), prompts
+    monkeypatch.setattr(cli_prompts.getpass, "getpass", fake_getpass)
+    return cli_prompts.ask(var, TYPES[var.type], default), prompts
 
 
 def test_ask_shows_the_default_and_takes_it_for_an_empty_reply(
@@ -333,7 +334,7 @@ def test_interactive_render_asks_for_what_is_missing(
     replies = iter(["rocket"])
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
     monkeypatch.setattr("builtins.input", lambda prompt: next(replies))
-    monkeypatch.setattr(cli.getpass, "getpass", lambda prompt: "typed-secret")
+    monkeypatch.setattr(cli_prompts.getpass, "getpass", lambda prompt: "typed-secret")
     code, _, _ = run(capsys, "render", str(source), str(tmp_path / "o"), "-d", "n=2")
     assert code == 0
     assert (tmp_path / "o" / "rocket" / "README.md").read_text() == "# rocket 2\n"

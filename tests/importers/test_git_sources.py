@@ -26,6 +26,7 @@ from launchpad_core.sources.repositories import (
     resolve_source,
     without_credentials,
 )
+from launchpad_core.testing import free_port
 
 from .conftest import assert_same_tree, write_tree
 from .git_http import GitHttpServer, serving
@@ -313,12 +314,6 @@ def test_without_a_cache_the_clone_is_removed_after_the_command(server, tmp_path
 
 
 # -- errors: one line, non-zero, nothing half-written ---------------------------------------------
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def assert_one_line(code: int, err: str, *parts: str) -> None:
     assert code == 1
     assert err.count("\n") == 1 and "Traceback" not in err, err
