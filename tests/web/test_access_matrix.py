@@ -34,6 +34,8 @@ from .conftest import OUTBOX
 from .test_openapi import router_operations
 from .test_teams import Person, add_member, create_team, people
 
+pytestmark = pytest.mark.slow  # hundreds of requests: the full run only
+
 
 @attrs.frozen
 class Call:

@@ -22,6 +22,8 @@ from launchpad_worker.compose import service_app
 from .test_browser import PASSWORD, Browser, chromium, database  # noqa: F401 (fixtures)
 from .test_password_reset import link_in, mails_to
 
+pytestmark = pytest.mark.slow  # a browser, or hundreds of requests: the full run only
+
 NEW_PASSWORD = "another horse battery staple"
 
 

@@ -20,6 +20,8 @@ from playwright.sync_api import Page, expect
 
 from .test_browser import Browser, base_url, chromium, database, sign_up, tab_to  # noqa: F401
 
+pytestmark = pytest.mark.slow  # a browser, or hundreds of requests: the full run only
+
 BUILT = {
     "name": "scratch",
     "variables": [

@@ -23,6 +23,8 @@ from launchpad_worker.compose import service_app
 
 from .forge_standin import StandinForge, forge_settings, launchpad_with_forges, running
 
+pytestmark = pytest.mark.slow  # a browser, or hundreds of requests: the full run only
+
 KEY = Fernet.generate_key().decode()
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -16,6 +16,8 @@ from schemathesis.checks import not_a_server_error
 
 from .conftest import PASSWORD
 
+pytestmark = pytest.mark.slow  # hundreds of requests: the full run only
+
 
 @pytest.fixture
 def bearer(client: Any, signup: Any) -> dict[str, str]:

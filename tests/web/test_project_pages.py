@@ -16,6 +16,8 @@ from playwright.sync_api import expect
 from .test_account_pages import sign_up
 from .test_browser import Browser, base_url, chromium, database  # noqa: F401 (fixtures)
 
+pytestmark = pytest.mark.slow  # a browser, or hundreds of requests: the full run only
+
 TEMPLATE = {
     "name": "fleet <service>",
     "variables": [{"name": "project_name", "type": "str", "default": "rocket"},
