@@ -19,7 +19,6 @@ from launchpad_core import Launchpad, default_launchpad
 from .accounts import resources as accounts_resources
 from .accounts.auth import Authenticator, SessionCookie
 from .accounts.csrf import CsrfGuard
-from .accounts.export import AccountExport
 from .accounts.passwords import Passwords
 from .accounts.resets import PasswordResets
 from .accounts.services import AccountService
@@ -28,7 +27,7 @@ from .accounts.throttling import LoginThrottle, SignupThrottle
 from .accounts.tokens import TokenStore
 from .billing import resources as billing_resources
 from .billing.quotas import Quotas
-from .billing.services import BillingService
+from .billing.services import BillingService, cancel_with_account
 from .billing.webhooks import WebhookProcessor
 from .clock import Clock, system_clock
 from .db import make_engine, make_session_factory
@@ -47,6 +46,7 @@ from .migrate import head_revision
 from .notifications import Notifier
 from .openapi import OpenApiResource, Route, build_document
 from .pages import install as install_pages
+from .personal_data import AccountExport
 from .problems import install_error_handlers
 from .projects import resources as projects_resources
 from .projects.services import ProjectService
@@ -55,7 +55,7 @@ from .publishing.services import PublishService
 from .request_bodies import JSON_HANDLER
 from .settings import WebSettings
 from .teams import resources as teams_resources
-from .teams.services import TeamService
+from .teams.services import TeamService, leave_with_account
 from .templates import resources as templates_resources
 from .templates.cache import ListPages, TemplateListCache
 from .templates.database_pages import DatabaseListCache
@@ -90,10 +90,11 @@ def create_app(
     template_cache = list_cache(settings, session_factory)
     passwords = Passwords(settings.password_hashing)
     accounts = AccountService(passwords=passwords, clock=clock,
-                              throttle=LoginThrottle(clock=clock), billing=billing,
+                              throttle=LoginThrottle(clock=clock),
                               signups=SignupThrottle(
                                   clock=clock, per_address=settings.signups_per_address),
-                              template_lists=template_cache)
+                              on_delete=(cancel_with_account(billing),
+                                         leave_with_account(template_cache)))
 
     plans_enforced = settings.billing.plans_enforced(billing.name)
     quotas = Quotas(plans=settings.billing.plans, clock=clock, enforced=plans_enforced,

@@ -9,6 +9,7 @@ error (see :class:`~launchpad_web.middleware.DbSession`).
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 import falcon
 
@@ -17,7 +18,6 @@ from ..notifications import Notifier
 from ..openapi import JSON_OBJECT, Route, operation
 from ..request_bodies import read_json
 from .auth import Authenticator, current_user, require_session, require_user
-from .export import AccountExport
 from .resets import PasswordResets
 from .schemas import (
     AccountDeletionRequest,
@@ -34,6 +34,9 @@ from .schemas import (
 )
 from .services import AccountService
 from .tokens import TokenStore
+
+if TYPE_CHECKING:
+    from ..personal_data import AccountExport
 
 
 class SignupResource:

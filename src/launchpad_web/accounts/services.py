@@ -9,47 +9,46 @@ error: the resources set ``req.context.commit_on_error``.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from launchpad_core.plugins.billing import BillingProvider, FreeOnlyProvider
-from launchpad_core.plugins.billing import BillingUnavailableError as ProviderUnavailable
-
-from ..billing.models import Subscription, SubscriptionStatus
 from ..clock import Clock
 from ..emails import Email
 from ..errors import (
-    BillingUnavailableError,
     EmailTakenError,
     InvalidCredentialsError,
     WrongPasswordError,
 )
-from ..teams.models import Team, TeamMembership
-from ..teams.services import co_member_ids, hand_over_teams, sync_member_role
 from .auth import CHALLENGE
 from .models import NO_PASSWORD, LoginFailure, ThrottleScope, User, UserRole
 from .passwords import Passwords
 from .schemas import UserView
 from .throttling import LoginThrottle, SignupThrottle
 
-if TYPE_CHECKING:
-    from ..templates.cache import ListPages
+
+class AccountDeletion(Protocol):
+    """What another domain does when an account goes (teams, billing), given at
+    composition (:func:`launchpad_web.app.create_app`) so accounts imports neither.
+
+    Called before the user's row is deleted, in the same transaction; raising stops the
+    deletion with nothing changed. It may return what to do once the row is gone."""
+
+    def __call__(self, db: Session, user_id: uuid.UUID) -> Callable[[], None] | None: ...
 
 
 class AccountService:
     def __init__(self, *, passwords: Passwords, clock: Clock, throttle: LoginThrottle,
                  signups: SignupThrottle | None = None,
-                 billing: BillingProvider | None = None,
-                 template_lists: ListPages | None = None):
+                 on_delete: Sequence[AccountDeletion] = ()):
         self.passwords = passwords
         self.clock = clock
         self.throttle = throttle
         self.signups = signups or SignupThrottle(clock=clock)
-        self.billing = billing or FreeOnlyProvider()
-        self.template_lists = template_lists
+        self.on_delete = tuple(on_delete)
 
     def signup(self, db: Session, *, email: Email, password: str,
                address: str | None) -> UserView:
@@ -120,33 +119,14 @@ class AccountService:
         ``created_by``/``invited_by`` set to NULL."""
         user = self._verified(db, user_id, password, address, field="$.password")
         email = user.email
-        self._cancel_paid_subscriptions(db, user_id)
-        if self.template_lists is not None:  # its templates leave its teams' lists
-            self.template_lists.lists_changed(db, co_member_ids(db, user_id))
-        hand_over_teams(db, user_id)
-        orphaned = db.scalars(sa.select(TeamMembership.user_id).join(
-            Team, Team.id == TeamMembership.team_id).where(
-                Team.owner_id == user_id, TeamMembership.user_id != user_id)).all()
+        once_deleted = [then for deletion in self.on_delete
+                        if (then := deletion(db, user_id)) is not None]
         db.execute(sa.delete(User).where(User.id == user_id))
         db.expire_all()
-        for member_id in set(orphaned):
-            sync_member_role(db, member_id)
+        for then in once_deleted:
+            then()
         db.execute(sa.delete(LoginFailure).where(LoginFailure.scope == ThrottleScope.ACCOUNT,
                                                  LoginFailure.key == email))
-
-    def _cancel_paid_subscriptions(self, db: Session, user_id: uuid.UUID) -> None:
-        """Stop the provider charging a deleted account, before anything is deleted: if the
-        provider cannot be reached, the deletion fails (503) and can be asked again."""
-        running = db.scalars(sa.select(Subscription.stripe_subscription_id).where(
-            Subscription.user_id == user_id,
-            Subscription.stripe_subscription_id.is_not(None),
-            Subscription.status != SubscriptionStatus.CANCELED)).all()
-        for subscription_id in running:
-            try:
-                self.billing.cancel_subscription(subscription_id)
-            except ProviderUnavailable as exc:
-                raise BillingUnavailableError(
-                    f"the account was not deleted: {exc.message}") from None
 
     def get(self, db: Session, user_id: uuid.UUID) -> UserView | None:
         user = db.get(User, user_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -47,6 +47,25 @@ def provider_errors() -> Iterator[None]:
         yield
     except ProviderUnavailable as exc:
         raise BillingUnavailableError(exc.message) from None
+
+
+def cancel_with_account(provider: BillingProvider) -> Callable[[Session, uuid.UUID], None]:
+    """An account deletion step (:class:`~launchpad_web.accounts.services.AccountDeletion`):
+    stop the provider charging the account before anything is deleted. If the provider
+    cannot be reached, the deletion fails (503) and can be asked again."""
+    def cancel(db: Session, user_id: uuid.UUID) -> None:
+        running = db.scalars(sa.select(Subscription.stripe_subscription_id).where(
+            Subscription.user_id == user_id,
+            Subscription.stripe_subscription_id.is_not(None),
+            Subscription.status != SubscriptionStatus.CANCELED)).all()
+        for subscription_id in running:
+            try:
+                provider.cancel_subscription(subscription_id)
+            except ProviderUnavailable as exc:
+                raise BillingUnavailableError(
+                    f"the account was not deleted: {exc.message}") from None
+
+    return cancel
 
 
 class BillingService:

@@ -344,6 +344,28 @@ def _owners_by_seniority(team_id: Any) -> sa.Select[tuple[uuid.UUID]]:
             .order_by(TeamMembership.joined_at, TeamMembership.user_id))
 
 
+def leave_with_account(template_lists: ListPages | None
+                       ) -> Callable[[Session, uuid.UUID], Callable[[], None]]:
+    """An account deletion step (:class:`~launchpad_web.accounts.services.AccountDeletion`):
+    its templates leave its teams' lists, its teams pass on (:func:`hand_over_teams`),
+    and once it is gone the members of the teams that went with it get their role back."""
+    def leave(db: Session, user_id: uuid.UUID) -> Callable[[], None]:
+        if template_lists is not None:
+            template_lists.lists_changed(db, co_member_ids(db, user_id))
+        hand_over_teams(db, user_id)
+        orphaned = set(db.scalars(sa.select(TeamMembership.user_id).join(
+            Team, Team.id == TeamMembership.team_id).where(
+                Team.owner_id == user_id, TeamMembership.user_id != user_id)).all())
+
+        def give_roles_back() -> None:
+            for member_id in orphaned:
+                sync_member_role(db, member_id)
+
+        return give_roles_back
+
+    return leave
+
+
 def hand_over_teams(db: Session, user_id: uuid.UUID) -> None:
     """Before ``user_id``'s account goes: each team it is primary owner of passes to its
     longest-standing other owner; a team with no other owner keeps it (and goes too)."""

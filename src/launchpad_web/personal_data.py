@@ -20,15 +20,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from .. import models as all_models
-from ..billing.models import Subscription
-from ..clock import Clock
-from ..db import Base
-from ..forges.models import TOKEN_COLUMNS, ForgeAccount
-from ..jobs.models import GenerationJob
-from ..teams.models import Team, TeamInvitation, TeamMembership
-from ..templates.models import TemplateRecord, TemplateVersion
-from .models import ApiToken, AuthSession, User
+from . import models as all_models
+from .accounts.models import ApiToken, AuthSession, User
+from .billing.models import Subscription
+from .clock import Clock
+from .db import Base
+from .forges.models import TOKEN_COLUMNS, ForgeAccount
+from .jobs.models import GenerationJob
+from .teams.models import Team, TeamInvitation, TeamMembership
+from .templates.models import TemplateRecord, TemplateVersion
 
 FORMAT = "launchpad-export/1"
 SECRET_COLUMNS = frozenset({"hashed_password", "token_hash", *TOKEN_COLUMNS})
