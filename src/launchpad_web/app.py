@@ -61,6 +61,7 @@ from .templates.cache import ListPages, TemplateListCache
 from .templates.database_pages import DatabaseListCache
 from .templates.services import TemplateService
 from .templates.transfer import TemplateTransfer
+from .usage import DomainUsage
 
 OPENAPI_PATH = "/api/openapi.json"
 
@@ -97,8 +98,8 @@ def create_app(
                                          leave_with_account(template_cache)))
 
     plans_enforced = settings.billing.plans_enforced(billing.name)
-    quotas = Quotas(plans=settings.billing.plans, clock=clock, enforced=plans_enforced,
-                    past_due_grace=settings.billing.past_due_grace)
+    quotas = Quotas(usage=DomainUsage(), plans=settings.billing.plans, clock=clock,
+                    enforced=plans_enforced, past_due_grace=settings.billing.past_due_grace)
     teams = TeamService(quotas=quotas, clock=clock, template_lists=template_cache,
                         public_url=settings.public_url)
     evaluator = Evaluator(settings.evaluation)

@@ -29,6 +29,7 @@ from launchpad_web.evaluation import EvaluationSettings
 from launchpad_web.jobs.models import GenerationJob, JobStatus
 from launchpad_web.teams.models import Team
 from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+from launchpad_web.usage import DomainUsage
 from launchpad_worker.compose import service_app
 
 from .conftest import PASSWORD
@@ -72,7 +73,7 @@ def add_team(session, owner):
 
 @pytest.fixture
 def quotas():
-    return Quotas(clock=lambda: NOW)
+    return Quotas(usage=DomainUsage(), clock=lambda: NOW)
 
 
 def test_free_allows_three_private_templates(db, quotas):
@@ -125,7 +126,8 @@ def test_teams_need_the_team_plan(db, quotas):
 
 
 def test_team_generations_count_per_team_against_the_owners_plan(db):
-    quotas = Quotas(clock=lambda: NOW, plans=PlanCatalog.parse("team.generations=2"))
+    quotas = Quotas(usage=DomainUsage(), clock=lambda: NOW,
+                    plans=PlanCatalog.parse("team.generations=2"))
     with db.session() as session:
         owner, member = add_user(session, Plan.TEAM), add_user(session)
         team, template = add_team(session, owner)
@@ -163,7 +165,7 @@ def test_a_team_whose_owner_left_the_team_plan_keeps_its_templates_but_cannot_us
      NOW + timedelta(days=3), Plan.FREE),
 ])
 def test_past_due_grace_and_canceled_until_period_end(db, status, extra, now, expected):
-    quotas = Quotas(clock=lambda: now)
+    quotas = Quotas(usage=DomainUsage(), clock=lambda: now)
     with db.session() as session:
         user = add_user(session, Plan.PRO, status, **extra)
         session.get(User, user.id).role = UserRole.PRO
@@ -238,7 +240,8 @@ def test_twenty_parallel_template_creates_leave_exactly_three(committing_engine,
 
 
 def test_parallel_generations_on_a_team_template_stop_at_the_limit(committing_engine):
-    quotas = Quotas(clock=lambda: NOW, plans=PlanCatalog.parse("team.generations=5"))
+    quotas = Quotas(usage=DomainUsage(), clock=lambda: NOW,
+                    plans=PlanCatalog.parse("team.generations=5"))
     with make_session_factory(committing_engine).begin() as session:
         owner = add_user(session, Plan.TEAM)
         team, template = add_team(session, owner)

@@ -22,6 +22,7 @@ from launchpad_web.errors import (
 from launchpad_web.migrate import alembic_config
 from launchpad_web.teams.models import TeamRole
 from launchpad_web.teams.services import TeamService, token_hash
+from launchpad_web.usage import DomainUsage
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -119,7 +120,7 @@ def test_two_owners_stepping_down_at_once_leave_one_owner(committing_engine):
         team_id = add_team(connection, ann)
         add_membership(connection, team_id, ann, "owner")
         add_membership(connection, team_id, bob, "owner")
-    service = TeamService(quotas=Quotas(), clock=lambda: NOW)
+    service = TeamService(quotas=Quotas(usage=DomainUsage()), clock=lambda: NOW)
     outcome: list[object] = []
 
     def bob_steps_down() -> None:
@@ -149,7 +150,7 @@ def test_two_owners_stepping_down_at_once_leave_one_owner(committing_engine):
 
 
 def test_an_invitation_is_accepted_once_and_never_for_a_team_already_joined(db):
-    service = TeamService(quotas=Quotas(), clock=lambda: NOW)
+    service = TeamService(quotas=Quotas(usage=DomainUsage()), clock=lambda: NOW)
     with db.session() as session:
         connection = session.connection()
         owner = add_user(connection, "owner@example.org")

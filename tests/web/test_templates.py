@@ -24,6 +24,7 @@ from launchpad_web.models import metadata
 from launchpad_web.templates.models import TemplateRecord, TemplateVersion
 from launchpad_web.templates.schemas import TemplateRequest, TemplateUpdateRequest
 from launchpad_web.templates.services import TemplateService, encode_cursor
+from launchpad_web.usage import DomainUsage
 
 from .conftest import Person, join_team, people
 
@@ -237,7 +238,8 @@ def test_a_stale_or_missing_version_changes_nothing(person, db, case):
 def test_of_two_concurrent_saves_of_one_version_the_second_conflicts(committing_engine):
     """The second save waits for the first's lock, then finds its version stale."""
     now = datetime(2030, 1, 1, tzinfo=UTC)
-    service = TemplateService(quotas=Quotas(clock=lambda: now), clock=lambda: now)
+    quotas = Quotas(usage=DomainUsage(), clock=lambda: now)
+    service = TemplateService(quotas=quotas, clock=lambda: now)
     with sa.orm.Session(committing_engine) as session:
         user = User(email="ann@example.org", hashed_password="x", created_at=now, updated_at=now)
         session.add(user)

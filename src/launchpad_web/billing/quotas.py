@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -34,24 +35,39 @@ from sqlalchemy.orm import Session
 from ..accounts.models import User
 from ..clock import Clock, system_clock
 from ..errors import NotFoundError, PlanRequiredError, QuotaExceededError, TooManyJobsError
-from ..jobs.models import GenerationJob, JobStatus
-from ..teams.models import Team
-from ..templates.models import TemplateRecord
 from .current_plan import current_plan, sync_role
 from .models import Plan
 from .plans import Period, PlanCatalog, PlanLimits
 
 JOBS_RETRY_AFTER_SECONDS = 10
-#: A self-hosted service (no billing provider): every feature on, no monthly counts;
-#: jobs in flight stay bounded, as the Team plan's (an operational limit, not a sale).
-IN_FLIGHT = (JobStatus.PENDING, JobStatus.PROCESSING)
+
+
+class Usage(Protocol):
+    """What the limits are counted on, read from the domains that own it (templates, jobs,
+    teams): :class:`launchpad_web.usage.DomainUsage`, handed in by ``create_app`` so that
+    billing imports none of them."""
+
+    def private_templates(self, db: Session, user_id: uuid.UUID) -> int: ...
+
+    def jobs_in_flight(self, db: Session, user_id: uuid.UUID) -> int: ...
+
+    def personal_generations(self, db: Session, user_id: uuid.UUID, period: Period) -> int: ...
+
+    def team_generations(self, db: Session, team_id: uuid.UUID, period: Period) -> int: ...
+
+    def team_owner(self, db: Session, team_id: uuid.UUID, *, lock: bool) -> uuid.UUID | None:
+        ...
+
+    def owned_teams(self, db: Session, user_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]: ...
 
 
 class Quotas:
     """Checks a plan's limits; raises an ``ApiError`` (402 or 404) when one is exceeded."""
 
-    def __init__(self, *, plans: PlanCatalog | None = None, clock: Clock = system_clock,
-                 past_due_grace: timedelta = timedelta(days=7), enforced: bool = True):
+    def __init__(self, *, usage: Usage, plans: PlanCatalog | None = None,
+                 clock: Clock = system_clock, past_due_grace: timedelta = timedelta(days=7),
+                 enforced: bool = True):
+        self.usage = usage
         self.plans = plans or PlanCatalog()
         self.enforced = enforced
         self.unenforced = PlanLimits(private_templates=None, generations_per_month=None,
@@ -68,7 +84,7 @@ class Quotas:
             self._team_owner_limits(db, team_id)
             return
         plan, limits = self._lock_user(db, user_id)
-        used = private_templates(db, user_id)
+        used = self.usage.private_templates(db, user_id)
         if limits.private_templates is not None and used >= limits.private_templates:
             raise QuotaExceededError(
                 f"the {plan.title()} plan allows {limits.private_templates} private templates; "
@@ -87,10 +103,11 @@ class Quotas:
         period = Period.month_of(self.clock())
         if team_id is None:
             plan, limits = self._lock_user(db, user_id)
-            used, whose = personal_generations(db, user_id, period), f"the {plan.title()} plan"
+            used = self.usage.personal_generations(db, user_id, period)
+            whose = f"the {plan.title()} plan"
         else:
             limits = self._team_owner_limits(db, team_id, lock=True)
-            used, whose = team_generations(db, team_id, period), "this team's plan"
+            used, whose = self.usage.team_generations(db, team_id, period), "this team's plan"
         if limits.generations_per_month is not None and used >= limits.generations_per_month:
             raise QuotaExceededError(
                 f"{whose} allows {limits.generations_per_month} generations a month; "
@@ -103,7 +120,7 @@ class Quotas:
         plan, limits = self._lock_user(db, user_id)
         if limits.jobs_in_flight is None:
             return
-        if jobs_in_flight(db, user_id) >= limits.jobs_in_flight:
+        if self.usage.jobs_in_flight(db, user_id) >= limits.jobs_in_flight:
             raise TooManyJobsError(
                 f"the {plan.title()} plan allows {limits.jobs_in_flight} jobs queued or "
                 "running at once; wait for one to finish", retry_after=JOBS_RETRY_AFTER_SECONDS)
@@ -127,8 +144,7 @@ class Quotas:
 
     def _team_owner_limits(self, db: Session, team_id: uuid.UUID, *,
                            lock: bool = False) -> PlanLimits:
-        query = sa.select(Team.owner_id).where(Team.id == team_id)
-        owner_id = db.scalar(query.with_for_update() if lock else query)
+        owner_id = self.usage.team_owner(db, team_id, lock=lock)
         if owner_id is None:
             raise NotFoundError("no such team", field="$.team_id")
         plan = self.plan_of(db, owner_id)
@@ -136,35 +152,3 @@ class Quotas:
         if not limits.teams:
             raise PlanRequiredError("team templates need the team owner to be on the Team plan")
         return limits
-
-
-def private_templates(db: Session, user_id: uuid.UUID) -> int:
-    return db.scalar(sa.select(sa.func.count()).select_from(TemplateRecord).where(
-        TemplateRecord.owner_id == user_id, TemplateRecord.team_id.is_(None))) or 0
-
-
-def jobs_in_flight(db: Session, user_id: uuid.UUID) -> int:
-    """``user_id``'s jobs queued or running now."""
-    return db.scalar(sa.select(sa.func.count(GenerationJob.id)).where(
-        GenerationJob.user_id == user_id, GenerationJob.status.in_(IN_FLIGHT))) or 0
-
-
-def _generations(period: Period) -> sa.Select[tuple[int]]:
-    return (
-        sa.select(sa.func.count(GenerationJob.id))
-        .select_from(GenerationJob)
-        .outerjoin(TemplateRecord, TemplateRecord.id == GenerationJob.template_id)
-        .where(GenerationJob.created_at >= period.start, GenerationJob.created_at < period.end,
-               GenerationJob.status != JobStatus.FAILED)
-    )
-
-
-def personal_generations(db: Session, user_id: uuid.UUID, period: Period) -> int:
-    """Generations of ``user_id`` in ``period`` that are not on a team template."""
-    return db.scalar(_generations(period).where(
-        GenerationJob.user_id == user_id, TemplateRecord.team_id.is_(None))) or 0
-
-
-def team_generations(db: Session, team_id: uuid.UUID, period: Period) -> int:
-    """Generations on ``team_id``'s templates in ``period``, by any member."""
-    return db.scalar(_generations(period).where(TemplateRecord.team_id == team_id)) or 0

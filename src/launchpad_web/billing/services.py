@@ -23,11 +23,10 @@ from ..errors import (
     NoBillingAccountError,
     ValidationFailedError,
 )
-from ..teams.models import Team
 from .current_plan import current_plan
 from .models import Plan, Subscription, SubscriptionStatus
 from .plans import Period
-from .quotas import Quotas, personal_generations, private_templates, team_generations
+from .quotas import Quotas
 from .schemas import (
     CheckoutView,
     LimitsView,
@@ -88,8 +87,9 @@ class BillingService:
             cancel_at_period_end=sub.cancel_at_period_end if sub else False,
             period=PeriodView.of(period),
             limits=LimitsView.of(limits),
-            usage=UsageView(private_templates=private_templates(db, user.id),
-                            generations=personal_generations(db, user.id, period)),
+            usage=UsageView(private_templates=self.quotas.usage.private_templates(db, user.id),
+                            generations=self.quotas.usage.personal_generations(
+                                db, user.id, period)),
             teams=self._team_usage(db, user.id, period,
                                    limits.generations_per_month if limits.teams else 0),
         )
@@ -134,11 +134,9 @@ class BillingService:
             .where(Subscription.user_id == user_id, Subscription.stripe_customer_id.is_not(None))
             .order_by(Subscription.start_date.desc()).limit(1))
 
-    @staticmethod
-    def _team_usage(db: Session, user_id: uuid.UUID, period: Period,
+    def _team_usage(self, db: Session, user_id: uuid.UUID, period: Period,
                     limit: int | None) -> list[TeamUsageView]:
-        teams = db.execute(sa.select(Team.id, Team.name).where(Team.owner_id == user_id)
-                           .order_by(Team.name, Team.id))
+        usage = self.quotas.usage
         return [TeamUsageView(team_id=team_id, name=name, limit=limit,
-                              generations=team_generations(db, team_id, period))
-                for team_id, name in teams]
+                              generations=usage.team_generations(db, team_id, period))
+                for team_id, name in usage.owned_teams(db, user_id)]
