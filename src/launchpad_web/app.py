@@ -54,6 +54,8 @@ from .publishing import resources as publishing_resources
 from .publishing.services import PublishService
 from .request_bodies import JSON_HANDLER
 from .settings import WebSettings
+from .sources import resources as sources_resources
+from .sources.services import SourceService
 from .teams import resources as teams_resources
 from .teams.services import TeamService
 from .templates import resources as templates_resources
@@ -108,6 +110,7 @@ def create_app(
 
     forges = forge_service(settings, launchpad=launchpad, accounts=accounts, clock=clock)
     publishing = PublishService(forges=forges, clock=clock) if forges else None
+    sources = SourceService(forges=forges, clock=clock, public_url=settings.public_url)
     notifier = Notifier(launchpad.hooks, settings.jobs.smtp)
     resets = PasswordResets(passwords=passwords, sessions=sessions, throttle=accounts.throttle,
                             clock=clock, public_url=settings.public_url) \
@@ -146,6 +149,7 @@ def create_app(
         *(forges_resources.routes(forges=forges) if forges else ()),
         *(publishing_resources.routes(publishing=publishing, queue=job_queue)
           if publishing else ()),
+        *sources_resources.routes(sources=sources, queue=job_queue),
     ]
     openapi.document = build_document(routes, version=launchpad_core.__version__,
                                       cookie_name=cookie.name)

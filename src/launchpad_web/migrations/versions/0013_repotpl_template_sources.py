@@ -1,4 +1,4 @@
-"""repotpl template sources
+"""Templates from repositories: template_sources and import_jobs.
 
 Revision ID: 0013
 Revises: 0012
