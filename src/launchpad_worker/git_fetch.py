@@ -144,13 +144,16 @@ def _bounded_fetch(work: Path, args: list[str], credentials: Credentials | None,
                                stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + limits.seconds
     try:
-        while process.poll() is None:
-            if time.monotonic() > deadline:
+        while True:
+            running = process.poll() is None
+            if running and time.monotonic() > deadline:
                 raise FetchLimitError(f"fetching the repository took longer than "
                                       f"{limits.seconds:g} seconds")
-            if _size(work) > limits.max_bytes:
+            if _size(work) > limits.max_bytes:  # while it runs, and once more at its end
                 raise FetchLimitError(f"the repository is larger than {limits.max_bytes:,} "
                                       "bytes")
+            if not running:
+                break
             time.sleep(0.05)
     finally:
         if process.poll() is None:
