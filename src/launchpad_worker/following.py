@@ -38,11 +38,16 @@ def poll_followed(ctx: WorkerContext, enqueue: Callable[[uuid.UUID], None]) -> l
     with ctx.session() as db:
         due = db.execute(
             sa.select(TemplateSource.template_id, TemplateSource.checked_at)
-            .where(TemplateSource.following,
-                   sa.or_(TemplateSource.checked_at.is_(None),
-                          TemplateSource.checked_at < now - ctx.jobs.follow_poll))
+            .where(
+                TemplateSource.following,
+                sa.or_(
+                    TemplateSource.checked_at.is_(None),
+                    TemplateSource.checked_at < now - ctx.jobs.follow_poll,
+                ),
+            )
             .order_by(TemplateSource.checked_at.is_not(None), TemplateSource.checked_at)
-            .limit(BATCH)).all()
+            .limit(BATCH)
+        ).all()
     queued = []
     for template_id, checked_at in due:
         if not _claimed(ctx, template_id, checked_at, now):
@@ -54,23 +59,38 @@ def poll_followed(ctx: WorkerContext, enqueue: Callable[[uuid.UUID], None]) -> l
     return queued
 
 
-def _claimed(ctx: WorkerContext, template_id: uuid.UUID, checked_at: datetime | None,
-             now: datetime) -> bool:
-    same = (TemplateSource.checked_at.is_(None) if checked_at is None
-            else TemplateSource.checked_at == checked_at)
+def _claimed(
+    ctx: WorkerContext, template_id: uuid.UUID, checked_at: datetime | None, now: datetime
+) -> bool:
+    same = (
+        TemplateSource.checked_at.is_(None)
+        if checked_at is None
+        else TemplateSource.checked_at == checked_at
+    )
     with ctx.session() as db:
-        return db.execute(
-            sa.update(TemplateSource).where(TemplateSource.template_id == template_id, same)
-            .values(checked_at=now).execution_options(synchronize_session=False)
-        ).rowcount == 1
+        return (
+            db.execute(
+                sa.update(TemplateSource)
+                .where(TemplateSource.template_id == template_id, same)
+                .values(checked_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            == 1
+        )
 
 
 def _queue_if_new(ctx: WorkerContext, template_id: uuid.UUID) -> uuid.UUID | None:
     with ctx.session() as db:
-        row = db.execute(sa.select(TemplateSource.spec, TemplateSource.forge,
-                                   TemplateSource.commit, TemplateRecord.owner_id)
-                         .join(TemplateRecord, TemplateRecord.id == TemplateSource.template_id)
-                         .where(TemplateSource.template_id == template_id)).first()
+        row = db.execute(
+            sa.select(
+                TemplateSource.spec,
+                TemplateSource.forge,
+                TemplateSource.commit,
+                TemplateRecord.owner_id,
+            )
+            .join(TemplateRecord, TemplateRecord.id == TemplateSource.template_id)
+            .where(TemplateSource.template_id == template_id)
+        ).first()
     if row is None:
         return None
     newest = _newest(ctx, row.owner_id, row.spec, row.forge)
@@ -84,8 +104,7 @@ def _queue_if_new(ctx: WorkerContext, template_id: uuid.UUID) -> uuid.UUID | Non
         return sources.queue_follow(db, source, tag=newest.tag, trigger="poll")
 
 
-def _newest(ctx: WorkerContext, user_id: uuid.UUID, spec: str,
-            forge: str | None) -> Target | None:
+def _newest(ctx: WorkerContext, user_id: uuid.UUID, spec: str, forge: str | None) -> Target | None:
     """The repository's newest release, or None when it cannot be read now (logged; the
     next poll tries again)."""
     try:

@@ -68,13 +68,16 @@ def checked_url(url: str) -> str | None:
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return "give an https:// address of a repository (or gh:owner/name, gl:group/name)"
     if parts.username or parts.password:
-        return "give the address without a user name or password: private repositories " \
+        return (
+            "give the address without a user name or password: private repositories "
             "are read with your linked forge account"
+        )
     return None
 
 
-def remote_refs(work: Path, url: str, credentials: Credentials | None, *,
-                seconds: float) -> dict[str, str]:
+def remote_refs(
+    work: Path, url: str, credentials: Credentials | None, *, seconds: float
+) -> dict[str, str]:
     """The remote's refs (``refs/tags/v1.0`` -> id; an annotated tag peeled)."""
     listed = run(work, "ls-remote", "--", url, credentials=credentials, timeout=seconds)
     refs: dict[str, str] = {}
@@ -89,8 +92,11 @@ def remote_refs(work: Path, url: str, credentials: Credentials | None, *,
 
 def newest_release(refs: Mapping[str, str]) -> Target | None:
     """The newest tag that is a PEP 440 release (Copier's default), or None."""
-    tags = [(name.removeprefix("refs/tags/"), sha) for name, sha in refs.items()
-            if name.startswith("refs/tags/")]
+    tags = [
+        (name.removeprefix("refs/tags/"), sha)
+        for name, sha in refs.items()
+        if name.startswith("refs/tags/")
+    ]
     found = releases(tags)
     if not found:
         return None
@@ -113,45 +119,63 @@ def target(refs: Mapping[str, str], ref: str | None) -> Target:
             return Target(refs[name], tag, name)
     if _FULL_COMMIT.fullmatch(ref):
         return Target(ref, None, None)
-    raise RefNotFoundError(f"the repository has no branch or tag {ref!r} (a commit is "
-                           "given by its full id)")
+    raise RefNotFoundError(
+        f"the repository has no branch or tag {ref!r} (a commit is given by its full id)"
+    )
 
 
-def fetch_zip(work: Path, url: str, found: Target, credentials: Credentials | None, *,
-              limits: FetchLimits) -> bytes:
+def fetch_zip(
+    work: Path, url: str, found: Target, credentials: Credentials | None, *, limits: FetchLimits
+) -> bytes:
     """The files of ``found.commit`` as a zip (no ``.git``), fetched into the empty
     folder ``work`` within ``limits``."""
     run(work, "init", "-q", "--bare", ".")
     wanted = found.ref or found.commit
-    _bounded_fetch(work, ["fetch", "-q", "--no-tags", "--depth", "1", "--", url,
-                          f"+{wanted}:refs/launchpad/import"], credentials, limits)
+    _bounded_fetch(
+        work,
+        ["fetch", "-q", "--no-tags", "--depth", "1", "--", url, f"+{wanted}:refs/launchpad/import"],
+        credentials,
+        limits,
+    )
     fetched = run(work, "rev-parse", "refs/launchpad/import^{commit}").strip()
     if fetched != found.commit:
         raise RemoteUnavailableError("the repository changed while it was read: try again")
-    done = subprocess.run(["git", "archive", "--format=zip", fetched], cwd=work,
-                          env=environment(work), capture_output=True, timeout=limits.seconds,
-                          check=False, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        ["git", "archive", "--format=zip", fetched],
+        cwd=work,
+        env=environment(work),
+        capture_output=True,
+        timeout=limits.seconds,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
     if done.returncode != 0:
         raise failure("archive", done.stderr.decode(errors="replace"))
     return done.stdout
 
 
-def _bounded_fetch(work: Path, args: list[str], credentials: Credentials | None,
-                   limits: FetchLimits) -> None:
-    process = subprocess.Popen(["git", "-c", "core.fsmonitor=false", *args], cwd=work,
-                               env=environment(work, credentials),
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+def _bounded_fetch(
+    work: Path, args: list[str], credentials: Credentials | None, limits: FetchLimits
+) -> None:
+    process = subprocess.Popen(
+        ["git", "-c", "core.fsmonitor=false", *args],
+        cwd=work,
+        env=environment(work, credentials),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + limits.seconds
     try:
         while True:
             running = process.poll() is None
             if running and time.monotonic() > deadline:
-                raise FetchLimitError(f"fetching the repository took longer than "
-                                      f"{limits.seconds:g} seconds")
+                raise FetchLimitError(
+                    f"fetching the repository took longer than {limits.seconds:g} seconds"
+                )
             if _size(work) > limits.max_bytes:  # while it runs, and once more at its end
-                raise FetchLimitError(f"the repository is larger than {limits.max_bytes:,} "
-                                      "bytes")
+                raise FetchLimitError(f"the repository is larger than {limits.max_bytes:,} bytes")
             if not running:
                 break
             time.sleep(0.05)

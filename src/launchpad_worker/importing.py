@@ -99,8 +99,7 @@ class Saved:
 
 
 class ImportRunner:
-    def __init__(self, context: WorkerContext, requeue: Requeue,
-                 limits: FetchLimits | None = None):
+    def __init__(self, context: WorkerContext, requeue: Requeue, limits: FetchLimits | None = None):
         self.context = context
         self.requeue = requeue
         self.limits = limits or FetchLimits()
@@ -111,8 +110,15 @@ class ImportRunner:
         owner = f"{socket.gethostname()[:100]}/{os.getpid()}/{secrets.token_hex(8)}"
         job = uuid.UUID(import_id)
         with ctx.session() as db:
-            row = leases.take(db, ImportJob, job, owner=owner, now=ctx.clock(),
-                              lease=ctx.jobs.lease, max_attempts=ctx.jobs.max_attempts)
+            row = leases.take(
+                db,
+                ImportJob,
+                job,
+                owner=owner,
+                now=ctx.clock(),
+                lease=ctx.jobs.lease,
+                max_attempts=ctx.jobs.max_attempts,
+            )
             plan = _Plan.from_row(row) if row is not None else None
         if plan is None:
             return
@@ -130,12 +136,17 @@ class ImportRunner:
     def _again(self, plan: _Plan, owner: str, reason: str) -> None:
         ctx = self.context
         if plan.attempt >= ctx.jobs.max_attempts:
-            self._fail(plan.id, owner, f"{reason} (tried {plan.attempt} times; import again "
-                       "later)")
+            self._fail(plan.id, owner, f"{reason} (tried {plan.attempt} times; import again later)")
             return
         with ctx.session() as db:
-            again = leases.retry(db, plan.id, owner=owner, now=ctx.clock(), table=ImportJob,
-                                 message=f"{reason}; trying again")
+            again = leases.retry(
+                db,
+                plan.id,
+                owner=owner,
+                now=ctx.clock(),
+                table=ImportJob,
+                message=f"{reason}; trying again",
+            )
         if again:
             self.requeue(plan.id)
 
@@ -148,15 +159,27 @@ class ImportRunner:
         ctx = self.context
         now = ctx.clock()
         at = f"{saved.commit[:12]}" + (f" ({saved.tag})" if saved.tag else "")
-        message = (f"the template is at commit {at} already: no new version"
-                   if saved.version is None else f"version {saved.version} from commit {at}")
+        message = (
+            f"the template is at commit {at} already: no new version"
+            if saved.version is None
+            else f"version {saved.version} from commit {at}"
+        )
         with ctx.session() as db:
-            leases.finish(db, job, owner=owner, now=now, table=ImportJob,
-                          step=log_entry(now, "completed", message), status=JobStatus.COMPLETED,
-                          event=(EventKind.JOB_COMPLETED, f"Your template is imported: "
-                                 f"{message}"),
-                          result_template_id=saved.template_id, version=saved.version,
-                          commit=saved.commit, tag=saved.tag, unchanged=saved.version is None)
+            leases.finish(
+                db,
+                job,
+                owner=owner,
+                now=now,
+                table=ImportJob,
+                step=log_entry(now, "completed", message),
+                status=JobStatus.COMPLETED,
+                event=(EventKind.JOB_COMPLETED, f"Your template is imported: {message}"),
+                result_template_id=saved.template_id,
+                version=saved.version,
+                commit=saved.commit,
+                tag=saved.tag,
+                unchanged=saved.version is None,
+            )
 
 
 @attrs.frozen
@@ -174,9 +197,18 @@ class _Plan:
 
     @classmethod
     def from_row(cls, row: ImportJob) -> _Plan:
-        return cls(id=row.id, user_id=row.user_id, attempt=row.attempts,
-                   template_id=row.template_id, team_id=row.team_id, spec=row.spec,
-                   ref=row.ref, format=row.format, forge=row.forge, name=row.name)
+        return cls(
+            id=row.id,
+            user_id=row.user_id,
+            attempt=row.attempts,
+            template_id=row.template_id,
+            team_id=row.team_id,
+            spec=row.spec,
+            ref=row.ref,
+            format=row.format,
+            forge=row.forge,
+            name=row.name,
+        )
 
 
 class Attempt:
@@ -193,15 +225,26 @@ class Attempt:
         fetch = where_from(self.ctx, self.plan.user_id, self.plan.spec, self.plan.forge)
         with tempfile.TemporaryDirectory(prefix="launchpad-import-") as folder:
             work = Path(folder)
-            found = self._git(fetch, lambda: target(remote_refs(
-                work, fetch.url, fetch.credentials, seconds=LIST_SECONDS), self.plan.ref))
+            found = self._git(
+                fetch,
+                lambda: target(
+                    remote_refs(work, fetch.url, fetch.credentials, seconds=LIST_SECONDS),
+                    self.plan.ref,
+                ),
+            )
             if self.plan.template_id is not None and self._current_commit() == found.commit:
                 return Saved(self.plan.template_id, None, found.commit, found.tag)
-            self._note("fetching", f"fetching commit {found.commit[:12]}"
-                       + (f" ({found.tag})" if found.tag else ""))
+            self._note(
+                "fetching",
+                f"fetching commit {found.commit[:12]}" + (f" ({found.tag})" if found.tag else ""),
+            )
             (work / "repo").mkdir()
-            archive = self._git(fetch, lambda: fetch_zip(work / "repo", fetch.url, found,
-                                                         fetch.credentials, limits=self.limits))
+            archive = self._git(
+                fetch,
+                lambda: fetch_zip(
+                    work / "repo", fetch.url, found, fetch.credentials, limits=self.limits
+                ),
+            )
         return self._save(archive, fetch, found)
 
     def _revoked(self, forge_name: str, label: str) -> ImportFailedError:
@@ -215,11 +258,12 @@ class Attempt:
         except RemoteRefusedError as exc:
             if exc.status == 401 and fetch.forge is not None:
                 assert self.ctx.forges is not None
-                raise self._revoked(fetch.forge,
-                                    self.ctx.forges.forge(fetch.forge).label) from None
-            raise ImportFailedError(f"the repository refused to be read ({exc.message}): "
-                                    "a private one is read through your linked forge "
-                                    "account") from None
+                raise self._revoked(fetch.forge, self.ctx.forges.forge(fetch.forge).label) from None
+            raise ImportFailedError(
+                f"the repository refused to be read ({exc.message}): "
+                "a private one is read through your linked forge "
+                "account"
+            ) from None
         except RemoteNotFoundError:
             raise ImportFailedError("no repository at that address") from None
         except RemoteUnavailableError as exc:
@@ -232,19 +276,24 @@ class Attempt:
         if self.plan.template_id is None:
             return None
         with self.ctx.session() as db:
-            return db.scalar(sa.select(TemplateSource.commit).where(
-                TemplateSource.template_id == self.plan.template_id))
+            return db.scalar(
+                sa.select(TemplateSource.commit).where(
+                    TemplateSource.template_id == self.plan.template_id
+                )
+            )
 
     def _save(self, archive: bytes, fetch: Fetch, found: Target) -> Saved:
         ctx, plan = self.ctx, self.plan
         assert ctx.templates is not None
         self._note("importing", "importing the template (its code runs isolated)")
         try:
-            definition = ctx.templates.evaluator.imported(archive, plan.format,
-                                                          user_id=plan.user_id)
+            definition = ctx.templates.evaluator.imported(
+                archive, plan.format, user_id=plan.user_id
+            )
         except ApiError as exc:
-            raise ImportFailedError(f"the repository is not a template LaunchPad can "
-                                    f"import: {_problem(exc)}") from None
+            raise ImportFailedError(
+                f"the repository is not a template LaunchPad can import: {_problem(exc)}"
+            ) from None
         except LaunchpadError as exc:
             raise ImportFailedError(exc.message) from None
         format = definition.get("settings", {}).get("origin", {}).get("format")
@@ -256,18 +305,38 @@ class Attempt:
         except ApiError as exc:
             raise ImportFailedError(_problem(exc)) from None
 
-    def _create(self, db: sa.orm.Session, definition: dict[str, Any], fetch: Fetch, found: Target,
-                format: str | None) -> Saved:
+    def _create(
+        self,
+        db: sa.orm.Session,
+        definition: dict[str, Any],
+        fetch: Fetch,
+        found: Target,
+        format: str | None,
+    ) -> Saved:
         ctx, plan = self.ctx, self.plan
         assert ctx.templates is not None
         name = plan.name or _repository_name(plan.spec)
-        view = ctx.templates.create(db, user_id=plan.user_id, request=TemplateRequest(
-            name=name, definition=definition, team_id=plan.team_id))
+        view = ctx.templates.create(
+            db,
+            user_id=plan.user_id,
+            request=TemplateRequest(name=name, definition=definition, team_id=plan.team_id),
+        )
         now = ctx.clock()
-        db.add(TemplateSource(template_id=view.id, spec=plan.spec, url=fetch.url,
-                              forge=fetch.forge, repository=fetch.repository, ref=plan.ref,
-                              format=plan.format or format, commit=found.commit, tag=found.tag,
-                              created_at=now, updated_at=now))
+        db.add(
+            TemplateSource(
+                template_id=view.id,
+                spec=plan.spec,
+                url=fetch.url,
+                forge=fetch.forge,
+                repository=fetch.repository,
+                ref=plan.ref,
+                format=plan.format or format,
+                commit=found.commit,
+                tag=found.tag,
+                created_at=now,
+                updated_at=now,
+            )
+        )
         db.flush()
         return Saved(view.id, view.version, found.commit, found.tag)
 
@@ -279,24 +348,36 @@ class Attempt:
         if row is None or source is None:
             raise ImportFailedError("the template was deleted meanwhile")
         before = source.commit
-        view = ctx.templates.update(db, user_id=plan.user_id, template_id=row.id,
-                                    request=TemplateUpdateRequest(name=row.name,
-                                                                  definition=definition,
-                                                                  version=row.version),
-                                    if_match=None)
+        view = ctx.templates.update(
+            db,
+            user_id=plan.user_id,
+            template_id=row.id,
+            request=TemplateUpdateRequest(
+                name=row.name, definition=definition, version=row.version
+            ),
+            if_match=None,
+        )
         moved = db.execute(
             sa.update(TemplateSource)
             .where(TemplateSource.template_id == row.id, TemplateSource.commit == before)
             .values(commit=found.commit, tag=found.tag, ref=plan.ref, updated_at=ctx.clock())
-            .execution_options(synchronize_session=False)).rowcount
+            .execution_options(synchronize_session=False)
+        ).rowcount
         if moved != 1:  # another import moved it meanwhile: this version is undone
             raise TransientError("another import of this template ran meanwhile")
         return Saved(row.id, view.version, found.commit, found.tag)
 
     def _note(self, step: str, message: str) -> None:
         with self.ctx.session() as db:
-            held = leases.progress(db, self.plan.id, owner=self.owner, now=self.ctx.clock(),
-                                   step=step, message=message, table=ImportJob)
+            held = leases.progress(
+                db,
+                self.plan.id,
+                owner=self.owner,
+                now=self.ctx.clock(),
+                step=step,
+                message=message,
+                table=ImportJob,
+            )
         if not held:
             raise TransientError("the job was taken over by another worker")
 
@@ -326,25 +407,31 @@ def where_from(ctx: WorkerContext, user_id: uuid.UUID, spec: str, forge_name: st
     except ForgeTokenRevokedError:
         raise revoked(ctx, user_id, found.forge, forge.label) from None
     except ForgeRepositoryNotFoundError:
-        raise ImportFailedError(f"no {forge.label} repository {found.path!r} that you can "
-                                "see") from None
+        raise ImportFailedError(
+            f"no {forge.label} repository {found.path!r} that you can see"
+        ) from None
     except ForgeUnavailableError as exc:
         raise TransientError(exc.message) from None
-    if found.url is not None and not same_host(found.url, repository.clone_url,
-                                               repository.web_url):
+    if found.url is not None and not same_host(found.url, repository.clone_url, repository.web_url):
         raise ImportFailedError(f"{found.spec} is not on {forge.label}")
-    return Fetch(repository.clone_url, Credentials(*forge.git_credentials(token)),
-                 found.forge, repository.path)
+    return Fetch(
+        repository.clone_url,
+        Credentials(*forge.git_credentials(token)),
+        found.forge,
+        repository.path,
+    )
 
 
-def revoked(ctx: WorkerContext, user_id: uuid.UUID, forge_name: str,
-            label: str) -> ImportFailedError:
+def revoked(
+    ctx: WorkerContext, user_id: uuid.UUID, forge_name: str, label: str
+) -> ImportFailedError:
     """The forge refused the token: dropped (the link shows as revoked), and why."""
     assert ctx.forges is not None
     with ctx.session() as db:
         ctx.forges.revoked(db, user_id, forge_name)
-    return ImportFailedError(f"{label} no longer accepts LaunchPad's access: link {label} "
-                             "again from your account page")
+    return ImportFailedError(
+        f"{label} no longer accepts LaunchPad's access: link {label} again from your account page"
+    )
 
 
 def _problem(exc: ApiError) -> str:
@@ -354,5 +441,7 @@ def _problem(exc: ApiError) -> str:
 
 
 def _repository_name(spec: str) -> str:
-    return spec.rstrip("/").removesuffix(".git").rsplit("/", 1)[-1].rsplit(":", 1)[-1] \
+    return (
+        spec.rstrip("/").removesuffix(".git").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
         or "imported template"
+    )

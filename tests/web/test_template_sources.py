@@ -7,8 +7,8 @@ child."""
 from __future__ import annotations
 
 import json
-import os
 import logging
+import os
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -65,8 +65,9 @@ def healthy(forge: StandinForge) -> Iterator[None]:
 
 @pytest.fixture
 def app(make_app: Any, forge: StandinForge, settings: Any) -> Any:
-    return make_app(forges=forge_settings(forge.url, KEY),
-                    jobs=attrs.evolve(settings.jobs, immediate=True))
+    return make_app(
+        forges=forge_settings(forge.url, KEY), jobs=attrs.evolve(settings.jobs, immediate=True)
+    )
 
 
 @attrs.frozen
@@ -81,8 +82,9 @@ def signed_in(client: Any, forge: StandinForge, name: str = "github") -> Author:
     return Author(client, login)
 
 
-def repository(forge: StandinForge, owner: str, *, private: bool = True,
-               tag: str | None = "1.0.0") -> str:
+def repository(
+    forge: StandinForge, owner: str, *, private: bool = True, tag: str | None = "1.0.0"
+) -> str:
     name = f"tpl-{uuid.uuid4().hex[:6]}"
     forge.add_repository(owner, name, copier_files(tag or "main"), private=private, tag=tag)
     return f"{owner}/{name}"
@@ -93,8 +95,9 @@ def import_repository(client: Any, **body: Any) -> Any:
 
 
 def versions(client: Any, template_id: str) -> list[int]:
-    return [v["number"] for v in client.get(f"/api/templates/{template_id}/versions")
-            .json["versions"]]
+    return [
+        v["number"] for v in client.get(f"/api/templates/{template_id}/versions").json["versions"]
+    ]
 
 
 def version_file(client: Any, template_id: str) -> str:
@@ -110,11 +113,11 @@ def hooks(new_client: Any) -> Any:
     return forge_client
 
 
-def deliver(hooks: Any, name: str, template_id: str, secret: str, tag: str,
-            commit: str, **options: Any) -> Any:
+def deliver(
+    hooks: Any, name: str, template_id: str, secret: str, *, tag: str, commit: str, **options: Any
+) -> Any:
     headers, body = DELIVERIES[name](secret, tag, commit, **options)
-    return hooks.post(f"/api/webhooks/{name}/templates/{template_id}", body=body,
-                      headers=headers)
+    return hooks.post(f"/api/webhooks/{name}/templates/{template_id}", body=body, headers=headers)
 
 
 def followed(client: Any, template_id: str, name: str) -> str:
@@ -127,8 +130,7 @@ def followed(client: Any, template_id: str, name: str) -> str:
 
 
 @pytest.mark.parametrize("name", FORGES)
-def test_a_private_template_is_imported_through_the_linked_token(client, forge, caplog, *,
-                                                                   name):
+def test_a_private_template_is_imported_through_the_linked_token(client, forge, caplog, *, name):
     who = signed_in(client, forge, name)
     path = repository(forge, who.login)
     caplog.clear()  # the stand-in's OAuth server logs the tokens it issues: not ours
@@ -139,24 +141,37 @@ def test_a_private_template_is_imported_through_the_linked_token(client, forge, 
     assert result.headers["Location"] == f"/api/templates/imports/{job['id']}"
     assert job["status"] == "completed", job
     assert (job["tag"], job["version"], job["unchanged"]) == ("1.0.0", 1, False)
-    assert [s["step"] for s in job["log"]] == ["queued", "started", "fetching", "importing",
-                                               "completed"]
+    assert [s["step"] for s in job["log"]] == [
+        "queued",
+        "started",
+        "fetching",
+        "importing",
+        "completed",
+    ]
     template = client.get(f"/api/templates/{job['template_id']}").json
     assert template["name"] == path.split("/")[1]
     assert template["skipped_tasks"] == ["echo hi"]  # imported, never run
     assert version_file(client, job["template_id"]) == "1.0.0\n"
     source = client.get(f"/api/templates/{job['template_id']}/source").json
-    assert source == {**source, "source": f"{SHORTHAND[name]}:{path}", "forge": name,
-                      "repository": path, "url": f"{forge.url}/{path}.git", "ref": None,
-                      "format": "copier", "commit": job["commit"], "tag": "1.0.0",
-                      "following": False, "webhooks": []}
+    assert source == {
+        **source,
+        "source": f"{SHORTHAND[name]}:{path}",
+        "forge": name,
+        "repository": path,
+        "url": f"{forge.url}/{path}.git",
+        "ref": None,
+        "format": "copier",
+        "commit": job["commit"],
+        "tag": "1.0.0",
+        "following": False,
+        "webhooks": [],
+    }
     tokens = forge.live_access_tokens(who.login)
     seen = caplog.text + json.dumps(job) + json.dumps(source)
     assert tokens and not any(token in seen for token in tokens)
 
 
-def test_a_private_repository_without_the_token_is_refused(client, forge, new_client,
-                                                           signup):
+def test_a_private_repository_without_the_token_is_refused(client, forge, new_client, signup):
     owner = signed_in(client, forge)
     path = repository(forge, owner.login)
     stranger = new_client()
@@ -170,8 +185,9 @@ def test_a_private_repository_without_the_token_is_refused(client, forge, new_cl
 def test_a_public_repository_at_a_branch_then_reimported(client, forge, signup):
     signup(client)
     path = repository(forge, "someone", private=False, tag=None)
-    job = import_repository(client, source=f"{forge.url}/{path}", ref="main",
-                            format="copier", name="Public one").json
+    job = import_repository(
+        client, source=f"{forge.url}/{path}", ref="main", format="copier", name="Public one"
+    ).json
     assert job["status"] == "completed", job
     template_id = job["template_id"]
     assert client.get(f"/api/templates/{template_id}").json["name"] == "Public one"
@@ -201,58 +217,71 @@ def test_the_newest_release_tag_is_the_default_ref(client, forge, signup):
 
 
 @pytest.mark.parametrize("name", FORGES)
-def test_a_pushed_tag_becomes_a_version_once_by_webhook(client, forge, hooks, *,
-                                                        name):
+def test_a_pushed_tag_becomes_a_version_once_by_webhook(client, forge, hooks, *, name):
     who = signed_in(client, forge, name)
     path = repository(forge, who.login)
-    template_id = import_repository(client, source=f"{SHORTHAND[name]}:{path}").json[
-        "template_id"]
+    template_id = import_repository(client, source=f"{SHORTHAND[name]}:{path}").json["template_id"]
     secret = followed(client, template_id, name)
     commit = forge.commit(path, copier_files("1.1.0"), tag="1.1.0")
 
-    forged = deliver(hooks, name, template_id, "not-the-secret", "1.1.0", commit)
+    forged = deliver(hooks, name, template_id, "not-the-secret", tag="1.1.0", commit=commit)
     assert (forged.status_code, forged.json["code"]) == (400, "invalid_signature")
     assert versions(client, template_id) == [1]
 
-    first = deliver(hooks, name, template_id, secret, "1.1.0", commit)
+    first = deliver(hooks, name, template_id, secret, tag="1.1.0", commit=commit)
     assert first.status_code == 202, first.text
     job = client.get(f"/api/templates/imports/{first.json['import_id']}").json
     assert (job["status"], job["trigger"], job["version"], job["tag"]) == (
-        "completed", "webhook", 2, "1.1.0"), job
+        "completed",
+        "webhook",
+        2,
+        "1.1.0",
+    ), job
     assert version_file(client, template_id) == "1.1.0\n"
 
-    replayed = deliver(hooks, name, template_id, secret, "1.1.0", commit)
+    replayed = deliver(hooks, name, template_id, secret, tag="1.1.0", commit=commit)
     assert (replayed.status_code, replayed.json["queued"]) == (200, False)
     assert versions(client, template_id) == [1, 2]
-    branch = deliver(hooks, name, template_id, secret, "nightly", commit)
-    assert branch.json == {"queued": False, "import_id": None,
-                           "reason": "'nightly' is not a release version"}
+    branch = deliver(hooks, name, template_id, secret, tag="nightly", commit=commit)
+    assert branch.json == {
+        "queued": False,
+        "import_id": None,
+        "reason": "'nightly' is not a release version",
+    }
 
 
 def test_a_webhook_for_a_template_that_does_not_follow_or_is_unknown(client, forge, hooks):
     who = signed_in(client, forge)
     path = repository(forge, who.login)
     template_id = import_repository(client, source=f"gh:{path}").json["template_id"]
-    unknown = deliver(hooks, "github", str(uuid.uuid4()), "x", "1.1.0", "0" * 40)
+    unknown = deliver(hooks, "github", str(uuid.uuid4()), "x", tag="1.1.0", commit="0" * 40)
     assert unknown.status_code == 404
     secret = followed(client, template_id, "github")
-    assert client.post(f"/api/templates/{template_id}/follow",
-                       json={"following": False}).json["webhooks"] == []
-    stopped = deliver(hooks, "github", template_id, secret, "1.1.0", "0" * 40)
+    assert (
+        client.post(f"/api/templates/{template_id}/follow", json={"following": False}).json[
+            "webhooks"
+        ]
+        == []
+    )
+    stopped = deliver(hooks, "github", template_id, secret, tag="1.1.0", commit="0" * 40)
     assert stopped.json["queued"] is False
-    unsigned = deliver(hooks, "gitlab", template_id, "", "1.1.0", "0" * 40)
+    unsigned = deliver(hooks, "gitlab", template_id, "", tag="1.1.0", commit="0" * 40)
     assert (unsigned.status_code, unsigned.json["code"]) == (400, "invalid_signature")
 
 
-def test_a_pushed_tag_becomes_a_version_by_the_poll(client, forge, hooks, db, settings,
-                                                    launchpad, clock):
+def test_a_pushed_tag_becomes_a_version_by_the_poll(
+    client, forge, hooks, *, db, settings, launchpad, clock
+):
     who = signed_in(client, forge)
     path = repository(forge, who.login)
     template_id = import_repository(client, source=f"gh:{path}").json["template_id"]
     followed(client, template_id, "github")
     ctx = WorkerContext.from_settings(
         attrs.evolve(settings, forges=forge_settings(forge.url, KEY)),
-        session_factory=db.session_factory, launchpad=launchpad, clock=clock)
+        session_factory=db.session_factory,
+        launchpad=launchpad,
+        clock=clock,
+    )
     queued: list[uuid.UUID] = []
     assert sweep(ctx, [].append, [].append, queued.append).polled == ()  # nothing new
     commit = forge.commit(path, copier_files("1.2.0"), tag="1.2.0")
@@ -264,7 +293,7 @@ def test_a_pushed_tag_becomes_a_version_by_the_poll(client, forge, hooks, db, se
     assert (job["status"], job["trigger"]) == ("pending", "poll")
     # the webhook for the same tag, arriving late, makes no second job
     secret = client.get(f"/api/templates/{template_id}/source").json["webhooks"][0]["secret"]
-    late = deliver(hooks, "github", template_id, secret, "1.2.0", commit)
+    late = deliver(hooks, "github", template_id, secret, tag="1.2.0", commit=commit)
     assert late.json["queued"] is False
     ctx_queue_run(ctx, queued[0])
     job = client.get(f"/api/templates/imports/{queued[0]}").json
@@ -291,11 +320,13 @@ def test_a_revoked_token_fails_the_import_clearly_and_shows_as_revoked(client, f
     assert [link["token"] for link in links] == ["revoked"]
     refused = import_repository(client, source=f"gh:{path}")
     assert (refused.status_code, refused.json["code"], refused.json["field"]) == (
-        409, "forge_token_revoked", "$.forge")
+        409,
+        "forge_token_revoked",
+        "$.forge",
+    )
 
 
-def test_only_who_may_change_the_template_reimports_or_follows(client, forge, new_client,
-                                                               signup):
+def test_only_who_may_change_the_template_reimports_or_follows(client, forge, new_client, signup):
     who = signed_in(client, forge)
     path = repository(forge, who.login)
     job = import_repository(client, source=f"gh:{path}").json
@@ -303,36 +334,50 @@ def test_only_who_may_change_the_template_reimports_or_follows(client, forge, ne
     other = new_client()
     signup(other)
     for method, url, body in (
-            ("post", f"/api/templates/{template_id}/reimport", {}),
-            ("post", f"/api/templates/{template_id}/follow", {"following": True}),
-            ("get", f"/api/templates/{template_id}/source", None),
-            ("get", f"/api/templates/imports/{job['id']}", None)):
+        ("post", f"/api/templates/{template_id}/reimport", {}),
+        ("post", f"/api/templates/{template_id}/follow", {"following": True}),
+        ("get", f"/api/templates/{template_id}/source", None),
+        ("get", f"/api/templates/imports/{job['id']}", None),
+    ):
         answer = getattr(other, method)(url, **({"json": body} if body is not None else {}))
         assert answer.status_code == 404, (url, answer.text)
     assert client.get(f"/api/templates/{template_id}/source").json["following"] is False
 
 
-@pytest.mark.parametrize(("body", "code", "field"), [
-    ({"source": "file:///etc"}, "invalid_source", "$.source"),
-    ({"source": "git@github.com:a/b.git"}, "invalid_source", "$.source"),
-    ({"source": "/srv/repositories/x"}, "invalid_source", "$.source"),
-    ({"source": "https://user:pw@example.org/a/b.git"}, "invalid_source", "$.source"),
-    ({"source": "gh:just-a-name"}, "invalid_source", "$.source"),
-    ({"source": "gh:a/b", "forge": "gitlab"}, "invalid_source", "$.forge"),
-    ({"source": "https://example.org/a/b.git", "ref": "--upload-pack=x"}, "invalid_ref",
-     "$.ref"),
-    ({"source": "https://example.org/a/b.git", "format": "maven"}, "invalid_format",
-     "$.format"),
-    ({"source": "https://example.org/a/b.git", "forge": "gitea"}, "unknown_forge", "$.forge"),
-    ({"source": "https://example.org/a/b.git", "forge": "github"}, "forge_not_linked",
-     "$.forge"),
-    ({"source": "https://example.org/a/b.git", "extra": 1}, "invalid_request", None),
-])
+@pytest.mark.parametrize(
+    ("body", "code", "field"),
+    [
+        ({"source": "file:///etc"}, "invalid_source", "$.source"),
+        ({"source": "git@github.com:a/b.git"}, "invalid_source", "$.source"),
+        ({"source": "/srv/repositories/x"}, "invalid_source", "$.source"),
+        ({"source": "https://user:pw@example.org/a/b.git"}, "invalid_source", "$.source"),
+        ({"source": "gh:just-a-name"}, "invalid_source", "$.source"),
+        ({"source": "gh:a/b", "forge": "gitlab"}, "invalid_source", "$.forge"),
+        (
+            {"source": "https://example.org/a/b.git", "ref": "--upload-pack=x"},
+            "invalid_ref",
+            "$.ref",
+        ),
+        (
+            {"source": "https://example.org/a/b.git", "format": "maven"},
+            "invalid_format",
+            "$.format",
+        ),
+        ({"source": "https://example.org/a/b.git", "forge": "gitea"}, "unknown_forge", "$.forge"),
+        (
+            {"source": "https://example.org/a/b.git", "forge": "github"},
+            "forge_not_linked",
+            "$.forge",
+        ),
+        ({"source": "https://example.org/a/b.git", "extra": 1}, "invalid_request", None),
+    ],
+)
 def test_bad_imports_are_refused_before_a_job_exists(client, signup, body, code, field):
     signup(client)
     refused = import_repository(client, **body)
     assert refused.json["code"] == code or any(
-        e["code"] == code for e in refused.json.get("errors", [])), refused.text
+        e["code"] == code for e in refused.json.get("errors", [])
+    ), refused.text
     assert refused.status_code in (404, 409, 422)
     if field is not None:
         assert refused.json["field"] == field
@@ -340,8 +385,17 @@ def test_bad_imports_are_refused_before_a_job_exists(client, signup, body, code,
 
 def test_a_reimport_of_a_template_that_was_not_imported_says_so(client, signup):
     signup(client)
-    created = client.post("/api/templates", json={"name": "Hand made", "definition": {
-        "name": "hand", "variables": [], "files": [{"path": "a.txt", "content": "a"}]}})
+    created = client.post(
+        "/api/templates",
+        json={
+            "name": "Hand made",
+            "definition": {
+                "name": "hand",
+                "variables": [],
+                "files": [{"path": "a.txt", "content": "a"}],
+            },
+        },
+    )
     assert created.status_code == 201, created.text
     answer = client.post(f"/api/templates/{created.json['id']}/reimport", json={})
     assert (answer.status_code, answer.json["code"]) == (404, "no_source")
@@ -349,8 +403,9 @@ def test_a_reimport_of_a_template_that_was_not_imported_says_so(client, signup):
 
 def test_the_fetch_stops_at_its_size_and_time_limits(forge, tmp_path: Path):
     path = f"someone/big-{uuid.uuid4().hex[:6]}"
-    forge.add_repository(*path.split("/"), {"big.txt": os.urandom(100_000).hex()},
-                         private=False, tag="1.0.0")
+    forge.add_repository(
+        *path.split("/"), {"big.txt": os.urandom(100_000).hex()}, private=False, tag="1.0.0"
+    )
     url = f"{forge.url}/{path}.git"
     found = target(remote_refs(tmp_path, url, None, seconds=30), None)
     assert found.tag == "1.0.0"
@@ -371,18 +426,25 @@ def test_a_forge_that_is_down_is_retried_then_fails_saying_so(client, forge):
     assert [s["step"] for s in job["log"]].count("retrying") == 2
 
 
-def test_sweeper_retries_an_abandoned_import(client, forge, db, settings, launchpad, clock):
+def test_sweeper_retries_an_abandoned_import(client, forge, *, db, settings, launchpad, clock):
     from launchpad_web.jobs.models import JobStatus
     from launchpad_web.sources.models import ImportJob
 
     who = signed_in(client, forge)
-    ctx = WorkerContext.from_settings(settings, session_factory=db.session_factory,
-                                      launchpad=launchpad, clock=clock)
+    ctx = WorkerContext.from_settings(
+        settings, session_factory=db.session_factory, launchpad=launchpad, clock=clock
+    )
     with db.session() as session:
-        row = ImportJob(user_id=uuid.UUID(client.get("/api/me").json["id"]),
-                        spec=f"gh:{who.login}/x", trigger="create", status=JobStatus.PROCESSING,
-                        attempts=1, lease_owner="gone/1/x",
-                        lease_expires_at=clock() - timedelta(seconds=1), log=[])
+        row = ImportJob(
+            user_id=uuid.UUID(client.get("/api/me").json["id"]),
+            spec=f"gh:{who.login}/x",
+            trigger="create",
+            status=JobStatus.PROCESSING,
+            attempts=1,
+            lease_owner="gone/1/x",
+            lease_expires_at=clock() - timedelta(seconds=1),
+            log=[],
+        )
         session.add(row)
         session.commit()
         import_id = row.id

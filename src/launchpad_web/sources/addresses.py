@@ -44,8 +44,9 @@ class Address:
     path: str | None = None
 
 
-def address(spec: str, *, forge: str | None, linked: Collection[str],
-            field: str = "$.source") -> Address:
+def address(
+    spec: str, *, forge: str | None, linked: Collection[str], field: str = "$.source"
+) -> Address:
     """``spec`` checked (see the module); ``linked``: the forges set up here that the person
     has linked. 422 ``invalid_source`` at ``field`` for anything else."""
     spec = spec.strip()
@@ -58,8 +59,7 @@ def address(spec: str, *, forge: str | None, linked: Collection[str],
             raise _invalid(f"{host}: is followed by owner/name", field)
         via = forge or (SHORTHANDS[host] if SHORTHANDS[host] in linked else None)
         if via is not None and via != SHORTHANDS[host]:
-            raise _invalid(f"{host}: names a {SHORTHANDS[host]} repository, not {via}'s",
-                           "$.forge")
+            raise _invalid(f"{host}: names a {SHORTHANDS[host]} repository, not {via}'s", "$.forge")
         public = f"{DEFAULT_GIT_HOSTS[host].rstrip('/')}/{path}.git"
         return Address(spec, None if via else public, via, path if via else None)
     reason = unfetchable(spec)
@@ -79,8 +79,10 @@ def unfetchable(url: str) -> str | None:
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return "give an https:// address of a repository (or gh:owner/name, gl:group/name)"
     if "@" in parts.netloc:
-        return ("give the address without a user name or password: private repositories "
-                "are read through your linked forge account")
+        return (
+            "give the address without a user name or password: private repositories "
+            "are read through your linked forge account"
+        )
     return None
 
 
@@ -93,17 +95,21 @@ def checked_ref(ref: str | None, field: str = "$.ref") -> str | None:
     """A branch, tag or commit name git accepts (None: the default)."""
     if ref is None:
         return None
-    if not REF.fullmatch(ref) or ref.startswith(("-", "/")) or ".." in ref or \
-            ref.endswith((".lock", "/", ".")):
+    if (
+        not REF.fullmatch(ref)
+        or ref.startswith(("-", "/"))
+        or ".." in ref
+        or ref.endswith((".lock", "/", "."))
+    ):
         raise ValidationFailedError.one("invalid_ref", "not a branch, tag or commit name", field)
     return ref
 
 
 def checked_format(format: str | None) -> str | None:
     if format is not None and format not in FORMATS:
-        raise ValidationFailedError.one("invalid_format",
-                                        f"the format is one of {', '.join(FORMATS)}",
-                                        "$.format")
+        raise ValidationFailedError.one(
+            "invalid_format", f"the format is one of {', '.join(FORMATS)}", "$.format"
+        )
     return format
 
 

@@ -71,15 +71,26 @@ class ImportJobView:
 
     @classmethod
     def from_row(cls, row: ImportJob) -> ImportJobView:
-        return cls(id=row.id, status=row.status, trigger=row.trigger, source=row.spec,
-                   ref=row.ref, format=row.format, forge=row.forge,
-                   template_id=row.result_template_id or row.template_id, commit=row.commit,
-                   tag=row.tag, version=row.version, unchanged=row.unchanged,
-                   attempts=row.attempts,
-                   log=[LogStep(at=s["at"], step=s["step"], message=s["message"])
-                        for s in row.log],
-                   error=row.error, created_at=row.created_at, started_at=row.started_at,
-                   finished_at=row.finished_at)
+        return cls(
+            id=row.id,
+            status=row.status,
+            trigger=row.trigger,
+            source=row.spec,
+            ref=row.ref,
+            format=row.format,
+            forge=row.forge,
+            template_id=row.result_template_id or row.template_id,
+            commit=row.commit,
+            tag=row.tag,
+            version=row.version,
+            unchanged=row.unchanged,
+            attempts=row.attempts,
+            log=[LogStep(at=s["at"], step=s["step"], message=s["message"]) for s in row.log],
+            error=row.error,
+            created_at=row.created_at,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+        )
 
 
 @attrs.frozen
@@ -111,10 +122,20 @@ class TemplateSourceView:
 
     @classmethod
     def from_row(cls, row: TemplateSource, webhooks: list[WebhookView]) -> TemplateSourceView:
-        return cls(template_id=row.template_id, source=row.spec, url=row.url, forge=row.forge,
-                   repository=row.repository, ref=row.ref, format=row.format,
-                   commit=row.commit, tag=row.tag, following=row.following,
-                   checked_at=row.checked_at, webhooks=webhooks)
+        return cls(
+            template_id=row.template_id,
+            source=row.spec,
+            url=row.url,
+            forge=row.forge,
+            repository=row.repository,
+            ref=row.ref,
+            format=row.format,
+            commit=row.commit,
+            tag=row.tag,
+            following=row.following,
+            checked_at=row.checked_at,
+            webhooks=webhooks,
+        )
 
 
 @attrs.frozen

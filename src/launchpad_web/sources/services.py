@@ -72,31 +72,45 @@ class SourceService:
         self.public_url = public_url.rstrip("/")
 
     # -- importing -------------------------------------------------------------------
-    def submit(self, db: Session, *, user_id: uuid.UUID,
-               request: RepositoryImportRequest) -> ImportJobView:
+    def submit(
+        self, db: Session, *, user_id: uuid.UUID, request: RepositoryImportRequest
+    ) -> ImportJobView:
         found = self.address(db, user_id, request.source, request.forge)
         ref, format = checked_ref(request.ref), checked_format(request.format)
         if request.name is not None and not request.name.strip():
             raise ValidationFailedError.one("invalid_name", "a name is not blank", "$.name")
         if request.team_id is not None and team_role(db, request.team_id, user_id) is None:
             raise NotFoundError("no such team", field="$.team_id")
-        return self._queue(db, user_id=user_id, trigger="create", found=found, ref=ref,
-                           format=format, name=request.name, team_id=request.team_id)
+        return self._queue(
+            db,
+            user_id=user_id,
+            trigger="create",
+            found=found,
+            ref=ref,
+            format=format,
+            name=request.name,
+            team_id=request.team_id,
+        )
 
-    def reimport(self, db: Session, *, user_id: uuid.UUID, template_id: uuid.UUID,
-                 request: ReimportRequest) -> ImportJobView:
+    def reimport(
+        self, db: Session, *, user_id: uuid.UUID, template_id: uuid.UUID, request: ReimportRequest
+    ) -> ImportJobView:
         source = self._source(db, user_id, template_id, change=True)
         ref = checked_ref(request.ref) if request.ref is not None else source.ref
-        return self._queue(db, user_id=user_id, trigger="reimport", template_id=template_id,
-                           found=Address(source.spec, None, source.forge, source.repository),
-                           ref=ref, format=source.format)
+        return self._queue(
+            db,
+            user_id=user_id,
+            trigger="reimport",
+            template_id=template_id,
+            found=Address(source.spec, None, source.forge, source.repository),
+            ref=ref,
+            format=source.format,
+        )
 
-    def address(self, db: Session, user_id: uuid.UUID, spec: str,
-                forge: str | None) -> Address:
+    def address(self, db: Session, user_id: uuid.UUID, spec: str, forge: str | None) -> Address:
         """``spec`` checked, and the forge it is read through set up and linked."""
         if forge is not None and self.forges is None:
-            raise ValidationFailedError.one("unknown_forge", "no forge is set up here",
-                                            "$.forge")
+            raise ValidationFailedError.one("unknown_forge", "no forge is set up here", "$.forge")
         if forge is not None:
             assert self.forges is not None
             self.forges.forge(forge)
@@ -104,28 +118,31 @@ class SourceService:
         found = address(spec, forge=forge, linked=set(linked))
         if found.forge is not None:
             if found.forge not in linked:
-                raise ForgeNotLinkedError("link your account to this forge first",
-                                          field="$.forge")
+                raise ForgeNotLinkedError("link your account to this forge first", field="$.forge")
             if not linked[found.forge]:
                 raise ForgeTokenRevokedError(field="$.forge")
         return found
 
     def job(self, db: Session, *, user_id: uuid.UUID, import_id: uuid.UUID) -> ImportJobView:
-        row = db.scalar(sa.select(ImportJob).where(
-            ImportJob.id == import_id, ImportJob.user_id == user_id)
-            .execution_options(populate_existing=True))
+        row = db.scalar(
+            sa.select(ImportJob)
+            .where(ImportJob.id == import_id, ImportJob.user_id == user_id)
+            .execution_options(populate_existing=True)
+        )
         if row is None:
             raise ImportJobNotFoundError()
         return ImportJobView.from_row(row)
 
     # -- the source and following ------------------------------------------------------
-    def source(self, db: Session, *, user_id: uuid.UUID,
-               template_id: uuid.UUID) -> TemplateSourceView:
+    def source(
+        self, db: Session, *, user_id: uuid.UUID, template_id: uuid.UUID
+    ) -> TemplateSourceView:
         source = self._source(db, user_id, template_id, change=False)
         return self._view(source, self._may_change(db, user_id, template_id))
 
-    def follow(self, db: Session, *, user_id: uuid.UUID, template_id: uuid.UUID,
-               following: bool) -> TemplateSourceView:
+    def follow(
+        self, db: Session, *, user_id: uuid.UUID, template_id: uuid.UUID, following: bool
+    ) -> TemplateSourceView:
         source = self._source(db, user_id, template_id, change=True)
         source.following = following
         if following and source.webhook_secret is None and self.forges is not None:
@@ -135,8 +152,15 @@ class SourceService:
         db.flush()
         return self._view(source, True)
 
-    def webhook(self, db: Session, *, forge_name: str, template_id: uuid.UUID,
-                headers: Mapping[str, str], body: bytes) -> WebhookOutcome:
+    def webhook(
+        self,
+        db: Session,
+        *,
+        forge_name: str,
+        template_id: uuid.UUID,
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> WebhookOutcome:
         """A forge's delivery for the template: verified first (400 ``invalid_signature``),
         then a release tag queues one import (see the module)."""
         if self.forges is None:
@@ -163,42 +187,78 @@ class SourceService:
             return WebhookOutcome(False, reason=f"the tag {pushed.tag!r} was queued already")
         return WebhookOutcome(True, queued)
 
-    def queue_follow(self, db: Session, source: TemplateSource, *, tag: str,
-                     trigger: str) -> uuid.UUID | None:
+    def queue_follow(
+        self, db: Session, source: TemplateSource, *, tag: str, trigger: str
+    ) -> uuid.UUID | None:
         """A job importing the newest release for a followed template, once per ``tag``
         (None when one exists already); the template's owner is the job's user."""
         dedupe = f"tag:{tag}"
-        exists = sa.select(ImportJob.id).where(ImportJob.template_id == source.template_id,
-                                               ImportJob.dedupe == dedupe)
+        exists = sa.select(ImportJob.id).where(
+            ImportJob.template_id == source.template_id, ImportJob.dedupe == dedupe
+        )
         if db.scalar(exists) is not None:
             return None
-        owner = db.scalar(sa.select(TemplateRecord.owner_id).where(
-            TemplateRecord.id == source.template_id))
+        owner = db.scalar(
+            sa.select(TemplateRecord.owner_id).where(TemplateRecord.id == source.template_id)
+        )
         try:
             with db.begin_nested():
-                view = self._queue(db, user_id=owner, trigger=trigger,
-                                   template_id=source.template_id,
-                                   found=Address(source.spec, None, source.forge,
-                                                 source.repository),
-                                   ref=None, format=source.format, dedupe=dedupe,
-                                   note=f"the tag {tag} was pushed")
+                view = self._queue(
+                    db,
+                    user_id=owner,
+                    trigger=trigger,
+                    template_id=source.template_id,
+                    found=Address(source.spec, None, source.forge, source.repository),
+                    ref=None,
+                    format=source.format,
+                    dedupe=dedupe,
+                    note=f"the tag {tag} was pushed",
+                )
         except IntegrityError:  # the same tag, delivered at the same time
             return None
         return view.id
 
     # -- helpers -----------------------------------------------------------------------
-    def _queue(self, db: Session, *, user_id: uuid.UUID, trigger: str, found: Address,
-               ref: str | None, format: str | None, template_id: uuid.UUID | None = None,
-               name: str | None = None, team_id: uuid.UUID | None = None,
-               dedupe: str | None = None, note: str | None = None) -> ImportJobView:
+    def _queue(
+        self,
+        db: Session,
+        *,
+        user_id: uuid.UUID,
+        trigger: str,
+        found: Address,
+        ref: str | None,
+        format: str | None,
+        template_id: uuid.UUID | None = None,
+        name: str | None = None,
+        team_id: uuid.UUID | None = None,
+        dedupe: str | None = None,
+        note: str | None = None,
+    ) -> ImportJobView:
         now = self.clock()
         at = f" at {ref}" if ref else ""
-        row = ImportJob(user_id=user_id, template_id=template_id, team_id=team_id,
-                        spec=found.spec, ref=ref, format=format, forge=found.forge,
-                        name=name.strip() if name else None, trigger=trigger, dedupe=dedupe,
-                        status=JobStatus.PENDING, attempts=0, created_at=now, updated_at=now,
-                        log=[log_entry(now, "queued", f"{note or 'asked'}: importing "
-                                       f"{found.spec}{at}; waiting for a worker")])
+        row = ImportJob(
+            user_id=user_id,
+            template_id=template_id,
+            team_id=team_id,
+            spec=found.spec,
+            ref=ref,
+            format=format,
+            forge=found.forge,
+            name=name.strip() if name else None,
+            trigger=trigger,
+            dedupe=dedupe,
+            status=JobStatus.PENDING,
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+            log=[
+                log_entry(
+                    now,
+                    "queued",
+                    f"{note or 'asked'}: importing {found.spec}{at}; waiting for a worker",
+                )
+            ],
+        )
         db.add(row)
         db.flush()
         return ImportJobView.from_row(row)
@@ -207,27 +267,38 @@ class SourceService:
         """The user's linked forges set up here: whether each token is still held."""
         if self.forges is None:
             return {}
-        rows = db.execute(sa.select(ForgeAccount.forge, ForgeAccount.access_token).where(
-            ForgeAccount.user_id == user_id)).all()
-        return {forge: token is not None for forge, token in rows
-                if forge in self.forges.forges}
+        rows = db.execute(
+            sa.select(ForgeAccount.forge, ForgeAccount.access_token).where(
+                ForgeAccount.user_id == user_id
+            )
+        ).all()
+        return {forge: token is not None for forge, token in rows if forge in self.forges.forges}
 
-    def _source(self, db: Session, user_id: uuid.UUID, template_id: uuid.UUID, *,
-                change: bool) -> TemplateSource:
-        row = db.scalar(sa.select(TemplateRecord).where(TemplateRecord.id == template_id,
-                                                        visible_to(user_id)))
+    def _source(
+        self, db: Session, user_id: uuid.UUID, template_id: uuid.UUID, *, change: bool
+    ) -> TemplateSource:
+        row = db.scalar(
+            sa.select(TemplateRecord).where(TemplateRecord.id == template_id, visible_to(user_id))
+        )
         if row is None:
             raise NotFoundError("no such template")
         if change and not self._may_change(db, user_id, template_id, row):
-            raise ForbiddenError("only the template's owner and the team's owners and admins "
-                                 "may re-import it or change what it follows")
+            raise ForbiddenError(
+                "only the template's owner and the team's owners and admins "
+                "may re-import it or change what it follows"
+            )
         source = db.get(TemplateSource, template_id, populate_existing=True)
         if source is None:
             raise NoSourceError()
         return source
 
-    def _may_change(self, db: Session, user_id: uuid.UUID, template_id: uuid.UUID,
-                    row: TemplateRecord | None = None) -> bool:
+    def _may_change(
+        self,
+        db: Session,
+        user_id: uuid.UUID,
+        template_id: uuid.UUID,
+        row: TemplateRecord | None = None,
+    ) -> bool:
         row = row or db.get_one(TemplateRecord, template_id)
         role = team_role(db, row.team_id, user_id) if row.team_id is not None else None
         return may_change(row, user_id, role)
@@ -236,7 +307,12 @@ class SourceService:
         hooks = []
         if self.forges is not None and source.following and source.webhook_secret:
             secret = self.forges.cipher.decrypt(source.webhook_secret) if show_secret else None
-            hooks = [WebhookView(name, f"{self.public_url}/api/webhooks/{name}/templates/"
-                                 f"{source.template_id}", secret)
-                     for name in self.forges.forges]
+            hooks = [
+                WebhookView(
+                    name,
+                    f"{self.public_url}/api/webhooks/{name}/templates/{source.template_id}",
+                    secret,
+                )
+                for name in self.forges.forges
+            ]
         return TemplateSourceView.from_row(source, hooks)
