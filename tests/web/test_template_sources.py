@@ -30,7 +30,7 @@ from .forge_standin import (
     launchpad_with_forges,
     running,
 )
-from .test_forges import KEY, LOCAL, email, person, sign_in_with
+from .test_forges import KEY, LOCAL, email, form_token, person, post_form, sign_in_with
 
 FORGES = ("github", "gitlab")
 SHORTHAND = {"github": "gh", "gitlab": "gl"}
@@ -451,3 +451,40 @@ def test_sweeper_retries_an_abandoned_import(client, forge, *, db, settings, lau
     queued: list[uuid.UUID] = []
     assert sweep(ctx, [].append, [].append, queued.append).retried == (import_id,)
     assert queued == [import_id]
+
+
+def test_the_import_page_imports_and_the_builder_offers_reimport_and_follow(client, forge):
+    who = signed_in(client, forge)
+    path = repository(forge, who.login)
+    page = client.get("/templates/import")
+    assert page.status_code == 200 and 'name="source"' in page.text
+    assert f"GitHub ({who.login})" in page.text  # the linked account to read it through
+    assert "/templates/import" in client.get("/dashboard").text
+    token = form_token(client, "/templates/import")
+    refused = post_form(
+        client, "/templates/import", {"csrf_token": token, "source": "file:///etc/passwd"}
+    )
+    assert refused.status_code == 422 and 'id="source-error"' in refused.text
+    posted = post_form(
+        client,
+        "/templates/import",
+        {"csrf_token": token, "source": f"gh:{path}", "format": "copier", "name": "From a repo"},
+    )
+    assert posted.status_code == 303, posted.text
+    shown = client.get(posted.headers["Location"])
+    assert "Version 1 from commit" in shown.text and 'data-live="false"' in shown.text
+    template_id = shown.text.split('href="/templates/', 1)[1].split("/edit", 1)[0]
+    builder = client.get(f"/templates/{template_id}/edit").text
+    assert f"gh:{path}" in builder and "Re-import" in builder and "Follow the repository" in builder
+    followed_form = post_form(
+        client, f"/templates/{template_id}/follow", {"csrf_token": token, "following": "true"}
+    )
+    assert followed_form.status_code == 303
+    builder = client.get(f"/templates/{template_id}/edit").text
+    assert "Stop following" in builder
+    assert f"/api/webhooks/github/templates/{template_id}" in builder
+    again = post_form(client, f"/templates/{template_id}/reimport", {"csrf_token": token})
+    assert again.status_code == 303
+    assert "No new version" in client.get(again.headers["Location"]).text
+    forged = post_form(client, f"/templates/{template_id}/reimport", {"csrf_token": "x"})
+    assert forged.status_code == 403
