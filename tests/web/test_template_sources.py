@@ -488,3 +488,38 @@ def test_the_import_page_imports_and_the_builder_offers_reimport_and_follow(clie
     assert "No new version" in client.get(again.headers["Location"]).text
     forged = post_form(client, f"/templates/{template_id}/reimport", {"csrf_token": "x"})
     assert forged.status_code == 403
+
+
+def test_a_team_template_is_imported_its_members_read_its_source_without_the_secret(
+    forge, new_client, signup, db
+):
+    from launchpad_web.billing.models import Plan
+
+    from .conftest import join_team, people
+
+    make = people(new_client, signup, db)
+    owner, member = make(plan=Plan.TEAM), make()
+    team = owner.post("/api/teams", {"name": "Makers"}).json
+    join_team(owner, team["id"], member, "member")
+    path = repository(forge, "someone", private=False)
+    job = owner.post(
+        "/api/templates/imports", {"source": f"{forge.url}/{path}.git", "team_id": team["id"]}
+    ).json
+    assert job["status"] == "completed", job
+    template_id = job["template_id"]
+    assert member.get(f"/api/templates/{template_id}").json["team_id"] == team["id"]
+    owner.post(f"/api/templates/{template_id}/follow", {"following": True})
+    assert owner.get(f"/api/templates/{template_id}/source").json["webhooks"][0]["secret"]
+    seen = member.get(f"/api/templates/{template_id}/source").json
+    assert seen["following"] is True and {h["secret"] for h in seen["webhooks"]} == {None}
+    for url, body in (
+        (f"/api/templates/{template_id}/reimport", {}),
+        (f"/api/templates/{template_id}/follow", {"following": False}),
+    ):
+        refused = member.post(url, body)
+        assert (refused.status_code, refused.json["code"]) == (403, "forbidden"), url
+    outsider = make()
+    refused = outsider.post(
+        "/api/templates/imports", {"source": f"{forge.url}/{path}.git", "team_id": team["id"]}
+    )
+    assert (refused.status_code, refused.json["field"]) == (404, "$.team_id")
