@@ -23,6 +23,7 @@ link the forge again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -194,6 +195,9 @@ class _Plan:
     format: str | None
     forge: str | None
     name: str | None
+    #: what an earlier attempt of this job saved (committed with the template or version)
+    made_template_id: uuid.UUID | None = None
+    made_version: int | None = None
 
     @classmethod
     def from_row(cls, row: ImportJob) -> _Plan:
@@ -208,7 +212,15 @@ class _Plan:
             format=row.format,
             forge=row.forge,
             name=row.name,
+            made_template_id=row.result_template_id,
+            made_version=row.version,
         )
+
+    @property
+    def target_template(self) -> uuid.UUID | None:
+        """The template to make a version of: the job's, or the one an earlier attempt of
+        this job created (a worker that died after committing it)."""
+        return self.template_id or self.made_template_id
 
 
 class Attempt:
@@ -232,8 +244,9 @@ class Attempt:
                     self.plan.ref,
                 ),
             )
-            if self.plan.template_id is not None and self._current_commit() == found.commit:
-                return Saved(self.plan.template_id, None, found.commit, found.tag)
+            template_id = self.plan.target_template
+            if template_id is not None and self._current_commit() == found.commit:
+                return Saved(template_id, self.plan.made_version, found.commit, found.tag)
             self._note(
                 "fetching",
                 f"fetching commit {found.commit[:12]}" + (f" ({found.tag})" if found.tag else ""),
@@ -273,12 +286,10 @@ class Attempt:
 
     # -- saving ----------------------------------------------------------------------------
     def _current_commit(self) -> str | None:
-        if self.plan.template_id is None:
-            return None
         with self.ctx.session() as db:
             return db.scalar(
                 sa.select(TemplateSource.commit).where(
-                    TemplateSource.template_id == self.plan.template_id
+                    TemplateSource.template_id == self.plan.target_template
                 )
             )
 
@@ -299,7 +310,7 @@ class Attempt:
         format = definition.get("settings", {}).get("origin", {}).get("format")
         try:
             with ctx.session() as db:
-                if plan.template_id is None:
+                if plan.target_template is None:
                     return self._create(db, definition, fetch, found, format)
                 return self._version(db, definition, found)
         except ApiError as exc:
@@ -338,13 +349,20 @@ class Attempt:
             )
         )
         db.flush()
+        self._note(
+            "saved",
+            f"template {view.id} created",
+            db=db,
+            result_template_id=view.id,
+            version=view.version,
+        )
         return Saved(view.id, view.version, found.commit, found.tag)
 
     def _version(self, db: sa.orm.Session, definition: dict[str, Any], found: Target) -> Saved:
         ctx, plan = self.ctx, self.plan
-        assert ctx.templates is not None and plan.template_id is not None
-        row = db.get(TemplateRecord, plan.template_id)
-        source = db.get(TemplateSource, plan.template_id)
+        assert ctx.templates is not None and plan.target_template is not None
+        row = db.get(TemplateRecord, plan.target_template)
+        source = db.get(TemplateSource, plan.target_template)
         if row is None or source is None:
             raise ImportFailedError("the template was deleted meanwhile")
         before = source.commit
@@ -365,18 +383,25 @@ class Attempt:
         ).rowcount
         if moved != 1:  # another import moved it meanwhile: this version is undone
             raise TransientError("another import of this template ran meanwhile")
+        self._note("saved", f"version {view.version} saved", db=db, version=view.version)
         return Saved(row.id, view.version, found.commit, found.tag)
 
-    def _note(self, step: str, message: str) -> None:
-        with self.ctx.session() as db:
+    def _note(
+        self, step: str, message: str, *, db: sa.orm.Session | None = None, **values: Any
+    ) -> None:
+        """A step in the job's log (and ``values`` on its row), in ``db``'s transaction when
+        given: a template or version is committed together with the job's record of it,
+        so a later attempt after a crash knows it (and a lost lease undoes it)."""
+        with contextlib.nullcontext(db) if db is not None else self.ctx.session() as session:
             held = leases.progress(
-                db,
+                session,
                 self.plan.id,
                 owner=self.owner,
                 now=self.ctx.clock(),
                 step=step,
                 message=message,
                 table=ImportJob,
+                **values,
             )
         if not held:
             raise TransientError("the job was taken over by another worker")

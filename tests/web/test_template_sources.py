@@ -146,6 +146,7 @@ def test_a_private_template_is_imported_through_the_linked_token(client, forge, 
         "started",
         "fetching",
         "importing",
+        "saved",
         "completed",
     ]
     template = client.get(f"/api/templates/{job['template_id']}").json
@@ -523,3 +524,44 @@ def test_a_team_template_is_imported_its_members_read_its_source_without_the_sec
         "/api/templates/imports", {"source": f"{forge.url}/{path}.git", "team_id": team["id"]}
     )
     assert (refused.status_code, refused.json["field"]) == (404, "$.team_id")
+
+
+def test_an_attempt_after_a_crash_finds_the_template_it_made_and_makes_no_other(
+    client, forge, *, db, settings, launchpad, clock
+):
+    from launchpad_web.jobs.models import JobStatus
+    from launchpad_web.sources.models import ImportJob
+
+    who = signed_in(client, forge)
+    path = repository(forge, who.login)
+    made = import_repository(client, source=f"gh:{path}").json
+    ctx = WorkerContext.from_settings(
+        attrs.evolve(settings, forges=forge_settings(forge.url, KEY)),
+        session_factory=db.session_factory,
+        launchpad=launchpad,
+        clock=clock,
+    )
+    with db.session() as session:  # its first attempt committed the template, then died
+        row = ImportJob(
+            user_id=uuid.UUID(client.get("/api/me").json["id"]),
+            spec=f"gh:{path}",
+            forge="github",
+            trigger="create",
+            status=JobStatus.PENDING,
+            attempts=1,
+            log=[],
+            result_template_id=uuid.UUID(made["template_id"]),
+            version=1,
+        )
+        session.add(row)
+        session.commit()
+        import_id = row.id
+    ctx_queue_run(ctx, import_id)
+    job = client.get(f"/api/templates/imports/{import_id}").json
+    assert (job["status"], job["template_id"], job["version"], job["unchanged"]) == (
+        "completed",
+        made["template_id"],
+        1,
+        False,
+    ), job
+    assert client.get("/api/templates").json["total"] == 1
