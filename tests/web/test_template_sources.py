@@ -202,6 +202,9 @@ def test_a_public_repository_at_a_branch_then_reimported(client, forge, signup):
     assert (again["status"], again["version"], again["commit"]) == ("completed", 2, commit)
     assert versions(client, template_id) == [1, 2]
     assert version_file(client, template_id) == "main-2\n"
+    at_commit = import_repository(client, source=f"{forge.url}/{path}", ref=job["commit"]).json
+    assert (at_commit["status"], at_commit["commit"]) == ("completed", job["commit"]), at_commit
+    assert version_file(client, at_commit["template_id"]) == "main\n"
 
 
 def test_the_newest_release_tag_is_the_default_ref(client, forge, signup):
