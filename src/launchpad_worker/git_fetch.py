@@ -4,7 +4,11 @@ The hosted service reads repositories people name, so every step is bounded:
 
 * only ``https://`` and ``http://`` addresses (no ``file://``, SSH or local paths,
   which would read the server's own disk), and git may use no other protocol, even
-  for a redirect or a submodule;
+  for a redirect or a submodule; an address a person gives that resolves to a
+  private network (loopback, RFC 1918, link-local: the cloud's metadata service) is
+  refused unless its host is in ``LAUNCHPAD_PRIVATE_REPOSITORY_HOSTS``
+  (:func:`private_network`; a forge's own clone addresses are its settings' and
+  trusted);
 * :func:`remote_refs` (``git ls-remote``) and the fetch each run under a time
   limit; the fetch (``--depth 1`` of one ref, no checkout) is killed as soon as
   the repository's folder passes ``max_bytes``;
@@ -18,8 +22,10 @@ argument or a message.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
+import socket
 import subprocess
 import time
 from collections.abc import Mapping
@@ -72,6 +78,25 @@ def checked_url(url: str) -> str | None:
             "give the address without a user name or password: private repositories "
             "are read with your linked forge account"
         )
+    return None
+
+
+def private_network(url: str, allowed: tuple[str, ...]) -> str | None:
+    """Why ``url`` may not be read (its host resolves to a private, loopback, link-local
+    or reserved address and is not ``allowed``), or None. A host that does not resolve
+    is left to git, which says so."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host in allowed:
+        return None
+    try:
+        found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return None
+    for *_rest, address in found:
+        ip = ipaddress.ip_address(str(address[0]).split("%", 1)[0])
+        if not ip.is_global:
+            return (f"{host} is on a private network ({ip}): templates are imported from "
+                    "public addresses, or through a linked forge")
     return None
 
 

@@ -170,17 +170,20 @@ def environment(work: Path, credentials: Credentials | None = None) -> dict[str,
     """The process's environment less git's own variables and configuration: no global or
     system settings, hooks or credential helpers, never a prompt, and no transport but
     HTTP(S) (no ``file://`` or SSH, even by redirect or submodule). ``credentials``
-    become an ``http.extraHeader`` set here (never in arguments or URLs), with redirects
-    off so the header cannot follow one to another host."""
+    become an ``http.extraHeader`` set here (never in arguments or URLs). Redirects are
+    off: neither the header nor a fetch may follow one to another host."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
                 "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": "",
                 "GIT_CEILING_DIRECTORIES": str(work.parent), "LC_ALL": "C",
                 "HOME": str(work), "GIT_ALLOW_PROTOCOL": "http:https"})
+    config = {"http.followRedirects": "false"}
     if credentials is not None:
-        env.update({"GIT_CONFIG_COUNT": "2", "GIT_CONFIG_KEY_0": "http.extraHeader",
-                    "GIT_CONFIG_VALUE_0": credentials.header(),
-                    "GIT_CONFIG_KEY_1": "http.followRedirects", "GIT_CONFIG_VALUE_1": "false"})
+        config["http.extraHeader"] = credentials.header()
+    env["GIT_CONFIG_COUNT"] = str(len(config))
+    for number, (key, value) in enumerate(config.items()):
+        env[f"GIT_CONFIG_KEY_{number}"] = key
+        env[f"GIT_CONFIG_VALUE_{number}"] = value
     return env
 
 

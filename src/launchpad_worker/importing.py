@@ -52,7 +52,7 @@ from launchpad_web.templates.models import TemplateRecord
 from launchpad_web.templates.schemas import TemplateRequest, TemplateUpdateRequest
 
 from .context import WorkerContext
-from .git_fetch import FetchLimits, Target, fetch_zip, remote_refs, target
+from .git_fetch import FetchLimits, Target, fetch_zip, private_network, remote_refs, target
 from .git_push import (
     Credentials,
     GitPushError,
@@ -418,6 +418,9 @@ def where_from(ctx: WorkerContext, user_id: uuid.UUID, spec: str, forge_name: st
         raise ImportFailedError(exc.message) from None
     if found.forge is None:
         assert found.url is not None
+        refused = private_network(found.url, ctx.jobs.private_repository_hosts)
+        if refused is not None:
+            raise ImportFailedError(refused)
         return Fetch(found.url, None, None, None)
     if ctx.forges is None:
         raise ImportFailedError("forges are not set up on this installation")

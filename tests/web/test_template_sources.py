@@ -66,7 +66,8 @@ def healthy(forge: StandinForge) -> Iterator[None]:
 @pytest.fixture
 def app(make_app: Any, forge: StandinForge, settings: Any) -> Any:
     return make_app(
-        forges=forge_settings(forge.url, KEY), jobs=attrs.evolve(settings.jobs, immediate=True)
+        forges=forge_settings(forge.url, KEY),
+        jobs=attrs.evolve(settings.jobs, immediate=True, private_repository_hosts=("127.0.0.1",)),
     )
 
 
@@ -568,3 +569,21 @@ def test_an_attempt_after_a_crash_finds_the_template_it_made_and_makes_no_other(
         False,
     ), job
     assert client.get("/api/templates").json["total"] == 1
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["http://localhost:9/a/b.git", "http://169.254.169.254/latest/x.git", "http://10.1.2.3/a/b"],
+)
+def test_addresses_on_a_private_network_are_refused_unless_allowed(
+    client, signup, make_app, forge, *, settings, new_client, address
+):
+    signup(client)
+    job = import_repository(client, source=address).json
+    assert job["status"] == "failed" and "is on a private network" in job["error"], job
+    assert job["attempts"] == 1  # never retried, nothing fetched
+    path = repository(forge, "someone", private=False)
+    closed = new_client(make_app(jobs=attrs.evolve(settings.jobs, immediate=True)))
+    signup(closed)
+    refused = import_repository(closed, source=f"{forge.url}/{path}.git").json
+    assert "127.0.0.1 is on a private network" in refused["error"]
