@@ -110,7 +110,8 @@ def create_app(
 
     forges = forge_service(settings, launchpad=launchpad, accounts=accounts, clock=clock)
     publishing = PublishService(forges=forges, clock=clock) if forges else None
-    sources = SourceService(forges=forges, clock=clock, public_url=settings.public_url)
+    sources = SourceService(forges=forges, clock=clock, public_url=settings.public_url,
+                            quotas=quotas)
     notifier = Notifier(launchpad.hooks, settings.jobs.smtp)
     resets = PasswordResets(passwords=passwords, sessions=sessions, throttle=accounts.throttle,
                             clock=clock, public_url=settings.public_url) \

@@ -587,3 +587,13 @@ def test_addresses_on_a_private_network_are_refused_unless_allowed(
     signup(closed)
     refused = import_repository(closed, source=f"{forge.url}/{path}.git").json
     assert "127.0.0.1 is on a private network" in refused["error"]
+
+
+def test_an_import_over_the_plans_template_limit_is_refused_before_a_job(client, signup):
+    signup(client)
+    definition = {"name": "t", "variables": [], "files": [{"path": "a", "content": "a"}]}
+    for number in range(3):  # the Free plan's private templates
+        made = client.post("/api/templates", json={"name": f"t{number}", "definition": definition})
+        assert made.status_code == 201, made.text
+    refused = import_repository(client, source="https://example.org/a/b.git")
+    assert (refused.status_code, refused.json["code"]) == (402, "quota_exceeded")

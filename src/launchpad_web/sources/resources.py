@@ -66,7 +66,7 @@ class RepositoryImportsResource:
         "forge account; a queued import job",
         request=RepositoryImportRequest,
         responses={202: ImportJobView},
-        problems=(404, 409, 422),
+        problems=(402, 404, 409, 422),
         auth=True,
     )
     @falcon.before(require_user)

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from launchpad_core.forges import ForgeWebhookPayloadError, ForgeWebhookSignatureError
 from launchpad_core.sources import releases
 
+from ..billing.quotas import Quotas
 from ..clock import Clock
 from ..errors import (
     ForbiddenError,
@@ -66,10 +67,18 @@ class NoSourceError(NotFoundError):
 
 
 class SourceService:
-    def __init__(self, *, forges: ForgeService | None, clock: Clock, public_url: str):
+    def __init__(
+        self,
+        *,
+        forges: ForgeService | None,
+        clock: Clock,
+        public_url: str,
+        quotas: Quotas | None = None,
+    ):
         self.forges = forges
         self.clock = clock
         self.public_url = public_url.rstrip("/")
+        self.quotas = quotas  # a new template's plan limit, asked before the job exists
 
     # -- importing -------------------------------------------------------------------
     def submit(
@@ -81,6 +90,8 @@ class SourceService:
             raise ValidationFailedError.one("invalid_name", "a name is not blank", "$.name")
         if request.team_id is not None and team_role(db, request.team_id, user_id) is None:
             raise NotFoundError("no such team", field="$.team_id")
+        if self.quotas is not None:  # asked again when the worker creates it
+            self.quotas.check_template_create(db, user_id=user_id, team_id=request.team_id)
         return self._queue(
             db,
             user_id=user_id,
