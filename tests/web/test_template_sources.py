@@ -375,6 +375,9 @@ def test_only_who_may_change_the_template_reimports_or_follows(client, forge, ne
             "$.forge",
         ),
         ({"source": "https://example.org/a/b.git", "extra": 1}, "invalid_request", None),
+        ({"source": "https://example.org/a/b.git", "name": " "}, "invalid_name", "$.name"),
+        ({"source": "https://example.org/a/b.git", "name": "x" * 201}, "invalid_name", "$.name"),
+        ({"source": "https://example.org/" + "a" * 1100}, "invalid_source", "$.source"),
     ],
 )
 def test_bad_imports_are_refused_before_a_job_exists(client, signup, body, code, field):

@@ -44,6 +44,7 @@ from ..jobs.models import JobStatus, log_entry
 from ..teams.access import team_role
 from ..templates.access import may_change, visible_to
 from ..templates.models import TemplateRecord
+from ..templates.schemas import NAME_MAX
 from .addresses import Address, address, checked_format, checked_ref
 from .models import ImportJob, TemplateSource
 from .schemas import (
@@ -86,8 +87,10 @@ class SourceService:
     ) -> ImportJobView:
         found = self.address(db, user_id, request.source, request.forge)
         ref, format = checked_ref(request.ref), checked_format(request.format)
-        if request.name is not None and not request.name.strip():
-            raise ValidationFailedError.one("invalid_name", "a name is not blank", "$.name")
+        if request.name is not None and not 0 < len(request.name.strip()) <= NAME_MAX:
+            raise ValidationFailedError.one(
+                "invalid_name", f"a name is 1 to {NAME_MAX} characters", "$.name"
+            )
         if request.team_id is not None and team_role(db, request.team_id, user_id) is None:
             raise NotFoundError("no such team", field="$.team_id")
         if self.quotas is not None:  # asked again when the worker creates it
