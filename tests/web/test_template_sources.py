@@ -600,3 +600,24 @@ def test_an_import_over_the_plans_template_limit_is_refused_before_a_job(client,
         assert made.status_code == 201, made.text
     refused = import_repository(client, source="https://example.org/a/b.git")
     assert (refused.status_code, refused.json["code"]) == (402, "quota_exceeded")
+
+
+def test_a_cookiecutter_repository_is_detected_and_its_hooks_are_not_run(client, signup, forge):
+    signup(client)
+    path = f"someone/cc-{uuid.uuid4().hex[:6]}"
+    forge.add_repository(
+        *path.split("/"),
+        {
+            "cookiecutter.json": '{"project_name": "demo"}\n',
+            "{{cookiecutter.project_name}}/README.md": "# {{ cookiecutter.project_name }}\n",
+            "hooks/post_gen_project.py": "raise SystemExit('ran')\n",
+        },
+        private=False,
+        tag="0.1.0",
+    )
+    job = import_repository(client, source=f"{forge.url}/{path}.git").json
+    assert (job["status"], job["format"]) == ("completed", None), job
+    source = client.get(f"/api/templates/{job['template_id']}/source").json
+    assert source["format"] == "cookiecutter"
+    template = client.get(f"/api/templates/{job['template_id']}").json
+    assert template["skipped_tasks"], template  # the hook is listed, never run
