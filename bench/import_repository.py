@@ -51,13 +51,18 @@ def main() -> None:
         client, session_factory, queue = service(Path(folder), forge)
         with running_consumer(queue, enabled=True):
             login, token = prepared_person(client, session_factory, forge, queue)
-            files = {p.relative_to(root).as_posix(): p.read_text()
-                     for root in [write_copier(Path(folder) / "tpl", options.files)]
-                     for p in root.rglob("*") if p.is_file()}
+            files = {
+                p.relative_to(root).as_posix(): p.read_text()
+                for root in [write_copier(Path(folder) / "tpl", options.files)]
+                for p in root.rglob("*")
+                if p.is_file()
+            }
             forge.add_repository(login, "starter", files, private=True, tag="1.0.0")
             imports = [import_once(client, login) for _ in range(options.runs)]
-            clones = [clone_once(forge, login, token, Path(folder) / f"clone-{n}")
-                      for n in range(options.runs)]
+            clones = [
+                clone_once(forge, login, token, Path(folder) / f"clone-{n}")
+                for n in range(options.runs)
+            ]
     report(imports, clones, options)
 
 
@@ -69,36 +74,54 @@ def import_once(client, login: str) -> tuple[float, float, float]:
     total = time.perf_counter() - started
     assert done["status"] == "completed" and done["version"] == 1, done
     at = {step["step"]: datetime.fromisoformat(step["at"]) for step in done["log"]}
-    return (total, (at["importing"] - at["started"]).total_seconds(),
-            (at["saved"] - at["importing"]).total_seconds())
+    return (
+        total,
+        (at["importing"] - at["started"]).total_seconds(),
+        (at["saved"] - at["importing"]).total_seconds(),
+    )
 
 
 def clone_once(forge: StandinForge, login: str, token: str, dest: Path) -> float:
     header = "Authorization: Basic " + base64.b64encode(f"x:{token}".encode()).decode()
     started = time.perf_counter()
-    subprocess.run(["git", "clone", "-q", "--depth", "1", f"{forge.url}/{login}/starter.git",
-                    str(dest)], check=True, capture_output=True,
-                   env={"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraHeader",
-                        "GIT_CONFIG_VALUE_0": header, "PATH": "/usr/bin:/bin"})
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"{forge.url}/{login}/starter.git", str(dest)],
+        check=True,
+        capture_output=True,
+        env={
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "http.extraHeader",
+            "GIT_CONFIG_VALUE_0": header,
+            "PATH": "/usr/bin:/bin",
+        },
+    )
     return time.perf_counter() - started
 
 
-def report(imports: list[tuple[float, float, float]], clones: list[float],
-           options: argparse.Namespace) -> None:
+def report(
+    imports: list[tuple[float, float, float]], clones: list[float], options: argparse.Namespace
+) -> None:
     total = statistics.median(t for t, _, _ in imports)
     clone = statistics.median(clones)
-    print(f"import from a repository, {options.files}-file Copier template, {options.runs} "
-          f"runs (private stand-in GitHub on loopback, SQLite, Huey consumer threads, "
-          f"polled every {POLL_SECONDS * 1000:.0f} ms):")
-    print(f"  LaunchPad import   median {total * 1000:.0f} ms "
-          f"(min {min(t for t, _, _ in imports) * 1000:.0f}, "
-          f"max {max(t for t, _, _ in imports) * 1000:.0f})")
-    print(f"  git clone --depth 1 median {clone * 1000:.0f} ms  -> import/clone "
-          f"{total / clone:.1f}x")
+    print(
+        f"import from a repository, {options.files}-file Copier template, {options.runs} "
+        f"runs (private stand-in GitHub on loopback, SQLite, Huey consumer threads, "
+        f"polled every {POLL_SECONDS * 1000:.0f} ms):"
+    )
+    print(
+        f"  LaunchPad import   median {total * 1000:.0f} ms "
+        f"(min {min(t for t, _, _ in imports) * 1000:.0f}, "
+        f"max {max(t for t, _, _ in imports) * 1000:.0f})"
+    )
+    print(
+        f"  git clone --depth 1 median {clone * 1000:.0f} ms  -> import/clone {total / clone:.1f}x"
+    )
     fetch = statistics.median(f for _, f, _ in imports) * 1000
     save = statistics.median(s for _, _, s in imports) * 1000
-    print(f"  worker: refs listed and commit fetched in {fetch:.0f} ms, imported in a child "
-          f"and saved in {save:.0f} ms (medians)")
+    print(
+        f"  worker: refs listed and commit fetched in {fetch:.0f} ms, imported in a child "
+        f"and saved in {save:.0f} ms (medians)"
+    )
 
 
 if __name__ == "__main__":

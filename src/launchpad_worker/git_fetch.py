@@ -95,8 +95,10 @@ def private_network(url: str, allowed: tuple[str, ...]) -> str | None:
     for *_rest, address in found:
         ip = ipaddress.ip_address(str(address[0]).split("%", 1)[0])
         if not ip.is_global:
-            return (f"{host} is on a private network ({ip}): templates are imported from "
-                    "public addresses, or through a linked forge")
+            return (
+                f"{host} is on a private network ({ip}): templates are imported from "
+                "public addresses, or through a linked forge"
+            )
     return None
 
 

@@ -43,21 +43,29 @@ def redis_values(url: str) -> bytes:
 
 
 def test_a_private_template_is_imported_by_a_worker_and_the_token_stays_in_git(
-        tmp_path, redis_server):
+    tmp_path, redis_server
+):
     standin = StandinForge()
     token = f"at_{uuid.uuid4().hex}"
     with running(standin) as url:
         standin.add_person("ann", ("ann@example.org", True))
-        standin.tokens[token] = Token(client_id=GITHUB_CLIENT[0], login="ann", scope="repo",
-                                      access_token=token, refresh_token=None,
-                                      expires_at=time.time() + 3600)
-        standin.add_repository("ann", "starter", copier_files("1.0.0"), private=True,
-                               tag="1.0.0")
+        standin.tokens[token] = Token(
+            client_id=GITHUB_CLIENT[0],
+            login="ann",
+            scope="repo",
+            access_token=token,
+            refresh_token=None,
+            expires_at=time.time() + 3600,
+        )
+        standin.add_repository("ann", "starter", copier_files("1.0.0"), private=True, tag="1.0.0")
         key = Fernet.generate_key().decode()
-        env = {"LAUNCHPAD_ENCRYPTION_KEYS": key,
-               "LAUNCHPAD_FORGE_GITHUB_CLIENT_ID": GITHUB_CLIENT[0],
-               "LAUNCHPAD_FORGE_GITHUB_CLIENT_SECRET": GITHUB_CLIENT[1],
-               "LAUNCHPAD_FORGE_GITHUB_URL": url, "LAUNCHPAD_FORGE_GITHUB_API_URL": url}
+        env = {
+            "LAUNCHPAD_ENCRYPTION_KEYS": key,
+            "LAUNCHPAD_FORGE_GITHUB_CLIENT_ID": GITHUB_CLIENT[0],
+            "LAUNCHPAD_FORGE_GITHUB_CLIENT_SECRET": GITHUB_CLIENT[1],
+            "LAUNCHPAD_FORGE_GITHUB_URL": url,
+            "LAUNCHPAD_FORGE_GITHUB_API_URL": url,
+        }
         with database(tmp_path) as database_url:
             stack = Stack(tmp_path, database_url, redis_server.url, env)
             try:
@@ -70,13 +78,24 @@ def run(stack: Stack, token: str, cipher: TokenCipher, redis_url: str) -> None:
     user_id = uuid.UUID(stack.signup())
     now = datetime.now(UTC)
     with stack.session_factory() as session:
-        session.add(ForgeAccount(user_id=user_id, forge="github", forge_user_id="1000",
-                                 login="ann", access_token=cipher.encrypt(token),
-                                 created_at=now, updated_at=now))
+        session.add(
+            ForgeAccount(
+                user_id=user_id,
+                forge="github",
+                forge_user_id="1000",
+                login="ann",
+                access_token=cipher.encrypt(token),
+                created_at=now,
+                updated_at=now,
+            )
+        )
         session.commit()
     result = stack.client.simulate_post(
-        "/api/templates/imports", cookies=stack.cookies,
-        headers={"Sec-Fetch-Site": "same-origin"}, json={"source": "gh:ann/starter"})
+        "/api/templates/imports",
+        cookies=stack.cookies,
+        headers={"Sec-Fetch-Site": "same-origin"},
+        json={"source": "gh:ann/starter"},
+    )
     assert result.status_code == 202, result.text
     import_id = uuid.UUID(result.json["id"])
     assert result.json["status"] == "pending"
@@ -94,6 +113,12 @@ def run(stack: Stack, token: str, cipher: TokenCipher, redis_url: str) -> None:
     with stack.session_factory() as session:
         source = session.get_one(TemplateSource, job.result_template_id)
         assert (source.forge, source.repository) == ("github", "ann/starter")
-        assert session.scalar(sa.select(sa.func.count()).select_from(TemplateVersion).where(
-            TemplateVersion.template_id == job.result_template_id)) == 1
+        assert (
+            session.scalar(
+                sa.select(sa.func.count())
+                .select_from(TemplateVersion)
+                .where(TemplateVersion.template_id == job.result_template_id)
+            )
+            == 1
+        )
     assert token not in stack.worker_log(worker)

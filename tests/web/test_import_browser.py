@@ -42,8 +42,9 @@ def test_chromium_imports_a_template_from_a_repository(base_url, forge, width): 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_context(base_url=base_url,
-                                       viewport={"width": width, "height": 900}).new_page()
+            page = browser.new_context(
+                base_url=base_url, viewport={"width": width, "height": 900}
+            ).new_page()
             page.on("console", lambda m: m.type == "error" and problems.append(m.text))
             page.on("pageerror", lambda e: problems.append(str(e)))
             page.goto("/login")
@@ -81,8 +82,7 @@ def queued_app(database, settings, launchpad, serve, forge):  # noqa: F811
 
     url = serve(app)
     service = attrs.evolve(settings, public_url=url, forges=forge_settings(forge.url, KEY))
-    context = WorkerContext.from_settings(service, session_factory=database,
-                                          launchpad=launchpad)
+    context = WorkerContext.from_settings(service, session_factory=database, launchpad=launchpad)
     holder["app"] = service_app(service, session_factory=database, launchpad=launchpad)
     forge.register_clients(url)
     return url, context

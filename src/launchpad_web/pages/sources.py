@@ -31,8 +31,9 @@ FIELDS = ("source", "ref", "format", "forge", "name")
 
 
 class ImportPage:
-    def __init__(self, pages: Pages, sources: SourceService, queue: Queue,
-                 forges: ForgeService | None):
+    def __init__(
+        self, pages: Pages, sources: SourceService, queue: Queue, forges: ForgeService | None
+    ):
         self.pages = pages
         self.sources = sources
         self.queue = queue
@@ -47,11 +48,11 @@ class ImportPage:
         form = Form.read(req)
         self.pages.form_token.check(req, form.get(FIELD))
         given = {name: form.get(name).strip() for name in FIELDS}
-        request = RepositoryImportRequest(**{k: v or None for k, v in given.items() if
-                                             k != "source"}, source=given["source"])
+        request = RepositoryImportRequest(
+            **{k: v or None for k, v in given.items() if k != "source"}, source=given["source"]
+        )
         try:
-            view = self.sources.submit(req.context.db, user_id=req.context.user.id,
-                                       request=request)
+            view = self.sources.submit(req.context.db, user_id=req.context.user.id, request=request)
         except ApiError as ex:
             failed(req)
             self._render(req, resp, FormErrors.of(ex, FIELDS), given, status=ex.status)
@@ -59,12 +60,25 @@ class ImportPage:
         enqueue(req, self.queue, view)
         see_other(resp, f"/templates/imports/{view.id}")
 
-    def _render(self, req: falcon.Request, resp: falcon.Response, errors: FormErrors,
-                given: dict[str, str], status: int = 200) -> None:
+    def _render(
+        self,
+        req: falcon.Request,
+        resp: falcon.Response,
+        errors: FormErrors,
+        given: dict[str, str],
+        status: int = 200,
+    ) -> None:
         links = self.forges.links(req.context.db, req.context.user.id) if self.forges else []
-        self.pages.render(req, resp, "import_repository.html", status=status, errors=errors,
-                          given=given, formats=FORMATS,
-                          linked=[link for link in links if link.token == "active"])
+        self.pages.render(
+            req,
+            resp,
+            "import_repository.html",
+            status=status,
+            errors=errors,
+            given=given,
+            formats=FORMATS,
+            linked=[link for link in links if link.token == "active"],
+        )
 
 
 class ImportJobPage:
@@ -75,8 +89,13 @@ class ImportJobPage:
     @falcon.before(require_page_user)
     def on_get(self, req: falcon.Request, resp: falcon.Response, import_id: uuid.UUID) -> None:
         job = self.sources.job(req.context.db, user_id=req.context.user.id, import_id=import_id)
-        self.pages.render(req, resp, "import_job.html", job=job,
-                          live=job.status.value in ("pending", "processing"))
+        self.pages.render(
+            req,
+            resp,
+            "import_job.html",
+            job=job,
+            live=job.status.value in ("pending", "processing"),
+        )
 
 
 class ReimportAction:
@@ -88,8 +107,12 @@ class ReimportAction:
     @falcon.before(require_page_user)
     def on_post(self, req: falcon.Request, resp: falcon.Response, template_id: uuid.UUID) -> None:
         self.pages.form_token.check(req, Form.read(req).get(FIELD))
-        view = self.sources.reimport(req.context.db, user_id=req.context.user.id,
-                                     template_id=template_id, request=ReimportRequest())
+        view = self.sources.reimport(
+            req.context.db,
+            user_id=req.context.user.id,
+            template_id=template_id,
+            request=ReimportRequest(),
+        )
         enqueue(req, self.queue, view)
         see_other(resp, f"/templates/imports/{view.id}")
 
@@ -103,13 +126,18 @@ class FollowAction:
     def on_post(self, req: falcon.Request, resp: falcon.Response, template_id: uuid.UUID) -> None:
         form = Form.read(req)
         self.pages.form_token.check(req, form.get(FIELD))
-        self.sources.follow(req.context.db, user_id=req.context.user.id,
-                            template_id=template_id, following=form.get("following") == "true")
+        self.sources.follow(
+            req.context.db,
+            user_id=req.context.user.id,
+            template_id=template_id,
+            following=form.get("following") == "true",
+        )
         see_other(resp, f"/templates/{template_id}/edit#source")
 
 
-def install(app: falcon.App, pages: Pages, sources: SourceService, queue: Queue,
-            forges: ForgeService | None) -> None:
+def install(
+    app: falcon.App, pages: Pages, sources: SourceService, queue: Queue, forges: ForgeService | None
+) -> None:
     app.add_route("/templates/import", ImportPage(pages, sources, queue, forges))
     app.add_route("/templates/imports/{import_id:uuid}", ImportJobPage(pages, sources))
     app.add_route("/templates/{template_id:uuid}/reimport", ReimportAction(pages, sources, queue))

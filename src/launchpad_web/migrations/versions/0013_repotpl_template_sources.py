@@ -122,7 +122,6 @@ def upgrade() -> None:
         )
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("template_sources", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_template_sources_following"))
