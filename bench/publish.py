@@ -91,23 +91,34 @@ def service(folder: Path, forge: StandinForge) -> tuple[BrowserClient, Any, JobQ
     return BrowserClient(app), session_factory, queue
 
 
-def prepared(client: BrowserClient, session_factory: Any, forge: StandinForge,
-             queue: JobQueue, files: int) -> tuple[str, str]:
-    """A person with GitHub linked and a completed job of the template: (job id, login)."""
+def prepared_person(client: BrowserClient, session_factory: Any, forge: StandinForge,
+                    queue: JobQueue) -> tuple[str, str]:
+    """A person signed up here with GitHub linked: (login, access token)."""
     login = f"bench-{uuid.uuid4().hex[:6]}"
     forge.add_person(login, (f"{login}@example.org", True))
     me = client.post("/api/auth/signup", json={"email": f"{login}@example.org",
                                                 "password": "correct horse battery staple"})
     assert me.status_code == 201, me.text
-    user_id = uuid.UUID(me.json["id"])
     assert queue.context.forges is not None
-    cipher = queue.context.forges.cipher
+    token = access_token(forge, "github", login)
+    with session_factory() as db:
+        now = datetime.now(UTC)
+        db.add(ForgeAccount(user_id=uuid.UUID(me.json["id"]), forge="github",
+                            forge_user_id=login, login=login,
+                            access_token=queue.context.forges.cipher.encrypt(token),
+                            created_at=now, updated_at=now))
+        db.commit()
+    return login, token
+
+
+def prepared(client: BrowserClient, session_factory: Any, forge: StandinForge,
+             queue: JobQueue, files: int) -> tuple[str, str]:
+    """A person with GitHub linked and a completed job of the template: (job id, login)."""
+    login, _token = prepared_person(client, session_factory, forge, queue)
+    user_id = uuid.UUID(client.get("/api/me").json["id"])
     definition = native_definition(files)
     with session_factory() as db:
         now = datetime.now(UTC)
-        db.add(ForgeAccount(user_id=user_id, forge="github", forge_user_id=login, login=login,
-                            access_token=cipher.encrypt(access_token(forge, "github", login)),
-                            created_at=now, updated_at=now))
         row = TemplateRecord(name="bench", definition=definition, version=1, owner_id=user_id,
                              created_at=now, updated_at=now)
         db.add(row)

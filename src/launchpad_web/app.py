@@ -54,6 +54,8 @@ from .publishing import resources as publishing_resources
 from .publishing.services import PublishService
 from .request_bodies import JSON_HANDLER
 from .settings import WebSettings
+from .sources import resources as sources_resources
+from .sources.services import SourceService
 from .teams import resources as teams_resources
 from .teams.services import TeamService, leave_with_account
 from .templates import resources as templates_resources
@@ -98,8 +100,7 @@ def create_app(
                                          leave_with_account(template_cache)))
 
     plans_enforced = settings.billing.plans_enforced(billing.name)
-    quotas = Quotas(usage=DomainUsage(), plans=settings.billing.plans, clock=clock,
-                    enforced=plans_enforced, past_due_grace=settings.billing.past_due_grace)
+    quotas = make_quotas(settings, billing_name=billing.name, clock=clock)
     teams = TeamService(quotas=quotas, clock=clock, template_lists=template_cache,
                         public_url=settings.public_url)
     evaluator = Evaluator(settings.evaluation)
@@ -110,6 +111,8 @@ def create_app(
 
     forges = forge_service(settings, launchpad=launchpad, accounts=accounts, clock=clock)
     publishing = PublishService(forges=forges, clock=clock) if forges else None
+    sources = SourceService(forges=forges, clock=clock, public_url=settings.public_url,
+                            quotas=quotas)
     notifier = Notifier(launchpad.hooks, settings.jobs.smtp)
     resets = PasswordResets(passwords=passwords, sessions=sessions, throttle=accounts.throttle,
                             clock=clock, public_url=settings.public_url) \
@@ -148,6 +151,7 @@ def create_app(
         *(forges_resources.routes(forges=forges) if forges else ()),
         *(publishing_resources.routes(publishing=publishing, queue=job_queue)
           if publishing else ()),
+        *sources_resources.routes(sources=sources, queue=job_queue),
     ]
     openapi.document = build_document(routes, version=launchpad_core.__version__,
                                       cookie_name=cookie.name)
@@ -176,8 +180,15 @@ def create_app(
                   plans=settings.billing.plans if plans_enforced else None,
                   billing=billing_service, teams=teams, notifier=notifier,
                   api_document=lambda: openapi.document, forges=forges,
-                  resets=resets, projects=projects, publishing=publishing)
+                  resets=resets, projects=projects, publishing=publishing, sources=sources)
     return app
+
+
+def make_quotas(settings: WebSettings, *, billing_name: str, clock: Clock) -> Quotas:
+    """The plan limits, counted on the domains' rows (the API's and the workers')."""
+    return Quotas(usage=DomainUsage(), plans=settings.billing.plans, clock=clock,
+                  enforced=settings.billing.plans_enforced(billing_name),
+                  past_due_grace=settings.billing.past_due_grace)
 
 
 def list_cache(settings: WebSettings, session_factory: sessionmaker) -> ListPages | None:

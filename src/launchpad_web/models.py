@@ -13,9 +13,10 @@ from .forges import models as forges
 from .jobs import models as jobs
 from .projects import models as projects
 from .publishing import models as publishing
+from .sources import models as sources
 from .teams import models as teams
 from .templates import models as templates
 
-DOMAINS = (accounts, teams, templates, jobs, billing, forges, projects, publishing)
+DOMAINS = (accounts, teams, templates, jobs, billing, forges, projects, publishing, sources)
 
 metadata = Base.metadata

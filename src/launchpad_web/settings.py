@@ -32,6 +32,8 @@ Nothing else in ``launchpad_web`` reads ``os.environ``.
 ``LAUNCHPAD_JOB_LEASE_SECONDS``     a worker's hold on a job, renewed by heartbeats (30)
 ``LAUNCHPAD_JOB_MAX_ATTEMPTS``      leases taken before a job fails for good (3)
 ``LAUNCHPAD_JOB_SWEEP_SECONDS``     how often consumers re-enqueue stalled jobs (30)
+``LAUNCHPAD_FOLLOW_POLL_SECONDS``   how often followed templates' repositories are polled (3600)
+``LAUNCHPAD_PRIVATE_REPOSITORY_HOSTS`` hosts on a private network templates may be imported from
 ``LAUNCHPAD_JOB_CPU_SECONDS``       hard CPU limit of one render (60)
 ``LAUNCHPAD_JOB_MEMORY_MB``         hard memory limit of one render (1024)
 ``LAUNCHPAD_JOB_WALL_SECONDS``      wall-clock limit of one render (120)

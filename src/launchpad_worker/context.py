@@ -13,12 +13,15 @@ from launchpad_core import Launchpad, default_launchpad
 from launchpad_core.isolation.children import IsolationLimits
 from launchpad_core.plugins.manager import Hooks
 from launchpad_core.render.compile_cache import DEFAULT_MAX_BYTES
+from launchpad_web.app import list_cache, make_quotas
 from launchpad_web.clock import Clock, system_clock
 from launchpad_web.db import make_engine, make_session_factory
+from launchpad_web.evaluation import Evaluator
 from launchpad_web.forges.services import ForgeService
 from launchpad_web.jobs.settings import JobSettings
 from launchpad_web.jobs.storage import ArtifactStorage, make_storage
 from launchpad_web.settings import WebSettings
+from launchpad_web.templates.services import TemplateService
 
 from .render import CompiledCache
 
@@ -34,6 +37,7 @@ class WorkerContext:
     cache_bytes: int = DEFAULT_MAX_BYTES
     clock: Clock = system_clock
     forges: ForgeService | None = None  # None: forge features are off (no encryption keys)
+    templates: TemplateService | None = None  # saves imported templates (sources/)
 
     @classmethod
     def from_settings(cls, settings: WebSettings, *, session_factory: sessionmaker | None = None,
@@ -44,6 +48,11 @@ class WorkerContext:
                                  pool_size=settings.jobs.worker_threads + 2)
             session_factory = make_session_factory(engine)
         launchpad = launchpad or default_launchpad()
+        billing = launchpad.hooks.billing_provider(
+            settings=settings.billing.provider_settings())
+        quotas = make_quotas(settings, billing_name=billing.name, clock=clock)
+        # imports are rare and wait on the network anyway: children forked on demand
+        evaluator = Evaluator(attrs.evolve(settings.evaluation, warm=0))
         return cls(
             session_factory=session_factory,
             storage=make_storage(settings.jobs),
@@ -55,6 +64,8 @@ class WorkerContext:
             clock=clock,
             forges=ForgeService.from_settings(settings, launchpad=launchpad, accounts=None,
                                               clock=clock),
+            templates=TemplateService(quotas=quotas, clock=clock, evaluator=evaluator,
+                                      cache=list_cache(settings, session_factory)),
         )
 
     @property

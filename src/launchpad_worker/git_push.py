@@ -40,6 +40,12 @@ class RemoteUnavailableError(GitPushError):
     code = "git_remote_unavailable"
 
 
+class RemoteNotFoundError(GitPushError):
+    """The git server has no such repository (or hides it: a 404)."""
+
+    code = "git_remote_not_found"
+
+
 class RemoteRefusedError(GitPushError):
     """The git server refused the credentials (``status`` 401) or the push (403)."""
 
@@ -73,12 +79,12 @@ def commit_archive(archive: BinaryIO, work: Path, *, author: Author, message: st
 
     The archive is streamed into ``git fast-import`` (one pack, no checkout on disk);
     an executable file is committed as such, a symbolic link as a link."""
-    _git(work, "init", "-q", "--bare", "-b", BRANCH, ".")
+    run(work, "init", "-q", "--bare", "-b", BRANCH, ".")
     stamp = f"{int(author.at.timestamp())} +0000"
     who = f"{_clean(author.name)} <{_clean(author.email)}> {stamp}"
     text = message.encode()
     importer = subprocess.Popen(
-        ["git", "fast-import", "--quiet", "--done"], cwd=work, env=_environment(work),
+        ["git", "fast-import", "--quiet", "--done"], cwd=work, env=environment(work),
         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     assert importer.stdin is not None
     try:
@@ -93,8 +99,8 @@ def commit_archive(archive: BinaryIO, work: Path, *, author: Author, message: st
         pass  # fast-import stopped: its reason is on stderr
     stderr = importer.stderr.read().decode(errors="replace") if importer.stderr else ""
     if importer.wait() != 0:
-        raise _failure("fast-import", stderr)
-    return _git(work, "rev-parse", f"refs/heads/{BRANCH}").strip()
+        raise failure("fast-import", stderr)
+    return run(work, "rev-parse", f"refs/heads/{BRANCH}").strip()
 
 
 def _import_member(stream: BinaryIO, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
@@ -126,7 +132,7 @@ def _clean(text: str) -> str:
 
 def remote_heads(work: Path, url: str, credentials: Credentials) -> dict[str, str]:
     """The remote's refs (``refs/heads/main`` -> id); empty for an empty repository."""
-    listed = _git(work, "ls-remote", url, credentials=credentials)
+    listed = run(work, "ls-remote", url, credentials=credentials)
     refs = {}
     for line in listed.splitlines():
         sha, _, ref = line.partition("\t")
@@ -137,46 +143,54 @@ def remote_heads(work: Path, url: str, credentials: Credentials) -> dict[str, st
 
 def push(work: Path, url: str, credentials: Credentials) -> None:
     """Push ``main`` to the remote's ``main`` (never forced)."""
-    _git(work, "push", "-q", url, f"refs/heads/{BRANCH}:refs/heads/{BRANCH}",
+    run(work, "push", "-q", url, f"refs/heads/{BRANCH}:refs/heads/{BRANCH}",
          credentials=credentials)
 
 
-def _git(work: Path, *args: str, credentials: Credentials | None = None,
-         extra: dict[str, str] | None = None) -> str:
-    env = _environment(work)
-    env.update(extra or {})
-    if credentials is not None:
-        env.update({"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraHeader",
-                    "GIT_CONFIG_VALUE_0": credentials.header()})
+def run(work: Path, *args: str, credentials: Credentials | None = None,
+        timeout: float = TIMEOUT_SECONDS) -> str:
+    """Git with ``args`` in ``work`` (see :func:`environment`); its output, or
+    :func:`failure`'s error."""
+    env = environment(work, credentials)
     try:
         done = subprocess.run(
             ["git", "-c", "core.fsmonitor=false", "-c", "commit.gpgsign=false",
              "-c", "core.autocrlf=false", "-c", "core.fileMode=true", *args], cwd=work,
             env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-            timeout=TIMEOUT_SECONDS, check=False)
+            timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
-        raise RemoteUnavailableError(f"git {args[0]} took longer than {TIMEOUT_SECONDS} "
+        raise RemoteUnavailableError(f"git {args[0]} took longer than {timeout:g} "
                                      "seconds") from None
     if done.returncode != 0:
-        raise _failure(args[0], done.stderr)
+        raise failure(args[0], done.stderr)
     return done.stdout
 
 
-def _environment(work: Path) -> dict[str, str]:
+def environment(work: Path, credentials: Credentials | None = None) -> dict[str, str]:
     """The process's environment less git's own variables and configuration: no global or
-    system settings, hooks or credential helpers, and never a prompt."""
+    system settings, hooks or credential helpers, never a prompt, and no transport but
+    HTTP(S) (no ``file://`` or SSH, even by redirect or submodule). ``credentials``
+    become an ``http.extraHeader`` set here (never in arguments or URLs). Redirects are
+    off: neither the header nor a fetch may follow one to another host."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
                 "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": "",
                 "GIT_CEILING_DIRECTORIES": str(work.parent), "LC_ALL": "C",
-                "HOME": str(work)})
+                "HOME": str(work), "GIT_ALLOW_PROTOCOL": "http:https"})
+    config = {"http.followRedirects": "false"}
+    if credentials is not None:
+        config["http.extraHeader"] = credentials.header()
+    env["GIT_CONFIG_COUNT"] = str(len(config))
+    for number, (key, value) in enumerate(config.items()):
+        env[f"GIT_CONFIG_KEY_{number}"] = key
+        env[f"GIT_CONFIG_VALUE_{number}"] = value
     return env
 
 
 _STATUS = re.compile(r"returned error: (\d{3})")
 
 
-def _failure(command: str, stderr: str) -> GitPushError:
+def failure(command: str, stderr: str) -> GitPushError:
     """Git's failure as an error of ours, with one line of its reason (which never holds
     the credentials: they are in no URL)."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
@@ -190,6 +204,8 @@ def _failure(command: str, stderr: str) -> GitPushError:
         status = 401
     if status in (401, 403):
         return RemoteRefusedError(reason, status=status)
+    if status == 404 or re.search(r"repository '[^']*' not found", stderr):
+        return RemoteNotFoundError(reason)
     if command in ("push", "ls-remote") and "rejected" not in stderr:
         return RemoteUnavailableError(reason)
     return GitPushError(reason)

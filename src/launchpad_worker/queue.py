@@ -27,6 +27,7 @@ from launchpad_web.metrics import SWEEPS
 from launchpad_web.settings import WebSettings
 
 from .context import WorkerContext
+from .importing import ImportRunner
 from .preload import use_preload
 from .probes import TurningWorker
 from .publish import PublishRunner
@@ -59,6 +60,8 @@ class JobQueue:
         self.run_job = huey.task(name="launchpad.run_job")(JobRunner(context).run)
         self.run_publish = huey.task(name="launchpad.publish")(
             PublishRunner(context, self._retry_publish).run)
+        self.run_import = huey.task(name="launchpad.import")(
+            ImportRunner(context, self._retry_import).run)
         self.sweep_task = huey.periodic_task(_always, name="launchpad.sweep")(self.sweep)
 
     @classmethod
@@ -80,6 +83,16 @@ class JobQueue:
     def enqueue_publish(self, publish_id: uuid.UUID) -> None:
         self.run_publish(str(publish_id))
 
+    def enqueue_import(self, import_id: uuid.UUID) -> None:
+        self.run_import(str(import_id))
+
+    def _retry_import(self, import_id: uuid.UUID) -> None:
+        """An import given back after a forge failed: queued again after a pause."""
+        if self.huey.immediate:
+            self.enqueue_import(import_id)
+        else:
+            self.run_import.schedule(args=(str(import_id),), delay=PUBLISH_RETRY_SECONDS)
+
     def _retry_publish(self, publish_id: uuid.UUID) -> None:
         """A publish job given back after a forge failed: queued again after a pause (at
         once in immediate mode, which has no schedule)."""
@@ -89,8 +102,8 @@ class JobQueue:
             self.run_publish.schedule(args=(str(publish_id),), delay=PUBLISH_RETRY_SECONDS)
 
     def sweep(self) -> SweepReport:
-        report = sweep(self.context, self.enqueue, self.enqueue_publish)
-        for action in ("retried", "failed", "requeued", "deleted_artifacts"):
+        report = sweep(self.context, self.enqueue, self.enqueue_publish, self.enqueue_import)
+        for action in ("retried", "failed", "requeued", "deleted_artifacts", "polled"):
             if found := getattr(report, action):
                 SWEEPS.labels(action).inc(len(found))
         return report

@@ -13,7 +13,10 @@ do each thing once. What it does:
   job row names (a deleted account's, a worker's that lost its lease) are deleted,
   in every format;
 * staging folders no render can still be writing (untouched for longer than a
-  render may last plus two leases: their worker was killed) are removed.
+  render may last plus two leases: their worker was killed) are removed;
+* templates that follow their repository and were not checked for ``follow_poll``
+  are polled, a few per sweep (:mod:`.following`): a new release tag queues an import
+  (once per tag, however it is also announced by webhook).
 """
 
 from __future__ import annotations
@@ -29,8 +32,10 @@ import sqlalchemy as sa
 from launchpad_web.jobs import leases
 from launchpad_web.jobs.models import EventKind, GenerationJob, JobStatus, Leased
 from launchpad_web.publishing.models import PublishJob
+from launchpad_web.sources.models import ImportJob
 
 from .context import WorkerContext
+from .following import poll_followed
 from .runner import notify
 
 log = logging.getLogger("launchpad_worker.sweeper")
@@ -46,15 +51,19 @@ class SweepReport:
     requeued: tuple[uuid.UUID, ...] = ()
     deleted_artifacts: tuple[str, ...] = ()
     purged_staging: tuple[str, ...] = ()
+    polled: tuple[uuid.UUID, ...] = ()
 
 
-def sweep(ctx: WorkerContext, enqueue: Enqueue,
-          enqueue_publish: Enqueue | None = None) -> SweepReport:
-    """One sweep; publish jobs (:mod:`launchpad_web.publishing`) get the same care as
-    generation jobs when ``enqueue_publish`` is given."""
+def sweep(ctx: WorkerContext, enqueue: Enqueue, enqueue_publish: Enqueue | None = None,
+          enqueue_import: Enqueue | None = None) -> SweepReport:
+    """One sweep; publish jobs (:mod:`launchpad_web.publishing`) and import jobs
+    (:mod:`launchpad_web.sources`) get the same care as generation jobs when their
+    ``enqueue_*`` is given, and followed templates are polled with ``enqueue_import``."""
     queues: list[tuple[type[Leased], Enqueue]] = [(GenerationJob, enqueue)]
     if enqueue_publish is not None:
         queues.append((PublishJob, enqueue_publish))
+    if enqueue_import is not None:
+        queues.append((ImportJob, enqueue_import))
     retried, failed, requeued = [], [], []
     for table, put in queues:
         again, given_up = _expired_leases(ctx, put, table)
@@ -63,7 +72,9 @@ def sweep(ctx: WorkerContext, enqueue: Enqueue,
         requeued += _stale_pending(ctx, put, table)
     report = SweepReport(retried=tuple(retried), failed=tuple(failed), requeued=tuple(requeued),
                          deleted_artifacts=(*_expired_artifacts(ctx), *_orphans(ctx)),
-                         purged_staging=tuple(_stale_staging(ctx)))
+                         purged_staging=tuple(_stale_staging(ctx)),
+                         polled=tuple(poll_followed(ctx, enqueue_import)
+                                      if enqueue_import is not None else ()))
     if any(attrs.astuple(report)):
         log.info("sweep", extra={k: len(v) for k, v in attrs.asdict(report).items()})
     return report

@@ -13,6 +13,11 @@ real bare git repository each, served at their ``clone_url`` by ``git http-backe
 Switches make it fail as a forge does: :attr:`StandinForge.down`, ``fail_creates``
 and ``fail_pushes`` (the work is done, the answer is a 502).
 
+For templates from repositories, :meth:`StandinForge.add_repository` makes one with
+files, and :meth:`StandinForge.commit` adds a commit (and a tag) to it, as a push
+would; :func:`github_delivery` and :func:`gitlab_delivery` are a tag push's webhook
+delivery, signed (or carrying the secret token) exactly as each forge does.
+
 The person "signed in at the forge" is :attr:`StandinForge.signed_in` (a login the
 test sets, as a browser's forge session would be): the authorization endpoint
 grants at once for them, as a forge does for an app already authorized.
@@ -23,6 +28,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -31,6 +38,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -54,7 +62,7 @@ from .conftest import OUTBOX
 GITHUB_CLIENT = ("github-client-id", "github-client-secret")
 GITLAB_CLIENT = ("gitlab-client-id", "gitlab-client-secret")
 
-GIT_PATH = (r"/(?P<owner>[^/]+)/(?P<name>[^/]+)\.git/"
+GIT_PATH = (r"/(?P<owner>[^/]+)/(?P<name>[^/]+?)(?:\.git)?/"  # with .git or not, as GitHub
             r"(?P<rest>info/refs|git-upload-pack|git-receive-pack)")
 
 Response = tuple[int, Any, list[tuple[str, str]]]
@@ -401,6 +409,41 @@ class StandinForge:
                 headers.append((name, value.strip()))
         return status, body, headers
 
+    def add_repository(self, owner: str, name: str, files: dict[str, str], *,
+                       private: bool = True, tag: str | None = None) -> Repository:
+        """A repository of ``owner`` whose ``main`` holds ``files`` (path -> text), its
+        first commit tagged ``tag``."""
+        path = f"{owner}/{name}"
+        self.repositories[path] = Repository(path, owner, private, "")
+        subprocess.run(["git", "init", "-q", "--bare", "-b", "main",
+                        str(self.git_root / f"{path}.git")], check=True)
+        self.commit(path, files, tag=tag)
+        return self.repositories[path]
+
+    def commit(self, path: str, files: dict[str, str], *, tag: str | None = None,
+               annotated: bool = False) -> str:
+        """A commit on ``main`` of the repository at ``owner/name`` with exactly ``files``
+        (and the tag ``tag``, annotated or not): its id."""
+        bare = self.git_root / f"{path}.git"
+        with tempfile.TemporaryDirectory(prefix="standin-tree-") as tree:
+            for name, text in files.items():
+                target = Path(tree) / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text)
+            env = {**os.environ, "GIT_DIR": str(bare), "GIT_WORK_TREE": tree,
+                   "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.org",
+                   "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.org",
+                   "GIT_INDEX_FILE": str(Path(tree) / ".." / f"{Path(tree).name}.index")}
+            for args in (["add", "-A"], ["commit", "-q", "-m", f"change {len(files)} files"]):
+                subprocess.run(["git", *args], env=env, check=True, capture_output=True)
+            Path(env["GIT_INDEX_FILE"]).unlink(missing_ok=True)
+            if tag is not None:
+                subprocess.run(["git", "tag", *(["-a", "-m", tag] if annotated else []), tag],
+                               env=env, check=True, capture_output=True)
+        done = subprocess.run(["git", "--git-dir", str(bare), "rev-parse", "main"],
+                              capture_output=True, text=True, check=True)
+        return done.stdout.strip()
+
     def commits(self, path: str) -> list[str]:
         """The commit ids on ``main`` of the repository at ``owner/name``, newest first."""
         done = subprocess.run(["git", "--git-dir", str(self.git_root / f"{path}.git"),
@@ -418,7 +461,14 @@ class StandinForge:
                  "message": "name already exists on this account"}]}, []
         return self._created((201, self._github_shape(created), []))
 
+    def _bad_token(self, request: Request) -> bool:
+        """A token was sent and is not live (revoked, expired, unknown): the forges answer
+        401 to it on every route, public repositories' too."""
+        return request.bearer is not None and self._person(request) is None
+
     def github_repository(self, request: Request) -> Response:
+        if self._bad_token(request):
+            return 401, {"message": "Bad credentials"}, []
         found = self._repository(request, request.match["path"])
         if found is None:
             return 404, {"message": "Not Found"}, []
@@ -435,6 +485,8 @@ class StandinForge:
         return self._created((201, self._gitlab_shape(created), []))
 
     def gitlab_project(self, request: Request) -> Response:
+        if self._bad_token(request):
+            return 401, {"message": "401 Unauthorized"}, []
         found = self._repository(request, unquote(request.match["path"]))
         if found is None:
             return 404, {"message": "404 Project Not Found"}, []
@@ -565,6 +617,31 @@ def running(forge: StandinForge) -> Iterator[str]:
 def _close_channels(server: Any) -> None:
     for channel in list(server._map.values()):
         channel.close()
+
+
+# -- webhooks, as each forge sends them --------------------------------------------------
+def github_delivery(secret: str, tag: str, commit: str, *,
+                    delivery: str | None = None) -> tuple[dict[str, str], bytes]:
+    """GitHub's ``push`` event for a tag: headers (``X-Hub-Signature-256``: HMAC-SHA256 of
+    the body under the secret) and body."""
+    body = json.dumps({"ref": f"refs/tags/{tag}", "before": "0" * 40, "after": commit,
+                       "created": True, "deleted": False}).encode()
+    signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"X-GitHub-Event": "push", "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+            "X-Hub-Signature-256": signature, "Content-Type": "application/json"}, body
+
+
+def gitlab_delivery(secret: str, tag: str, commit: str, *,
+                    delivery: str | None = None) -> tuple[dict[str, str], bytes]:
+    """GitLab's ``Tag Push Hook``: the secret itself in ``X-Gitlab-Token``, and the body."""
+    body = json.dumps({"object_kind": "tag_push", "ref": f"refs/tags/{tag}",
+                       "before": "0" * 40, "after": commit}).encode()
+    return {"X-Gitlab-Event": "Tag Push Hook", "X-Gitlab-Token": secret,
+            "X-Gitlab-Event-UUID": delivery or str(uuid.uuid4()),
+            "Content-Type": "application/json"}, body
+
+
+DELIVERIES = {"github": github_delivery, "gitlab": gitlab_delivery}
 
 
 # -- LaunchPad pointed at the stand-in ------------------------------------------------------

@@ -64,6 +64,7 @@ def fill(value: Any, ids: dict[str, str]) -> Any:
     return value
 
 
+UNREACHABLE = "http://127.0.0.1:9/nobody/template.git"  # the discard port: refused at once
 DEFINITION = {
     "name": "hello",
     "variables": [{"name": "project", "default": "rocket"}],
@@ -86,6 +87,9 @@ def template_calls(key: str) -> tuple[Call, ...]:
         Call("GET", f"{path}/diff"),
         Call("POST", "/api/generate", {"template_id": f"{{{key}}}", "answers": {}}),
         Call("GET", f"{path}/fleet"),
+        Call("GET", f"{path}/source"),
+        Call("POST", f"{path}/reimport", {}),
+        Call("POST", f"{path}/follow", {"following": True}),
     )
 
 
@@ -115,6 +119,8 @@ CALLS = (
     *project_calls("project"),
     *project_calls("team_project"),
     Call("GET", "/api/projects?team_id={team}"),
+    Call("POST", "/api/templates/imports", {"source": UNREACHABLE, "team_id": "{team}"}),
+    Call("GET", "/api/templates/imports/{import}"),
 )
 LINK_CALLS = (
     Call("GET", "/api/invitations/{invitation_token}"),
@@ -128,21 +134,22 @@ COVERED_PREFIXES = ("/api/teams/", "/api/tokens/", "/api/templates/", "/api/gene
                     "/api/invitations/", "/api/projects/")
 PARAMETERS = {"team_id": "team", "invitation_id": "invitation", "user_id": "member",
               "token_id": "token", "template_id": "template", "job_id": "job",
-              "invitation_token": "invitation_token", "project_id": "project"}
+              "invitation_token": "invitation_token", "project_id": "project",
+              "import_id": "import"}
 """The app's path parameter names, as :class:`Side` calls the ids."""
 FIXED = {"number": "1"}
 """Placeholders that are not ids: the same value on both sides."""
 
 SNAPSHOT_TABLES = ("users", "api_tokens", "teams", "team_memberships", "team_invitations",
                    "templates", "template_versions", "generation_jobs", "subscriptions",
-                   "projects")
+                   "projects", "import_jobs", "template_sources")
 
 
 @attrs.frozen
 class Side:
     """One user's world: their team with an admin and a pending invitation, an API
-    token, a template of their own and one of the team's, a finished job of each, and
-    the projects those jobs made."""
+    token, a template of their own and one of the team's, a finished job of each, the
+    projects those jobs made, and an import job (failed: its repository is unreachable)."""
 
     owner: Person
     ids: dict[str, str]
@@ -166,11 +173,13 @@ def make_side(person: Any, name: str) -> Side:
     job = created(owner.post("/api/generate", {"template_id": template["id"]}), 202)
     team_job = created(owner.post("/api/generate", {"template_id": team_template["id"]}), 202)
     projects = {p["job_id"]: p["id"] for p in owner.get("/api/projects").json["projects"]}
+    imported = created(owner.post("/api/templates/imports", {"source": UNREACHABLE}), 202)
     ids = {"team": team["id"], "member": member.id, "invitation": invited["id"],
            "invitation_token": OUTBOX.invitation_token(pending),
            "token": token["id"], "template": template["id"],
            "team_template": team_template["id"], "job": job["id"],
-           "project": projects[job["id"]], "team_project": projects[team_job["id"]], **FIXED}
+           "project": projects[job["id"]], "team_project": projects[team_job["id"]],
+           "import": imported["id"], **FIXED}
     return Side(owner, ids)
 
 

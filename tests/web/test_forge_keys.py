@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +19,8 @@ from launchpad_web.errors import ConfigurationError
 from launchpad_web.forges.encryption import TokenCipher, UnreadableSecretError
 from launchpad_web.forges.models import ForgeAccount
 from launchpad_web.settings import WebSettings
+from launchpad_web.sources.models import TemplateSource
+from launchpad_web.templates.models import TemplateRecord
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -75,6 +78,25 @@ def linked_account(engine: sa.Engine, cipher: TokenCipher) -> uuid.UUID:
         return row.id
 
 
+def row_id_template(db: Any, user_id: uuid.UUID) -> uuid.UUID:
+    return db.scalar(sa.select(TemplateRecord.id).where(TemplateRecord.owner_id == user_id))
+
+
+def followed_template(engine: sa.Engine, cipher: TokenCipher, account: uuid.UUID) -> None:
+    """A template of the account's user following its repository, its webhook secret
+    encrypted with ``cipher``."""
+    with make_session_factory(engine)() as db, db.begin():
+        owner = db.get_one(ForgeAccount, account).user_id
+        template = TemplateRecord(name="t", definition={}, version=1, owner_id=owner,
+                                  created_at=NOW, updated_at=NOW)
+        db.add(template)
+        db.flush()
+        db.add(TemplateSource(template_id=template.id, spec="gh:ann/t", url="https://x/t.git",
+                              commit="a" * 40, following=True,
+                              webhook_secret=cipher.encrypt("webhook-secret"),
+                              created_at=NOW, updated_at=NOW))
+
+
 def test_keys_generate_prints_a_fernet_key(capsys):
     assert main(["keys", "generate"]) == 0
     Fernet(capsys.readouterr().out.strip())
@@ -83,6 +105,7 @@ def test_keys_generate_prints_a_fernet_key(capsys):
 def test_keys_rotate_re_encrypts_under_the_first_key(environment, committing_engine, capsys):
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     row_id = linked_account(committing_engine, TokenCipher([old]))
+    followed_template(committing_engine, TokenCipher([old]), row_id)
     environment.setenv("LAUNCHPAD_ENCRYPTION_KEYS", f"{new},{old}")
     assert main(["keys", "rotate"]) == 0
     assert capsys.readouterr().out == "re-encrypted the tokens of 1 forge accounts under the " \
@@ -92,6 +115,8 @@ def test_keys_rotate_re_encrypts_under_the_first_key(environment, committing_eng
         only_new = TokenCipher([new])
         assert only_new.decrypt(row.access_token) == "gho_access"
         assert only_new.decrypt(row.refresh_token) == "ghr_refresh"
+        source = db.get_one(TemplateSource, row_id_template(db, row.user_id))
+        assert only_new.decrypt(source.webhook_secret) == "webhook-secret"
 
 
 def test_keys_rotate_without_the_old_key_changes_nothing(environment, committing_engine,

@@ -100,3 +100,42 @@ def test_a_refused_token_and_a_broken_answer(api: tuple[str, dict[str, Any]]) ->
     answers["/user"] = (502, {"message": "down"})
     with pytest.raises(ForgeUnavailableError, match="answered 502"):
         forge.user("tok")
+
+
+def _signed(secret: str, body: bytes) -> str:
+    import hashlib
+    import hmac
+
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def test_a_webhook_is_verified_by_its_hmac_then_names_the_tag_pushed() -> None:
+    from launchpad_core.plugins.forges import ForgeWebhookPayloadError, ForgeWebhookSignatureError
+
+    forge = GitHub.from_settings({"client_id": "c"})
+    push = json.dumps({"ref": "refs/tags/v1.2.0", "after": "a" * 40}).encode()
+    headers = {"x-github-event": "push", "x-github-delivery": "d-1",
+               "x-hub-signature-256": _signed("s3cret", push)}
+    found = forge.webhook_tag(headers, push, "s3cret")
+    assert (found.tag, found.delivery) == ("v1.2.0", "d-1")
+    for wrong in ({**headers, "x-hub-signature-256": _signed("other", push)},
+                  {**headers, "x-hub-signature-256": "sha256=" + "0" * 64},
+                  {k: v for k, v in headers.items() if k != "x-hub-signature-256"}):
+        with pytest.raises(ForgeWebhookSignatureError):
+            forge.webhook_tag(wrong, push, "s3cret")
+    with pytest.raises(ForgeWebhookSignatureError):  # the body changed under its signature
+        forge.webhook_tag(headers, push + b" ", "s3cret")
+    create = json.dumps({"ref_type": "tag", "ref": "2.0"}).encode()
+    assert forge.webhook_tag({"x-github-event": "create",
+                              "x-hub-signature-256": _signed("s", create)}, create, "s").tag \
+        == "2.0"
+    for event, body in (("push", {"ref": "refs/heads/main", "after": "a" * 40}),
+                        ("push", {"ref": "refs/tags/v1", "after": "0" * 40}),  # deleted
+                        ("create", {"ref_type": "branch", "ref": "x"}), ("ping", {})):
+        data = json.dumps(body).encode()
+        assert forge.webhook_tag({"x-github-event": event,
+                                  "x-hub-signature-256": _signed("s", data)}, data, "s") is None
+    bad = b"[1]"
+    with pytest.raises(ForgeWebhookPayloadError):
+        forge.webhook_tag({"x-github-event": "push", "x-hub-signature-256": _signed("s", bad)},
+                          bad, "s")

@@ -49,3 +49,24 @@ def test_an_answer_without_a_username_is_the_forge_failing(monkeypatch) -> None:
     monkeypatch.setattr("launchpad_gitlab.forge.get_json", lambda url, token, **_: {"id": 7})
     with pytest.raises(ForgeUnavailableError, match="without an id or a username"):
         GitLab(OAuthClient("a", "t", "c", "s"), api_url="https://x").user("tok")
+
+
+def test_a_webhook_is_verified_by_its_secret_token_then_names_the_tag_pushed() -> None:
+    import json
+
+    from launchpad_core.plugins.forges import ForgeWebhookSignatureError
+
+    forge = GitLab.from_settings({"client_id": "c"})
+    body = json.dumps({"object_kind": "tag_push", "ref": "refs/tags/1.4.0",
+                       "after": "b" * 40}).encode()
+    headers = {"x-gitlab-event": "Tag Push Hook", "x-gitlab-token": "s3cret",
+               "x-gitlab-event-uuid": "u-1"}
+    found = forge.webhook_tag(headers, body, "s3cret")
+    assert (found.tag, found.delivery) == ("1.4.0", "u-1")
+    for wrong in ({**headers, "x-gitlab-token": "s3cre"}, {**headers, "x-gitlab-token": ""},
+                  {k: v for k, v in headers.items() if k != "x-gitlab-token"}):
+        with pytest.raises(ForgeWebhookSignatureError):
+            forge.webhook_tag(wrong, body, "s3cret")
+    deleted = json.dumps({"ref": "refs/tags/1.4.0", "after": "0" * 40}).encode()
+    assert forge.webhook_tag(headers, deleted, "s3cret") is None
+    assert forge.webhook_tag({**headers, "x-gitlab-event": "Push Hook"}, body, "s3cret") is None

@@ -8,7 +8,10 @@ token belongs to with :meth:`Forge.user`. For publishing a job to a repository
 and importing a template from one, a forge creates and finds repositories
 (:meth:`Forge.create_repository`, :meth:`Forge.repository`: a
 :class:`ForgeRepository` with its smart-HTTP ``clone_url``) and says how git
-authenticates with the token (:meth:`Forge.git_credentials`). A forge is always
+authenticates with the token (:meth:`Forge.git_credentials`). A template that
+follows its repository learns of a new tag from the forge's webhook, which the
+forge verifies and reads (:meth:`Forge.webhook_tag`: :func:`hmac_sha256_matches`
+and :func:`secret_matches` compare in constant time). A forge is always
 built from plain settings, so its base URLs can point at GitHub Enterprise, a
 self-managed GitLab or a stand-in in tests.
 
@@ -20,6 +23,10 @@ Tokens never appear in messages.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import attrs
@@ -57,6 +64,27 @@ class ForgeRepositoryNotFoundError(ForgeError):
     """No such repository, or the token may not see it."""
 
     code = "forge_repository_not_found"
+
+
+class ForgeWebhookSignatureError(ForgeError):
+    """A webhook delivery's signature (or secret token) is missing or wrong."""
+
+    code = "invalid_signature"
+
+
+class ForgeWebhookPayloadError(ForgeError):
+    """A correctly signed webhook delivery whose body is not the event's shape."""
+
+    code = "invalid_event"
+
+
+@attrs.frozen
+class WebhookTag:
+    """A tag pushed to a repository, as a verified webhook delivery tells it: the tag's
+    name and, when the forge says, the commit (or tag object) it points at."""
+
+    tag: str
+    delivery: str | None = None
 
 
 @attrs.frozen
@@ -133,6 +161,50 @@ class Forge(Protocol):
     def git_credentials(self, access_token: str) -> tuple[str, str]:
         """The user name and password git sends over HTTP to clone or push with the token."""
         ...
+
+    def webhook_tag(self, headers: Mapping[str, str], body: bytes,
+                    secret: str) -> WebhookTag | None:
+        """The tag a webhook delivery (``headers`` by lowercase name, the raw ``body``)
+        says was pushed, once its signature or token is checked against ``secret``; None
+        for a verified delivery of another event (a ping, a branch push, a tag deleted).
+        :class:`ForgeWebhookSignatureError` when the check fails,
+        :class:`ForgeWebhookPayloadError` for a verified body of the wrong shape."""
+        ...
+
+
+def hmac_sha256_matches(secret: str, body: bytes, signature: str | None) -> bool:
+    """Whether ``signature`` is ``sha256=<hex HMAC-SHA256 of body under secret>`` (GitHub's
+    ``X-Hub-Signature-256``), compared in constant time."""
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return signature is not None and hmac.compare_digest(expected.encode(),
+                                                         signature.encode(errors="replace"))
+
+
+def secret_matches(secret: str, given: str | None) -> bool:
+    """Whether ``given`` is ``secret`` (GitLab's ``X-Gitlab-Token``), in constant time."""
+    return given is not None and hmac.compare_digest(secret.encode(),
+                                                     given.encode(errors="replace"))
+
+
+def json_object(body: bytes, label: str) -> dict[str, Any]:
+    """A verified webhook body as a JSON object; :class:`ForgeWebhookPayloadError` if not."""
+    try:
+        found = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ForgeWebhookPayloadError(f"{label}'s delivery is not JSON") from None
+    if not isinstance(found, dict):
+        raise ForgeWebhookPayloadError(f"{label}'s delivery is not a JSON object")
+    return found
+
+
+def pushed_tag(ref: Any, after: Any) -> str | None:
+    """The tag a push event's ``ref`` names when it creates or moves it (``after`` is not
+    all zeros, which means deleted); None for a branch or a deletion."""
+    if not isinstance(ref, str) or not ref.startswith("refs/tags/"):
+        return None
+    if isinstance(after, str) and set(after) == {"0"}:
+        return None
+    return ref.removeprefix("refs/tags/") or None
 
 
 def get_json(url: str, access_token: str, *, label: str,

@@ -46,7 +46,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -223,23 +223,33 @@ def _as_it_is(spec: str, root: Path, ref: str | None) -> ResolvedSource:
 
 def _versions(repository: list[str], prereleases: bool) -> list[Release]:
     """Tags of the ``repository`` (git's options that name it) that are PEP 440 versions,
-    in Copier's order (by version, ties by name), each with the commit it points to
-    (an annotated tag's, peeled)."""
-    from packaging.version import InvalidVersion
-    from packaging.version import Version as Pep440
-
+    in Copier's order (:func:`releases`)."""
     listing = git_output(*repository, "for-each-ref",
                          "--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)",
                          "refs/tags") or ""
-    found: list[tuple[Pep440, Release]] = []
+    pairs = []
     for line in listing.splitlines():
         tag, object_id, peeled = line.split("\0")
+        pairs.append((tag, peeled or object_id))
+    return releases(pairs, prereleases=prereleases)
+
+
+def releases(tags: Iterable[tuple[str, str]], *, prereleases: bool = False) -> list[Release]:
+    """The ``(tag, commit)`` pairs whose tag is a PEP 440 version, oldest first in Copier's
+    order (by version, ties by name), pre-releases left out unless ``prereleases``: the
+    last is the default ref of :func:`resolve_source` (a remote's ``git ls-remote``
+    listing is read the same way)."""
+    from packaging.version import InvalidVersion
+    from packaging.version import Version as Pep440
+
+    found: list[tuple[Pep440, Release]] = []
+    for tag, commit in tags:
         try:
             number = Pep440(tag)
         except InvalidVersion:
             continue
         if prereleases or not number.is_prerelease:
-            found.append((number, Release(tag=tag, commit=peeled or object_id)))
+            found.append((number, Release(tag=tag, commit=commit)))
     # Copier takes the first of equal versions in name order: reverse-sorted stably.
     newest_first = sorted(found, key=lambda pair: pair[0], reverse=True)
     return [version for _number, version in reversed(newest_first)]

@@ -1,4 +1,5 @@
-"""``launchpad keys rotate``: every stored forge token re-encrypted under the newest key.
+"""``launchpad keys rotate``: every stored forge token, and every template's webhook
+secret (``template_sources``), re-encrypted under the newest key.
 
 Run after putting a new key first in ``LAUNCHPAD_ENCRYPTION_KEYS`` (older keys
 after it); once it has run, the older keys can be removed. One transaction: a
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..sources.models import TemplateSource
 from .encryption import TokenCipher
 from .models import ForgeAccount
 
@@ -28,5 +30,8 @@ def rotate_tokens(db: Session, keys: Sequence[str]) -> int:
         if row.refresh_token is not None:
             row.refresh_token = cipher.rotate(row.refresh_token)
         count += 1
+    for source in db.scalars(sa.select(TemplateSource).where(
+            TemplateSource.webhook_secret.is_not(None))):
+        source.webhook_secret = cipher.rotate(source.webhook_secret)
     db.flush()
     return count

@@ -174,7 +174,8 @@ def finish(db: Session, job_id: uuid.UUID, *, owner: str | None, now: datetime,
     else:
         where = sa.and_(table.id == job_id, table.status.in_(ACTIVE),
                         sa.or_(table.lease_expires_at.is_(None), table.lease_expires_at < now))
-    row = db.execute(sa.select(table.log, table.user_id, getattr(table, table.EVENT_JOB))
+    event_job = sa.null() if table.EVENT_JOB is None else getattr(table, table.EVENT_JOB)
+    row = db.execute(sa.select(table.log, table.user_id, event_job)
                      .where(where).with_for_update()).first()
     if row is None:
         return False

@@ -35,9 +35,9 @@ class Leased:
     ``attempts`` counts leases taken; ``log`` is its steps.
 
     ``EVENT_JOB`` names the column the job's in-app events point at (a generation
-    job), ``FAILED`` how its failure starts in plain words."""
+    job; None: they point at none), ``FAILED`` how its failure starts in plain words."""
 
-    EVENT_JOB = "id"
+    EVENT_JOB: str | None = "id"
     FAILED = "Your project could not be made"
 
     user_id: Mapped[uuid.UUID] = mapped_column(

@@ -15,6 +15,9 @@ class Queue(Protocol):
     def enqueue_publish(self, publish_id: uuid.UUID) -> None:
         """Queue a publish job (:mod:`launchpad_web.publishing`)."""
 
+    def enqueue_import(self, import_id: uuid.UUID) -> None:
+        """Queue an import from a repository (:mod:`launchpad_web.sources`)."""
+
     def pending(self) -> int:
         """Messages waiting; raises when the queue's storage is unreachable."""
 

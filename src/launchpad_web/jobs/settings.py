@@ -92,7 +92,10 @@ class JobSettings:
     progress streams open at once in one process (half its threads by default),
     ``event_streams_per_user`` one user's in every process (see ``slots.py``).
     ``bucket`` keeps artifacts in object storage instead of ``artifact_dir``
-    (which then holds staging only).
+    (which then holds staging only). ``follow_poll``: how often the sweeper asks a
+    followed template's repository for a new release tag (``sources/``);
+    ``private_repository_hosts``: hosts on a private network (loopback, RFC 1918,
+    link-local) that templates may nevertheless be imported from by address.
     """
 
     artifact_dir: Path
@@ -111,6 +114,8 @@ class JobSettings:
     probe_host: str = "127.0.0.1"
     probe_port: int | None = None  # the worker's /livez and /readyz: off unless set
     bucket: BucketSettings | None = None
+    follow_poll: timedelta = timedelta(hours=1)
+    private_repository_hosts: tuple[str, ...] = ()
     immediate: bool = False
 
     @classmethod
@@ -136,6 +141,12 @@ class JobSettings:
             probe_host=env.text("LAUNCHPAD_WORKER_PROBE_HOST") or "127.0.0.1",
             probe_port=env.integer("LAUNCHPAD_WORKER_PROBE_PORT", 0, maximum=65535) or None,
             bucket=BucketSettings.from_env(env),
+            follow_poll=timedelta(
+                seconds=env.integer("LAUNCHPAD_FOLLOW_POLL_SECONDS", 3600, minimum=60)),
+            private_repository_hosts=tuple(
+                h.strip().lower()
+                for h in (env.text("LAUNCHPAD_PRIVATE_REPOSITORY_HOSTS") or "").split(",")
+                if h.strip()),
             smtp=SmtpSettings(
                 host=env.text("LAUNCHPAD_SMTP_HOST"),
                 port=env.integer("LAUNCHPAD_SMTP_PORT", 587, minimum=1, maximum=65535),

@@ -27,6 +27,7 @@ from ..jobs.services import JobService
 from ..notifications import Notifier
 from ..projects.services import ProjectService
 from ..publishing.services import PublishService
+from ..sources.services import SourceService
 from ..teams.services import TeamService
 from ..templates.services import TemplateService
 from . import account, password_reset
@@ -34,6 +35,7 @@ from . import billing as billing_pages
 from . import forges as forge_pages
 from . import projects as project_pages
 from . import resources as pages
+from . import sources as source_pages
 from . import teams as team_pages
 from .api_reference import ApiReferencePage, ApiTryPage
 from .assets import Assets, StaticResource
@@ -48,7 +50,7 @@ def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: Ac
             notifier: Notifier, api_document: Callable[[], Mapping[str, Any]],
             projects: ProjectService, forges: ForgeService | None = None,
             resets: PasswordResets | None = None, publishing: PublishService | None = None,
-            assets: Assets | None = None) -> None:
+            sources: SourceService | None = None, assets: Assets | None = None) -> None:
     renderer = Pages(assets=assets or Assets(), form_token=FormToken(secure=secure),
                      globals={"openapi_path": "/api/openapi.json",
                               "forges": forges.available() if forges else [],
@@ -64,7 +66,9 @@ def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: Ac
     app.add_route("/dashboard", pages.DashboardPage(renderer, templates, jobs, billing))
     app.add_route("/templates/new", pages.NewTemplatePage(renderer, templates))
     app.add_route("/templates/{template_id:uuid}/edit",
-                  pages.BuilderPage(renderer, templates, types))
+                  pages.BuilderPage(renderer, templates, types, sources))
+    if sources is not None:
+        source_pages.install(app, renderer, sources, queue, forges)
     app.add_route("/templates/{template_id:uuid}/generate",
                   pages.GeneratePage(renderer, templates, jobs, queue, types))
     job_page = pages.JobPage(renderer, jobs, publishing)

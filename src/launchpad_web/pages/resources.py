@@ -8,6 +8,7 @@ with fields is shown again in the form, each message at its field (the API's
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Iterable
@@ -33,6 +34,7 @@ from ..jobs.services import JobService
 from ..publishing.resources import start_publish
 from ..publishing.schemas import PublishRequest
 from ..publishing.services import PublishService
+from ..sources.services import NoSourceError, SourceService
 from ..templates.schemas import TemplateRequest
 from ..templates.services import ListQuery, TemplateService
 from .forms import Form, typed_answers
@@ -301,16 +303,24 @@ class BuilderPage:
     """The visual template builder: a page over the JSON API (``static/builder.js``
     reads, previews and saves the definition through ``/api/templates/{id}``)."""
 
-    def __init__(self, pages: Pages, templates: TemplateService, types: dict[str, VariableType]):
+    def __init__(self, pages: Pages, templates: TemplateService, types: dict[str, VariableType],
+                 sources: SourceService | None = None):
         self.pages = pages
         self.templates = templates
         self.types = types
+        self.sources = sources
 
     @falcon.before(require_page_user)
     def on_get(self, req: falcon.Request, resp: falcon.Response, template_id: uuid.UUID) -> None:
         view = self.templates.get(req.context.db, user_id=req.context.user.id,
                                   template_id=template_id)
-        self.pages.render(req, resp, "builder.html", template=view, types=sorted(self.types))
+        source = None
+        if self.sources is not None:
+            with contextlib.suppress(NoSourceError):  # not imported from a repository
+                source = self.sources.source(req.context.db, user_id=req.context.user.id,
+                                             template_id=template_id)
+        self.pages.render(req, resp, "builder.html", template=view, types=sorted(self.types),
+                          source=source)
 
 
 def _json_field(text: str) -> Any:

@@ -18,8 +18,14 @@ from launchpad_core.plugins.forges import (
     ForgeRepositoryNotFoundError,
     ForgeUnavailableError,
     ForgeUser,
+    ForgeWebhookPayloadError,
+    ForgeWebhookSignatureError,
     OAuthClient,
+    WebhookTag,
     get_json,
+    hmac_sha256_matches,
+    json_object,
+    pushed_tag,
     request_json,
 )
 
@@ -78,6 +84,26 @@ class GitHub:
 
     def git_credentials(self, access_token: str) -> tuple[str, str]:
         return "x-access-token", access_token
+
+    def webhook_tag(self, headers: Mapping[str, str], body: bytes,
+                    secret: str) -> WebhookTag | None:
+        """``X-Hub-Signature-256`` checked; a ``push`` of a tag or a ``create`` of one."""
+        if not hmac_sha256_matches(secret, body, headers.get("x-hub-signature-256")):
+            raise ForgeWebhookSignatureError("the X-Hub-Signature-256 header is missing or "
+                                             "does not sign this body with the secret")
+        event = headers.get("x-github-event")
+        if event not in ("push", "create"):
+            return None
+        found = json_object(body, self.label)
+        if event == "create":
+            if found.get("ref_type") != "tag":
+                return None
+            tag = found.get("ref")
+        else:
+            tag = pushed_tag(found.get("ref"), found.get("after"))
+        if tag is not None and not isinstance(tag, str):
+            raise ForgeWebhookPayloadError("GitHub's delivery names no tag")
+        return WebhookTag(tag, headers.get("x-github-delivery")) if tag else None
 
     def _get(self, path: str, access_token: str) -> Any:
         return get_json(f"{self.api_url}{path}", access_token, label=self.label, headers=HEADERS)

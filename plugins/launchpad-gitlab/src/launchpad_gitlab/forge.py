@@ -19,9 +19,14 @@ from launchpad_core.plugins.forges import (
     ForgeRepositoryNotFoundError,
     ForgeUnavailableError,
     ForgeUser,
+    ForgeWebhookSignatureError,
     OAuthClient,
+    WebhookTag,
     get_json,
+    json_object,
+    pushed_tag,
     request_json,
+    secret_matches,
 )
 
 SCOPES = ("read_user", "api")  # api: create projects and push over HTTP (publishing)
@@ -80,6 +85,18 @@ class GitLab:
 
     def git_credentials(self, access_token: str) -> tuple[str, str]:
         return "oauth2", access_token
+
+    def webhook_tag(self, headers: Mapping[str, str], body: bytes,
+                    secret: str) -> WebhookTag | None:
+        """``X-Gitlab-Token`` checked; a ``Tag Push Hook`` that creates or moves a tag."""
+        if not secret_matches(secret, headers.get("x-gitlab-token")):
+            raise ForgeWebhookSignatureError("the X-Gitlab-Token header is missing or is not "
+                                             "the secret")
+        if headers.get("x-gitlab-event") != "Tag Push Hook":
+            return None
+        found = json_object(body, self.label)
+        tag = pushed_tag(found.get("ref"), found.get("after"))
+        return WebhookTag(tag, headers.get("x-gitlab-event-uuid")) if tag else None
 
 
 def _repository(found: Any) -> ForgeRepository:

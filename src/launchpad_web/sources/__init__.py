@@ -1,0 +1,1 @@
+"""Templates from repositories: importing one, re-importing it, following its tags."""
