@@ -15,7 +15,9 @@ from .projects import models as projects
 from .publishing import models as publishing
 from .teams import models as teams
 from .templates import models as templates
+from .updates import models as updates
 
-DOMAINS = (accounts, teams, templates, jobs, billing, forges, projects, publishing)
+DOMAINS = (accounts, teams, templates, jobs, billing, forges, projects, publishing,
+           updates)
 
 metadata = Base.metadata
