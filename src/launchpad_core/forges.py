@@ -8,7 +8,10 @@ token belongs to with :meth:`Forge.user`. For publishing a job to a repository
 and importing a template from one, a forge creates and finds repositories
 (:meth:`Forge.create_repository`, :meth:`Forge.repository`: a
 :class:`ForgeRepository` with its smart-HTTP ``clone_url``) and says how git
-authenticates with the token (:meth:`Forge.git_credentials`). A forge is always
+authenticates with the token (:meth:`Forge.git_credentials`). For updating a
+published project, a forge opens a pull request (GitHub) or merge request (GitLab)
+from a branch LaunchPad pushed (:meth:`Forge.open_change_request`: a
+:class:`ChangeRequest`), at most one per branch. A forge is always
 built from plain settings, so its base URLs can point at GitHub Enterprise, a
 self-managed GitLab or a stand-in in tests.
 
@@ -106,6 +109,15 @@ class ForgeRepository:
     default_branch: str | None = None
 
 
+@attrs.frozen
+class ChangeRequest:
+    """A pull request (GitHub) or merge request (GitLab): its number in the repository
+    (GitLab's ``iid``) and its web page."""
+
+    number: int
+    web_url: str
+
+
 class Forge(Protocol):
     """What the service needs from a forge."""
 
@@ -132,6 +144,20 @@ class Forge(Protocol):
 
     def git_credentials(self, access_token: str) -> tuple[str, str]:
         """The user name and password git sends over HTTP to clone or push with the token."""
+        ...
+
+    # -- project updates (pull / merge requests) --------------------------------------
+    def open_change_request(self, access_token: str, *, repository: ForgeRepository,
+                            branch: str, base: str, title: str,
+                            body: str = "") -> ChangeRequest:
+        """The open pull (merge) request from ``branch`` into ``base`` of ``repository``:
+        the one already open when there is one, else a new one with ``title`` and
+        ``body``. Calling it again never opens a second one.
+
+        :param repository: as :meth:`repository` answered it
+        :param branch: the pushed branch with the change
+        :param base: the branch it is to be merged into (the default branch)
+        """
         ...
 
 

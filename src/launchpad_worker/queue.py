@@ -32,6 +32,7 @@ from .probes import TurningWorker
 from .publish import PublishRunner
 from .runner import JobRunner
 from .sweeper import SweepReport, sweep
+from .update import UpdateRunner
 
 NAME = "launchpad"
 PUBLISH_RETRY_SECONDS = 10  # a forge that failed gets this long before the next attempt
@@ -59,6 +60,8 @@ class JobQueue:
         self.run_job = huey.task(name="launchpad.run_job")(JobRunner(context).run)
         self.run_publish = huey.task(name="launchpad.publish")(
             PublishRunner(context, self._retry_publish).run)
+        self.run_update = huey.task(name="launchpad.update")(
+            UpdateRunner(context, self._retry_update).run)
         self.sweep_task = huey.periodic_task(_always, name="launchpad.sweep")(self.sweep)
 
     @classmethod
@@ -80,6 +83,18 @@ class JobQueue:
     def enqueue_publish(self, publish_id: uuid.UUID) -> None:
         self.run_publish(str(publish_id))
 
+    def enqueue_update(self, update_id: uuid.UUID,
+                       secret_answers: Mapping[str, Any] | None = None) -> None:
+        self.run_update(str(update_id), dict(secret_answers or {}))
+
+    def _retry_update(self, update_id: uuid.UUID, secret_answers: Mapping[str, Any]) -> None:
+        """An update job given back after a forge failed: as :meth:`_retry_publish`."""
+        if self.huey.immediate:
+            self.enqueue_update(update_id, secret_answers)
+        else:
+            self.run_update.schedule(args=(str(update_id), dict(secret_answers)),
+                                     delay=PUBLISH_RETRY_SECONDS)
+
     def _retry_publish(self, publish_id: uuid.UUID) -> None:
         """A publish job given back after a forge failed: queued again after a pause (at
         once in immediate mode, which has no schedule)."""
@@ -89,7 +104,7 @@ class JobQueue:
             self.run_publish.schedule(args=(str(publish_id),), delay=PUBLISH_RETRY_SECONDS)
 
     def sweep(self) -> SweepReport:
-        report = sweep(self.context, self.enqueue, self.enqueue_publish)
+        report = sweep(self.context, self.enqueue, self.enqueue_publish, self.enqueue_update)
         for action in ("retried", "failed", "requeued", "deleted_artifacts"):
             if found := getattr(report, action):
                 SWEEPS.labels(action).inc(len(found))

@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from launchpad_web.jobs import leases
 from launchpad_web.jobs.models import EventKind, GenerationJob, JobStatus, Leased
 from launchpad_web.publishing.models import PublishJob
+from launchpad_web.updates.models import UpdateJob
 
 from .context import WorkerContext
 from .runner import notify
@@ -48,13 +49,17 @@ class SweepReport:
     purged_staging: tuple[str, ...] = ()
 
 
-def sweep(ctx: WorkerContext, enqueue: Enqueue,
-          enqueue_publish: Enqueue | None = None) -> SweepReport:
-    """One sweep; publish jobs (:mod:`launchpad_web.publishing`) get the same care as
-    generation jobs when ``enqueue_publish`` is given."""
+def sweep(ctx: WorkerContext, enqueue: Enqueue, enqueue_publish: Enqueue | None = None,
+          enqueue_update: Enqueue | None = None) -> SweepReport:
+    """One sweep; publish jobs (:mod:`launchpad_web.publishing`) and update jobs
+    (:mod:`launchpad_web.updates`: re-enqueued without secret answers, which the job then
+    treats as unchanged) get the same care as generation jobs when their ``enqueue_*`` is
+    given."""
     queues: list[tuple[type[Leased], Enqueue]] = [(GenerationJob, enqueue)]
     if enqueue_publish is not None:
         queues.append((PublishJob, enqueue_publish))
+    if enqueue_update is not None:
+        queues.append((UpdateJob, enqueue_update))
     retried, failed, requeued = [], [], []
     for table, put in queues:
         again, given_up = _expired_leases(ctx, put, table)
@@ -142,8 +147,9 @@ def _orphans(ctx: WorkerContext) -> list[str]:
     named: set[str] = set()
     with ctx.session() as db:
         for start in range(0, len(old), BATCH):
-            named.update(db.scalars(sa.select(GenerationJob.artifact_path).where(
-                GenerationJob.artifact_path.in_(old[start:start + BATCH]))))
+            for table in (GenerationJob, UpdateJob):  # archives, and updates' patches
+                named.update(db.scalars(sa.select(table.artifact_path).where(
+                    table.artifact_path.in_(old[start:start + BATCH]))))
     orphans = [key for key in old if key not in named]
     for key in orphans:
         ctx.storage.delete(key)

@@ -37,6 +37,7 @@ from ..errors import NotFoundError, PlanRequiredError, QuotaExceededError, TooMa
 from ..jobs.models import GenerationJob, JobStatus
 from ..teams.models import Team
 from ..templates.models import TemplateRecord
+from ..updates.models import UpdateJob
 from .current_plan import current_plan, sync_role
 from .models import Plan
 from .plans import Period, PlanCatalog, PlanLimits
@@ -108,6 +109,27 @@ class Quotas:
                 f"the {plan.title()} plan allows {limits.jobs_in_flight} jobs queued or "
                 "running at once; wait for one to finish", retry_after=JOBS_RETRY_AFTER_SECONDS)
 
+    def check_updates(self, db: Session, *, user_id: uuid.UUID, count: int) -> None:
+        """Before ``count`` update jobs (:mod:`launchpad_web.updates`) are queued for
+        ``user_id`` at once (one, or a fleet's "update all"): they share the plan's jobs in
+        flight with generation jobs. More than the plan ever runs at once: 402
+        ``quota_exceeded`` (update fewer, or change plan); more than it runs now: 429
+        ``too_many_jobs`` with ``Retry-After``. Updates are not generations: they do not
+        count against the month's generations."""
+        plan, limits = self._lock_user(db, user_id)
+        if limits.jobs_in_flight is None:
+            return
+        if count > limits.jobs_in_flight:
+            raise QuotaExceededError(
+                f"the {plan.title()} plan runs {limits.jobs_in_flight} jobs at once and this "
+                f"would queue {count} updates: update fewer projects, or change plan")
+        busy = jobs_in_flight(db, user_id) + updates_in_flight(db, user_id)
+        if busy + count > limits.jobs_in_flight:
+            raise TooManyJobsError(
+                f"the {plan.title()} plan allows {limits.jobs_in_flight} jobs queued or "
+                f"running at once and {busy} are; wait for them to finish",
+                retry_after=JOBS_RETRY_AFTER_SECONDS)
+
     def plan_of(self, db: Session, user_id: uuid.UUID) -> Plan:
         """The plan ``user_id`` has now."""
         return current_plan(db, user_id, self.clock(), self.past_due_grace)[0]
@@ -147,6 +169,12 @@ def jobs_in_flight(db: Session, user_id: uuid.UUID) -> int:
     """``user_id``'s jobs queued or running now."""
     return db.scalar(sa.select(sa.func.count(GenerationJob.id)).where(
         GenerationJob.user_id == user_id, GenerationJob.status.in_(IN_FLIGHT))) or 0
+
+
+def updates_in_flight(db: Session, user_id: uuid.UUID) -> int:
+    """``user_id``'s update jobs queued or running now."""
+    return db.scalar(sa.select(sa.func.count(UpdateJob.id)).where(
+        UpdateJob.user_id == user_id, UpdateJob.status.in_(IN_FLIGHT))) or 0
 
 
 def _generations(period: Period) -> sa.Select[tuple[int]]:

@@ -15,6 +15,10 @@ class Queue(Protocol):
     def enqueue_publish(self, publish_id: uuid.UUID) -> None:
         """Queue a publish job (:mod:`launchpad_web.publishing`)."""
 
+    def enqueue_update(self, update_id: uuid.UUID,
+                       secret_answers: Mapping[str, Any] | None = None) -> None:
+        """Queue an update job (:mod:`launchpad_web.updates`) with its secret answers."""
+
     def pending(self) -> int:
         """Messages waiting; raises when the queue's storage is unreachable."""
 
