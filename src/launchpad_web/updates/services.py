@@ -87,7 +87,8 @@ class UpdateService:
     def submit_all(self, db: Session, *, user_id: uuid.UUID, template_id: uuid.UUID,
                    request: UpdateAllRequest) -> list[UpdateJobView]:
         """One update job per project of the fleet that ``user_id`` made and that is behind
-        the target (and has no update to it queued or running), all or none (the plan's bound is checked for all of them at once)."""
+        the target (and has no update to it queued or running), all or none (the plan's
+        bound is checked for all of them at once)."""
         template = db.execute(sa.select(TemplateRecord.id, TemplateRecord.version,
                                         TemplateRecord.team_id).where(
             TemplateRecord.id == template_id, template_visible_to(user_id))).first()
