@@ -60,8 +60,9 @@ class JobQueue:
         self.run_job = huey.task(name="launchpad.run_job")(JobRunner(context).run)
         self.run_publish = huey.task(name="launchpad.publish")(
             PublishRunner(context, self._retry_publish).run)
-        self.run_update = huey.task(name="launchpad.update")(
-            UpdateRunner(context, self._retry_update).run)
+        updater = UpdateRunner(context, self._retry_update)
+        self.run_update = huey.task(name="launchpad.update")(updater.run)
+        self.run_check = huey.task(name="launchpad.check_update")(updater.check)
         self.sweep_task = huey.periodic_task(_always, name="launchpad.sweep")(self.sweep)
 
     @classmethod
@@ -87,6 +88,10 @@ class JobQueue:
                        secret_answers: Mapping[str, Any] | None = None) -> None:
         self.run_update(str(update_id), dict(secret_answers or {}))
 
+    def enqueue_check(self, project_id: uuid.UUID, target_version: int) -> None:
+        """Queue the fleet's "would it conflict" check of a project (see the sweep)."""
+        self.run_check(str(project_id), target_version)
+
     def _retry_update(self, update_id: uuid.UUID, secret_answers: Mapping[str, Any]) -> None:
         """An update job given back after a forge failed: as :meth:`_retry_publish`."""
         if self.huey.immediate:
@@ -104,7 +109,8 @@ class JobQueue:
             self.run_publish.schedule(args=(str(publish_id),), delay=PUBLISH_RETRY_SECONDS)
 
     def sweep(self) -> SweepReport:
-        report = sweep(self.context, self.enqueue, self.enqueue_publish, self.enqueue_update)
+        report = sweep(self.context, self.enqueue, self.enqueue_publish, self.enqueue_update,
+                       self.enqueue_check)
         for action in ("retried", "failed", "requeued", "deleted_artifacts"):
             if found := getattr(report, action):
                 SWEEPS.labels(action).inc(len(found))

@@ -12,6 +12,9 @@ do each thing once. What it does:
 * artifacts older than the retention period, of deleted templates, or that no
   job row names (a deleted account's, a worker's that lost its lease) are deleted,
   in every format;
+* projects behind their template's latest version whose fleet answer ("would updating
+  conflict") is unknown get a check queued (:data:`CHECKS` per sweep; each noted
+  first, so it is queued once);
 * staging folders no render can still be writing (untouched for longer than a
   render may last plus two leases: their worker was killed) are removed.
 """
@@ -28,8 +31,11 @@ import sqlalchemy as sa
 
 from launchpad_web.jobs import leases
 from launchpad_web.jobs.models import EventKind, GenerationJob, JobStatus, Leased
+from launchpad_web.projects.models import Project
 from launchpad_web.publishing.models import PublishJob
-from launchpad_web.updates.models import UpdateJob
+from launchpad_web.templates.models import TemplateRecord
+from launchpad_web.updates import checks
+from launchpad_web.updates.models import ProjectCheck, UpdateJob
 
 from .context import WorkerContext
 from .runner import notify
@@ -37,7 +43,9 @@ from .runner import notify
 log = logging.getLogger("launchpad_worker.sweeper")
 
 Enqueue = Callable[[uuid.UUID], None]
+EnqueueCheck = Callable[[uuid.UUID, int], None]
 BATCH = 1000  # artifact keys per query
+CHECKS = 100  # fleet checks queued per sweep
 
 
 @attrs.frozen
@@ -47,10 +55,12 @@ class SweepReport:
     requeued: tuple[uuid.UUID, ...] = ()
     deleted_artifacts: tuple[str, ...] = ()
     purged_staging: tuple[str, ...] = ()
+    checks: tuple[uuid.UUID, ...] = ()
 
 
 def sweep(ctx: WorkerContext, enqueue: Enqueue, enqueue_publish: Enqueue | None = None,
-          enqueue_update: Enqueue | None = None) -> SweepReport:
+          enqueue_update: Enqueue | None = None,
+          enqueue_check: EnqueueCheck | None = None) -> SweepReport:
     """One sweep; publish jobs (:mod:`launchpad_web.publishing`) and update jobs
     (:mod:`launchpad_web.updates`: re-enqueued without secret answers, which the job then
     treats as unchanged) get the same care as generation jobs when their ``enqueue_*`` is
@@ -66,7 +76,9 @@ def sweep(ctx: WorkerContext, enqueue: Enqueue, enqueue_publish: Enqueue | None 
         retried += again
         failed += given_up
         requeued += _stale_pending(ctx, put, table)
+    checked = tuple(_fleet_checks(ctx, enqueue_check)) if enqueue_check else ()
     report = SweepReport(retried=tuple(retried), failed=tuple(failed), requeued=tuple(requeued),
+                         checks=checked,
                          deleted_artifacts=(*_expired_artifacts(ctx), *_orphans(ctx)),
                          purged_staging=tuple(_stale_staging(ctx)))
     if any(attrs.astuple(report)):
@@ -154,6 +166,24 @@ def _orphans(ctx: WorkerContext) -> list[str]:
     for key in orphans:
         ctx.storage.delete(key)
     return orphans
+
+
+def _fleet_checks(ctx: WorkerContext, enqueue: EnqueueCheck) -> list[uuid.UUID]:
+    """Queue a check of projects behind their template's latest version without an answer
+    for it (noted first: :func:`launchpad_web.updates.checks.claim`)."""
+    now = ctx.clock()
+    answered = sa.exists().where(ProjectCheck.project_id == Project.id,
+                                 ProjectCheck.target_version == TemplateRecord.version)
+    with ctx.session() as db:
+        found = db.execute(
+            sa.select(Project.id, TemplateRecord.version)
+            .join(TemplateRecord, TemplateRecord.id == Project.template_id)
+            .where(Project.template_version < TemplateRecord.version, ~answered)
+            .order_by(Project.created_at.desc()).limit(CHECKS)).all()
+        claimed = [(p, v) for p, v in found if checks.claim(db, p, v, now=now)]
+    for project_id, version in claimed:
+        enqueue(project_id, version)
+    return [project_id for project_id, _ in claimed]
 
 
 def _stale_staging(ctx: WorkerContext) -> list[str]:

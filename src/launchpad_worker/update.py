@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import secrets
 import socket
@@ -74,6 +75,8 @@ from .git_push import (
 from .runner import failure_reason, heartbeat
 from .update_render import UpdateAnswers, UpdateOutcome, update_project
 
+log = logging.getLogger("launchpad_worker.update")
+
 Requeue = Callable[[uuid.UUID, Mapping[str, Any]], None]
 BRANCH = "launchpad/update-to-v{version}"
 
@@ -120,7 +123,11 @@ class Plan:
 
     @classmethod
     def load(cls, db: Session, row: UpdateJob) -> Plan:
-        project = db.get_one(Project, row.project_id)
+        return cls.of_project(db, db.get_one(Project, row.project_id), row)
+
+    @classmethod
+    def of_project(cls, db: Session, project: Project, row: UpdateJob) -> Plan:
+        """The plan of ``row``, an update job of ``project`` (a check: one not stored)."""
         job = db.get(GenerationJob, project.job_id) if project.job_id else None
         email = db.scalar(sa.select(User.email).where(User.id == row.user_id)) or ""
         destination = _destination(db, project) if project.destination else None
@@ -189,6 +196,30 @@ class UpdateRunner:
                 self._again(plan, owner, exc.message, given)
                 return
         self._finish(plan, owner, result)
+
+    def check(self, project_id: str, target_version: int) -> None:
+        """Answer whether updating the project to ``target_version`` would conflict (the
+        same merge, not applied, nothing stored); the Huey task calls this. A check that
+        cannot be made leaves the answer unknown (null)."""
+        ctx = self.context
+        with ctx.session() as db:
+            project = db.get(Project, uuid.UUID(project_id))
+            if project is None or project.template_id is None:
+                return
+            now = ctx.clock()
+            plan = Plan.of_project(db, project, UpdateJob(
+                id=uuid.uuid4(), user_id=project.user_id, attempts=0,
+                from_version=project.template_version, target_version=target_version,
+                answers={}, created_at=now))
+        try:
+            conflicts = Check(ctx, plan, "", {}).conflicts()
+        except (UpdateFailedError, TransientError) as exc:
+            log.info("fleet check not made", extra={"project_id": project_id,
+                                                    "reason": exc.message})
+            return
+        with ctx.session() as db:
+            checks.record(db, plan.project_id, target_version, would_conflict=conflicts,
+                          now=ctx.clock())
 
     def _again(self, plan: Plan, owner: str, reason: str, given: Mapping[str, Any]) -> None:
         ctx = self.context
@@ -285,13 +316,13 @@ class Update:
         clone(str(bare), work)
         return head(work)
 
-    def _merge(self, work: Path) -> UpdateOutcome:
+    def _merge(self, work: Path, *, apply: bool = True) -> UpdateOutcome:
         plan = self.plan
         try:
             outcome = run_isolated(
                 update_project, (plan.old_definition, plan.new_definition),
                 UpdateAnswers(plan.stored, plan.given, dict(self.secret_answers)), str(work),
-                cache=self.ctx.compiled_cache, limits=self.ctx.limits)
+                cache=self.ctx.compiled_cache, apply=apply, limits=self.ctx.limits)
         except AnswersError as exc:
             names = ", ".join(p.path.removeprefix("$.") for p in exc.problems)
             raise UpdateFailedError(f"{exc.message} ({names})" if names else exc.message) \
@@ -373,6 +404,23 @@ class Update:
                                    step=step, message=message, table=UpdateJob)
         if not held:
             raise TransientError("the job was taken over by another worker")
+
+
+class Check(Update):
+    """The merge of an update, not applied: does it conflict? (The fleet's answer.)"""
+
+    def conflicts(self) -> bool:
+        plan = self.plan
+        if plan.old_definition is None or plan.new_definition is None:
+            raise UpdateFailedError("the template (or one of its versions) was deleted")
+        remote = self._remote() if plan.destination is not None else None
+        with self.ctx.storage.staging() as staging:
+            work = staging / "project"
+            self._checkout(staging, work, remote)
+            return bool(self._merge(work, apply=False).conflicts)
+
+    def _note(self, step: str, message: str) -> None:
+        """A check has no job and no log."""
 
 
 @contextlib.contextmanager

@@ -64,7 +64,8 @@ def update_project(definitions: tuple[Mapping[str, Any], Mapping[str, Any]],
                    answers: UpdateAnswers, project: str, *, cache: CompiledCache | None = None,
                    apply: bool = True) -> UpdateOutcome:
     """Merge the update from the first of ``definitions`` (the project's version) to the
-    second into the files in ``project`` (with ``apply`` False: only say what it would do)."""
+    second into the files in ``project`` (with ``apply`` False: only say what it would do,
+    conflicts included, even where it would need a secret given again)."""
     launchpad = _launchpad(cache)
     old, new = (structure_template(dict(d)) for d in definitions)
     stored, given, secrets = answers.stored, answers.given, answers.secrets
@@ -80,7 +81,7 @@ def update_project(definitions: tuple[Mapping[str, Any], Mapping[str, Any]],
                        answers_path=ANSWERS_FILE)
     leaked = sorted(name for name, mark in unchanged.items()
                     if any(c.data is not None and mark.encode() in c.data for c in plan.changes))
-    if leaked:
+    if leaked and apply:
         raise AnswersError(
             "The update changes lines that use secret answers, which are not kept: give "
             "them again with the update.",

@@ -11,9 +11,12 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from launchpad_core import Launchpad
+from launchpad_worker.context import WorkerContext
+from launchpad_worker.update import UpdateRunner
 
 from .forge_standin import StandinForge, forge_settings
 from .forge_standin import launchpad_with_forges as make_launchpad
@@ -74,10 +77,16 @@ def basic(token: str) -> str:
 
 
 @pytest.mark.parametrize("name", FORGES)
-def test_an_update_opens_a_pull_request_with_the_merge(client, forge, db, tmp_path, *, name):  # noqa: F811
+def test_an_update_opens_a_pull_request_with_the_merge(client, forge, db, tmp_path, *,  # noqa: F811
+                                                       settings, launchpad, clock, name):
     who = published(client, forge, db, name)
     edit_readme(forge, who["login"], tmp_path / "mine",
                 "# rocket\n\nline a\nline b edited by me\nline c\n")
+    ctx = WorkerContext.from_settings(attrs.evolve(settings, forges=forge_settings(
+        forge.url, KEY)), session_factory=db.session_factory, launchpad=launchpad, clock=clock)
+    UpdateRunner(ctx, lambda *_: None).check(who["project"]["id"], 2)  # the fleet's check
+    fleet = client.get(f"/api/templates/{who['project']['template_id']}/fleet").json
+    assert fleet["projects"][0]["would_conflict"] is True  # the person's edit, on the forge
     job = client.post(f"/api/projects/{who['project']['id']}/update", json={}).json
     assert job["status"] == "completed", job
     assert job["conflicts"] == ["README.md"]

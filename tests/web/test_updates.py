@@ -24,6 +24,9 @@ from launchpad_core.project_writes import apply_plan
 from launchpad_core.serialization import structure_template
 from launchpad_web.billing.models import Plan
 from launchpad_web.updates.models import ProjectCheck
+from launchpad_worker.context import WorkerContext
+from launchpad_worker.sweeper import sweep
+from launchpad_worker.update import UpdateRunner
 
 from .conftest import Person, people
 from .test_jobs import add_template
@@ -207,6 +210,24 @@ def test_update_all_is_bounded_by_the_plan(person, db):
         ran = pro.get(f"/api/projects/{job['project_id']}/updates/{job['id']}").json
         assert ran["status"] == "completed", ran
     assert who.post(f"/api/templates/{pro_template}/fleet/update", {}).status_code == 404
+
+
+def test_the_fleet_learns_would_conflict_from_the_background_check(person, db, settings,
+                                                                    launchpad, clock):
+    who = person()
+    template_id, project = made(who, db, V1, V2)
+    fleet = f"/api/templates/{template_id}/fleet"
+    assert who.get(fleet).json["projects"][0]["would_conflict"] is None  # unknown yet
+    ctx = WorkerContext.from_settings(settings, session_factory=db.session_factory,
+                                      launchpad=launchpad, clock=clock)
+    queued: list[tuple[uuid.UUID, int]] = []
+    report = sweep(ctx, lambda _id: None, enqueue_check=lambda p, v: queued.append((p, v)))
+    assert queued == [(uuid.UUID(project["id"]), 2)] and report.checks == (queued[0][0],)
+    assert sweep(ctx, lambda _id: None, enqueue_check=lambda p, v: queued.append((p, v))) \
+        .checks == ()  # noted: never queued twice
+    assert who.get(fleet).json["projects"][0]["would_conflict"] is None  # being computed
+    UpdateRunner(ctx, lambda *_: None).check(project["id"], 2)
+    assert who.get(fleet).json["projects"][0]["would_conflict"] is False
 
 
 def test_conflicts_json_is_valid_json(person, db):

@@ -4,7 +4,8 @@ A fleet answer (its JSON) depends on the template's latest version and on the se
 of projects the caller sees in it. Before each answer the service reads a
 fingerprint of both in one small aggregate query (:meth:`ProjectService.fingerprint`:
 the latest version, and the number, newest creation time and sum of versions of
-the projects the caller sees); a kept answer is served when its fingerprint is the
+the projects the caller sees, with the number of their "would it conflict" answers
+known and the latest time one was given); a kept answer is served when its fingerprint is the
 same, else rebuilt. Every process checks against the database, so no process
 serves an answer another one's write has made stale, and nothing needs to be
 told of a write. (A project deleted and another recorded in its place at the very
