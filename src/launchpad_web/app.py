@@ -178,7 +178,8 @@ def create_app(
                   plans=settings.billing.plans if plans_enforced else None,
                   billing=billing_service, teams=teams, notifier=notifier,
                   api_document=lambda: openapi.document, forges=forges,
-                  resets=resets, projects=projects, publishing=publishing)
+                  resets=resets, projects=projects, publishing=publishing,
+                  updates=updates)
     return app
 
 

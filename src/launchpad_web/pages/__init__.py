@@ -29,6 +29,7 @@ from ..projects.services import ProjectService
 from ..publishing.services import PublishService
 from ..teams.services import TeamService
 from ..templates.services import TemplateService
+from ..updates.services import UpdateService
 from . import account, password_reset
 from . import billing as billing_pages
 from . import forges as forge_pages
@@ -48,6 +49,7 @@ def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: Ac
             notifier: Notifier, api_document: Callable[[], Mapping[str, Any]],
             projects: ProjectService, forges: ForgeService | None = None,
             resets: PasswordResets | None = None, publishing: PublishService | None = None,
+            updates: UpdateService,
             assets: Assets | None = None) -> None:
     renderer = Pages(assets=assets or Assets(), form_token=FormToken(secure=secure),
                      globals={"openapi_path": "/api/openapi.json",
@@ -78,7 +80,8 @@ def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: Ac
     billing_pages.install(app, renderer, billing, plans)
     password_reset.install(app, renderer, resets, notifier)
     team_pages.install(app, renderer, teams, notifier)
-    project_pages.install(app, renderer, templates, projects)
+    project_pages.install(app, renderer, templates=templates, projects=projects, updates=updates,
+                          queue=queue)
     app.add_route("/docs/api", ApiReferencePage(renderer, api_document))
     app.add_route("/docs/api/try", ApiTryPage(renderer))
     app.add_route("/static/{name}", StaticResource(renderer.assets))
