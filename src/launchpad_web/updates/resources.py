@@ -104,20 +104,17 @@ class UpdateResource:
             update_id=update_id))
 
 
-class UpdateFileResource:
-    """One stored file of a completed update job: ``patch`` or ``conflicts.json``."""
+class _UpdateFile:
+    """One stored file of a completed update job (``fmt``), the maker's only."""
 
-    def __init__(self, updates: UpdateService, storage: ArtifactStorage, fmt: str):
+    fmt = "patch"
+
+    def __init__(self, updates: UpdateService, storage: ArtifactStorage):
         self.updates = updates
         self.storage = storage
-        self.fmt = fmt
 
-    @operation("Download a completed update's file: the patch (a unified diff: `git apply` "
-               "it in the project) or its conflicts (JSON)",
-               responses={200: None}, problems=(404, 409), auth=True)
-    @falcon.before(require_user)
-    def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: uuid.UUID,
-               update_id: uuid.UUID) -> None:
+    def send(self, req: falcon.Request, resp: falcon.Response, project_id: uuid.UUID,
+             update_id: uuid.UUID) -> None:
         row = self.updates.row(req.context.db, current_user(req).id, project_id, update_id)
         if row.artifact_path is None:
             raise ArtifactNotReadyError(f"the update job is {row.status.value}: its files "
@@ -131,6 +128,31 @@ class UpdateFileResource:
         resp.downloadable_as = f"{name}.{self.fmt}"
         resp.set_header("X-Content-Type-Options", "nosniff")
         resp.set_stream(stream, stream_length(stream))
+
+
+class UpdatePatchResource(_UpdateFile):
+    fmt = "patch"
+
+    @operation("Download a completed update's patch: a unified diff with binary files and "
+               "modes (`git apply` it in the project); empty when nothing changes",
+               responses={200: None}, problems=(404, 409), auth=True)
+    @falcon.before(require_user)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: uuid.UUID,
+               update_id: uuid.UUID) -> None:
+        self.send(req, resp, project_id, update_id)
+
+
+class UpdateConflictsResource(_UpdateFile):
+    fmt = "conflicts.json"
+
+    @operation("Download a completed update's conflicts as JSON: from_version, "
+               "target_version, changed, conflicts (paths left with conflict markers), kept "
+               "(removed by the template but edited), renamed ([old, new] pairs)",
+               responses={200: None}, problems=(404, 409), auth=True)
+    @falcon.before(require_user)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: uuid.UUID,
+               update_id: uuid.UUID) -> None:
+        self.send(req, resp, project_id, update_id)
 
 
 class FleetUpdateResource:
@@ -158,8 +180,8 @@ def routes(*, updates: UpdateService, queue: Queue, storage: ArtifactStorage) ->
         Route("/api/projects/{project_id:uuid}/update", UpdatesResource(updates, queue)),
         Route("/api/projects/{project_id:uuid}/updates", UpdateListResource(updates)),
         Route(item, UpdateResource(updates)),
-        Route(f"{item}/patch", UpdateFileResource(updates, storage, "patch")),
-        Route(f"{item}/conflicts", UpdateFileResource(updates, storage, "conflicts.json")),
+        Route(f"{item}/patch", UpdatePatchResource(updates, storage)),
+        Route(f"{item}/conflicts", UpdateConflictsResource(updates, storage)),
         Route("/api/templates/{template_id:uuid}/fleet/update",
               FleetUpdateResource(updates, queue)),
     ]
