@@ -9,9 +9,9 @@ do each thing once. What it does:
 * a job pending for longer than a lease (its queue message was lost, say the
   Redis server restarted) is enqueued again; duplicates are harmless, since only
   one worker can take the lease;
-* artifacts older than the retention period, of deleted templates, or that no
-  job row names (a deleted account's, a worker's that lost its lease) are deleted,
-  in every format;
+* artifacts older than the retention period (update jobs' patches too), of deleted
+  templates, or that no job row names (a deleted account's, a worker's that lost its
+  lease) are deleted, in every format;
 * projects behind their template's latest version whose fleet answer ("would updating
   conflict") is unknown get a check queued (:data:`CHECKS` per sweep; each noted
   first, so it is queued once);
@@ -79,7 +79,8 @@ def sweep(ctx: WorkerContext, enqueue: Enqueue, enqueue_publish: Enqueue | None 
     checked = tuple(_fleet_checks(ctx, enqueue_check)) if enqueue_check else ()
     report = SweepReport(retried=tuple(retried), failed=tuple(failed), requeued=tuple(requeued),
                          checks=checked,
-                         deleted_artifacts=(*_expired_artifacts(ctx), *_orphans(ctx)),
+                         deleted_artifacts=(*_expired_artifacts(ctx), *_expired_updates(ctx),
+                                            *_orphans(ctx)),
                          purged_staging=tuple(_stale_staging(ctx)))
     if any(attrs.astuple(report)):
         log.info("sweep", extra={k: len(v) for k, v in attrs.asdict(report).items()})
@@ -143,6 +144,21 @@ def _expired_artifacts(ctx: WorkerContext) -> list[str]:
         for job_id, path in rows:
             db.execute(sa.update(GenerationJob)
                        .where(GenerationJob.id == job_id, GenerationJob.artifact_path == path)
+                       .values(artifact_path=None).execution_options(synchronize_session=False))
+    for _, path in rows:
+        ctx.storage.delete(path)
+    return [path for _, path in rows]
+
+
+def _expired_updates(ctx: WorkerContext) -> list[str]:
+    """Update jobs' patches and conflicts past retention (the job row stays)."""
+    cutoff = ctx.clock() - ctx.jobs.retention
+    with ctx.session() as db:
+        rows = db.execute(sa.select(UpdateJob.id, UpdateJob.artifact_path).where(
+            UpdateJob.artifact_path.is_not(None), UpdateJob.finished_at < cutoff)).all()
+        for job_id, path in rows:
+            db.execute(sa.update(UpdateJob)
+                       .where(UpdateJob.id == job_id, UpdateJob.artifact_path == path)
                        .values(artifact_path=None).execution_options(synchronize_session=False))
     for _, path in rows:
         ctx.storage.delete(path)

@@ -23,7 +23,7 @@ from launchpad_core.merging import files_by_path, plan_update
 from launchpad_core.project_writes import apply_plan
 from launchpad_core.serialization import structure_template
 from launchpad_web.billing.models import Plan
-from launchpad_web.updates.models import ProjectCheck
+from launchpad_web.updates.models import ProjectCheck, UpdateJob
 from launchpad_worker.context import WorkerContext
 from launchpad_worker.sweeper import sweep
 from launchpad_worker.update import UpdateRunner
@@ -228,6 +228,25 @@ def test_the_fleet_learns_would_conflict_from_the_background_check(person, db, s
     assert who.get(fleet).json["projects"][0]["would_conflict"] is None  # being computed
     UpdateRunner(ctx, lambda *_: None).check(project["id"], 2)
     assert who.get(fleet).json["projects"][0]["would_conflict"] is False
+
+
+def test_an_updates_files_go_after_retention_and_storage_checks_their_set(
+        person, db, settings, launchpad, clock):
+    who = person()
+    _template, project = made(who, db, V1, V2)
+    job = update(who, project).json
+    ctx = WorkerContext.from_settings(settings, session_factory=db.session_factory,
+                                      launchpad=launchpad, clock=clock)
+    assert sweep(ctx, lambda _id: None).deleted_artifacts == ()  # named by its job: kept
+    clock.advance(seconds=settings.jobs.retention.total_seconds() + 1)
+    assert len(sweep(ctx, lambda _id: None).deleted_artifacts) >= 2  # the archive, the patch
+    with db.session() as session:  # (the session cookie has expired too)
+        row = session.get(UpdateJob, uuid.UUID(job["id"]), populate_existing=True)
+        assert row.artifact_path is None and row.status.value == "completed"
+    with ctx.storage.staging() as staging:
+        (staging / "p").write_text("")
+        with pytest.raises(ValueError, match="one whole set"):
+            ctx.storage.save(f"{uuid.uuid4()}/x", {"patch": staging / "p"})
 
 
 def test_conflicts_json_is_valid_json(person, db):
