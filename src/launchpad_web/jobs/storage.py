@@ -118,8 +118,9 @@ def check_formats(key: str, files: Mapping[str, Path]) -> None:
     """``files`` are one whole set of :data:`~.archives.STORED_SETS` (a job's archives in
     every format, or an update's patch and conflicts) under a key without a suffix."""
     if sorted(files) not in [sorted(s) for s in STORED_SETS] or key.endswith(_LEGACY_SUFFIX):
-        raise ValueError(f"an artifact is saved as one whole set of {STORED_SETS} "
-                         f"under a key without a suffix, got {sorted(files)} for {key!r}")
+        raise ValueError(f"an artifact is saved in every format of one whole set of "
+                         f"{STORED_SETS} under a key without a suffix, got {sorted(files)} "
+                         f"for {key!r}")
 
 
 def primary_format(files: Mapping[str, Path]) -> str:
