@@ -17,8 +17,11 @@ from typing import Any
 import attrs
 import pytest
 import sqlalchemy as sa
+import yaml
+from core.update_fixtures import GIT_ENV, committed, git
 
-from launchpad_core import default_launchpad
+from launchpad_core import cli, default_launchpad
+from launchpad_core.loading import write_directory
 from launchpad_core.merging import files_by_path, plan_update
 from launchpad_core.project_writes import apply_plan
 from launchpad_core.serialization import structure_template
@@ -146,6 +149,43 @@ def test_the_patch_applies_and_equals_the_local_update(person, db, tmp_path):
     assert checked == [False]
     listed = who.get(f"/api/projects/{project['id']}/updates").json["update_jobs"]
     assert [j["id"] for j in listed] == [job["id"]]
+
+
+def test_the_patch_equals_launchpad_update_on_the_command_line(person, db, tmp_path,
+                                                               monkeypatch):
+    """The same two versions as a template repository tagged v1 and v2, the project as
+    generated with the answers file ``launchpad update`` reads: the CLI's update and the
+    hosted patch leave the same tree (the answers file aside, which only the CLI keeps)."""
+    for key, value in {"LAUNCHPAD_PLUGINS": "", "LAUNCHPAD_CACHE_DIR": str(tmp_path / "c"),
+                       **GIT_ENV}.items():
+        monkeypatch.setenv(key, value)
+    who = person()
+    _template, project = made(who, db, V1, V2)
+    patch = who.get(update(who, project).json["patch"]).content
+    repo = tmp_path / "template"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    for number, definition in enumerate((V1, V2), start=1):
+        for entry in repo.iterdir():
+            if entry.name != ".git":
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        write_directory(structure_template(definition), repo)
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", f"version {number}")
+        git(repo, "tag", f"v{number}")
+    local = generated(who, project, tmp_path / "local")
+    answers = {"_template": "service", "_src_path": str(repo), "_commit": "v1",
+               "project_name": "rocket"}
+    (local / ".launchpad-answers.yml").write_text(yaml.safe_dump(answers))
+    committed(local)
+    assert cli.main(["update", str(local), "--to", "v2", "-d", "token=s3cr3t", "--defaults",
+                     "-q"]) == 0
+    applied = generated(who, project, tmp_path / "applied")
+    (tmp_path / "update.patch").write_bytes(patch)
+    subprocess.run(["git", "apply", str(tmp_path / "update.patch")], cwd=applied, check=True)
+    by_cli = {k: v for k, v in tree(local).items() if k != ".launchpad-answers.yml"}
+    assert tree(applied) == by_cli
+    assert "LICENSE" in by_cli and "old.txt" not in by_cli
 
 
 def test_new_answers_are_used_and_checked(person, db, tmp_path):
