@@ -33,6 +33,7 @@ from launchpad_worker.update import UpdateRunner
 
 from .conftest import Person, people
 from .test_jobs import add_template
+from .test_pages import post_form, token_of
 
 V1 = {
     "name": "service",
@@ -287,6 +288,28 @@ def test_an_updates_files_go_after_retention_and_storage_checks_their_set(
         (staging / "p").write_text("")
         with pytest.raises(ValueError, match="one whole set"):
             ctx.storage.save(f"{uuid.uuid4()}/x", {"patch": staging / "p"})
+
+
+def test_the_pages_forms_need_their_token_and_show_problems(person, db):
+    who = person()
+    template_id, project = made(who, db, V1, V2)
+    for _ in range(2):
+        made(who, db, template_id=template_id)
+    page = f"/projects/{project['id']}"
+    assert post_form(who.client, page, {"version": "2"}).status_code == 403
+    token = token_of(who.get(page).text)
+    wrong = post_form(who.client, page, {"version": "1"}, token=token)
+    assert wrong.status_code == 422 and 'id="update-version-error"' in wrong.text
+    assert 'aria-invalid="true"' in wrong.text
+    done = post_form(who.client, page, {"version": "2"}, token=token)
+    assert done.status_code == 303
+    assert done.headers["Location"] == f"{page}?done=queued#updates"
+    shown = who.get(page).text
+    assert f"/api/projects/{project['id']}/updates/" in shown and "s3cr3t" not in shown
+    fleet = f"/templates/{template_id}/projects"
+    assert post_form(who.client, fleet, {}).status_code == 403
+    refused = post_form(who.client, fleet, {}, token=token_of(who.get(fleet).text))
+    assert refused.status_code == 402 and "update fewer projects" in refused.text
 
 
 def test_conflicts_json_is_valid_json(person, db):

@@ -86,17 +86,17 @@ class ProjectPage:
         see_other(resp, f"/projects/{project_id}?done=queued#updates")
 
     def render(self, req: falcon.Request, resp: falcon.Response, project_id: uuid.UUID, *,
-               status: int = 200, errors: FormErrors = NO_ERRORS, **context: object) -> None:
+               status: int = 200, errors: FormErrors = NO_ERRORS,
+               queued: bool = False) -> None:
         db, user_id = req.context.db, req.context.user.id
         project = self.projects.get(db, user_id=user_id, project_id=project_id)
         updates = self.updates.of_project(db, user_id=user_id, project_id=project_id)
         shown = {k: v for k, v in project.answers.items() if v != REDACTED}
         secret = sorted(k for k, v in project.answers.items() if v == REDACTED)
         newer = range(project.template_version + 1, (project.latest_version or 0) + 1)
-        resp.status = status
-        self.pages.render(req, resp, "project.html", project=project, answers=shown,
+        self.pages.render(req, resp, "project.html", status=status, project=project, answers=shown,
                           secret=secret, updates=updates, newer=list(newer), errors=errors,
-                          **context)
+                          queued=queued)
 
 
 class FleetPage:
@@ -127,15 +127,15 @@ class FleetPage:
         see_other(resp, f"/templates/{template_id}/projects?queued={len(queued)}")
 
     def render(self, req: falcon.Request, resp: falcon.Response, template_id: uuid.UUID, *,
-               status: int = 200, errors: FormErrors = NO_ERRORS, **context: object) -> None:
+               status: int = 200, errors: FormErrors = NO_ERRORS,
+               queued: str | None = None) -> None:
         user_id = req.context.user.id
         template = self.templates.get(req.context.db, user_id=user_id, template_id=template_id)
         cursor = req.get_param("cursor")
         fleet = self.projects.fleet(req.context.db, user_id=user_id, template_id=template_id,
                                     page=Page(FLEET_DEFAULT, cursor))
-        resp.status = status
-        self.pages.render(req, resp, "fleet.html", template=template, fleet=fleet,
-                          first_page=cursor is None, errors=errors, **context)
+        self.pages.render(req, resp, "fleet.html", status=status, template=template, fleet=fleet,
+                          first_page=cursor is None, errors=errors, queued=queued)
 
 
 def install(app: falcon.App, pages: Pages, *, templates: TemplateService,
