@@ -447,6 +447,7 @@ class StandinForge:
         ``GET|POST /api/v4/projects/{id}/merge_requests``, ahead of the repository routes
         (whose patterns would take these paths too)."""
         self.change_requests: dict[str, list[dict[str, Any]]] = {}
+        self.fail_change_requests = 0  # so many are opened but answer 502
         mine = [("GET", "/repos/(?P<path>[^/]+/[^/]+)/pulls", self.github_pulls),
                 ("POST", "/repos/(?P<path>[^/]+/[^/]+)/pulls", self.github_open_pull),
                 ("GET", "/api/v4/projects/(?P<path>.+)/merge_requests",
@@ -480,6 +481,14 @@ class StandinForge:
                       "body": body, "state": "open"}
             made.append(change)
         return change
+
+    def _opened(self, answer: Response) -> Response:
+        """``answer``, or a 502 when opening requests is set to fail after the fact."""
+        with self.lock:
+            if self.fail_change_requests:
+                self.fail_change_requests -= 1
+                return 502, {"message": "Server Error"}, []
+        return answer
 
     def _github_pull(self, path: str, change: dict[str, Any]) -> dict[str, Any]:
         return {"number": change["number"], "state": change["state"], "title": change["title"],
@@ -518,7 +527,7 @@ class StandinForge:
                  "message": "A pull request already exists"}]}, []
         change = self._new_change_request(found.path, body["head"], body["base"],
                                           body["title"], body.get("body") or "")
-        return 201, self._github_pull(found.path, change), []
+        return self._opened((201, self._github_pull(found.path, change), []))
 
     def gitlab_merge_requests(self, request: Request) -> Response:
         found = self._repository(request, unquote(request.match["path"]))
@@ -543,7 +552,7 @@ class StandinForge:
                                      "source branch"]}, []
         change = self._new_change_request(found.path, head, base, body["title"],
                                           body.get("description") or "")
-        return 201, self._gitlab_merge_request(found.path, change), []
+        return self._opened((201, self._gitlab_merge_request(found.path, change), []))
 
     # -- shapes --------------------------------------------------------------------------
     def _github_shape(self, repository: Repository) -> dict[str, Any]:

@@ -112,9 +112,12 @@ def test_an_update_opens_a_pull_request_with_the_merge(client, forge, db, tmp_pa
     assert patch.status_code == 200 and b"+MIT" in patch.content
 
 
-def test_a_retried_update_pushes_once_and_opens_one_request(client, forge, db):  # noqa: F811
+@pytest.mark.parametrize("switch", ["fail_pushes", "fail_change_requests"])
+def test_a_retried_update_pushes_once_and_opens_one_request(client, forge, db, *,  # noqa: F811
+                                                            switch):
     who = published(client, forge, db, "github")
-    forge.fail_pushes = 1  # the branch lands, the forge answers 502: the job is retried
+    setattr(forge, switch, 1)  # the branch lands (or the request opens), the forge answers
+    # 502: the job is retried
     job = client.post(f"/api/projects/{who['project']['id']}/update", json={}).json
     assert job["status"] == "completed", job
     assert job["attempts"] == 2 and "retrying" in [s["step"] for s in job["log"]]
