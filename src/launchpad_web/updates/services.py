@@ -69,7 +69,11 @@ class UpdateService:
                request: UpdateRequest) -> Submitted:
         project = self._own_project(db, user_id, project_id)
         target = self._target(db, project, request.version)
-        template = structure_template(dict(leases.definition(db, project.template_id, target)))
+        definition = leases.definition(db, project.template_id, target)
+        if definition is None:  # a template saved without its versions' history
+            raise ValidationFailedError.one("invalid_version", f"the template has no version "
+                                            f"{target} any more", "$.version")
+        template = structure_template(dict(definition))
         _known(template, request.answers)
         secret = {v.name for v in template.variables if v.secret}
         stored = {k: v for k, v in project.answers.items() if v != REDACTED or k not in secret}
