@@ -186,8 +186,11 @@ def _orphans(ctx: WorkerContext) -> list[str]:
 
 def _fleet_checks(ctx: WorkerContext, enqueue: EnqueueCheck) -> list[uuid.UUID]:
     """Queue a check of projects behind their template's latest version without an answer
-    for it (noted first: :func:`launchpad_web.updates.checks.claim`)."""
+    for it (noted first: :func:`launchpad_web.updates.checks.claim`), and again those noted
+    more than two leases ago that no worker answered."""
     now = ctx.clock()
+    with ctx.session() as db:
+        stalled = checks.stalled(db, before=now - 2 * ctx.jobs.lease, now=now, limit=CHECKS)
     answered = sa.exists().where(ProjectCheck.project_id == Project.id,
                                  ProjectCheck.target_version == TemplateRecord.version)
     with ctx.session() as db:
@@ -197,6 +200,7 @@ def _fleet_checks(ctx: WorkerContext, enqueue: EnqueueCheck) -> list[uuid.UUID]:
             .where(Project.template_version < TemplateRecord.version, ~answered)
             .order_by(Project.created_at.desc()).limit(CHECKS)).all()
         claimed = [(p, v) for p, v in found if checks.claim(db, p, v, now=now)]
+    claimed += stalled
     for project_id, version in claimed:
         enqueue(project_id, version)
     return [project_id for project_id, _ in claimed]

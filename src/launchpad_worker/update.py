@@ -212,11 +212,11 @@ class UpdateRunner:
                 from_version=project.template_version, target_version=target_version,
                 answers={}, created_at=now))
         try:
-            conflicts = Check(ctx, plan, "", {}).conflicts()
+            conflicts: bool | None = Check(ctx, plan, "", {}).conflicts()
         except (UpdateFailedError, TransientError) as exc:
             log.info("fleet check not made", extra={"project_id": project_id,
                                                     "reason": exc.message})
-            return
+            conflicts = None  # answered: it cannot be known
         with ctx.session() as db:
             checks.record(db, plan.project_id, target_version, would_conflict=conflicts,
                           now=ctx.clock())

@@ -267,6 +267,9 @@ def test_the_fleet_learns_would_conflict_from_the_background_check(person, db, s
     assert sweep(ctx, lambda _id: None, enqueue_check=lambda p, v: queued.append((p, v))) \
         .checks == ()  # noted: never queued twice
     assert who.get(fleet).json["projects"][0]["would_conflict"] is None  # being computed
+    clock.advance(seconds=2 * settings.jobs.lease.total_seconds() + 1)  # its worker stopped
+    again = sweep(ctx, lambda _id: None, enqueue_check=lambda p, v: queued.append((p, v)))
+    assert again.checks == (queued[0][0],) and len(queued) == 2  # queued once more
     UpdateRunner(ctx, lambda *_: None).check(project["id"], 2)
     assert who.get(fleet).json["projects"][0]["would_conflict"] is False
 

@@ -16,10 +16,10 @@ from .models import ProjectCheck
 
 def record(db: Session, project_id: uuid.UUID, target_version: int, *,
            would_conflict: bool | None, now: datetime) -> None:
-    """Set the answer for the project and version (None: being computed), whether or not a
-    row exists yet; two writers at once leave one row."""
-    values = {"would_conflict": would_conflict, "checked_at": None if would_conflict is None
-              else now}
+    """Set the answer for the project and version (None: it could not be computed: the
+    archive is gone, say), whether or not a row exists yet; two writers at once leave one
+    row. ``checked_at`` says a worker answered."""
+    values = {"would_conflict": would_conflict, "checked_at": now}
     where = sa.and_(ProjectCheck.project_id == project_id,
                     ProjectCheck.target_version == target_version)
     if _update(db, where, values):
@@ -46,6 +46,23 @@ def claim(db: Session, project_id: uuid.UUID, target_version: int, *, now: datet
     except IntegrityError:
         return False
     return True
+
+
+def stalled(db: Session, *, before: datetime, now: datetime,
+            limit: int) -> list[tuple[uuid.UUID, int]]:
+    """Checks noted before ``before`` that no worker answered (it was stopped): noted
+    again now, each by a compare-and-set, so one sweep of several re-queues it."""
+    found = db.execute(sa.select(ProjectCheck.id, ProjectCheck.project_id,
+                                 ProjectCheck.target_version, ProjectCheck.created_at)
+                       .where(ProjectCheck.checked_at.is_(None),
+                              ProjectCheck.created_at < before).limit(limit)).all()
+    again = []
+    for row in found:
+        if _update(db, sa.and_(ProjectCheck.id == row.id,
+                               ProjectCheck.created_at == row.created_at,
+                               ProjectCheck.checked_at.is_(None)), {"created_at": now}):
+            again.append((row.project_id, row.target_version))
+    return again
 
 
 def _update(db: Session, where: sa.ColumnElement[bool], values: dict) -> bool:
