@@ -141,17 +141,23 @@ class ProjectService:
 
     def fingerprint(self, db: Session, *, user_id: uuid.UUID,
                     template_id: uuid.UUID) -> tuple[Any, ...]:
-        """What a fleet answer depends on, read in one query (see :mod:`.fleet_cache`):
-        the template's latest version, and the number, newest creation time and sum of
-        versions of the projects the user sees in it; 404 for a template they do not see."""
+        """What a fleet answer depends on, read in two small queries (see
+        :mod:`.fleet_cache`): the template's latest version, the number, newest creation
+        time and sum of versions of the projects the user sees in it, and how many of its
+        projects have a worker's "would it conflict" answer for that version and when the
+        latest came; 404 for a template they do not see."""
         template = self._fleet_template(db, user_id, template_id)
-        answered = sa.case((ProjectCheck.would_conflict.is_not(None), 1), else_=0)
         seen = db.execute(sa.select(sa.func.count(), sa.func.max(Project.created_at),
-                                    sa.func.sum(Project.template_version),
-                                    sa.func.sum(answered), sa.func.max(ProjectCheck.checked_at))
-                          .select_from(Project).outerjoin(ProjectCheck, _check_at(template.version))
+                                    sa.func.sum(Project.template_version))
                           .where(in_fleet(template.id, template.team_id, user_id))).one()
-        return (template.version, *seen)
+        # The template's projects answered by a worker for the latest version (all of
+        # them: an answer the caller cannot see only costs a rebuild).
+        checked = db.execute(sa.select(sa.func.count(ProjectCheck.checked_at),
+                                       sa.func.max(ProjectCheck.checked_at))
+                             .join(Project, Project.id == ProjectCheck.project_id)
+                             .where(Project.template_id == template.id,
+                                    ProjectCheck.target_version == template.version)).one()
+        return (template.version, *seen, *checked)
 
     @staticmethod
     def _fleet_template(db: Session, user_id: uuid.UUID, template_id: uuid.UUID) -> sa.Row:
