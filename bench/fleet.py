@@ -93,9 +93,12 @@ class Browser:
 
 def seed(browser: Browser, factory, count: int) -> str:
     """A user (signed up over the API), a template with :data:`VERSIONS` versions and
-    ``count`` projects of it (rows: no evaluation or render is measured); its id."""
+    ``count`` projects of it (rows: no evaluation or render is measured), half of those
+    behind with their "would it conflict" answer known (as the workers' checks leave
+    them); its id."""
     from launchpad_web.projects.models import Project
     from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+    from launchpad_web.updates.models import ProjectCheck
 
     user = browser.request("POST", "/api/auth/signup", json={
         "email": "fleet@example.org", "password": PASSWORD}).json
@@ -108,11 +111,17 @@ def seed(browser: Browser, factory, count: int) -> str:
         db.add_all(TemplateVersion(template_id=template.id, number=number,
                                    definition=DEFINITION, created_at=start)
                    for number in range(1, VERSIONS + 1))
-        db.add_all(Project(
+        projects = [Project(
             id=uuid.uuid4(), user_id=owner, template_id=template.id, template_name="fleet",
             template_version=1 + n % VERSIONS,
             answers={"project_name": f"project-{n}", "token": "***"},
-            created_at=start + timedelta(minutes=n)) for n in range(count))
+            created_at=start + timedelta(minutes=n)) for n in range(count)]
+        db.add_all(projects)
+        db.flush()
+        db.add_all(ProjectCheck(project_id=p.id, target_version=VERSIONS,
+                                would_conflict=n % 3 == 0, created_at=start, checked_at=start)
+                   for n, p in enumerate(projects)
+                   if p.template_version < VERSIONS and n % 2 == 0)
         db.commit()
         return str(template.id)
 

@@ -63,6 +63,8 @@ from .templates.cache import ListPages, TemplateListCache
 from .templates.database_pages import DatabaseListCache
 from .templates.services import TemplateService
 from .templates.transfer import TemplateTransfer
+from .updates import resources as updates_resources
+from .updates.services import UpdateService
 from .usage import DomainUsage
 
 OPENAPI_PATH = "/api/openapi.json"
@@ -108,6 +110,7 @@ def create_app(
     templates = TemplateService(quotas=quotas, clock=clock, evaluator=evaluator,
                                 cache=template_cache)
     projects = ProjectService()
+    updates = UpdateService(quotas=quotas, clock=clock, evaluator=evaluator)
 
     forges = forge_service(settings, launchpad=launchpad, accounts=accounts, clock=clock)
     publishing = PublishService(forges=forges, clock=clock) if forges else None
@@ -129,6 +132,7 @@ def create_app(
                                     transfer=TemplateTransfer(templates=templates,
                                                               evaluator=evaluator)),
         *projects_resources.routes(projects=projects),
+        *updates_resources.routes(updates=updates, queue=job_queue, storage=storage),
         *billing_resources.routes(
             billing=billing_service,
             webhooks=WebhookProcessor(provider=billing, clock=clock,
@@ -180,7 +184,8 @@ def create_app(
                   plans=settings.billing.plans if plans_enforced else None,
                   billing=billing_service, teams=teams, notifier=notifier,
                   api_document=lambda: openapi.document, forges=forges,
-                  resets=resets, projects=projects, publishing=publishing, sources=sources)
+                  resets=resets, projects=projects, publishing=publishing, sources=sources,
+                  updates=updates)
     return app
 
 

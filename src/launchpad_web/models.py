@@ -16,7 +16,9 @@ from .publishing import models as publishing
 from .sources import models as sources
 from .teams import models as teams
 from .templates import models as templates
+from .updates import models as updates
 
-DOMAINS = (accounts, teams, templates, jobs, billing, forges, projects, publishing, sources)
+DOMAINS = (accounts, teams, templates, jobs, billing, forges, projects, publishing, sources,
+           updates)
 
 metadata = Base.metadata

@@ -19,6 +19,7 @@ from .billing.plans import Period
 from .jobs.models import GenerationJob, JobStatus
 from .teams.models import Team
 from .templates.models import TemplateRecord
+from .updates.models import UpdateJob
 
 IN_FLIGHT = (JobStatus.PENDING, JobStatus.PROCESSING)
 
@@ -32,6 +33,11 @@ class DomainUsage:
         """``user_id``'s jobs queued or running now."""
         return db.scalar(sa.select(sa.func.count(GenerationJob.id)).where(
             GenerationJob.user_id == user_id, GenerationJob.status.in_(IN_FLIGHT))) or 0
+
+    def updates_in_flight(self, db: Session, user_id: uuid.UUID) -> int:
+        """``user_id``'s update jobs queued or running now."""
+        return db.scalar(sa.select(sa.func.count(UpdateJob.id)).where(
+            UpdateJob.user_id == user_id, UpdateJob.status.in_(IN_FLIGHT))) or 0
 
     def personal_generations(self, db: Session, user_id: uuid.UUID, period: Period) -> int:
         """Generations of ``user_id`` in ``period`` that are not on a team template."""

@@ -209,3 +209,43 @@ def failure(command: str, stderr: str) -> GitPushError:
     if command in ("push", "ls-remote") and "rejected" not in stderr:
         return RemoteUnavailableError(reason)
     return GitPushError(reason)
+
+
+# -- project updates: a clone, one commit on a branch, its patch -------------------------
+def clone(url: str, dest: Path, credentials: Credentials | None = None) -> None:
+    """Clone ``url`` (a forge's, or a local bare repository) into the new folder ``dest``."""
+    run(dest.parent, "clone", "-q", "--no-hardlinks", url, str(dest), credentials=credentials)
+
+
+def head(work: Path) -> str:
+    return run(work, "rev-parse", "HEAD").strip()
+
+
+def commit_all(work: Path, *, branch: str, author: Author, message: str) -> str | None:
+    """Everything changed in the checkout ``work`` as one commit on a new ``branch`` (as
+    ``author`` at ``author.at``: the same commit id whenever it is made again); None when
+    nothing changed."""
+    run(work, "checkout", "-q", "-B", branch)
+    run(work, "add", "-A", ".")
+    if not run(work, "status", "--porcelain").strip():
+        return None
+    stamp = f"{int(author.at.timestamp())} +0000"
+    who = {"NAME": _clean(author.name), "EMAIL": _clean(author.email), "DATE": stamp}
+    identity = {f"GIT_{role}_{key}": value for role in ("AUTHOR", "COMMITTER")
+                for key, value in who.items()}
+    run(work, "commit", "-q", "--no-verify", "-m", message, extra=identity)
+    return head(work)
+
+
+def write_patch(work: Path, base: str, target: str, out: Path) -> None:
+    """The change from ``base`` to ``target`` as a patch ``git apply`` takes (binary files
+    and modes included, no renames detected: every path shown whole) in ``out``."""
+    run(work, "diff", "--binary", "--full-index", "--no-color", "--no-ext-diff",
+         "--no-renames", f"--output={out}", base, target, "--")
+
+
+def push_branch(work: Path, url: str, branch: str, credentials: Credentials) -> None:
+    """Push ``branch`` to the remote's branch of that name (never forced: a branch there
+    with other commits refuses it)."""
+    run(work, "push", "-q", url, f"refs/heads/{branch}:refs/heads/{branch}",
+         credentials=credentials)

@@ -33,6 +33,7 @@ from .probes import TurningWorker
 from .publish import PublishRunner
 from .runner import JobRunner
 from .sweeper import SweepReport, sweep
+from .update import UpdateRunner
 
 NAME = "launchpad"
 PUBLISH_RETRY_SECONDS = 10  # a forge that failed gets this long before the next attempt
@@ -62,6 +63,9 @@ class JobQueue:
             PublishRunner(context, self._retry_publish).run)
         self.run_import = huey.task(name="launchpad.import")(
             ImportRunner(context, self._retry_import).run)
+        updater = UpdateRunner(context, self._retry_update)
+        self.run_update = huey.task(name="launchpad.update")(updater.run)
+        self.run_check = huey.task(name="launchpad.check_update")(updater.check)
         self.sweep_task = huey.periodic_task(_always, name="launchpad.sweep")(self.sweep)
 
     @classmethod
@@ -92,6 +96,21 @@ class JobQueue:
             self.enqueue_import(import_id)
         else:
             self.run_import.schedule(args=(str(import_id),), delay=PUBLISH_RETRY_SECONDS)
+    def enqueue_update(self, update_id: uuid.UUID,
+                       secret_answers: Mapping[str, Any] | None = None) -> None:
+        self.run_update(str(update_id), dict(secret_answers or {}))
+
+    def enqueue_check(self, project_id: uuid.UUID, target_version: int) -> None:
+        """Queue the fleet's "would it conflict" check of a project (see the sweep)."""
+        self.run_check(str(project_id), target_version)
+
+    def _retry_update(self, update_id: uuid.UUID, secret_answers: Mapping[str, Any]) -> None:
+        """An update job given back after a forge failed: as :meth:`_retry_publish`."""
+        if self.huey.immediate:
+            self.enqueue_update(update_id, secret_answers)
+        else:
+            self.run_update.schedule(args=(str(update_id), dict(secret_answers)),
+                                     delay=PUBLISH_RETRY_SECONDS)
 
     def _retry_publish(self, publish_id: uuid.UUID) -> None:
         """A publish job given back after a forge failed: queued again after a pause (at
@@ -102,7 +121,9 @@ class JobQueue:
             self.run_publish.schedule(args=(str(publish_id),), delay=PUBLISH_RETRY_SECONDS)
 
     def sweep(self) -> SweepReport:
-        report = sweep(self.context, self.enqueue, self.enqueue_publish, self.enqueue_import)
+        report = sweep(self.context, self.enqueue, self.enqueue_publish,
+                       enqueue_import=self.enqueue_import, enqueue_update=self.enqueue_update,
+                       enqueue_check=self.enqueue_check)
         for action in ("retried", "failed", "requeued", "deleted_artifacts", "polled"):
             if found := getattr(report, action):
                 SWEEPS.labels(action).inc(len(found))

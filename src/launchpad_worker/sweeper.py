@@ -9,9 +9,12 @@ do each thing once. What it does:
 * a job pending for longer than a lease (its queue message was lost, say the
   Redis server restarted) is enqueued again; duplicates are harmless, since only
   one worker can take the lease;
-* artifacts older than the retention period, of deleted templates, or that no
-  job row names (a deleted account's, a worker's that lost its lease) are deleted,
-  in every format;
+* artifacts older than the retention period (update jobs' patches too), of deleted
+  templates, or that no job row names (a deleted account's, a worker's that lost its
+  lease) are deleted, in every format;
+* projects behind their template's latest version whose fleet answer ("would updating
+  conflict") is unknown get a check queued (:data:`CHECKS` per sweep; each noted
+  first, so it is queued once);
 * staging folders no render can still be writing (untouched for longer than a
   render may last plus two leases: their worker was killed) are removed;
 * templates that follow their repository and were not checked for ``follow_poll``
@@ -31,8 +34,12 @@ import sqlalchemy as sa
 
 from launchpad_web.jobs import leases
 from launchpad_web.jobs.models import EventKind, GenerationJob, JobStatus, Leased
+from launchpad_web.projects.models import Project
 from launchpad_web.publishing.models import PublishJob
 from launchpad_web.sources.models import ImportJob
+from launchpad_web.templates.models import TemplateRecord
+from launchpad_web.updates import checks
+from launchpad_web.updates.models import ProjectCheck, UpdateJob
 
 from .context import WorkerContext
 from .following import poll_followed
@@ -41,7 +48,9 @@ from .runner import notify
 log = logging.getLogger("launchpad_worker.sweeper")
 
 Enqueue = Callable[[uuid.UUID], None]
+EnqueueCheck = Callable[[uuid.UUID, int], None]
 BATCH = 1000  # artifact keys per query
+CHECKS = 100  # fleet checks queued per sweep
 
 
 @attrs.frozen
@@ -52,26 +61,36 @@ class SweepReport:
     deleted_artifacts: tuple[str, ...] = ()
     purged_staging: tuple[str, ...] = ()
     polled: tuple[uuid.UUID, ...] = ()
+    checks: tuple[uuid.UUID, ...] = ()
 
 
 def sweep(ctx: WorkerContext, enqueue: Enqueue, enqueue_publish: Enqueue | None = None,
-          enqueue_import: Enqueue | None = None) -> SweepReport:
-    """One sweep; publish jobs (:mod:`launchpad_web.publishing`) and import jobs
-    (:mod:`launchpad_web.sources`) get the same care as generation jobs when their
-    ``enqueue_*`` is given, and followed templates are polled with ``enqueue_import``."""
+          enqueue_import: Enqueue | None = None, *, enqueue_update: Enqueue | None = None,
+          enqueue_check: EnqueueCheck | None = None) -> SweepReport:
+    """One sweep; publish jobs (:mod:`launchpad_web.publishing`), import jobs
+    (:mod:`launchpad_web.sources`) and update jobs (:mod:`launchpad_web.updates`:
+    re-enqueued without secret answers, which the job then treats as unchanged) get the
+    same care as generation jobs when their ``enqueue_*`` is given; followed templates
+    are polled with ``enqueue_import``, and the fleet's checks queued with
+    ``enqueue_check``."""
     queues: list[tuple[type[Leased], Enqueue]] = [(GenerationJob, enqueue)]
     if enqueue_publish is not None:
         queues.append((PublishJob, enqueue_publish))
     if enqueue_import is not None:
         queues.append((ImportJob, enqueue_import))
+    if enqueue_update is not None:
+        queues.append((UpdateJob, enqueue_update))
     retried, failed, requeued = [], [], []
     for table, put in queues:
         again, given_up = _expired_leases(ctx, put, table)
         retried += again
         failed += given_up
         requeued += _stale_pending(ctx, put, table)
+    checked = tuple(_fleet_checks(ctx, enqueue_check)) if enqueue_check else ()
     report = SweepReport(retried=tuple(retried), failed=tuple(failed), requeued=tuple(requeued),
-                         deleted_artifacts=(*_expired_artifacts(ctx), *_orphans(ctx)),
+                         checks=checked,
+                         deleted_artifacts=(*_expired_artifacts(ctx), *_expired_updates(ctx),
+                                            *_orphans(ctx)),
                          purged_staging=tuple(_stale_staging(ctx)),
                          polled=tuple(poll_followed(ctx, enqueue_import)
                                       if enqueue_import is not None else ()))
@@ -143,6 +162,21 @@ def _expired_artifacts(ctx: WorkerContext) -> list[str]:
     return [path for _, path in rows]
 
 
+def _expired_updates(ctx: WorkerContext) -> list[str]:
+    """Update jobs' patches and conflicts past retention (the job row stays)."""
+    cutoff = ctx.clock() - ctx.jobs.retention
+    with ctx.session() as db:
+        rows = db.execute(sa.select(UpdateJob.id, UpdateJob.artifact_path).where(
+            UpdateJob.artifact_path.is_not(None), UpdateJob.finished_at < cutoff)).all()
+        for job_id, path in rows:
+            db.execute(sa.update(UpdateJob)
+                       .where(UpdateJob.id == job_id, UpdateJob.artifact_path == path)
+                       .values(artifact_path=None).execution_options(synchronize_session=False))
+    for _, path in rows:
+        ctx.storage.delete(path)
+    return [path for _, path in rows]
+
+
 def _orphans(ctx: WorkerContext) -> list[str]:
     """Stored artifacts no job row names, written more than two leases ago (a worker
     between writing its artifact and completing its job is never disturbed)."""
@@ -153,12 +187,35 @@ def _orphans(ctx: WorkerContext) -> list[str]:
     named: set[str] = set()
     with ctx.session() as db:
         for start in range(0, len(old), BATCH):
-            named.update(db.scalars(sa.select(GenerationJob.artifact_path).where(
-                GenerationJob.artifact_path.in_(old[start:start + BATCH]))))
+            for table in (GenerationJob, UpdateJob):  # archives, and updates' patches
+                named.update(db.scalars(sa.select(table.artifact_path).where(
+                    table.artifact_path.in_(old[start:start + BATCH]))))
     orphans = [key for key in old if key not in named]
     for key in orphans:
         ctx.storage.delete(key)
     return orphans
+
+
+def _fleet_checks(ctx: WorkerContext, enqueue: EnqueueCheck) -> list[uuid.UUID]:
+    """Queue a check of projects behind their template's latest version without an answer
+    for it (noted first: :func:`launchpad_web.updates.checks.claim`), and again those noted
+    more than two leases ago that no worker answered."""
+    now = ctx.clock()
+    with ctx.session() as db:
+        stalled = checks.stalled(db, before=now - 2 * ctx.jobs.lease, now=now, limit=CHECKS)
+    answered = sa.exists().where(ProjectCheck.project_id == Project.id,
+                                 ProjectCheck.target_version == TemplateRecord.version)
+    with ctx.session() as db:
+        found = db.execute(
+            sa.select(Project.id, TemplateRecord.version)
+            .join(TemplateRecord, TemplateRecord.id == Project.template_id)
+            .where(Project.template_version < TemplateRecord.version, ~answered)
+            .order_by(Project.created_at.desc()).limit(CHECKS)).all()
+        claimed = [(p, v) for p, v in found if checks.claim(db, p, v, now=now)]
+    claimed += stalled
+    for project_id, version in claimed:
+        enqueue(project_id, version)
+    return [project_id for project_id, _ in claimed]
 
 
 def _stale_staging(ctx: WorkerContext) -> list[str]:

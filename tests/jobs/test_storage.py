@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from launchpad_web.jobs.archives import FORMATS
+from launchpad_web.jobs.archives import FORMATS, UPDATE_FORMATS
 from launchpad_web.jobs.object_storage import S3ArtifactStorage
 from launchpad_web.jobs.storage import (
     STAGING,
@@ -110,6 +110,27 @@ def test_a_save_needs_every_format_and_a_key_without_suffix(storage):
             storage.save(f"{uuid.uuid4()}/t.zip", files)
         with pytest.raises(ValueError, match="not an artifact key"):
             storage.save("../../etc/passwd", files)
+    assert stored_names(storage) == set()
+
+
+def test_an_updates_patch_and_conflicts_are_one_set(storage):
+    key = artifact_key(uuid.uuid4(), "u")
+    with storage.staging() as staging:
+        files = {fmt: staging / f"{fmt}.part" for fmt in UPDATE_FORMATS}
+        for fmt, path in files.items():
+            path.write_bytes(f"update {fmt}".encode())
+        with pytest.raises(ValueError, match="every format"):
+            storage.save(key, {"patch": files["patch"], "zip": files["conflicts.json"]})
+        stored = storage.save(key, files)
+    assert stored.size == len(b"update patch")
+    for fmt in UPDATE_FORMATS:
+        with storage.open(key, fmt) as stream:
+            assert stream.read() == f"update {fmt}".encode()
+    assert stored_names(storage) == {f"{key}/artifact.{fmt}" for fmt in UPDATE_FORMATS}
+    assert [k for k, _ in storage.listing()] == [key]
+    with pytest.raises(FileNotFoundError):
+        storage.open(key, "zip")
+    storage.delete(key)
     assert stored_names(storage) == set()
 
 

@@ -246,6 +246,7 @@ class StandinForge:
         self.route("GET", "/api/v4/projects/(?P<path>.+)", self.gitlab_project)
         for method in ("GET", "POST"):
             self.route(method, GIT_PATH, self.git)
+        self._route_change_requests()
 
     # -- set-up -------------------------------------------------------------------------
     def route(self, method: str, pattern: str, handler: Handler) -> None:
@@ -492,6 +493,120 @@ class StandinForge:
             return 404, {"message": "404 Project Not Found"}, []
         return 200, self._gitlab_shape(found), []
 
+    # -- pull / merge requests (project updates) -------------------------------------------
+    def _route_change_requests(self) -> None:
+        """GitHub's ``GET|POST /repos/{owner}/{name}/pulls`` and GitLab's
+        ``GET|POST /api/v4/projects/{id}/merge_requests``, ahead of the repository routes
+        (whose patterns would take these paths too)."""
+        self.change_requests: dict[str, list[dict[str, Any]]] = {}
+        self.fail_change_requests = 0  # so many are opened but answer 502
+        mine = [("GET", "/repos/(?P<path>[^/]+/[^/]+)/pulls", self.github_pulls),
+                ("POST", "/repos/(?P<path>[^/]+/[^/]+)/pulls", self.github_open_pull),
+                ("GET", "/api/v4/projects/(?P<path>.+)/merge_requests",
+                 self.gitlab_merge_requests),
+                ("POST", "/api/v4/projects/(?P<path>.+)/merge_requests",
+                 self.gitlab_open_merge_request)]
+        self.routes[:0] = [(method, re.compile(pattern), handler)
+                           for method, pattern, handler in mine]
+
+    def _writable(self, request: Request) -> Repository | None:
+        found = self._repository(request, unquote(request.match["path"]))
+        person = self._person(request)
+        return found if found is not None and person is not None \
+            and person.login == found.owner else None
+
+    def _branch_exists(self, path: str, branch: str) -> bool:
+        done = subprocess.run(["git", "--git-dir", str(self.git_root / f"{path}.git"),
+                               "rev-parse", "--verify", "-q", f"refs/heads/{branch}"],
+                              capture_output=True, check=False)
+        return done.returncode == 0
+
+    def _open(self, path: str, head: str, base: str) -> list[dict[str, Any]]:
+        return [c for c in self.change_requests.get(path, [])
+                if c["head"] == head and c["base"] == base and c["state"] == "open"]
+
+    def _new_change_request(self, path: str, head: str, base: str, title: str,
+                            body: str) -> dict[str, Any]:
+        with self.lock:
+            made = self.change_requests.setdefault(path, [])
+            change = {"number": len(made) + 1, "head": head, "base": base, "title": title,
+                      "body": body, "state": "open"}
+            made.append(change)
+        return change
+
+    def _opened(self, answer: Response) -> Response:
+        """``answer``, or a 502 when opening requests is set to fail after the fact."""
+        with self.lock:
+            if self.fail_change_requests:
+                self.fail_change_requests -= 1
+                return 502, {"message": "Server Error"}, []
+        return answer
+
+    def _github_pull(self, path: str, change: dict[str, Any]) -> dict[str, Any]:
+        return {"number": change["number"], "state": change["state"], "title": change["title"],
+                "body": change["body"], "head": {"ref": change["head"]},
+                "base": {"ref": change["base"]},
+                "html_url": f"{self.url}/{path}/pull/{change['number']}"}
+
+    def _gitlab_merge_request(self, path: str, change: dict[str, Any]) -> dict[str, Any]:
+        return {"iid": change["number"], "state": "opened", "title": change["title"],
+                "description": change["body"], "source_branch": change["head"],
+                "target_branch": change["base"],
+                "web_url": f"{self.url}/{path}/-/merge_requests/{change['number']}"}
+
+    def github_pulls(self, request: Request) -> Response:
+        found = self._repository(request, request.match["path"])
+        if found is None:
+            return 404, {"message": "Not Found"}, []
+        head = request.args.get("head", "").partition(":")[2]
+        listed = [c for c in self.change_requests.get(found.path, [])
+                  if (not head or c["head"] == head) and c["state"] == "open"
+                  and c["base"] == request.args.get("base", c["base"])]
+        return 200, [self._github_pull(found.path, c) for c in listed], []
+
+    def github_open_pull(self, request: Request) -> Response:
+        found = self._writable(request)
+        if found is None:
+            return 404, {"message": "Not Found"}, []
+        body = request.json
+        if not self._branch_exists(found.path, body["head"]) \
+                or not self._branch_exists(found.path, body["base"]):
+            return 422, {"message": "Validation Failed", "errors": [
+                {"resource": "PullRequest", "field": "head", "code": "invalid"}]}, []
+        if self._open(found.path, body["head"], body["base"]):
+            return 422, {"message": "Validation Failed", "errors": [
+                {"resource": "PullRequest", "code": "custom",
+                 "message": "A pull request already exists"}]}, []
+        change = self._new_change_request(found.path, body["head"], body["base"],
+                                          body["title"], body.get("body") or "")
+        return self._opened((201, self._github_pull(found.path, change), []))
+
+    def gitlab_merge_requests(self, request: Request) -> Response:
+        found = self._repository(request, unquote(request.match["path"]))
+        if found is None:
+            return 404, {"message": "404 Project Not Found"}, []
+        args = request.args
+        listed = [c for c in self.change_requests.get(found.path, [])
+                  if c["head"] == args.get("source_branch", c["head"])
+                  and c["base"] == args.get("target_branch", c["base"]) and c["state"] == "open"]
+        return 200, [self._gitlab_merge_request(found.path, c) for c in listed], []
+
+    def gitlab_open_merge_request(self, request: Request) -> Response:
+        found = self._writable(request)
+        if found is None:
+            return 404, {"message": "404 Project Not Found"}, []
+        body = request.json
+        head, base = body["source_branch"], body["target_branch"]
+        if not self._branch_exists(found.path, head) or not self._branch_exists(found.path, base):
+            return 422, {"message": ["Source branch does not exist"]}, []
+        if self._open(found.path, head, base):
+            return 409, {"message": ["Another open merge request already exists for this "
+                                     "source branch"]}, []
+        change = self._new_change_request(found.path, head, base, body["title"],
+                                          body.get("description") or "")
+        return self._opened((201, self._gitlab_merge_request(found.path, change), []))
+
+    # -- shapes --------------------------------------------------------------------------
     def _github_shape(self, repository: Repository) -> dict[str, Any]:
         return {"full_name": repository.path, "name": repository.path.split("/")[1],
                 "owner": {"login": repository.owner}, "private": repository.private,

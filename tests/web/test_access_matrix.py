@@ -90,13 +90,17 @@ def template_calls(key: str) -> tuple[Call, ...]:
         Call("GET", f"{path}/source"),
         Call("POST", f"{path}/reimport", {}),
         Call("POST", f"{path}/follow", {"following": True}),
+        Call("POST", f"{path}/fleet/update", {}),
     )
 
 
 def project_calls(key: str) -> tuple[Call, ...]:
     """Every call on one project, ``{key}`` naming which of a side's projects."""
     path = f"/api/projects/{{{key}}}"
-    return (Call("GET", path), Call("DELETE", path))
+    update = f"{path}/updates/{{{key.replace('project', 'update')}}}"
+    return (Call("GET", path), Call("DELETE", path), Call("POST", f"{path}/update", {}),
+            Call("GET", f"{path}/updates"), Call("GET", update), Call("GET", f"{update}/patch"),
+            Call("GET", f"{update}/conflicts"))
 
 
 CALLS = (
@@ -135,14 +139,14 @@ COVERED_PREFIXES = ("/api/teams/", "/api/tokens/", "/api/templates/", "/api/gene
 PARAMETERS = {"team_id": "team", "invitation_id": "invitation", "user_id": "member",
               "token_id": "token", "template_id": "template", "job_id": "job",
               "invitation_token": "invitation_token", "project_id": "project",
-              "import_id": "import"}
+              "import_id": "import", "update_id": "update"}
 """The app's path parameter names, as :class:`Side` calls the ids."""
 FIXED = {"number": "1"}
 """Placeholders that are not ids: the same value on both sides."""
 
 SNAPSHOT_TABLES = ("users", "api_tokens", "teams", "team_memberships", "team_invitations",
                    "templates", "template_versions", "generation_jobs", "subscriptions",
-                   "projects", "import_jobs", "template_sources")
+                   "projects", "import_jobs", "template_sources", "update_jobs")
 
 
 @attrs.frozen
@@ -174,12 +178,19 @@ def make_side(person: Any, name: str) -> Side:
     team_job = created(owner.post("/api/generate", {"template_id": team_template["id"]}), 202)
     projects = {p["job_id"]: p["id"] for p in owner.get("/api/projects").json["projects"]}
     imported = created(owner.post("/api/templates/imports", {"source": UNREACHABLE}), 202)
+    updates = {}
+    for key, made in (("update", template), ("team_update", team_template)):
+        created(owner.put(f"/api/templates/{made['id']}", {
+            "name": made["name"], "definition": DEFINITION, "version": 1}), 200)
+        job_id = (job if key == "update" else team_job)["id"]
+        updates[key] = created(owner.post(f"/api/projects/{projects[job_id]}/update", {}),
+                               202)["id"]
     ids = {"team": team["id"], "member": member.id, "invitation": invited["id"],
            "invitation_token": OUTBOX.invitation_token(pending),
            "token": token["id"], "template": template["id"],
            "team_template": team_template["id"], "job": job["id"],
            "project": projects[job["id"]], "team_project": projects[team_job["id"]],
-           "import": imported["id"], **FIXED}
+           "import": imported["id"], **updates, **FIXED}
     return Side(owner, ids)
 
 

@@ -1,5 +1,7 @@
 """The projects pages in a real headless Chromium: a template's fleet (a table and a
-bar chart of plain HTML, no script or inline style) and my projects, with deletion.
+bar chart of plain HTML, no script or inline style, with "Update all"), one project
+(answers without secrets, the Update button, its update jobs with the patch) and my
+projects, with deletion; by keyboard where it matters.
 
 Every page passes axe-core with no serious or critical violation at 1280 and 375 px;
 screenshots go to ``tests/.artifacts/screenshots`` (see test_browser.py).
@@ -60,6 +62,35 @@ def see_the_fleet(b: Browser) -> None:
     b.check("fleet")
 
 
+def update_one_project(b: Browser) -> None:
+    """From the fleet to a project behind, its page, Update by keyboard, the patch link."""
+    page = b.page
+    rows = page.locator("table.data tbody tr")
+    expect(rows.nth(2).locator("td").nth(3)).to_have_text("not known yet")
+    rows.nth(2).get_by_role("link").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Project")
+    expect(page.get_by_text("s3cret")).to_have_count(0)
+    expect(page.get_by_text("Secret answers are not kept (token)")).to_be_visible()
+    expect(page.get_by_text('"gemini"').or_(page.get_by_text('"apollo"'))).to_be_visible()
+    b.check("project")
+    page.get_by_label("Update to version").focus()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Update", exact=True)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("The update is queued")
+    updates = page.locator("#updates table.data tbody tr")
+    expect(updates).to_have_count(1)
+    expect(updates.nth(0).locator("td").nth(0)).to_have_text("1 → 2")
+    expect(updates.nth(0).get_by_role("link", name="Patch")).to_have_attribute(
+        "href", re.compile(r"/api/projects/.+/patch$"))
+    b.check("project-updated")
+    page.go_back()
+    page.go_back()
+    page.get_by_role("button", name="Update all").click()
+    expect(page.get_by_role("status")).to_contain_text("2 updates queued")
+    b.check("fleet-update-all")
+
+
 def see_and_delete_my_projects(b: Browser) -> None:
     page = b.page
     page.get_by_role("link", name="Projects", exact=True).first.click()
@@ -83,6 +114,7 @@ def test_the_fleet_and_my_projects(chromium: Any, base_url: str, width: int) -> 
     sign_up(b, f"fleet-{width}@example.com")
     template = make_a_fleet(b)
     see_the_fleet(b)
+    update_one_project(b)
     see_and_delete_my_projects(b)
     other = api(b, "POST", "/api/templates", {"name": "unused", "definition": TEMPLATE})
     b.page.goto(f"/templates/{other['id']}/projects")

@@ -231,7 +231,8 @@ def test_the_fleet_counts_projects_per_version_and_how_far_behind(person, clock)
     assert [(r["version"], r["behind"]) for r in rows] == [(3, 0), (2, 1), (1, 2), (1, 2)]
     assert rows[0] == {"project_id": newest["id"], "version": 3, "behind": 0,
                        "made_by": {"id": me.id, "email": me.email},
-                       "created_at": newest["created_at"], "would_conflict": None}
+                       "created_at": newest["created_at"], "would_conflict": False}
+    assert {r["would_conflict"] for r in rows[1:]} == {None}  # behind: not computed yet
     assert me.get(f"/api/projects/{rows[-1]['project_id']}").json["behind"] == 2
     paged = me.get(f"/api/templates/{template['id']}/fleet?limit=3").json
     assert (len(paged["projects"]), paged["total"], paged["limit"]) == (3, 4, 3)
@@ -394,7 +395,7 @@ def test_the_openapi_document_says_what_a_null_would_conflict_means(client):
     schemas = client.get("/api/openapi.json").json["components"]["schemas"]
     conflict = schemas["FleetRow"]["properties"]["would_conflict"]
     assert conflict["anyOf"] == [{"type": "boolean"}, {"type": "null"}]
-    assert "null: not computed yet" in conflict["description"]
+    assert "null while it is unknown" in conflict["description"]
     assert schemas["ProjectView"]["properties"]["destination"] == {
         "anyOf": [{"type": "string"}, {"type": "null"}]}
 

@@ -11,7 +11,10 @@ and importing a template from one, a forge creates and finds repositories
 authenticates with the token (:meth:`Forge.git_credentials`). A template that
 follows its repository learns of a new tag from the forge's webhook, which the
 forge verifies and reads (:meth:`Forge.webhook_tag`: :func:`hmac_sha256_matches`
-and :func:`secret_matches` compare in constant time). A forge is always
+and :func:`secret_matches` compare in constant time). For updating a
+published project, a forge opens a pull request (GitHub) or merge request (GitLab)
+from a branch LaunchPad pushed (:meth:`Forge.open_change_request`: a
+:class:`ChangeRequest`), at most one per branch. A forge is always
 built from plain settings, so its base URLs can point at GitHub Enterprise, a
 self-managed GitLab or a stand-in in tests.
 
@@ -134,6 +137,15 @@ class ForgeRepository:
     default_branch: str | None = None
 
 
+@attrs.frozen
+class ChangeRequest:
+    """A pull request (GitHub) or merge request (GitLab): its number in the repository
+    (GitLab's ``iid``) and its web page."""
+
+    number: int
+    web_url: str
+
+
 class Forge(Protocol):
     """What the service needs from a forge."""
 
@@ -205,6 +217,20 @@ def pushed_tag(ref: Any, after: Any) -> str | None:
     if isinstance(after, str) and set(after) == {"0"}:
         return None
     return ref.removeprefix("refs/tags/") or None
+
+    # -- project updates (pull / merge requests) --------------------------------------
+    def open_change_request(self, access_token: str, *, repository: ForgeRepository,
+                            branch: str, base: str, title: str,
+                            body: str = "") -> ChangeRequest:
+        """The open pull (merge) request from ``branch`` into ``base`` of ``repository``:
+        the one already open when there is one, else a new one with ``title`` and
+        ``body``. Calling it again never opens a second one.
+
+        :param repository: as :meth:`repository` answered it
+        :param branch: the pushed branch with the change
+        :param base: the branch it is to be merged into (the default branch)
+        """
+        ...
 
 
 def get_json(url: str, access_token: str, *, label: str,

@@ -51,6 +51,8 @@ class Usage(Protocol):
 
     def jobs_in_flight(self, db: Session, user_id: uuid.UUID) -> int: ...
 
+    def updates_in_flight(self, db: Session, user_id: uuid.UUID) -> int: ...
+
     def personal_generations(self, db: Session, user_id: uuid.UUID, period: Period) -> int: ...
 
     def team_generations(self, db: Session, team_id: uuid.UUID, period: Period) -> int: ...
@@ -124,6 +126,28 @@ class Quotas:
             raise TooManyJobsError(
                 f"the {plan.title()} plan allows {limits.jobs_in_flight} jobs queued or "
                 "running at once; wait for one to finish", retry_after=JOBS_RETRY_AFTER_SECONDS)
+
+    def check_updates(self, db: Session, *, user_id: uuid.UUID, count: int) -> None:
+        """Before ``count`` update jobs (:mod:`launchpad_web.updates`) are queued for
+        ``user_id`` at once (one, or a fleet's "update all"): they share the plan's jobs in
+        flight with generation jobs. More than the plan ever runs at once: 402
+        ``quota_exceeded`` (update fewer, or change plan); more than it runs now: 429
+        ``too_many_jobs`` with ``Retry-After``. Updates are not generations: they do not
+        count against the month's generations."""
+        plan, limits = self._lock_user(db, user_id)
+        if limits.jobs_in_flight is None:
+            return
+        if count > limits.jobs_in_flight:
+            raise QuotaExceededError(
+                f"the {plan.title()} plan runs {limits.jobs_in_flight} jobs at once and this "
+                f"would queue {count} updates: update fewer projects, or change plan")
+        busy = (self.usage.jobs_in_flight(db, user_id)
+                + self.usage.updates_in_flight(db, user_id))
+        if busy + count > limits.jobs_in_flight:
+            raise TooManyJobsError(
+                f"the {plan.title()} plan allows {limits.jobs_in_flight} jobs queued or "
+                f"running at once and {busy} are; wait for them to finish",
+                retry_after=JOBS_RETRY_AFTER_SECONDS)
 
     def plan_of(self, db: Session, user_id: uuid.UUID) -> Plan:
         """The plan ``user_id`` has now."""

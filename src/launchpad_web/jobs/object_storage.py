@@ -25,7 +25,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from .archives import FORMATS, MEDIA_TYPES
+from .archives import FORMATS, MEDIA_TYPES, UPDATE_FORMATS
 from .settings import BucketSettings
 from .storage import (
     LocalArtifactStorage,
@@ -33,10 +33,12 @@ from .storage import (
     check_formats,
     check_key,
     file_name,
+    primary_format,
     sha256_of,
 )
 
-_OBJECT = re.compile(r"([0-9a-f-]{36}/[A-Za-z0-9_-]{1,64})(?:/artifact\.(?:zip|tar\.gz)|(\.zip))")
+_OBJECT = re.compile(r"([0-9a-f-]{36}/[A-Za-z0-9_-]{1,64})"
+                     r"(?:/artifact\.(?:zip|tar\.gz|patch|conflicts\.json)|(\.zip))")
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")  # a file name as a header value signed in the URL
 _MISSING = {"NoSuchKey", "NotFound", "404"}
 
@@ -99,7 +101,8 @@ class S3ArtifactStorage:
     def save(self, key: str, files: Mapping[str, Path]) -> StoredArtifact:
         check_key(key)
         check_formats(key, files)
-        stored = StoredArtifact(key, files["zip"].stat().st_size, sha256_of(files["zip"]))
+        primary = files[primary_format(files)]
+        stored = StoredArtifact(key, primary.stat().st_size, sha256_of(primary))
         try:
             for fmt, path in files.items():
                 self.client.upload_file(str(path), self.bucket, file_name(key, fmt),
@@ -132,7 +135,8 @@ class S3ArtifactStorage:
 
     def delete(self, key: str) -> None:
         check_key(key)
-        names = [key] if key.endswith(".zip") else [file_name(key, fmt) for fmt in FORMATS]
+        names = [key] if key.endswith(".zip") else [file_name(key, fmt)
+                                                      for fmt in (*FORMATS, *UPDATE_FORMATS)]
         self.client.delete_objects(Bucket=self.bucket, Delete={
             "Objects": [{"Key": name} for name in names], "Quiet": True})
 

@@ -17,6 +17,9 @@ class Queue(Protocol):
 
     def enqueue_import(self, import_id: uuid.UUID) -> None:
         """Queue an import from a repository (:mod:`launchpad_web.sources`)."""
+    def enqueue_update(self, update_id: uuid.UUID,
+                       secret_answers: Mapping[str, Any] | None = None) -> None:
+        """Queue an update job (:mod:`launchpad_web.updates`) with its secret answers."""
 
     def pending(self) -> int:
         """Messages waiting; raises when the queue's storage is unreachable."""

@@ -15,6 +15,9 @@ there and renames that folder to its key, so a key appears with every format at
 once or not at all. Staging folders left by a killed worker are removed by
 :meth:`~ArtifactStorage.purge_staging` (the sweeper).
 
+An update job's key holds its patch and its conflicts instead
+(:data:`~.archives.UPDATE_FORMATS`), saved the same way.
+
 Jobs stored before both formats were kept have a key ``<job id>/<token>.zip``
 naming the zip alone: :func:`artifact_formats` tells.
 """
@@ -34,7 +37,7 @@ from typing import BinaryIO, Protocol
 
 import attrs
 
-from .archives import FORMATS
+from .archives import FORMATS, STORED_SETS, UPDATE_FORMATS
 from .settings import JobSettings
 
 _JOB = re.compile(r"[0-9a-f-]{36}")
@@ -112,16 +115,26 @@ def check_key(key: str) -> str:
 
 
 def check_formats(key: str, files: Mapping[str, Path]) -> None:
-    if sorted(files) != sorted(FORMATS) or key.endswith(_LEGACY_SUFFIX):
-        raise ValueError(f"an artifact is saved in every format of {FORMATS} "
-                         f"under a key without a suffix, got {sorted(files)} for {key!r}")
+    """``files`` are one whole set of :data:`~.archives.STORED_SETS` (a job's archives in
+    every format, or an update's patch and conflicts) under a key without a suffix."""
+    if sorted(files) not in [sorted(s) for s in STORED_SETS] or key.endswith(_LEGACY_SUFFIX):
+        raise ValueError(f"an artifact is saved in every format of one whole set of "
+                         f"{STORED_SETS} under a key without a suffix, got {sorted(files)} "
+                         f"for {key!r}")
+
+
+def primary_format(files: Mapping[str, Path]) -> str:
+    """The file a :class:`StoredArtifact`'s size and sha256 describe: the zip, or the
+    patch of an update."""
+    return "zip" if "zip" in files else "patch"
 
 
 def file_name(key: str, fmt: str) -> str:
     """Where ``fmt`` of ``key`` is kept below the root: ``<key>/artifact.<fmt>``, or the
     key itself for a job stored before; :class:`FileNotFoundError` for a format it lacks."""
     check_key(key)
-    if fmt not in artifact_formats(key):
+    legacy = key.endswith(_LEGACY_SUFFIX)
+    if fmt not in artifact_formats(key) and (legacy or fmt not in UPDATE_FORMATS):
         raise FileNotFoundError(f"{key} is not stored as {fmt}")
     return key if key.endswith(_LEGACY_SUFFIX) else f"{key}/artifact.{fmt}"
 
@@ -172,8 +185,8 @@ class LocalArtifactStorage:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.rename(pack, target)  # the folder, with every format, appears at once
             _fsync(target.parent)
-        zipped = self._file(key, "zip")
-        return StoredArtifact(key, zipped.stat().st_size, sha256_of(zipped))
+        primary = self._file(key, primary_format(files))
+        return StoredArtifact(key, primary.stat().st_size, sha256_of(primary))
 
     def open(self, key: str, fmt: str) -> BinaryIO:
         return open(self._file(key, fmt), "rb")

@@ -30,6 +30,7 @@ from ..publishing.services import PublishService
 from ..sources.services import SourceService
 from ..teams.services import TeamService
 from ..templates.services import TemplateService
+from ..updates.services import UpdateService
 from . import account, password_reset
 from . import billing as billing_pages
 from . import forges as forge_pages
@@ -48,7 +49,8 @@ def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: Ac
             auth: Authenticator, templates: TemplateService, jobs: JobService, queue: Queue,
             plans: PlanCatalog | None, billing: BillingService, teams: TeamService,
             notifier: Notifier, api_document: Callable[[], Mapping[str, Any]],
-            projects: ProjectService, forges: ForgeService | None = None,
+            projects: ProjectService, updates: UpdateService,
+            forges: ForgeService | None = None,
             resets: PasswordResets | None = None, publishing: PublishService | None = None,
             sources: SourceService | None = None, assets: Assets | None = None) -> None:
     renderer = Pages(assets=assets or Assets(), form_token=FormToken(secure=secure),
@@ -82,7 +84,8 @@ def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: Ac
     billing_pages.install(app, renderer, billing, plans)
     password_reset.install(app, renderer, resets, notifier)
     team_pages.install(app, renderer, teams, notifier)
-    project_pages.install(app, renderer, templates, projects)
+    project_pages.install(app, renderer, templates=templates, projects=projects, updates=updates,
+                          queue=queue)
     app.add_route("/docs/api", ApiReferencePage(renderer, api_document))
     app.add_route("/docs/api/try", ApiTryPage(renderer))
     app.add_route("/static/{name}", StaticResource(renderer.assets))

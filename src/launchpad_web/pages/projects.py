@@ -1,6 +1,9 @@
-"""The projects pages: my projects (with a delete button each), and a template's
-fleet (its projects by version, as a table and a bar chart of plain HTML), over the
-same :class:`ProjectService` as ``/api/projects`` and ``/api/templates/{id}/fleet``.
+"""The projects pages: my projects (with a delete button each), one project (its
+answers without secrets, where it went, an Update form and its update jobs with their
+patch or pull request), and a template's fleet (its projects by version, as a table
+and a bar chart of plain HTML, with "Update all"), over the same services as
+``/api/projects``, ``/api/projects/{id}/update`` and ``/api/templates/{id}/fleet``.
+Forms carry the page's CSRF token; the pages run no script.
 """
 
 from __future__ import annotations
@@ -9,11 +12,17 @@ import uuid
 
 import falcon
 
+from ..errors import ApiError
+from ..jobs.models import REDACTED
+from ..jobs.queue import Queue
 from ..projects.services import FLEET_DEFAULT, PAGE_DEFAULT, ListQuery, Page, ProjectService
 from ..templates.services import TemplateService
+from ..updates.resources import start_update, start_update_all
+from ..updates.schemas import UpdateAllRequest, UpdateRequest
+from ..updates.services import UpdateService
 from .forms import Form
 from .rendering import Pages
-from .resources import require_page_user, see_other
+from .resources import NO_ERRORS, FormErrors, failed, require_page_user, see_other
 from .security import FIELD
 
 
@@ -43,25 +52,96 @@ class ProjectDeleteForm:
         see_other(resp, "/projects?done=deleted")
 
 
+class ProjectPage:
+    """One project: what it was made from and with, where it went, its update jobs."""
+
+    fields = ("version",)
+
+    def __init__(self, pages: Pages, projects: ProjectService, updates: UpdateService,
+                 queue: Queue):
+        self.pages = pages
+        self.projects = projects
+        self.updates = updates
+        self.queue = queue
+
+    @falcon.before(require_page_user)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: uuid.UUID) -> None:
+        self.render(req, resp, project_id, queued=req.get_param("done") == "queued")
+
+    @falcon.before(require_page_user)
+    def on_post(self, req: falcon.Request, resp: falcon.Response,
+                project_id: uuid.UUID) -> None:
+        """The Update button: an update job to the chosen version, then back here."""
+        form = Form.read(req)
+        self.pages.form_token.check(req, form.get(FIELD))
+        version = form.get("version").strip()
+        try:
+            start_update(req, self.updates, self.queue, project_id,
+                         UpdateRequest(version=int(version) if version.isdigit() else None))
+        except ApiError as ex:
+            failed(req)
+            self.render(req, resp, project_id, errors=FormErrors.of(ex, self.fields),
+                        status=ex.status)
+            return
+        see_other(resp, f"/projects/{project_id}?done=queued#updates")
+
+    def render(self, req: falcon.Request, resp: falcon.Response, project_id: uuid.UUID, *,
+               status: int = 200, errors: FormErrors = NO_ERRORS,
+               queued: bool = False) -> None:
+        db, user_id = req.context.db, req.context.user.id
+        project = self.projects.get(db, user_id=user_id, project_id=project_id)
+        updates = self.updates.of_project(db, user_id=user_id, project_id=project_id)
+        shown = {k: v for k, v in project.answers.items() if v != REDACTED}
+        secret = sorted(k for k, v in project.answers.items() if v == REDACTED)
+        newer = range(project.template_version + 1, (project.latest_version or 0) + 1)
+        self.pages.render(req, resp, "project.html", status=status, project=project, answers=shown,
+                          secret=secret, updates=updates, newer=list(newer), errors=errors,
+                          queued=queued)
+
+
 class FleetPage:
-    def __init__(self, pages: Pages, templates: TemplateService, projects: ProjectService):
+    def __init__(self, pages: Pages, templates: TemplateService, projects: ProjectService,
+                 updates: UpdateService, queue: Queue):
         self.pages = pages
         self.templates = templates
         self.projects = projects
+        self.updates = updates
+        self.queue = queue
 
     @falcon.before(require_page_user)
     def on_get(self, req: falcon.Request, resp: falcon.Response, template_id: uuid.UUID) -> None:
+        self.render(req, resp, template_id, queued=req.get_param("queued"))
+
+    @falcon.before(require_page_user)
+    def on_post(self, req: falcon.Request, resp: falcon.Response,
+                template_id: uuid.UUID) -> None:
+        """"Update all": one update job per project of mine behind the latest version."""
+        self.pages.form_token.check(req, Form.read(req).get(FIELD))
+        try:
+            queued = start_update_all(req, self.updates, self.queue, template_id,
+                                      UpdateAllRequest())
+        except ApiError as ex:
+            failed(req)
+            self.render(req, resp, template_id, errors=FormErrors.of(ex, ()), status=ex.status)
+            return
+        see_other(resp, f"/templates/{template_id}/projects?queued={len(queued)}")
+
+    def render(self, req: falcon.Request, resp: falcon.Response, template_id: uuid.UUID, *,
+               status: int = 200, errors: FormErrors = NO_ERRORS,
+               queued: str | None = None) -> None:
         user_id = req.context.user.id
         template = self.templates.get(req.context.db, user_id=user_id, template_id=template_id)
         cursor = req.get_param("cursor")
         fleet = self.projects.fleet(req.context.db, user_id=user_id, template_id=template_id,
                                     page=Page(FLEET_DEFAULT, cursor))
-        self.pages.render(req, resp, "fleet.html", template=template, fleet=fleet,
-                          first_page=cursor is None)
+        self.pages.render(req, resp, "fleet.html", status=status, template=template, fleet=fleet,
+                          first_page=cursor is None, errors=errors, queued=queued)
 
 
-def install(app: falcon.App, pages: Pages, templates: TemplateService,
-            projects: ProjectService) -> None:
+def install(app: falcon.App, pages: Pages, *, templates: TemplateService,
+            projects: ProjectService, updates: UpdateService, queue: Queue) -> None:
     app.add_route("/projects", ProjectsPage(pages, projects))
+    app.add_route("/projects/{project_id:uuid}", ProjectPage(pages, projects, updates, queue))
     app.add_route("/projects/{project_id:uuid}/delete", ProjectDeleteForm(pages, projects))
-    app.add_route("/templates/{template_id:uuid}/projects", FleetPage(pages, templates, projects))
+    app.add_route("/templates/{template_id:uuid}/projects",
+                  FleetPage(pages, templates, projects, updates, queue))

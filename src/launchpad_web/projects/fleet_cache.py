@@ -2,10 +2,11 @@
 
 A fleet answer (its JSON) depends on the template's latest version and on the set
 of projects the caller sees in it. Before each answer the service reads a
-fingerprint of both in one small aggregate query (:meth:`ProjectService.fingerprint`:
-the latest version, and the number, newest creation time and sum of versions of
-the projects the caller sees); a kept answer is served when its fingerprint is the
-same, else rebuilt. Every process checks against the database, so no process
+fingerprint of both in two small aggregate queries (:meth:`ProjectService.fingerprint`:
+the latest version, the number, newest creation time and sum of versions of the
+projects the caller sees, and the number of the template's "would it conflict" answers
+for that version and the latest time one was given); a kept answer is served when its
+fingerprint is the same, else rebuilt. Every process checks against the database, so no process
 serves an answer another one's write has made stale, and nothing needs to be
 told of a write. (A project deleted and another recorded in its place at the very
 same instant, of the same version, would keep the old answer: the clock makes

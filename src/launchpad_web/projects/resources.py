@@ -79,7 +79,8 @@ class FleetResource:
     @operation("The fleet: every project made from the template that you can see (a team "
                "template's: the team's), its version and how many versions behind, with "
                f"counts per version; ?limit=1..{FLEET_MAX} ({FLEET_DEFAULT}) and ?cursor= "
-               "page the projects; would_conflict is null: not computed yet",
+               "page the projects; would_conflict is the update's merge, computed in the "
+               "background (null while unknown)",
                responses={200: FleetView}, problems=(404, 422), auth=True)
     @falcon.before(require_user)
     def on_get(self, req: falcon.Request, resp: falcon.Response, template_id: uuid.UUID) -> None:

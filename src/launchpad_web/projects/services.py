@@ -21,6 +21,7 @@ from ..teams.access import team_role
 from ..templates.access import visible_to as template_visible_to
 from ..templates.models import TemplateRecord
 from ..templates.services import decode_cursor, encode_cursor
+from ..updates.models import ProjectCheck
 from .access import in_fleet, may_delete, visible_to
 from .models import Project
 from .schemas import FleetRow, FleetView, Maker, ProjectPage, ProjectView, VersionCount
@@ -100,6 +101,17 @@ def _with_maker_and_latest(select: sa.Select[Any]) -> sa.Select[Any]:
             .outerjoin(TemplateRecord, TemplateRecord.id == Project.template_id))
 
 
+def _check_at(version: int) -> sa.ColumnElement[bool]:
+    """The join of a project to its fleet answer for ``version`` (the latest)."""
+    return sa.and_(ProjectCheck.project_id == Project.id, ProjectCheck.target_version == version)
+
+
+def _would_conflict(row: sa.Row, latest: int) -> bool | None:
+    """An up-to-date project has nothing to conflict; else the worker's answer (None while
+    it is unknown)."""
+    return False if row.template_version >= latest else row.would_conflict
+
+
 class ProjectService:
     # -- reading ---------------------------------------------------------------------
     def list(self, db: Session, *, user_id: uuid.UUID, query: ListQuery) -> ProjectPage:
@@ -129,14 +141,23 @@ class ProjectService:
 
     def fingerprint(self, db: Session, *, user_id: uuid.UUID,
                     template_id: uuid.UUID) -> tuple[Any, ...]:
-        """What a fleet answer depends on, read in one query (see :mod:`.fleet_cache`):
-        the template's latest version, and the number, newest creation time and sum of
-        versions of the projects the user sees in it; 404 for a template they do not see."""
+        """What a fleet answer depends on, read in two small queries (see
+        :mod:`.fleet_cache`): the template's latest version, the number, newest creation
+        time and sum of versions of the projects the user sees in it, and how many of its
+        projects have a worker's "would it conflict" answer for that version and when the
+        latest came; 404 for a template they do not see."""
         template = self._fleet_template(db, user_id, template_id)
         seen = db.execute(sa.select(sa.func.count(), sa.func.max(Project.created_at),
                                     sa.func.sum(Project.template_version))
                           .where(in_fleet(template.id, template.team_id, user_id))).one()
-        return (template.version, *seen)
+        # The template's projects answered by a worker for the latest version (all of
+        # them: an answer the caller cannot see only costs a rebuild).
+        checked = db.execute(sa.select(sa.func.count(ProjectCheck.checked_at),
+                                       sa.func.max(ProjectCheck.checked_at))
+                             .join(Project, Project.id == ProjectCheck.project_id)
+                             .where(Project.template_id == template.id,
+                                    ProjectCheck.target_version == template.version)).one()
+        return (template.version, *seen, *checked)
 
     @staticmethod
     def _fleet_template(db: Session, user_id: uuid.UUID, template_id: uuid.UUID) -> sa.Row:
@@ -160,15 +181,17 @@ class ProjectService:
                       .order_by(Project.template_version.desc()))]
         found = db.execute(page.after(
             sa.select(Project.id, Project.template_version, Project.created_at,
-                      Project.user_id, User.email)
-            .join(User, User.id == Project.user_id).where(where))).all()
+                      Project.user_id, User.email, ProjectCheck.would_conflict)
+            .join(User, User.id == Project.user_id)
+            .outerjoin(ProjectCheck, _check_at(latest)).where(where))).all()
         rows, cursor = page.cut(found)
         return FleetView(
             template_id=template.id, latest_version=latest,
             total=sum(c.projects for c in counts), versions=tuple(counts),
             projects=tuple(FleetRow(project_id=r.id, version=r.template_version,
                                     behind=max(latest - r.template_version, 0),
-                                    made_by=Maker(r.user_id, r.email), created_at=r.created_at)
+                                    made_by=Maker(r.user_id, r.email), created_at=r.created_at,
+                                    would_conflict=_would_conflict(r, latest))
                            for r in rows),
             limit=page.limit, next_cursor=cursor)
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 import attrs
 from launchpad_core.plugins.forges import (
+    ChangeRequest,
     ForgeEmail,
     ForgeRepository,
     ForgeRepositoryExistsError,
@@ -104,9 +106,46 @@ class GitHub:
         if tag is not None and not isinstance(tag, str):
             raise ForgeWebhookPayloadError("GitHub's delivery names no tag")
         return WebhookTag(tag, headers.get("x-github-delivery")) if tag else None
+    # -- project updates: pull requests ------------------------------------------------
+    def open_change_request(self, access_token: str, *, repository: ForgeRepository,
+                            branch: str, base: str, title: str,
+                            body: str = "") -> ChangeRequest:
+        """The open pull request ``branch`` -> ``base`` (``GET /repos/{path}/pulls``), else
+        ``POST /repos/{path}/pulls``; GitHub's 422 "already exists" (a race) reads it again."""
+        found = self._open_pull(access_token, repository, branch, base)
+        if found is not None:
+            return found
+        status, created = request_json(
+            "POST", f"{self.api_url}/repos/{repository.path}/pulls", access_token,
+            label=self.label, headers=HEADERS, expected=(201, 422),
+            body={"title": title, "head": branch, "base": base, "body": body})
+        if status == 201:
+            return _pull(created)
+        found = self._open_pull(access_token, repository, branch, base)
+        if found is None:
+            raise ForgeUnavailableError(f"GitHub refused the pull request from {branch!r} "
+                                        f"into {base!r}")
+        return found
+
+    def _open_pull(self, access_token: str, repository: ForgeRepository, branch: str,
+                   base: str) -> ChangeRequest | None:
+        owner = repository.path.split("/")[0]
+        query = urlencode({"head": f"{owner}:{branch}", "base": base, "state": "open"})
+        pulls = self._get(f"/repos/{repository.path}/pulls?{query}", access_token)
+        if not isinstance(pulls, list):
+            raise ForgeUnavailableError("GitHub answered pull requests that are not a list")
+        return _pull(pulls[0]) if pulls else None
 
     def _get(self, path: str, access_token: str) -> Any:
         return get_json(f"{self.api_url}{path}", access_token, label=self.label, headers=HEADERS)
+
+
+def _pull(found: Any) -> ChangeRequest:
+    try:
+        return ChangeRequest(number=int(found["number"]), web_url=str(found["html_url"]))
+    except (KeyError, TypeError, ValueError):
+        raise ForgeUnavailableError("GitHub answered a pull request without its number or "
+                                    "URL") from None
 
 
 def _repository(found: Any) -> ForgeRepository:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import attrs
 from launchpad_core.plugins.forges import (
+    ChangeRequest,
     ForgeEmail,
     ForgeRepository,
     ForgeRepositoryExistsError,
@@ -97,6 +98,48 @@ class GitLab:
         found = json_object(body, self.label)
         tag = pushed_tag(found.get("ref"), found.get("after"))
         return WebhookTag(tag, headers.get("x-gitlab-event-uuid")) if tag else None
+    # -- project updates: merge requests -----------------------------------------------
+    def open_change_request(self, access_token: str, *, repository: ForgeRepository,
+                            branch: str, base: str, title: str,
+                            body: str = "") -> ChangeRequest:
+        """The opened merge request ``branch`` -> ``base``
+        (``GET /projects/{id}/merge_requests``), else ``POST`` one; GitLab's 409 "already
+        exists" (a race) reads it again."""
+        found = self._open_merge_request(access_token, repository, branch, base)
+        if found is not None:
+            return found
+        status, created = request_json(
+            "POST", f"{self._project_url(repository)}/merge_requests", access_token,
+            label=self.label, expected=(201, 409),
+            body={"source_branch": branch, "target_branch": base, "title": title,
+                  "description": body})
+        if status == 201:
+            return _merge_request(created)
+        found = self._open_merge_request(access_token, repository, branch, base)
+        if found is None:
+            raise ForgeUnavailableError(f"GitLab refused the merge request from {branch!r} "
+                                        f"into {base!r}")
+        return found
+
+    def _open_merge_request(self, access_token: str, repository: ForgeRepository,
+                            branch: str, base: str) -> ChangeRequest | None:
+        query = urlencode({"source_branch": branch, "target_branch": base, "state": "opened"})
+        found = get_json(f"{self._project_url(repository)}/merge_requests?{query}",
+                         access_token, label=self.label)
+        if not isinstance(found, list):
+            raise ForgeUnavailableError("GitLab answered merge requests that are not a list")
+        return _merge_request(found[0]) if found else None
+
+    def _project_url(self, repository: ForgeRepository) -> str:
+        return f"{self.api_url}/projects/{quote(repository.path, safe='')}"
+
+
+def _merge_request(found: Any) -> ChangeRequest:
+    try:
+        return ChangeRequest(number=int(found["iid"]), web_url=str(found["web_url"]))
+    except (KeyError, TypeError, ValueError):
+        raise ForgeUnavailableError("GitLab answered a merge request without its iid or "
+                                    "URL") from None
 
 
 def _repository(found: Any) -> ForgeRepository:
