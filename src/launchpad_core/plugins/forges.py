@@ -183,6 +183,20 @@ class Forge(Protocol):
         :class:`ForgeWebhookPayloadError` for a verified body of the wrong shape."""
         ...
 
+    # -- project updates (pull / merge requests) --------------------------------------
+    def open_change_request(self, access_token: str, *, repository: ForgeRepository,
+                            branch: str, base: str, title: str,
+                            body: str = "") -> ChangeRequest:
+        """The open pull (merge) request from ``branch`` into ``base`` of ``repository``:
+        the one already open when there is one, else a new one with ``title`` and
+        ``body``. Calling it again never opens a second one.
+
+        :param repository: as :meth:`repository` answered it
+        :param branch: the pushed branch with the change
+        :param base: the branch it is to be merged into (the default branch)
+        """
+        ...
+
 
 def hmac_sha256_matches(secret: str, body: bytes, signature: str | None) -> bool:
     """Whether ``signature`` is ``sha256=<hex HMAC-SHA256 of body under secret>`` (GitHub's
@@ -217,20 +231,6 @@ def pushed_tag(ref: Any, after: Any) -> str | None:
     if isinstance(after, str) and set(after) == {"0"}:
         return None
     return ref.removeprefix("refs/tags/") or None
-
-    # -- project updates (pull / merge requests) --------------------------------------
-    def open_change_request(self, access_token: str, *, repository: ForgeRepository,
-                            branch: str, base: str, title: str,
-                            body: str = "") -> ChangeRequest:
-        """The open pull (merge) request from ``branch`` into ``base`` of ``repository``:
-        the one already open when there is one, else a new one with ``title`` and
-        ``body``. Calling it again never opens a second one.
-
-        :param repository: as :meth:`repository` answered it
-        :param branch: the pushed branch with the change
-        :param base: the branch it is to be merged into (the default branch)
-        """
-        ...
 
 
 def get_json(url: str, access_token: str, *, label: str,

@@ -17,6 +17,7 @@ class Queue(Protocol):
 
     def enqueue_import(self, import_id: uuid.UUID) -> None:
         """Queue an import from a repository (:mod:`launchpad_web.sources`)."""
+
     def enqueue_update(self, update_id: uuid.UUID,
                        secret_answers: Mapping[str, Any] | None = None) -> None:
         """Queue an update job (:mod:`launchpad_web.updates`) with its secret answers."""
