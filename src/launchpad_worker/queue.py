@@ -96,6 +96,7 @@ class JobQueue:
             self.enqueue_import(import_id)
         else:
             self.run_import.schedule(args=(str(import_id),), delay=PUBLISH_RETRY_SECONDS)
+
     def enqueue_update(self, update_id: uuid.UUID,
                        secret_answers: Mapping[str, Any] | None = None) -> None:
         self.run_update(str(update_id), dict(secret_answers or {}))
