@@ -227,6 +227,7 @@ def _keys_generate(args: argparse.Namespace) -> int:
 
 
 def _keys_rotate(args: argparse.Namespace) -> int:
+    from . import models  # noqa: F401  (every domain's encrypted columns)
     from .db import make_engine, make_session_factory
     from .errors import ConfigurationError
     from .forges.rotation import rotate_tokens
@@ -241,5 +242,6 @@ def _keys_rotate(args: argparse.Namespace) -> int:
     require_current(engine)
     with make_session_factory(engine)() as db, db.begin():
         count = rotate_tokens(db, settings.forges.encryption_keys)
-    print(f"re-encrypted the tokens of {count} forge accounts under the first key")
+    print(f"re-encrypted the secrets of {count} rows (forge tokens, webhook secrets) "
+          "under the first key")
     return 0

@@ -108,8 +108,8 @@ def test_keys_rotate_re_encrypts_under_the_first_key(environment, committing_eng
     followed_template(committing_engine, TokenCipher([old]), row_id)
     environment.setenv("LAUNCHPAD_ENCRYPTION_KEYS", f"{new},{old}")
     assert main(["keys", "rotate"]) == 0
-    assert capsys.readouterr().out == "re-encrypted the tokens of 1 forge accounts under the " \
-                                      "first key\n"
+    assert capsys.readouterr().out == ("re-encrypted the secrets of 2 rows (forge tokens, "
+                                       "webhook secrets) under the first key\n")
     with make_session_factory(committing_engine)() as db:
         row = db.get_one(ForgeAccount, row_id)
         only_new = TokenCipher([new])

@@ -19,6 +19,8 @@ class ForgeAccount(HasId, HasTimestamps, Base):
     the forge's stable id). The tokens are Fernet ciphertext; both are NULL once the
     forge said they were revoked (the link stays: signing in again gets new ones)."""
 
+    __encrypted__ = TOKEN_COLUMNS  # launchpad keys rotate
+
     __tablename__ = "forge_accounts"
     __table_args__ = (
         sa.UniqueConstraint("forge", "forge_user_id"),

@@ -25,6 +25,8 @@ class TemplateSource(HasTimestamps, Base):
     (verified with ``webhook_secret``, encrypted like forge tokens) or by the sweeper's
     poll (``checked_at``: the last one)."""
 
+    __encrypted__ = ("webhook_secret",)  # launchpad keys rotate
+
     __tablename__ = "template_sources"
 
     template_id: Mapped[uuid.UUID] = mapped_column(
