@@ -163,14 +163,18 @@ def compile_many(env: LaunchpadSandbox, sources: list[str], workers: int) -> lis
 # numbers stay each source's own.
 #
 # That reasoning holds for the tags it can see through at a glance, checked
-# below; any other source (quotes or braces inside a tag, raw blocks, line
-# statements, other delimiters, extensions) has no skeleton and compiles alone.
+# below: besides names and operators, a tag may hold string literals without
+# braces, backslashes or its own quote (Cookiecutter's ``{% if x == 'y' %}``),
+# which the lexer reads whole, so no end delimiter hides in one. Any other
+# source (braces or escapes inside a tag, raw blocks, line statements, other
+# delimiters, extensions) has no skeleton and compiles alone.
 
 _MARK = f"\ue000{os.urandom(6).hex()}:"
 _PLACEHOLDER = re.compile(re.escape(_MARK) + r"(\d+)\n*\ue001")
 _DEFAULT_SYNTAX = ("{%", "%}", "{{", "}}", "{#", "#}", None, None, "\n")
+_INSIDE_TAG = r"""(?:[^{}'"]|'[^'\\{}]*'|"[^"\\{}]*")*?"""
 #: Tags whose end is their first end delimiter: nothing inside can hide one.
-_TAG = re.compile(r"(\{\{[^{}'\"]*?\}\}|\{%[^{}'\"]*?%\}|\{#.*?#\})", re.S)
+_TAG = re.compile(rf"(\{{\{{{_INSIDE_TAG}\}}\}}|\{{%{_INSIDE_TAG}%\}}|\{{#.*?#\}})", re.S)
 _TAG_START = re.compile(r"\{[{%#]")
 
 
