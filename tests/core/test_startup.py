@@ -203,3 +203,24 @@ def test_a_cold_render_imports_neither_importlib_metadata_nor_email(tmp_path) ->
     at_python_start = _imported("", lazy)  # what the interpreter's site already imports
     assert set(_imported(env_code, lazy)) == set(at_python_start)
     assert (tmp_path / "out" / "a").read_text() == "x"
+
+
+def test_plugin_start_up_imports_no_forge_until_one_is_configured() -> None:
+    forge_code = ("launchpad_core.forges", "launchpad_github.forge", "launchpad_gitlab.forge")
+    code = "from launchpad_core.plugins import make_plugin_manager\nmake_plugin_manager()"
+    assert _imported(code, forge_code) == []
+    asked = (f"{code}.hook.launchpad_forges("
+             "settings={'github': {'client_id': 'x', 'client_secret': 'y'}})")
+    assert _imported(asked, forge_code) == ["launchpad_core.forges", "launchpad_github.forge"]
+
+
+def test_rendering_a_template_directory_that_is_no_repository_runs_no_git(tmp_path) -> None:
+    template = tmp_path / "t"
+    template.mkdir()
+    (template / "copier.yml").write_text("name: x\n")
+    (template / "a.jinja").write_text("{{ name }}")
+    code = (f"import os\nos.environ['LAUNCHPAD_CACHE_DIR'] = {str(tmp_path / 'c')!r}\n"
+            f"from launchpad_core.cli import main\n"
+            f"main(['render', {str(template)!r}, {str(tmp_path / 'out')!r}, '--defaults', '-q'])")
+    assert _imported(code, ("launchpad_core.git",)) == []
+    assert (tmp_path / "out" / "a").read_text() == "x"

@@ -68,6 +68,8 @@ def process_umask() -> int:
 def fresh_clone(root: Path) -> FreshClone | None:
     """The facts of the repository whose top level is ``root``; None when ``root`` is not
     one (a folder inside a repository is not cloned by Copier either) or Git is missing."""
+    if not (root / ".git").exists():
+        return None  # no repository's top level: nothing imports what runs Git
     from ..git import is_repository_root
 
     if not is_repository_root(root):
