@@ -53,7 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     err = palette(sys.stderr, setting=settings.colour)
     try:
         pm = make_plugin_manager(only=settings.plugins, cache_dir=settings.cache_dir)
-        parser = _parser(pm)
+        argv = sys.argv[1:] if argv is None else list(argv)
+        parser = _parser(pm, _named_command(argv))
         args = parser.parse_args(argv)
         if args.handler is None:  # `launchpad` alone: the help, as for --help
             parser.print_help()
@@ -79,13 +80,58 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
+#: Commands that read the whole command line's parser, not only their own.
+_WHOLE_PARSER = frozenset({"completion"})
+
+
+def _named_command(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names, when only its parser need be built (None: build all,
+    for help, a shell completion script, or a line without a command)."""
+    for arg in argv:
+        if arg in ("-h", "--help", "--"):
+            return None
+        if not arg.startswith("-"):
+            return None if arg in _WHOLE_PARSER else arg
+    return None
+
+
+class _OneCommand:
+    """The ``add_subparsers()`` action of a command line naming ``command``: that
+    command's parser is built, every other one is :class:`_Unbuilt` (a cold command
+    pays for one parser, not for every command's arguments)."""
+
+    def __init__(self, real: argparse._SubParsersAction, command: str):
+        self.real = real
+        self.command = command
+        self.found = False
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        if self.command != name and self.command not in kwargs.get("aliases", ()):
+            return _Unbuilt()
+        self.found = True
+        return self.real.add_parser(name, **kwargs)
+
+
+class _Unbuilt:
+    """The parser of a command not run: takes and forgets what is added to it."""
+
+    def __getattr__(self, name: str) -> Callable[..., _Unbuilt]:
+        return self._forget
+
+    def _forget(self, *args: Any, **kwargs: Any) -> _Unbuilt:
+        return self
+
+
+def _parser(pm: pluggy.PluginManager, command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with ``command``, only that command's sub-parser is
+    built (every one when no command has that name, for argparse's error)."""
     parser = argparse.ArgumentParser(
         prog="launchpad", description="LaunchPad: render project templates, safely."
     )
     parser.add_argument("--version", action="version", version=f"launchpad {__version__}")
     parser.set_defaults(handler=None)
-    sub = parser.add_subparsers(metavar="COMMAND")
+    every = parser.add_subparsers(metavar="COMMAND")
+    sub: Any = every if command is None else _OneCommand(every, command)
 
     render = sub.add_parser("render", help="render a template into a new project")
     render.add_argument("source", help=SOURCE_HELP)
@@ -139,6 +185,8 @@ def _parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     update_commands(sub)
     hosted_commands(sub)
     Hooks(pm).register_commands(subparsers=sub)
+    if command is not None and not sub.found:
+        return _parser(pm)
     return parser
 
 

@@ -224,3 +224,32 @@ def test_rendering_a_template_directory_that_is_no_repository_runs_no_git(tmp_pa
             f"main(['render', {str(template)!r}, {str(tmp_path / 'out')!r}, '--defaults', '-q'])")
     assert _imported(code, ("launchpad_core.git",)) == []
     assert (tmp_path / "out" / "a").read_text() == "x"
+
+
+def _subparsers(parser):
+    import argparse
+
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices
+
+
+def test_a_command_line_builds_only_its_command_s_parser_and_it_is_the_same() -> None:
+    from launchpad_core.cli import _parser
+    from launchpad_core.plugins import make_plugin_manager
+
+    pm = make_plugin_manager()
+    every = _subparsers(_parser(pm))
+    assert {"render", "import", "update", "login", "serve", "db"} <= set(every)
+    for name, full in every.items():
+        alone = _subparsers(_parser(pm, name))
+        assert list(alone) == [name]
+        assert alone[name].format_help() == full.format_help()
+
+
+def test_an_unknown_command_is_refused_with_every_command_listed(capsys) -> None:
+    from launchpad_core.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["rendr", "x"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'rendr' (choose from 'render', 'import'" in capsys.readouterr().err
