@@ -29,7 +29,8 @@ def test_identical_trees_of_both_kinds_in_one_directory(compare, tmp_path, capsy
     for kind in ("copier", "cookiecutter"):
         assert re.search(
             rf"{re.escape(str(src))} \({kind}\)\n  identical: yes\n  differing files: none\n"
-            rf"  time: launchpad [\d.]+ s, {kind} [\d.]+ s, ratio [\d.]+ \(median of 1\)\n",
+            rf"  time: launchpad [\d.]+ s, {kind} [\d.]+ s, ratio [\d.]+ \(median of 1\)\n"
+            rf"  cpu: launchpad [\d.]+ s, {kind} [\d.]+ s, ratio [\d.]+\n",
             out,
         ), out
 
