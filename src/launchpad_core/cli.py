@@ -240,7 +240,8 @@ def _resolved(args: argparse.Namespace, lp: Launchpad, format: str | None) -> It
     with cache_or_temporary(args.settings.cache_dir) as cache:
         resolved = resolve_source(
             args.source, args.vcs_ref, cache_dir=cache, hosts=args.settings.git_hosts,
-            prereleases=args.prereleases, local_checkout=_tool_clones(lp, source, format))
+            prereleases=args.prereleases, local_checkout=_tool_clones(lp, source, format),
+            submodules=lambda tree: _tool_clones(lp, tree, format))
         for warning in resolved.warnings:
             print(f"launchpad: warning: {warning}", file=sys.stderr)
         try:
@@ -248,6 +249,11 @@ def _resolved(args: argparse.Namespace, lp: Launchpad, format: str | None) -> It
         except LoadError as exc:
             exc.message = exc.message.replace(str(resolved.path), args.source)
             raise
+        finally:
+            if resolved.temporary:
+                import shutil
+
+                shutil.rmtree(resolved.path, ignore_errors=True)
 
 
 def _maybe_git(source: str, ref: str | None) -> bool:
@@ -258,9 +264,9 @@ def _maybe_git(source: str, ref: str | None) -> bool:
 
 
 def _tool_clones(lp: Launchpad, path: Path, format: str | None) -> bool:
-    """Whether the tool of the local repository ``path`` renders its newest tag (Copier
-    clones and checks it out) rather than its working tree as it is (Cookiecutter,
-    LaunchPad's own format)."""
+    """Whether the tool of the local repository ``path`` renders its newest tag or a clone
+    of its working tree, submodules included (Copier) rather than its working tree as it
+    is (Cookiecutter, LaunchPad's own format)."""
     if format is not None or not path.is_dir():
         return format == "copier"
     from .importing import detect_importer
