@@ -201,3 +201,40 @@ def test_a_clean_local_template_without_tags_renders_its_head_as_copier(tmp_path
     ours = render(capsys, str(tpl), tmp_path / "lp")
     assert_same_tree(copier_copy(str(tpl), tmp_path / "copier"), ours)
     assert commit_of(ours) == git(tpl, "rev-parse", "--short", "HEAD")
+
+
+def test_update_takes_the_submodules_of_both_versions_as_copier_update(tmp_path, capsys):
+    import copier
+
+    work = tmp_path / "work"
+    lib = repository(work / "lib", {"lib.txt": "lib one\n"})
+    tpl = repository(work / "tpl", TEMPLATE)
+    git(tpl, "submodule", "add", "-q", "../lib", "vendor/lib")
+    git(tpl, "commit", "-qm", "lib")
+    git(tpl, "tag", "v1")
+    write_tree(lib, {"lib.txt": "lib two\n", "added.txt": "new in two\n"})
+    git(lib, "commit", "-qam", "two")
+    git(lib, "add", "-A")
+    git(lib, "commit", "-qm", "added")
+    git(tpl / "vendor" / "lib", "pull", "-q", "origin", "main")
+    git(tpl, "commit", "-qam", "lib two")
+    git(tpl, "tag", "v2")
+    projects = []
+    for name in ("copier", "lp"):
+        project = tmp_path / name
+        copier.run_copy(str(tpl), project, vcs_ref="v1", defaults=True, quiet=True)
+        git(project, "init", "-q", "-b", "main")
+        git(project, "add", "-A")
+        git(project, "commit", "-qm", "made")
+        projects.append(project)
+    assert (projects[0] / "vendor" / "lib" / "lib.txt").read_text() == "lib one\n"
+    copier.run_update(projects[0], vcs_ref="v2", defaults=True, overwrite=True, quiet=True)
+    assert cli.main(["update", str(projects[1]), "--defaults", "--to", "v2"]) == 0, (
+        capsys.readouterr().err)
+    assert (projects[1] / "vendor" / "lib" / "added.txt").read_text() == "new in two\n"
+    assert tree_without_git(projects[0]) == tree_without_git(projects[1])
+
+
+def tree_without_git(root: Path) -> dict[str, tuple[bytes, int]]:
+    return {p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mode)
+            for p in root.rglob("*") if p.is_file() and ".git" not in p.relative_to(root).parts}
