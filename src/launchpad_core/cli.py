@@ -18,7 +18,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pluggy
 
@@ -575,5 +575,31 @@ def _plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Commands after which the process ends without the interpreter's teardown.
+_QUICK_EXIT = frozenset({"render", "validate", "import"})
+
+
+def exit_after(argv: Sequence[str], status: int) -> NoReturn:
+    """End the process with ``status`` as ``sys.exit`` would; after the commands a cold
+    start matters for (:data:`_QUICK_EXIT`), without the interpreter's teardown (freeing
+    every module and object: a tenth of a cold render's CPU).
+
+    Exit handlers run and the output is flushed first; while a thread that is no daemon
+    still runs, the process ends the usual way, which waits for it."""
+    import atexit
+    import threading
+
+    others = [t for t in threading.enumerate() if t is not threading.main_thread()]
+    if _named_command(argv) not in _QUICK_EXIT or any(not t.daemon for t in others):
+        sys.exit(status)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: Python's own exit says 120
+            status = status or 120
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_after(sys.argv[1:], main())

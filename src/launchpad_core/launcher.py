@@ -16,7 +16,8 @@ def main() -> int:
     argv = sys.argv[1:]
     status = forward(argv, os.environ)
     if status is None:
+        from .cli import exit_after
         from .cli import main as run_here
 
-        status = run_here(argv)
+        exit_after(argv, run_here(argv))
     return status

@@ -7,6 +7,7 @@ their hooks and import heavy libraries inside the functions that use them.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -253,3 +254,42 @@ def test_an_unknown_command_is_refused_with_every_command_listed(capsys) -> None
         main(["rendr", "x"])
     assert exit_.value.code == 2
     assert "invalid choice: 'rendr' (choose from 'render', 'import'" in capsys.readouterr().err
+
+
+QUICK_EXIT = """
+import atexit, sys
+from launchpad_core.cli import exit_after
+atexit.register(lambda: print("exit handler ran"))
+print("buffered output", end="; ")
+exit_after({argv!r}, 3)
+"""
+
+
+@pytest.mark.parametrize("argv", [["render", "t", "out"], ["plugins"]])
+def test_a_command_ends_with_its_status_output_and_exit_handlers(argv) -> None:
+    done = subprocess.run([sys.executable, "-c", QUICK_EXIT.format(argv=argv)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert (done.returncode, done.stdout) == (3, "buffered output; exit handler ran\n")
+
+
+def test_a_quick_exit_waits_for_a_thread_that_is_no_daemon() -> None:
+    code = ("import threading, time\nfrom launchpad_core.cli import exit_after\n"
+            "threading.Thread(target=lambda: (time.sleep(0.3), print('thread done'))).start()\n"
+            "exit_after(['render'], 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert (done.returncode, done.stdout) == (0, "thread done\n")
+
+
+def test_the_console_script_renders_and_exits_with_its_status(tmp_path) -> None:
+    source = tmp_path / "t.json"
+    source.write_text(json.dumps({"name": "t", "files": [{"path": "a", "content": "x"}]}))
+    run = [sys.executable, "-c", "import sys; sys.argv[0] = 'launchpad'\n"
+           "from launchpad_core.launcher import main\nsys.exit(main())"]
+    env = {**os.environ, "LAUNCHPAD_NO_DAEMON": "1", "LAUNCHPAD_CACHE_DIR": str(tmp_path / "c")}
+    done = subprocess.run([*run, "render", str(source), str(tmp_path / "out")], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert (done.returncode, done.stdout) == (0, f"Wrote 1 file to {tmp_path / 'out'}.\n")
+    again = subprocess.run([*run, "render", str(source), str(tmp_path / "out")], env=env,
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert again.returncode == 1 and "already exist" in again.stderr
