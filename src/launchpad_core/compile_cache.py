@@ -172,9 +172,17 @@ def compile_many(env: LaunchpadSandbox, sources: list[str], workers: int) -> lis
 _MARK = f"\ue000{os.urandom(6).hex()}:"
 _PLACEHOLDER = re.compile(re.escape(_MARK) + r"(\d+)\n*\ue001")
 _DEFAULT_SYNTAX = ("{%", "%}", "{{", "}}", "{#", "#}", None, None, "\n")
-_INSIDE_TAG = r"""(?:[^{}'"]|'[^'\\{}]*'|"[^"\\{}]*")*?"""
-#: Tags whose end is their first end delimiter: nothing inside can hide one.
-_TAG = re.compile(rf"(\{{\{{{_INSIDE_TAG}\}}\}}|\{{%{_INSIDE_TAG}%\}}|\{{#.*?#\}})", re.S)
+#: A string literal the lexer reads whole: no braces (so no delimiter) and no escapes.
+_STRING = r"""'[^'\\{}]*'|"[^"\\{}]*\""""
+#: Tags whose end is their first end delimiter: nothing inside can hide one. Possessive
+#: (``*+``, ``++``): each unit starts with a character no other unit starts with, so the
+#: one way to read a tag is found without backtracking.
+_TAG = re.compile(
+    rf"""(\{{\{{(?:[^{{}}'"]++|{_STRING})*+\}}\}}"""
+    rf"""|\{{%(?:[^{{}}'"%]++|%(?!\}})|{_STRING})*+%\}}"""
+    r"""|\{#.*?#\})""",
+    re.S,
+)
 _TAG_START = re.compile(r"\{[{%#]")
 
 
