@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import gc
 import getpass
 import json
 import os
@@ -49,11 +50,13 @@ class InputEndedError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if _named_command(argv) not in _QUICK_EXIT:
+        gc.enable()  # the console script starts without collecting: see exit_after
     settings = CoreSettings.from_env()
     err = palette(sys.stderr, setting=settings.colour)
     try:
         pm = make_plugin_manager(only=settings.plugins, cache_dir=settings.cache_dir)
-        argv = sys.argv[1:] if argv is None else list(argv)
         parser = _parser(pm, _named_command(argv))
         args = parser.parse_args(argv)
         if args.handler is None:  # `launchpad` alone: the help, as for --help
@@ -584,6 +587,10 @@ def exit_after(argv: Sequence[str], status: int) -> NoReturn:
     start matters for (:data:`_QUICK_EXIT`), without the interpreter's teardown (freeing
     every module and object: a tenth of a cold render's CPU).
 
+    The console script runs those commands without the cycle collector (:func:`main`
+    turns it on for every other command): collections during the start-up's imports
+    cost a cold render 4 ms, and a render of 2,000 files holds 2 MB more without it.
+
     Exit handlers run and the output is flushed first; while a thread that is no daemon
     still runs, the process ends the usual way, which waits for it."""
     import atexit
@@ -602,4 +609,5 @@ def exit_after(argv: Sequence[str], status: int) -> NoReturn:
 
 
 if __name__ == "__main__":
+    gc.disable()
     exit_after(sys.argv[1:], main())

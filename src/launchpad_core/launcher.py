@@ -6,6 +6,7 @@ this process little more than Python's own start (:mod:`launchpad_core.daemon`).
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -16,6 +17,7 @@ def main() -> int:
     argv = sys.argv[1:]
     status = forward(argv, os.environ)
     if status is None:
+        gc.disable()  # a short command runs without collecting (cli.exit_after)
         from .cli import exit_after
         from .cli import main as run_here
 

@@ -293,3 +293,14 @@ def test_the_console_script_renders_and_exits_with_its_status(tmp_path) -> None:
     again = subprocess.run([*run, "render", str(source), str(tmp_path / "out")], env=env,
                            capture_output=True, text=True, timeout=60, check=False)
     assert again.returncode == 1 and "already exist" in again.stderr
+
+
+@pytest.mark.parametrize(("argv", "collecting"), [(["plugins"], True), (["daemon", "status"], True),
+                                                  (["validate", "missing.json"], False)])
+def test_only_the_quick_commands_run_without_the_cycle_collector(argv, collecting) -> None:
+    code = (f"import gc, sys\ngc.disable()\nfrom launchpad_core.cli import main\n"
+            f"main({argv!r})\nprint(gc.isenabled(), file=sys.stderr)")
+    env = {**os.environ, "LAUNCHPAD_NO_DAEMON": "1"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False, env=env)
+    assert done.stderr.strip().splitlines()[-1] == str(collecting)
