@@ -10,9 +10,11 @@ tools, as a person would.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -85,11 +87,21 @@ def render(capsys: pytest.CaptureFixture[str], source: str, dest: Path, *options
     return dest
 
 
-def copier_copy(source: str, dest: Path, ref: str | None = None) -> Path:
-    import copier
+@contextlib.contextmanager
+def copier_environment(**more: str) -> Iterator[None]:
+    """Copier's Git runs with plumbum's copy of the environment, taken when plumbum was
+    first imported (maybe by another test): give it this test's home (its Git
+    configuration) and ``more``."""
     from plumbum import local
 
-    with local.env(**DATES):  # Copier's Git takes its environment from plumbum's copy
+    with local.env(HOME=os.environ["HOME"], **more):
+        yield
+
+
+def copier_copy(source: str, dest: Path, ref: str | None = None, **env: str) -> Path:
+    import copier
+
+    with copier_environment(**env):
         copier.run_copy(source, dest, vcs_ref=ref, defaults=True, quiet=True)
     return dest
 
@@ -165,7 +177,7 @@ def test_edits_of_a_local_template_are_committed_as_copier_commits_them(
     (template / "ignored.txt").write_text("Git ignores me\n")
     ours = render(capsys, str(template), tmp_path / "lp", "--vcs-ref", "HEAD")
     assert "warning: the template's uncommitted changes are included" in capsys.readouterr().err
-    theirs = copier_copy(str(template), tmp_path / "copier", "HEAD")
+    theirs = copier_copy(str(template), tmp_path / "copier", "HEAD", **DATES)
     assert_same_tree(theirs, ours)  # _commit included: the same commit, made by each
     assert re.fullmatch(r"v1\.0\.0-1-g[0-9a-f]{7,}", commit_of(ours))
     assert (ours / "README.md").read_text() == "# demo, edited\n"
@@ -184,10 +196,7 @@ def test_without_fixed_dates_the_commit_of_edits_differs_only_in_its_hash(
     for source, pattern in ((template, r"v1\.0\.0-1-g([0-9a-f]{7,})"),
                             (untagged, r"([0-9a-f]{7,})")):
         ours = render(capsys, str(source), tmp_path / f"lp-{source.name}", "--vcs-ref", "HEAD")
-        import copier
-
-        copier.run_copy(str(source), tmp_path / f"copier-{source.name}", vcs_ref="HEAD",
-                        defaults=True, quiet=True)
+        copier_copy(str(source), tmp_path / f"copier-{source.name}", "HEAD")
         mine, theirs = commit_of(ours), commit_of(tmp_path / f"copier-{source.name}")
         assert re.fullmatch(pattern, mine) and re.fullmatch(pattern, theirs), (mine, theirs)
         head = git(source, "rev-parse", "HEAD")
@@ -222,13 +231,14 @@ def test_update_takes_the_submodules_of_both_versions_as_copier_update(tmp_path,
     projects = []
     for name in ("copier", "lp"):
         project = tmp_path / name
-        copier.run_copy(str(tpl), project, vcs_ref="v1", defaults=True, quiet=True)
+        copier_copy(str(tpl), project, "v1")
         git(project, "init", "-q", "-b", "main")
         git(project, "add", "-A")
         git(project, "commit", "-qm", "made")
         projects.append(project)
     assert (projects[0] / "vendor" / "lib" / "lib.txt").read_text() == "lib one\n"
-    copier.run_update(projects[0], vcs_ref="v2", defaults=True, overwrite=True, quiet=True)
+    with copier_environment():
+        copier.run_update(projects[0], vcs_ref="v2", defaults=True, overwrite=True, quiet=True)
     assert cli.main(["update", str(projects[1]), "--defaults", "--to", "v2"]) == 0, (
         capsys.readouterr().err)
     assert (projects[1] / "vendor" / "lib" / "added.txt").read_text() == "new in two\n"
