@@ -304,3 +304,26 @@ def test_only_the_quick_commands_run_without_the_cycle_collector(argv, collectin
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, check=False, env=env)
     assert done.stderr.strip().splitlines()[-1] == str(collecting)
+
+
+def test_a_cold_render_imports_no_module_only_unusual_values_need(tmp_path) -> None:
+    template = tmp_path / "t"
+    (template / "{{ cookiecutter.name }}").mkdir(parents=True)
+    (template / "cookiecutter.json").write_text('{"name": "x"}')
+    content = "{% if cookiecutter.name == 'x' %}y{% endif %}"
+    (template / "{{ cookiecutter.name }}" / "a").write_text(content)
+    code = (f"import os\nos.environ['LAUNCHPAD_CACHE_DIR'] = {str(tmp_path / 'c')!r}\n"
+            f"from launchpad_core.cli import main\n"
+            f"main(['render', {str(template)!r}, {str(tmp_path / 'out')!r}, '--defaults', '-q'])")
+    assert _imported(code, ("decimal", "calendar")) == []
+    assert (tmp_path / "out" / "x" / "a").read_text() == "y"
+
+
+def test_a_decimal_casts_to_its_text_as_in_copier() -> None:
+    from decimal import Decimal
+
+    from launchpad_core.importers.copier_questions import cast_to_str
+
+    assert cast_to_str(Decimal("1.50")) == "1.50"
+    with pytest.raises(ValueError, match="could not convert"):
+        cast_to_str(object())
