@@ -275,6 +275,22 @@ def local_clone(
     except OSError as exc:
         raise SourceError(f"cannot use the cache {drafts}: {exc.strerror}") from None
     tree = Path(tempfile.mkdtemp(prefix="draft-", dir=drafts))
+    try:
+        dirty = _clone_with_edits(root, tree, submodules)
+        commit = git_output("-C", str(tree), "rev-parse", "HEAD")
+        found = describe(tree)
+    except BaseException:  # Git failed, is missing, too slow, or the command was stopped
+        shutil.rmtree(tree, ignore_errors=True)
+        raise
+    return ResolvedSource(
+        spec=spec, path=tree, url=str(root), ref=ref, commit=commit.strip() if commit else None,
+        describe=found, temporary=True, warnings=(DRAFT_WARNING,) if dirty else (),
+    )
+
+
+def _clone_with_edits(root: Path, tree: Path, submodules: WithSubmodules | None) -> bool:
+    """Clone ``root`` into ``tree`` and check it out as :func:`local_clone` says; whether
+    it had edits. :class:`SourceError` when Git fails."""
     gitdir = ["--git-dir", str(tree / ".git")]
     failure = git_failure("clone", "--no-checkout", "--quiet", "--", str(root), str(tree))
     dirty = failure is None and _is_dirty(root)
@@ -290,13 +306,8 @@ def local_clone(
     if failure is None and submodules is not None and _has_submodules(tree) and submodules(tree):
         failure = _update_submodules(tree)
     if failure is not None:
-        shutil.rmtree(tree, ignore_errors=True)
         raise SourceError(f"cannot clone {root}: {failure}")
-    commit = git_output("-C", str(tree), "rev-parse", "HEAD")
-    return ResolvedSource(
-        spec=spec, path=tree, url=str(root), ref=ref, commit=commit.strip() if commit else None,
-        describe=describe(tree), temporary=True, warnings=(DRAFT_WARNING,) if dirty else (),
-    )
+    return dirty
 
 
 def _has_submodules(tree: Path) -> bool:

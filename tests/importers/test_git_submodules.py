@@ -248,3 +248,17 @@ def test_update_takes_the_submodules_of_both_versions_as_copier_update(tmp_path,
 def tree_without_git(root: Path) -> dict[str, tuple[bytes, int]]:
     return {p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mode)
             for p in root.rglob("*") if p.is_file() and ".git" not in p.relative_to(root).parts}
+
+
+def test_a_clone_that_fails_is_one_line_and_leaves_nothing(template, tmp_path, capsys):
+    import shutil
+
+    (template / "README.md.jinja").write_text("# edited\n")
+    shutil.rmtree(tmp_path / "work" / "lib")  # the submodule cannot be cloned
+    code = cli.main(["render", str(template), str(tmp_path / "lp"), "--defaults",
+                     "--vcs-ref", "HEAD"])
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert f"error: cannot clone {template}: " in err
+    assert not list((tmp_path / "cache" / "git" / "drafts").iterdir())
+    assert not (tmp_path / "lp").exists()
