@@ -38,14 +38,18 @@ def python_path(checkout: Path) -> str:
 
 def compare(src: Path, kind: str, checkouts: dict[str, Path], rounds: int) -> str:
     runs: dict[str, tuple[list[float], list[float]]] = {
-        name: ([], []) for name in (kind, *checkouts)}
+        name: ([], []) for name in (kind, *checkouts)
+    }
     with tempfile.TemporaryDirectory(prefix="lp-coldstart-") as tmp:
         work = Path(tmp)
         for number in range(rounds):
             for name in runs:
                 dst = work / f"{name}-{number}" / src.name
-                env = {**os.environ, "LAUNCHPAD_NO_DAEMON": "1",
-                       "LAUNCHPAD_CACHE_DIR": str(work / f"cache-{name}-{number}")}
+                env = {
+                    **os.environ,
+                    "LAUNCHPAD_NO_DAEMON": "1",
+                    "LAUNCHPAD_CACHE_DIR": str(work / f"cache-{name}-{number}"),
+                }
                 env.pop("LAUNCHPAD_NO_CACHE", None)
                 if name == kind:
                     argv = original_argv(kind, src, dst, work)
@@ -60,18 +64,26 @@ def compare(src: Path, kind: str, checkouts: dict[str, Path], rounds: int) -> st
                 runs[name][1].append(cpu)
     wall, cpu = ({n: statistics.median(r[i]) for n, r in runs.items()} for i in (0, 1))
     parts = [f"{kind} {wall[kind]:.3f} s, cpu {cpu[kind]:.3f} s"]
-    parts += [f"{name} {wall[name]:.3f} s ({wall[name] / wall[kind]:.2f}), "
-              f"cpu {cpu[name]:.3f} s ({cpu[name] / cpu[kind]:.2f})" for name in checkouts]
+    parts += [
+        f"{name} {wall[name]:.3f} s ({wall[name] / wall[kind]:.2f}), "
+        f"cpu {cpu[name]:.3f} s ({cpu[name] / cpu[kind]:.2f})"
+        for name in checkouts
+    ]
     return f"{src} ({kind}, median of {rounds}): " + " | ".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("templates", nargs="+", type=Path, metavar="DIR")
-    parser.add_argument("--before", type=Path, required=True,
-                        help="a LaunchPad checkout (git worktree or git archive) to compare")
-    parser.add_argument("--after", type=Path, default=ROOT,
-                        help="the other checkout (default: this one)")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        required=True,
+        help="a LaunchPad checkout (git worktree or git archive) to compare",
+    )
+    parser.add_argument(
+        "--after", type=Path, default=ROOT, help="the other checkout (default: this one)"
+    )
     parser.add_argument("--rounds", type=positive_int, default=9)
     args = parser.parse_args(argv)
     checkouts = {"before": args.before.resolve(), "after": args.after.resolve()}

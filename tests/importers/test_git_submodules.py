@@ -24,22 +24,29 @@ from launchpad_core import cli
 
 from .conftest import assert_same_tree, write_tree
 
-AUTHOR = {"GIT_AUTHOR_NAME": "Author", "GIT_AUTHOR_EMAIL": "author@example.com",
-          "GIT_COMMITTER_NAME": "Author", "GIT_COMMITTER_EMAIL": "author@example.com"}
+AUTHOR = {
+    "GIT_AUTHOR_NAME": "Author",
+    "GIT_AUTHOR_EMAIL": "author@example.com",
+    "GIT_COMMITTER_NAME": "Author",
+    "GIT_COMMITTER_EMAIL": "author@example.com",
+}
 TEMPLATE = {
     "copier.yml": "project: demo\n",
     "{{ _copier_conf.answers_file }}.jinja": "{{ _copier_answers | to_nice_yaml -}}\n",
     "README.md.jinja": "# {{ project }}\n",
 }
 #: A fixed time for the commits of edits, so Copier's and ours have the same hash.
-DATES = {"GIT_AUTHOR_DATE": "2026-12-07T01:00:00+00:00",
-         "GIT_COMMITTER_DATE": "2026-12-07T01:00:00+00:00"}
+DATES = {
+    "GIT_AUTHOR_DATE": "2026-12-07T01:00:00+00:00",
+    "GIT_COMMITTER_DATE": "2026-12-07T01:00:00+00:00",
+}
 
 
 def git(root: Path, *args: str) -> str:
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("GIT_")}, **AUTHOR}
-    return subprocess.run(["git", "-C", str(root), *args], check=True, env=env,
-                          capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(root), *args], check=True, env=env, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def repository(root: Path, files: dict) -> Path:
@@ -55,7 +62,7 @@ def repository(root: Path, files: dict) -> Path:
 def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    (home / ".gitconfig").write_text("[protocol \"file\"]\n\tallow = always\n")
+    (home / ".gitconfig").write_text('[protocol "file"]\n\tallow = always\n')
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("LAUNCHPAD_PLUGINS", "")
     monkeypatch.setenv("LAUNCHPAD_CACHE_DIR", str(tmp_path / "cache"))
@@ -70,8 +77,9 @@ def template(tmp_path: Path) -> Path:
     """``tpl`` with ``vendor/lib`` (``file://``) holding ``inner`` (``../inner``), tagged."""
     work = tmp_path / "work"
     repository(work / "inner", {"inner.txt": "deep inside\n"})
-    lib = repository(work / "lib", {"lib.txt": "from the submodule\n",
-                                    "run.sh": ("#!/bin/sh\n", 0o755)})
+    lib = repository(
+        work / "lib", {"lib.txt": "from the submodule\n", "run.sh": ("#!/bin/sh\n", 0o755)}
+    )
     git(lib, "submodule", "add", "-q", "../inner", "inner")
     git(lib, "commit", "-qm", "inner")
     tpl = repository(work / "tpl", TEMPLATE)
@@ -111,8 +119,7 @@ def commit_of(dest: Path) -> str:
 
 
 @pytest.mark.parametrize("address", ["path", "file"])
-def test_submodules_are_checked_out_recursively_as_copier_does(template, tmp_path, capsys,
-                                                                address):
+def test_submodules_are_checked_out_recursively_as_copier_does(template, tmp_path, capsys, address):
     """A local repository (its newest tag), and a bare one at a ``file://`` address."""
     source = str(template)
     if address == "file":
@@ -141,34 +148,45 @@ def test_a_bare_repository_s_relative_submodule_is_found_beside_it(tmp_path, cap
     assert (ours / "vendor" / "lib" / "lib.txt").read_text() == "beside\n"
 
 
-def test_a_cookiecutter_template_s_submodules_are_left_out_as_cookiecutter_does(
-        tmp_path, capsys):
+def test_a_cookiecutter_template_s_submodules_are_left_out_as_cookiecutter_does(tmp_path, capsys):
     from cookiecutter.main import cookiecutter
 
     work = tmp_path / "work"
     repository(work / "lib", {"lib.txt": "not for cookiecutter\n"})
-    tpl = repository(work / "tpl", {"cookiecutter.json": '{"name": "demo"}\n',
-                                    "{{ cookiecutter.name }}/a.txt": "{{ cookiecutter.name }}\n"})
+    tpl = repository(
+        work / "tpl",
+        {
+            "cookiecutter.json": '{"name": "demo"}\n',
+            "{{ cookiecutter.name }}/a.txt": "{{ cookiecutter.name }}\n",
+        },
+    )
     git(tpl, "submodule", "add", "-q", "../lib", "{{ cookiecutter.name }}/lib")
     git(tpl, "commit", "-qm", "lib")
     git(tpl, "submodule", "deinit", "-q", "--all")  # a fresh clone's state
     ours = render(capsys, str(tpl), tmp_path / "lp", "--vcs-ref", "main")
-    cookiecutter(str(tpl), checkout="main", no_input=True, output_dir=str(tmp_path / "cc"),
-                 config_file=str(write_config(tmp_path)))
+    cookiecutter(
+        str(tpl),
+        checkout="main",
+        no_input=True,
+        output_dir=str(tmp_path / "cc"),
+        config_file=str(write_config(tmp_path)),
+    )
     assert_same_tree(tmp_path / "cc", ours)
     assert not (ours / "demo" / "lib" / "lib.txt").exists()
 
 
 def write_config(tmp_path: Path) -> Path:
     config = tmp_path / "cookiecutter.yml"
-    config.write_text(f"cookiecutters_dir: {tmp_path / 'cookiecutters'}\n"
-                      f"replay_dir: {tmp_path / 'replay'}\n")
+    config.write_text(
+        f"cookiecutters_dir: {tmp_path / 'cookiecutters'}\nreplay_dir: {tmp_path / 'replay'}\n"
+    )
     return config
 
 
 # -- a local template with edits: Copier commits them into its clone ---------------------------
 def test_edits_of_a_local_template_are_committed_as_copier_commits_them(
-        template, tmp_path, capsys, monkeypatch):
+    template, tmp_path, capsys, monkeypatch
+):
     for name, value in DATES.items():
         monkeypatch.setenv(name, value)
     (template / "README.md.jinja").write_text("# {{ project }}, edited\n")
@@ -189,20 +207,26 @@ def test_edits_of_a_local_template_are_committed_as_copier_commits_them(
 
 
 def test_without_fixed_dates_the_commit_of_edits_differs_only_in_its_hash(
-        template, tmp_path, capsys):
+    template, tmp_path, capsys
+):
     (template / "README.md.jinja").write_text("# {{ project }}, edited\n")
     untagged = repository(tmp_path / "untagged", TEMPLATE)
     (untagged / "README.md.jinja").write_text("# {{ project }}, edited too\n")
-    for source, pattern in ((template, r"v1\.0\.0-1-g([0-9a-f]{7,})"),
-                            (untagged, r"([0-9a-f]{7,})")):
+    for source, pattern in (
+        (template, r"v1\.0\.0-1-g([0-9a-f]{7,})"),
+        (untagged, r"([0-9a-f]{7,})"),
+    ):
         ours = render(capsys, str(source), tmp_path / f"lp-{source.name}", "--vcs-ref", "HEAD")
         copier_copy(str(source), tmp_path / f"copier-{source.name}", "HEAD")
         mine, theirs = commit_of(ours), commit_of(tmp_path / f"copier-{source.name}")
         assert re.fullmatch(pattern, mine) and re.fullmatch(pattern, theirs), (mine, theirs)
         head = git(source, "rev-parse", "HEAD")
         assert not head.startswith(re.fullmatch(pattern, mine)[1])  # a new commit, not HEAD
-        assert (ours / "README.md").read_text().endswith("edited\n" if source is template
-                                                         else "edited too\n")
+        assert (
+            (ours / "README.md")
+            .read_text()
+            .endswith("edited\n" if source is template else "edited too\n")
+        )
 
 
 def test_a_clean_local_template_without_tags_renders_its_head_as_copier(tmp_path, capsys):
@@ -240,14 +264,18 @@ def test_update_takes_the_submodules_of_both_versions_as_copier_update(tmp_path,
     with copier_environment():
         copier.run_update(projects[0], vcs_ref="v2", defaults=True, overwrite=True, quiet=True)
     assert cli.main(["update", str(projects[1]), "--defaults", "--to", "v2"]) == 0, (
-        capsys.readouterr().err)
+        capsys.readouterr().err
+    )
     assert (projects[1] / "vendor" / "lib" / "added.txt").read_text() == "new in two\n"
     assert tree_without_git(projects[0]) == tree_without_git(projects[1])
 
 
 def tree_without_git(root: Path) -> dict[str, tuple[bytes, int]]:
-    return {p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mode)
-            for p in root.rglob("*") if p.is_file() and ".git" not in p.relative_to(root).parts}
+    return {
+        p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mode)
+        for p in root.rglob("*")
+        if p.is_file() and ".git" not in p.relative_to(root).parts
+    }
 
 
 def test_a_clone_that_fails_is_one_line_and_leaves_nothing(template, tmp_path, capsys):
@@ -255,8 +283,9 @@ def test_a_clone_that_fails_is_one_line_and_leaves_nothing(template, tmp_path, c
 
     (template / "README.md.jinja").write_text("# edited\n")
     shutil.rmtree(tmp_path / "work" / "lib")  # the submodule cannot be cloned
-    code = cli.main(["render", str(template), str(tmp_path / "lp"), "--defaults",
-                     "--vcs-ref", "HEAD"])
+    code = cli.main(
+        ["render", str(template), str(tmp_path / "lp"), "--defaults", "--vcs-ref", "HEAD"]
+    )
     err = capsys.readouterr().err
     assert code == 1 and len(err.strip().splitlines()) == 1, err
     assert f"error: cannot clone {template}: " in err
