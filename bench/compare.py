@@ -17,7 +17,8 @@ Both write to a folder named like the template (what ``_folder_name`` gives).
 
 It prints for each: whether the two trees are identical (paths, folders,
 bytes, modes, symbolic links), the differing files, and the time ratio
-(LaunchPad's time over the tool's). The exit status is 0 when every tree is
+(LaunchPad's time over the tool's), wall-clock and CPU (user + system, the
+steadier figure on a machine shared with other work). The exit status is 0 when every tree is
 identical, 1 otherwise, 2 when a tool failed.
 
 Usage: python bench/compare.py DIR [DIR ...] [--rounds 3] [--show 20]
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -68,10 +70,17 @@ def launchpad_argv(kind: str, src: Path, dst: Path) -> list[str]:
             "--defaults", "--skip-tasks", "--template-format", kind]
 
 
-def timed(argv: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess]:
+def timed(
+    argv: list[str], env: dict[str, str]
+) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Wall-clock and CPU seconds (user + system, with the children it waited for)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-    return time.perf_counter() - start, done
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, done
 
 
 def snapshot(root: Path) -> dict[str, tuple[str, bytes, int]]:
@@ -111,6 +120,7 @@ def compare(name: str, src: Path, kind: str, work: Path, *, rounds: int, show: i
     env = {**os.environ, "LAUNCHPAD_NO_DAEMON": "1"}
     env.pop("LAUNCHPAD_NO_CACHE", None)
     times: dict[str, list[float]] = {"launchpad": [], kind: []}
+    cpus: dict[str, list[float]] = {"launchpad": [], kind: []}
     for number in range(rounds):
         runs = {
             kind: original_argv(kind, src, work / f"{kind}-{number}" / src.name, work),
@@ -118,12 +128,13 @@ def compare(name: str, src: Path, kind: str, work: Path, *, rounds: int, show: i
         }
         for tool, argv in runs.items():
             cold = {**env, "LAUNCHPAD_CACHE_DIR": str(work / f"cache-{number}")}
-            seconds, done = timed(argv, cold)
+            seconds, cpu, done = timed(argv, cold)
             if done.returncode != 0:
                 last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
                 print(f"{name} ({kind})\n  {tool} failed (exit {done.returncode}): {last}")
                 return 2
             times[tool].append(seconds)
+            cpus[tool].append(cpu)
     found = differences(work / f"{kind}-0" / src.name, work / "launchpad-0" / src.name)
     print(f"{name} ({kind})")
     print(f"  identical: {'no' if found else 'yes'}")
@@ -135,6 +146,8 @@ def compare(name: str, src: Path, kind: str, work: Path, *, rounds: int, show: i
     ours, theirs = statistics.median(times["launchpad"]), statistics.median(times[kind])
     print(f"  time: launchpad {ours:.3f} s, {kind} {theirs:.3f} s, "
           f"ratio {ours / theirs:.2f} (median of {rounds})")
+    ours, theirs = statistics.median(cpus["launchpad"]), statistics.median(cpus[kind])
+    print(f"  cpu: launchpad {ours:.3f} s, {kind} {theirs:.3f} s, ratio {ours / theirs:.2f}")
     return 1 if found else 0
 
 

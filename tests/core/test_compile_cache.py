@@ -83,6 +83,17 @@ def test_any_plain_text_renders_as_if_compiled_alone(texts: list[str]) -> None:
         assert render(env, code) == env.from_string(source).render(CONTEXT)
 
 
+def test_string_literals_inside_tags_share_a_compilation() -> None:
+    env = environment()
+    pattern = "{text}\n{{% if flag == 'y' %}}{{{{ name ~ \"'s\" }}}}{{% endif %}}\n"
+    sources = [pattern.format(text=f"module {n}") for n in range(3)]
+    assert len(_group_by_skeleton(env, sources)) == 1
+    context = {**CONTEXT, "flag": "y"}
+    for source, code in zip(sources, compile_many(env, sources, workers=1), strict=True):
+        template = env.template_class.from_code(env, code, env.make_globals(None))
+        assert template.render(context) == env.from_string(source).render(context)
+
+
 def test_different_line_numbers_make_different_skeletons() -> None:
     env = environment()
     sources = ["a\n{{ x }}", "a\nb\n{{ x }}"]
@@ -111,7 +122,8 @@ def test_text_that_looks_like_a_placeholder_is_compiled_alone() -> None:
 
 FRAGMENTS = ["{{", "}}", "{%", "%}", "{#", "#}", "{", "}", "%", "#", "-", "+", " ", "\n", "\t",
              "\u2028", "\x0c", "a", "x", "if x", "endif", "for x in y", "endfor", "raw", "endraw",
-             "'", '"', "(", ")", "[", "]", "|upper", "1e-", "\ue001"]
+             "'", '"', "'y'", '"y"', "== 'x'", "'%}'", "\\", "(", ")", "[", "]", "|upper", "1e-",
+             "\ue001"]
 OPTIONS = [{}, {"trim_blocks": True}, {"lstrip_blocks": True},
            {"trim_blocks": True, "lstrip_blocks": True}, {"keep_trailing_newline": False}]
 

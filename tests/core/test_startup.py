@@ -7,6 +7,7 @@ their hooks and import heavy libraries inside the functions that use them.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -206,3 +207,128 @@ def test_a_cold_render_imports_neither_importlib_metadata_nor_email(tmp_path) ->
     at_python_start = _imported("", lazy)  # what the interpreter's site already imports
     assert set(_imported(env_code, lazy)) == set(at_python_start)
     assert (tmp_path / "out" / "a").read_text() == "x"
+
+
+def test_plugin_start_up_imports_no_forge_until_one_is_configured() -> None:
+    forge_code = ("launchpad_core.plugins.forges", "launchpad_github.forge",
+                  "launchpad_gitlab.forge")
+    code = "from launchpad_core.plugins.manager import make_plugin_manager\nmake_plugin_manager()"
+    assert _imported(code, forge_code) == []
+    asked = (f"{code}.hook.launchpad_forges("
+             "settings={'github': {'client_id': 'x', 'client_secret': 'y'}})")
+    assert _imported(asked, forge_code) == ["launchpad_core.plugins.forges",
+                                            "launchpad_github.forge"]
+
+
+def test_rendering_a_template_directory_that_is_no_repository_runs_no_git(tmp_path) -> None:
+    template = tmp_path / "t"
+    template.mkdir()
+    (template / "copier.yml").write_text("name: x\n")
+    (template / "a.jinja").write_text("{{ name }}")
+    code = (f"import os\nos.environ['LAUNCHPAD_CACHE_DIR'] = {str(tmp_path / 'c')!r}\n"
+            f"from launchpad_core.cli.main import main\n"
+            f"main(['render', {str(template)!r}, {str(tmp_path / 'out')!r}, '--defaults', '-q'])")
+    assert _imported(code, ("launchpad_core.sources.git",)) == []
+    assert (tmp_path / "out" / "a").read_text() == "x"
+
+
+def _subparsers(parser):
+    import argparse
+
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices
+
+
+def test_a_command_line_builds_only_its_command_s_parser_and_it_is_the_same() -> None:
+    from launchpad_core.cli.main import _parser
+    from launchpad_core.plugins.manager import make_plugin_manager
+
+    pm = make_plugin_manager()
+    every = _subparsers(_parser(pm))
+    assert {"render", "import", "update", "login", "serve", "db"} <= set(every)
+    for name, full in every.items():
+        alone = _subparsers(_parser(pm, name))
+        assert list(alone) == [name]
+        assert alone[name].format_help() == full.format_help()
+
+
+def test_an_unknown_command_is_refused_with_every_command_listed(capsys) -> None:
+    from launchpad_core.cli.main import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["rendr", "x"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'rendr' (choose from 'render', 'import'" in capsys.readouterr().err
+
+
+QUICK_EXIT = """
+import atexit, sys
+from launchpad_core.cli.main import exit_after
+atexit.register(lambda: print("exit handler ran"))
+print("buffered output", end="; ")
+exit_after({argv!r}, 3)
+"""
+
+
+@pytest.mark.parametrize("argv", [["render", "t", "out"], ["plugins"]])
+def test_a_command_ends_with_its_status_output_and_exit_handlers(argv) -> None:
+    done = subprocess.run([sys.executable, "-c", QUICK_EXIT.format(argv=argv)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert (done.returncode, done.stdout) == (3, "buffered output; exit handler ran\n")
+
+
+def test_a_quick_exit_waits_for_a_thread_that_is_no_daemon() -> None:
+    code = ("import threading, time\nfrom launchpad_core.cli.main import exit_after\n"
+            "threading.Thread(target=lambda: (time.sleep(0.3), print('thread done'))).start()\n"
+            "exit_after(['render'], 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert (done.returncode, done.stdout) == (0, "thread done\n")
+
+
+def test_the_console_script_renders_and_exits_with_its_status(tmp_path) -> None:
+    source = tmp_path / "t.json"
+    source.write_text(json.dumps({"name": "t", "files": [{"path": "a", "content": "x"}]}))
+    run = [sys.executable, "-c", "import sys; sys.argv[0] = 'launchpad'\n"
+           "from launchpad_core.cli.launcher import main\nsys.exit(main())"]
+    env = {**os.environ, "LAUNCHPAD_NO_DAEMON": "1", "LAUNCHPAD_CACHE_DIR": str(tmp_path / "c")}
+    done = subprocess.run([*run, "render", str(source), str(tmp_path / "out")], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert (done.returncode, done.stdout) == (0, f"Wrote 1 file to {tmp_path / 'out'}.\n")
+    again = subprocess.run([*run, "render", str(source), str(tmp_path / "out")], env=env,
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert again.returncode == 1 and "already exist" in again.stderr
+
+
+@pytest.mark.parametrize(("argv", "collecting"), [(["plugins"], True), (["daemon", "status"], True),
+                                                  (["validate", "missing.json"], False)])
+def test_only_the_quick_commands_run_without_the_cycle_collector(argv, collecting) -> None:
+    code = (f"import gc, sys\ngc.disable()\nfrom launchpad_core.cli.main import main\n"
+            f"main({argv!r})\nprint(gc.isenabled(), file=sys.stderr)")
+    env = {**os.environ, "LAUNCHPAD_NO_DAEMON": "1"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False, env=env)
+    assert done.stderr.strip().splitlines()[-1] == str(collecting)
+
+
+def test_a_cold_render_imports_no_module_only_unusual_values_need(tmp_path) -> None:
+    template = tmp_path / "t"
+    (template / "{{ cookiecutter.name }}").mkdir(parents=True)
+    (template / "cookiecutter.json").write_text('{"name": "x"}')
+    content = "{% if cookiecutter.name == 'x' %}y{% endif %}"
+    (template / "{{ cookiecutter.name }}" / "a").write_text(content)
+    code = (f"import os\nos.environ['LAUNCHPAD_CACHE_DIR'] = {str(tmp_path / 'c')!r}\n"
+            f"from launchpad_core.cli.main import main\n"
+            f"main(['render', {str(template)!r}, {str(tmp_path / 'out')!r}, '--defaults', '-q'])")
+    assert _imported(code, ("decimal", "calendar")) == []
+    assert (tmp_path / "out" / "x" / "a").read_text() == "y"
+
+
+def test_a_decimal_casts_to_its_text_as_in_copier() -> None:
+    from decimal import Decimal
+
+    from launchpad_core.importers.copier_questions import cast_to_str
+
+    assert cast_to_str(Decimal("1.50")) == "1.50"
+    with pytest.raises(ValueError, match="could not convert"):
+        cast_to_str(object())

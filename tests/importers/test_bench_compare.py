@@ -29,7 +29,8 @@ def test_identical_trees_of_both_kinds_in_one_directory(compare, tmp_path, capsy
     for kind in ("copier", "cookiecutter"):
         assert re.search(
             rf"{re.escape(str(src))} \({kind}\)\n  identical: yes\n  differing files: none\n"
-            rf"  time: launchpad [\d.]+ s, {kind} [\d.]+ s, ratio [\d.]+ \(median of 1\)\n",
+            rf"  time: launchpad [\d.]+ s, {kind} [\d.]+ s, ratio [\d.]+ \(median of 1\)\n"
+            rf"  cpu: launchpad [\d.]+ s, {kind} [\d.]+ s, ratio [\d.]+\n",
             out,
         ), out
 
@@ -64,3 +65,20 @@ def test_startup_counts_the_imports_of_a_cold_render(tmp_path, capsys, monkeypat
                          r"\(median of 2\)\n", out)
     assert found, out
     assert int(found[1]) > 50 and int(found[2]) > 0
+
+
+def test_coldstart_interleaves_the_tool_and_two_checkouts(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("coldstart", ROOT / "bench" / "coldstart.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    src = write_tree(tmp_path / "both", BOTH)
+    assert module.main([str(src), "--before", str(ROOT), "--rounds", "1"]) == 0
+    out = capsys.readouterr().out
+    for kind in ("copier", "cookiecutter"):
+        assert re.search(
+            rf"{re.escape(str(src))} \({kind}, median of 1\): {kind} [\d.]+ s, cpu [\d.]+ s"
+            rf" \| before [\d.]+ s \([\d.]+\), cpu [\d.]+ s \([\d.]+\)"
+            rf" \| after [\d.]+ s \([\d.]+\), cpu [\d.]+ s \([\d.]+\)\n",
+            out,
+        ), out

@@ -6,6 +6,7 @@ this process little more than Python's own start (:mod:`launchpad_core.cli.daemo
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -16,7 +17,9 @@ def main() -> int:
     argv = sys.argv[1:]
     status = forward(argv, os.environ)
     if status is None:
+        gc.disable()  # a short command runs without collecting (cli.exit_after)
+        from .main import exit_after
         from .main import main as run_here
 
-        status = run_here(argv)
+        exit_after(argv, run_here(argv))
     return status

@@ -12,12 +12,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import gc
 import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pluggy
 
@@ -42,11 +43,14 @@ PROGRESS_FROM = 200  # files; smaller renders finish before a bar is worth drawi
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if _named_command(argv) not in _QUICK_EXIT:
+        gc.enable()  # the console script starts without collecting: see exit_after
     settings = CoreSettings.from_env()
     err = palette(sys.stderr, setting=settings.colour)
     try:
         pm = make_plugin_manager(only=settings.plugins, cache_dir=settings.cache_dir)
-        parser = _parser(pm)
+        parser = _parser(pm, _named_command(argv))
         args = parser.parse_args(argv)
         if args.handler is None:  # `launchpad` alone: the help, as for --help
             parser.print_help()
@@ -72,13 +76,58 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
+#: Commands that read the whole command line's parser, not only their own.
+_WHOLE_PARSER = frozenset({"completion"})
+
+
+def _named_command(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names, when only its parser need be built (None: build all,
+    for help, a shell completion script, or a line without a command)."""
+    for arg in argv:
+        if arg in ("-h", "--help", "--"):
+            return None
+        if not arg.startswith("-"):
+            return None if arg in _WHOLE_PARSER else arg
+    return None
+
+
+class _OneCommand:
+    """The ``add_subparsers()`` action of a command line naming ``command``: that
+    command's parser is built, every other one is :class:`_Unbuilt` (a cold command
+    pays for one parser, not for every command's arguments)."""
+
+    def __init__(self, real: argparse._SubParsersAction, command: str):
+        self.real = real
+        self.command = command
+        self.found = False
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        if self.command != name and self.command not in kwargs.get("aliases", ()):
+            return _Unbuilt()
+        self.found = True
+        return self.real.add_parser(name, **kwargs)
+
+
+class _Unbuilt:
+    """The parser of a command not run: takes and forgets what is added to it."""
+
+    def __getattr__(self, name: str) -> Callable[..., _Unbuilt]:
+        return self._forget
+
+    def _forget(self, *args: Any, **kwargs: Any) -> _Unbuilt:
+        return self
+
+
+def _parser(pm: pluggy.PluginManager, command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with ``command``, only that command's sub-parser is
+    built (every one when no command has that name, for argparse's error)."""
     parser = argparse.ArgumentParser(
         prog="launchpad", description="LaunchPad: render project templates, safely."
     )
     parser.add_argument("--version", action="version", version=f"launchpad {__version__}")
     parser.set_defaults(handler=None)
-    sub = parser.add_subparsers(metavar="COMMAND")
+    every = parser.add_subparsers(metavar="COMMAND")
+    sub: Any = every if command is None else _OneCommand(every, command)
 
     render = sub.add_parser("render", help="render a template into a new project")
     render.add_argument("source", help=SOURCE_HELP)
@@ -132,6 +181,8 @@ def _parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     update_commands(sub)
     hosted_commands(sub)
     Hooks(pm).register_commands(subparsers=sub)
+    if command is not None and not sub.found:
+        return _parser(pm)
     return parser
 
 
@@ -186,7 +237,8 @@ def _resolved(args: argparse.Namespace, lp: Launchpad, format: str | None) -> It
     with cache_or_temporary(args.settings.cache_dir) as cache:
         resolved = resolve_source(
             args.source, args.vcs_ref, cache_dir=cache, hosts=args.settings.git_hosts,
-            prereleases=args.prereleases, local_checkout=_tool_clones(lp, source, format))
+            prereleases=args.prereleases, local_checkout=_tool_clones(lp, source, format),
+            submodules=lambda tree: _tool_clones(lp, tree, format))
         for warning in resolved.warnings:
             print(f"launchpad: warning: {warning}", file=sys.stderr)
         try:
@@ -194,6 +246,11 @@ def _resolved(args: argparse.Namespace, lp: Launchpad, format: str | None) -> It
         except LoadError as exc:
             exc.message = exc.message.replace(str(resolved.path), args.source)
             raise
+        finally:
+            if resolved.temporary:
+                import shutil
+
+                shutil.rmtree(resolved.path, ignore_errors=True)
 
 
 def _maybe_git(source: str, ref: str | None) -> bool:
@@ -204,9 +261,9 @@ def _maybe_git(source: str, ref: str | None) -> bool:
 
 
 def _tool_clones(lp: Launchpad, path: Path, format: str | None) -> bool:
-    """Whether the tool of the local repository ``path`` renders its newest tag (Copier
-    clones and checks it out) rather than its working tree as it is (Cookiecutter,
-    LaunchPad's own format)."""
+    """Whether the tool of the local repository ``path`` renders its newest tag or a clone
+    of its working tree, submodules included (Copier) rather than its working tree as it
+    is (Cookiecutter, LaunchPad's own format)."""
     if format is not None or not path.is_dir():
         return format == "copier"
     from ..importers.importing import detect_importer
@@ -422,5 +479,36 @@ def _plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Commands after which the process ends without the interpreter's teardown.
+_QUICK_EXIT = frozenset({"render", "validate", "import"})
+
+
+def exit_after(argv: Sequence[str], status: int) -> NoReturn:
+    """End the process with ``status`` as ``sys.exit`` would; after the commands a cold
+    start matters for (:data:`_QUICK_EXIT`), without the interpreter's teardown (freeing
+    every module and object: a tenth of a cold render's CPU).
+
+    The console script runs those commands without the cycle collector (:func:`main`
+    turns it on for every other command): collections during the start-up's imports
+    cost a cold render 4 ms, and a render of 2,000 files holds 2 MB more without it.
+
+    Exit handlers run and the output is flushed first; while a thread that is no daemon
+    still runs, the process ends the usual way, which waits for it."""
+    import atexit
+    import threading
+
+    others = [t for t in threading.enumerate() if t is not threading.main_thread()]
+    if _named_command(argv) not in _QUICK_EXIT or any(not t.daemon for t in others):
+        sys.exit(status)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: Python's own exit says 120
+            status = status or 120
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    gc.disable()
+    exit_after(sys.argv[1:], main())

@@ -8,7 +8,6 @@ of the ``cookiecutter_now`` global instead, keeping its whitespace control.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import json
 import re
@@ -82,6 +81,8 @@ def _shift(moment: dt.datetime, operator: str, offset: str) -> dt.datetime:
         else:
             raise ValueError(f"invalid shift time frame {unit!r}")
     if months:
+        import calendar  # only a {% now %} shifted by months pays for it (and its locale)
+
         index = moment.month - 1 + months
         year, month = moment.year + index // 12, index % 12 + 1
         day = min(moment.day, calendar.monthrange(year, month)[1])

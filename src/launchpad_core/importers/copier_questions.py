@@ -12,7 +12,6 @@ import functools
 import json
 import re
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LoadError
@@ -46,10 +45,14 @@ def cast_to_bool(value: Any) -> bool:
 def cast_to_str(value: Any) -> str:
     if isinstance(value, str):
         return value
-    if isinstance(value, float | int | Decimal):
+    if isinstance(value, float | int):
         return str(value)
     if isinstance(value, bytes | bytearray):
         return value.decode()
+    from decimal import Decimal  # only an unusual value gets here: start-up does without
+
+    if isinstance(value, Decimal):
+        return str(value)
     raise ValueError(f"could not convert {value!r} to a string")
 
 

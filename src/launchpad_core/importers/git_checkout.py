@@ -5,6 +5,12 @@ records ``_commit`` (``git describe --tags --always``) and every file takes the
 mode a checkout gives it: 0666 or, for a file Git records as executable, 0777,
 less the process umask. LaunchPad reads the working tree itself and applies
 the same two facts, which it asks Git once at import.
+
+The command line reads a local repository's ``HEAD`` from such a clone
+(:func:`launchpad_core.sources.repositories.local_clone`: edits committed as Copier commits
+them, so ``_commit`` describes that commit); a working tree imported directly
+(:func:`~launchpad_core.importers.importing.import_template` of its folder) is read as it
+is, edits included, and ``_commit`` describes its ``HEAD``.
 """
 
 from __future__ import annotations
@@ -68,6 +74,8 @@ def process_umask() -> int:
 def fresh_clone(root: Path) -> FreshClone | None:
     """The facts of the repository whose top level is ``root``; None when ``root`` is not
     one (a folder inside a repository is not cloned by Copier either) or Git is missing."""
+    if not (root / ".git").exists():
+        return None  # no repository's top level: nothing imports what runs Git
     from ..sources.git import is_repository_root
 
     if not is_repository_root(root):

@@ -23,9 +23,10 @@ import marshal
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import CodeType
+from typing import Any
 
 import jinja2
 
@@ -136,8 +137,9 @@ def compile_many(env: LaunchpadSandbox, sources: list[str], workers: int) -> lis
             singles.extend(index for index, _ in members)
             continue
         code = _compile(env, skeleton)
+        filled = None if code is None else _with_texts(code)
         for index, texts in members:
-            codes[index] = None if code is None else _with_texts(code, texts)
+            codes[index] = None if filled is None else filled(texts)
     todo = [sources[i] for i in singles]
     if workers < 2 or len(todo) < PARALLEL_COMPILE_FROM:
         compiled = [_compile(env, source) for source in todo]
@@ -163,14 +165,26 @@ def compile_many(env: LaunchpadSandbox, sources: list[str], workers: int) -> lis
 # numbers stay each source's own.
 #
 # That reasoning holds for the tags it can see through at a glance, checked
-# below; any other source (quotes or braces inside a tag, raw blocks, line
-# statements, other delimiters, extensions) has no skeleton and compiles alone.
+# below: besides names and operators, a tag may hold string literals without
+# braces, backslashes or its own quote (Cookiecutter's ``{% if x == 'y' %}``),
+# which the lexer reads whole, so no end delimiter hides in one. Any other
+# source (braces or escapes inside a tag, raw blocks, line statements, other
+# delimiters, extensions) has no skeleton and compiles alone.
 
 _MARK = f"\ue000{os.urandom(6).hex()}:"
 _PLACEHOLDER = re.compile(re.escape(_MARK) + r"(\d+)\n*\ue001")
 _DEFAULT_SYNTAX = ("{%", "%}", "{{", "}}", "{#", "#}", None, None, "\n")
-#: Tags whose end is their first end delimiter: nothing inside can hide one.
-_TAG = re.compile(r"(\{\{[^{}'\"]*?\}\}|\{%[^{}'\"]*?%\}|\{#.*?#\})", re.S)
+#: A string literal the lexer reads whole: no braces (so no delimiter) and no escapes.
+_STRING = r"""'[^'\\{}]*'|"[^"\\{}]*\""""
+#: Tags whose end is their first end delimiter: nothing inside can hide one. Possessive
+#: (``*+``, ``++``): each unit starts with a character no other unit starts with, so the
+#: one way to read a tag is found without backtracking.
+_TAG = re.compile(
+    rf"""(\{{\{{(?:[^{{}}'"]++|{_STRING})*+\}}\}}"""
+    rf"""|\{{%(?:[^{{}}'"%]++|%(?!\}})|{_STRING})*+%\}}"""
+    r"""|\{#.*?#\})""",
+    re.S,
+)
 _TAG_START = re.compile(r"\{[{%#]")
 
 
@@ -219,25 +233,38 @@ def _skeleton(source: str) -> tuple[str | None, tuple[str, ...]]:
     return "".join(parts), tuple(texts)
 
 
-def _with_texts(code: CodeType, texts: tuple[str, ...]) -> CodeType:
-    def put_back(match: re.Match[str]) -> str:
-        return texts[int(match.group(1))]
+def _with_texts(code: CodeType) -> Callable[[tuple[str, ...]], CodeType]:
+    """What puts a member's texts into ``code``, compiled from their skeleton: the code
+    objects and constants holding no placeholder are shared, not copied."""
+    marked: dict[int, bool] = {}  # by id of each code object, tuple and frozenset in ``code``
 
-    def constant(value: object) -> object:
-        if isinstance(value, str) and _MARK in value:
-            return _PLACEHOLDER.sub(put_back, value)
-        if isinstance(value, CodeType):
-            return code_with(value)
-        if isinstance(value, tuple):
-            return tuple(constant(v) for v in value)
-        if isinstance(value, frozenset):
-            return frozenset(constant(v) for v in value)
-        return value
+    def scan(value: object) -> bool:
+        if isinstance(value, str):
+            return _MARK in value
+        if isinstance(value, CodeType | tuple | frozenset):
+            items = value.co_consts if isinstance(value, CodeType) else value
+            marked[id(value)] = found = any([scan(item) for item in items])
+            return found
+        return False
 
-    def code_with(code: CodeType) -> CodeType:
-        return code.replace(co_consts=tuple(constant(c) for c in code.co_consts))
+    scan(code)
 
-    return code_with(code)
+    def filled(texts: tuple[str, ...]) -> CodeType:
+        def put_back(match: re.Match[str]) -> str:
+            return texts[int(match.group(1))]
+
+        def constant(value: Any) -> Any:
+            if isinstance(value, str):
+                return _PLACEHOLDER.sub(put_back, value) if _MARK in value else value
+            if not marked.get(id(value)):
+                return value
+            if isinstance(value, CodeType):
+                return value.replace(co_consts=tuple(constant(c) for c in value.co_consts))
+            return type(value)(constant(v) for v in value)
+
+        return constant(code)
+
+    return filled
 
 
 def _compile(env: LaunchpadSandbox, source: str) -> CodeType | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import SourceError
@@ -38,10 +39,17 @@ def without_credentials(text: str) -> str:
     return re.sub(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@", r"\1", text)
 
 
-def git_env(ceiling: Path | None = None) -> dict[str, str]:
+#: The dates a commit LaunchPad makes takes from the caller (as Copier's does).
+COMMIT_DATES = frozenset({"GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"})
+
+
+def git_env(
+    ceiling: Path | None = None, *, kept: frozenset[str] = frozenset()
+) -> dict[str, str]:
     """The environment Git runs in (see the module); ``ceiling`` keeps it from finding a
-    repository above that folder."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in _TRANSPORT}
+    repository above that folder; ``kept``: more ``GIT_*`` variables of the caller kept."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("GIT_") or k in _TRANSPORT or k in kept}
     env["GIT_TERMINAL_PROMPT"] = "0"
     if ceiling is not None:
         env["GIT_CEILING_DIRECTORIES"] = str(ceiling)
@@ -55,13 +63,17 @@ def run_git(
     text: bool = True,
     timeout: float = LOCAL_SECONDS,
     ceiling: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    kept: frozenset[str] = frozenset(),
 ) -> subprocess.CompletedProcess:
     """Git with ``args`` (its exit status is the caller's to judge); :class:`GitError` when
-    it is not installed or runs past ``timeout`` seconds."""
+    it is not installed or runs past ``timeout`` seconds. ``env``: variables set for this
+    run; ``kept``: the caller's ``GIT_*`` variables it keeps (:func:`git_env`)."""
     try:
         return subprocess.run(
             ["git", "-c", "core.fsmonitor=false", *args], cwd=cwd, input=stdin,
-            capture_output=True, text=text, env=git_env(ceiling), check=False,
+            capture_output=True, text=text, env={**git_env(ceiling, kept=kept), **(env or {})},
+            check=False,
             timeout=timeout, stdin=None if stdin is not None else subprocess.DEVNULL,
         )
     except FileNotFoundError:
@@ -77,9 +89,12 @@ def git_output(*args: str, timeout: float = LOCAL_SECONDS) -> str | None:
     return done.stdout if done.returncode == 0 else None
 
 
-def git_failure(*args: str, timeout: float = LOCAL_SECONDS) -> str | None:
+def git_failure(
+    *args: str, timeout: float = LOCAL_SECONDS, env: Mapping[str, str] | None = None,
+    kept: frozenset[str] = frozenset(),
+) -> str | None:
     """None when Git succeeds, else its reason in one line (:func:`reason`)."""
-    done = run_git(*args, timeout=timeout)
+    done = run_git(*args, timeout=timeout, env=env, kept=kept)
     return None if done.returncode == 0 else reason(done)
 
 

@@ -17,8 +17,16 @@ The rules are Copier's (``copier copy``):
 * Without a ref, the newest tag by PEP 440 (``packaging.version``; tags that
   are not versions are ignored, pre-releases too unless asked for), else
   ``HEAD``. A ref is a branch, a tag or a commit.
-* A local repository read at ``HEAD`` is its working tree as it is, edits
-  included (Copier commits them into its clone); at any other ref, a checkout.
+* A local repository read at ``HEAD`` is, for Cookiecutter, its working tree as
+  it is; for Copier (``local_checkout``), a clone of it, its edits committed
+  into the clone first as Copier commits them (:func:`local_clone`); at any
+  other ref, a checkout.
+* Submodules are checked out with the template, recursively, when its tool
+  does so (Copier: ``git submodule update --checkout --init --recursive
+  --force``; Cookiecutter never does). A relative submodule address is taken
+  relative to the template's own address, as in Copier's clone. Local
+  submodule addresses need Git's ``protocol.file.allow=always``, in Git's own
+  configuration, as for Copier.
 * The template's ``_commit`` is ``git describe --tags --always`` of the
   checkout: the tag, or ``TAG-N-gHASH`` when commits follow it.
 
@@ -30,8 +38,11 @@ Cache layout, under ``<cache>/git/`` (the CLI's cache, :mod:`.cachedir`):
   A tag or commit already held is used without the network. A repository that
   cannot be reached but is held answers from the cache, with a warning.
 * ``trees/<key>-<commit>``: a checkout of one commit (a local clone of the
-  mirror, tags included, so ``git describe`` answers as in Copier's worktree);
-  the ten most recently used per repository are kept.
+  mirror, tags included, so ``git describe`` answers as in Copier's worktree),
+  ``trees/<key>-<commit>-submodules`` the same with its submodules; the ten
+  most recently used per repository are kept.
+* ``drafts/``: the clones of local working trees, one per command, removed
+  when it ends (a commit of their edits is made anew each time).
 
 Everything is created under a temporary name and renamed into place, under a
 per-repository lock: a failed or interrupted clone leaves nothing behind.
@@ -46,7 +57,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -55,6 +66,7 @@ import attrs
 from ..config import DEFAULT_GIT_HOSTS
 from ..errors import SourceError
 from .git import (
+    COMMIT_DATES,
     NETWORK_SECONDS,
     describe,
     git_failure,
@@ -71,6 +83,14 @@ _SHORTHAND = re.compile(r"^(?P<host>[a-z]+):/?(?P<path>[^/].*)$")
 _HEX = re.compile(r"^[0-9a-f]{7,64}$")
 #: Checkouts kept per repository (least recently used out first).
 KEEP_TREES = 10
+#: Who commits a local template's edits into its clone, and how (Copier's ``vcs.clone``).
+DRAFT_IDENTITY = {"GIT_AUTHOR_NAME": "Copier", "GIT_AUTHOR_EMAIL": "copier@copier",
+                  "GIT_COMMITTER_NAME": "Copier", "GIT_COMMITTER_EMAIL": "copier@copier"}
+DRAFT_MESSAGE = "Copier automated commit for draft changes"
+DRAFT_WARNING = ("the template's uncommitted changes are included "
+                 "(committed in a clone, as Copier does)")
+#: Whether the template in a checkout is one whose tool checks out submodules.
+WithSubmodules = Callable[[Path], bool]
 
 
 @attrs.frozen
@@ -85,6 +105,7 @@ class ResolvedSource:
     :ivar tag: the tag checked out when the ref is one (or the default newest tag).
     :ivar describe: ``git describe --tags --always`` of it (Copier's ``_commit``).
     :ivar warnings: what a person should be told (a fetch that failed ...).
+    :ivar temporary: ``path`` is the caller's to remove once loaded (a draft clone).
     """
 
     spec: str
@@ -95,6 +116,7 @@ class ResolvedSource:
     tag: str | None = None
     describe: str | None = None
     warnings: tuple[str, ...] = ()
+    temporary: bool = False
 
 
 @attrs.frozen
@@ -149,12 +171,16 @@ def resolve_source(
     hosts: Mapping[str, str] | None = None,
     prereleases: bool = False,
     local_checkout: bool = True,
+    submodules: WithSubmodules | None = None,
 ) -> ResolvedSource:
     """The directory to load the template ``spec`` from, at ``ref`` (see the module).
 
     ``local_checkout=False`` reads a local repository's working tree unless a ``ref``
-    is given (Cookiecutter's way; Copier checks out the newest tag). Raises
+    is given (Cookiecutter's way; Copier checks out the newest tag, or clones the
+    working tree with its edits). ``submodules`` tells from a checkout whether its
+    template's tool checks out submodules (none are, without it). Raises
     :class:`~launchpad_core.errors.SourceError`: unreachable, unknown ref, no Git.
+    A ``temporary`` answer's folder is the caller's to remove.
     """
     if ref is not None and (not ref or "\n" in ref or "\r" in ref):
         raise SourceError(f"not a Git ref: {ref!r}")
@@ -166,10 +192,13 @@ def resolve_source(
     working_tree = Path(url) if (Path(url) / ".git").exists() else None
     if working_tree is not None and ref in (None, "HEAD"):
         tags = _versions(["-C", url], prereleases) if ref is None and local_checkout else []
-        if not tags:
+        if not tags and not local_checkout:
             return _as_it_is(spec, working_tree, ref)
+        if not tags:
+            return local_clone(spec, working_tree, ref, cache_dir=cache_dir,
+                               submodules=submodules)
     with CachedRepository(cache_dir, url) as repo:
-        return repo.resolve(spec, ref, prereleases=prereleases)
+        return repo.resolve(spec, ref, prereleases=prereleases, submodules=submodules)
 
 
 def list_versions(
@@ -218,6 +247,79 @@ def _as_it_is(spec: str, root: Path, ref: str | None) -> ResolvedSource:
     return ResolvedSource(
         spec=spec, path=root, url=str(root), ref=ref,
         commit=commit.strip() if commit else None, describe=describe(root),
+    )
+
+
+def _is_dirty(root: Path) -> bool:
+    """Copier's test of a local template: ``git status --porcelain`` says anything."""
+    return bool((git_output("-C", str(root), "status", "--porcelain") or "").strip())
+
+
+def local_clone(
+    spec: str, root: Path, ref: str | None, *, cache_dir: Path,
+    submodules: WithSubmodules | None = None,
+) -> ResolvedSource:
+    """What Copier renders of the local working tree ``root`` at ``HEAD``: a clone of it,
+    checked out; when the working tree has edits (``git status --porcelain`` says
+    anything), its ``HEAD`` is first a commit of them (``git add -A`` of the working
+    tree, then a commit by ``Copier <copier@copier>``, :data:`DRAFT_MESSAGE`).
+
+    That commit's hash, part of ``_commit``, depends on its time, as Copier's does: both
+    are equal when made in the same second (or with the same ``GIT_AUTHOR_DATE`` and
+    ``GIT_COMMITTER_DATE``, which this commit takes from the caller as Copier's does).
+    Files Git ignores are left out, as in Copier's clone. The folder is temporary (the
+    commit is made anew each time)."""
+    drafts = cache_dir / "git" / "drafts"
+    try:
+        drafts.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SourceError(f"cannot use the cache {drafts}: {exc.strerror}") from None
+    tree = Path(tempfile.mkdtemp(prefix="draft-", dir=drafts))
+    try:
+        dirty = _clone_with_edits(root, tree, submodules)
+        commit = git_output("-C", str(tree), "rev-parse", "HEAD")
+        found = describe(tree)
+    except BaseException:  # Git failed, is missing, too slow, or the command was stopped
+        shutil.rmtree(tree, ignore_errors=True)
+        raise
+    return ResolvedSource(
+        spec=spec, path=tree, url=str(root), ref=ref, commit=commit.strip() if commit else None,
+        describe=found, temporary=True, warnings=(DRAFT_WARNING,) if dirty else (),
+    )
+
+
+def _clone_with_edits(root: Path, tree: Path, submodules: WithSubmodules | None) -> bool:
+    """Clone ``root`` into ``tree`` and check it out as :func:`local_clone` says; whether
+    it had edits. :class:`SourceError` when Git fails."""
+    gitdir = ["--git-dir", str(tree / ".git")]
+    failure = git_failure("clone", "--no-checkout", "--quiet", "--", str(root), str(tree))
+    dirty = failure is None and _is_dirty(root)
+    if dirty:
+        failure = (
+            git_failure(*gitdir, "--work-tree", str(root), "add", "-A")
+            or git_failure(*gitdir, "--work-tree", str(root), "commit", "--quiet", "-m",
+                           DRAFT_MESSAGE, "--no-verify", "--no-gpg-sign",
+                           env=DRAFT_IDENTITY, kept=COMMIT_DATES)
+        )
+    failure = failure or git_failure("-C", str(tree), "-c", "advice.detachedHead=false",
+                                     "checkout", "--quiet", "-f", "HEAD")
+    if failure is None and submodules is not None and _has_submodules(tree) and submodules(tree):
+        failure = _update_submodules(tree)
+    if failure is not None:
+        raise SourceError(f"cannot clone {root}: {failure}")
+    return dirty
+
+
+def _has_submodules(tree: Path) -> bool:
+    return (tree / ".gitmodules").is_file()
+
+
+def _update_submodules(tree: Path) -> str | None:
+    """Check out the submodules of the checkout ``tree`` as Copier does; why not, or None."""
+    return (
+        git_failure("-C", str(tree), "submodule", "sync", "--quiet", "--recursive")
+        or git_failure("-C", str(tree), "submodule", "update", "--quiet", "--checkout",
+                       "--init", "--recursive", "--force", timeout=NETWORK_SECONDS)
     )
 
 
@@ -318,7 +420,10 @@ class CachedRepository:
                 raise SourceError(f"cannot clone {self.shown}: {failure}")
             os.rename(target, self.mirror)
 
-    def resolve(self, spec: str, ref: str | None, *, prereleases: bool) -> ResolvedSource:
+    def resolve(
+        self, spec: str, ref: str | None, *, prereleases: bool,
+        submodules: WithSubmodules | None = None,
+    ) -> ResolvedSource:
         commit = self._held_fixed_ref(ref)
         if commit is None:
             self.warnings = self.fetch()
@@ -331,6 +436,8 @@ class CachedRepository:
         else:
             ref_used = ref or "HEAD"
         tree = self.checkout(commit)
+        if submodules is not None and _has_submodules(tree) and submodules(tree):
+            tree = self.checkout(commit, submodules=True)
         is_tag = f"refs/tags/{ref_used}" in self._refs_named(ref_used)
         return ResolvedSource(
             spec=spec, path=tree, url=self.url, ref=ref, commit=commit,
@@ -380,9 +487,11 @@ class CachedRepository:
         output = done.stdout.strip() if done.returncode == 0 else ""
         return output if re.fullmatch(r"[0-9a-f]{40,64}", output) else None
 
-    def checkout(self, commit: str) -> Path:
-        """The cached checkout of ``commit`` (a clone of the mirror, tags included)."""
-        tree = self.trees / f"{self.key}-{commit}"
+    def checkout(self, commit: str, *, submodules: bool = False) -> Path:
+        """The cached checkout of ``commit`` (a clone of the mirror, tags included), with
+        its submodules checked out when asked (their relative addresses taken relative to
+        the repository's, not the mirror's)."""
+        tree = self.trees / f"{self.key}-{commit}{'-submodules' if submodules else ''}"
         if not (tree / ".git").is_dir():
             self.trees.mkdir(parents=True, exist_ok=True)
             with _staging(self.trees) as staging:
@@ -393,6 +502,10 @@ class CachedRepository:
                     or git_failure("-C", str(target), "-c", "advice.detachedHead=false",
                                     "checkout", "--quiet", "--detach", commit)
                 )
+                if failure is None and submodules:
+                    failure = (git_failure("-C", str(target), "remote", "set-url", "origin",
+                                           self.url)
+                               or _update_submodules(target))
                 if failure is not None:
                     raise SourceError(f"cannot check out {commit[:12]} of {self.shown}: {failure}")
                 os.rename(target, tree)

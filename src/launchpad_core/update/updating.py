@@ -204,8 +204,7 @@ def prepare_update(lp: Launchpad, project: Path, record: ProjectRecord,
     with template_repository(project, record, cache) as repo:
         current = _recorded_commit(record)
         target = request.to or _latest(repo)
-        old, new = (repo.checkout(repo.commit_of(ref, missing=record.missing()))
-                    for ref in (current, target))
+        old, new = (_checkout(repo, ref, record) for ref in (current, target))
         where = {"project": project, "record": record, "request": request}
         old_t = _load_version(lp, old, **where)
         new_t = _load_version(lp, new, **where)
@@ -224,6 +223,15 @@ def prepare_update(lp: Launchpad, project: Path, record: ProjectRecord,
     plan = plan_update(project, files_by_path(old_files), files_by_path(new_files),
                        answers_path=record.path, conflict=request.conflict)
     return Update(plan, current, target, repo.warnings)
+
+
+def _checkout(repo: CachedRepository, ref: str, record: ProjectRecord) -> Path:
+    """The checkout of ``ref``; a Copier template's with its submodules, as Copier's."""
+    commit = repo.commit_of(ref, missing=record.missing())
+    tree = repo.checkout(commit)
+    if record.format == "copier" and (tree / ".gitmodules").is_file():
+        tree = repo.checkout(commit, submodules=True)
+    return tree
 
 
 def _latest(repo: CachedRepository) -> str:
