@@ -148,10 +148,11 @@ def push(work: Path, url: str, credentials: Credentials) -> None:
 
 
 def run(work: Path, *args: str, credentials: Credentials | None = None,
-        timeout: float = TIMEOUT_SECONDS) -> str:
-    """Git with ``args`` in ``work`` (see :func:`environment`); its output, or
-    :func:`failure`'s error."""
-    env = environment(work, credentials)
+        timeout: float = TIMEOUT_SECONDS, protocols: str = "http:https",
+        extra: dict[str, str] | None = None) -> str:
+    """Git with ``args`` in ``work`` (see :func:`environment`, plus ``extra`` variables such
+    as a commit's identity); its output, or :func:`failure`'s error."""
+    env = environment(work, credentials, protocols=protocols) | (extra or {})
     try:
         done = subprocess.run(
             ["git", "-c", "core.fsmonitor=false", "-c", "commit.gpgsign=false",
@@ -166,17 +167,20 @@ def run(work: Path, *args: str, credentials: Credentials | None = None,
     return done.stdout
 
 
-def environment(work: Path, credentials: Credentials | None = None) -> dict[str, str]:
+def environment(work: Path, credentials: Credentials | None = None, *,
+                protocols: str = "http:https") -> dict[str, str]:
     """The process's environment less git's own variables and configuration: no global or
     system settings, hooks or credential helpers, never a prompt, and no transport but
     HTTP(S) (no ``file://`` or SSH, even by redirect or submodule). ``credentials``
     become an ``http.extraHeader`` set here (never in arguments or URLs). Redirects are
-    off: neither the header nor a fetch may follow one to another host."""
+    off: neither the header nor a fetch may follow one to another host. ``protocols``
+    is ``file`` only for a repository the worker made itself (:func:`clone`'s
+    ``local``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
                 "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": "",
                 "GIT_CEILING_DIRECTORIES": str(work.parent), "LC_ALL": "C",
-                "HOME": str(work), "GIT_ALLOW_PROTOCOL": "http:https"})
+                "HOME": str(work), "GIT_ALLOW_PROTOCOL": protocols})
     config = {"http.followRedirects": "false"}
     if credentials is not None:
         config["http.extraHeader"] = credentials.header()
@@ -212,9 +216,12 @@ def failure(command: str, stderr: str) -> GitPushError:
 
 
 # -- project updates: a clone, one commit on a branch, its patch -------------------------
-def clone(url: str, dest: Path, credentials: Credentials | None = None) -> None:
-    """Clone ``url`` (a forge's, or a local bare repository) into the new folder ``dest``."""
-    run(dest.parent, "clone", "-q", "--no-hardlinks", url, str(dest), credentials=credentials)
+def clone(url: str, dest: Path, credentials: Credentials | None = None, *,
+          local: bool = False) -> None:
+    """Clone ``url`` (a forge's over HTTP(S), or with ``local`` a bare repository the
+    worker made itself) into the new folder ``dest``."""
+    run(dest.parent, "clone", "-q", "--no-hardlinks", url, str(dest), credentials=credentials,
+        protocols="file" if local else "http:https")
 
 
 def head(work: Path) -> str:

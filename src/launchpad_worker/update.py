@@ -313,7 +313,7 @@ class Update:
         with contextlib.closing(self.ctx.storage.open(archive, "tar.gz")) as stream:
             commit_archive(stream, bare, message="Generated\n", author=Author(
                 "launchpad", self.plan.email, self.plan.created_at))
-        clone(str(bare), work)
+        clone(str(bare), work, local=True)
         return head(work)
 
     def _merge(self, work: Path, *, apply: bool = True) -> UpdateOutcome:
