@@ -34,12 +34,12 @@ import sqlalchemy as sa
 
 from launchpad_web.jobs import leases
 from launchpad_web.jobs.models import EventKind, GenerationJob, JobStatus, Leased
-from launchpad_web.projects.models import Project
+from launchpad_web.projects.models import Project, ProjectCheck
 from launchpad_web.publishing.models import PublishJob
 from launchpad_web.sources.models import ImportJob
 from launchpad_web.templates.models import TemplateRecord
 from launchpad_web.updates import checks
-from launchpad_web.updates.models import ProjectCheck, UpdateJob
+from launchpad_web.updates.models import UpdateJob
 
 from .context import WorkerContext
 from .following import poll_followed

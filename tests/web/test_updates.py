@@ -27,7 +27,8 @@ from launchpad_core.sources.loading import write_directory
 from launchpad_core.update.merging import files_by_path, plan_update
 from launchpad_core.update.project_writes import apply_plan
 from launchpad_web.billing.models import Plan
-from launchpad_web.updates.models import ProjectCheck, UpdateJob
+from launchpad_web.projects.models import ProjectCheck
+from launchpad_web.updates.models import UpdateJob
 from launchpad_worker.context import WorkerContext
 from launchpad_worker.sweeper import sweep
 from launchpad_worker.update import UpdateRunner

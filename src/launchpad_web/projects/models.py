@@ -45,3 +45,19 @@ class Project(HasId, Base):
     )
     destination: Mapped[str | None] = mapped_column(sa.String(2048))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ProjectCheck(HasId, Base):
+    """Whether updating ``project_id`` to ``target_version`` would conflict (NULL: being
+    computed); written by the worker (:mod:`launchpad_web.updates.checks`), read by the
+    fleet."""
+
+    __tablename__ = "project_checks"
+    __table_args__ = (sa.UniqueConstraint("project_id", "target_version"),)
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("projects.id", ondelete="CASCADE"))
+    target_version: Mapped[int]
+    would_conflict: Mapped[bool | None]
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    checked_at: Mapped[datetime | None]

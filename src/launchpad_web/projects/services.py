@@ -21,9 +21,8 @@ from ..teams.access import team_role
 from ..templates.access import visible_to as template_visible_to
 from ..templates.models import TemplateRecord
 from ..templates.services import decode_cursor, encode_cursor
-from ..updates.models import ProjectCheck
 from .access import in_fleet, may_delete, visible_to
-from .models import Project
+from .models import Project, ProjectCheck
 from .schemas import FleetRow, FleetView, Maker, ProjectPage, ProjectView, VersionCount
 
 PAGE_DEFAULT = 20

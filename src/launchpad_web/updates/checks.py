@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .models import ProjectCheck
+from ..projects.models import ProjectCheck
 
 
 def record(db: Session, project_id: uuid.UUID, target_version: int, *,

@@ -15,13 +15,12 @@ NULL while a worker computes it.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, HasId, HasTimestamps, utc_now
+from ..db import Base, HasId, HasTimestamps
 from ..jobs.models import Leased
 
 
@@ -52,18 +51,3 @@ class UpdateJob(Leased, HasId, HasTimestamps, Base):
     branch: Mapped[str | None] = mapped_column(sa.String(255))
     commit_sha: Mapped[str | None] = mapped_column(sa.String(64))
     change_url: Mapped[str | None] = mapped_column(sa.String(1024))
-
-
-class ProjectCheck(HasId, Base):
-    """Whether updating ``project_id`` to ``target_version`` would conflict (NULL: being
-    computed); written by the worker, read by the fleet."""
-
-    __tablename__ = "project_checks"
-    __table_args__ = (sa.UniqueConstraint("project_id", "target_version"),)
-
-    project_id: Mapped[uuid.UUID] = mapped_column(
-        sa.ForeignKey("projects.id", ondelete="CASCADE"))
-    target_version: Mapped[int]
-    would_conflict: Mapped[bool | None]
-    created_at: Mapped[datetime] = mapped_column(default=utc_now)
-    checked_at: Mapped[datetime | None]
