@@ -12,20 +12,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pluggy
 
 from .errors import DefinitionError, Problem, UntrustedCodeError
-from .model import resolution as answers_module
-from .model import validation
 from .model.answers import Answers
 from .model.output import RenderedFile
-from .model.template import Template, TrustedEnvOptions
+from .model.template import Template
 from .plugins.manager import Hooks, make_plugin_manager
-from .render import rendering
+from .render import rendering, validation
+from .render import resolution as answers_module
 from .render.compile_cache import DEFAULT_MAX_BYTES
 from .render.engine import Engine
 from .render.limits import Limits
+from .render.trust import refuse_untrusted, trusting
 
 
 class Launchpad:
@@ -102,8 +101,7 @@ class Launchpad:
         ``format`` (``launchpad``, ``copier``, ``cookiecutter`` ...) picks the kind of
         template in a directory that holds several.
         """
-        from .importers.importing import without_tasks
-        from .sources.loading import load_source
+        from .importers.importing import load_source, without_tasks
 
         template = load_source(
             Path(source), launchpad=self, trusted=trusted, skip_tasks=skip_tasks, format=format
@@ -169,41 +167,6 @@ class Launchpad:
             extra_context=self.hooks.render_context(template=template, answers=answers),
             progress=progress,
             skipped=skipped,
-        )
-
-
-def executable_parts(template: Template) -> list[str]:
-    """What in ``template`` would run code (tasks, hooks, Jinja extensions)."""
-    return [
-        name
-        for name in ("tasks", "jinja_extensions")
-        if getattr(template.settings, name, None)
-    ]
-
-
-def trusting(template: Template) -> Template:
-    """``template`` with its ``jinja_extensions`` loaded by the engine, the way
-    Copier and Cookiecutter load them: only ever for a template the local user
-    trusts (the hosted service never calls this)."""
-    settings = template.settings
-    if not settings.jinja_extensions or isinstance(settings.envops, TrustedEnvOptions):
-        return template
-    from .render.template_tasks import code_directory
-
-    envops = TrustedEnvOptions(
-        **attrs.asdict(settings.envops, recurse=False),
-        extensions=settings.jinja_extensions,
-        code_root=code_directory(template),
-    )
-    return attrs.evolve(template, settings=attrs.evolve(settings, envops=envops))
-
-
-def refuse_untrusted(template: Template, *, trusted: bool) -> None:
-    parts = executable_parts(template)
-    if parts and not trusted:
-        raise UntrustedCodeError(
-            f"the template would run code ({', '.join(parts)}); "
-            "refused unless it is trusted (--trust on the command line)"
         )
 
 

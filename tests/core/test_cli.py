@@ -259,7 +259,7 @@ def test_schema_prints_a_valid_json_schema(capsys: pytest.CaptureFixture[str]) -
 def test_plugins_lists_the_built_in_plugins(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "plugins")
     assert code == 0
-    assert "launchpad_core.model.default_types: launchpad_variable_types" in out.splitlines()
+    assert "launchpad_core.plugins.default_types: launchpad_variable_types" in out.splitlines()
 
 
 def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from launchpad_core.importers.importing import import_template, with_destination
+from launchpad_core.importers.template_tasks import run_tasks, run_tasks_before
 from launchpad_core.launchpad import Launchpad
 from launchpad_core.model.template import Template
 from launchpad_core.render.sinks import DirectorySink
-from launchpad_core.render.template_tasks import run_tasks, run_tasks_before
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from launchpad_core.sources.loading import load_source
+from launchpad_core.importers.importing import load_source
 
 from .conftest import assert_same_tree, render_with_launchpad, run_cookiecutter, run_copier
 

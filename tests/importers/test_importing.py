@@ -13,9 +13,9 @@ from launchpad_core.importers.importing import (
     template_importers,
     with_destination,
 )
+from launchpad_core.importers.template_tasks import TaskError, extension_path, run_tasks
 from launchpad_core.model.serialization import structure_template, unstructure_template
 from launchpad_core.model.template import Template
-from launchpad_core.render.template_tasks import TaskError, extension_path, run_tasks
 
 from .conftest import write_tree
 

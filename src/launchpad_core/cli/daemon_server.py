@@ -34,7 +34,7 @@ from .daemon import (
 PRELOAD = (
     "jinja2.sandbox", "launchpad_core.launchpad", "launchpad_core.render.rendering",
     "launchpad_core.render.engine", "launchpad_core.render.compile_cache",
-    "launchpad_core.model.validation", "launchpad_core.render.sinks",
+    "launchpad_core.render.validation", "launchpad_core.render.sinks",
     "launchpad_core.sources.loading", "launchpad_core.model.serialization",
     "launchpad_core.importers.importing", "launchpad_core.importers.cache", "yaml", "pathspec",
 )

@@ -379,7 +379,7 @@ def _tasks_before(args: argparse.Namespace, lp: Launchpad, template: Template,
     """Run the ``before`` tasks (directory output only): they may change the answers."""
     if args.format != "dir" or not template.settings.tasks:
         return template, answers
-    from ..render.template_tasks import run_tasks_before
+    from ..importers.template_tasks import run_tasks_before
 
     return run_tasks_before(template, answers, args.dest, trusted=args.trust, launchpad=lp)
 
@@ -387,7 +387,7 @@ def _tasks_before(args: argparse.Namespace, lp: Launchpad, template: Template,
 def _run_tasks(args: argparse.Namespace, lp: Launchpad, template: Template, answers: Answers,
                stage: str) -> None:
     if args.format == "dir" and template.settings.tasks:
-        from ..render.template_tasks import run_tasks
+        from ..importers.template_tasks import run_tasks
 
         run_tasks(template, answers, args.dest, stage=stage, trusted=args.trust, launchpad=lp)
 

@@ -57,7 +57,7 @@ class CookiecutterImporter:
         import shutil
         import tempfile
 
-        from ..render.template_tasks import run_script
+        from .template_tasks import run_script
 
         with tempfile.TemporaryDirectory(prefix="cookiecutter") as tmp:
             copy = Path(tmp) / Path(path).resolve().name

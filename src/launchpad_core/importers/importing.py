@@ -10,6 +10,7 @@ understands sits in ``settings.origin`` and is read back by the importer's
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -17,6 +18,13 @@ import attrs
 
 from ..errors import DefinitionError, LoadError
 from ..model.template import Template
+from ..sources.loading import (
+    DIRECTORY_DEFINITIONS,
+    directory_definition,
+    load_directory,
+    read_data,
+)
+from .cache import ImportCache
 
 if TYPE_CHECKING:
     from ..launchpad import Launchpad
@@ -246,3 +254,45 @@ def with_destination(
     origin = {**template.settings.origin, "destination": str(destination)}
     bound = attrs.evolve(template, settings=attrs.evolve(template.settings, origin=origin))
     return importer.bind_destination(bound, Path(destination))
+
+
+def load_source(
+    source: Path,
+    *,
+    launchpad: Launchpad,
+    trusted: bool,
+    skip_tasks: bool = False,
+    format: str | None = None,
+) -> Template:
+    """The template at ``source``; ``format`` (``launchpad`` or an importer's name)
+    chooses for a directory that holds more than one kind of template."""
+    if source.is_file():
+        if format not in (None, "launchpad"):
+            raise LoadError(f"{source} is a definition file, not a {format} template")
+        from ..model.serialization import structure_template
+
+        return structure_template(read_data(source, launchpad.engine.limits.max_definition_bytes))
+    if not source.is_dir():
+        raise LoadError(f"not found: {source}")
+    if format in (None, "launchpad") and directory_definition(source) is not None:
+        return load_directory(source, max_bytes=launchpad.engine.limits.max_definition_bytes)
+    if format == "launchpad":
+        raise LoadError(f"{source} has no {' or '.join(DIRECTORY_DEFINITIONS)}")
+    importers = launchpad.hooks.template_importers()
+    if format is not None:
+        importers = {format: named_importer(format, launchpad=launchpad)}
+    for importer in importers.values():
+        if importer.detect(source):
+            build = functools.partial(
+                load_with, importer, source, trusted=trusted, skip_tasks=skip_tasks
+            )
+            if launchpad.import_cache_dir is None:
+                return build()
+            cache = ImportCache(launchpad.import_cache_dir)
+            return cache.load(source, importer, trusted=trusted, skip_tasks=skip_tasks, build=build)
+    if format is not None:
+        raise LoadError(f"{source} is not a {format} template")
+    raise LoadError(
+        f"{source} has no launchpad.yml and no importer recognises it "
+        "(looked for Copier and Cookiecutter templates)"
+    )

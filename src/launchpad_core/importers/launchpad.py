@@ -1,7 +1,7 @@
 """Default plugin: a LaunchPad template directory (``launchpad.yml`` beside a file tree)
 as one definition, the JSON the hosted API takes (``launchpad import launchpad DIR``).
 
-Rendering reads such a directory directly (:func:`launchpad_core.sources.loading.load_source`);
+Rendering reads such a directory directly (:func:`launchpad_core.importers.importing.load_source`);
 this importer is what turns it into a single file to keep, review or upload.
 """
 

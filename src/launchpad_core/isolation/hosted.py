@@ -18,12 +18,13 @@ from typing import Any
 import attrs
 
 from ..errors import AnswersError, DefinitionError, Problem
-from ..launchpad import Launchpad, default_launchpad, executable_parts
+from ..launchpad import Launchpad, default_launchpad
 from ..model.answers import Answers
 from ..model.output import RenderedFile
 from ..model.template import Template
 from ..render.limits import Limits
 from ..render.rendering import SkippedFile
+from ..render.trust import executable_parts
 
 
 def _launchpad(limits: Limits | None) -> Launchpad:

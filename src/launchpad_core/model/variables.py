@@ -1,6 +1,6 @@
 """Variable types: how an answer is coerced, shown and described in JSON Schema.
 
-The built-in types are registered by :mod:`launchpad_core.model.default_types`
+The built-in types are registered by :mod:`launchpad_core.plugins.default_types`
 through the ``launchpad_variable_types`` hook, like any plugin's types.
 Answers arrive either as text (``-d key=value`` on the CLI, a prompt) or as
 JSON (the HTTP API); ``coerce`` receives which.

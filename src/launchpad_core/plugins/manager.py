@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from .generators import FileGenerator
 
 DEFAULT_PLUGINS = (
-    "launchpad_core.model.default_types",
+    "launchpad_core.plugins.default_types",
     "launchpad_core.plugins.billing",
     "launchpad_core.importers.copier",
     "launchpad_core.importers.cookiecutter",

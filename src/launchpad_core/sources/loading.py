@@ -10,7 +10,6 @@ rendering a cached import needs neither.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import stat
@@ -18,57 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LoadError
-from ..importers.cache import ImportCache
-from ..importers.importing import load_with, named_importer
 from ..model.template import FileSpec, Template
 
 if TYPE_CHECKING:
-    from ..launchpad import Launchpad
+    pass
 
 DIRECTORY_DEFINITIONS = ("launchpad.yml", "launchpad.yaml", "launchpad.json")
 _SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
-
-
-def load_source(
-    source: Path,
-    *,
-    launchpad: Launchpad,
-    trusted: bool,
-    skip_tasks: bool = False,
-    format: str | None = None,
-) -> Template:
-    """The template at ``source``; ``format`` (``launchpad`` or an importer's name)
-    chooses for a directory that holds more than one kind of template."""
-    if source.is_file():
-        if format not in (None, "launchpad"):
-            raise LoadError(f"{source} is a definition file, not a {format} template")
-        from ..model.serialization import structure_template
-
-        return structure_template(read_data(source, launchpad.engine.limits.max_definition_bytes))
-    if not source.is_dir():
-        raise LoadError(f"not found: {source}")
-    if format in (None, "launchpad") and _directory_definition(source) is not None:
-        return load_directory(source, max_bytes=launchpad.engine.limits.max_definition_bytes)
-    if format == "launchpad":
-        raise LoadError(f"{source} has no {' or '.join(DIRECTORY_DEFINITIONS)}")
-    importers = launchpad.hooks.template_importers()
-    if format is not None:
-        importers = {format: named_importer(format, launchpad=launchpad)}
-    for importer in importers.values():
-        if importer.detect(source):
-            build = functools.partial(
-                load_with, importer, source, trusted=trusted, skip_tasks=skip_tasks
-            )
-            if launchpad.import_cache_dir is None:
-                return build()
-            cache = ImportCache(launchpad.import_cache_dir)
-            return cache.load(source, importer, trusted=trusted, skip_tasks=skip_tasks, build=build)
-    if format is not None:
-        raise LoadError(f"{source} is not a {format} template")
-    raise LoadError(
-        f"{source} has no launchpad.yml and no importer recognises it "
-        "(looked for Copier and Cookiecutter templates)"
-    )
 
 
 def read_data(path: Path, max_bytes: int) -> Any:
@@ -132,7 +87,7 @@ def with_git_origin(template: Template, root: Path, *, source: str | None = None
     return attrs.evolve(template, settings=attrs.evolve(template.settings, origin=origin))
 
 
-def _directory_definition(root: Path) -> Path | None:
+def directory_definition(root: Path) -> Path | None:
     return next((root / n for n in DIRECTORY_DEFINITIONS if (root / n).is_file()), None)
 
 
@@ -144,7 +99,7 @@ def load_directory(root: Path, *, max_bytes: int) -> Template:
     """
     from ..model.serialization import structure_template
 
-    definition_path = _directory_definition(root)
+    definition_path = directory_definition(root)
     assert definition_path is not None
     data = read_data(definition_path, max_bytes) or {}
     if not isinstance(data, dict):

@@ -25,8 +25,8 @@ from ..errors import LaunchpadError
 from ..importers.importing import with_destination
 from ..launchpad import Launchpad
 from ..model.answers import Answers
-from ..model.resolution import Ask
 from ..model.template import Template
+from ..render.resolution import Ask
 from ..sources.git import git_output, reason, run_git
 from ..sources.loading import with_git_origin
 from ..sources.repositories import CachedRepository, Release, cached_repository, git_url

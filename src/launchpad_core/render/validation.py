@@ -11,12 +11,12 @@ import re
 from collections.abc import Iterator, Mapping
 
 from ..errors import LaunchpadError, Problem
-from ..render import regexes
-from ..render.engine import Engine
-from ..render.paths import check_link_target, check_output_path
-from ..render.rendering import globs
-from .template import NAME_PATTERN, FileSpec, Settings, Template, Variable, is_valid_base64
-from .variables import VariableType
+from ..model.template import NAME_PATTERN, FileSpec, Settings, Template, Variable, is_valid_base64
+from ..model.variables import VariableType
+from . import regexes
+from .engine import Engine
+from .paths import check_link_target, check_output_path
+from .rendering import globs
 
 _NAME = re.compile(NAME_PATTERN)
 

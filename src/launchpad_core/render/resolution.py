@@ -17,11 +17,11 @@ from typing import Any, Protocol
 import attrs
 
 from ..errors import AnswersError, LaunchpadError, Problem, RegexTimeoutError
-from ..render import regexes
-from ..render.engine import Engine
-from .answers import Answers
-from .template import Template, Variable
-from .variables import Merge, VariableType
+from ..model.answers import Answers
+from ..model.template import Template, Variable
+from ..model.variables import Merge, VariableType
+from . import regexes
+from .engine import Engine
 
 
 class Ask(Protocol):

@@ -22,11 +22,8 @@ changed, for the files and the later tasks.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import functools
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,9 +34,10 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..errors import LaunchpadError, UntrustedCodeError
-from ..importers.importing import with_destination
 from ..model.answers import Answers
 from ..model.template import FileSpec, Template
+from ..render.trust import code_directory, trusting
+from .importing import with_destination
 
 if TYPE_CHECKING:
     from ..launchpad import Launchpad
@@ -170,26 +168,6 @@ def _pinned(template: Template, folder: str, rendered: str) -> Template:
     return attrs.evolve(template, files=files, settings=settings)
 
 
-def code_directory(template: Template) -> str | None:
-    """A directory holding the template's own modules (``settings.code_files`` but the
-    hook scripts) at their paths, written once per process; None when it has none.
-    Only for trusted templates: the extensions that load from it are executed code."""
-    scripts = {t.get("script") for t in template.settings.tasks}
-    modules = tuple((f.path, f.data) for f in template.settings.code_files if f.path not in scripts)
-    return _written(modules) if modules else None
-
-
-@functools.cache
-def _written(modules: tuple[tuple[str, bytes], ...]) -> str:
-    root = tempfile.mkdtemp(prefix="launchpad-code-")
-    atexit.register(shutil.rmtree, root, ignore_errors=True)
-    for path, data in modules:
-        target = Path(root, path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-    return root
-
-
 @contextlib.contextmanager
 def extension_path(template: Template) -> Iterator[tuple[str, ...]]:
     """The template's Jinja extensions, with its own modules importable meanwhile.
@@ -247,8 +225,7 @@ def _render_script(
 ) -> tuple[str, Answers]:
     """A hook script rendered as Cookiecutter renders it, and the answers with what the
     rendering changed in the ``context_name`` mapping (``cookiecutter.update(...)``)."""
-    from ..launchpad import trusting
-    from .rendering import render_context
+    from ..render.rendering import render_context
 
     trusted = trusting(template)
     extra = lp.hooks.render_context(template=trusted, answers=answers)

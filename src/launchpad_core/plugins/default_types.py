@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..plugins.hookspecs import hookimpl
-from .variables import BUILTIN_VARIABLE_TYPES, VariableType
+from ..model.variables import BUILTIN_VARIABLE_TYPES, VariableType
+from .hookspecs import hookimpl
 
 
 @hookimpl
