@@ -1,0 +1,90 @@
+// The builder's file editor: CodeMirror 6 with Jinja highlighting and the
+// service's validation problems shown at their line (lint gutter, F8 to the next,
+// Ctrl-Shift-M for the list). Built by build.py into
+// src/launchpad_web/pages/static/vendor/editor.js (an IIFE, no module loader);
+// builder.js loads it after the page and calls window.LaunchpadEditor.create.
+// Tab is left to move the focus (no indentWithTab), so the keyboard never gets stuck.
+import { Annotation, Compartment, EditorState } from "@codemirror/state";
+import { EditorView, keymap, lineNumbers, highlightActiveLine, drawSelection } from "@codemirror/view";
+import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
+import { StreamLanguage, syntaxHighlighting, HighlightStyle } from "@codemirror/language";
+import { jinja2 } from "@codemirror/legacy-modes/mode/jinja2";
+import { setDiagnostics, lintGutter, lintKeymap } from "@codemirror/lint";
+import { tags } from "@lezer/highlight";
+
+// Colours with at least 4.5:1 contrast on white (axe checks the page).
+const fromOutside = Annotation.define();  // a change builder.js made, not the person
+
+const jinjaStyle = HighlightStyle.define([
+  { tag: tags.keyword, color: "#7a1fa2", fontWeight: "bold" },
+  { tag: tags.variableName, color: "#0b5394" },
+  { tag: tags.atom, color: "#8a4b00" },
+  { tag: tags.number, color: "#8a4b00" },
+  { tag: tags.string, color: "#1d6b2f" },
+  { tag: tags.comment, color: "#5f6368", fontStyle: "italic" },
+  { tag: tags.operator, color: "#a4262c" },
+  { tag: tags.bracket, color: "#a4262c" },
+]);
+
+const theme = EditorView.theme({
+  "&": { border: "1px solid #767676", borderRadius: "4px", maxWidth: "100%", backgroundColor: "#fff" },
+  "&.cm-focused": { outline: "3px solid #1a56db", outlineOffset: "1px" },
+  ".cm-scroller": { fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace", minHeight: "16em", maxHeight: "32em" },
+  ".cm-gutters": { backgroundColor: "#f4f4f4", color: "#4a4a4a", borderRight: "1px solid #ccc" },
+  ".cm-activeLine": { backgroundColor: "#f0f4ff" },
+});
+
+function lineRange(doc, number) {
+  const line = doc.line(Math.max(1, Math.min(number, doc.lines)));
+  return { from: line.from, to: line.to };
+}
+
+function create(textarea, options) {
+  const editable = new Compartment();
+  const view = new EditorView({
+    parent: textarea.parentNode,
+    state: EditorState.create({
+      doc: textarea.value,
+      extensions: [
+        lineNumbers(), lintGutter(), history(), drawSelection(), highlightActiveLine(),
+        StreamLanguage.define(jinja2), syntaxHighlighting(jinjaStyle), theme,
+        EditorView.lineWrapping,
+        keymap.of([...defaultKeymap, ...historyKeymap, ...lintKeymap]),
+        editable.of(EditorView.editable.of(true)),
+        EditorView.contentAttributes.of(options.attributes || {}),
+        EditorView.updateListener.of((update) => {
+          if (update.docChanged && !update.transactions.every((t) => t.annotation(fromOutside))) {
+            options.onChange(update.state.doc.toString());
+          }
+        }),
+      ],
+    }),
+  });
+  textarea.parentNode.insertBefore(view.dom, textarea);
+  textarea.remove();
+  return {
+    view,
+    get: () => view.state.doc.toString(),
+    set(value) {
+      if (value === view.state.doc.toString()) { return; }
+      view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: value },
+        annotations: fromOutside.of(true) });
+    },
+    setEditable(on) { view.dispatch({ effects: editable.reconfigure(EditorView.editable.of(on)) }); },
+    // problems: [{line, message}] (line 1-based, or null: the whole first line)
+    setProblems(problems) {
+      const doc = view.state.doc;
+      view.dispatch(setDiagnostics(view.state, problems.map((p) => ({
+        ...lineRange(doc, p.line || 1), severity: "error", message: p.message }))));
+      view.contentDOM.setAttribute("aria-invalid", problems.length ? "true" : "false");
+    },
+    gotoLine(number) {
+      const range = lineRange(view.state.doc, number);
+      view.dispatch({ selection: { anchor: range.from, head: range.to }, scrollIntoView: true });
+      view.focus();
+    },
+    focus: () => view.focus(),
+  };
+}
+
+window.LaunchpadEditor = { create };
