@@ -48,7 +48,7 @@ function create(textarea, options) {
       extensions: [
         lineNumbers(), lintGutter(), history(), drawSelection(), highlightActiveLine(),
         StreamLanguage.define(jinja2), syntaxHighlighting(jinjaStyle), theme,
-        EditorView.lineWrapping,
+        EditorView.lineWrapping, EditorView.cspNonce.of(options.nonce || ""),
         keymap.of([...defaultKeymap, ...historyKeymap, ...lintKeymap]),
         editable.of(EditorView.editable.of(true)),
         EditorView.contentAttributes.of(options.attributes || {}),

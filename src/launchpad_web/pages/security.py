@@ -2,7 +2,10 @@
 
 :class:`PageHeaders` gives every response outside ``/api`` a strict
 Content-Security-Policy (scripts, styles, images, forms and connections only from
-this origin, no inline script, ``frame-ancestors 'none'``) and its companions.
+this origin, no inline script, ``frame-ancestors 'none'``) and its companions. A page
+that needs a ``<style>`` element made by script (the builder's CodeMirror editor,
+whose styles are generated at run time) calls :func:`style_nonce`: that response's
+``style-src`` then also admits elements carrying that fresh nonce; scripts never.
 
 :class:`FormToken`: every page form carries a hidden ``csrf_token``. For a signed-in
 browser it is the session's CSRF token (the very one the API takes in
@@ -45,6 +48,13 @@ def is_page(req: falcon.Request) -> bool:
     return not any(req.path == p or req.path.startswith(f"{p}/") for p in MACHINE_PATHS)
 
 
+def style_nonce(req: falcon.Request) -> str:
+    """A nonce for this response's script-made ``<style>`` elements (one per request)."""
+    if "style_nonce" not in req.context:
+        req.context.style_nonce = secrets.token_urlsafe(18)
+    return req.context.style_nonce
+
+
 class PageHeaders:
     """Security headers on every page (not on ``/api``, whose answers are JSON).
     ``form_targets``: origins forms may reach besides this one (a form's redirect
@@ -58,7 +68,11 @@ class PageHeaders:
                          req_succeeded: bool) -> None:
         if not is_page(req):
             return
-        resp.set_header("Content-Security-Policy", self.policy)
+        policy = self.policy
+        if "style_nonce" in req.context:
+            policy = policy.replace("style-src 'self'",
+                                    f"style-src 'self' 'nonce-{req.context.style_nonce}'")
+        resp.set_header("Content-Security-Policy", policy)
         resp.set_header("X-Frame-Options", "DENY")
         resp.set_header("X-Content-Type-Options", "nosniff")
         resp.set_header("Referrer-Policy", "same-origin")
