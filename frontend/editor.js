@@ -13,10 +13,24 @@ import { setDiagnostics, lintGutter, lintKeymap } from "@codemirror/lint";
 import { tags } from "@lezer/highlight";
 
 // Colours with at least 4.5:1 contrast on white (axe checks the page).
-const fromOutside = Annotation.define();  // a change builder.js made, not the person
+const fromOutside = Annotation.define();
+
+// Jinja as LaunchPad runs it: no line statements or line comments (the legacy mode
+// would take every Markdown heading "# ..." for one), so "#" outside a tag is text.
+const jinja = {
+  ...jinja2,
+  token(stream, state) {
+    if (!state.intag && !state.incomment && stream.peek() === "#") {
+      stream.next();
+      return null;
+    }
+    return jinja2.token(stream, state);
+  },
+};  // a change builder.js made, not the person
 
 const jinjaStyle = HighlightStyle.define([
   { tag: tags.keyword, color: "#7a1fa2", fontWeight: "bold" },
+  { tag: tags.tagName, color: "#7a1fa2" },
   { tag: tags.variableName, color: "#0b5394" },
   { tag: tags.atom, color: "#8a4b00" },
   { tag: tags.number, color: "#8a4b00" },
@@ -32,6 +46,11 @@ const theme = EditorView.theme({
   ".cm-scroller": { fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace", minHeight: "16em", maxHeight: "32em" },
   ".cm-gutters": { backgroundColor: "#f4f4f4", color: "#4a4a4a", borderRight: "1px solid #ccc" },
   ".cm-activeLine": { backgroundColor: "#f0f4ff" },
+  // The lint extension draws its marks as SVG data URLs, whose inline styles the
+  // page's CSP refuses (a console error); plain CSS marks instead.
+  ".cm-lint-marker-error": { content: "none", width: ".8em", height: ".8em", margin: ".3em .2em 0",
+    borderRadius: "50%", backgroundColor: "#c5221f" },
+  ".cm-lintRange-error": { backgroundImage: "none", textDecoration: "underline wavy #c5221f" },
 });
 
 function lineRange(doc, number) {
@@ -47,7 +66,7 @@ function create(textarea, options) {
       doc: textarea.value,
       extensions: [
         lineNumbers(), lintGutter(), history(), drawSelection(), highlightActiveLine(),
-        StreamLanguage.define(jinja2), syntaxHighlighting(jinjaStyle), theme,
+        StreamLanguage.define(jinja), syntaxHighlighting(jinjaStyle), theme,
         EditorView.lineWrapping, EditorView.cspNonce.of(options.nonce || ""),
         keymap.of([...defaultKeymap, ...historyKeymap, ...lintKeymap]),
         editable.of(EditorView.editable.of(true)),

@@ -2,10 +2,14 @@
 
 :class:`PageHeaders` gives every response outside ``/api`` a strict
 Content-Security-Policy (scripts, styles, images, forms and connections only from
-this origin, no inline script, ``frame-ancestors 'none'``) and its companions. A page
-that needs a ``<style>`` element made by script (the builder's CodeMirror editor,
-whose styles are generated at run time) calls :func:`style_nonce`: that response's
-``style-src`` then also admits elements carrying that fresh nonce; scripts never.
+this origin, no inline script, ``frame-ancestors 'none'``) and its companions.
+
+A page with a rich text editor (the builder's CodeMirror) calls :func:`style_nonce`;
+its response's policy then admits ``<style>`` elements carrying that fresh nonce (the
+editor generates its styles at run time) and style attributes (``style-src-attr
+'unsafe-inline'``: Chromium's own editing writes them when a selection over several
+lines is typed over). Scripts stay ``'self'`` only; every user-given text on the page
+is escaped, so no attribute of a visitor's making reaches the markup.
 
 :class:`FormToken`: every page form carries a hidden ``csrf_token``. For a signed-in
 browser it is the session's CSRF token (the very one the API takes in
@@ -49,7 +53,8 @@ def is_page(req: falcon.Request) -> bool:
 
 
 def style_nonce(req: falcon.Request) -> str:
-    """A nonce for this response's script-made ``<style>`` elements (one per request)."""
+    """A nonce for this response's script-made ``<style>`` elements (one per request);
+    the response's policy also admits style attributes (see the module docstring)."""
     if "style_nonce" not in req.context:
         req.context.style_nonce = secrets.token_urlsafe(18)
     return req.context.style_nonce
@@ -70,8 +75,9 @@ class PageHeaders:
             return
         policy = self.policy
         if "style_nonce" in req.context:
-            policy = policy.replace("style-src 'self'",
-                                    f"style-src 'self' 'nonce-{req.context.style_nonce}'")
+            policy = policy.replace(
+                "style-src 'self'", f"style-src 'self' 'nonce-{req.context.style_nonce}'; "
+                                    "style-src-attr 'unsafe-inline'")
         resp.set_header("Content-Security-Policy", policy)
         resp.set_header("X-Frame-Options", "DENY")
         resp.set_header("X-Content-Type-Options", "nosniff")
