@@ -211,8 +211,8 @@ def generated_archive_holds_the_bytes(b: Browser, template_id: str) -> None:
         assert archive.read("notes/hello.txt") == "héllo rocket".encode()
 
 
-def test_the_textarea_stays_when_the_editor_cannot_load(chromium: Any,  # noqa: F811
-                                                        base_url: str) -> None:
+def test_the_textarea_stays_when_the_editor_cannot_load(
+        chromium: Any, base_url: str) -> None:  # noqa: F811
     context = chromium.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
     b = Browser(context.new_page(), base_url, "builder-no-editor")
     sign_up(b, "no-editor@example.com")
