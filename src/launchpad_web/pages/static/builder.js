@@ -256,13 +256,13 @@
     var binary = !!file && file.encoding === "base64";
     $("b-binary").hidden = !binary;
     $("b-binary").textContent = binary ? "Binary file, " + byteSize(file.content) + " bytes: written as it is into generated " +
-      "projects, never rendered, not editable here (upload another file to replace it)." : "";
+      "projects, never rendered, not editable here (to replace it, delete it and upload another)." : "";
     $("b-content-field").hidden = binary || folder;
     if (binary || folder) { return; }
     editor.set(file.content || "");
     var errors = errorsOfFile(file);
     $("b-content-error").textContent = errors.map(function (e) { return e.message; }).join("\n");
-    editor.setProblems(errors.map(function (e) {
+    editor.setProblems(errors.filter(function (e) { return /\.content$/.test(e.field || ""); }).map(function (e) {
       var line = /^line (\d+)/.exec(e.message);
       return { line: line ? Number(line[1]) : null, message: e.message };
     }));
@@ -310,13 +310,11 @@
       var bytes = new Uint8Array(buffer);
       var text = null;
       try { text = new TextDecoder("utf-8", { fatal: true }).decode(bytes); } catch (e) { text = null; }
-      var spec = { path: path, content: text, render: true };
+      var spec = { path: path, content: text };
       if (text === null || text.indexOf("\u0000") >= 0) {
         var chunks = [];
         for (var i = 0; i < bytes.length; i += 0x8000) { chunks.push(String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000))); }
         spec = { path: path, content: btoa(chunks.join("")), encoding: "base64", render: false };
-      } else {
-        delete spec.render;
       }
       if (addEntry(spec)) { say("Added " + path + (spec.encoding ? " (binary, " + bytes.length + " bytes)." : " (text).")); }
     });
