@@ -217,6 +217,24 @@
     button.addEventListener("click", onClick);
     return button;
   }
+  // Drag and drop (the mouse's way; "Move to…" is the keyboard's): an entry dropped on
+  // a folder, or anywhere in a folder's list, goes into that folder; on the tree, to the top.
+  var DRAGGED = "application/x-launchpad-path";
+  function draggable(button, path) {
+    button.draggable = true;
+    button.addEventListener("dragstart", function (e) { e.dataTransfer.setData(DRAGGED, path); e.dataTransfer.effectAllowed = "move"; });
+  }
+  function dropTarget(node, folder) {
+    node.addEventListener("dragover", function (e) { if (e.dataTransfer.types.indexOf(DRAGGED) >= 0) { e.preventDefault(); } });
+    node.addEventListener("drop", function (e) {
+      var from = e.dataTransfer.getData(DRAGGED);
+      if (!from) { return; }
+      e.preventDefault();
+      e.stopPropagation();
+      var to = folder + baseName(from) + (from.slice(-1) === "/" ? "/" : "");
+      if (to !== from) { movePaths(from, to); }
+    });
+  }
   function renderFiles() {
     var list = $("b-files");
     var lists = { "": list };
@@ -226,8 +244,11 @@
       var button = treeItem(folder, entry >= 0 ? state.folder === null && state.file === entry : state.folder === folder,
         function () { if (entry >= 0) { select(entry, null); } else { select(-1, folder); } });
       button.append(badge("folder"));
+      draggable(button, folder);
+      dropTarget(button, folder);
       if (entry >= 0) { entryBadges(button, state.def.files[entry]); } else if (isTemplated(folder)) { button.append(badge("templated path")); }
       lists[folder] = el("ul", { "class": "tree", "aria-label": "In " + folder });
+      dropTarget(lists[folder], folder);
       lists[parentOf(folder)].append(el("li", { "class": "folder" }, [button, lists[folder]]));
     });
     state.def.files.map(function (file, i) { return { file: file, i: i }; })
@@ -236,6 +257,7 @@
       .forEach(function (item) {
         var button = treeItem(item.file.path, state.folder === null && item.i === state.file, function () { select(item.i, null); });
         entryBadges(button, item.file);
+        draggable(button, item.file.path);
         (lists[parentOf(item.file.path)] || list).append(el("li", {}, [button]));
       });
     if (!state.def.files.length) { list.append(el("li", { "class": "muted", text: "No files yet." })); }
@@ -705,6 +727,7 @@
   $("b-rename").addEventListener("click", renameFile);
   $("b-path").addEventListener("keydown", function (e) { if (e.key === "Enter") { renameFile(); } });
   $("b-delete").addEventListener("click", deleteFile);
+  dropTarget($("b-files"), "");
   $("b-move").addEventListener("click", moveTo);
   $("b-move-to").addEventListener("keydown", function (e) { if (e.key === "Enter") { moveTo(); } });
   $("b-upload").addEventListener("change", uploadFile);
