@@ -53,6 +53,17 @@ const theme = EditorView.theme({
   ".cm-lintRange-error": { backgroundImage: "none", textDecoration: "underline wavy #c5221f" },
 });
 
+// Typing over a selection that spans lines: Chromium's own editing would leave an
+// empty last line (select all, type "x": "x\n"), so the replacement is done here.
+const typeOverSelection = EditorView.domEventHandlers({
+  beforeinput(event, view) {
+    if (event.inputType !== "insertText" || !event.data || view.state.selection.main.empty) { return false; }
+    event.preventDefault();
+    view.dispatch(view.state.replaceSelection(event.data), { userEvent: "input.type", scrollIntoView: true });
+    return true;
+  },
+});
+
 function lineRange(doc, number) {
   const line = doc.line(Math.max(1, Math.min(number, doc.lines)));
   return { from: line.from, to: line.to };
@@ -68,7 +79,7 @@ function create(textarea, options) {
         lineNumbers(), lintGutter(), history(), drawSelection(), highlightActiveLine(),
         StreamLanguage.define(jinja), syntaxHighlighting(jinjaStyle), theme,
         EditorView.lineWrapping, EditorView.cspNonce.of(options.nonce || ""),
-        keymap.of([...defaultKeymap, ...historyKeymap, ...lintKeymap]),
+        keymap.of([...defaultKeymap, ...historyKeymap, ...lintKeymap]), typeOverSelection,
         editable.of(EditorView.editable.of(true)),
         EditorView.contentAttributes.of(options.attributes || {}),
         EditorView.updateListener.of((update) => {

@@ -103,7 +103,9 @@ def replace_text(page: Page, content: Any, text: str) -> None:
     for i, line in enumerate(text.split("\n")):
         if i:
             page.keyboard.press("Enter")
-        page.keyboard.insert_text(line)
+        page.keyboard.type(line)
+    # exactly the text: typing over a selection of several lines leaves no empty line
+    expect(page.locator("#b-content-field .cm-line")).to_have_text(text.split("\n"))
 
 
 def error_at_its_line(b: Browser) -> None:
