@@ -46,20 +46,29 @@ const theme = EditorView.theme({
   ".cm-scroller": { fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace", minHeight: "16em", maxHeight: "32em" },
   ".cm-gutters": { backgroundColor: "#f4f4f4", color: "#4a4a4a", borderRight: "1px solid #ccc" },
   ".cm-activeLine": { backgroundColor: "#f0f4ff" },
-  // The lint extension draws its marks as SVG data URLs, whose inline styles the
-  // page's CSP refuses (a console error); plain CSS marks instead.
-  ".cm-lint-marker-error": { content: "none", width: ".8em", height: ".8em", margin: ".3em .2em 0",
-    borderRadius: "50%", backgroundColor: "#c5221f" },
-  ".cm-lintRange-error": { backgroundImage: "none", textDecoration: "underline wavy #c5221f" },
 });
 
 // Typing over a selection that spans lines: Chromium's own editing would leave an
-// empty last line (select all, type "x": "x\n"), so the replacement is done here.
-const typeOverSelection = EditorView.domEventHandlers({
+// empty last line (select all, type "x": "x\n") and style attributes, so that
+// replacement is made here, over the page's selection (what the browser was about
+// to replace: the editor's own selection may not have caught up with it yet).
+const typeOverLines = EditorView.domEventHandlers({
   beforeinput(event, view) {
-    if (event.inputType !== "insertText" || !event.data || view.state.selection.main.empty) { return false; }
+    const selection = event.inputType === "insertText" && event.data ? document.getSelection() : null;
+    if (!selection || selection.rangeCount !== 1) { return false; }
+    const range = selection.getRangeAt(0);
+    let from, to;
+    try {
+      from = view.posAtDOM(range.startContainer, range.startOffset);
+      to = view.posAtDOM(range.endContainer, range.endOffset);
+    } catch (e) {
+      return false;
+    }
+    const doc = view.state.doc;
+    if (from > to || doc.lineAt(from).number === doc.lineAt(to).number) { return false; }
     event.preventDefault();
-    view.dispatch(view.state.replaceSelection(event.data), { userEvent: "input.type", scrollIntoView: true });
+    view.dispatch({ changes: { from, to, insert: event.data }, selection: { anchor: from + event.data.length },
+      userEvent: "input.type", scrollIntoView: true });
     return true;
   },
 });
@@ -79,7 +88,7 @@ function create(textarea, options) {
         lineNumbers(), lintGutter(), history(), drawSelection(), highlightActiveLine(),
         StreamLanguage.define(jinja), syntaxHighlighting(jinjaStyle), theme,
         EditorView.lineWrapping, EditorView.cspNonce.of(options.nonce || ""),
-        keymap.of([...defaultKeymap, ...historyKeymap, ...lintKeymap]), typeOverSelection,
+        keymap.of([...defaultKeymap, ...historyKeymap, ...lintKeymap]), typeOverLines,
         editable.of(EditorView.editable.of(true)),
         EditorView.contentAttributes.of(options.attributes || {}),
         EditorView.updateListener.of((update) => {

@@ -5,19 +5,9 @@ Content-Security-Policy (scripts, styles, images, forms and connections only fro
 this origin, no inline script, ``frame-ancestors 'none'``) and its companions.
 
 A page with a rich text editor (the builder's CodeMirror) calls :func:`style_nonce`;
-its response's policy then admits ``<style>`` elements carrying that fresh nonce (the
-editor generates its styles at run time) and style attributes (``style-src-attr
-'unsafe-inline'``: Chromium's own editing writes them when a selection over several
-lines is typed over). Scripts stay ``'self'`` only; every user-given text on the page
-is escaped, so no attribute of a visitor's making reaches the markup.
-
-:class:`FormToken`: every page form carries a hidden ``csrf_token``. For a signed-in
-browser it is the session's CSRF token (the very one the API takes in
-``X-CSRF-Token``, see :mod:`launchpad_web.accounts.auth`); before sign-in (the
-sign-up and log-in forms) it is a double-submit token: a random value in a
-``SameSite=Strict`` HttpOnly cookie that the form must repeat. The CSRF guard
-middleware (``Origin``/``Sec-Fetch-Site``) checks these posts too; the token is
-the second, independent check, and a form without it is a 403 ``csrf_failed``.
+its response's ``style-src`` then also admits ``<style>`` elements carrying that
+fresh nonce (the editor generates its styles at run time). Scripts stay ``'self'``
+only, and style attributes stay refused.
 """
 
 from __future__ import annotations
@@ -53,8 +43,7 @@ def is_page(req: falcon.Request) -> bool:
 
 
 def style_nonce(req: falcon.Request) -> str:
-    """A nonce for this response's script-made ``<style>`` elements (one per request);
-    the response's policy also admits style attributes (see the module docstring)."""
+    """A nonce for this response's script-made ``<style>`` elements (one per request)."""
     if "style_nonce" not in req.context:
         req.context.style_nonce = secrets.token_urlsafe(18)
     return req.context.style_nonce
@@ -76,8 +65,7 @@ class PageHeaders:
         policy = self.policy
         if "style_nonce" in req.context:
             policy = policy.replace(
-                "style-src 'self'", f"style-src 'self' 'nonce-{req.context.style_nonce}'; "
-                                    "style-src-attr 'unsafe-inline'")
+                "style-src 'self'", f"style-src 'self' 'nonce-{req.context.style_nonce}'")
         resp.set_header("Content-Security-Policy", policy)
         resp.set_header("X-Frame-Options", "DENY")
         resp.set_header("X-Content-Type-Options", "nosniff")
