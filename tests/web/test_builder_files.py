@@ -126,8 +126,13 @@ def error_at_its_line(b: Browser) -> None:
     page.get_by_role("button", name="Go to line 2").click()
     expect(content).to_be_focused()
     assert page.evaluate("String(getSelection())") == "{% if %}"
-    page.keyboard.press("Control+End")
-    page.keyboard.type("!")
+    page.keyboard.press("Control+Home")
+    assert page.evaluate("String(getSelection())") == ""
+    page.keyboard.press("F8")  # the next problem, by keyboard
+    expect(page.locator(".cm-diagnostic")).to_contain_text(
+        "Expected an expression")
+    assert page.evaluate("String(getSelection())") == "{% if %}"
+    page.keyboard.press("Escape")
     replace_text(page, content, "{% if module %}NAME = '{{ module }}'{% endif %}")
     expect(marker).to_have_count(0)
     expect(content).to_have_attribute("aria-invalid", "false")
