@@ -274,7 +274,11 @@
     setValue($("b-path"), file ? file.path : state.folder);
     $("b-when").parentNode.hidden = !file;
     if (file) { setValue($("b-when"), file.when === undefined ? "" : String(file.when)); }
-    setValue($("b-move-to"), parentOf(file ? file.path : state.folder).replace(/\/$/, ""));
+    var shown = file ? "file " + state.file : "folder " + state.folder;
+    if (shown !== movedFrom) {  // a new selection: its folder; else what is being typed stays
+      movedFrom = shown;
+      $("b-move-to").value = parentOf(file ? file.path : state.folder).replace(/\/$/, "");
+    }
     var binary = !!file && file.encoding === "base64";
     $("b-binary").hidden = !binary;
     $("b-binary").textContent = binary ? "Binary file, " + byteSize(file.content) + " bytes: written as it is into generated " +
@@ -294,6 +298,7 @@
     go.dataset.line = line ? line[1] : "";
     go.textContent = line ? "Go to line " + line[1] : "";
   }
+  var movedFrom = null;
   function byteSize(base64) { var pad = (/=*$/.exec(base64)[0] || "").length; return Math.floor(base64.length * 3 / 4) - pad; }
   function gotoLine() { editor.gotoLine(Number($("b-goto-line").dataset.line)); }
   function taken(path, except) {
@@ -402,17 +407,20 @@
   }
   function loadEditor() {
     var script = el("script", { src: root.dataset.editor });
-    script.addEventListener("load", function () {
-      if (!window.LaunchpadEditor) { return; }
-      var label = $("b-content-label");
-      label.removeAttribute("for");
-      editor = window.LaunchpadEditor.create($("b-content"), { onChange: contentChanged, nonce: root.dataset.styleNonce, attributes: {
-        "aria-labelledby": "b-content-label", "aria-describedby": "b-content-error", "aria-multiline": "true" } });
-      label.addEventListener("click", editor.focus);
-      root.dataset.editorReady = "true";
-      if (state.def) { renderEditor(); }
-    });
+    var later = window.requestIdleCallback || function (run) { setTimeout(run, 0); };
+    // Made in a task of its own after the script's: two short tasks, not one long one.
+    script.addEventListener("load", function () { later(useEditor); });
     document.head.append(script);
+  }
+  function useEditor() {
+    if (!window.LaunchpadEditor) { return; }
+    editor = window.LaunchpadEditor.create($("b-content"), { onChange: contentChanged, nonce: root.dataset.styleNonce, attributes: {
+      "aria-labelledby": "b-content-label", "aria-describedby": "b-content-error", "aria-multiline": "true" } });
+    var label = $("b-content-label");  // the textarea is gone: the label names the editor
+    label.removeAttribute("for");
+    label.addEventListener("click", editor.focus);
+    root.dataset.editorReady = "true";
+    if (state.def) { renderEditor(); }
   }
 
   // -- variables --------------------------------------------------------------------------
