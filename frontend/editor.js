@@ -12,8 +12,7 @@ import { jinja2 } from "@codemirror/legacy-modes/mode/jinja2";
 import { setDiagnostics, lintGutter, lintKeymap } from "@codemirror/lint";
 import { tags } from "@lezer/highlight";
 
-// Colours with at least 4.5:1 contrast on white (axe checks the page).
-const fromOutside = Annotation.define();
+const fromOutside = Annotation.define();  // a change builder.js made, not the person
 
 // Jinja as LaunchPad runs it: no line statements or line comments (the legacy mode
 // would take every Markdown heading "# ..." for one), so "#" outside a tag is text.
@@ -26,8 +25,9 @@ const jinja = {
     }
     return jinja2.token(stream, state);
   },
-};  // a change builder.js made, not the person
+};
 
+// Colours with at least 4.5:1 contrast on white (axe checks the page).
 const jinjaStyle = HighlightStyle.define([
   { tag: tags.keyword, color: "#7a1fa2", fontWeight: "bold" },
   { tag: tags.tagName, color: "#7a1fa2" },
