@@ -246,6 +246,17 @@ def test_the_textarea_stays_when_the_editor_cannot_load(
     page.get_by_role("button", name="Go to line 2").click()
     assert content.evaluate("t => t.value.slice(t.selectionStart, t.selectionEnd)") == "{% if %}"
     b.check("no-editor")
+    page.get_by_label("Move to folder").fill("docs")
+    page.get_by_label("Move to folder").press("Enter")  # the keyboard's way to move
+    expect(page.locator("#b-files").get_by_role("button", name="docs/README.md")).to_be_visible()
+    expect(page.locator("#b-status")).to_have_text("Moved to docs/README.md.")
+    page.evaluate("document.getElementById('builder').dataset.maxBytes = '300'")
+    page.get_by_label("Upload a file").set_input_files(
+        {"name": "big.bin", "mimeType": "application/octet-stream", "buffer": bytes(300)})
+    expect(page.locator("#b-status")).to_have_text(
+        "Not added: big.bin is 300 bytes; a template is saved whole in one request of at "
+        "most 300 bytes.")
+    expect(page.locator("#b-files")).not_to_contain_text("big.bin")
     unexpected = [p for p in b.problems if "editor." not in p and "status of 422" not in p]
     assert unexpected == []
     context.close()

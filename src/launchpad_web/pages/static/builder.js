@@ -232,7 +232,7 @@
       e.preventDefault();
       e.stopPropagation();
       var to = folder + baseName(from) + (from.slice(-1) === "/" ? "/" : "");
-      if (to !== from) { movePaths(from, to); }
+      if (to !== from) { movePaths(from, to, "Moved"); }
     });
   }
   function renderFiles() {
@@ -347,7 +347,7 @@
     });
   }
   // Renames the selection: a file's path, or a folder's prefix on every path under it.
-  function movePaths(from, to) {
+  function movePaths(from, to, verb) {
     var isFolder = from.slice(-1) === "/";
     if (isFolder && to.slice(-1) !== "/") { to += "/"; }
     if (isFolder && to.indexOf(from) === 0) { say("A folder cannot go inside itself."); return false; }
@@ -358,20 +358,20 @@
     moving.forEach(function (f) { f.path = to + f.path.slice(from.length); });
     if (state.folder !== null) { state.folder = to; }
     changed(true);
-    say((isFolder ? "Moved the folder and its " + moving.length + " entries to " : "Renamed to ") + to + ".");
+    say((isFolder ? "Moved the folder and its " + moving.length + " entries to " : verb + " to ") + to + ".");
     return true;
   }
   function selectedPath() { return state.folder !== null ? state.folder : selected().path; }
   function renameFile() {
     var path = $("b-path").value.trim();
     if (!path) { say("A file needs a path."); return; }
-    if (path !== selectedPath()) { movePaths(selectedPath(), path); }
+    if (path !== selectedPath()) { movePaths(selectedPath(), path, "Renamed"); }
   }
   function moveTo() {
     var folder = $("b-move-to").value.trim().replace(/^\/+|\/+$/g, "");
     var from = selectedPath();
     var to = (folder ? folder + "/" : "") + baseName(from) + (from.slice(-1) === "/" ? "/" : "");
-    if (to !== from) { movePaths(from, to); }
+    if (to !== from) { movePaths(from, to, "Moved"); }
   }
   function deleteFile() {
     var path = selectedPath();
