@@ -17,4 +17,7 @@ sed '/^\/\/# sourceMappingURL=/d' "$work/package/swagger-ui-bundle.js" > "$vendo
 sed 's|/\*# sourceMappingURL=[^*]*\*/||' "$work/package/swagger-ui.css" > "$vendor/swagger-ui.css"
 cp "$work/package/LICENSE" "$vendor/swagger-ui.LICENSE"
 echo "swagger-ui-dist $SWAGGER_UI_DIST -> $vendor"
+# The builder's editor: CodeMirror 6 pinned by frontend/package-lock.json, bundled
+# by esbuild (tests/web/test_editor_bundle.py checks the result is this build).
+(cd frontend && npm ci --ignore-scripts --no-audit --no-fund && python3 build.py)
 ls -l "$vendor"

@@ -435,6 +435,22 @@ def test_the_starter_definition_is_valid(browser, me):
     assert created.status_code == 303, created.text
 
 
+def test_only_the_builder_admits_the_editor_styles_by_a_fresh_nonce(browser, me, db):
+    template_id = add_template(db, me["id"], name="styled")
+    nonces = []
+    for _ in range(2):
+        page = browser.get(f"/templates/{template_id}/edit")
+        policy = page.headers["Content-Security-Policy"]
+        nonce = re.search(r'data-style-nonce="([^"]+)"', page.text).group(1)
+        assert f"style-src 'self' 'nonce-{nonce}';" in policy
+        assert "script-src 'self';" in policy and "unsafe-inline" not in policy
+        assert re.search(r'data-editor="/static/editor\.[0-9a-f]{12}\.js"', page.text)
+        nonces.append(nonce)
+    assert nonces[0] != nonces[1] and len(nonces[0]) >= 24
+    dashboard = browser.get("/dashboard").headers["Content-Security-Policy"]
+    assert "nonce-" not in dashboard and "style-src 'self';" in dashboard
+
+
 def test_the_builder_page_is_for_those_who_see_the_template(browser, me, new_client,
                                                             pages_app, db):
     template_id = add_template(db, me["id"], name=HOSTILE)

@@ -40,7 +40,7 @@ from ..templates.services import ListQuery, TemplateService
 from .forms import Form, typed_answers
 from .questions import questions
 from .rendering import Pages
-from .security import FIELD
+from .security import FIELD, style_nonce
 
 DASHBOARD_PAGE = 10
 
@@ -320,7 +320,8 @@ class BuilderPage:
                 source = self.sources.source(req.context.db, user_id=req.context.user.id,
                                              template_id=template_id)
         self.pages.render(req, resp, "builder.html", template=view, types=sorted(self.types),
-                          source=source)
+                          source=source, max_body_bytes=req.context.max_body_bytes,
+                          style_nonce=style_nonce(req))
 
 
 def _json_field(text: str) -> Any:

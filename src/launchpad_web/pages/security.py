@@ -4,13 +4,10 @@
 Content-Security-Policy (scripts, styles, images, forms and connections only from
 this origin, no inline script, ``frame-ancestors 'none'``) and its companions.
 
-:class:`FormToken`: every page form carries a hidden ``csrf_token``. For a signed-in
-browser it is the session's CSRF token (the very one the API takes in
-``X-CSRF-Token``, see :mod:`launchpad_web.accounts.auth`); before sign-in (the
-sign-up and log-in forms) it is a double-submit token: a random value in a
-``SameSite=Strict`` HttpOnly cookie that the form must repeat. The CSRF guard
-middleware (``Origin``/``Sec-Fetch-Site``) checks these posts too; the token is
-the second, independent check, and a form without it is a 403 ``csrf_failed``.
+A page with a rich text editor (the builder's CodeMirror) calls :func:`style_nonce`;
+its response's ``style-src`` then also admits ``<style>`` elements carrying that
+fresh nonce (the editor generates its styles at run time). Scripts stay ``'self'``
+only, and style attributes stay refused.
 """
 
 from __future__ import annotations
@@ -45,6 +42,13 @@ def is_page(req: falcon.Request) -> bool:
     return not any(req.path == p or req.path.startswith(f"{p}/") for p in MACHINE_PATHS)
 
 
+def style_nonce(req: falcon.Request) -> str:
+    """A nonce for this response's script-made ``<style>`` elements (one per request)."""
+    if "style_nonce" not in req.context:
+        req.context.style_nonce = secrets.token_urlsafe(18)
+    return req.context.style_nonce
+
+
 class PageHeaders:
     """Security headers on every page (not on ``/api``, whose answers are JSON).
     ``form_targets``: origins forms may reach besides this one (a form's redirect
@@ -58,7 +62,11 @@ class PageHeaders:
                          req_succeeded: bool) -> None:
         if not is_page(req):
             return
-        resp.set_header("Content-Security-Policy", self.policy)
+        policy = self.policy
+        if "style_nonce" in req.context:
+            policy = policy.replace(
+                "style-src 'self'", f"style-src 'self' 'nonce-{req.context.style_nonce}'")
+        resp.set_header("Content-Security-Policy", policy)
         resp.set_header("X-Frame-Options", "DENY")
         resp.set_header("X-Content-Type-Options", "nosniff")
         resp.set_header("Referrer-Policy", "same-origin")

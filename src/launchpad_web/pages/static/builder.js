@@ -10,7 +10,7 @@
   var api = "/api/templates/" + root.dataset.templateId;
   var types = root.dataset.types.split(" ");
   var ATTRIBUTES = ["help", "default", "choices", "pattern", "validator", "when"];
-  var state = { def: null, name: "", version: 0, file: 0, answers: {}, errors: [], rendered: null, dirty: false };
+  var state = { def: null, name: "", version: 0, file: 0, folder: null, answers: {}, errors: [], rendered: null, dirty: false };
   var timer = null;
   var previewSeq = 0;
 
@@ -75,6 +75,7 @@
     if (!Array.isArray(state.def.files)) { state.def.files = []; }
     if (!Array.isArray(state.def.variables)) { state.def.variables = []; }
     state.file = Math.min(state.file, Math.max(state.def.files.length - 1, 0));
+    if (state.folder !== null && folders().indexOf(state.folder) < 0) { state.folder = null; }
     $("b-name").value = view.name;
     $("b-title").textContent = view.name;
     $("b-version").textContent = "version " + view.version;
@@ -151,6 +152,7 @@
       if (!Array.isArray(state.def.files)) { state.def.files = []; }
       if (!Array.isArray(state.def.variables)) { state.def.variables = []; }
       state.file = 0;
+      state.folder = null;
       state.errors = [];
       state.answers = {};
       changed(true);
@@ -184,77 +186,241 @@
   function errorsOfFile(file) { return state.errors.filter(function (e) { return fileOf(e) === file; }); }
 
   // -- files ------------------------------------------------------------------------------
+  // The definition is a flat list of paths; the tree shows its folders (a path ending in
+  // "/" is a folder entry of its own, the others are implied by the paths under them).
+  // The selection is a file (state.file, its index) or a folder (state.folder, "a/b/").
+  function parentOf(path) { var trimmed = path.replace(/\/$/, ""); return trimmed.slice(0, trimmed.lastIndexOf("/") + 1); }
+  function baseName(path) { var trimmed = path.replace(/\/$/, ""); return trimmed.slice(trimmed.lastIndexOf("/") + 1); }
+  function folders() {
+    var seen = {};
+    state.def.files.forEach(function (file) {
+      for (var folder = file.path.slice(-1) === "/" ? file.path : parentOf(file.path); folder; folder = parentOf(folder)) { seen[folder] = true; }
+    });
+    return Object.keys(seen).sort();
+  }
+  function selected() { return state.folder === null ? state.def.files[state.file] : null; }
+  function select(index, folder) {
+    state.file = index;
+    state.folder = folder;
+    renderFiles();
+    renderEditor();
+  }
+  function entryBadges(button, file) {
+    if (isTemplated(file.path)) { button.append(badge("templated path")); }
+    if (file.encoding === "base64") { button.append(badge("binary")); }
+    if (file.when !== undefined) { button.append(badge("when " + file.when)); }
+    var errors = errorsOfFile(file);
+    if (errors.length) { button.append(badge(errors.length + " problem" + (errors.length > 1 ? "s" : ""), true)); }
+  }
+  function treeItem(label, current, onClick) {
+    var button = el("button", { type: "button", "aria-current": String(current) }, [el("code", { text: label })]);
+    button.addEventListener("click", onClick);
+    return button;
+  }
+  // Drag and drop (the mouse's way; "Move to…" is the keyboard's): an entry dropped on
+  // a folder, or anywhere in a folder's list, goes into that folder; on the tree, to the top.
+  var DRAGGED = "application/x-launchpad-path";
+  function draggable(button, path) {
+    button.draggable = true;
+    button.addEventListener("dragstart", function (e) { e.dataTransfer.setData(DRAGGED, path); e.dataTransfer.effectAllowed = "move"; });
+  }
+  function dropTarget(node, folder) {
+    node.addEventListener("dragover", function (e) { if (e.dataTransfer.types.indexOf(DRAGGED) >= 0) { e.preventDefault(); } });
+    node.addEventListener("drop", function (e) {
+      var from = e.dataTransfer.getData(DRAGGED);
+      if (!from) { return; }
+      e.preventDefault();
+      e.stopPropagation();
+      var to = folder + baseName(from) + (from.slice(-1) === "/" ? "/" : "");
+      if (to !== from) { movePaths(from, to, "Moved"); }
+    });
+  }
   function renderFiles() {
     var list = $("b-files");
+    var lists = { "": list };
     list.replaceChildren();
-    state.def.files.forEach(function (file, i) {
-      var button = el("button", { type: "button", "aria-current": String(i === state.file) }, [
-        el("code", { text: file.path })]);
-      if (isTemplated(file.path)) { button.append(badge("templated path")); }
-      if (file.path.slice(-1) === "/") { button.append(badge("folder")); }
-      if (file.encoding === "base64") { button.append(badge("binary")); }
-      if (file.when !== undefined) { button.append(badge("when " + file.when)); }
-      var errors = errorsOfFile(file);
-      if (errors.length) { button.append(badge(errors.length + " problem" + (errors.length > 1 ? "s" : ""), true)); }
-      button.addEventListener("click", function () { state.file = i; renderFiles(); renderEditor(); });
-      list.append(el("li", {}, [button]));
+    folders().forEach(function (folder) {
+      var entry = state.def.files.findIndex(function (f) { return f.path === folder; });
+      var button = treeItem(folder, entry >= 0 ? state.folder === null && state.file === entry : state.folder === folder,
+        function () { if (entry >= 0) { select(entry, null); } else { select(-1, folder); } });
+      button.append(badge("folder"));
+      draggable(button, folder);
+      dropTarget(button, folder);
+      if (entry >= 0) { entryBadges(button, state.def.files[entry]); } else if (isTemplated(folder)) { button.append(badge("templated path")); }
+      lists[folder] = el("ul", { "class": "tree", "aria-label": "In " + folder });
+      dropTarget(lists[folder], folder);
+      lists[parentOf(folder)].append(el("li", { "class": "folder" }, [button, lists[folder]]));
     });
+    state.def.files.map(function (file, i) { return { file: file, i: i }; })
+      .filter(function (item) { return item.file.path.slice(-1) !== "/"; })
+      .sort(function (a, b) { return a.file.path < b.file.path ? -1 : a.file.path > b.file.path ? 1 : 0; })
+      .forEach(function (item) {
+        var button = treeItem(item.file.path, state.folder === null && item.i === state.file, function () { select(item.i, null); });
+        entryBadges(button, item.file);
+        draggable(button, item.file.path);
+        (lists[parentOf(item.file.path)] || list).append(el("li", {}, [button]));
+      });
     if (!state.def.files.length) { list.append(el("li", { "class": "muted", text: "No files yet." })); }
+    var options = $("b-folders");
+    options.replaceChildren.apply(options, folders().map(function (f) { return el("option", { value: f.replace(/\/$/, "") }); }));
   }
   // Only a changed value is written: writing moves the caret of the field being typed in.
   function setValue(input, value) { if (input.value !== value) { input.value = value; } }
   function renderEditor() {
-    var file = state.def.files[state.file];
-    $("b-editor").hidden = !file;
-    if (!file) { return; }
-    setValue($("b-path"), file.path);
-    setValue($("b-when"), file.when === undefined ? "" : String(file.when));
-    var content = $("b-content");
-    var binary = file.encoding === "base64";
-    setValue(content, binary ? "" : (file.content || ""));
-    content.disabled = binary;
-    content.placeholder = binary ? "Binary file: its bytes are kept as they are, not editable here." : "";
+    var file = selected();
+    var folder = state.folder !== null || (file && file.path.slice(-1) === "/");
+    $("b-editor").hidden = !file && state.folder === null;
+    if ($("b-editor").hidden) { return; }
+    setValue($("b-path"), file ? file.path : state.folder);
+    $("b-when").parentNode.hidden = !file;
+    if (file) { setValue($("b-when"), file.when === undefined ? "" : String(file.when)); }
+    var shown = file ? "file " + state.file : "folder " + state.folder;
+    if (shown !== movedFrom) {  // a new selection: its folder; else what is being typed stays
+      movedFrom = shown;
+      $("b-move-to").value = parentOf(file ? file.path : state.folder).replace(/\/$/, "");
+    }
+    var binary = !!file && file.encoding === "base64";
+    $("b-binary").hidden = !binary;
+    $("b-binary").textContent = binary ? "Binary file, " + byteSize(file.content) + " bytes: written as it is into generated " +
+      "projects, never rendered, not editable here (to replace it, delete it and upload another)." : "";
+    $("b-content-field").hidden = binary || folder;
+    if (binary || folder) { return; }
+    editor.set(file.content || "");
     var errors = errorsOfFile(file);
     $("b-content-error").textContent = errors.map(function (e) { return e.message; }).join("\n");
-    if (errors.length) { content.setAttribute("aria-invalid", "true"); } else { content.removeAttribute("aria-invalid"); }
+    editor.setProblems(errors.filter(function (e) { return /\.content$/.test(e.field || ""); }).map(function (e) {
+      var line = /^line (\d+)/.exec(e.message);
+      return { line: line ? Number(line[1]) : null, message: e.message };
+    }));
     var line = errors.map(function (e) { return /^line (\d+)/.exec(e.message); }).filter(Boolean)[0];
     var go = $("b-goto-line");
     go.hidden = !line;
     go.dataset.line = line ? line[1] : "";
     go.textContent = line ? "Go to line " + line[1] : "";
   }
-  function gotoLine() {
-    var content = $("b-content");
-    var lines = content.value.split("\n");
-    var n = Math.min(Number($("b-goto-line").dataset.line), lines.length);
-    var start = lines.slice(0, n - 1).join("\n").length + (n > 1 ? 1 : 0);
-    content.focus();
-    content.setSelectionRange(start, start + lines[n - 1].length);
+  var movedFrom = null;
+  function byteSize(base64) { var pad = (/=*$/.exec(base64)[0] || "").length; return Math.floor(base64.length * 3 / 4) - pad; }
+  function gotoLine() { editor.gotoLine(Number($("b-goto-line").dataset.line)); }
+  function taken(path, except) {
+    return state.def.files.some(function (f) { return except.indexOf(f) < 0 && f.path === path; });
+  }
+  function addEntry(spec) {
+    if (taken(spec.path, [])) { say("There is already a file " + spec.path + "."); return false; }
+    state.def.files.push(spec);
+    state.file = state.def.files.length - 1;
+    state.folder = null;
+    $("b-new-path").value = "";
+    changed(true);
+    return true;
   }
   function addFile() {
     var path = $("b-new-path").value.trim();
     if (!path) { say("Type the new file's path first."); return; }
-    if (state.def.files.some(function (f) { return f.path === path; })) { say("There is already a file " + path + "."); return; }
-    state.def.files.push({ path: path, content: "" });
-    state.file = state.def.files.length - 1;
-    $("b-new-path").value = "";
-    changed(true);
-    $("b-content").focus();
+    if (addEntry({ path: path, content: "" })) { editor.focus(); }
   }
+  // Like the core's FileSpec.from_bytes: text when the bytes are UTF-8 without NUL, else base64.
+  function uploadFile() {
+    var input = $("b-upload");
+    var upload = input.files[0];
+    if (!upload) { return; }
+    var limit = Number(root.dataset.maxBytes);
+    if (upload.size * 4 / 3 > limit) {
+      input.value = "";
+      say("Not added: " + upload.name + " is " + upload.size + " bytes; a template is saved whole in one request of at most " + limit + " bytes.");
+      return;
+    }
+    var typed = $("b-new-path").value.trim();
+    var folder = state.folder !== null ? state.folder : selected() ? parentOf(selected().path) : "";
+    var path = !typed ? folder + upload.name : typed.slice(-1) === "/" ? typed + upload.name : typed;
+    upload.arrayBuffer().then(function (buffer) {
+      input.value = "";
+      var bytes = new Uint8Array(buffer);
+      var text = null;
+      try { text = new TextDecoder("utf-8", { fatal: true }).decode(bytes); } catch (e) { text = null; }
+      var spec = { path: path, content: text };
+      if (text === null || text.indexOf("\u0000") >= 0) {
+        var chunks = [];
+        for (var i = 0; i < bytes.length; i += 0x8000) { chunks.push(String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000))); }
+        spec = { path: path, content: btoa(chunks.join("")), encoding: "base64", render: false };
+      }
+      if (addEntry(spec)) { say("Added " + path + (spec.encoding ? " (binary, " + bytes.length + " bytes)." : " (text).")); }
+    });
+  }
+  // Renames the selection: a file's path, or a folder's prefix on every path under it.
+  function movePaths(from, to, verb) {
+    var isFolder = from.slice(-1) === "/";
+    if (isFolder && to.slice(-1) !== "/") { to += "/"; }
+    if (isFolder && to.indexOf(from) === 0) { say("A folder cannot go inside itself."); return false; }
+    var moving = state.def.files.filter(function (f) { return isFolder ? f.path.indexOf(from) === 0 : f.path === from; });
+    var clash = moving.map(function (f) { return to + f.path.slice(from.length); })
+      .filter(function (path) { return taken(path, moving); })[0];
+    if (clash) { say("There is already a file " + clash + "."); return false; }
+    moving.forEach(function (f) { f.path = to + f.path.slice(from.length); });
+    if (state.folder !== null) { state.folder = to; }
+    changed(true);
+    say((isFolder ? "Moved the folder and its " + moving.length + " entries to " : verb + " to ") + to + ".");
+    return true;
+  }
+  function selectedPath() { return state.folder !== null ? state.folder : selected().path; }
   function renameFile() {
     var path = $("b-path").value.trim();
-    var file = state.def.files[state.file];
     if (!path) { say("A file needs a path."); return; }
-    if (state.def.files.some(function (f) { return f !== file && f.path === path; })) { say("There is already a file " + path + "."); return; }
-    file.path = path;
-    changed(true);
-    say("Renamed to " + path + ".");
+    if (path !== selectedPath()) { movePaths(selectedPath(), path, "Renamed"); }
+  }
+  function moveTo() {
+    var folder = $("b-move-to").value.trim().replace(/^\/+|\/+$/g, "");
+    var from = selectedPath();
+    var to = (folder ? folder + "/" : "") + baseName(from) + (from.slice(-1) === "/" ? "/" : "");
+    if (to !== from) { movePaths(from, to, "Moved"); }
   }
   function deleteFile() {
-    var removed = state.def.files.splice(state.file, 1)[0];
+    var path = selectedPath();
+    var folder = path.slice(-1) === "/";
+    var before = state.def.files.length;
+    state.def.files = state.def.files.filter(function (f) { return folder ? f.path.indexOf(path) !== 0 : f.path !== path; });
     state.file = Math.max(0, Math.min(state.file, state.def.files.length - 1));
+    state.folder = null;
     changed(true);
-    say("Deleted " + removed.path + ".");
+    say(folder ? "Deleted the folder " + path + " and its " + (before - state.def.files.length) + " entries." : "Deleted " + path + ".");
+  }
+
+  // -- the content editor: the textarea, until the CodeMirror bundle (vendor/editor.js)
+  // has loaded after the page; if it never does, the textarea stays.
+  var editor = {
+    set: function (value) { setValue($("b-content"), value); },
+    setProblems: function (problems) {
+      if (problems.length) { $("b-content").setAttribute("aria-invalid", "true"); } else { $("b-content").removeAttribute("aria-invalid"); }
+    },
+    gotoLine: function (number) {
+      var content = $("b-content");
+      var lines = content.value.split("\n");
+      var n = Math.min(number, lines.length);
+      var start = lines.slice(0, n - 1).join("\n").length + (n > 1 ? 1 : 0);
+      content.focus();
+      content.setSelectionRange(start, start + lines[n - 1].length);
+    },
+    focus: function () { $("b-content").focus(); }
+  };
+  function contentChanged(value) {
+    state.def.files[state.file].content = value;
+    changed(false);
+  }
+  function loadEditor() {
+    var script = el("script", { src: root.dataset.editor });
+    var later = window.requestIdleCallback || function (run) { setTimeout(run, 0); };
+    // Made in a task of its own after the script's: two short tasks, not one long one.
+    script.addEventListener("load", function () { later(useEditor); });
+    document.head.append(script);
+  }
+  function useEditor() {
+    if (!window.LaunchpadEditor) { return; }
+    editor = window.LaunchpadEditor.create($("b-content"), { onChange: contentChanged, nonce: root.dataset.styleNonce, attributes: {
+      "aria-labelledby": "b-content-label", "aria-describedby": "b-content-error", "aria-multiline": "true" } });
+    var label = $("b-content-label");  // the textarea is gone: the label names the editor
+    label.removeAttribute("for");
+    label.addEventListener("click", editor.focus);
+    root.dataset.editorReady = "true";
+    if (state.def) { renderEditor(); }
   }
 
   // -- variables --------------------------------------------------------------------------
@@ -534,7 +700,7 @@
       return el("li", {}, [button]);
     }));
     var chosen = files.filter(function (f) { return f.path === selectedOutput; })[0];
-    $("b-output").textContent = !chosen ? "" : chosen.encoding === "base64" ? "(binary, " + chosen.size + " bytes)" : chosen.content;
+    $("b-output").textContent = !chosen ? "" : chosen.encoding === "base64" ? "(binary, " + chosen.size + " bytes: copied as it is, not rendered)" : chosen.content;
   }
 
   // -- wiring -----------------------------------------------------------------------------
@@ -556,10 +722,7 @@
   document.querySelectorAll(".tab").forEach(function (tab) {
     tab.addEventListener("click", function () { showView(tab.dataset.view); });
   });
-  $("b-content").addEventListener("input", function () {
-    state.def.files[state.file].content = $("b-content").value;
-    changed(false);
-  });
+  $("b-content").addEventListener("input", function () { contentChanged($("b-content").value); });
   $("b-when").addEventListener("input", function () {
     var file = state.def.files[state.file];
     if ($("b-when").value === "") { delete file.when; } else { file.when = $("b-when").value; }
@@ -572,6 +735,10 @@
   $("b-rename").addEventListener("click", renameFile);
   $("b-path").addEventListener("keydown", function (e) { if (e.key === "Enter") { renameFile(); } });
   $("b-delete").addEventListener("click", deleteFile);
+  dropTarget($("b-files"), "");
+  $("b-move").addEventListener("click", moveTo);
+  $("b-move-to").addEventListener("keydown", function (e) { if (e.key === "Enter") { moveTo(); } });
+  $("b-upload").addEventListener("change", uploadFile);
   $("b-goto-line").addEventListener("click", gotoLine);
   $("b-add-var").addEventListener("click", addVariable);
   $("b-json").addEventListener("input", editJson);
@@ -580,4 +747,5 @@
   $("b-import").addEventListener("change", importZip);
   $("b-diff").addEventListener("click", showDiff);
   fetchLatest();
+  if (document.readyState === "complete") { loadEditor(); } else { window.addEventListener("load", loadEditor); }
 }());
