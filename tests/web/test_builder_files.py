@@ -19,6 +19,8 @@ from playwright.sync_api import Page, expect
 
 from .test_browser import Browser, base_url, chromium, database, sign_up  # noqa: F401
 
+pytestmark = pytest.mark.slow  # a browser: the full run only
+
 LOGO = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
 DEFINITION = {
     "variables": [{"name": "module", "type": "str", "default": "demo"}],

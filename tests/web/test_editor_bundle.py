@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # npm ci and esbuild: the full run only
+
 ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = ROOT / "frontend"
 VENDOR = ROOT / "src" / "launchpad_web" / "pages" / "static" / "vendor"

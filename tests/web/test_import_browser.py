@@ -31,6 +31,8 @@ from .test_publish_browser import (  # noqa: F401 (fixtures)
 )
 from .test_template_sources import copier_files
 
+pytestmark = pytest.mark.slow  # a browser: the full run only
+
 
 @pytest.mark.parametrize("width", [1280, 375])
 def test_chromium_imports_a_template_from_a_repository(base_url, forge, width):  # noqa: F811
