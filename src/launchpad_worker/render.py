@@ -1,8 +1,9 @@
 """What runs in the resource-limited child process: definition and answers in, archives out.
 
-The child writes the project once in every archive format, each streamed to a
-file of the worker's staging folder (``targets``: format to path); the worker
-moves them into storage. Everything crossing the process boundary is plain
+The child writes the project once in each archive format of ``targets`` (format
+to path: the worker asks for the zip alone, see
+:mod:`launchpad_web.jobs.archives`), each streamed to a file of the worker's
+staging folder; the worker moves them into storage. Everything crossing the process boundary is plain
 data. Secret answers arrive only in ``secrets``; the stored answers hold
 :data:`~launchpad_web.jobs.models.REDACTED` in their place.
 """

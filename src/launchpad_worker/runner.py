@@ -1,7 +1,7 @@
 """One job, start to end: lease, isolated render, artifact, completion, notification.
 
-The render child writes the archives into a staging folder of the artifact
-storage; the runner moves them into storage, then completes the job. The
+The render child writes the zip into a staging folder of the artifact
+storage; the runner moves it into storage, then completes the job. The
 staging folder goes when the render ends, whatever happened; the sweeper
 removes those of a worker that was killed.
 
@@ -95,7 +95,8 @@ class JobRunner:
             self._fail(job, owner, "the template was deleted", claim.email)
             return "failed"
         with heartbeat(ctx, job, owner), ctx.storage.staging() as staging:
-            targets = {fmt: staging / f"artifact.{fmt}" for fmt in FORMATS}
+            # The zip alone: other formats are made from it when first downloaded.
+            targets = {FORMATS[0]: staging / f"artifact.{FORMATS[0]}"}
             try:
                 result = run_isolated(
                     render_archive, definition, claim.answers, dict(secret_answers or {}),

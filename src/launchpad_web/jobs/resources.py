@@ -16,6 +16,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from typing import BinaryIO
 
 import falcon
 from sqlalchemy.orm import sessionmaker
@@ -31,7 +32,7 @@ from .schemas import EventList, GenerateRequest, JobView
 from .services import ArtifactNotReadyError, JobService
 from .settings import JobSettings
 from .slots import StreamSlots
-from .storage import ArtifactStorage, stream_length
+from .storage import ArtifactStorage, derive, stream_length
 
 log = logging.getLogger("launchpad_web.jobs")
 
@@ -99,10 +100,13 @@ class ArtifactResource:
         key, name = self.jobs.artifact(req.context.db, user_id=current_user(req).id,
                                        job_id=job_id, fmt=fmt)
         try:
-            url = self.storage.download_url(key, fmt, f"{name}.{fmt}")
-            stream = None if url else self.storage.open(key, fmt)
+            url, stream = self._located(key, fmt, name)
         except FileNotFoundError:
-            raise ArtifactNotReadyError("the archive was deleted") from None
+            try:  # a format made from the zip when it is first asked for
+                derive(self.storage, key, fmt)
+                url, stream = self._located(key, fmt, name)
+            except FileNotFoundError:
+                raise ArtifactNotReadyError("the archive was deleted") from None
         if stream is None:  # a presigned URL of the bucket: short-lived, never cached
             resp.status = falcon.HTTP_302
             resp.location = url
@@ -112,6 +116,11 @@ class ArtifactResource:
         resp.downloadable_as = f"{name}.{fmt}"
         resp.set_header("X-Content-Type-Options", "nosniff")
         resp.set_stream(stream, stream_length(stream))  # streamed as stored
+
+    def _located(self, key: str, fmt: str, name: str) -> tuple[str | None, BinaryIO | None]:
+        """A presigned URL of the archive, or else the archive opened to stream."""
+        url = self.storage.download_url(key, fmt, f"{name}.{fmt}")
+        return url, None if url else self.storage.open(key, fmt)
 
 
 class ProgressResource:

@@ -9,10 +9,11 @@ bucket (chosen by :func:`make_storage` when ``LAUNCHPAD_ARTIFACT_BUCKET`` is set
 An artifact is one key, ``<job id>/<attempt token>``, chosen by the worker (two
 workers racing for one job never write the same one; the loser deletes its
 own), holding one file per format of :data:`~.archives.FORMATS`. The render
-child writes them into a folder of :meth:`~ArtifactStorage.staging` (on the
-same file system); :meth:`~ArtifactStorage.save` moves them into one new folder
-there and renames that folder to its key, so a key appears with every format at
-once or not at all. Staging folders left by a killed worker are removed by
+child writes the zip into a folder of :meth:`~ArtifactStorage.staging` (on the
+same file system); :meth:`~ArtifactStorage.save` moves it into one new folder
+there and renames that folder to its key, so a key appears whole or not at
+all. The other formats are made from the zip on their first download
+(:func:`derive`) and added to the key (:meth:`~ArtifactStorage.add`). Staging folders left by a killed worker are removed by
 :meth:`~ArtifactStorage.purge_staging` (the sweeper).
 
 Jobs stored before both formats were kept have a key ``<job id>/<token>.zip``
@@ -34,7 +35,7 @@ from typing import BinaryIO, Protocol
 
 import attrs
 
-from .archives import FORMATS
+from .archives import FORMATS, convert
 from .settings import JobSettings
 
 _JOB = re.compile(r"[0-9a-f-]{36}")
@@ -61,8 +62,14 @@ class ArtifactStorage(Protocol):
         ...
 
     def save(self, key: str, files: Mapping[str, Path]) -> StoredArtifact:
-        """Move ``{format: path}`` (every one of ``FORMATS``) under ``key`` atomically:
-        readers see all of them or none."""
+        """Move ``{format: path}`` (the zip, and any other of ``FORMATS``) under ``key``
+        atomically: readers see all of them or none."""
+        ...
+
+    def add(self, key: str, fmt: str, path: Path) -> None:
+        """Move the archive at ``path`` under the stored ``key`` as its ``fmt`` (made from
+        its zip: the same either way, so two downloads adding it at once are fine);
+        :class:`FileNotFoundError` when ``key`` is gone."""
         ...
 
     def open(self, key: str, fmt: str) -> BinaryIO:
@@ -112,9 +119,25 @@ def check_key(key: str) -> str:
 
 
 def check_formats(key: str, files: Mapping[str, Path]) -> None:
-    if sorted(files) != sorted(FORMATS) or key.endswith(_LEGACY_SUFFIX):
-        raise ValueError(f"an artifact is saved in every format of {FORMATS} "
-                         f"under a key without a suffix, got {sorted(files)} for {key!r}")
+    if FORMATS[0] not in files or not set(files) <= set(FORMATS) or key.endswith(
+            _LEGACY_SUFFIX):
+        raise ValueError(f"an artifact is saved as a {FORMATS[0]} (and other formats of "
+                         f"{FORMATS}) under a key without a suffix, got {sorted(files)} "
+                         f"for {key!r}")
+
+
+def derive(storage: ArtifactStorage, key: str, fmt: str) -> None:
+    """Make the ``fmt`` archive of ``key`` from its zip and add it to the key (a format the
+    worker did not write: see :mod:`.archives`); :class:`FileNotFoundError` when the key or
+    its zip is gone, or ``key`` was stored before other formats were kept."""
+    if fmt not in artifact_formats(key) or fmt == FORMATS[0]:
+        raise FileNotFoundError(f"{key} is not stored as {fmt}")
+    with storage.staging() as folder:
+        zipped, made = folder / "artifact.zip", folder / f"artifact.{fmt}"
+        with storage.open(key, FORMATS[0]) as source, open(zipped, "wb") as copy:
+            shutil.copyfileobj(source, copy, _CHUNK)
+        convert(zipped, fmt, made)
+        storage.add(key, fmt, made)
 
 
 def file_name(key: str, fmt: str) -> str:
@@ -174,6 +197,12 @@ class LocalArtifactStorage:
             _fsync(target.parent)
         zipped = self._file(key, "zip")
         return StoredArtifact(key, zipped.stat().st_size, sha256_of(zipped))
+
+    def add(self, key: str, fmt: str, path: Path) -> None:
+        target = self._file(key, fmt)
+        _fsync(path)
+        os.replace(path, target)  # FileNotFoundError once the key's folder is gone
+        _fsync(target.parent)
 
     def open(self, key: str, fmt: str) -> BinaryIO:
         return open(self._file(key, fmt), "rb")
