@@ -3,7 +3,8 @@
 The child writes the project once in each archive format of ``targets`` (format
 to path: the worker asks for the zip alone, see
 :mod:`launchpad_web.jobs.archives`), each streamed to a file of the worker's
-staging folder; the worker moves them into storage. Everything crossing the process boundary is plain
+staging folder; the worker moves them into storage. Everything crossing the
+process boundary is plain
 data. Secret answers arrive only in ``secrets``; the stored answers hold
 :data:`~launchpad_web.jobs.models.REDACTED` in their place.
 """

@@ -4,7 +4,8 @@ The same keys as the local folder: ``<job id>/<token>/artifact.<format>``, one
 object per format (``<job id>/<token>.zip`` for a job stored before). Renders
 still write into a local staging folder (the render child writes files);
 :meth:`S3ArtifactStorage.save` uploads them (multipart when large) and removes
-them; a format made on its first download is added the same way. A key is complete once ``save`` returns, and only then does the worker
+them; a format made on its first download is added the same way. A key is
+complete once ``save`` returns, and only then does the worker
 name it in the job row, so readers never see half of one; what a worker killed
 mid-upload leaves is listed like any other key and the sweeper deletes it as an
 orphan. Objects are streamed back through the API, or, with

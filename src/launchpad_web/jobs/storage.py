@@ -13,7 +13,8 @@ child writes the zip into a folder of :meth:`~ArtifactStorage.staging` (on the
 same file system); :meth:`~ArtifactStorage.save` moves it into one new folder
 there and renames that folder to its key, so a key appears whole or not at
 all. The other formats are made from the zip on their first download
-(:func:`derive`) and added to the key (:meth:`~ArtifactStorage.add`). Staging folders left by a killed worker are removed by
+(:func:`derive`) and added to the key (:meth:`~ArtifactStorage.add`). Staging
+folders left by a killed worker are removed by
 :meth:`~ArtifactStorage.purge_staging` (the sweeper).
 
 Jobs stored before both formats were kept have a key ``<job id>/<token>.zip``
