@@ -259,13 +259,18 @@ def test_the_event_stream_replays_the_log_and_resumes_after_last_event_id(db, us
     stream = client.get(f"/api/generate/{job['id']}/events")
     assert stream.headers["Content-Type"].startswith("text/event-stream")
     messages = [m for m in stream.text.split("\n\n") if m]
-    assert [m.splitlines()[:2] for m in messages] == [
+    assert [m.splitlines()[:-1] for m in messages] == [
+        ["event: progress"],  # where the render ended: every template file, no id
         ["id: 1", "event: queued"], ["id: 2", "event: started"],
         ["id: 3", "event: completed"]]
+    assert json.loads(messages[0].splitlines()[1].removeprefix("data: ")) == {
+        "files": 2, "total": 2, "path": None, "bytes": 16}
     assert json.loads(messages[-1].splitlines()[2].removeprefix("data: "))["status"] == (
         "completed")
+    assert client.get(f"/api/generate/{job['id']}").json["progress"] == {
+        "files": 2, "total": 2, "path": None, "bytes": 16}
     resumed = client.get(f"/api/generate/{job['id']}/events", headers={"Last-Event-ID": "2"})
-    assert resumed.text.startswith("id: 3\nevent: completed\n")
+    assert resumed.text.split("\n\n")[1].startswith("id: 3\nevent: completed\n")
 
 
 def test_the_event_stream_of_an_unfinished_job_ends_with_a_retry_hint(db, user):
