@@ -91,6 +91,7 @@ def render_archive(
     stored: Mapping[str, Any],
     secrets: Mapping[str, Any],
     targets: Mapping[str, str],
+    *,
     cache: CompiledCache | None = None,
     progress: ProgressFile | None = None,
 ) -> RenderedArchive:

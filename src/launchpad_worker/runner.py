@@ -105,8 +105,8 @@ class JobRunner:
             try:
                 result = run_isolated(
                     render_archive, definition, claim.answers, dict(secret_answers or {}),
-                    {fmt: str(path) for fmt, path in targets.items()}, ctx.compiled_cache,
-                    reports, limits=ctx.limits)
+                    {fmt: str(path) for fmt, path in targets.items()},
+                    cache=ctx.compiled_cache, progress=reports, limits=ctx.limits)
             except LaunchpadError as exc:
                 self._fail(job, owner, failure_reason(exc, ctx.jobs), claim.email)
                 return "failed"
@@ -157,7 +157,8 @@ def heartbeat(ctx: WorkerContext, job: uuid.UUID, owner: str,
     ``progress`` (a generation job's), store what the render child reports there when it
     changed, looked at every ``progress_interval``."""
     stop = threading.Event()
-    beat = threading.Thread(target=_beat, args=(ctx, job, owner, table, stop, progress),
+    beat = threading.Thread(target=_beat, args=(ctx, job, owner, table),
+                            kwargs={"stop": stop, "progress": progress},
                             daemon=True, name=f"heartbeat-{job}")
     beat.start()
     try:
@@ -167,7 +168,7 @@ def heartbeat(ctx: WorkerContext, job: uuid.UUID, owner: str,
         beat.join()
 
 
-def _beat(ctx: WorkerContext, job: uuid.UUID, owner: str, table: type[Leased],
+def _beat(ctx: WorkerContext, job: uuid.UUID, owner: str, table: type[Leased], *,
           stop: threading.Event, progress: Path | None) -> None:
     every = ctx.jobs.lease.total_seconds() / 3
     look = ctx.jobs.progress_interval.total_seconds() if progress is not None else every
