@@ -20,7 +20,7 @@ from launchpad_web.jobs.object_storage import S3ArtifactStorage
 from launchpad_web.jobs.storage import STAGING
 from launchpad_web.projects.models import Project
 
-from .conftest import Stack, wait_for
+from .conftest import MANY_FILES, PROGRESS_MS, Stack, check_file_progress, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -138,6 +138,15 @@ def test_the_event_stream_follows_a_running_job_until_it_completes(stack):
     assert messages == [["id: 1", "event: queued"], ["id: 2", "event: started"],
                         ["id: 3", "event: completed"]]
     assert stack.job(job["id"]).status == "completed"
+
+
+def test_the_event_stream_shows_each_files_progress_while_the_worker_renders(stack):
+    me = stack.signup()
+    job = stack.generate(stack.add_template(me, MANY_FILES), {})
+    stack.start_worker(LAUNCHPAD_JOB_PROGRESS_MS=PROGRESS_MS)
+    stream = stack.get(f"/api/generate/{job['id']}/events")
+    progress = check_file_progress(stream.text, MANY_FILES)
+    assert stack.job(job["id"]).progress == progress[-1]
 
 
 def test_a_worker_killed_mid_render_is_replaced_and_the_job_completes_once(stack):
