@@ -73,7 +73,8 @@ def wait_for(condition: Callable[[], Any], *, timeout: float = 30.0,
 # Sixty files of some 20 ms each: over a second of rendering, for progress to show.
 MANY_FILES = {"name": "many", "files": [
     {"path": f"src/file{i:02}.txt",
-     "content": "{% for i in range(100) %}{% for j in range(2000) %}{% set k = j %}{% endfor %}{% endfor %}" + str(i)}
+     "content": ("{% for i in range(100) %}{% for j in range(2000) %}{% set k = j %}"
+                 "{% endfor %}{% endfor %}") + str(i)}
     for i in range(60)]}
 PROGRESS_MS = "50"  # how often workers store progress in these tests
 
