@@ -401,20 +401,29 @@ class ZipSink(_ArchiveSink):
 
 
 def _tar_info(entry: ArchiveEntry) -> tarfile.TarInfo:
+    if entry.data is None:
+        return _tar_header(entry.name, entry.mode, directory=True)
+    if entry.symlink:
+        return _tar_header(entry.name, entry.mode, link=entry.data.decode("utf-8"))
+    return _tar_header(entry.name, entry.mode, size=len(entry.data))
+
+
+def _tar_header(name: str, mode: int, *, directory: bool = False, link: str | None = None,
+                size: int = 0) -> tarfile.TarInfo:
     import tarfile  # with gzip, only for tar.gz output
 
-    info = tarfile.TarInfo(entry.name)
-    info.mode = entry.mode
+    info = tarfile.TarInfo(name)
+    info.mode = mode
     info.mtime = TAR_MTIME
     info.uid = info.gid = 0
     info.uname = info.gname = ""
-    if entry.data is None:
+    if directory:
         info.type = tarfile.DIRTYPE
-    elif entry.symlink:
+    elif link is not None:
         info.type = tarfile.SYMTYPE
-        info.linkname = entry.data.decode("utf-8")
+        info.linkname = link
     else:
-        info.size = len(entry.data)
+        info.size = size
     return info
 
 
@@ -443,6 +452,79 @@ class TarGzSink(_ArchiveSink):
 #: The archive sinks by format.
 ARCHIVE_SINKS: dict[str, Callable[[Destination], _ArchiveSink]] = {
     "zip": ZipSink, "tar.gz": TarGzSink}
+
+
+def tar_gz_of_zip(zipped: Path, target: Path) -> None:
+    """Write at ``target`` (atomically) the tar.gz of what the zip ``zipped`` (written by
+    :class:`ZipSink`) holds, compressing nothing again: the tar stream is the one
+    :class:`TarGzSink` writes for the same entries, byte for byte, but each file's data
+    is its deflate stream from the zip, as a gzip member of its own (RFC 1952 allows any
+    number in a row; gzip, tar and Python read them as one stream), between members of
+    the headers. It costs about a copy of the zip, whatever its size, for an archive
+    about the zip's size (one stream over every file can be smaller)."""
+    _replace_atomically(target, lambda stream: _write_tar_gz_of_zip(stream, zipped))
+
+
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # as gzip.GzipFile(mtime=0)
+_ZIP_LOCAL_HEADER = 30  # bytes of a zip member's local header before its name and extra
+_TAR_BLOCK, _TAR_RECORD = 512, 20 * 512
+_COPY_CHUNK = 1024 * 1024
+
+
+def _write_tar_gz_of_zip(stream: BinaryIO, zipped: Path) -> None:
+    import tarfile
+    import zipfile
+
+    with zipfile.ZipFile(zipped) as archive, open(zipped, "rb") as raw:
+        pending, length = bytearray(), 0
+        for info in archive.infolist():
+            unix = info.external_attr >> 16
+            link = archive.read(info).decode("utf-8") if stat.S_ISLNK(unix) else None
+            header = _tar_header(info.filename, stat.S_IMODE(unix), directory=info.is_dir(),
+                                 link=link, size=info.file_size)
+            pending += header.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+            if info.is_dir() or link is not None or not info.file_size:
+                continue
+            stream.write(_gzip_member_of(bytes(pending)))
+            _copy_gzip_member(raw, info, stream)
+            length += len(pending) + info.file_size
+            pending = bytearray(-info.file_size % _TAR_BLOCK)
+        pending += bytes(2 * _TAR_BLOCK)
+        pending += bytes(-(length + len(pending)) % _TAR_RECORD)
+        stream.write(_gzip_member_of(bytes(pending)))
+
+
+def _gzip_member_of(data: bytes) -> bytes:
+    import zlib
+
+    packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return b"".join((_GZIP_HEADER, packer.compress(data), packer.flush(),
+                     _gzip_trailer(zlib.crc32(data), len(data))))
+
+
+def _gzip_trailer(crc: int, size: int) -> bytes:
+    return (crc & 0xFFFFFFFF).to_bytes(4, "little") + (size & 0xFFFFFFFF).to_bytes(4, "little")
+
+
+def _copy_gzip_member(raw: BinaryIO, info: zipfile.ZipInfo, stream: BinaryIO) -> None:
+    """A zip member's data as a gzip member: its deflate stream as stored."""
+    import zipfile
+
+    raw.seek(info.header_offset)
+    local = raw.read(_ZIP_LOCAL_HEADER)
+    if local[:4] != zipfile.stringFileHeader or info.compress_type != zipfile.ZIP_DEFLATED:
+        raise DestinationError(f"{info.filename}: not a deflated member where the zip says")
+    skip = int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
+    raw.seek(info.header_offset + _ZIP_LOCAL_HEADER + skip)
+    stream.write(_GZIP_HEADER)
+    left = info.compress_size
+    while left:
+        chunk = raw.read(min(left, _COPY_CHUNK))
+        if not chunk:
+            raise DestinationError(f"{info.filename}: the zip ends inside it")
+        stream.write(chunk)
+        left -= len(chunk)
+    stream.write(_gzip_trailer(info.CRC, info.file_size))
 
 
 # Manifest and choice of sink -----------------------------------------------
