@@ -435,18 +435,25 @@ class TarGzSink(_ArchiveSink):
     """A deterministic tar.gz: sorted entries, fixed mtime, owner 0, no name in the gzip header."""
 
     def _write_entries(self, stream: BinaryIO, entries: list[ArchiveEntry]) -> None:
-        import gzip
-        import tarfile
-
-        # Level 6, as gzip(1) and the zip's deflate: Python's default 9 cost 50% more
-        # CPU (17 ms against 11.3 for the 200-file benchmark template, whose render
-        # is 12.5) for an archive 11% smaller.
-        packed = gzip.GzipFile(filename="", mode="wb", fileobj=stream, mtime=0,
-                               compresslevel=GZIP_LEVEL)
-        with packed, tarfile.open(fileobj=packed, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        with _tar_gz(stream) as archive:
             for entry in entries:
                 data = None if entry.data is None or entry.symlink else io.BytesIO(entry.data)
                 archive.addfile(_tar_info(entry), data)
+
+
+@contextlib.contextmanager
+def _tar_gz(stream: BinaryIO) -> Iterator[tarfile.TarFile]:
+    """A PAX tar writing into one gzip member on ``stream`` (no name, mtime 0)."""
+    import gzip
+    import tarfile
+
+    # Level 6, as gzip(1) and the zip's deflate: Python's default 9 cost 50% more
+    # CPU (17 ms against 11.3 for the 200-file benchmark template, whose render
+    # is 12.5) for an archive 11% smaller.
+    packed = gzip.GzipFile(filename="", mode="wb", fileobj=stream, mtime=0,
+                           compresslevel=GZIP_LEVEL)
+    with packed, tarfile.open(fileobj=packed, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        yield archive
 
 
 #: The archive sinks by format.
@@ -455,76 +462,28 @@ ARCHIVE_SINKS: dict[str, Callable[[Destination], _ArchiveSink]] = {
 
 
 def tar_gz_of_zip(zipped: Path, target: Path) -> None:
-    """Write at ``target`` (atomically) the tar.gz of what the zip ``zipped`` (written by
-    :class:`ZipSink`) holds, compressing nothing again: the tar stream is the one
-    :class:`TarGzSink` writes for the same entries, byte for byte, but each file's data
-    is its deflate stream from the zip, as a gzip member of its own (RFC 1952 allows any
-    number in a row; gzip, tar and Python read them as one stream), between members of
-    the headers. It costs about a copy of the zip, whatever its size, for an archive
-    about the zip's size (one stream over every file can be smaller)."""
+    """Write at ``target`` (atomically) the tar.gz that :class:`TarGzSink` writes for what
+    the zip ``zipped`` (written by :class:`ZipSink`) holds, byte for byte: the same entries,
+    modes and links, each file streamed from the zip (memory stays small, whatever the
+    size). It costs inflating the zip and deflating it again."""
     _replace_atomically(target, lambda stream: _write_tar_gz_of_zip(stream, zipped))
 
 
-_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # as gzip.GzipFile(mtime=0)
-_ZIP_LOCAL_HEADER = 30  # bytes of a zip member's local header before its name and extra
-_TAR_BLOCK, _TAR_RECORD = 512, 20 * 512
-_COPY_CHUNK = 1024 * 1024
-
-
 def _write_tar_gz_of_zip(stream: BinaryIO, zipped: Path) -> None:
-    import tarfile
     import zipfile
 
-    with zipfile.ZipFile(zipped) as archive, open(zipped, "rb") as raw:
-        pending, length = bytearray(), 0
-        for info in archive.infolist():
+    with zipfile.ZipFile(zipped) as source, _tar_gz(stream) as archive:
+        for info in source.infolist():
             unix = info.external_attr >> 16
-            link = archive.read(info).decode("utf-8") if stat.S_ISLNK(unix) else None
-            header = _tar_header(info.filename, stat.S_IMODE(unix), directory=info.is_dir(),
-                                 link=link, size=info.file_size)
-            pending += header.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
-            if info.is_dir() or link is not None or not info.file_size:
-                continue
-            stream.write(_gzip_member_of(bytes(pending)))
-            _copy_gzip_member(raw, info, stream)
-            length += len(pending) + info.file_size
-            pending = bytearray(-info.file_size % _TAR_BLOCK)
-        pending += bytes(2 * _TAR_BLOCK)
-        pending += bytes(-(length + len(pending)) % _TAR_RECORD)
-        stream.write(_gzip_member_of(bytes(pending)))
-
-
-def _gzip_member_of(data: bytes) -> bytes:
-    import zlib
-
-    packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
-    return b"".join((_GZIP_HEADER, packer.compress(data), packer.flush(),
-                     _gzip_trailer(zlib.crc32(data), len(data))))
-
-
-def _gzip_trailer(crc: int, size: int) -> bytes:
-    return (crc & 0xFFFFFFFF).to_bytes(4, "little") + (size & 0xFFFFFFFF).to_bytes(4, "little")
-
-
-def _copy_gzip_member(raw: BinaryIO, info: zipfile.ZipInfo, stream: BinaryIO) -> None:
-    """A zip member's data as a gzip member: its deflate stream as stored."""
-    import zipfile
-
-    raw.seek(info.header_offset)
-    local = raw.read(_ZIP_LOCAL_HEADER)
-    if local[:4] != zipfile.stringFileHeader or info.compress_type != zipfile.ZIP_DEFLATED:
-        raise DestinationError(f"{info.filename}: not a deflated member where the zip says")
-    skip = int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
-    raw.seek(info.header_offset + _ZIP_LOCAL_HEADER + skip)
-    stream.write(_GZIP_HEADER)
-    left = info.compress_size
-    while left:
-        chunk = raw.read(min(left, _COPY_CHUNK))
-        if not chunk:
-            raise DestinationError(f"{info.filename}: the zip ends inside it")
-        stream.write(chunk)
-        left -= len(chunk)
-    stream.write(_gzip_trailer(info.CRC, info.file_size))
+            mode = stat.S_IMODE(unix)
+            if info.is_dir():
+                archive.addfile(_tar_header(info.filename, mode, directory=True))
+            elif stat.S_ISLNK(unix):
+                link = source.read(info).decode("utf-8")
+                archive.addfile(_tar_header(info.filename, mode, link=link))
+            else:
+                with source.open(info) as data:
+                    archive.addfile(_tar_header(info.filename, mode, size=info.file_size), data)
 
 
 # Manifest and choice of sink -----------------------------------------------

@@ -20,8 +20,8 @@ MEDIA_TYPES = {"zip": "application/zip", "tar.gz": "application/gzip"}
 
 def convert(zipped: Path, fmt: str, target: Path) -> None:
     """Write at ``target`` the archive in ``fmt`` of what the zip ``zipped`` (the render's)
-    holds, from the zip's compressed data: the same entries, modes and links, at about the
-    cost of copying the zip (see :func:`~launchpad_core.sinks.tar_gz_of_zip`)."""
+    holds: the one the render would have written, streamed from the zip
+    (:func:`~launchpad_core.sinks.tar_gz_of_zip`)."""
     CONVERSIONS[fmt](zipped, target)
 
 

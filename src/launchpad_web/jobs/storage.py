@@ -127,6 +127,16 @@ def check_formats(key: str, files: Mapping[str, Path]) -> None:
                          f"for {key!r}")
 
 
+def open_archive(storage: ArtifactStorage, key: str, fmt: str) -> BinaryIO:
+    """:meth:`ArtifactStorage.open`, making the archive from the zip first when it is not
+    made yet (:func:`derive`)."""
+    try:
+        return storage.open(key, fmt)
+    except FileNotFoundError:
+        derive(storage, key, fmt)
+        return storage.open(key, fmt)
+
+
 def derive(storage: ArtifactStorage, key: str, fmt: str) -> None:
     """Make the ``fmt`` archive of ``key`` from its zip and add it to the key (a format the
     worker did not write: see :mod:`.archives`); :class:`FileNotFoundError` when the key or
