@@ -15,7 +15,10 @@ from pathlib import Path
 import pytest
 
 from launchpad_web.db import make_engine, make_session_factory
+from launchpad_web.settings import WebSettings
 from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+from launchpad_worker.context import WorkerContext
+from launchpad_worker.queue import JobQueue
 
 from .conftest import MANY_FILES, PASSWORD, PROGRESS_MS, check_file_progress, free_port, wait_for
 
@@ -110,6 +113,20 @@ def test_the_embedded_consumer_reports_each_files_progress_on_the_event_stream(s
     job_id = server.submit(MANY_FILES)
     check_file_progress(server.events(job_id), MANY_FILES)
     assert server.status(job_id) == "completed"
+
+
+def test_an_idle_consumer_looks_at_the_sqlite_queue_every_quarter_second(tmp_path):
+    """Huey backs off to a look every 10 s on an empty queue it polls; Redis blocks
+    instead, and keeps Huey's backoff for its errors."""
+    sqlite = WebSettings.from_env({"LAUNCHPAD_DATA_DIR": str(tmp_path)})
+    on_redis = WebSettings.from_env({"LAUNCHPAD_DATA_DIR": str(tmp_path),
+                                     "LAUNCHPAD_REDIS_URL": "redis://127.0.0.1:1/0"})
+    looks = {}
+    for name, settings in (("sqlite", sqlite), ("redis", on_redis)):
+        queue = JobQueue.from_settings(settings, WorkerContext.from_settings(settings))
+        consumer = queue.consumer()
+        looks[name] = (queue.backend, consumer.default_delay, consumer.max_delay)
+    assert looks == {"sqlite": ("sqlite", 0.05, 0.25), "redis": ("redis", 0.1, 10.0)}
 
 
 @pytest.mark.parametrize("server", [("--no-worker",)], indirect=True)
