@@ -191,7 +191,7 @@ def main() -> None:
             url = f"{base}/api/generate/{job_id}/download"
             opener.open(f"{base}/api/generate/{job_id}", timeout=30).read()  # warm the route
             print(f"job of {args.mib} MiB in {args.files} random files, stored "
-                  f"{'as a zip alone' if args.zip_only else 'as zip and tar.gz'} in "
+                  f"{'as a zip alone (before)' if args.zip_only else 'as a zip'} in "
                   f"{stored:.1f} s; server RSS {memory(pid)['VmRSS'] / MIB:.0f} MiB")
             for fmt in reversed(FORMATS):
                 for _ in range(args.rounds):
