@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """The generation pipeline under load, next to the bare render-plus-archive loop.
 
-Starts a fresh PostgreSQL database, a private redis-server, ``launchpad serve
---no-worker`` and two ``launchpad worker`` processes; submits generation jobs of
+``--config postgresql`` (the default) starts a fresh PostgreSQL database, a private
+redis-server, ``launchpad serve --no-worker`` and two ``launchpad worker`` processes;
+``--config sqlite`` starts the embedded default instead: one ``launchpad serve`` on
+SQLite with its own consumer (SQLite queue, no Redis). Either way it submits generation jobs of
 the 200-file benchmark template (bench/make_templates.py) through the HTTP API
 and waits for each to complete. Two runs:
 
@@ -15,7 +17,7 @@ Latency is submit (client clock, before the request) to completed (the worker's
 ``finished_at``). In the same run, the bare loop renders the same template with
 the same answers into a zip in this process, ``--jobs`` times.
 
-Usage: python bench/jobs.py [--jobs 200] [--sequential 40]
+Usage: python bench/jobs.py [--config postgresql|sqlite] [--jobs 200] [--sequential 40]
        (LAUNCHPAD_BENCH_DATABASE_URL: an admin URL, default the local ``test`` database)
 """
 
@@ -62,24 +64,31 @@ CLIENT_THREADS = 4
 
 
 @contextlib.contextmanager
-def processes(work: Path, database_url: str) -> Iterator[tuple[str, dict[str, list[int]]]]:
-    """redis-server, the API and two workers; yields the API's base URL and the pids of
-    each part (``redis``, ``api``, ``workers``)."""
+def processes(work: Path, database_url: str | None,
+              ) -> Iterator[tuple[str, dict[str, list[int]]]]:
+    """redis-server, the API and two workers (``database_url`` None: one ``launchpad
+    serve`` on SQLite with its embedded consumer); yields the API's base URL and the pids
+    of each part (``redis``, ``api``, ``workers``; the embedded API is ``api``)."""
     redis_port, api_port = free_port(), free_port()
-    env = {**os.environ, "LAUNCHPAD_DATABASE_URL": database_url,
-           "LAUNCHPAD_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-           "LAUNCHPAD_DATA_DIR": str(work / "data"), "LAUNCHPAD_PORT": str(api_port),
+    env = {**os.environ, "LAUNCHPAD_DATA_DIR": str(work / "data"),
+           "LAUNCHPAD_PORT": str(api_port),
            "LAUNCHPAD_ENV": "development", "LAUNCHPAD_LOG_LEVEL": "WARNING",
            "LAUNCHPAD_EVALUATIONS_PER_USER": str(CLIENT_THREADS),  # one user submits all
            "LAUNCHPAD_PLAN_LIMITS": ",".join(
                f"{plan}.jobs_in_flight=unlimited" for plan in ("free", "pro", "team"))}
-    commands = [
+    for name in ("LAUNCHPAD_DATABASE_URL", "LAUNCHPAD_REDIS_URL"):
+        env.pop(name, None)
+    commands = [["launchpad", "serve"]]
+    if database_url is not None:
+        env["LAUNCHPAD_DATABASE_URL"] = database_url
+        env["LAUNCHPAD_REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+        commands = [
         ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
          "--appendonly", "no", "--dir", str(work)],
         ["launchpad", "serve", "--no-worker"],
         ["launchpad", "worker"],
         ["launchpad", "worker"],
-    ]
+        ]
     started = []
     try:
         for index, command in enumerate(commands):
@@ -89,8 +98,11 @@ def processes(work: Path, database_url: str) -> Iterator[tuple[str, dict[str, li
             time.sleep(0.3)
         base = f"http://127.0.0.1:{api_port}"
         wait_until(lambda: _answers(f"{base}/api/health"), "the API to answer", timeout=180)
-        yield base, {"redis": [started[0].pid], "api": [started[1].pid],
-                     "workers": [p.pid for p in started[2:]]}
+        if database_url is None:
+            yield base, {"api": [started[0].pid]}
+        else:
+            yield base, {"redis": [started[0].pid], "api": [started[1].pid],
+                         "workers": [p.pid for p in started[2:]]}
     finally:
         for process in reversed(started):
             process.terminate()
@@ -130,15 +142,18 @@ def descendants(roots: list[int]) -> list[int]:
 
 
 def cpu_sample(session_factory, parts: dict[str, list[int]]) -> dict[str, dict[int, float]]:
-    """CPU seconds by process of each part and of the PostgreSQL backends serving them
-    (those of the benchmark's own connection left out)."""
-    with session_factory() as db:
-        backends = db.scalars(sa.text(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND application_name <> :bench"), {"bench": BENCH_APPLICATION}).all()
+    """CPU seconds by process of each part and, on PostgreSQL, of the backends serving
+    them (those of the benchmark's own connection left out); ``bench`` is this process
+    (its client threads and queries: not counted in the pipeline's total)."""
     sample = {name: {pid: cpu_seconds(pid) for pid in descendants(roots)}
               for name, roots in parts.items()}
-    sample["postgresql"] = {pid: cpu_seconds(pid) for pid in backends}
+    sample["bench"] = {os.getpid(): time.process_time()}
+    with session_factory() as db:
+        if db.get_bind().dialect.name == "postgresql":
+            backends = db.scalars(sa.text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND application_name <> :bench"), {"bench": BENCH_APPLICATION}).all()
+            sample["postgresql"] = {pid: cpu_seconds(pid) for pid in backends}
     return sample
 
 
@@ -205,8 +220,10 @@ def submit(api: Api, template_id: str) -> tuple[str, float]:
     return job["id"], started
 
 
-def wait_done(session_factory, ids: list[str], timeout: float = 600.0) -> dict[str, float]:
-    """Each job's ``finished_at`` (epoch seconds) once all are completed."""
+def wait_done(session_factory, ids: list[str], timeout: float = 600.0,
+              poll: float = 0.01) -> dict[str, float]:
+    """Each job's ``finished_at`` (epoch seconds) once all are completed, looked at every
+    ``poll`` seconds (the times are the worker's, however late they are seen)."""
     wanted = [uuid.UUID(i) for i in ids]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -219,7 +236,7 @@ def wait_done(session_factory, ids: list[str], timeout: float = 600.0) -> dict[s
             raise SystemExit(f"{len(failed)} jobs failed, e.g. {failed[0].error}")
         if sum(row.status == JobStatus.COMPLETED for row in rows) == len(wanted):
             return {str(row.id): row.finished_at.timestamp() for row in rows}
-        time.sleep(0.01)
+        time.sleep(poll)
     raise SystemExit("jobs did not complete in time")
 
 
@@ -228,7 +245,8 @@ def saturated(api: Api, session_factory, template_id: str, jobs: int,
     before = cpu_sample(session_factory, parts)
     with concurrent.futures.ThreadPoolExecutor(CLIENT_THREADS) as pool:
         submitted = list(pool.map(lambda _: submit(api, template_id), range(jobs)))
-    finished = wait_done(session_factory, [job_id for job_id, _ in submitted])
+    # Looked at twice a second: the bench's own queries must not take the CPU it measures.
+    finished = wait_done(session_factory, [job_id for job_id, _ in submitted], poll=0.5)
     cpu = cpu_per_job(before, cpu_sample(session_factory, parts), jobs)
     first = min(started for _, started in submitted)
     latencies = [finished[job_id] - started for job_id, started in submitted]
@@ -266,19 +284,35 @@ def bare_loop(definition: dict, jobs: int) -> dict[str, float]:
     return {"jobs_per_second": jobs / sum(times), **percentiles(times), "cpu_ms": cpu * 1000 / jobs}
 
 
+@contextlib.contextmanager
+def database(config: str, work: Path) -> Iterator[str | None]:
+    """The URL the bench reads jobs through, and the one the service is given (None: the
+    embedded default, SQLite in the data folder)."""
+    if config == "sqlite":
+        (work / "data").mkdir()
+        yield None
+        return
+    with fresh_database(ADMIN_URL) as url:
+        yield url
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--config", choices=("postgresql", "sqlite"), default="postgresql",
+                        help="PostgreSQL + Redis + 2 workers, or the embedded SQLite default")
     parser.add_argument("--jobs", type=positive_int, default=200)
     parser.add_argument("--sequential", type=positive_int, default=40)
     args = parser.parse_args()
     definition = native_definition(200)
-    with tempfile.TemporaryDirectory() as tmp, fresh_database(ADMIN_URL) as database_url:
+    with tempfile.TemporaryDirectory() as tmp, database(args.config, Path(tmp)) as url:
         work = Path(tmp)
-        engine = make_engine(sa.make_url(database_url).update_query_dict(
-            {"application_name": BENCH_APPLICATION}).render_as_string(hide_password=False))
+        engine = make_engine(
+            sa.make_url(url).update_query_dict({"application_name": BENCH_APPLICATION})
+            .render_as_string(hide_password=False) if url
+            else f"sqlite:///{work / 'data' / 'launchpad.sqlite3'}")
         upgrade(engine)
         session_factory = make_session_factory(engine)
-        with processes(work, database_url) as (base, parts):
+        with processes(work, url) as (base, parts):
             api = Api(base)
             template_id = set_up(session_factory, api, definition)
             sequential(api, session_factory, template_id, 6)  # warm: caches, fork servers
@@ -287,8 +321,9 @@ def main() -> None:
         engine.dispose()
     bare = bare_loop(definition, args.jobs)
     ratio = loaded["jobs_per_second"] / bare["jobs_per_second"]
-    print(f"200-file template, {args.jobs} jobs, 2 workers x 2 threads, "
-          f"{os.cpu_count()} CPUs")
+    shape = ("embedded: SQLite, one `launchpad serve`" if args.config == "sqlite"
+             else "PostgreSQL + Redis, 2 workers x 2 threads")
+    print(f"200-file template, {args.jobs} jobs, {shape}, {os.cpu_count()} CPUs")
     print(f"bare render+zip loop   {bare['jobs_per_second']:7.1f} jobs/s  "
           f"p50 {bare['p50_ms']:6.1f} ms  p95 {bare['p95_ms']:6.1f} ms")
     print(f"pipeline, saturated    {loaded['jobs_per_second']:7.1f} jobs/s  "
@@ -297,7 +332,9 @@ def main() -> None:
     print(f"pipeline, one at once  {'':13} p50 {idle['p50_ms']:6.1f} ms  "
           f"p95 {idle['p95_ms']:6.1f} ms  (target p50 < 250 ms)")
     cpu = loaded["cpu_ms"]
-    print(f"CPU per job: bare loop {bare['cpu_ms']:.1f} ms; pipeline {sum(cpu.values()):.1f} ms "
+    bench = cpu.pop("bench")
+    print(f"CPU per job: bare loop {bare['cpu_ms']:.1f} ms; bench client {bench:.1f} ms; "
+          f"pipeline {sum(cpu.values()):.1f} ms "
           f"({', '.join(f'{name} {ms:.1f}' for name, ms in cpu.items())})")
 
 

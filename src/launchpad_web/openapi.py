@@ -83,23 +83,35 @@ PROBLEM_SCHEMA = {
 
 
 @attrs.frozen
+class EventStream:
+    """A ``text/event-stream`` answer: the data (JSON) of each ``event:`` name, documented
+    under the media type's ``x-events``."""
+
+    events: Mapping[str, Any]
+
+
+@attrs.frozen
 class Operation:
-    """What one responder documents: its summary, body, answers and guard."""
+    """What one responder documents: its summary (and longer description), body, answers
+    and guard."""
 
     summary: str
     request: type | None = None
     responses: Mapping[int, Any] = attrs.field(factory=lambda: {200: None})
     problems: tuple[int, ...] = ()
     auth: bool = False
+    description: str | None = None
 
 
 def operation(summary: str, *, request: type | None = None,
               responses: Mapping[int, Any] | None = None, problems: Sequence[int] = (),
-              auth: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Document a responder. ``responses`` maps a status to an attrs class, a JSON type
-    or None (no body); ``auth=True`` says it needs ``@falcon.before(require_user)``."""
+              auth: bool = False, description: str | None = None,
+              ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Document a responder. ``responses`` maps a status to an attrs class, a JSON type,
+    an :class:`EventStream` or None (no body); ``auth=True`` says it needs
+    ``@falcon.before(require_user)``."""
     meta = Operation(summary=summary, request=request, responses=responses or {200: None},
-                     problems=tuple(problems), auth=auth)
+                     problems=tuple(problems), auth=auth, description=description)
 
     def mark(responder: Callable[..., Any]) -> Callable[..., Any]:
         setattr(responder, OPENAPI_ATTR, meta)
@@ -160,6 +172,8 @@ def build_document(routes: Sequence[Route], *, version: str, cookie_name: str) -
 def _operation(meta: Operation, template: str, op_id: str,
                components: dict[str, Any]) -> dict[str, Any]:
     doc: dict[str, Any] = {"operationId": op_id, "summary": meta.summary, "responses": {}}
+    if meta.description:
+        doc["description"] = meta.description
     params = [
         {"name": name, "in": "path", "required": True,
          "schema": _CONVERTER_SCHEMAS.get(converter or "", {"type": "string"})}
@@ -185,7 +199,12 @@ def _operation(meta: Operation, template: str, op_id: str,
 
 def _response(status: int, body: Any, components: dict[str, Any]) -> dict[str, Any]:
     response: dict[str, Any] = {"description": HTTPStatus(status).phrase}
-    if body is not None:
+    if isinstance(body, EventStream):
+        response["content"] = {"text/event-stream": {
+            "schema": {"type": "string", "description": "server-sent events"},
+            "x-events": {name: json_schema(data, components)
+                         for name, data in body.events.items()}}}
+    elif body is not None:
         response["content"] = {"application/json": {"schema": json_schema(body, components)}}
     return response
 

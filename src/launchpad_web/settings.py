@@ -37,6 +37,8 @@ Nothing else in ``launchpad_web`` reads ``os.environ``.
 ``LAUNCHPAD_JOB_CPU_SECONDS``       hard CPU limit of one render (60)
 ``LAUNCHPAD_JOB_MEMORY_MB``         hard memory limit of one render (1024)
 ``LAUNCHPAD_JOB_WALL_SECONDS``      wall-clock limit of one render (120)
+``LAUNCHPAD_JOB_PROGRESS_MS``       a render's progress (files done) is stored at most
+                                    this often, for the events stream (250)
 ``LAUNCHPAD_WORKER_PROBE_PORT``     ``launchpad worker``'s /livez and /readyz port (off)
 ``LAUNCHPAD_WORKER_PROBE_HOST``     and address (127.0.0.1; 0.0.0.0 in a container)
 ``LAUNCHPAD_ARTIFACT_DIR``          where archives are kept (``DATA_DIR/artifacts``)

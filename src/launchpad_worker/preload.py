@@ -26,7 +26,7 @@ WARM_UP = {
 
 default_launchpad()
 with tempfile.TemporaryDirectory() as _warm:
-    render.render_archive(WARM_UP, {}, {}, {fmt: f"{_warm}/a.{fmt}" for fmt in FORMATS})
+    render.render_archive(WARM_UP, {}, {}, {FORMATS[0]: f"{_warm}/a.{FORMATS[0]}"})
 
 
 def use_preload() -> None:

@@ -50,7 +50,7 @@ from launchpad_web.errors import ApiError
 from launchpad_web.forges.models import ForgeAccount
 from launchpad_web.jobs import leases
 from launchpad_web.jobs.models import EventKind, GenerationJob, JobStatus, log_entry
-from launchpad_web.jobs.storage import artifact_formats
+from launchpad_web.jobs.storage import artifact_formats, open_archive
 from launchpad_web.projects import records as project_records
 from launchpad_web.publishing.models import PublishJob
 from launchpad_web.templates.models import TemplateRecord
@@ -261,8 +261,8 @@ class Publication:
         with tempfile.TemporaryDirectory(prefix="launchpad-publish-") as folder:
             work = Path(folder) / "work"
             work.mkdir()
-            with contextlib.closing(self.ctx.storage.open(plan.artifact_path, "tar.gz")) \
-                    as archive:
+            with contextlib.closing(open_archive(self.ctx.storage, plan.artifact_path,
+                                                 "tar.gz")) as archive:
                 sha = commit_archive(archive, work, message=self._message(), author=Author(
                     name=plan.login or plan.email.partition("@")[0], email=plan.email,
                     at=plan.generated_at or self.ctx.clock()))

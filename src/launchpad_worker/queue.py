@@ -37,6 +37,9 @@ from .update import UpdateRunner
 
 NAME = "launchpad"
 PUBLISH_RETRY_SECONDS = 10  # a forge that failed gets this long before the next attempt
+#: How soon an idle consumer of the SQLite queue looks again (first, at most): a job waits
+#: at most a quarter of a second for it, for a few small queries a second.
+POLL_SECONDS = (0.05, 0.25)
 
 
 def make_huey(settings: WebSettings) -> Huey:
@@ -131,11 +134,15 @@ class JobQueue:
         return report
 
     def consumer(self, *, workers: int | None = None, embedded: bool = False) -> Consumer:
+        # Redis blocks until a message comes; the SQLite queue is polled, and Huey's
+        # backoff (up to 10 s) would keep a job submitted after a quiet spell waiting.
+        polled = {} if self.huey.storage.blocking else {
+            "initial_delay": POLL_SECONDS[0], "max_delay": POLL_SECONDS[1]}
         return LaunchpadConsumer(self.huey, sweep_seconds=self.context.jobs.sweep_interval
                                  .total_seconds(), embedded=embedded,
                                  workers=workers or self.context.jobs.worker_threads,
                                  worker_type="thread", periodic=True,
-                                 shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
+                                 shutdown_timeout=SHUTDOWN_GRACE_SECONDS, **polled)
 
 
 #: On SIGTERM, running jobs get this long to finish; a job still running then is left to

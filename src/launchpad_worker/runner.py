@@ -1,7 +1,7 @@
 """One job, start to end: lease, isolated render, artifact, completion, notification.
 
-The render child writes the archives into a staging folder of the artifact
-storage; the runner moves them into storage, then completes the job. The
+The render child writes the zip into a staging folder of the artifact
+storage; the runner moves it into storage, then completes the job. The
 staging folder goes when the render ends, whatever happened; the sweeper
 removes those of a worker that was killed.
 
@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,11 +38,12 @@ from launchpad_web.jobs.storage import artifact_key
 from launchpad_web.metrics import JOB_SECONDS, JOBS
 
 from .context import WorkerContext
-from .render import render_archive
+from .render import ProgressFile, read_progress, render_archive
 
 log = logging.getLogger("launchpad_worker.runner")
 
 CACHED_DEFINITIONS = 32
+PROGRESS_FILE = "progress.json"  # in the render's staging folder
 SUBJECTS = {
     EventKind.JOB_COMPLETED: "Your project is ready",
     EventKind.JOB_FAILED: "Your project could not be made",
@@ -94,13 +96,17 @@ class JobRunner:
         if definition is None:
             self._fail(job, owner, "the template was deleted", claim.email)
             return "failed"
-        with heartbeat(ctx, job, owner), ctx.storage.staging() as staging:
-            targets = {fmt: staging / f"artifact.{fmt}" for fmt in FORMATS}
+        with ctx.storage.staging() as staging, heartbeat(
+                ctx, job, owner, progress=staging / PROGRESS_FILE):
+            # The zip alone: other formats are made from it when first downloaded.
+            targets = {FORMATS[0]: staging / f"artifact.{FORMATS[0]}"}
+            reports = ProgressFile(str(staging / PROGRESS_FILE),
+                                   ctx.jobs.progress_interval.total_seconds())
             try:
                 result = run_isolated(
                     render_archive, definition, claim.answers, dict(secret_answers or {}),
-                    {fmt: str(path) for fmt, path in targets.items()}, ctx.compiled_cache,
-                    limits=ctx.limits)
+                    {fmt: str(path) for fmt, path in targets.items()},
+                    cache=ctx.compiled_cache, progress=reports, limits=ctx.limits)
             except LaunchpadError as exc:
                 self._fail(job, owner, failure_reason(exc, ctx.jobs), claim.email)
                 return "failed"
@@ -108,7 +114,8 @@ class JobRunner:
         with ctx.session() as db:
             won = leases.complete(db, job, owner=owner, now=ctx.clock(), key=stored.key,
                                   size=stored.size, sha256=stored.sha256, files=result.files,
-                                  total_bytes=result.total_bytes)
+                                  total_bytes=result.total_bytes,
+                                  template_files=result.template_files)
         if not won:
             log.warning("lease lost before completion; artifact discarded",
                         extra={"job_id": str(job)})
@@ -144,11 +151,15 @@ class JobRunner:
 
 @contextmanager
 def heartbeat(ctx: WorkerContext, job: uuid.UUID, owner: str,
-              table: type[Leased] = GenerationJob) -> Iterator[None]:
-    """Renew the job's lease every third of a lease while the block runs."""
+              table: type[Leased] = GenerationJob, *,
+              progress: Path | None = None) -> Iterator[None]:
+    """Renew the job's lease every third of a lease while the block runs; with
+    ``progress`` (a generation job's), store what the render child reports there when it
+    changed, looked at every ``progress_interval``."""
     stop = threading.Event()
-    beat = threading.Thread(target=_beat, args=(ctx, job, owner, table, stop), daemon=True,
-                            name=f"heartbeat-{job}")
+    beat = threading.Thread(target=_beat, args=(ctx, job, owner, table),
+                            kwargs={"stop": stop, "progress": progress},
+                            daemon=True, name=f"heartbeat-{job}")
     beat.start()
     try:
         yield
@@ -157,9 +168,17 @@ def heartbeat(ctx: WorkerContext, job: uuid.UUID, owner: str,
         beat.join()
 
 
-def _beat(ctx: WorkerContext, job: uuid.UUID, owner: str, table: type[Leased],
-          stop: threading.Event) -> None:
-    while not stop.wait(ctx.jobs.lease.total_seconds() / 3):
+def _beat(ctx: WorkerContext, job: uuid.UUID, owner: str, table: type[Leased], *,
+          stop: threading.Event, progress: Path | None) -> None:
+    every = ctx.jobs.lease.total_seconds() / 3
+    look = ctx.jobs.progress_interval.total_seconds() if progress is not None else every
+    due, shown = time.monotonic() + every, None
+    while not stop.wait(min(look, max(due - time.monotonic(), 0.0))):
+        if progress is not None:
+            shown = _report(ctx, job, owner, progress, shown)
+        if time.monotonic() < due:
+            continue
+        due += every
         try:
             with ctx.session() as db:
                 held = leases.heartbeat(db, job, owner=owner, now=ctx.clock(),
@@ -170,6 +189,21 @@ def _beat(ctx: WorkerContext, job: uuid.UUID, owner: str, table: type[Leased],
         if not held:
             log.warning("lease lost", extra={"job_id": str(job)})
             return
+
+
+def _report(ctx: WorkerContext, job: uuid.UUID, owner: str, progress: Path,
+            shown: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Store the child's latest report when it is new; the report now stored."""
+    latest = read_progress(progress)
+    if latest is None or latest == shown:
+        return shown
+    try:
+        with ctx.session() as db:
+            leases.rendering(db, job, owner=owner, progress=latest)
+    except Exception:
+        log.exception("progress not stored", extra={"job_id": str(job)})
+        return shown
+    return latest
 
 
 def notify(ctx: WorkerContext, job: uuid.UUID, kind: EventKind, message: str, *,

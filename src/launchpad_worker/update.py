@@ -51,7 +51,7 @@ from launchpad_web.errors import ApiError
 from launchpad_web.forges.models import ForgeAccount
 from launchpad_web.jobs import leases
 from launchpad_web.jobs.models import EventKind, GenerationJob, JobStatus, log_entry
-from launchpad_web.jobs.storage import artifact_formats, artifact_key
+from launchpad_web.jobs.storage import artifact_formats, artifact_key, open_archive
 from launchpad_web.projects.models import Project
 from launchpad_web.publishing.models import PublishJob
 from launchpad_web.updates import checks
@@ -310,7 +310,7 @@ class Update:
                                     "while): generate the project again to update it")
         bare = staging / "generated.git"
         bare.mkdir()
-        with contextlib.closing(self.ctx.storage.open(archive, "tar.gz")) as stream:
+        with contextlib.closing(open_archive(self.ctx.storage, archive, "tar.gz")) as stream:
             commit_archive(stream, bare, message="Generated\n", author=Author(
                 "launchpad", self.plan.email, self.plan.created_at))
         clone(str(bare), work, local=True)

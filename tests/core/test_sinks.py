@@ -24,6 +24,7 @@ from launchpad_core.render.sinks import (
     ZipSink,
     archive_entries,
     make_sink,
+    tar_gz_of_zip,
 )
 
 FILES = (
@@ -472,3 +473,25 @@ def test_one_list_of_entries_writes_the_same_archives_as_the_files(tmp_path: Pat
     assert (tmp_path / "from-entries-2").read_bytes() == expected
     with pytest.raises(DestinationError):
         sinks.ARCHIVE_SINKS[fmt](tmp_path / "from-files").write_entries(entries)
+
+
+def test_a_tar_gz_made_from_a_zip_is_the_one_the_tar_gz_sink_writes(tmp_path):
+    big = bytes(range(256)) * 9000  # over a megabyte: copied in chunks
+    entries = archive_entries([
+        RenderedFile(path="app", data=b"", mode=0o700, is_dir=True),
+        RenderedFile(path="app/big.bin", data=big),
+        RenderedFile(path="app/empty.txt", data=b""),
+        RenderedFile(path="app/link", data=b"run.sh", symlink=True),
+        RenderedFile(path="app/run.sh", data=b"#!/bin/sh\n", mode=0o755),
+        RenderedFile(path="app/" + "n" * 120 + "/\u00e9t\u00e9.txt", data="\u00e9".encode()),
+    ])
+    ZipSink(tmp_path / "a.zip").write_entries(entries)
+    TarGzSink(tmp_path / "expected.tar.gz").write_entries(entries)
+    tar_gz_of_zip(tmp_path / "a.zip", tmp_path / "made.tar.gz")
+    made = (tmp_path / "made.tar.gz").read_bytes()
+    assert made == (tmp_path / "expected.tar.gz").read_bytes()
+    with tarfile.open(fileobj=io.BytesIO(made), mode="r|gz") as archive:  # a stream reads it
+        assert [m.name for m in archive] == [e.name.rstrip("/") for e in entries]
+    with tarfile.open(tmp_path / "made.tar.gz", "r:gz") as archive:
+        assert archive.extractfile("app/big.bin").read() == big
+        assert archive.getmember("app/link").linkname == "run.sh"

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -67,6 +68,36 @@ def wait_for(condition: Callable[[], Any], *, timeout: float = 30.0,
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+
+
+# Sixty files of some 20 ms each: over a second of rendering, for progress to show.
+MANY_FILES = {"name": "many", "files": [
+    {"path": f"src/file{i:02}.txt",
+     "content": ("{% for i in range(100) %}{% for j in range(2000) %}{% set k = j %}"
+                 "{% endfor %}{% endfor %}") + str(i)}
+    for i in range(60)]}
+PROGRESS_MS = "50"  # how often workers store progress in these tests
+
+
+def check_file_progress(stream: str, definition: dict[str, Any]) -> list[dict[str, Any]]:
+    """The progress events of a job's whole event stream, checked: several, files done
+    growing to the template's every file, the template path and bytes as they were, the
+    last (complete, path null) just before ``completed``. Answers them."""
+    messages = [dict(line.split(": ", 1) for line in m.splitlines())
+                for m in stream.split("\n\n") if m]
+    events = [m["event"] for m in messages]
+    progress = [json.loads(m["data"]) for m in messages if m["event"] == "progress"]
+    assert "id" not in [key for m in messages if m["event"] == "progress" for key in m]
+    total, paths = len(definition["files"]), {f["path"] for f in definition["files"]}
+    assert len(progress) >= 2, events  # at least one while it rendered, and the end
+    assert all(p["total"] == total for p in progress)
+    assert [p["files"] for p in progress] == sorted(p["files"] for p in progress)
+    assert [p["bytes"] for p in progress] == sorted(p["bytes"] for p in progress)
+    during = progress[:-1]
+    assert all(0 < p["files"] < total and p["path"] in paths for p in during), during
+    assert progress[-1]["files"] == total and progress[-1]["path"] is None
+    assert events[-2:] == ["progress", "completed"]
+    return progress
 
 
 class RedisServer:

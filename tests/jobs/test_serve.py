@@ -15,9 +15,12 @@ from pathlib import Path
 import pytest
 
 from launchpad_web.db import make_engine, make_session_factory
+from launchpad_web.settings import WebSettings
 from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+from launchpad_worker.context import WorkerContext
+from launchpad_worker.queue import JobQueue
 
-from .conftest import PASSWORD, free_port, wait_for
+from .conftest import MANY_FILES, PASSWORD, PROGRESS_MS, check_file_progress, free_port, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +31,8 @@ class Server:
     def __init__(self, tmp_path: Path, *options: str):
         self.port = free_port()
         self.env = {**os.environ, "LAUNCHPAD_DATA_DIR": str(tmp_path), "LAUNCHPAD_ENV":
-                    "development", "LAUNCHPAD_PORT": str(self.port)}
+                    "development", "LAUNCHPAD_PORT": str(self.port),
+                    "LAUNCHPAD_JOB_PROGRESS_MS": PROGRESS_MS}
         self.env.pop("LAUNCHPAD_DATABASE_URL", None)
         self.env.pop("LAUNCHPAD_REDIS_URL", None)
         self.env.pop("LAUNCHPAD_CACHE_DIR", None)
@@ -58,21 +62,26 @@ class Server:
         with self.opener.open(request, timeout=10) as response:
             return json.load(response)
 
-    def submit(self) -> str:
+    def submit(self, definition: dict = HELLO) -> str:
         user = self.call("POST", "/api/auth/signup", {
             "email": f"u-{uuid.uuid4().hex[:8]}@example.org", "password": PASSWORD})
         engine = make_engine(self.database_url)
         with make_session_factory(engine)() as session:
-            row = TemplateRecord(name="hello", definition=HELLO,
+            row = TemplateRecord(name=definition["name"], definition=definition,
                                  owner_id=uuid.UUID(user["id"]))
             session.add(row)
             session.flush()
-            session.add(TemplateVersion(template_id=row.id, number=1, definition=HELLO))
+            session.add(TemplateVersion(template_id=row.id, number=1, definition=definition))
             session.commit()
             template_id = str(row.id)
         engine.dispose()
         return self.call("POST", "/api/generate", {"template_id": template_id,
                                                    "answers": {}})["id"]
+
+    def events(self, job_id: str) -> str:
+        """The job's event stream, read to its end."""
+        with self.opener.open(f"{self.base}/api/generate/{job_id}/events", timeout=30) as got:
+            return got.read().decode()
 
     def status(self, job_id: str) -> str:
         return self.call("GET", f"/api/generate/{job_id}")["status"]
@@ -97,6 +106,27 @@ def test_serve_runs_jobs_itself_by_default(server):
     assert (data_dir / "queue.sqlite3").exists()
     assert list((data_dir / "compiled").glob("*.pack"))
     assert not server.cli_cache.exists()
+
+
+@pytest.mark.parametrize("server", [()], indirect=True)
+def test_the_embedded_consumer_reports_each_files_progress_on_the_event_stream(server):
+    job_id = server.submit(MANY_FILES)
+    check_file_progress(server.events(job_id), MANY_FILES)
+    assert server.status(job_id) == "completed"
+
+
+def test_an_idle_consumer_looks_at_the_sqlite_queue_every_quarter_second(tmp_path):
+    """Huey backs off to a look every 10 s on an empty queue it polls; Redis blocks
+    instead, and keeps Huey's backoff for its errors."""
+    sqlite = WebSettings.from_env({"LAUNCHPAD_DATA_DIR": str(tmp_path)})
+    on_redis = WebSettings.from_env({"LAUNCHPAD_DATA_DIR": str(tmp_path),
+                                     "LAUNCHPAD_REDIS_URL": "redis://127.0.0.1:1/0"})
+    looks = {}
+    for name, settings in (("sqlite", sqlite), ("redis", on_redis)):
+        queue = JobQueue.from_settings(settings, WorkerContext.from_settings(settings))
+        consumer = queue.consumer()
+        looks[name] = (queue.backend, consumer.default_delay, consumer.max_delay)
+    assert looks == {"sqlite": ("sqlite", 0.05, 0.25), "redis": ("redis", 0.1, 10.0)}
 
 
 @pytest.mark.parametrize("server", [("--no-worker",)], indirect=True)

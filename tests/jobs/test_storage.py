@@ -1,5 +1,6 @@
 """Both artifact storages, each on a real peer (a directory; a bucket of moto's S3
-server on loopback): both formats saved at once from staging, jobs stored before
+server on loopback): formats saved at once from staging, the tar.gz made from the
+zip on first need, jobs stored before
 (a zip alone), listing, deletion, stale staging folders, download URLs."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from launchpad_core.render.sinks import ArchiveEntry, TarGzSink, ZipSink
 from launchpad_web.jobs.archives import FORMATS, UPDATE_FORMATS
 from launchpad_web.jobs.object_storage import S3ArtifactStorage
 from launchpad_web.jobs.storage import (
@@ -21,6 +23,7 @@ from launchpad_web.jobs.storage import (
     LocalArtifactStorage,
     artifact_formats,
     artifact_key,
+    derive,
     make_storage,
     stream_length,
 )
@@ -101,12 +104,14 @@ def test_both_formats_are_moved_in_at_once_and_staging_is_emptied(storage):
     assert storage.download_url(key, "zip", "x.zip") is None  # streamed by default
 
 
-def test_a_save_needs_every_format_and_a_key_without_suffix(storage):
+def test_a_save_needs_the_zip_known_formats_and_a_key_without_suffix(storage):
     with storage.staging() as staging:
         files = write_formats(staging)
-        with pytest.raises(ValueError, match="every format"):
-            storage.save(artifact_key(uuid.uuid4(), "t"), {"zip": files["zip"]})
-        with pytest.raises(ValueError, match="every format"):
+        with pytest.raises(ValueError, match="saved as a zip"):
+            storage.save(artifact_key(uuid.uuid4(), "t"), {"tar.gz": files["tar.gz"]})
+        with pytest.raises(ValueError, match="saved as a zip"):
+            storage.save(artifact_key(uuid.uuid4(), "t"), {**files, "rar": files["zip"]})
+        with pytest.raises(ValueError, match="saved as a zip"):
             storage.save(f"{uuid.uuid4()}/t.zip", files)
         with pytest.raises(ValueError, match="not an artifact key"):
             storage.save("../../etc/passwd", files)
@@ -132,6 +137,38 @@ def test_an_updates_patch_and_conflicts_are_one_set(storage):
         storage.open(key, "zip")
     storage.delete(key)
     assert stored_names(storage) == set()
+ENTRIES = [ArchiveEntry("app/", 0o755), ArchiveEntry("app/empty/", 0o700),
+           ArchiveEntry("app/link", 0o777, b"run.sh", symlink=True),
+           ArchiveEntry("app/run.sh", 0o755, b"#!/bin/sh\necho hi\n"),
+           ArchiveEntry("app/\u00e9t\u00e9.txt", 0o644, "\u00e9".encode() * 300),
+           ArchiveEntry("app/zero.txt", 0o600, b"")]
+
+
+def test_a_tar_gz_is_made_from_the_zip_on_first_need_as_the_render_would_write_it(storage):
+    key = artifact_key(uuid.uuid4(), "t")
+    with storage.staging() as staging:
+        ZipSink(staging / "zip").write_entries(ENTRIES)
+        storage.save(key, {"zip": staging / "zip"})
+        TarGzSink(staging / "expected").write_entries(ENTRIES)
+        expected = (staging / "expected").read_bytes()
+    assert stored_names(storage) == {f"{key}/artifact.zip"}
+    with pytest.raises(FileNotFoundError):
+        storage.open(key, "tar.gz")
+    derive(storage, key, "tar.gz")
+    with storage.open(key, "tar.gz") as made:  # byte for byte: modes, links, folders ...
+        assert made.read() == expected
+    assert stored_names(storage) == {f"{key}/artifact.{fmt}" for fmt in FORMATS}
+    assert not any(storage.root.joinpath(STAGING).iterdir())
+
+    with pytest.raises(FileNotFoundError):
+        derive(storage, key, "zip")  # the zip is made by the render alone
+    with pytest.raises(FileNotFoundError):
+        derive(storage, legacy(storage), "tar.gz")  # stored before: zip only
+    storage.delete(key)
+    with pytest.raises(FileNotFoundError):
+        derive(storage, key, "tar.gz")
+    assert stored_names(storage) == {name for name in stored_names(storage)
+                                     if name.endswith(".zip") and "/artifact" not in name}
 
 
 def test_staging_is_removed_with_what_it_holds_when_the_render_fails(storage):

@@ -20,7 +20,7 @@ from launchpad_web.jobs.object_storage import S3ArtifactStorage
 from launchpad_web.jobs.storage import STAGING
 from launchpad_web.projects.models import Project
 
-from .conftest import Stack, wait_for
+from .conftest import MANY_FILES, PROGRESS_MS, Stack, check_file_progress, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -90,9 +90,11 @@ def test_a_job_stores_its_archives_in_the_bucket_and_downloads_both_ways(s3_stac
     done = stack.wait_status(job["id"], "completed")
     storage = stack.queue.context.storage
     assert isinstance(storage, S3ArtifactStorage)
-    listed = storage.client.list_objects_v2(Bucket=storage.bucket)["Contents"]
-    assert sorted(entry["Key"] for entry in listed) == [
-        f"{done.artifact_path}/artifact.tar.gz", f"{done.artifact_path}/artifact.zip"]
+    def listed():
+        found = storage.client.list_objects_v2(Bucket=storage.bucket)["Contents"]
+        return sorted(entry["Key"] for entry in found)
+
+    assert listed() == [f"{done.artifact_path}/artifact.zip"]  # tar.gz: on first download
     assert stack.artifacts(job["id"]) == []  # nothing kept on the worker's disk
     assert list((stack.settings.jobs.artifact_dir / STAGING).iterdir()) == []
 
@@ -105,6 +107,8 @@ def test_a_job_stores_its_archives_in_the_bucket_and_downloads_both_ways(s3_stac
     tarred = stack.get(f"/api/generate/{job['id']}/download", params={"format": "tar.gz"})
     with tarfile.open(fileobj=io.BytesIO(tarred.content), mode="r:gz") as archive:
         assert archive.extractfile("rocket/README.md").read() == b"# rocket"
+    assert listed() == [f"{done.artifact_path}/artifact.tar.gz",
+                        f"{done.artifact_path}/artifact.zip"]
 
     redirecting = Stack(stack.tmp_path, stack.env["LAUNCHPAD_DATABASE_URL"],
                         stack.env["LAUNCHPAD_REDIS_URL"],
@@ -131,9 +135,19 @@ def test_the_event_stream_follows_a_running_job_until_it_completes(stack):
     stream = stack.get(f"/api/generate/{job['id']}/events")
     assert time.monotonic() - started > 1  # it waited for the render
     messages = [m.splitlines()[:2] for m in stream.text.split("\n\n") if m]
-    assert messages == [["id: 1", "event: queued"], ["id: 2", "event: started"],
-                        ["id: 3", "event: completed"]]
+    assert [m for m in messages if m[0].startswith("id:")] == [
+        ["id: 1", "event: queued"], ["id: 2", "event: started"], ["id: 3", "event: completed"]]
+    assert messages[-2][0] == "event: progress"  # its one file done, before completed
     assert stack.job(job["id"]).status == "completed"
+
+
+def test_the_event_stream_shows_each_files_progress_while_the_worker_renders(stack):
+    me = stack.signup()
+    job = stack.generate(stack.add_template(me, MANY_FILES), {})
+    stack.start_worker(LAUNCHPAD_JOB_PROGRESS_MS=PROGRESS_MS)
+    stream = stack.get(f"/api/generate/{job['id']}/events")
+    progress = check_file_progress(stream.text, MANY_FILES)
+    assert stack.job(job["id"]).progress == progress[-1]
 
 
 def test_a_worker_killed_mid_render_is_replaced_and_the_job_completes_once(stack):

@@ -15,6 +15,7 @@ import json
 import re
 import zipfile
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -321,3 +322,50 @@ def _expected_status(problem: str) -> bool:
     invalid form and the 404 page."""
     return problem.startswith("console: Failed to load resource") and (
         "422" in problem or "404" in problem)
+
+
+# Forty files of some 20 ms each: most of a second of rendering, reported every 50 ms.
+MANY_FILES = {"name": "many files", "files": [
+    {"path": f"src/file{i:02}.txt",
+     "content": ("{% for i in range(100) %}{% for j in range(2000) %}{% set k = j %}"
+                 "{% endfor %}{% endfor %}") + str(i)}
+    for i in range(40)]}
+PROGRESS_BAR = "document.getElementById('job-progress')"
+
+
+def test_the_job_page_shows_the_render_progress_to_the_end(chromium: Any, database: Any,
+                                                           settings: Any, launchpad: Any,
+                                                           serve: Any) -> None:
+    """A real queue and a slow 40-file template: the progress bar (an accessible
+    ``progress`` with its text in a live region) moves while the worker renders and is
+    full once the job completes."""
+    settings = attrs.evolve(settings, jobs=attrs.evolve(
+        settings.jobs, cpu_seconds=20, progress_interval=timedelta(milliseconds=50)))
+    queue = JobQueue.from_settings(settings, WorkerContext.from_settings(
+        settings, session_factory=database, launchpad=launchpad, clock=system_clock))
+    base = serve(service_app(settings, session_factory=database, launchpad=launchpad,
+                            job_queue=queue))
+    context = chromium.new_context(base_url=base, viewport={"width": 1280, "height": 900})
+    b = Browser(context.new_page(), base, "progress")
+    sign_up(b, "progress@example.com")
+    created = b.page.request.post("/api/templates", headers={"Origin": base}, data={
+        "name": MANY_FILES["name"], "definition": MANY_FILES})
+    assert created.status == 201, created.text()
+    b.page.goto(f"/templates/{created.json()['id']}/generate")
+    b.page.get_by_role("button", name="Generate").click()
+    bar = b.page.get_by_role("progressbar", name="Files rendered")
+    expect(bar).to_be_visible()
+    expect(b.page.locator("#job-progress-text")).to_have_attribute("aria-live", "polite")
+    with running_consumer(queue, enabled=True):
+        b.page.wait_for_function(f"() => {PROGRESS_BAR}.value > 0 && "
+                                 f"{PROGRESS_BAR}.value < {PROGRESS_BAR}.max", timeout=30_000)
+        expect(b.page.locator("#job-progress-text")).to_contain_text(
+            re.compile(r"^\d+ of 40 files · src/file\d\d\.txt · \d+ bytes$"))
+        b.check("job-rendering")
+        expect(b.page.get_by_role("status")).to_have_text("completed", timeout=30_000)
+    b.page.wait_for_function(f"() => {PROGRESS_BAR}.max === 40 && "
+                             f"{PROGRESS_BAR}.value === 40")
+    expect(b.page.locator("#job-progress-text")).to_contain_text("40 of 40 files")
+    b.check("job-rendered")
+    assert b.problems == []
+    context.close()

@@ -108,22 +108,29 @@ def test_a_job_runs_to_completion_and_downloads_as_zip_and_tar_gz(db, user):
     assert [(e["kind"], e["job_id"]) for e in events] == [("job_completed", job["id"])]
 
 
-def test_downloads_stream_the_archives_stored_when_the_job_ran(db, user, settings):
+def test_downloads_stream_the_stored_archives_and_make_the_tar_gz_once(db, user, settings):
     client, me = user
     job = generate(client, add_template(db, me["id"]), {"project_name": "rocket"}).json
     with db.session() as session:
         key = session.get(GenerationJob, uuid.UUID(job["id"])).artifact_path
     root = settings.jobs.artifact_dir
+    assert sorted(p.name for p in (root / key).iterdir()) == ["artifact.zip"]  # the render's
+    first = client.get(f"/api/generate/{job['id']}/download", params={"format": "tar.gz"})
+    assert sorted(p.name for p in (root / key).iterdir()) == ["artifact.tar.gz", "artifact.zip"]
     for fmt in ("zip", "tar.gz"):
         stored = (root / key / f"artifact.{fmt}").read_bytes()
         download = client.get(f"/api/generate/{job['id']}/download", params={"format": fmt})
-        assert download.content == stored  # as written by the render, never rebuilt
+        assert download.content == stored  # streamed as stored, not made again
         assert download.headers["Content-Length"] == str(len(stored))
-    assert list((root / STAGING).iterdir()) == []  # nothing left behind by the render
+    assert first.content == stored
+    assert list((root / STAGING).iterdir()) == []  # nothing left behind
 
-    (root / key / "artifact.tar.gz").unlink()  # say, removed by hand: not served
-    gone = client.get(f"/api/generate/{job['id']}/download", params={"format": "tar.gz"})
-    assert (gone.status_code, gone.json["code"]) == (409, "artifact_not_ready")
+    (root / key / "artifact.zip").unlink()  # say, removed by hand: nothing to make it of
+    (root / key / "artifact.tar.gz").unlink()
+    for fmt in ("zip", "tar.gz"):
+        gone = client.get(f"/api/generate/{job['id']}/download", params={"format": fmt})
+        assert (gone.status_code, gone.json["code"]) == (409, "artifact_not_ready")
+    assert list((root / STAGING).iterdir()) == []
 
 
 def test_a_job_stored_before_tar_gz_archives_were_kept_downloads_as_zip_only(db, user,
@@ -252,13 +259,18 @@ def test_the_event_stream_replays_the_log_and_resumes_after_last_event_id(db, us
     stream = client.get(f"/api/generate/{job['id']}/events")
     assert stream.headers["Content-Type"].startswith("text/event-stream")
     messages = [m for m in stream.text.split("\n\n") if m]
-    assert [m.splitlines()[:2] for m in messages] == [
+    assert [m.splitlines()[:-1] for m in messages] == [
+        ["event: progress"],  # where the render ended: every template file, no id
         ["id: 1", "event: queued"], ["id: 2", "event: started"],
         ["id: 3", "event: completed"]]
+    assert json.loads(messages[0].splitlines()[1].removeprefix("data: ")) == {
+        "files": 2, "total": 2, "path": None, "bytes": 16}
     assert json.loads(messages[-1].splitlines()[2].removeprefix("data: "))["status"] == (
         "completed")
+    assert client.get(f"/api/generate/{job['id']}").json["progress"] == {
+        "files": 2, "total": 2, "path": None, "bytes": 16}
     resumed = client.get(f"/api/generate/{job['id']}/events", headers={"Last-Event-ID": "2"})
-    assert resumed.text.startswith("id: 3\nevent: completed\n")
+    assert resumed.text.split("\n\n")[1].startswith("id: 3\nevent: completed\n")
 
 
 def test_the_event_stream_of_an_unfinished_job_ends_with_a_retry_hint(db, user):

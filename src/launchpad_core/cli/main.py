@@ -396,11 +396,11 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _progress_bar() -> Callable[[int, int], None] | None:
+def _progress_bar() -> Callable[[int, int, str, int], None] | None:
     if not sys.stderr.isatty():
         return None
 
-    def show(done: int, total: int) -> None:
+    def show(done: int, total: int, _path: str, _size: int) -> None:
         width = 30
         filled = width * done // total
         end = "\n" if done == total else ""

@@ -27,8 +27,9 @@ from .paths import check_collisions, check_link_target, check_output_path, paren
 if TYPE_CHECKING:
     import pathspec
 
-#: Told (files done, files in all) as rendering goes on.
-Progress = Callable[[int, int], None]
+#: Told (template files done, template files in all, the path of the one just done in
+#: the template, bytes of output so far) after each file as rendering goes on.
+Progress = Callable[[int, int, str, int], None]
 
 _PLAIN_SCALARS = (str, int, float, bool, type(None))
 #: What the answers file records of the template's origin, as Copier names it.
@@ -147,7 +148,7 @@ def render_files(
         for done, spec in enumerate(template.files, start=1):
             _render_spec(run, spec, literal=False)
             if progress is not None:
-                progress(done, total)
+                progress(done, total, spec.path, run.total_bytes)
         _add_answers_file(run, answers)
         _add_generated(run, generators, answers)
     return run.output()

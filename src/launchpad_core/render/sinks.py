@@ -401,20 +401,29 @@ class ZipSink(_ArchiveSink):
 
 
 def _tar_info(entry: ArchiveEntry) -> tarfile.TarInfo:
+    if entry.data is None:
+        return _tar_header(entry.name, entry.mode, directory=True)
+    if entry.symlink:
+        return _tar_header(entry.name, entry.mode, link=entry.data.decode("utf-8"))
+    return _tar_header(entry.name, entry.mode, size=len(entry.data))
+
+
+def _tar_header(name: str, mode: int, *, directory: bool = False, link: str | None = None,
+                size: int = 0) -> tarfile.TarInfo:
     import tarfile  # with gzip, only for tar.gz output
 
-    info = tarfile.TarInfo(entry.name)
-    info.mode = entry.mode
+    info = tarfile.TarInfo(name)
+    info.mode = mode
     info.mtime = TAR_MTIME
     info.uid = info.gid = 0
     info.uname = info.gname = ""
-    if entry.data is None:
+    if directory:
         info.type = tarfile.DIRTYPE
-    elif entry.symlink:
+    elif link is not None:
         info.type = tarfile.SYMTYPE
-        info.linkname = entry.data.decode("utf-8")
+        info.linkname = link
     else:
-        info.size = len(entry.data)
+        info.size = size
     return info
 
 
@@ -426,23 +435,55 @@ class TarGzSink(_ArchiveSink):
     """A deterministic tar.gz: sorted entries, fixed mtime, owner 0, no name in the gzip header."""
 
     def _write_entries(self, stream: BinaryIO, entries: list[ArchiveEntry]) -> None:
-        import gzip
-        import tarfile
-
-        # Level 6, as gzip(1) and the zip's deflate: Python's default 9 cost 50% more
-        # CPU (17 ms against 11.3 for the 200-file benchmark template, whose render
-        # is 12.5) for an archive 11% smaller.
-        packed = gzip.GzipFile(filename="", mode="wb", fileobj=stream, mtime=0,
-                               compresslevel=GZIP_LEVEL)
-        with packed, tarfile.open(fileobj=packed, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        with _tar_gz(stream) as archive:
             for entry in entries:
                 data = None if entry.data is None or entry.symlink else io.BytesIO(entry.data)
                 archive.addfile(_tar_info(entry), data)
 
 
+@contextlib.contextmanager
+def _tar_gz(stream: BinaryIO) -> Iterator[tarfile.TarFile]:
+    """A PAX tar writing into one gzip member on ``stream`` (no name, mtime 0)."""
+    import gzip
+    import tarfile
+
+    # Level 6, as gzip(1) and the zip's deflate: Python's default 9 cost 50% more
+    # CPU (17 ms against 11.3 for the 200-file benchmark template, whose render
+    # is 12.5) for an archive 11% smaller.
+    packed = gzip.GzipFile(filename="", mode="wb", fileobj=stream, mtime=0,
+                           compresslevel=GZIP_LEVEL)
+    with packed, tarfile.open(fileobj=packed, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        yield archive
+
+
 #: The archive sinks by format.
 ARCHIVE_SINKS: dict[str, Callable[[Destination], _ArchiveSink]] = {
     "zip": ZipSink, "tar.gz": TarGzSink}
+
+
+def tar_gz_of_zip(zipped: Path, target: Path) -> None:
+    """Write at ``target`` (atomically) the tar.gz that :class:`TarGzSink` writes for what
+    the zip ``zipped`` (written by :class:`ZipSink`) holds, byte for byte: the same entries,
+    modes and links, each file streamed from the zip (memory stays small, whatever the
+    size). It costs inflating the zip and deflating it again."""
+    _replace_atomically(target, lambda stream: _write_tar_gz_of_zip(stream, zipped))
+
+
+def _write_tar_gz_of_zip(stream: BinaryIO, zipped: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(zipped) as source, _tar_gz(stream) as archive:
+        for info in source.infolist():
+            unix = info.external_attr >> 16
+            mode = stat.S_IMODE(unix)
+            if info.is_dir():
+                archive.addfile(_tar_header(info.filename, mode, directory=True))
+            elif stat.S_ISLNK(unix):
+                link = source.read(info).decode("utf-8")
+                archive.addfile(_tar_header(info.filename, mode, link=link))
+            else:
+                with source.open(info) as data:
+                    archive.addfile(_tar_header(info.filename, mode, size=info.file_size), data)
 
 
 # Manifest and choice of sink -----------------------------------------------

@@ -23,7 +23,15 @@ from sqlalchemy.orm import Session
 from ..accounts.models import User
 from ..projects.records import record as record_project
 from ..templates.models import TemplateRecord, TemplateVersion
-from .models import Event, EventKind, GenerationJob, JobStatus, Leased, log_entry
+from .models import (
+    Event,
+    EventKind,
+    GenerationJob,
+    JobStatus,
+    Leased,
+    log_entry,
+    progress_of,
+)
 
 ACTIVE = (JobStatus.PENDING, JobStatus.PROCESSING)
 T = TypeVar("T", bound=Leased)
@@ -60,7 +68,8 @@ def claim(db: Session, job_id: uuid.UUID, *, owner: str, now: datetime, lease: t
     ).one()
     db.execute(
         sa.update(GenerationJob).where(GenerationJob.id == job_id)
-        .values(log=[*job.log, log_entry(now, "started", f"attempt {job.attempts} started")])
+        .values(log=[*job.log, log_entry(now, "started", f"attempt {job.attempts} started")],
+                progress=None)
         .execution_options(synchronize_session=False))
     return Claim(job_id, job.user_id, job.attempts, dict(job.answers), job.template_id,
                  job.template_version, job.email)
@@ -124,6 +133,16 @@ def heartbeat(db: Session, job_id: uuid.UUID, *, owner: str, now: datetime,
     ).rowcount == 1
 
 
+def rendering(db: Session, job_id: uuid.UUID, *, owner: str,
+              progress: dict[str, Any]) -> bool:
+    """Replace how far the render of a generation job we hold is (one UPDATE, no log
+    step); False when it is no longer ours."""
+    return db.execute(
+        sa.update(GenerationJob).where(_held(GenerationJob, job_id, owner))
+        .values(progress=progress).execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
 def progress(db: Session, job_id: uuid.UUID, *, owner: str, now: datetime, step: str,
              message: str, table: type[Leased] = GenerationJob, **values: Any) -> bool:
     """Add a step to the log of a job we hold (and set ``values``); False when it is no
@@ -140,16 +159,19 @@ def progress(db: Session, job_id: uuid.UUID, *, owner: str, now: datetime, step:
 
 
 def complete(db: Session, job_id: uuid.UUID, *, owner: str, now: datetime, key: str,
-             size: int, sha256: str, files: int, total_bytes: int) -> bool:
-    """Mark the job completed with its artifact and record the project it made; False
-    when the lease was lost (someone else runs or ran it: the caller deletes its
-    artifact)."""
+             size: int, sha256: str, files: int, total_bytes: int,
+             template_files: int | None = None) -> bool:
+    """Mark the job completed with its artifact (and its progress at the end: every one
+    of the ``template_files``) and record the project it made; False when the lease was
+    lost (someone else runs or ran it: the caller deletes its artifact)."""
     noun = "file" if files == 1 else "files"
     step = log_entry(now, "completed", f"{files} {noun}, {total_bytes} bytes; archive of "
                     f"{size} bytes ready", files=files, bytes=total_bytes)
     completed = finish(db, job_id, owner=owner, now=now, step=step, status=JobStatus.COMPLETED,
                        event=(EventKind.JOB_COMPLETED, "Your project is ready to download."),
-                       artifact_path=key, artifact_size=size, artifact_sha256=sha256)
+                       artifact_path=key, artifact_size=size, artifact_sha256=sha256,
+                       progress=None if template_files is None else progress_of(
+                           template_files, template_files, None, total_bytes))
     if completed:
         record_project(db, job_id, now=now)
     return completed
@@ -185,9 +207,9 @@ def finish(db: Session, job_id: uuid.UUID, *, owner: str | None, now: datetime,
                 updated_at=now, status=status, **values)
         .execution_options(synchronize_session=False)
     ).rowcount == 1
-    if done:
-        db.add(Event(user_id=row[1], job_id=row[2], kind=event[0], message=event[1],
-                     created_at=now))
+    if done:  # a plain INSERT: the ORM's flush of one new object costs more than the rest
+        db.execute(sa.insert(Event).values(user_id=row[1], job_id=row[2], kind=event[0],
+                                           message=event[1], created_at=now))
     return done
 
 

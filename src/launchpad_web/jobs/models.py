@@ -29,6 +29,13 @@ def log_entry(at: datetime, step: str, message: str, **extra: Any) -> dict[str, 
     return {"at": at.isoformat(), "step": step, "message": message, **extra}
 
 
+def progress_of(files: int, total: int, path: str | None, size: int) -> dict[str, Any]:
+    """What :attr:`GenerationJob.progress` holds (shown as ``JobProgress``): ``files`` of
+    the template's ``total`` files rendered, ``path`` (in the template) the last one done
+    (None once finished), ``bytes`` of output so far."""
+    return {"files": files, "total": total, "path": path, "bytes": size}
+
+
 class Leased:
     """The columns of a queued job's lifecycle (:mod:`~launchpad_web.jobs.leases`): a
     worker holds a lease (``lease_owner`` until ``lease_expires_at``) while it works;
@@ -70,6 +77,9 @@ class GenerationJob(Leased, HasId, HasTimestamps, Base):
     artifact_path: Mapped[str | None] = mapped_column(sa.String(1024))
     artifact_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     artifact_size: Mapped[int | None] = mapped_column(sa.BigInteger)
+    #: How far the render is (:func:`progress_of`), replaced as it goes on; the last
+    #: attempt's (a new attempt starts over).
+    progress: Mapped[dict[str, Any] | None]
 
 
 class EventKind(enum.StrEnum):

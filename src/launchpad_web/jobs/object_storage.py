@@ -4,7 +4,8 @@ The same keys as the local folder: ``<job id>/<token>/artifact.<format>``, one
 object per format (``<job id>/<token>.zip`` for a job stored before). Renders
 still write into a local staging folder (the render child writes files);
 :meth:`S3ArtifactStorage.save` uploads them (multipart when large) and removes
-them. A key is complete once ``save`` returns, and only then does the worker
+them; a format made on its first download is added the same way. A key is
+complete once ``save`` returns, and only then does the worker
 name it in the job row, so readers never see half of one; what a worker killed
 mid-upload leaves is listed like any other key and the sweeper deletes it as an
 orphan. Objects are streamed back through the API, or, with
@@ -113,6 +114,16 @@ class S3ArtifactStorage:
         for path in files.values():
             path.unlink()
         return stored
+
+    def add(self, key: str, fmt: str, path: Path) -> None:
+        name = file_name(key, fmt)
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=file_name(key, FORMATS[0]))
+        except ClientError as exc:
+            raise _missing(exc, key, FORMATS[0]) from None
+        self.client.upload_file(str(path), self.bucket, name,
+                                ExtraArgs={"ContentType": MEDIA_TYPES[fmt]})
+        path.unlink()
 
     def open(self, key: str, fmt: str) -> BinaryIO:
         try:

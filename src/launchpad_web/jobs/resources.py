@@ -5,6 +5,9 @@ for a job that is not there yet; if enqueueing fails the job stays pending and
 the sweeper enqueues it. The progress stream (``/events``) is bounded: it ends
 after ``LAUNCHPAD_EVENT_STREAM_SECONDS`` (with a ``retry`` hint) or once the job
 is finished, and resumes after ``Last-Event-ID`` (the number of log steps seen).
+Between the steps, ``progress`` events (no id) tell how far the render is, as
+the worker stores it (at most every ``LAUNCHPAD_JOB_PROGRESS_MS``), and where it
+ended before ``completed``.
 Before it starts it takes a slot (:mod:`~launchpad_web.jobs.slots`: so many per
 process and per user, else 429 ``too_many_streams``), given back when it ends.
 """
@@ -16,6 +19,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from typing import BinaryIO
 
 import falcon
 from sqlalchemy.orm import sessionmaker
@@ -23,20 +27,29 @@ from sqlalchemy.orm import sessionmaker
 from ..accounts.auth import current_user, require_user
 from ..converter import unstructure
 from ..errors import ValidationFailedError
-from ..openapi import Route, operation
+from ..openapi import EventStream, Route, operation
 from ..request_bodies import read_json
 from .archives import FORMATS, MEDIA_TYPES
 from .queue import Queue
-from .schemas import EventList, GenerateRequest, JobView
+from .schemas import EventList, GenerateRequest, JobProgress, JobView, StepEvent
 from .services import ArtifactNotReadyError, JobService
 from .settings import JobSettings
 from .slots import StreamSlots
-from .storage import ArtifactStorage, stream_length
+from .storage import ArtifactStorage, derive, stream_length
 
 log = logging.getLogger("launchpad_web.jobs")
 
 POLL_SECONDS = 0.25
 RETRY_MILLISECONDS = 1000
+STEP_EVENTS = ("queued", "started", "retrying", "completed", "failed")
+STREAM_DESCRIPTION = (
+    "Bounded in time (`LAUNCHPAD_EVENT_STREAM_SECONDS`, then a `retry` hint) and in number "
+    "of streams; ends once the job has finished. Each log step is an event named after "
+    "it, its `id` the step's number (send `Last-Event-ID` to resume after it), its data "
+    "the step and the job's status. While the job renders, `progress` events (no `id`) "
+    "tell how far it is: files done of the template's total, the template path last "
+    "done, bytes so far; stored by the worker at most every `LAUNCHPAD_JOB_PROGRESS_MS`, "
+    "and once more, complete, before `completed`.")
 
 
 class GenerateResource:
@@ -99,10 +112,13 @@ class ArtifactResource:
         key, name = self.jobs.artifact(req.context.db, user_id=current_user(req).id,
                                        job_id=job_id, fmt=fmt)
         try:
-            url = self.storage.download_url(key, fmt, f"{name}.{fmt}")
-            stream = None if url else self.storage.open(key, fmt)
+            url, stream = self._located(key, fmt, name)
         except FileNotFoundError:
-            raise ArtifactNotReadyError("the archive was deleted") from None
+            try:  # a format made from the zip when it is first asked for
+                derive(self.storage, key, fmt)
+                url, stream = self._located(key, fmt, name)
+            except FileNotFoundError:
+                raise ArtifactNotReadyError("the archive was deleted") from None
         if stream is None:  # a presigned URL of the bucket: short-lived, never cached
             resp.status = falcon.HTTP_302
             resp.location = url
@@ -112,6 +128,11 @@ class ArtifactResource:
         resp.downloadable_as = f"{name}.{fmt}"
         resp.set_header("X-Content-Type-Options", "nosniff")
         resp.set_stream(stream, stream_length(stream))  # streamed as stored
+
+    def _located(self, key: str, fmt: str, name: str) -> tuple[str | None, BinaryIO | None]:
+        """A presigned URL of the archive, or else the archive opened to stream."""
+        url = self.storage.download_url(key, fmt, f"{name}.{fmt}")
+        return url, None if url else self.storage.open(key, fmt)
 
 
 class ProgressResource:
@@ -123,8 +144,9 @@ class ProgressResource:
         self.slots = slots
         self.sleep = sleep
 
-    @operation("Live progress of a job as server-sent events (bounded in time and in "
-               "number; resumes after Last-Event-ID)", responses={200: None},
+    @operation("Live progress of a job as server-sent events",
+               description=STREAM_DESCRIPTION, responses={200: EventStream({
+                   **{step: StepEvent for step in STEP_EVENTS}, "progress": JobProgress})},
                problems=(404, 429), auth=True)
     @falcon.before(require_user)
     def on_get(self, req: falcon.Request, resp: falcon.Response,
@@ -140,8 +162,12 @@ class ProgressResource:
 
     def _stream(self, user_id: uuid.UUID, job_id: uuid.UUID, seen: int) -> Iterator[bytes]:
         deadline = time.monotonic() + self.stream_seconds
+        shown = None
         while True:
             job = self._job(user_id, job_id)
+            if job.progress is not None and job.progress != shown:
+                shown = job.progress  # no id: resuming goes by the log steps alone
+                yield f"event: progress\ndata: {json.dumps(unstructure(shown))}\n\n".encode()
             for number, step in enumerate(job.log[seen:], start=seen + 1):
                 data = json.dumps({**unstructure(step), "status": job.status.value})
                 yield f"id: {number}\nevent: {step.step}\ndata: {data}\n\n".encode()

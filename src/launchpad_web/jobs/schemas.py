@@ -32,6 +32,38 @@ class LogStep:
 
 
 @attrs.frozen
+class StepEvent:
+    """The data of a log step's event in a job's progress stream: the step and the job's
+    status then."""
+
+    at: str
+    step: str
+    message: str
+    status: JobStatus
+    files: int | None = None
+
+
+@attrs.frozen
+class JobProgress:
+    """How far the render is: ``files`` of the template's ``total`` files done, ``path`` (as
+    the template names it) the last one done (null once finished), ``bytes`` of output so
+    far. Reported while rendering at most every ``LAUNCHPAD_JOB_PROGRESS_MS``; a render
+    quicker than that shows only its end."""
+
+    files: int
+    total: int
+    path: str | None
+    bytes: int
+
+    @classmethod
+    def from_stored(cls, stored: dict[str, Any] | None) -> JobProgress | None:
+        if stored is None:
+            return None
+        return cls(files=stored["files"], total=stored["total"], path=stored["path"],
+                   bytes=stored["bytes"])
+
+
+@attrs.frozen
 class ArtifactView:
     """The archive to download: ``size`` and ``sha256`` are the zip's; ``formats`` those
     it can be downloaded in (a job stored before tar.gz archives were kept: zip only)."""
@@ -53,6 +85,7 @@ class JobView:
     attempts: int
     answers: dict[str, Any]
     log: list[LogStep]
+    progress: JobProgress | None
     files: int | None
     error: str | None
     artifact: ArtifactView | None
@@ -77,7 +110,8 @@ class JobView:
                                     download=f"/api/generate/{row.id}/download")
         return cls(id=row.id, template_id=row.template_id,
                    template_version=row.template_version, status=row.status,
-                   attempts=row.attempts, answers=dict(row.answers), log=log, files=files,
+                   attempts=row.attempts, answers=dict(row.answers), log=log,
+                   progress=JobProgress.from_stored(row.progress), files=files,
                    error=row.error, artifact=artifact, created_at=row.created_at,
                    started_at=row.started_at, finished_at=row.finished_at)
 

@@ -88,7 +88,9 @@ class JobSettings:
     ``lease`` bounds how long a silent worker keeps a job (heartbeats renew it
     every third of it); the sweeper runs every ``sweep_interval`` on every
     consumer. ``immediate`` (tests only, never from the environment) runs jobs
-    inside the request with Huey's immediate mode. ``event_streams`` bounds the
+    inside the request with Huey's immediate mode. A render's progress is stored at
+    most every ``progress_interval`` (a render quicker than that stores none, so a
+    10,000-file template makes a few writes, not 10,000). ``event_streams`` bounds the
     progress streams open at once in one process (half its threads by default),
     ``event_streams_per_user`` one user's in every process (see ``slots.py``).
     ``bucket`` keeps artifacts in object storage instead of ``artifact_dir``
@@ -108,6 +110,7 @@ class JobSettings:
     memory_bytes: int = attrs.field(default=1024 * MIB, validator=attrs.validators.ge(MIB))
     wall_seconds: int = attrs.field(default=120, validator=attrs.validators.ge(1))
     event_stream: timedelta = timedelta(seconds=25)
+    progress_interval: timedelta = timedelta(milliseconds=250)
     event_streams: int = attrs.field(default=4, validator=attrs.validators.ge(1))
     event_streams_per_user: int = attrs.field(default=2, validator=attrs.validators.ge(1))
     smtp: SmtpSettings = SmtpSettings()
@@ -134,6 +137,8 @@ class JobSettings:
             wall_seconds=env.integer("LAUNCHPAD_JOB_WALL_SECONDS", 120, minimum=1),
             event_stream=timedelta(
                 seconds=env.integer("LAUNCHPAD_EVENT_STREAM_SECONDS", 25, minimum=1)),
+            progress_interval=timedelta(
+                milliseconds=env.integer("LAUNCHPAD_JOB_PROGRESS_MS", 250, minimum=10)),
             event_streams=env.integer("LAUNCHPAD_EVENT_STREAMS", max(threads // 2, 1),
                                       minimum=1),
             event_streams_per_user=env.integer("LAUNCHPAD_EVENT_STREAMS_PER_USER", 2,

@@ -9,10 +9,12 @@ bucket (chosen by :func:`make_storage` when ``LAUNCHPAD_ARTIFACT_BUCKET`` is set
 An artifact is one key, ``<job id>/<attempt token>``, chosen by the worker (two
 workers racing for one job never write the same one; the loser deletes its
 own), holding one file per format of :data:`~.archives.FORMATS`. The render
-child writes them into a folder of :meth:`~ArtifactStorage.staging` (on the
-same file system); :meth:`~ArtifactStorage.save` moves them into one new folder
-there and renames that folder to its key, so a key appears with every format at
-once or not at all. Staging folders left by a killed worker are removed by
+child writes the zip into a folder of :meth:`~ArtifactStorage.staging` (on the
+same file system); :meth:`~ArtifactStorage.save` moves it into one new folder
+there and renames that folder to its key, so a key appears whole or not at
+all. The other formats are made from the zip on their first download
+(:func:`derive`) and added to the key (:meth:`~ArtifactStorage.add`). Staging
+folders left by a killed worker are removed by
 :meth:`~ArtifactStorage.purge_staging` (the sweeper).
 
 An update job's key holds its patch and its conflicts instead
@@ -37,7 +39,7 @@ from typing import BinaryIO, Protocol
 
 import attrs
 
-from .archives import FORMATS, STORED_SETS, UPDATE_FORMATS
+from .archives import FORMATS, UPDATE_FORMATS, convert
 from .settings import JobSettings
 
 _JOB = re.compile(r"[0-9a-f-]{36}")
@@ -64,8 +66,14 @@ class ArtifactStorage(Protocol):
         ...
 
     def save(self, key: str, files: Mapping[str, Path]) -> StoredArtifact:
-        """Move ``{format: path}`` (every one of ``FORMATS``) under ``key`` atomically:
-        readers see all of them or none."""
+        """Move ``{format: path}`` (the zip, and any other of ``FORMATS``) under ``key``
+        atomically: readers see all of them or none."""
+        ...
+
+    def add(self, key: str, fmt: str, path: Path) -> None:
+        """Move the archive at ``path`` under the stored ``key`` as its ``fmt`` (made from
+        its zip: the same either way, so two downloads adding it at once are fine);
+        :class:`FileNotFoundError` when ``key`` is gone."""
         ...
 
     def open(self, key: str, fmt: str) -> BinaryIO:
@@ -115,18 +123,45 @@ def check_key(key: str) -> str:
 
 
 def check_formats(key: str, files: Mapping[str, Path]) -> None:
-    """``files`` are one whole set of :data:`~.archives.STORED_SETS` (a job's archives in
-    every format, or an update's patch and conflicts) under a key without a suffix."""
-    if sorted(files) not in [sorted(s) for s in STORED_SETS] or key.endswith(_LEGACY_SUFFIX):
-        raise ValueError(f"an artifact is saved in every format of one whole set of "
-                         f"{STORED_SETS} under a key without a suffix, got {sorted(files)} "
-                         f"for {key!r}")
+    """``files`` are a job's archives (its zip, and other formats of :data:`~.archives.FORMATS`
+    the worker made) or an update's patch and conflicts (every one of
+    :data:`~.archives.UPDATE_FORMATS`), under a key without a suffix."""
+    names = set(files)
+    archives = FORMATS[0] in names and names <= set(FORMATS)
+    if not (archives or names == set(UPDATE_FORMATS)) or key.endswith(_LEGACY_SUFFIX):
+        raise ValueError(f"an artifact is saved as a {FORMATS[0]} (and other formats of "
+                         f"{FORMATS}) or as every format of {UPDATE_FORMATS}, under a key "
+                         f"without a suffix, got {sorted(files)} for {key!r}")
 
 
 def primary_format(files: Mapping[str, Path]) -> str:
     """The file a :class:`StoredArtifact`'s size and sha256 describe: the zip, or the
     patch of an update."""
     return "zip" if "zip" in files else "patch"
+
+
+def open_archive(storage: ArtifactStorage, key: str, fmt: str) -> BinaryIO:
+    """:meth:`ArtifactStorage.open`, making the archive from the zip first when it is not
+    made yet (:func:`derive`)."""
+    try:
+        return storage.open(key, fmt)
+    except FileNotFoundError:
+        derive(storage, key, fmt)
+        return storage.open(key, fmt)
+
+
+def derive(storage: ArtifactStorage, key: str, fmt: str) -> None:
+    """Make the ``fmt`` archive of ``key`` from its zip and add it to the key (a format the
+    worker did not write: see :mod:`.archives`); :class:`FileNotFoundError` when the key or
+    its zip is gone, or ``key`` was stored before other formats were kept."""
+    if fmt not in artifact_formats(key) or fmt == FORMATS[0]:
+        raise FileNotFoundError(f"{key} is not stored as {fmt}")
+    with storage.staging() as folder:
+        zipped, made = folder / "artifact.zip", folder / f"artifact.{fmt}"
+        with storage.open(key, FORMATS[0]) as source, open(zipped, "wb") as copy:
+            shutil.copyfileobj(source, copy, _CHUNK)
+        convert(zipped, fmt, made)
+        storage.add(key, fmt, made)
 
 
 def file_name(key: str, fmt: str) -> str:
@@ -187,6 +222,12 @@ class LocalArtifactStorage:
             _fsync(target.parent)
         primary = self._file(key, primary_format(files))
         return StoredArtifact(key, primary.stat().st_size, sha256_of(primary))
+
+    def add(self, key: str, fmt: str, path: Path) -> None:
+        target = self._file(key, fmt)
+        _fsync(path)
+        os.replace(path, target)  # FileNotFoundError once the key's folder is gone
+        _fsync(target.parent)
 
     def open(self, key: str, fmt: str) -> BinaryIO:
         return open(self._file(key, fmt), "rb")

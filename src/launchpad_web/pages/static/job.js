@@ -1,5 +1,6 @@
 // Live progress of a generation job: follows /api/generate/<id>/events (server-sent
-// events, resumed by the browser after each bounded stream) and reloads the page
+// events, resumed by the browser after each bounded stream), shows the render's
+// progress events in the progress bar, and reloads the page
 // once the job has finished and the stream has ended, to show its downloads.
 (function () {
   "use strict";
@@ -7,6 +8,8 @@
   if (!section || section.dataset.live !== "true" || !window.EventSource) { return; }
   var status = document.getElementById("job-status");
   var log = document.getElementById("job-log");
+  var bar = document.getElementById("job-progress");
+  var barText = document.getElementById("job-progress-text");
   var source = new EventSource("/api/generate/" + section.dataset.jobId + "/events");
   var seen = Number(section.dataset.seen || 0);  // log steps already on the page
   function onStep(event) {
@@ -23,8 +26,20 @@
     log.append(item);
     status.textContent = step.status;
     status.className = "status status-" + step.status;
+    if (step.status === "completed") { bar.value = bar.max; }
     finished = finished || step.status === "completed" || step.status === "failed";
   }
+  // How far the render is (files done of all, the template file, bytes): no id, so the
+  // browser resumes after the last log step whatever progress it saw.
+  function onProgress(event) {
+    var progress = JSON.parse(event.data);
+    bar.max = Math.max(progress.total, 1);
+    bar.value = progress.total ? progress.files : bar.max;
+    bar.textContent = progress.files + " of " + progress.total;
+    barText.textContent = progress.files + " of " + progress.total + " files" +
+      (progress.path ? " · " + progress.path : "") + " · " + progress.bytes + " bytes";
+  }
+  source.addEventListener("progress", onProgress);
   // The server ends the stream after the last step; only then (the request done, not
   // aborted) stop the browser from reconnecting and reload to show the downloads.
   var finished = false;
