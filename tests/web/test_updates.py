@@ -291,7 +291,7 @@ def test_an_updates_files_go_after_retention_and_storage_checks_their_set(
         assert row.artifact_path is None and row.status.value == "completed"
     with ctx.storage.staging() as staging:
         (staging / "p").write_text("")
-        with pytest.raises(ValueError, match="one whole set"):
+        with pytest.raises(ValueError, match="every format of"):
             ctx.storage.save(f"{uuid.uuid4()}/x", {"patch": staging / "p"})
 
 
