@@ -22,10 +22,12 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from launchpad_core import LaunchpadError
 from launchpad_core.isolation.children import run_isolated
@@ -36,6 +38,7 @@ from launchpad_web.jobs.models import EventKind, GenerationJob, Leased
 from launchpad_web.jobs.settings import MIB, JobSettings
 from launchpad_web.jobs.storage import artifact_key
 from launchpad_web.metrics import JOB_SECONDS, JOBS
+from launchpad_web.projects.records import record as record_project
 
 from .context import WorkerContext
 from .render import ProgressFile, read_progress, render_archive
@@ -63,6 +66,16 @@ def failure_reason(exc: LaunchpadError, jobs: JobSettings) -> str:
             return f"the template took longer than {jobs.wall_seconds} seconds and was stopped"
     return str(exc)
 
+
+
+def complete(db: Session, job: uuid.UUID, *, owner: str, now: datetime, **stored: Any) -> bool:
+    """:func:`launchpad_web.jobs.leases.complete` and, in the same transaction, the project
+    the job made (:mod:`launchpad_web.projects.records`): recorded once, by the worker that
+    won the job, or not at all."""
+    won = leases.complete(db, job, owner=owner, now=now, **stored)
+    if won:
+        record_project(db, job, now=now)
+    return won
 
 class JobRunner:
     def __init__(self, context: WorkerContext):
@@ -112,10 +125,9 @@ class JobRunner:
                 return "failed"
             stored = ctx.storage.save(artifact_key(job, token), targets)
         with ctx.session() as db:
-            won = leases.complete(db, job, owner=owner, now=ctx.clock(), key=stored.key,
-                                  size=stored.size, sha256=stored.sha256, files=result.files,
-                                  total_bytes=result.total_bytes,
-                                  template_files=result.template_files)
+            won = complete(db, job, owner=owner, now=ctx.clock(), key=stored.key,
+                           size=stored.size, sha256=stored.sha256, files=result.files,
+                           total_bytes=result.total_bytes, template_files=result.template_files)
         if not won:
             log.warning("lease lost before completion; artifact discarded",
                         extra={"job_id": str(job)})

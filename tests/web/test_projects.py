@@ -19,6 +19,7 @@ from launchpad_web.jobs.models import GenerationJob, JobStatus
 from launchpad_web.projects.fleet_cache import FleetCache
 from launchpad_web.projects.models import Project
 from launchpad_web.projects.records import record
+from launchpad_worker.runner import complete
 
 from .conftest import Person, people
 from .test_teams import add_member, create_team, problem
@@ -341,9 +342,9 @@ def test_a_retried_job_records_one_project(person, db, clock):
         assert leases.release(session, job_id, now=clock(), message="retry")
         session.commit()
     assert run("b", leases.claim, lease=lease, max_attempts=3) is not None
-    assert run("b", leases.complete, **stored) is True
-    assert run("a", leases.complete, **stored) is False
-    assert run("b", leases.complete, **stored) is False
+    assert run("b", complete, **stored) is True
+    assert run("a", complete, **stored) is False
+    assert run("b", complete, **stored) is False
     with db.session() as session:
         assert record(session, job_id, now=clock()) is False
         session.commit()

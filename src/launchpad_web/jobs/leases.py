@@ -21,7 +21,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
-from ..projects.records import record as record_project
 from ..templates.models import TemplateRecord, TemplateVersion
 from .models import (
     Event,
@@ -162,8 +161,9 @@ def complete(db: Session, job_id: uuid.UUID, *, owner: str, now: datetime, key: 
              size: int, sha256: str, files: int, total_bytes: int,
              template_files: int | None = None) -> bool:
     """Mark the job completed with its artifact (and its progress at the end: every one
-    of the ``template_files``) and record the project it made; False when the lease was
-    lost (someone else runs or ran it: the caller deletes its artifact)."""
+    of the ``template_files``); False when the lease was lost (someone else runs or ran
+    it: the caller deletes its artifact). The worker records the project it made in the
+    same transaction (:func:`launchpad_worker.runner.complete`)."""
     noun = "file" if files == 1 else "files"
     step = log_entry(now, "completed", f"{files} {noun}, {total_bytes} bytes; archive of "
                     f"{size} bytes ready", files=files, bytes=total_bytes)
@@ -172,8 +172,6 @@ def complete(db: Session, job_id: uuid.UUID, *, owner: str, now: datetime, key: 
                        artifact_path=key, artifact_size=size, artifact_sha256=sha256,
                        progress=None if template_files is None else progress_of(
                            template_files, template_files, None, total_bytes))
-    if completed:
-        record_project(db, job_id, now=now)
     return completed
 
 

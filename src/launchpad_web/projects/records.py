@@ -1,10 +1,10 @@
 """Recording a project when its generation job completes.
 
-:func:`record` runs inside :func:`launchpad_web.jobs.leases.complete`, in the same
-transaction as the job's completion: a project exists exactly when its job is
-completed. One ``INSERT ... SELECT ... WHERE NOT EXISTS`` (with the unique
-``job_id`` behind it) makes it idempotent: a retried completion, or a second
-call, records nothing more.
+The worker calls :func:`record` right after :func:`launchpad_web.jobs.leases.complete`
+(:func:`launchpad_worker.runner.complete`), in the same transaction as the job's
+completion: a project exists exactly when its job is completed. One ``INSERT ...
+SELECT ... WHERE NOT EXISTS`` (with the unique ``job_id`` behind it) makes it
+idempotent: a retried completion, or a second call, records nothing more.
 """
 
 from __future__ import annotations
