@@ -134,7 +134,7 @@ def store_job(data_dir: Path, user_id: uuid.UUID, files: list[RenderedFile],
         db.flush()
         db.add(GenerationJob(id=job_id, user_id=user_id, template_id=template.id,
                              template_version=1, status=JobStatus.COMPLETED, answers={}, log=[],
-                             artifact_path=key, artifact_size=size, artifact_sha256=digest))
+                             artifact_key=key, artifact_size=size, artifact_sha256=digest))
         db.commit()
     return job_id
 

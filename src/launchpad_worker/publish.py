@@ -99,7 +99,7 @@ class Plan:
     existing: bool
     create_requested: bool
     repository: str | None
-    artifact_path: str | None
+    artifact_key: str | None
     generated_at: datetime | None
     template: str
     login: str | None
@@ -117,7 +117,7 @@ class Plan:
                    name=row.name, private=row.private, description=row.description,
                    existing=row.existing, create_requested=row.create_requested,
                    repository=row.repository,
-                   artifact_path=job.artifact_path if job.status == JobStatus.COMPLETED
+                   artifact_key=job.artifact_key if job.status == JobStatus.COMPLETED
                    else None, generated_at=job.finished_at,
                    template=f"{template} (version {job.template_version})", login=login,
                    email=email)
@@ -196,7 +196,7 @@ class Publication:
 
     def run(self) -> tuple[str, str]:
         plan = self.plan
-        if plan.artifact_path is None or "tar.gz" not in artifact_formats(plan.artifact_path):
+        if plan.artifact_key is None or "tar.gz" not in artifact_formats(plan.artifact_key):
             raise PublishFailedError("the job's archive is gone (or was stored before tar.gz "
                                      "archives were kept): generate the project again")
         forge, token = self._token()
@@ -261,7 +261,7 @@ class Publication:
         with tempfile.TemporaryDirectory(prefix="launchpad-publish-") as folder:
             work = Path(folder) / "work"
             work.mkdir()
-            with contextlib.closing(open_archive(self.ctx.storage, plan.artifact_path,
+            with contextlib.closing(open_archive(self.ctx.storage, plan.artifact_key,
                                                  "tar.gz")) as archive:
                 sha = commit_archive(archive, work, message=self._message(), author=Author(
                     name=plan.login or plan.email.partition("@")[0], email=plan.email,

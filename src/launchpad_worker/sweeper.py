@@ -149,14 +149,14 @@ def _expired_artifacts(ctx: WorkerContext) -> list[str]:
     """Artifacts past retention, and those of deleted templates."""
     now = ctx.clock()
     with ctx.session() as db:
-        rows = db.execute(sa.select(GenerationJob.id, GenerationJob.artifact_path).where(
-            GenerationJob.artifact_path.is_not(None),
+        rows = db.execute(sa.select(GenerationJob.id, GenerationJob.artifact_key).where(
+            GenerationJob.artifact_key.is_not(None),
             sa.or_(GenerationJob.finished_at < now - ctx.jobs.retention,
                    GenerationJob.template_id.is_(None)))).all()
         for job_id, path in rows:
             db.execute(sa.update(GenerationJob)
-                       .where(GenerationJob.id == job_id, GenerationJob.artifact_path == path)
-                       .values(artifact_path=None).execution_options(synchronize_session=False))
+                       .where(GenerationJob.id == job_id, GenerationJob.artifact_key == path)
+                       .values(artifact_key=None).execution_options(synchronize_session=False))
     for _, path in rows:
         ctx.storage.delete(path)
     return [path for _, path in rows]
@@ -166,12 +166,12 @@ def _expired_updates(ctx: WorkerContext) -> list[str]:
     """Update jobs' patches and conflicts past retention (the job row stays)."""
     cutoff = ctx.clock() - ctx.jobs.retention
     with ctx.session() as db:
-        rows = db.execute(sa.select(UpdateJob.id, UpdateJob.artifact_path).where(
-            UpdateJob.artifact_path.is_not(None), UpdateJob.finished_at < cutoff)).all()
+        rows = db.execute(sa.select(UpdateJob.id, UpdateJob.artifact_key).where(
+            UpdateJob.artifact_key.is_not(None), UpdateJob.finished_at < cutoff)).all()
         for job_id, path in rows:
             db.execute(sa.update(UpdateJob)
-                       .where(UpdateJob.id == job_id, UpdateJob.artifact_path == path)
-                       .values(artifact_path=None).execution_options(synchronize_session=False))
+                       .where(UpdateJob.id == job_id, UpdateJob.artifact_key == path)
+                       .values(artifact_key=None).execution_options(synchronize_session=False))
     for _, path in rows:
         ctx.storage.delete(path)
     return [path for _, path in rows]
@@ -188,8 +188,8 @@ def _orphans(ctx: WorkerContext) -> list[str]:
     with ctx.session() as db:
         for start in range(0, len(old), BATCH):
             for table in (GenerationJob, UpdateJob):  # archives, and updates' patches
-                named.update(db.scalars(sa.select(table.artifact_path).where(
-                    table.artifact_path.in_(old[start:start + BATCH]))))
+                named.update(db.scalars(sa.select(table.artifact_key).where(
+                    table.artifact_key.in_(old[start:start + BATCH]))))
     orphans = [key for key in old if key not in named]
     for key in orphans:
         ctx.storage.delete(key)

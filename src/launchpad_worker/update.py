@@ -143,7 +143,7 @@ class Plan:
                    old_definition=definition(row.from_version),
                    new_definition=definition(row.target_version),
                    stored=dict(project.answers), given=dict(row.answers),
-                   archive=job.artifact_path if job is not None and job.status ==
+                   archive=job.artifact_key if job is not None and job.status ==
                    JobStatus.COMPLETED else None, destination=destination,
                    created_at=row.created_at, author=login or email.partition("@")[0],
                    email=email)
@@ -249,7 +249,7 @@ class UpdateRunner:
                 db, plan.id, owner=owner, now=now, table=UpdateJob,
                 step=log_entry(now, "completed", said), status=JobStatus.COMPLETED,
                 event=(EventKind.JOB_COMPLETED, f"Your project's update is ready: {said}"),
-                artifact_path=result.key, conflicts=list(outcome.conflicts),
+                artifact_key=result.key, conflicts=list(outcome.conflicts),
                 changed_files=len(outcome.changed), commit_sha=result.commit,
                 branch=plan.branch if result.change_url else None,
                 change_url=result.change_url)

@@ -131,10 +131,10 @@ def test_a_job_run_in_process_notifies_through_the_hook_without_secrets(world):
     JobRunner(world.ctx).run(str(job_id), {"token": "s3cr3t"})
     job = world.job(job_id)
     assert job.status == JobStatus.COMPLETED
-    with world.ctx.storage.open(job.artifact_path, "zip") as zipped:
+    with world.ctx.storage.open(job.artifact_key, "zip") as zipped:
         assert zipped.read()[:2] == b"PK"
-    derive(world.ctx.storage, job.artifact_path, "tar.gz")  # what its first download does
-    with tarfile.open(fileobj=world.ctx.storage.open(job.artifact_path, "tar.gz")) as tarred:
+    derive(world.ctx.storage, job.artifact_key, "tar.gz")  # what its first download does
+    with tarfile.open(fileobj=world.ctx.storage.open(job.artifact_key, "tar.gz")) as tarred:
         assert tarred.extractfile("a.txt").read() == b"token=s3cr3t"
     assert staged(world) == []
     [call] = world.recorder.calls
@@ -197,7 +197,7 @@ def test_the_secret_answers_of_a_restarted_job_are_gone_and_it_says_so(world):
     job = world.job(job_id)
     assert job.status == JobStatus.FAILED
     assert job.error.startswith("Secret answers are kept only until a worker first takes")
-    assert job.artifact_path is None
+    assert job.artifact_key is None
     assert staged(world) == []  # the failed render's staging folder is gone too
 
 
@@ -240,7 +240,7 @@ def test_artifacts_past_retention_of_deleted_templates_and_orphans_are_deleted(w
     keys[old_zip] = store_before(world, old_zip, age=timedelta(days=9))
     with world.session() as db:
         for job_id, key in keys.items():
-            db.get(GenerationJob, job_id).artifact_path = key
+            db.get(GenerationJob, job_id).artifact_key = key
         db.commit()
     orphan = store(world, uuid.uuid4(), age=timedelta(minutes=5))
     orphan_zip = store_before(world, uuid.uuid4(), age=timedelta(minutes=5))
@@ -249,8 +249,8 @@ def test_artifacts_past_retention_of_deleted_templates_and_orphans_are_deleted(w
     report = world.sweep()
     assert sorted(report.deleted_artifacts) == sorted(
         [keys[old], keys[old_zip], orphan, orphan_zip])
-    assert world.job(old).artifact_path is None
-    assert world.job(kept).artifact_path == keys[kept]
+    assert world.job(old).artifact_key is None
+    assert world.job(kept).artifact_key == keys[kept]
     assert {key for key, _ in world.ctx.storage.listing()} == {keys[kept], in_flight}
     root = world.ctx.storage.root
     for key in (keys[old], orphan):  # every format, and the job's folder
@@ -276,7 +276,7 @@ def test_retention_and_orphans_work_the_same_on_a_bucket(tmp_path, bucket_env):
         keys = {job_id: store(world, job_id) for job_id in (kept, old)}
         with world.session() as db:
             for job_id, key in keys.items():
-                db.get(GenerationJob, job_id).artifact_path = key
+                db.get(GenerationJob, job_id).artifact_key = key
             db.commit()
         orphan = store(world, uuid.uuid4())
         half = artifact_key(uuid.uuid4(), "killedmidupload")  # one format of two made it
@@ -285,7 +285,7 @@ def test_retention_and_orphans_work_the_same_on_a_bucket(tmp_path, bucket_env):
             storage.client.put_object(Bucket=storage.bucket, Key=name, Body=b"PK")
 
         assert world.sweep().deleted_artifacts == (keys[old],)  # the rest: in flight
-        assert world.job(old).artifact_path is None
+        assert world.job(old).artifact_key is None
         assert {key for key, _ in storage.listing()} == {keys[kept], orphan, half, legacy}
         world.clock.now = now + timedelta(minutes=5)  # two leases are 60 s
         assert sorted(world.sweep().deleted_artifacts) == sorted([orphan, half, legacy])

@@ -94,7 +94,7 @@ def test_a_job_stores_its_archives_in_the_bucket_and_downloads_both_ways(s3_stac
         found = storage.client.list_objects_v2(Bucket=storage.bucket)["Contents"]
         return sorted(entry["Key"] for entry in found)
 
-    assert listed() == [f"{done.artifact_path}/artifact.zip"]  # tar.gz: on first download
+    assert listed() == [f"{done.artifact_key}/artifact.zip"]  # tar.gz: on first download
     assert stack.artifacts(job["id"]) == []  # nothing kept on the worker's disk
     assert list((stack.settings.jobs.artifact_dir / STAGING).iterdir()) == []
 
@@ -107,8 +107,8 @@ def test_a_job_stores_its_archives_in_the_bucket_and_downloads_both_ways(s3_stac
     tarred = stack.get(f"/api/generate/{job['id']}/download", params={"format": "tar.gz"})
     with tarfile.open(fileobj=io.BytesIO(tarred.content), mode="r:gz") as archive:
         assert archive.extractfile("rocket/README.md").read() == b"# rocket"
-    assert listed() == [f"{done.artifact_path}/artifact.tar.gz",
-                        f"{done.artifact_path}/artifact.zip"]
+    assert listed() == [f"{done.artifact_key}/artifact.tar.gz",
+                        f"{done.artifact_key}/artifact.zip"]
 
     redirecting = Stack(stack.tmp_path, stack.env["LAUNCHPAD_DATABASE_URL"],
                         stack.env["LAUNCHPAD_REDIS_URL"],
@@ -120,7 +120,7 @@ def test_a_job_stores_its_archives_in_the_bucket_and_downloads_both_ways(s3_stac
         assert moved.status_code == 302 and moved.headers["cache-control"] == "no-store"
         with urllib.request.urlopen(moved.headers["location"], timeout=10) as answer:
             assert answer.read() == tarred.content
-        storage.delete(done.artifact_path)  # gone from the bucket: 409 as on disk
+        storage.delete(done.artifact_key)  # gone from the bucket: 409 as on disk
         gone = redirecting.get(f"/api/generate/{job['id']}/download")
         assert gone.status_code == 409, gone.text
     finally:
@@ -163,7 +163,7 @@ def test_a_worker_killed_mid_render_is_replaced_and_the_job_completes_once(stack
     assert done.status == "completed", done.error
     assert done.attempts == 2
     assert steps(done) == ["queued", "started", "retrying", "started", "completed"]
-    assert [p.name for p in stack.artifacts(job["id"])] == [done.artifact_path.split("/")[1]]
+    assert [p.name for p in stack.artifacts(job["id"])] == [done.artifact_key.split("/")[1]]
     assert events_of(stack, job["id"]) == ["job_completed"]
     assert projects_of(stack, job["id"]) == 1
 
@@ -185,7 +185,7 @@ def test_two_workers_racing_for_one_job_make_one_artifact(stack):
     done = stack.job(job["id"])
     assert (done.status, done.attempts) == ("completed", 2)
     assert steps(done).count("completed") == 1
-    assert [p.name for p in stack.artifacts(job["id"])] == [done.artifact_path.split("/")[1]]
+    assert [p.name for p in stack.artifacts(job["id"])] == [done.artifact_key.split("/")[1]]
     assert events_of(stack, job["id"]) == ["job_completed"]
     assert "lease lost before completion; artifact discarded" in stack.worker_log(holder)
     assert projects_of(stack, job["id"]) == 1

@@ -112,7 +112,7 @@ def test_downloads_stream_the_stored_archives_and_make_the_tar_gz_once(db, user,
     client, me = user
     job = generate(client, add_template(db, me["id"]), {"project_name": "rocket"}).json
     with db.session() as session:
-        key = session.get(GenerationJob, uuid.UUID(job["id"])).artifact_path
+        key = session.get(GenerationJob, uuid.UUID(job["id"])).artifact_key
     root = settings.jobs.artifact_dir
     assert sorted(p.name for p in (root / key).iterdir()) == ["artifact.zip"]  # the render's
     first = client.get(f"/api/generate/{job['id']}/download", params={"format": "tar.gz"})
@@ -143,7 +143,7 @@ def test_a_job_stored_before_tar_gz_archives_were_kept_downloads_as_zip_only(db,
                             log=[], artifact_size=6, artifact_sha256="0" * 64)
         session.add(row)
         session.flush()
-        row.artifact_path = key = f"{row.id}/a1b2c3d4.zip"  # its only file: the zip
+        row.artifact_key = key = f"{row.id}/a1b2c3d4.zip"  # its only file: the zip
         session.commit()
         job_id = str(row.id)
     stored = settings.jobs.artifact_dir / key

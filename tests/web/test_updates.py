@@ -288,7 +288,7 @@ def test_an_updates_files_go_after_retention_and_storage_checks_their_set(
     assert len(sweep(ctx, lambda _id: None).deleted_artifacts) >= 2  # the archive, the patch
     with db.session() as session:  # (the session cookie has expired too)
         row = session.get(UpdateJob, uuid.UUID(job["id"]), populate_existing=True)
-        assert row.artifact_path is None and row.status.value == "completed"
+        assert row.artifact_key is None and row.status.value == "completed"
     with ctx.storage.staging() as staging:
         (staging / "p").write_text("")
         with pytest.raises(ValueError, match="every format of"):

@@ -169,7 +169,7 @@ def complete(db: Session, job_id: uuid.UUID, *, owner: str, now: datetime, key: 
                     f"{size} bytes ready", files=files, bytes=total_bytes)
     completed = finish(db, job_id, owner=owner, now=now, step=step, status=JobStatus.COMPLETED,
                        event=(EventKind.JOB_COMPLETED, "Your project is ready to download."),
-                       artifact_path=key, artifact_size=size, artifact_sha256=sha256,
+                       artifact_key=key, artifact_size=size, artifact_sha256=sha256,
                        progress=None if template_files is None else progress_of(
                            template_files, template_files, None, total_bytes))
     return completed

@@ -74,7 +74,7 @@ class GenerationJob(Leased, HasId, HasTimestamps, Base):
     )
     template_version: Mapped[int | None]
     answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    artifact_path: Mapped[str | None] = mapped_column(sa.String(1024))
+    artifact_key: Mapped[str | None] = mapped_column(sa.String(1024))
     artifact_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     artifact_size: Mapped[int | None] = mapped_column(sa.BigInteger)
     #: How far the render is (:func:`progress_of`), replaced as it goes on; the last

@@ -103,10 +103,10 @@ class JobView:
                for s in row.log]
         files = next((s.files for s in reversed(log) if s.files is not None), None)
         artifact = None
-        if row.status == JobStatus.COMPLETED and row.artifact_path:
+        if row.status == JobStatus.COMPLETED and row.artifact_key:
             artifact = ArtifactView(size=row.artifact_size or 0,
                                     sha256=row.artifact_sha256 or "",
-                                    formats=artifact_formats(row.artifact_path),
+                                    formats=artifact_formats(row.artifact_key),
                                     download=f"/api/generate/{row.id}/download")
         return cls(id=row.id, template_id=row.template_id,
                    template_version=row.template_version, status=row.status,

@@ -184,19 +184,19 @@ class JobService:
                  fmt: str) -> tuple[str, str]:
         """The stored artifact's key and a safe base file name for a download in ``fmt``."""
         job = self._job(db, user_id, job_id)
-        if job.status != JobStatus.COMPLETED or not job.artifact_path:
+        if job.status != JobStatus.COMPLETED or not job.artifact_key:
             raise ArtifactNotReadyError(f"the job is {job.status.value}"
                                         if job.status != JobStatus.COMPLETED
                                         else "the archive was deleted (retention period)")
-        if fmt not in artifact_formats(job.artifact_path):
+        if fmt not in artifact_formats(job.artifact_key):
             raise FormatUnavailableError(
                 f"this job was stored before {fmt} archives were kept: download it as "
-                f"{' or '.join(artifact_formats(job.artifact_path))}, or generate it again",
+                f"{' or '.join(artifact_formats(job.artifact_key))}, or generate it again",
                 field="format")
         name = db.scalar(sa.select(TemplateRecord.name).where(
             TemplateRecord.id == job.template_id)) or ""
         safe = _UNSAFE_NAME.sub("-", name).strip(".-")[:80] or "project"
-        return job.artifact_path, f"{safe}-{str(job.id)[:8]}"
+        return job.artifact_key, f"{safe}-{str(job.id)[:8]}"
 
     def recent(self, db: Session, *, user_id: uuid.UUID, limit: int = 10) -> list[JobView]:
         """The user's latest jobs, newest first."""

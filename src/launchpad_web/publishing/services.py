@@ -51,7 +51,7 @@ class PublishService:
             GenerationJob.id == job_id, GenerationJob.user_id == user_id))
         if job is None:
             raise JobNotFoundError()
-        if job.status != JobStatus.COMPLETED or not job.artifact_path:
+        if job.status != JobStatus.COMPLETED or not job.artifact_key:
             raise ArtifactNotReadyError(f"the job is {job.status.value}: only a completed job "
                                         "with its archive can be published")
         self.forges.forge(request.forge)

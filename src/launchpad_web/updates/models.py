@@ -3,7 +3,7 @@
 An update job brings one project to ``target_version`` of its template. It is run by
 a worker with the lease lifecycle of generation jobs (:mod:`launchpad_web.jobs.leases`
 on this table). Its result is a patch and the list of conflicts, kept in the
-artifact storage under ``artifact_path``; for a project published to a forge
+artifact storage under ``artifact_key``; for a project published to a forge
 repository also ``branch``, ``commit_sha`` and ``change_url`` (the pull or merge
 request).
 
@@ -45,7 +45,7 @@ class UpdateJob(Leased, HasId, HasTimestamps, Base):
     from_version: Mapped[int]
     target_version: Mapped[int]
     answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    artifact_path: Mapped[str | None] = mapped_column(sa.String(1024))
+    artifact_key: Mapped[str | None] = mapped_column(sa.String(1024))
     conflicts: Mapped[list[Any] | None]
     changed_files: Mapped[int | None]
     branch: Mapped[str | None] = mapped_column(sa.String(255))

@@ -116,11 +116,11 @@ class _UpdateFile:
     def send(self, req: falcon.Request, resp: falcon.Response, project_id: uuid.UUID,
              update_id: uuid.UUID) -> None:
         row = self.updates.row(req.context.db, current_user(req).id, project_id, update_id)
-        if row.artifact_path is None:
+        if row.artifact_key is None:
             raise ArtifactNotReadyError(f"the update job is {row.status.value}: its files "
                                         "exist once it is completed")
         try:
-            stream = self.storage.open(row.artifact_path, self.fmt)
+            stream = self.storage.open(row.artifact_key, self.fmt)
         except FileNotFoundError:
             raise ArtifactNotReadyError("the update's files were deleted") from None
         name = f"update-{row.from_version}-to-{row.target_version}"

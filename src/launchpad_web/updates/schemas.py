@@ -65,7 +65,7 @@ class UpdateJobView:
     @classmethod
     def from_row(cls, row: UpdateJob) -> UpdateJobView:
         base = f"/api/projects/{row.project_id}/updates/{row.id}"
-        stored = row.artifact_path is not None
+        stored = row.artifact_key is not None
         return cls(id=row.id, project_id=row.project_id, status=row.status,
                    attempts=row.attempts, from_version=row.from_version,
                    target_version=row.target_version, answers=dict(row.answers),
