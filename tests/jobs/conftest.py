@@ -37,8 +37,7 @@ from launchpad_web.db import make_engine, make_session_factory
 from launchpad_web.jobs.models import GenerationJob
 from launchpad_web.migrate import upgrade
 from launchpad_web.settings import WebSettings
-from launchpad_web.templates.models import TemplateRecord, TemplateVersion
-from launchpad_web.testing import fresh_postgresql_database
+from launchpad_web.testing import fresh_postgresql_database, insert_template
 from launchpad_worker.compose import service_app
 from launchpad_worker.context import WorkerContext
 from launchpad_worker.queue import JobQueue
@@ -258,12 +257,7 @@ class Stack:
 
     def add_template(self, owner_id: str, definition: dict[str, Any]) -> str:
         with self.session_factory() as session:
-            row = TemplateRecord(name=definition["name"], definition=definition, version=1,
-                                 owner_id=uuid.UUID(owner_id), created_at=T0, updated_at=T0)
-            session.add(row)
-            session.flush()
-            session.add(TemplateVersion(template_id=row.id, number=1, definition=definition,
-                                        created_at=T0))
+            row = insert_template(session, owner_id=owner_id, definition=definition, at=T0)
             session.commit()
             return str(row.id)
 

@@ -16,7 +16,7 @@ import pytest
 
 from launchpad_web.db import make_engine, make_session_factory
 from launchpad_web.settings import WebSettings
-from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+from launchpad_web.testing import insert_template
 from launchpad_worker.context import WorkerContext
 from launchpad_worker.queue import JobQueue
 
@@ -67,11 +67,7 @@ class Server:
             "email": f"u-{uuid.uuid4().hex[:8]}@example.org", "password": PASSWORD})
         engine = make_engine(self.database_url)
         with make_session_factory(engine)() as session:
-            row = TemplateRecord(name=definition["name"], definition=definition,
-                                 owner_id=uuid.UUID(user["id"]))
-            session.add(row)
-            session.flush()
-            session.add(TemplateVersion(template_id=row.id, number=1, definition=definition))
+            row = insert_template(session, owner_id=user["id"], definition=definition)
             session.commit()
             template_id = str(row.id)
         engine.dispose()

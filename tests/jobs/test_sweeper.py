@@ -30,7 +30,8 @@ from launchpad_web.jobs.object_storage import S3ArtifactStorage
 from launchpad_web.jobs.settings import SmtpSettings
 from launchpad_web.jobs.storage import STAGING, artifact_key, derive
 from launchpad_web.settings import WebSettings
-from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+from launchpad_web.templates.models import TemplateRecord
+from launchpad_web.testing import insert_template
 from launchpad_worker import email
 from launchpad_worker.context import WorkerContext
 from launchpad_worker.runner import JobRunner
@@ -109,12 +110,7 @@ def make_world(tmp_path: Path, env: dict[str, str] | None = None,
                         updated_at=T0)
             db.add(user)
             db.flush()
-            template = TemplateRecord(name="hello", definition=HELLO, owner_id=user.id,
-                                      created_at=T0, updated_at=T0)
-            db.add(template)
-            db.flush()
-            db.add(TemplateVersion(template_id=template.id, number=1, definition=HELLO,
-                                   created_at=T0))
+            template = insert_template(db, owner_id=user.id, definition=HELLO, at=T0)
             ids = user.id, template.id
         yield World(ctx, clock, recorder, *ids)
         engine.dispose()

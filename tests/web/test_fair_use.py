@@ -34,7 +34,7 @@ from launchpad_web.errors import ConfigurationError, TooManyStreamsError
 from launchpad_web.jobs.models import GenerationJob, JobStatus
 from launchpad_web.jobs.slots import GRACE, LocalCounter, RedisCounter, StreamSlots
 from launchpad_web.settings import WebSettings
-from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+from launchpad_web.testing import insert_template
 from launchpad_worker.compose import service_app
 
 from .conftest import PASSWORD
@@ -50,11 +50,7 @@ def problem(result: Any, status: int, code: str) -> dict[str, Any]:
 
 
 def add_template(session: Any, owner_id: str, team_id: Any = None) -> str:
-    row = TemplateRecord(name="tiny", definition=TINY, owner_id=uuid.UUID(owner_id),
-                         team_id=team_id, created_at=T0, updated_at=T0)
-    session.add(row)
-    session.flush()
-    session.add(TemplateVersion(template_id=row.id, number=1, definition=TINY, created_at=T0))
+    row = insert_template(session, owner_id=owner_id, definition=TINY, team_id=team_id, at=T0)
     session.commit()
     return str(row.id)
 

@@ -13,6 +13,7 @@ from launchpad_web.billing.models import Plan, Subscription
 from launchpad_web.jobs.models import GenerationJob, JobStatus
 from launchpad_web.teams.models import Team, TeamInvitation, TeamMembership, TeamRole
 from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+from launchpad_web.testing import insert_template
 
 PASSWORD = "correct horse battery staple"
 COOKIE = "__Host-lp_session"
@@ -33,15 +34,10 @@ def team(session, name, owner, *members, other_owners=()):
 
 
 def template(session, name, owner, team_id=None, *, versions=1, author=None):
-    row = TemplateRecord(name=name, definition={"name": name, "v": versions}, version=versions,
-                         owner_id=owner, team_id=team_id, created_at=T0, updated_at=T0)
-    session.add(row)
-    session.flush()
-    for number in range(1, versions + 1):
-        session.add(TemplateVersion(template_id=row.id, number=number,
-                                    definition={"name": name, "v": number},
-                                    created_by=author or owner, created_at=T0))
-    session.flush()
+    row = insert_template(session, owner_id=owner, team_id=team_id,
+                          definition={"name": name, "v": versions},
+                          history=[{"name": name, "v": n} for n in range(1, versions)],
+                          created_by=author or owner, at=T0)
     return row.id
 
 

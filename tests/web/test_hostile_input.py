@@ -20,7 +20,7 @@ from falcon import testing
 
 from launchpad_web.jobs.models import GenerationJob
 from launchpad_web.models import metadata
-from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+from launchpad_web.testing import insert_template
 
 from .conftest import PASSWORD, Person, people
 
@@ -206,12 +206,8 @@ def poison(db: Any, user_id: str) -> tuple[str, str]:
     """A template, its version and a job holding lone surrogates, written past the API."""
     definition = {**DEFINITION, "variables": [{**DEFINITION["variables"][0], "help": LONE}]}
     with db.session() as session:
-        row = TemplateRecord(name="bad", definition=definition, version=1,
-                             owner_id=uuid.UUID(user_id), created_at=T0, updated_at=T0)
-        session.add(row)
-        session.flush()
-        session.add(TemplateVersion(template_id=row.id, number=1, definition=definition,
-                                    created_at=T0))
+        row = insert_template(session, owner_id=user_id, definition=definition, name="bad",
+                              at=T0)
         job = GenerationJob(user_id=uuid.UUID(user_id), template_id=row.id,
                             template_version=1, answers={"project": LONE},
                             created_at=T0, updated_at=T0)

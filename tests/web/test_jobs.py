@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from launchpad_web.jobs.models import Event, GenerationJob, JobStatus
 from launchpad_web.jobs.storage import STAGING
 from launchpad_web.teams.models import Team, TeamMembership
-from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+from launchpad_web.testing import insert_template
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 HELLO = {
@@ -38,14 +38,8 @@ HELLO = {
 def add_template(db, owner_id, definition=HELLO, *, team_id=None, versions=()):
     """A template row (latest = ``definition``) with older ``versions``, committed."""
     with db.session() as session:
-        row = TemplateRecord(name=definition["name"], definition=definition,
-                             version=len(versions) + 1, owner_id=uuid.UUID(owner_id),
-                             team_id=team_id, created_at=T0, updated_at=T0)
-        session.add(row)
-        session.flush()
-        for number, old in enumerate([*versions, definition], start=1):
-            session.add(TemplateVersion(template_id=row.id, number=number, definition=old,
-                                        created_at=T0))
+        row = insert_template(session, owner_id=owner_id, definition=definition,
+                              team_id=team_id, history=versions, at=T0)
         session.commit()
         return str(row.id)
 

@@ -26,6 +26,7 @@ from launchpad_web.migrate import current_revision, downgrade, revisions, upgrad
 from launchpad_web.models import metadata
 from launchpad_web.teams.models import Team, TeamMembership, TeamRole
 from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+from launchpad_web.testing import insert_template
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 DEFINITION = {"name": "t", "files": [{"path": "a.txt", "content": "x"}]}
@@ -37,12 +38,8 @@ def add_account(session: sa.orm.Session, index: int) -> None:
                 created_at=NOW, updated_at=NOW)
     session.add(user)
     session.flush()
-    template = TemplateRecord(name=f"t{index}", definition=DEFINITION, version=1,
-                              owner_id=user.id, created_at=NOW, updated_at=NOW)
-    session.add(template)
-    session.flush()
-    session.add(TemplateVersion(template_id=template.id, number=1, definition=DEFINITION,
-                                created_by=user.id, created_at=NOW))
+    template = insert_template(session, owner_id=user.id, definition=DEFINITION,
+                               name=f"t{index}", created_by=user.id, at=NOW)
     session.add(GenerationJob(user_id=user.id, template_id=template.id, template_version=1,
                               status=JobStatus.COMPLETED, attempts=1, created_at=NOW,
                               updated_at=NOW, answers={}, log=[]))

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import attrs
 import pytest
 
-from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+from launchpad_web.testing import insert_template
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 HOSTILE = '<script>alert("x")</script>'
@@ -42,12 +42,8 @@ DEFINITION = {
 
 def add_template(db, owner_id, name="service", definition=DEFINITION):
     with db.session() as session:
-        row = TemplateRecord(name=name, definition={**definition, "name": name}, version=1,
-                             owner_id=uuid.UUID(owner_id), created_at=T0, updated_at=T0)
-        session.add(row)
-        session.flush()
-        session.add(TemplateVersion(template_id=row.id, number=1,
-                                    definition={**definition, "name": name}, created_at=T0))
+        row = insert_template(session, owner_id=owner_id, definition={**definition, "name": name},
+                              at=T0)
         session.commit()
         return str(row.id)
 

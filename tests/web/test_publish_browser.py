@@ -6,7 +6,6 @@ after, with no console error (a script or form the Content-Security-Policy refus
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 from launchpad_core import Launchpad
 from launchpad_web.db import make_engine, make_session_factory
 from launchpad_web.migrate import upgrade
-from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+from launchpad_web.testing import insert_template
 from launchpad_worker.compose import service_app
 
 from .forge_standin import StandinForge, forge_settings, launchpad_with_forges, running
@@ -78,12 +77,7 @@ def base_url(database: Any, settings: Any, launchpad: Launchpad, serve: Any,
 
 def add_template(database: Any, owner: str) -> str:
     with database() as session:
-        row = TemplateRecord(name=HELLO["name"], definition=HELLO, version=1,
-                             owner_id=uuid.UUID(owner), created_at=T0, updated_at=T0)
-        session.add(row)
-        session.flush()
-        session.add(TemplateVersion(template_id=row.id, number=1, definition=HELLO,
-                                    created_at=T0))
+        row = insert_template(session, owner_id=owner, definition=HELLO, at=T0)
         session.commit()
         return str(row.id)
 

@@ -28,7 +28,8 @@ from launchpad_web.errors import (
 from launchpad_web.evaluation import EvaluationSettings
 from launchpad_web.jobs.models import GenerationJob, JobStatus
 from launchpad_web.teams.models import Team
-from launchpad_web.templates.models import TemplateRecord, TemplateVersion
+from launchpad_web.templates.models import TemplateRecord
+from launchpad_web.testing import insert_template
 from launchpad_web.usage import DomainUsage
 from launchpad_worker.compose import service_app
 
@@ -338,10 +339,7 @@ def test_parallel_generate_requests_stop_at_the_free_limit(served, committing_en
     user_id, cookie = signed_in(base)
     definition = {"name": "tiny", "files": [{"path": "a.txt", "content": "x"}]}
     with make_session_factory(committing_engine).begin() as session:
-        template = TemplateRecord(name="tiny", definition=definition, owner_id=user_id)
-        session.add(template)
-        session.flush()
-        session.add(TemplateVersion(template_id=template.id, number=1, definition=definition))
+        template = insert_template(session, owner_id=user_id, definition=definition)
         template_id = str(template.id)
 
     statuses = in_parallel(10, lambda: call(base, "POST", "/api/generate", {
