@@ -41,11 +41,13 @@ BILLING_PAGE = "/billing"
 
 
 @contextlib.contextmanager
-def provider_errors() -> Iterator[None]:
+def provider_errors(what_failed: str = "") -> Iterator[None]:
+    """The one place the billing provider's "unreachable" becomes the API's 503
+    (``what_failed`` says what did not happen, before the provider's reason)."""
     try:
         yield
     except ProviderUnavailable as exc:
-        raise BillingUnavailableError(exc.message) from None
+        raise BillingUnavailableError(f"{what_failed}{exc.message}") from None
 
 
 def cancel_with_account(provider: BillingProvider) -> Callable[[Session, uuid.UUID], None]:
@@ -58,11 +60,8 @@ def cancel_with_account(provider: BillingProvider) -> Callable[[Session, uuid.UU
             Subscription.stripe_subscription_id.is_not(None),
             Subscription.status != SubscriptionStatus.CANCELED)).all()
         for subscription_id in running:
-            try:
+            with provider_errors("the account was not deleted: "):
                 provider.cancel_subscription(subscription_id)
-            except ProviderUnavailable as exc:
-                raise BillingUnavailableError(
-                    f"the account was not deleted: {exc.message}") from None
 
     return cancel
 
