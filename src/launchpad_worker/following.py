@@ -110,7 +110,8 @@ def _newest(ctx: WorkerContext, user_id: uuid.UUID, spec: str, forge: str | None
     try:
         fetch = where_from(ctx, user_id, spec, forge)
         with tempfile.TemporaryDirectory(prefix="launchpad-poll-") as folder:
-            refs = remote_refs(Path(folder), fetch.url, fetch.credentials, seconds=LIST_SECONDS)
+            refs = remote_refs(Path(folder), fetch.url, fetch.credentials, seconds=LIST_SECONDS,
+                               resolve=fetch.resolve)
     except (LaunchpadError, GitPushError) as exc:
         log.warning("poll failed", extra={"source": spec, "reason": exc.message})
         return None

@@ -7,8 +7,8 @@ The hosted service reads repositories people name, so every step is bounded:
   for a redirect or a submodule; an address a person gives that resolves to a
   private network (loopback, RFC 1918, link-local: the cloud's metadata service) is
   refused unless its host is in ``LAUNCHPAD_PRIVATE_REPOSITORY_HOSTS``
-  (:func:`private_network`; a forge's own clone addresses are its settings' and
-  trusted);
+  (:func:`check_host`, which also pins the addresses it checked for git; a forge's
+  own clone addresses are its settings' and trusted);
 * :func:`remote_refs` (``git ls-remote``) and the fetch each run under a time
   limit; the fetch (``--depth 1`` of one ref, no checkout) is killed as soon as
   the repository's folder passes ``max_bytes``;
@@ -81,32 +81,52 @@ def checked_url(url: str) -> str | None:
     return None
 
 
-def private_network(url: str, allowed: tuple[str, ...]) -> str | None:
-    """Why ``url`` may not be read (its host resolves to a private, loopback, link-local
-    or reserved address and is not ``allowed``), or None. A host that does not resolve
-    is left to git, which says so."""
-    host = (urlsplit(url).hostname or "").lower()
+@attrs.frozen
+class HostCheck:
+    """What :func:`check_host` found: why the address may not be read (None: it may), and
+    the ``host:port:address,...`` git must connect to (``http.curloptResolve``), so that
+    the addresses checked are the ones used: git looks the host up no second time, and a
+    name that answers a public address to the check and a private one to the fetch (DNS
+    rebinding) reaches nothing else."""
+
+    refused: str | None = None
+    resolve: str | None = None
+
+
+def check_host(url: str, allowed: tuple[str, ...]) -> HostCheck:
+    """Refuse ``url`` when its host resolves to a private, loopback, link-local or reserved
+    address and is not ``allowed``; else pin the addresses found. A host that does not
+    resolve is left to git, which says so; an ``allowed`` host is not pinned."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
     if host in allowed:
-        return None
+        return HostCheck()
     try:
         found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
-        return None
+        return HostCheck()
+    addresses = []
     for *_rest, address in found:
         ip = ipaddress.ip_address(str(address[0]).split("%", 1)[0])
         if not ip.is_global:
-            return (
+            return HostCheck(refused=(
                 f"{host} is on a private network ({ip}): templates are imported from "
-                "public addresses, or through a linked forge"
-            )
-    return None
+                "public addresses, or through a linked forge"))
+        shown = f"[{ip}]" if ip.version == 6 else str(ip)
+        if shown not in addresses:
+            addresses.append(shown)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return HostCheck(resolve=f"{host}:{port}:{','.join(addresses)}" if addresses else None)
 
 
 def remote_refs(
-    work: Path, url: str, credentials: Credentials | None, *, seconds: float
+    work: Path, url: str, credentials: Credentials | None, *, seconds: float,
+    resolve: str | None = None,
 ) -> dict[str, str]:
-    """The remote's refs (``refs/tags/v1.0`` -> id; an annotated tag peeled)."""
-    listed = run(work, "ls-remote", "--", url, credentials=credentials, timeout=seconds)
+    """The remote's refs (``refs/tags/v1.0`` -> id; an annotated tag peeled); ``resolve``
+    pins the host's addresses (:class:`HostCheck`)."""
+    listed = run(work, "ls-remote", "--", url, credentials=credentials, timeout=seconds,
+                 resolve=resolve)
     refs: dict[str, str] = {}
     for line in listed.splitlines():
         sha, _, name = line.partition("\t")
@@ -152,7 +172,8 @@ def target(refs: Mapping[str, str], ref: str | None) -> Target:
 
 
 def fetch_zip(
-    work: Path, url: str, found: Target, credentials: Credentials | None, *, limits: FetchLimits
+    work: Path, url: str, found: Target, credentials: Credentials | None, *, limits: FetchLimits,
+    resolve: str | None = None,
 ) -> bytes:
     """The files of ``found.commit`` as a zip (no ``.git``), fetched into the empty
     folder ``work`` within ``limits``."""
@@ -163,6 +184,7 @@ def fetch_zip(
         ["fetch", "-q", "--no-tags", "--depth", "1", "--", url, f"+{wanted}:refs/launchpad/import"],
         credentials,
         limits,
+        resolve,
     )
     fetched = run(work, "rev-parse", "refs/launchpad/import^{commit}").strip()
     if fetched != found.commit:
@@ -182,12 +204,13 @@ def fetch_zip(
 
 
 def _bounded_fetch(
-    work: Path, args: list[str], credentials: Credentials | None, limits: FetchLimits
+    work: Path, args: list[str], credentials: Credentials | None, limits: FetchLimits,
+    resolve: str | None = None,
 ) -> None:
     process = subprocess.Popen(
         ["git", "-c", "core.fsmonitor=false", *args],
         cwd=work,
-        env=environment(work, credentials),
+        env=environment(work, credentials, resolve=resolve),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -149,10 +149,10 @@ def push(work: Path, url: str, credentials: Credentials) -> None:
 
 def run(work: Path, *args: str, credentials: Credentials | None = None,
         timeout: float = TIMEOUT_SECONDS, protocols: str = "http:https",
-        extra: dict[str, str] | None = None) -> str:
+        extra: dict[str, str] | None = None, resolve: str | None = None) -> str:
     """Git with ``args`` in ``work`` (see :func:`environment`, plus ``extra`` variables such
     as a commit's identity); its output, or :func:`failure`'s error."""
-    env = environment(work, credentials, protocols=protocols) | (extra or {})
+    env = environment(work, credentials, protocols=protocols, resolve=resolve) | (extra or {})
     try:
         done = subprocess.run(
             ["git", "-c", "core.fsmonitor=false", "-c", "commit.gpgsign=false",
@@ -168,14 +168,15 @@ def run(work: Path, *args: str, credentials: Credentials | None = None,
 
 
 def environment(work: Path, credentials: Credentials | None = None, *,
-                protocols: str = "http:https") -> dict[str, str]:
+                protocols: str = "http:https", resolve: str | None = None) -> dict[str, str]:
     """The process's environment less git's own variables and configuration: no global or
     system settings, hooks or credential helpers, never a prompt, and no transport but
     HTTP(S) (no ``file://`` or SSH, even by redirect or submodule). ``credentials``
     become an ``http.extraHeader`` set here (never in arguments or URLs). Redirects are
     off: neither the header nor a fetch may follow one to another host. ``protocols``
     is ``file`` only for a repository the worker made itself (:func:`clone`'s
-    ``local``)."""
+    ``local``). ``resolve`` (``host:port:address,...``) pins where git connects
+    (``http.curloptResolve``: see :class:`~.git_fetch.HostCheck`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
                 "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": "",
@@ -184,6 +185,8 @@ def environment(work: Path, credentials: Credentials | None = None, *,
     config = {"http.followRedirects": "false"}
     if credentials is not None:
         config["http.extraHeader"] = credentials.header()
+    if resolve is not None:
+        config["http.curloptResolve"] = resolve
     env["GIT_CONFIG_COUNT"] = str(len(config))
     for number, (key, value) in enumerate(config.items()):
         env[f"GIT_CONFIG_KEY_{number}"] = key

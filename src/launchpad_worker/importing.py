@@ -52,7 +52,7 @@ from launchpad_web.templates.models import TemplateRecord
 from launchpad_web.templates.schemas import TemplateRequest, TemplateUpdateRequest
 
 from .context import WorkerContext
-from .git_fetch import FetchLimits, Target, fetch_zip, private_network, remote_refs, target
+from .git_fetch import FetchLimits, Target, check_host, fetch_zip, remote_refs, target
 from .git_push import (
     Credentials,
     GitPushError,
@@ -89,6 +89,7 @@ class Fetch:
     credentials: Credentials | None
     forge: str | None
     repository: str | None
+    resolve: str | None = None  # the addresses checked, pinned for git (HostCheck)
 
 
 @attrs.frozen
@@ -240,7 +241,8 @@ class Attempt:
             found = self._git(
                 fetch,
                 lambda: target(
-                    remote_refs(work, fetch.url, fetch.credentials, seconds=LIST_SECONDS),
+                    remote_refs(work, fetch.url, fetch.credentials, seconds=LIST_SECONDS,
+                                resolve=fetch.resolve),
                     self.plan.ref,
                 ),
             )
@@ -255,7 +257,8 @@ class Attempt:
             archive = self._git(
                 fetch,
                 lambda: fetch_zip(
-                    work / "repo", fetch.url, found, fetch.credentials, limits=self.limits
+                    work / "repo", fetch.url, found, fetch.credentials, limits=self.limits,
+                    resolve=fetch.resolve,
                 ),
             )
         return self._save(archive, fetch, found)
@@ -418,10 +421,10 @@ def where_from(ctx: WorkerContext, user_id: uuid.UUID, spec: str, forge_name: st
         raise ImportFailedError(exc.message) from None
     if found.forge is None:
         assert found.url is not None
-        refused = private_network(found.url, ctx.jobs.private_repository_hosts)
-        if refused is not None:
-            raise ImportFailedError(refused)
-        return Fetch(found.url, None, None, None)
+        checked = check_host(found.url, ctx.jobs.private_repository_hosts)
+        if checked.refused is not None:
+            raise ImportFailedError(checked.refused)
+        return Fetch(found.url, None, None, None, checked.resolve)
     if ctx.forges is None:
         raise ImportFailedError("forges are not set up on this installation")
     try:

@@ -19,8 +19,16 @@ import attrs
 import pytest
 
 from launchpad_core import Launchpad
+from launchpad_worker import git_fetch
 from launchpad_worker.context import WorkerContext
-from launchpad_worker.git_fetch import FetchLimitError, FetchLimits, fetch_zip, remote_refs, target
+from launchpad_worker.git_fetch import (
+    FetchLimitError,
+    FetchLimits,
+    check_host,
+    fetch_zip,
+    remote_refs,
+    target,
+)
 from launchpad_worker.sweeper import sweep
 
 from .forge_standin import (
@@ -422,6 +430,39 @@ def test_the_fetch_stops_at_its_size_and_time_limits(forge, tmp_path: Path):
         fetch_zip(tmp_path / "a", url, found, None, limits=FetchLimits(max_bytes=50_000))
     (tmp_path / "b").mkdir()
     assert fetch_zip(tmp_path / "b", url, found, None, limits=FetchLimits())[:2] == b"PK"
+
+
+def test_the_addresses_checked_are_the_ones_git_connects_to(forge, tmp_path, monkeypatch):
+    """One lookup: a name that answers a public address to the check reaches only that
+    address (git is pinned to it), whatever it would answer git later (DNS rebinding)."""
+    lookups = []
+
+    def public_then_private(host, *args, **kwargs):
+        lookups.append(host)
+        ip = "93.184.216.34" if len(lookups) == 1 else "127.0.0.1"
+        return [(2, 1, 6, "", (ip, 0))]
+
+    monkeypatch.setattr(git_fetch.socket, "getaddrinfo", public_then_private)
+    checked = check_host("https://templates.example.com/a/b.git", ())
+    assert (checked.refused, checked.resolve) == (None, "templates.example.com:443:93.184.216.34")
+    assert lookups == ["templates.example.com"]
+    assert check_host("http://intranet.example.com:8080/a.git", ()).refused == (
+        "intranet.example.com is on a private network (127.0.0.1): templates are imported "
+        "from public addresses, or through a linked forge")
+    assert check_host("http://intranet.example.com/a.git", ("intranet.example.com",)) == \
+        git_fetch.HostCheck()  # allowed: neither refused nor pinned
+    monkeypatch.undo()
+
+    # git honours the pin: a name that resolves nowhere reaches the stand-in through it
+    # (whose OAuth library accepts plain HTTP from loopback names only)
+    monkeypatch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")
+    path = repository(forge, "someone", private=False)
+    port = forge.url.rsplit(":", 1)[1].split("/", 1)[0]
+    url = f"http://pinned.invalid:{port}/{path}.git"
+    pinned = f"pinned.invalid:{port}:127.0.0.1"
+    assert target(remote_refs(tmp_path, url, None, seconds=30, resolve=pinned), None).commit
+    with pytest.raises(git_fetch.GitPushError):
+        remote_refs(tmp_path, url, None, seconds=30)  # unpinned, the name resolves nowhere
 
 
 def test_a_forge_that_is_down_is_retried_then_fails_saying_so(client, forge):
