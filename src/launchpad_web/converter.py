@@ -15,13 +15,9 @@ from datetime import datetime
 from typing import Any, NewType, TypeVar
 
 import cattrs
-from cattrs.errors import (
-    ClassValidationError,
-    ForbiddenExtraKeysError,
-    IterableValidationError,
-)
 
 from launchpad_core.model.serialization import make_converter as make_core_converter
+from launchpad_core.model.serialization import structure_errors
 
 from .emails import Email, normalize_email
 from .errors import FieldError, ValidationFailedError
@@ -96,27 +92,6 @@ def unstructure(value: Any) -> Any:
 
 
 def field_errors(exc: BaseException, path: str = "$") -> Iterator[FieldError]:
-    """Walk cattrs' exception groups down to each failing field."""
-    if isinstance(exc, ClassValidationError | IterableValidationError):
-        with_notes, without = exc.group_exceptions()
-        for sub, note in with_notes:
-            where = (f"{path}.{note.name}" if isinstance(exc, ClassValidationError)
-                     else f"{path}[{note.index!r}]")
-            yield from field_errors(sub, where)
-        for sub in without:
-            yield from field_errors(sub, path)
-    elif isinstance(exc, ForbiddenExtraKeysError):
-        for name in sorted(exc.extra_fields):
-            yield FieldError("unknown_field", f"unknown or forbidden field {name!r}",
-                             f"{path}.{name}")
-    elif isinstance(exc, KeyError):
-        yield FieldError("missing_field", "this field is required", path)
-    elif isinstance(exc, TypeError):
-        yield FieldError("invalid_type", _message(exc), path)
-    else:
-        yield FieldError("invalid_value", _message(exc), path)
-
-
-def _message(exc: BaseException) -> str:
-    message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
-    return message or "invalid value"
+    """Each failing field (the core's one walker over cattrs' errors)."""
+    for found in structure_errors(exc, path):
+        yield FieldError(found.code, found.message, found.path)

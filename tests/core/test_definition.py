@@ -43,8 +43,9 @@ def check_problems(lp: Launchpad, data: dict[str, Any]) -> list[tuple[str, str]]
          [("$.settings.envops.trim_blocks", "expected boolean, got int")]),
         ({"name": 5}, [("$.name", "expected string, got int")]),
         ({"name": "t", "version": 1.0}, [("$.version", "expected string, got float")]),
-        (definition({"path": "a", "extra": 1}), [("$.files[0]", "extra fields found (extra)")]),
-        ({"name": "t", "bogus": 1}, [("$", "extra fields found (bogus)")]),
+        (definition({"path": "a", "extra": 1}),
+         [("$.files[0].extra", "unknown or forbidden field 'extra'")]),
+        ({"name": "t", "bogus": 1}, [("$.bogus", "unknown or forbidden field 'bogus'")]),
         (definition(settings={"exclude": "*.pyc"}),  # not the globs '*', '.', 'p' ...
          [("$.settings.exclude", "expected list, got str")]),
         ({"name": "t", "files": "ab"}, [("$.files", "expected list, got str")]),
@@ -58,7 +59,7 @@ def check_problems(lp: Launchpad, data: dict[str, Any]) -> list[tuple[str, str]]
          [("$.variables[0].choices[0]", "a choice label must be a string")]),
         (definition({"path": "a", "encoding": "latin-1"}), [("$.files[0].encoding", None)]),
         ([], [("$", "a template definition is a JSON object")]),
-        ({}, [("$.name", "required field missing")]),
+        ({}, [("$.name", "this field is required")]),
     ],
 )
 def test_structuring_is_strict(data: Any, expected: list[tuple[str, str | None]]) -> None:

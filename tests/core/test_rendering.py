@@ -357,5 +357,5 @@ def test_extensions_cannot_be_smuggled_into_the_syntax_options(lp: Launchpad) ->
     with pytest.raises(DefinitionError) as caught:
         lp.structure(data)
     assert [(p.path, p.message) for p in caught.value.problems] == [
-        ("$.settings.envops", "extra fields found (extensions)")
+        ("$.settings.envops.extensions", "unknown or forbidden field 'extensions'")
     ]

@@ -137,7 +137,7 @@ def test_tasks_and_hooks_are_accepted_and_stated_as_skipped(person):
 
 @pytest.mark.parametrize("definition, expected", [
     ({"name": "x", "files": [{"path": 3}], "bogus": 1},
-     {"$.definition.files[0].path": "structure", "$.definition": "structure"}),
+     {"$.definition.files[0].path": "structure", "$.definition.bogus": "structure"}),
     ([1, 2], {"$.definition": "type"}),
     ({"name": "x", "settings": {"jinja_extensions": ["evil.Ext"]}},
      {"$.definition.settings.jinja_extensions": "untrusted_code"}),

@@ -8,10 +8,12 @@ error is reported with its JSON path (``... @ $.files[3].path``).
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from typing import Any, get_args, get_origin
 
 import cattrs
 from cattrs.cols import homogenous_tuple_structure_factory
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.strategies import configure_union_passthrough
 from cattrs.v import format_exception
@@ -150,17 +152,40 @@ def unstructure_template(template: Template) -> dict[str, Any]:
     return data
 
 
-def _format_exception(exc: BaseException, type_: Any) -> str:
-    """Our own hooks raise messages meant for people; keep them."""
+def structure_errors(exc: BaseException, path: str = "$",
+                     type_: Any = None) -> Iterator[Problem]:
+    """Every failing field in what cattrs raised (it groups failures in exception groups),
+    as a :class:`Problem` at its JSON path: ``unknown_field`` at ``$.obj.field`` (one per
+    field), ``missing_field``, ``invalid_type`` or ``invalid_value``. The one walker over
+    cattrs' errors: definitions (:func:`structure_template`) and the web API's request
+    bodies both read them through it."""
+    if isinstance(exc, ClassValidationError | IterableValidationError):
+        with_notes, without = exc.group_exceptions()
+        for sub, note in with_notes:
+            where = (f"{path}.{note.name}" if isinstance(exc, ClassValidationError)
+                     else f"{path}[{note.index!r}]")
+            yield from structure_errors(sub, where, note.type)
+        for sub in without:
+            yield from structure_errors(sub, path, type_)
+    elif isinstance(exc, ForbiddenExtraKeysError):
+        for name in sorted(exc.extra_fields):
+            yield Problem("unknown_field", f"unknown or forbidden field {name!r}",
+                          f"{path}.{name}")
+    elif isinstance(exc, KeyError):
+        yield Problem("missing_field", "this field is required", path)
+    else:
+        code = "invalid_type" if isinstance(exc, TypeError) else "invalid_value"
+        yield Problem(code, _message(exc, type_), path)
+
+
+def _message(exc: BaseException, type_: Any) -> str:
+    """Our own hooks raise messages meant for people: kept; cattrs' own are reworded."""
     message = exc.args[0] if isinstance(exc, TypeError | ValueError) and exc.args else None
-    if isinstance(message, str) and not message.startswith("invalid literal"):
+    if isinstance(message, str) and message and not message.startswith("invalid literal"):
         return message
     return format_exception(exc, type_)
 
 
 def _problems(exc: BaseException) -> list[Problem]:
-    problems = []
-    for line in cattrs.transform_error(exc, path="$", format_exception=_format_exception):
-        message, _, path = line.rpartition(" @ ")
-        problems.append(Problem("structure", message or line, path or "$"))
-    return problems
+    """A definition's problems, under the definition's own code ``structure``."""
+    return [Problem("structure", found.message, found.path) for found in structure_errors(exc)]
