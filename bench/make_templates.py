@@ -10,8 +10,8 @@ byte. Usage: make_templates.py OUT [NFILES]
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -116,4 +116,8 @@ def main(out: str | Path, nfiles: int = 200) -> dict[str, Path]:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 200)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("out", help="the folder to write (copier/, cookiecutter/, template.json)")
+    parser.add_argument("nfiles", nargs="?", type=int, default=200, help="files (200)")
+    args = parser.parse_args()
+    main(args.out, args.nfiles)
