@@ -104,7 +104,9 @@ class ImportRunner:
     def __init__(self, context: WorkerContext, requeue: Requeue, limits: FetchLimits | None = None):
         self.context = context
         self.requeue = requeue
-        self.limits = limits or FetchLimits()
+        self.limits = limits or FetchLimits(
+            max_bytes=context.jobs.import_max_bytes,
+            seconds=context.jobs.import_time.total_seconds())
 
     def run(self, import_id: str) -> None:
         """Run import job ``import_id`` if nobody holds it; the Huey task calls this."""

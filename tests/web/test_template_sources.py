@@ -19,6 +19,8 @@ import attrs
 import pytest
 
 from launchpad_core import Launchpad
+from launchpad_web.jobs.settings import MIB
+from launchpad_web.settings import WebSettings
 from launchpad_worker import git_fetch
 from launchpad_worker.context import WorkerContext
 from launchpad_worker.git_fetch import (
@@ -463,6 +465,22 @@ def test_the_addresses_checked_are_the_ones_git_connects_to(forge, tmp_path, mon
     assert target(remote_refs(tmp_path, url, None, seconds=30, resolve=pinned), None).commit
     with pytest.raises(git_fetch.GitPushError):
         remote_refs(tmp_path, url, None, seconds=30)  # unpinned, the name resolves nowhere
+
+
+def test_the_fetch_limits_are_settings(forge, make_app, settings, new_client, signup):
+    path = f"someone/big-{uuid.uuid4().hex[:6]}"
+    forge.add_repository(
+        *path.split("/"), {"big.txt": os.urandom(2 * MIB).hex()}, private=False, tag="1.0.0"
+    )
+    small = attrs.evolve(settings.jobs, immediate=True, private_repository_hosts=("127.0.0.1",),
+                         import_max_bytes=MIB)
+    client = new_client(make_app(forges=forge_settings(forge.url, KEY), jobs=small))
+    signup(client)
+    job = import_repository(client, source=f"{forge.url}/{path}.git").json
+    assert job["status"] == "failed" and "larger than 1,048,576 bytes" in job["error"], job
+    read = WebSettings.from_env({"LAUNCHPAD_DATA_DIR": "/data", "LAUNCHPAD_IMPORT_MAX_MB": "3",
+                                 "LAUNCHPAD_IMPORT_SECONDS": "30"}).jobs
+    assert (read.import_max_bytes, read.import_time) == (3 * MIB, timedelta(seconds=30))
 
 
 def test_a_forge_that_is_down_is_retried_then_fails_saying_so(client, forge):

@@ -97,7 +97,10 @@ class JobSettings:
     (which then holds staging only). ``follow_poll``: how often the sweeper asks a
     followed template's repository for a new release tag (``sources/``);
     ``private_repository_hosts``: hosts on a private network (loopback, RFC 1918,
-    link-local) that templates may nevertheless be imported from by address.
+    link-local) that templates may nevertheless be imported from by address;
+    ``import_max_bytes`` and ``import_time``: what one fetch of a repository may take on
+    disk and in time before it is stopped (``LAUNCHPAD_IMPORT_MAX_MB``,
+    ``LAUNCHPAD_IMPORT_SECONDS``).
     """
 
     artifact_dir: Path
@@ -119,6 +122,8 @@ class JobSettings:
     bucket: BucketSettings | None = None
     follow_poll: timedelta = timedelta(hours=1)
     private_repository_hosts: tuple[str, ...] = ()
+    import_max_bytes: int = attrs.field(default=64 * MIB, validator=attrs.validators.ge(MIB))
+    import_time: timedelta = timedelta(seconds=120)
     immediate: bool = False
 
     @classmethod
@@ -152,6 +157,9 @@ class JobSettings:
                 h.strip().lower()
                 for h in (env.text("LAUNCHPAD_PRIVATE_REPOSITORY_HOSTS") or "").split(",")
                 if h.strip()),
+            import_max_bytes=env.integer("LAUNCHPAD_IMPORT_MAX_MB", 64, minimum=1) * MIB,
+            import_time=timedelta(
+                seconds=env.integer("LAUNCHPAD_IMPORT_SECONDS", 120, minimum=5)),
             smtp=SmtpSettings(
                 host=env.text("LAUNCHPAD_SMTP_HOST"),
                 port=env.integer("LAUNCHPAD_SMTP_PORT", 587, minimum=1, maximum=65535),
