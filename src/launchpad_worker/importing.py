@@ -25,9 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import secrets
-import socket
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -60,7 +57,7 @@ from .git_push import (
     RemoteRefusedError,
     RemoteUnavailableError,
 )
-from .runner import heartbeat
+from .runner import TransientError, heartbeat, lease_owner, retry_or_fail
 
 log = logging.getLogger("launchpad_worker.importing")
 
@@ -73,12 +70,6 @@ class ImportFailedError(LaunchpadError):
     """The import cannot succeed by trying again; the message says why, in plain words."""
 
     code = "import_failed"
-
-
-class TransientError(LaunchpadError):
-    """The forge or its git server is down: another attempt may succeed."""
-
-    code = "import_transient"
 
 
 @attrs.frozen
@@ -111,7 +102,7 @@ class ImportRunner:
     def run(self, import_id: str) -> None:
         """Run import job ``import_id`` if nobody holds it; the Huey task calls this."""
         ctx = self.context
-        owner = f"{socket.gethostname()[:100]}/{os.getpid()}/{secrets.token_hex(8)}"
+        owner = lease_owner()
         job = uuid.UUID(import_id)
         with ctx.session() as db:
             row = leases.take(
@@ -138,20 +129,8 @@ class ImportRunner:
         self._finish(job, owner, saved)
 
     def _again(self, plan: _Plan, owner: str, reason: str) -> None:
-        ctx = self.context
-        if plan.attempt >= ctx.jobs.max_attempts:
-            self._fail(plan.id, owner, f"{reason} (tried {plan.attempt} times; import again later)")
-            return
-        with ctx.session() as db:
-            again = leases.retry(
-                db,
-                plan.id,
-                owner=owner,
-                now=ctx.clock(),
-                table=ImportJob,
-                message=f"{reason}; trying again",
-            )
-        if again:
+        if retry_or_fail(self.context, ImportJob, plan.id, owner=owner, attempt=plan.attempt,
+                         reason=reason, again="import again later"):
             self.requeue(plan.id)
 
     def _fail(self, job: uuid.UUID, owner: str, reason: str) -> None:

@@ -23,9 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import secrets
-import socket
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -66,7 +63,7 @@ from .git_push import (
     push,
     remote_heads,
 )
-from .runner import heartbeat
+from .runner import TransientError, heartbeat, lease_owner, retry_or_fail
 
 log = logging.getLogger("launchpad_worker.publish")
 
@@ -77,12 +74,6 @@ class PublishFailedError(LaunchpadError):
     """The publish cannot succeed by trying again; the message says why, in plain words."""
 
     code = "publish_failed"
-
-
-class TransientError(LaunchpadError):
-    """The forge or its git server is down: another attempt may succeed."""
-
-    code = "publish_transient"
 
 
 @attrs.frozen
@@ -131,7 +122,7 @@ class PublishRunner:
     def run(self, publish_id: str) -> None:
         """Run publish job ``publish_id`` if nobody holds it; the Huey task calls this."""
         ctx = self.context
-        owner = f"{socket.gethostname()[:100]}/{os.getpid()}/{secrets.token_hex(8)}"
+        owner = lease_owner()
         job = uuid.UUID(publish_id)
         with ctx.session() as db:
             row = leases.take(db, PublishJob, job, owner=owner, now=ctx.clock(),
@@ -152,15 +143,8 @@ class PublishRunner:
         self._finish(job, owner, url=url, sha=sha)
 
     def _again(self, plan: Plan, owner: str, reason: str) -> None:
-        ctx = self.context
-        if plan.attempt >= ctx.jobs.max_attempts:
-            self._finish(plan.id, owner, failed=f"{reason} (tried {plan.attempt} times; "
-                         "publish again later)")
-            return
-        with ctx.session() as db:
-            again = leases.retry(db, plan.id, owner=owner, now=ctx.clock(), table=PublishJob,
-                                 message=f"{reason}; trying again")
-        if again:
+        if retry_or_fail(self.context, PublishJob, plan.id, owner=owner, attempt=plan.attempt,
+                         reason=reason, again="publish again later"):
             self.requeue(plan.id)
 
     def _finish(self, job: uuid.UUID, owner: str, *, failed: str | None = None,

@@ -67,6 +67,31 @@ def failure_reason(exc: LaunchpadError, jobs: JobSettings) -> str:
     return str(exc)
 
 
+class TransientError(LaunchpadError):
+    """A forge or its git server is down: another attempt of the job may succeed
+    (publish, import and update jobs: :func:`retry_or_fail`)."""
+
+    code = "job_transient"
+
+
+def lease_owner(token: str | None = None) -> str:
+    """Who holds a lease: this host, process and attempt (``token``, else a new one)."""
+    return f"{socket.gethostname()[:100]}/{os.getpid()}/{token or secrets.token_hex(8)}"
+
+
+def retry_or_fail(ctx: WorkerContext, table: type[Leased], job: uuid.UUID, *, owner: str,
+                  attempt: int, reason: str, again: str) -> bool:
+    """After a :class:`TransientError`: give the job back for another attempt (True: the
+    caller queues it again), or fail it once its attempts are spent, saying how often it
+    was tried and what the person can do (``again``, e.g. "publish again later")."""
+    with ctx.session() as db:
+        if attempt >= ctx.jobs.max_attempts:
+            leases.fail(db, job, owner=owner, now=ctx.clock(), table=table,
+                        reason=f"{reason} (tried {attempt} times; {again})")
+            return False
+        return leases.retry(db, job, owner=owner, now=ctx.clock(), table=table,
+                            message=f"{reason}; trying again")
+
 
 def complete(db: Session, job: uuid.UUID, *, owner: str, now: datetime, **stored: Any) -> bool:
     """:func:`launchpad_web.jobs.leases.complete` and, in the same transaction, the project
@@ -76,6 +101,7 @@ def complete(db: Session, job: uuid.UUID, *, owner: str, now: datetime, **stored
     if won:
         record_project(db, job, now=now)
     return won
+
 
 class JobRunner:
     def __init__(self, context: WorkerContext):
@@ -98,7 +124,7 @@ class JobRunner:
         """The outcome: skipped (held elsewhere, or done), failed, lease_lost, completed."""
         ctx = self.context
         token = secrets.token_hex(8)
-        owner = f"{socket.gethostname()[:100]}/{os.getpid()}/{token}"
+        owner = lease_owner(token)
         job = uuid.UUID(job_id)
         with ctx.session() as db:
             claim = leases.claim(db, job, owner=owner, now=ctx.clock(), lease=ctx.jobs.lease,

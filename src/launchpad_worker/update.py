@@ -24,9 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import secrets
-import socket
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -72,7 +70,7 @@ from .git_push import (
     remote_heads,
     write_patch,
 )
-from .runner import failure_reason, heartbeat
+from .runner import TransientError, failure_reason, heartbeat, lease_owner, retry_or_fail
 from .update_render import UpdateAnswers, UpdateOutcome, update_project
 
 log = logging.getLogger("launchpad_worker.update")
@@ -85,12 +83,6 @@ class UpdateFailedError(LaunchpadError):
     """The update cannot succeed by trying again; the message says why, in plain words."""
 
     code = "update_failed"
-
-
-class TransientError(LaunchpadError):
-    """The forge or its git server is down: another attempt may succeed."""
-
-    code = "update_transient"
 
 
 @attrs.frozen
@@ -177,7 +169,7 @@ class UpdateRunner:
     def run(self, update_id: str, secret_answers: Mapping[str, Any] | None = None) -> None:
         """Run update job ``update_id`` if nobody holds it; the Huey task calls this."""
         ctx = self.context
-        owner = f"{socket.gethostname()[:100]}/{os.getpid()}/{secrets.token_hex(8)}"
+        owner = lease_owner()
         job = uuid.UUID(update_id)
         with ctx.session() as db:
             row = leases.take(db, UpdateJob, job, owner=owner, now=ctx.clock(),
@@ -222,15 +214,8 @@ class UpdateRunner:
                           now=ctx.clock())
 
     def _again(self, plan: Plan, owner: str, reason: str, given: Mapping[str, Any]) -> None:
-        ctx = self.context
-        if plan.attempt >= ctx.jobs.max_attempts:
-            self._fail(plan, owner, f"{reason} (tried {plan.attempt} times; update again "
-                       "later)")
-            return
-        with ctx.session() as db:
-            again = leases.retry(db, plan.id, owner=owner, now=ctx.clock(), table=UpdateJob,
-                                 message=f"{reason}; trying again")
-        if again:
+        if retry_or_fail(self.context, UpdateJob, plan.id, owner=owner, attempt=plan.attempt,
+                         reason=reason, again="update again later"):
             self.requeue(plan.id, given)
 
     def _fail(self, plan: Plan, owner: str, reason: str) -> None:
