@@ -27,6 +27,14 @@ TEMPLATE = {
     "files": [{"path": "{{ project_name }}/README.md", "content": "# {{ project_name }}"}],
 }
 
+#: A new question, asked on the project's page when it updates.
+VERSION_2 = {
+    **TEMPLATE,
+    "variables": [*TEMPLATE["variables"], {"name": "license", "type": "choice",
+                                           "choices": ["MIT", "Apache-2.0"], "default": "MIT"}],
+    "files": [*TEMPLATE["files"], {"path": "LICENSE", "content": "{{ license }}"}],
+}
+
 
 def api(b: Browser, method: str, path: str, body: Any = None) -> Any:
     answer = b.page.request.fetch(path, method=method, data=body, headers={"Origin": b.base})
@@ -42,7 +50,7 @@ def make_a_fleet(b: Browser) -> dict[str, Any]:
         api(b, "POST", "/api/generate", {"template_id": template["id"],
                                          "answers": {"project_name": name, "token": "s3cret"}})
     api(b, "PUT", f"/api/templates/{template['id']}", {
-        "name": TEMPLATE["name"], "definition": TEMPLATE, "version": 1})
+        "name": TEMPLATE["name"], "definition": VERSION_2, "version": 1})
     api(b, "POST", "/api/generate", {"template_id": template["id"], "answers": {}})
     return template
 
@@ -77,6 +85,12 @@ def update_one_project(b: Browser) -> None:
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Update", exact=True)).to_be_focused()
     page.keyboard.press("Enter")
+    expect(page.get_by_text("Version 2 asks the questions below")).to_be_visible()
+    expect(page.get_by_label("MIT")).to_be_checked()  # the new question, at its default
+    expect(page.get_by_label("token")).to_have_value("")  # a secret: left as it was
+    b.check("project-questions")
+    page.get_by_label("Apache-2.0").check()
+    page.get_by_role("button", name="Update to version 2").click()
     expect(page.get_by_role("status")).to_contain_text("The update is queued")
     updates = page.locator("#updates table.data tbody tr")
     expect(updates).to_have_count(1)
@@ -84,8 +98,7 @@ def update_one_project(b: Browser) -> None:
     expect(updates.nth(0).get_by_role("link", name="Patch")).to_have_attribute(
         "href", re.compile(r"/api/projects/.+/patch$"))
     b.check("project-updated")
-    page.go_back()
-    page.go_back()
+    page.get_by_role("link", name="fleet <service>").first.click()  # "Made from"
     page.get_by_role("button", name="Update all").click()
     expect(page.get_by_role("status")).to_contain_text("2 updates queued")
     b.check("fleet-update-all")

@@ -306,15 +306,52 @@ def test_the_pages_forms_need_their_token_and_show_problems(person, db):
     wrong = post_form(who.client, page, {"version": "1"}, token=token)
     assert wrong.status_code == 422 and 'id="update-version-error"' in wrong.text
     assert 'aria-invalid="true"' in wrong.text
-    done = post_form(who.client, page, {"version": "2"}, token=token)
+    asked = post_form(who.client, page, {"version": "2"}, token=token)
+    assert asked.status_code == 200 and "Version 2 asks the questions below" in asked.text
+    assert 'name="answers.license" type="text" value="MIT"' in asked.text  # new, its default
+    assert 'name="answers.token" type="password" value=""' in asked.text  # a secret: not kept
+    assert 'name="answers.project_name"' not in asked.text  # answered already
+    second = {"version": "2", "step": "answers", "answers.license": "", "answers.token": ""}
+    bad = post_form(who.client, page, {**second, "version": "2" * 5000}, token=token)
+    assert bad.status_code == 422 and 'id="update-version-error"' in bad.text
+    done = post_form(who.client, page, {**second, "answers.license": "Apache-2.0"}, token=token)
     assert done.status_code == 303
     assert done.headers["Location"] == f"{page}?done=queued#updates"
     shown = who.get(page).text
     assert f"/api/projects/{project['id']}/updates/" in shown and "s3cr3t" not in shown
+    job = who.get(f"/api/projects/{project['id']}/updates").json["update_jobs"][0]
+    assert job["answers"] == {"license": "Apache-2.0"}, job  # the empty secret: unchanged
+    assert job["status"] == "completed" and b"+Apache-2.0" in who.get(job["patch"]).content
     fleet = f"/templates/{template_id}/projects"
     assert post_form(who.client, fleet, {}).status_code == 403
     refused = post_form(who.client, fleet, {}, token=token_of(who.get(fleet).text))
     assert refused.status_code == 402 and "update fewer projects" in refused.text
+
+
+def test_the_pages_second_step_shows_a_bad_answer_at_its_field_and_keeps_what_was_typed(
+        person, db):
+    who = person()
+    v2 = {**V2, "variables": [*V1["variables"],
+                              {"name": "port", "type": "int", "default": 8000}]}
+    _template, project = made(who, db, V1, v2)
+    page = f"/projects/{project['id']}"
+    token = token_of(who.get(page).text)
+    typed = {"version": "2", "step": "answers", "answers.port": "eighty", "answers.token": ""}
+    refused = post_form(who.client, page, typed, token=token)
+    assert refused.status_code == 422, refused.text
+    assert 'id="answer-' in refused.text and 'value="eighty"' in refused.text
+    assert 'aria-invalid="true"' in refused.text
+    assert who.get(f"/api/projects/{project['id']}/updates").json["update_jobs"] == []
+
+
+def test_a_version_asking_nothing_new_updates_at_once_from_the_page(person, db):
+    who = person()
+    plain = {**V1, "variables": V1["variables"][:1], "files": V1["files"][:2]}
+    _template, project = made(who, db, plain, {**plain, "files": plain["files"][:1]},
+                              answers={"project_name": "rocket"})
+    page = f"/projects/{project['id']}"
+    done = post_form(who.client, page, {"version": "2"}, token=token_of(who.get(page).text))
+    assert done.status_code == 303, done.text
 
 
 def test_conflicts_json_is_valid_json(person, db):

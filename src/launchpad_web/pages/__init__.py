@@ -85,7 +85,7 @@ def install(app: falcon.App, *, secure: bool, launchpad: Launchpad, accounts: Ac
     password_reset.install(app, renderer, resets, notifier)
     team_pages.install(app, renderer, teams, notifier)
     project_pages.install(app, renderer, templates=templates, projects=projects, updates=updates,
-                          queue=queue)
+                          queue=queue, types=types)
     app.add_route("/docs/api", ApiReferencePage(renderer, api_document))
     app.add_route("/docs/api/try", ApiTryPage(renderer))
     app.add_route("/static/{name}", StaticResource(renderer.assets))

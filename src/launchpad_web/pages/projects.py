@@ -9,10 +9,17 @@ Forms carry the page's CSRF token; the pages run no script.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 
+import attrs
 import falcon
 
-from ..errors import ApiError
+from launchpad_core.model.serialization import structure_template
+from launchpad_core.model.template import Template
+from launchpad_core.model.variables import VariableType
+
+from ..errors import ApiError, ValidationFailedError
+from ..jobs import leases
 from ..jobs.models import REDACTED
 from ..jobs.queue import Queue
 from ..projects.services import FLEET_DEFAULT, PAGE_DEFAULT, ListQuery, Page, ProjectService
@@ -20,10 +27,16 @@ from ..templates.services import TemplateService
 from ..updates.resources import start_update, start_update_all
 from ..updates.schemas import UpdateAllRequest, UpdateRequest
 from ..updates.services import UpdateService
-from .forms import Form
+from .forms import Form, typed_answers
+from .questions import Question, questions
 from .rendering import Pages
 from .resources import NO_ERRORS, FormErrors, failed, require_page_user, see_other
 from .security import FIELD
+
+#: The second step of an update's form: the chosen version's questions were shown.
+ANSWERS_STEP = "answers"
+#: A version number longer than this is no version (and no 5,000-digit int() either).
+VERSION_DIGITS = 9
 
 
 class ProjectsPage:
@@ -53,16 +66,21 @@ class ProjectDeleteForm:
 
 
 class ProjectPage:
-    """One project: what it was made from and with, where it went, its update jobs."""
+    """One project: what it was made from and with, where it went, its update jobs.
 
-    fields = ("version",)
+    Updating takes two steps when the chosen version asks something the project's
+    answers do not hold (a new question) or has secret answers (not kept, so given again
+    only when they change): the Update button shows those questions, and the second
+    button starts the update with what was typed (an empty field keeps its default, or
+    the secret as it was)."""
 
     def __init__(self, pages: Pages, projects: ProjectService, updates: UpdateService,
-                 queue: Queue):
+                 queue: Queue, types: Mapping[str, VariableType]):
         self.pages = pages
         self.projects = projects
         self.updates = updates
         self.queue = queue
+        self.types = types
 
     @falcon.before(require_page_user)
     def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: uuid.UUID) -> None:
@@ -71,23 +89,53 @@ class ProjectPage:
     @falcon.before(require_page_user)
     def on_post(self, req: falcon.Request, resp: falcon.Response,
                 project_id: uuid.UUID) -> None:
-        """The Update button: an update job to the chosen version, then back here."""
+        """The Update button: the version's questions, or an update job to it."""
         form = Form.read(req)
         self.pages.form_token.check(req, form.get(FIELD))
-        version = form.get("version").strip()
+        text = form.get("version").strip()
+        version = int(text) if text.isdigit() and len(text) <= VERSION_DIGITS else None
+        asked = self._asked(req, project_id, version)
+        if asked is not None and asked.variables and form.get("step") != ANSWERS_STEP:
+            self.render(req, resp, project_id, asking=(version, questions(asked)))
+            return
         try:
+            if version is None:
+                raise ValidationFailedError.one("invalid_version", "choose a version to update "
+                                                "to", "$.version")
+            answers = typed_answers(asked, form, self.types) if asked is not None else {}
             start_update(req, self.updates, self.queue, project_id,
-                         UpdateRequest(version=int(version) if version.isdigit() else None))
+                         UpdateRequest(version=version, answers=answers))
         except ApiError as ex:
             failed(req)
-            self.render(req, resp, project_id, errors=FormErrors.of(ex, self.fields),
-                        status=ex.status)
+            known = ["version", *(f"answers.{v.name}" for v in asked.variables)] if asked \
+                else ["version"]
+            again = (version, questions(asked, form.answers_text())) \
+                if asked is not None and asked.variables else None
+            self.render(req, resp, project_id, errors=FormErrors.of(ex, known),
+                        status=ex.status, asking=again)
             return
         see_other(resp, f"/projects/{project_id}?done=queued#updates")
 
+    def _asked(self, req: falcon.Request, project_id: uuid.UUID,
+               version: int | None) -> Template | None:
+        """Version ``version`` of the project's template reduced to what an update to it
+        asks: its questions the project has no answer to, and its secrets; None when
+        there is no such version of the project's own (the update's checks say why)."""
+        db, user_id = req.context.db, req.context.user.id
+        project = self.projects.get(db, user_id=user_id, project_id=project_id)
+        if version is None or project.template_id is None or version <= project.template_version:
+            return None
+        definition = leases.definition(db, project.template_id, version)
+        if definition is None:
+            return None
+        template = structure_template(dict(definition))
+        kept = {k for k, v in project.answers.items() if v != REDACTED}
+        return attrs.evolve(template, variables=tuple(
+            v for v in template.variables if v.secret or v.name not in kept))
+
     def render(self, req: falcon.Request, resp: falcon.Response, project_id: uuid.UUID, *,
-               status: int = 200, errors: FormErrors = NO_ERRORS,
-               queued: bool = False) -> None:
+               status: int = 200, errors: FormErrors = NO_ERRORS, queued: bool = False,
+               asking: tuple[int | None, list[Question]] | None = None) -> None:
         db, user_id = req.context.db, req.context.user.id
         project = self.projects.get(db, user_id=user_id, project_id=project_id)
         updates = self.updates.of_project(db, user_id=user_id, project_id=project_id)
@@ -96,7 +144,7 @@ class ProjectPage:
         newer = range(project.template_version + 1, (project.latest_version or 0) + 1)
         self.pages.render(req, resp, "project.html", status=status, project=project, answers=shown,
                           secret=secret, updates=updates, newer=list(newer), errors=errors,
-                          queued=queued)
+                          queued=queued, asking=asking, answers_step=ANSWERS_STEP)
 
 
 class FleetPage:
@@ -139,9 +187,11 @@ class FleetPage:
 
 
 def install(app: falcon.App, pages: Pages, *, templates: TemplateService,
-            projects: ProjectService, updates: UpdateService, queue: Queue) -> None:
+            projects: ProjectService, updates: UpdateService, queue: Queue,
+            types: Mapping[str, VariableType]) -> None:
     app.add_route("/projects", ProjectsPage(pages, projects))
-    app.add_route("/projects/{project_id:uuid}", ProjectPage(pages, projects, updates, queue))
+    app.add_route("/projects/{project_id:uuid}",
+                  ProjectPage(pages, projects, updates, queue, types))
     app.add_route("/projects/{project_id:uuid}/delete", ProjectDeleteForm(pages, projects))
     app.add_route("/templates/{template_id:uuid}/projects",
                   FleetPage(pages, templates, projects, updates, queue))
