@@ -227,6 +227,11 @@ def clone(url: str, dest: Path, credentials: Credentials | None = None, *,
         protocols="file" if local else "http:https")
 
 
+def init(work: Path) -> None:
+    """A new repository (with a working tree) in the empty folder ``work``, on ``main``."""
+    run(work, "init", "-q", "-b", BRANCH)
+
+
 def head(work: Path) -> str:
     return run(work, "rev-parse", "HEAD").strip()
 

@@ -4,7 +4,8 @@ patch, and for a project published to a forge repository its pull (merge) reques
 The lifecycle is the generation job's (:mod:`launchpad_web.jobs.leases` on the
 ``update_jobs`` table). The project's files are checked out into a staging folder as
 git: the forge repository's default branch (the person's commits included), or the
-generation's archive committed once. The resource-limited child
+generation's archive committed once (when it has expired, the version the project was
+made from rendered again with its answers). The resource-limited child
 (:mod:`.update_render`) renders both versions and merges them into that checkout;
 the worker commits the change (deterministically: the job's creation time and the
 person as author, so every attempt makes the same commit id), writes ``git diff``
@@ -57,6 +58,9 @@ from launchpad_web.updates.models import UpdateJob
 
 from .context import WorkerContext
 from .git_push import (
+    BRANCH as GENERATED_BRANCH,
+)
+from .git_push import (
     Author,
     Credentials,
     GitPushError,
@@ -66,12 +70,13 @@ from .git_push import (
     commit_all,
     commit_archive,
     head,
+    init,
     push_branch,
     remote_heads,
     write_patch,
 )
 from .runner import TransientError, failure_reason, heartbeat, lease_owner, retry_or_fail
-from .update_render import UpdateAnswers, UpdateOutcome, update_project
+from .update_render import UpdateAnswers, UpdateOutcome, rebuild_project, update_project
 
 log = logging.getLogger("launchpad_worker.update")
 
@@ -291,14 +296,34 @@ class Update:
             return head(work)
         archive = self.plan.archive
         if archive is None or "tar.gz" not in artifact_formats(archive):
-            raise UpdateFailedError("the project's archive is gone (archives are kept for a "
-                                    "while): generate the project again to update it")
+            return self._rebuild(work)
         bare = staging / "generated.git"
         bare.mkdir()
         with contextlib.closing(open_archive(self.ctx.storage, archive, "tar.gz")) as stream:
             commit_archive(stream, bare, message="Generated\n", author=Author(
                 "launchpad", self.plan.email, self.plan.created_at))
         clone(str(bare), work, local=True)
+        return head(work)
+
+    def _rebuild(self, work: Path) -> str:
+        """The project as generated when its archive has expired: the version it was made
+        from rendered again (in the child) with its recorded answers, committed once. A
+        line using a secret not given again, a date or a random value may differ from
+        the person's files, and a hunk around it may not apply."""
+        plan = self.plan
+        assert plan.old_definition is not None  # checked by run()
+        work.mkdir()
+        init(work)
+        try:
+            count = run_isolated(rebuild_project, plan.old_definition,
+                                 UpdateAnswers(plan.stored, {}, dict(self.secret_answers)),
+                                 str(work), cache=self.ctx.compiled_cache, limits=self.ctx.limits)
+        except LaunchpadError as exc:
+            raise UpdateFailedError(failure_reason(exc, self.ctx.jobs)) from None
+        commit_all(work, branch=GENERATED_BRANCH, message="Generated again\n", author=Author(
+            "launchpad", plan.email, plan.created_at))
+        self._note("rebuilt", f"the project's archive has expired: version {plan.from_version} "
+                   f"rendered again with its answers ({count} files) is the patch's base")
         return head(work)
 
     def _merge(self, work: Path, *, apply: bool = True) -> UpdateOutcome:

@@ -68,12 +68,9 @@ def update_project(definitions: tuple[Mapping[str, Any], Mapping[str, Any]],
     conflicts included, even where it would need a secret given again)."""
     launchpad = _launchpad(cache)
     old, new = (structure_template(dict(d)) for d in definitions)
-    stored, given, secrets = answers.stored, answers.given, answers.secrets
+    values, unchanged = _values((old, new), answers)
     secret_names = {v.name for t in (old, new) for v in t.variables if v.secret}
-    unchanged = {n: PLACEHOLDER.format(name=n) for n in secret_names if n not in secrets}
-    recorded = {k: v for k, v in stored.items() if k not in secret_names}
-    given = {k: v for k, v in given.items() if k not in secret_names}  # stored redacted
-    values = {**recorded, **secrets, **unchanged}
+    given = {k: v for k, v in answers.given.items() if k not in secret_names}  # stored redacted
     old_files = _render(launchpad, old, values)
     new_files = _render(launchpad, new, {**values, **given})
     folder = Path(project)
@@ -92,6 +89,32 @@ def update_project(definitions: tuple[Mapping[str, Any], Mapping[str, Any]],
     return UpdateOutcome(changed=tuple(c.path for c in plan.changes),
                          conflicts=tuple(plan.conflicts), kept=tuple(plan.kept),
                          renamed=tuple(plan.renamed))
+
+
+def rebuild_project(definition: Mapping[str, Any], answers: UpdateAnswers, project: str, *,
+                    cache: CompiledCache | None = None) -> int:
+    """Write into the empty folder ``project`` the files version ``definition`` renders
+    with the project's recorded answers (a secret not given again as its placeholder):
+    the project as it was generated, when its archive has expired. The number of files.
+
+    What depends on the time or on chance (a date, a random value) comes out as it does
+    now, not as it did then."""
+    launchpad = _launchpad(cache)
+    template = structure_template(dict(definition))
+    values, _unchanged = _values((template,), answers)
+    files = files_by_path(_render(launchpad, template, values))
+    apply_plan(Path(project), plan_update(Path(project), {}, files, answers_path=ANSWERS_FILE))
+    return len(files)
+
+
+def _values(templates: tuple[Template, ...],
+            answers: UpdateAnswers) -> tuple[dict[str, Any], dict[str, str]]:
+    """The answers both renders take (recorded ones, secrets given again, the others'
+    placeholders), and those placeholders by secret."""
+    secret_names = {v.name for t in templates for v in t.variables if v.secret}
+    unchanged = {n: PLACEHOLDER.format(name=n) for n in secret_names if n not in answers.secrets}
+    recorded = {k: v for k, v in answers.stored.items() if k not in secret_names}
+    return {**recorded, **answers.secrets, **unchanged}, unchanged
 
 
 def _render(launchpad: Launchpad, template: Template, values: Mapping[str, Any]) -> list[Any]:

@@ -27,6 +27,7 @@ from launchpad_core.sources.loading import write_directory
 from launchpad_core.update.merging import files_by_path, plan_update
 from launchpad_core.update.project_writes import apply_plan
 from launchpad_web.billing.models import Plan
+from launchpad_web.jobs.models import GenerationJob
 from launchpad_web.projects.models import ProjectCheck
 from launchpad_web.updates.models import UpdateJob
 from launchpad_worker.context import WorkerContext
@@ -352,6 +353,22 @@ def test_a_version_asking_nothing_new_updates_at_once_from_the_page(person, db):
     page = f"/projects/{project['id']}"
     done = post_form(who.client, page, {"version": "2"}, token=token_of(who.get(page).text))
     assert done.status_code == 303, done.text
+
+
+def test_a_project_whose_archive_has_expired_is_updated_from_its_version_rendered_again(
+        person, db):
+    who = person()
+    _template, project = made(who, db, V1, V2)
+    from_archive = who.get(update(who, project).json["patch"]).content
+    with db.session() as session:  # what the retention sweep does to the generation's archive
+        session.execute(sa.update(GenerationJob).where(
+            GenerationJob.id == uuid.UUID(project["job_id"])).values(artifact_key=None))
+        session.commit()
+    job = update(who, project).json
+    assert job["status"] == "completed", job
+    assert "rebuilt" in [step["step"] for step in job["log"]]
+    assert who.get(job["patch"]).content == from_archive  # nothing here depends on time or chance
+    assert b"unchanged_secret" not in from_archive
 
 
 def test_conflicts_json_is_valid_json(person, db):

@@ -12,7 +12,7 @@ WOULD_CONFLICT = (
     "Whether updating this project to the latest version would conflict: the three-way "
     "merge of the update, computed by a worker in the background (never in the request) "
     "and kept per project and version; null while it is unknown (not computed yet, or it "
-    "could not be: the archive is gone); false for an up-to-date project."
+    "could not be: the forge repository is gone, say); false for an up-to-date project."
 )
 
 

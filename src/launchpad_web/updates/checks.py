@@ -17,7 +17,7 @@ from ..projects.models import ProjectCheck
 def record(db: Session, project_id: uuid.UUID, target_version: int, *,
            would_conflict: bool | None, now: datetime) -> None:
     """Set the answer for the project and version (None: it could not be computed: the
-    archive is gone, say), whether or not a row exists yet; two writers at once leave one
+    forge repository is gone, say), whether or not a row exists yet; two writers at once leave one
     row. ``checked_at`` says a worker answered."""
     values = {"would_conflict": would_conflict, "checked_at": now}
     where = sa.and_(ProjectCheck.project_id == project_id,
