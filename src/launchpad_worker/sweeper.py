@@ -14,7 +14,8 @@ do each thing once. What it does:
   lease) are deleted, in every format;
 * projects behind their template's latest version whose fleet answer ("would updating
   conflict") is unknown get a check queued (:data:`CHECKS` per sweep; each noted
-  first, so it is queued once);
+  first, so it is queued once); answers the fleet no longer reads (an older version
+  than the latest, a project already there) are deleted, :data:`PRUNED_CHECKS` a sweep;
 * staging folders no render can still be writing (untouched for longer than a
   render may last plus two leases: their worker was killed) are removed;
 * templates that follow their repository and were not checked for ``follow_poll``
@@ -51,6 +52,7 @@ Enqueue = Callable[[uuid.UUID], None]
 EnqueueCheck = Callable[[uuid.UUID, int], None]
 BATCH = 1000  # artifact keys per query
 CHECKS = 100  # fleet checks queued per sweep
+PRUNED_CHECKS = 1000  # fleet answers no longer read, deleted per sweep
 
 
 @attrs.frozen
@@ -62,6 +64,7 @@ class SweepReport:
     purged_staging: tuple[str, ...] = ()
     polled: tuple[uuid.UUID, ...] = ()
     checks: tuple[uuid.UUID, ...] = ()
+    pruned_checks: tuple[uuid.UUID, ...] = ()
 
 
 def sweep(ctx: WorkerContext, enqueue: Enqueue, enqueue_publish: Enqueue | None = None,
@@ -87,8 +90,10 @@ def sweep(ctx: WorkerContext, enqueue: Enqueue, enqueue_publish: Enqueue | None 
         failed += given_up
         requeued += _stale_pending(ctx, put, table)
     checked = tuple(_fleet_checks(ctx, enqueue_check)) if enqueue_check else ()
+    with ctx.session() as db:
+        pruned = tuple(checks.superseded(db, limit=PRUNED_CHECKS))
     report = SweepReport(retried=tuple(retried), failed=tuple(failed), requeued=tuple(requeued),
-                         checks=checked,
+                         checks=checked, pruned_checks=pruned,
                          deleted_artifacts=(*_expired_artifacts(ctx), *_expired_updates(ctx),
                                             *_orphans(ctx)),
                          purged_staging=tuple(_stale_staging(ctx)),

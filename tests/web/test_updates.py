@@ -275,6 +275,25 @@ def test_the_fleet_learns_would_conflict_from_the_background_check(person, db, s
     assert again.checks == (queued[0][0],) and len(queued) == 2  # queued once more
     UpdateRunner(ctx, lambda *_: None).check(project["id"], 2)
     assert who.get(fleet).json["projects"][0]["would_conflict"] is False
+    assert sweep(ctx, lambda _id: None).pruned_checks == ()  # read by the fleet: kept
+
+
+def test_answers_the_fleet_no_longer_reads_are_deleted_by_the_sweep(person, db, settings,
+                                                                     launchpad, clock):
+    who = person()
+    template_id, project = made(who, db, V1, V2)
+    ctx = WorkerContext.from_settings(settings, session_factory=db.session_factory,
+                                      launchpad=launchpad, clock=clock)
+    UpdateRunner(ctx, lambda *_: None).check(project["id"], 2)
+    with db.session() as session:
+        checked = session.scalar(sa.select(ProjectCheck.id).where(
+            ProjectCheck.project_id == uuid.UUID(project["id"])))
+    saved = who.put(f"/api/templates/{template_id}", {"name": V3["name"], "definition": V3,
+                                                       "version": 2})
+    assert saved.status_code == 200 and saved.json["version"] == 3, saved.text
+    assert sweep(ctx, lambda _id: None).pruned_checks == (checked,)
+    assert who.get(f"/api/templates/{template_id}/fleet").json["projects"][0][
+        "would_conflict"] is None  # version 3's: unknown yet
 
 
 def test_an_updates_files_go_after_retention_and_storage_checks_their_set(

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..projects.models import ProjectCheck
+from ..projects.models import Project, ProjectCheck
+from ..templates.models import TemplateRecord
 
 
 def record(db: Session, project_id: uuid.UUID, target_version: int, *,
@@ -63,6 +64,24 @@ def stalled(db: Session, *, before: datetime, now: datetime,
                                ProjectCheck.checked_at.is_(None)), {"created_at": now}):
             again.append((row.project_id, row.target_version))
     return again
+
+
+def superseded(db: Session, *, limit: int) -> list[uuid.UUID]:
+    """Delete up to ``limit`` answers the fleet no longer reads (their version is no
+    longer the template's latest, the project is at it already, or the template was
+    deleted); their ids."""
+    latest = (sa.select(TemplateRecord.version)
+              .where(TemplateRecord.id == Project.template_id).scalar_subquery())
+    found = list(db.scalars(
+        sa.select(ProjectCheck.id).join(Project, Project.id == ProjectCheck.project_id)
+        .where(sa.or_(Project.template_id.is_(None),
+                      ProjectCheck.target_version <= Project.template_version,
+                      ProjectCheck.target_version < latest))
+        .limit(limit)))
+    if found:
+        db.execute(sa.delete(ProjectCheck).where(ProjectCheck.id.in_(found))
+                   .execution_options(synchronize_session=False))
+    return found
 
 
 def _update(db: Session, where: sa.ColumnElement[bool], values: dict) -> bool:
