@@ -365,6 +365,12 @@ class ForgeTokenRevokedError(ConflictError):
     title = "The forge no longer accepts LaunchPad's access: link it again"
 
 
+class ForgeAccessNeededError(ConflictError):
+    code = "forge_access_needed"
+    title = ("LaunchPad may not use your repositories on this forge yet: allow it from your "
+             "account page (Forges, \"Allow repositories\")")
+
+
 class ForgeEmailUnverifiedError(ConflictError):
     code = "forge_email_unverified"
     title = ("The forge has not verified an email address of yours: verify one there, or "

@@ -411,7 +411,7 @@ def where_from(ctx: WorkerContext, user_id: uuid.UUID, spec: str, forge_name: st
     try:
         with ctx.session() as db:
             forge = ctx.forges.forge(found.forge)
-            token = ctx.forges.access_token(db, user_id, found.forge)
+            token = ctx.forges.access_token(db, user_id, found.forge, repositories=True)
     except ApiError as exc:  # not linked any more, revoked, unknown forge
         raise ImportFailedError(f"{exc.message} ({found.forge})") from None
     try:

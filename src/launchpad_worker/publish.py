@@ -208,7 +208,8 @@ class Publication:
         try:
             with self.ctx.session() as db:
                 forge = self.forges.forge(self.plan.forge)
-                return forge, self.forges.access_token(db, self.plan.user_id, self.plan.forge)
+                return forge, self.forges.access_token(db, self.plan.user_id, self.plan.forge,
+                                                        repositories=True)
         except ApiError as exc:  # not linked any more, revoked, unknown forge
             raise PublishFailedError(exc.message) from None
 

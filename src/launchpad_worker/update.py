@@ -371,7 +371,8 @@ class Update:
         try:
             with ctx.session() as db:
                 forge = ctx.forges.forge(destination.forge)
-                token = ctx.forges.access_token(db, self.plan.user_id, destination.forge)
+                token = ctx.forges.access_token(db, self.plan.user_id, destination.forge,
+                                                repositories=True)
         except ApiError as exc:  # not linked any more, revoked, unknown forge
             raise UpdateFailedError(exc.message) from None
         self.token = token

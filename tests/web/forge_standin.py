@@ -61,6 +61,7 @@ from .conftest import OUTBOX
 
 GITHUB_CLIENT = ("github-client-id", "github-client-secret")
 GITLAB_CLIENT = ("gitlab-client-id", "gitlab-client-secret")
+REPOSITORY_SCOPES = {GITHUB_CLIENT[0]: "repo", GITLAB_CLIENT[0]: "api"}
 
 GIT_PATH = (r"/(?P<owner>[^/]+)/(?P<name>[^/]+?)(?:\.git)?/"  # with .git or not, as GitHub
             r"(?P<rest>info/refs|git-upload-pack|git-receive-pack)")
@@ -157,6 +158,12 @@ class Token:
 
     def is_revoked(self) -> bool:
         return self.revoked
+
+    def may_use_repositories(self) -> bool:
+        """Whether the token was granted its forge's repository scope (GitHub's ``repo``,
+        GitLab's ``api``): without it the forges create nothing, hide private
+        repositories and refuse pushes."""
+        return REPOSITORY_SCOPES.get(self.client_id, "") in self.scope.replace(",", " ").split()
 
     def get_user(self) -> str:
         return self.login
@@ -275,6 +282,13 @@ class StandinForge:
                 if token.login == login:
                     token.revoked = True
 
+    def repository_token(self, login: str) -> str:
+        """A live token of ``login``'s that may use their repositories (as LaunchPad
+        holds one after "Allow repositories")."""
+        return next(t.access_token for t in self.tokens.values()
+                    if t.login == login and not t.revoked and not t.is_expired()
+                    and t.may_use_repositories())
+
     def live_access_tokens(self, login: str) -> set[str]:
         return {t.access_token for t in self.tokens.values()
                 if t.login == login and not t.revoked and not t.is_expired()}
@@ -283,8 +297,11 @@ class StandinForge:
                      scope: str | None = None, expires_in: int | None = None,
                      include_refresh_token: bool = True) -> dict[str, Any]:
         """Authlib's token generator: random tokens that expire after ``token_seconds``."""
+        granted = (scope or "").split()  # GitHub answers them comma-separated
         token = {"token_type": "bearer", "access_token": f"at_{generate_token(40)}",
-                 "expires_in": self.token_seconds, "scope": scope or ""}
+                 "expires_in": self.token_seconds,
+                 "scope": (",".join if client.client_id == GITHUB_CLIENT[0] else " ".join)(
+                     granted)}
         if include_refresh_token:
             token["refresh_token"] = f"rt_{generate_token(40)}"
         return token
@@ -305,10 +322,16 @@ class StandinForge:
 
     # -- REST ----------------------------------------------------------------------------
     def _person(self, request: Request) -> Person | None:
+        token = self._live(request)
+        return None if token is None else self.people[token.login]
+
+    def _live(self, request: Request) -> Token | None:
         token = self.tokens.get(request.bearer or "")
-        if token is None or token.revoked or token.is_expired():
-            return None
-        return self.people[token.login]
+        return None if token is None or token.revoked or token.is_expired() else token
+
+    def _repositories_allowed(self, request: Request) -> bool:
+        token = self._live(request)
+        return token is not None and token.may_use_repositories()
 
     def github_user(self, request: Request) -> Response:
         person = self._person(request)
@@ -337,7 +360,8 @@ class StandinForge:
         """The repository if it exists and the caller may see it."""
         found = self.repositories.get(path)
         person = self._person(request)
-        if found is None or (found.private and (person is None or person.login != found.owner)):
+        if found is None or (found.private and (person is None or person.login != found.owner
+                                                or not self._repositories_allowed(request))):
             return None
         return found
 
@@ -375,7 +399,8 @@ class StandinForge:
         person = None if token is None or token.revoked or token.is_expired() else token.login
         if (pushing or found.private) and person is None:
             return 401, "Authentication required", [("WWW-Authenticate", 'Basic realm="git"')]
-        if (pushing or found.private) and person != found.owner:
+        if (pushing or found.private) and (person != found.owner or token is None
+                                           or not token.may_use_repositories()):
             return 403, "Forbidden", []
         answer = self._http_backend(request, f"/{path}.git/{request.match['rest']}", person)
         with self.lock:
@@ -454,6 +479,8 @@ class StandinForge:
     def github_create_repository(self, request: Request) -> Response:
         if self._person(request) is None:
             return 401, {"message": "Bad credentials"}, []
+        if not self._repositories_allowed(request):
+            return 403, {"message": "Resource not accessible by integration"}, []
         body = request.json
         created = self._create(request, body["name"], body.get("private") is True)
         if created is None:
@@ -478,6 +505,8 @@ class StandinForge:
     def gitlab_create_project(self, request: Request) -> Response:
         if self._person(request) is None:
             return 401, {"message": "401 Unauthorized"}, []
+        if not self._repositories_allowed(request):
+            return 403, {"error": "insufficient_scope"}, []
         body = request.json
         created = self._create(request, body["path"], body.get("visibility") != "public")
         if created is None:
@@ -513,7 +542,7 @@ class StandinForge:
         found = self._repository(request, unquote(request.match["path"]))
         person = self._person(request)
         return found if found is not None and person is not None \
-            and person.login == found.owner else None
+            and person.login == found.owner and self._repositories_allowed(request) else None
 
     def _branch_exists(self, path: str, branch: str) -> bool:
         done = subprocess.run(["git", "--git-dir", str(self.git_root / f"{path}.git"),

@@ -47,7 +47,9 @@ def plugin(launchpad: Launchpad, standin: StandinForge, name: str) -> Forge:
 
 
 def access_token(standin: StandinForge, name: str, login: str) -> str:
-    """A token for ``login`` as the OAuth flow gets it (PKCE, through the stand-in)."""
+    """A token for ``login`` as the OAuth flow gets it (PKCE, through the stand-in), with
+    the plugin's sign-in and repository scopes."""
+    oauth = plugin(make_launchpad(), standin, name).oauth
     standin.signed_in = login
     redirect = f"{CALLBACK}/auth/{name}/callback"
     client_id, secret = CLIENTS[name]
@@ -57,7 +59,8 @@ def access_token(standin: StandinForge, name: str, login: str) -> str:
                           params={"response_type": "code", "client_id": client_id,
                                   "redirect_uri": redirect, "state": "s",
                                   "code_challenge": create_s256_code_challenge(verifier),
-                                  "code_challenge_method": "S256"})
+                                  "code_challenge_method": "S256",
+                                  "scope": " ".join((*oauth.scopes, *oauth.repository_scopes))})
     code = answer.headers["location"].split("code=", 1)[1].split("&", 1)[0]
     token_path = "/login/oauth/access_token" if name == "github" else "/oauth/token"
     token = requests.post(f"{standin.url}{token_path}", timeout=10, data={

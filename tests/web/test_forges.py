@@ -83,8 +83,9 @@ def form_token(client: BrowserClient, page: str = "/login") -> str:
 def to_forge(client: BrowserClient, name: str, action: str | None = None) -> str:
     """Post the page's forge button; the forge's authorization URL it redirects to."""
     page = "/login" if action is None else "/account"
+    fields = {"csrf_token": form_token(client, page)}
     result = post_form(client, action or f"/auth/{name}/start",
-                       {"csrf_token": form_token(client, page), "next": "/dashboard"})
+                       fields if action else {**fields, "next": "/dashboard"})
     assert result.status_code == 303, result.text
     return result.headers["location"]
 
@@ -98,9 +99,25 @@ def at_forge(url: str) -> str:
     return location.removeprefix(LOCAL)
 
 
-def sign_in_with(client: BrowserClient, forge: StandinForge, name: str, login: str) -> Any:
+def sign_in_with(client: BrowserClient, forge: StandinForge, name: str, login: str, *,
+                 repositories: bool = False) -> Any:
+    """Sign in as ``login`` (then, with ``repositories``, allow LaunchPad to use them:
+    the account page's "Allow repositories"); the sign-in's answer."""
     forge.signed_in = login
-    return client.get(at_forge(to_forge(client, name)))
+    answer = client.get(at_forge(to_forge(client, name)))
+    if repositories:
+        allowed = client.get(at_forge(allow_repositories(client, name)))
+        assert allowed.status_code == 303, allowed.text
+    return answer
+
+
+def allow_repositories(client: BrowserClient, name: str, back: str = "") -> str:
+    """Post "Allow repositories"; the forge's authorization URL it redirects to."""
+    fields = {"csrf_token": form_token(client, "/account"), "repositories": "true"}
+    result = post_form(client, f"/account/forges/{name}/link",
+                       {**fields, "next": back} if back else fields)
+    assert result.status_code == 303, result.text
+    return result.headers["location"]
 
 
 def stored(db: Any, login: str) -> ForgeAccount:

@@ -55,6 +55,8 @@ def test_chromium_imports_a_template_from_a_repository(base_url, forge, width): 
             page.get_by_role("link", name="Import from a repository").click()
             expect(page).to_have_url(f"{base_url}/templates/import")
             no_serious_violation(page, "import page")
+            page.get_by_role("button", name="Allow GitHub repositories").click()  # private
+            expect(page).to_have_url(f"{base_url}/templates/import")
             page.get_by_label("Repository").fill(f"gh:{login}/starter")
             page.get_by_label("Name", exact=True).fill("Starter")
             page.get_by_label("Name", exact=True).press("Enter")  # sent from the keyboard
@@ -107,6 +109,8 @@ def test_the_import_job_page_follows_a_queued_job_until_it_ends(queued_app, forg
             page.get_by_role("button", name="Sign in with GitHub").click()
             page.wait_for_url(f"{base}/dashboard")
             page.goto("/templates/import")
+            page.get_by_role("button", name="Allow GitHub repositories").click()
+            expect(page).to_have_url(f"{base}/templates/import")
             page.get_by_label("Repository").fill(f"gh:{login}/live")
             page.get_by_role("button", name="Import").click()
             expect(page.locator("[data-import-status]")).to_have_text("pending")

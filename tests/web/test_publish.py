@@ -14,19 +14,22 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import attrs
 import pytest
+import sqlalchemy as sa
 
 from launchpad_core import Launchpad
+from launchpad_web.forges.encryption import TokenCipher
+from launchpad_web.forges.models import ForgeAccount
 from launchpad_web.jobs.models import JobStatus
 from launchpad_web.publishing.models import PublishJob
 from launchpad_worker.context import WorkerContext
 from launchpad_worker.sweeper import sweep
 
 from .forge_standin import StandinForge, forge_settings, launchpad_with_forges, running
-from .test_forges import KEY, LOCAL, email, person, sign_in_with
+from .test_forges import KEY, LOCAL, allow_repositories, at_forge, email, person, sign_in_with
 from .test_jobs import HELLO, add_template
 
 FORGES = ("github", "gitlab")
@@ -65,11 +68,14 @@ class Publisher:
     job: dict[str, Any]
 
 
-def signed_in(client: Any, forge: StandinForge, db: Any, name: str = "github") -> Publisher:
-    """A person signed in with the forge, with a completed generation job."""
+def signed_in(client: Any, forge: StandinForge, db: Any, name: str = "github", *,
+              repositories: bool = True) -> Publisher:
+    """A person signed in with the forge (and, unless told, who allowed LaunchPad to use
+    their repositories), with a completed generation job."""
     address = email()
     login = person(forge, (address, True))
-    assert sign_in_with(client, forge, name, login).status_code == 303
+    assert sign_in_with(client, forge, name, login,
+                        repositories=repositories).status_code == 303
     me = client.get("/api/me").json
     template_id = add_template(db, me["id"], HELLO)
     job = client.post("/api/generate", json={"template_id": template_id, "answers": {
@@ -84,7 +90,7 @@ def publish(who: Publisher, **body: Any) -> Any:
 
 
 def token_of(forge: StandinForge, login: str) -> str:
-    return next(iter(forge.live_access_tokens(login)))
+    return forge.repository_token(login)
 
 
 def clone(url: str, token: str, dest: Path) -> Path:
@@ -314,3 +320,47 @@ def test_the_sweeper_retries_an_abandoned_publish_job_then_gives_up(client, forg
     assert sweep(ctx, generation.append, publishing.append).failed == (publish_id,)
     shown = client.get(f"/api/generate/{who.job['id']}/publish/{publish_id}").json
     assert shown["status"] == "failed" and "interrupted" in shown["error"]
+
+
+@pytest.mark.parametrize("name", FORGES)
+def test_signing_in_asks_no_repository_access_and_publishing_asks_for_it_first(
+        client, forge, db, name):
+    who = signed_in(client, forge, db, name, repositories=False)
+    (link,) = client.get("/api/me/forges").json
+    assert (link["token"], link["repositories"]) == ("active", False)
+    refused = publish(who, forge=name, name="rocket")
+    assert (refused.status_code, refused.json["code"], refused.json["field"]) == (
+        409, "forge_access_needed", "$.forge")
+    assert f"{who.login}/rocket" not in forge.repositories
+    page = client.get(f"/jobs/{who.job['id']}").text
+    assert f"Allow {link['label']} repositories" in page and 'id="publish-name"' not in page
+    url = allow_repositories(client, name, back=f"/jobs/{who.job['id']}#publish")
+    asked = parse_qs(urlsplit(url).query)["scope"][0].split()
+    assert {"repo"} <= set(asked) if name == "github" else {"read_user", "api"} <= set(asked)
+    back = client.get(at_forge(url))
+    assert back.headers["location"] == f"/jobs/{who.job['id']}#publish"
+    assert client.get("/api/me/forges").json[0]["repositories"] is True
+    assert 'id="publish-name"' in client.get(f"/jobs/{who.job['id']}").text
+    done = publish(who, forge=name, name="rocket")
+    assert done.status_code == 202 and done.json["status"] == "completed", done.text
+
+
+def test_signing_in_again_keeps_the_token_that_may_use_repositories(client, forge, db,
+                                                                     new_client):
+    who = signed_in(client, forge, db, "github")
+    cipher = TokenCipher((KEY,))
+    with db.session() as session:
+        row = session.scalars(sa.select(ForgeAccount).where(ForgeAccount.login == who.login)).one()
+        strong = cipher.decrypt(row.access_token)
+        assert set(row.scopes.split()) >= {"repo", "read:user"}  # as GitHub said, comma-separated
+    again = new_client()
+    assert sign_in_with(again, forge, "github", who.login).status_code == 303  # asks for less
+    with db.session() as session:
+        row = session.scalars(sa.select(ForgeAccount).where(ForgeAccount.login == who.login)).one()
+        assert cipher.decrypt(row.access_token) == strong
+    assert again.get("/api/me/forges").json[0]["repositories"] is True
+    forge.revoke(who.login)  # the strong one stops working: the next sign-in's is kept
+    assert sign_in_with(again, forge, "github", who.login).status_code == 303
+    (link,) = again.get("/api/me/forges").json
+    assert (link["token"], link["repositories"]) == ("active", False)
+    assert "Allow GitHub repositories" in again.get("/account").text

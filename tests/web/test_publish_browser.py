@@ -114,6 +114,9 @@ def test_chromium_publishes_from_the_job_page(base_url, forge, database, width):
             expect(page).to_have_url(re.compile(r".*/jobs/[0-9a-f-]{36}$"))
             expect(page.locator("#job-status")).to_have_text("completed")
             no_serious_violation(page, "job page")
+            expect(page.get_by_label("Repository name")).to_have_count(0)  # not allowed yet
+            page.get_by_role("button", name="Allow GitHub repositories").click()
+            expect(page).to_have_url(re.compile(r".*/jobs/[0-9a-f-]{36}#publish$"))
             page.get_by_label("Repository name").fill("from-chromium")
             page.get_by_label("Description").fill("made in a browser")
             page.get_by_role("button", name="Publish").click()

@@ -40,7 +40,17 @@ from .forge_standin import (
     launchpad_with_forges,
     running,
 )
-from .test_forges import KEY, LOCAL, email, form_token, person, post_form, sign_in_with
+from .test_forges import (
+    KEY,
+    LOCAL,
+    allow_repositories,
+    at_forge,
+    email,
+    form_token,
+    person,
+    post_form,
+    sign_in_with,
+)
 
 FORGES = ("github", "gitlab")
 SHORTHAND = {"github": "gh", "gitlab": "gl"}
@@ -87,9 +97,11 @@ class Author:
     login: str
 
 
-def signed_in(client: Any, forge: StandinForge, name: str = "github") -> Author:
+def signed_in(client: Any, forge: StandinForge, name: str = "github", *,
+              repositories: bool = True) -> Author:
     login = person(forge, (email(), True))
-    assert sign_in_with(client, forge, name, login).status_code == 303
+    assert sign_in_with(client, forge, name, login,
+                        repositories=repositories).status_code == 303
     return Author(client, login)
 
 
@@ -321,6 +333,21 @@ def ctx_queue_run(ctx: WorkerContext, import_id: uuid.UUID) -> None:
     from launchpad_worker.importing import ImportRunner
 
     ImportRunner(ctx, lambda _id: None).run(str(import_id))
+
+
+def test_a_private_import_asks_for_repository_access_first(client, forge):
+    who = signed_in(client, forge, repositories=False)
+    path = repository(forge, who.login)
+    refused = import_repository(client, source=f"{forge.url}/{path}.git", forge="github")
+    assert (refused.status_code, refused.json["code"], refused.json["field"]) == (
+        409, "forge_access_needed", "$.forge")
+    page = client.get("/templates/import").text
+    assert "Allow GitHub repositories" in page and '<option value="github"' not in page
+    allow = client.get(at_forge(allow_repositories(client, "github", back="/templates/import")))
+    assert allow.headers["location"] == "/templates/import"
+    assert '<option value="github"' in client.get("/templates/import").text
+    job = import_repository(client, source=f"{forge.url}/{path}.git", forge="github").json
+    assert job["status"] == "completed", job
 
 
 def test_a_revoked_token_fails_the_import_clearly_and_shows_as_revoked(client, forge):

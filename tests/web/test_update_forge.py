@@ -44,7 +44,7 @@ def published(client: Any, forge: StandinForge, db: Any,  # noqa: F811
               name: str) -> dict[str, Any]:
     """A person signed in with ``name``, a project made from V1 and published there."""
     login = person(forge, (email(), True))
-    assert sign_in_with(client, forge, name, login).status_code == 303
+    assert sign_in_with(client, forge, name, login, repositories=True).status_code == 303
     me = client.get("/api/me").json
     template_id = add_template(db, me["id"], V2, versions=(V1,))
     job = client.post("/api/generate", json={"template_id": template_id, "version": 1,

@@ -36,13 +36,16 @@ def test_github_com_by_default_and_enterprise_by_settings() -> None:
     assert forge.oauth.authorize_url == "https://github.com/login/oauth/authorize"
     assert forge.oauth.token_url == "https://github.com/login/oauth/access_token"
     assert forge.api_url == "https://api.github.com"
-    assert forge.oauth.scopes == ("read:user", "user:email", "repo")
+    assert forge.oauth.scopes == ("read:user", "user:email")  # signing in: no repositories
+    assert forge.oauth.repository_scopes == ("repo",)  # asked for when first needed
     enterprise = GitHub.from_settings({"client_id": "c", "url": "https://ghe.example/",
                                        "api_url": "https://ghe.example/api/v3",
-                                       "scopes": "read:user user:email repo"})
+                                       "scopes": "read:user user:email repo",
+                                       "repository_scopes": "repo workflow"})
     assert enterprise.oauth.authorize_url == "https://ghe.example/login/oauth/authorize"
     assert enterprise.api_url == "https://ghe.example/api/v3"
     assert "repo" in enterprise.oauth.scopes
+    assert enterprise.oauth.repository_scopes == ("repo", "workflow")
     assert "'s'" not in repr(forge)
 
 

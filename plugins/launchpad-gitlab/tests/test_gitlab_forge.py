@@ -27,7 +27,8 @@ def test_gitlab_com_by_default_and_a_self_managed_one_by_settings() -> None:
     assert forge.oauth.authorize_url == "https://gitlab.com/oauth/authorize"
     assert forge.oauth.token_url == "https://gitlab.com/oauth/token"
     assert forge.api_url == "https://gitlab.com/api/v4"
-    assert forge.oauth.scopes == ("read_user", "api")
+    assert forge.oauth.scopes == ("read_user",)  # signing in: no projects
+    assert forge.oauth.repository_scopes == ("api",)  # asked for when first needed
     own = GitLab.from_settings({"client_id": "c", "url": "https://git.example/"})
     assert own.oauth.authorize_url == "https://git.example/oauth/authorize"
     assert own.api_url == "https://git.example/api/v4"

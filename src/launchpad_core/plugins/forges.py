@@ -92,13 +92,17 @@ class WebhookTag:
 
 @attrs.frozen
 class OAuthClient:
-    """Where and how LaunchPad asks a forge for an access token."""
+    """Where and how LaunchPad asks a forge for an access token: ``scopes`` to sign in
+    (who the person is, their verified emails); ``repository_scopes`` added only when the
+    person first needs LaunchPad to create, read or push their repositories (publishing,
+    importing a private template, pull requests), and asked for then."""
 
     authorize_url: str
     token_url: str
     client_id: str
     client_secret: str = attrs.field(repr=False)
     scopes: tuple[str, ...] = ()
+    repository_scopes: tuple[str, ...] = ()
 
 
 @attrs.frozen

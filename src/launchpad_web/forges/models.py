@@ -36,3 +36,6 @@ class ForgeAccount(HasId, HasTimestamps, Base):
     access_token: Mapped[str | None] = mapped_column(sa.Text)
     refresh_token: Mapped[str | None] = mapped_column(sa.Text)
     token_expires_at: Mapped[datetime | None]
+    #: The token's scopes as the forge granted them, space-separated; NULL: not known (a
+    #: link made when every scope was asked for at sign-in).
+    scopes: Mapped[str | None] = mapped_column(sa.Text)

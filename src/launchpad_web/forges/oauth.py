@@ -2,17 +2,24 @@
 Authlib's client.
 
 :meth:`OAuthFlows.start` makes a random ``state`` and PKCE verifier and keeps them,
-with what the flow is for (``signin`` or ``link``, the user linking, where to go
-after), in a short-lived cookie encrypted with the service's keys: nothing is
-stored server-side before the forge answers. :meth:`OAuthFlows.finish` clears that
-cookie whatever happens, refuses a callback whose ``state`` is not the cookie's,
-then trades the code for tokens. A code used twice is refused by the forge
-(``forge_refused``): the flow never reuses one.
+with what the flow is for (``signin`` or ``link``, the user linking, whether it asks
+for repository access too, where to go after), in a short-lived cookie encrypted
+with the service's keys: nothing is stored server-side before the forge answers.
+:meth:`OAuthFlows.finish` clears that cookie whatever happens, refuses a callback
+whose ``state`` is not the cookie's, then trades the code for tokens. A code used
+twice is refused by the forge (``forge_refused``): the flow never reuses one.
+
+Scopes are asked for incrementally: signing in asks only for the forge's sign-in
+scopes; a flow started with ``repositories`` adds its ``repository_scopes`` (the
+first time the person publishes, imports a private template or gets a pull request).
+The tokens carry the scopes the forge granted (its ``scope`` answer, comma- or
+space-separated; when it says none, RFC 6749 says they are the ones asked for).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,13 +51,17 @@ class PendingFlow:
     intent: str = attrs.field(validator=attrs.validators.in_(INTENTS))
     user_id: str | None = None
     next: str = "/dashboard"
+    repositories: bool = False
 
 
 @attrs.frozen
 class ForgeTokens:
+    """``scopes``: what the forge granted; None when a refresh did not say (unchanged)."""
+
     access_token: str = attrs.field(repr=False)
     refresh_token: str | None = attrs.field(repr=False)
     expires_at: datetime | None
+    scopes: tuple[str, ...] | None = None
 
 
 class OAuthFlows:
@@ -65,12 +76,13 @@ class OAuthFlows:
         return f"{self.public_url}/auth/{forge.name}/callback"
 
     def start(self, resp: falcon.Response, forge: Forge, *, intent: str,
-              user_id: str | None = None, next: str = "/dashboard") -> str:
+              user_id: str | None = None, next: str = "/dashboard",
+              repositories: bool = False) -> str:
         """The forge's authorization URL to send the browser to; sets the flow's cookie."""
         flow = PendingFlow(forge=forge.name, state=secrets.token_urlsafe(32),
                            verifier=secrets.token_urlsafe(64), intent=intent, user_id=user_id,
-                           next=next)
-        url, _ = self._client(forge).create_authorization_url(
+                           next=next, repositories=repositories)
+        url, _ = self._client(forge, requested(forge, repositories)).create_authorization_url(
             forge.oauth.authorize_url, state=flow.state, code_verifier=flow.verifier)
         # SameSite=Lax: the cookie comes back with the forge's top-level redirect.
         resp.set_cookie(self.cookie, self.cipher.encrypt(json.dumps(attrs.asdict(flow))),
@@ -94,17 +106,19 @@ class OAuthFlows:
         code = req.get_param("code")
         if not code:
             raise ForgeRefusedError(f"{forge.label} sent no authorization code back")
+        asked = requested(forge, flow.repositories)
         return flow, self._token_request(forge, lambda client: client.fetch_token(
             forge.oauth.token_url, code=code, code_verifier=flow.verifier,
-            timeout=TIMEOUT_SECONDS))
+            timeout=TIMEOUT_SECONDS), asked=asked)
 
     def refresh(self, forge: Forge, refresh_token: str) -> ForgeTokens:
         return self._token_request(forge, lambda client: client.refresh_token(
             forge.oauth.token_url, refresh_token=refresh_token, timeout=TIMEOUT_SECONDS))
 
-    def _token_request(self, forge: Forge, call: Any) -> ForgeTokens:
+    def _token_request(self, forge: Forge, call: Any,
+                       asked: tuple[str, ...] | None = None) -> ForgeTokens:
         try:
-            with self._client(forge) as client:
+            with self._client(forge, asked or ()) as client:
                 token = call(client)
         except OAuthError as exc:
             raise ForgeRefusedError(f"{forge.label} refused the authorization "
@@ -119,7 +133,8 @@ class OAuthFlows:
             access_token=token["access_token"],
             refresh_token=token.get("refresh_token") or None,
             expires_at=self.clock() + timedelta(seconds=int(expires_in))
-            if isinstance(expires_in, int | str) and str(expires_in).isdigit() else None)
+            if isinstance(expires_in, int | str) and str(expires_in).isdigit() else None,
+            scopes=granted(token.get("scope"), asked))
 
     def _pending(self, req: falcon.Request) -> PendingFlow | None:
         values = req.get_cookie_values(self.cookie)
@@ -130,9 +145,23 @@ class OAuthFlows:
         except (UnreadableSecretError, ValueError, TypeError):
             return None
 
-    def _client(self, forge: Forge) -> OAuth2Session:
+    def _client(self, forge: Forge, scopes: tuple[str, ...]) -> OAuth2Session:
         return OAuth2Session(
             forge.oauth.client_id, forge.oauth.client_secret,
             token_endpoint_auth_method="client_secret_post",
-            scope=" ".join(forge.oauth.scopes) or None, redirect_uri=self.redirect_uri(forge),
+            scope=" ".join(scopes) or None, redirect_uri=self.redirect_uri(forge),
             code_challenge_method="S256")
+
+
+def requested(forge: Forge, repositories: bool) -> tuple[str, ...]:
+    """The scopes a flow asks for: signing in, plus repositories when ``repositories``."""
+    extra = forge.oauth.repository_scopes if repositories else ()
+    return tuple(dict.fromkeys((*forge.oauth.scopes, *extra)))
+
+
+def granted(answered: Any, asked: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """The scopes a token response grants: its ``scope`` (GitHub separates them by
+    commas, GitLab and RFC 6749 by spaces), else what was ``asked`` (None: not known)."""
+    if isinstance(answered, str) and answered.strip():
+        return tuple(s for s in re.split(r"[,\s]+", answered) if s)
+    return asked

@@ -4,7 +4,14 @@ Signing in with a forge (:meth:`ForgeService.sign_in`) finds the user linked to
 the forge account; else links the account whose email the forge says is verified;
 else makes a new account with the forge's verified primary email. An existing
 account whose email the forge has NOT verified is never linked: the person signs
-in with the password first and links from the account page. Tokens are stored
+in with the password first and links from the account page.
+
+Scopes: signing in asks only for the forge's sign-in scopes; what needs the person's
+repositories (publishing, importing through the forge, pull requests) asks
+:meth:`ForgeService.access_token` with ``repositories=True``, which answers
+:class:`ForgeAccessNeededError` until the person allows them (a link flow started
+with ``repositories``: :meth:`ForgeLinkView.repositories` says whether it was). A
+later sign-in, which grants less, keeps the link's stronger token. Tokens are stored
 encrypted (:class:`~launchpad_web.forges.encryption.TokenCipher`) and leave this
 module only as :meth:`ForgeService.access_token` answers them to a caller that
 calls the forge.
@@ -33,6 +40,7 @@ from ..accounts.services import AccountService
 from ..clock import Clock
 from ..emails import Email, normalize_email
 from ..errors import (
+    ForgeAccessNeededError,
     ForgeAccountTakenError,
     ForgeAlreadyLinkedError,
     ForgeEmailUnverifiedError,
@@ -60,19 +68,29 @@ class ForgeView:
 @attrs.frozen
 class ForgeLinkView:
     """A forge account linked to the user; ``token`` is ``active`` or ``revoked`` (the
-    forge refused it: link again), never the token itself."""
+    forge refused it: link again), never the token itself; ``repositories``: whether
+    LaunchPad may create, read and push the person's repositories with it."""
 
     forge: str
     label: str
     login: str
     linked_at: datetime
     token: str
+    repositories: bool = False
 
     @classmethod
     def from_row(cls, row: ForgeAccount, forge: Forge | None) -> ForgeLinkView:
         return cls(forge=row.forge, label=forge.label if forge else row.forge, login=row.login,
                    linked_at=row.created_at,
-                   token="active" if row.access_token is not None else "revoked")
+                   token="active" if row.access_token is not None else "revoked",
+                   repositories=forge is not None and row.access_token is not None
+                   and may_use_repositories(row, forge))
+
+
+def may_use_repositories(row: ForgeAccount, forge: Forge) -> bool:
+    """Whether the link's token has the forge's repository scopes (a link made before
+    scopes were stored was granted them at sign-in)."""
+    return row.scopes is None or set(forge.oauth.repository_scopes) <= set(row.scopes.split())
 
 
 class ForgeService:
@@ -124,7 +142,7 @@ class ForgeService:
         who = self._who(forge, tokens)
         row = self._row(db, forge.name, forge_user_id=who.id)
         if row is not None:
-            self._store(row, who, tokens)
+            self._store(row, who, tokens, forge)
             return UserView.from_row(db.get_one(User, row.user_id))
         verified = [e for e in (_normal(e) for e in who.verified_emails) if e]
         user = self._user_by_email(db, verified)
@@ -145,7 +163,7 @@ class ForgeService:
             raise ForgeAccountTakenError()
         if row is None:
             row = self._link(db, user_id, forge, who, tokens)
-        self._store(row, who, tokens)
+        self._store(row, who, tokens, forge)
         return ForgeLinkView.from_row(row, forge)
 
     def unlink(self, db: Session, user_id: uuid.UUID, forge_name: str) -> None:
@@ -161,17 +179,21 @@ class ForgeService:
         db.flush()
 
     # -- tokens for callers of the forge ------------------------------------------------
-    def access_token(self, db: Session, user_id: uuid.UUID, forge_name: str) -> str:
+    def access_token(self, db: Session, user_id: uuid.UUID, forge_name: str, *,
+                     repositories: bool = False) -> str:
         """The user's access token for the forge, refreshed first when it has expired;
         :class:`ForgeTokenRevokedError` when there is none (revoked), or the forge refuses
         the refresh (the tokens are then dropped: a caller that answers the error sets
-        ``commit_on_error`` to keep that)."""
+        ``commit_on_error`` to keep that); with ``repositories``,
+        :class:`ForgeAccessNeededError` when the person has not allowed those scopes."""
         forge = self.forge(forge_name)
         row = self._row(db, forge_name, user_id=user_id)
         if row is None:
             raise ForgeNotLinkedError(field="$.forge")
         if row.access_token is None:
             raise ForgeTokenRevokedError()
+        if repositories and not may_use_repositories(row, forge):
+            raise ForgeAccessNeededError(field="$.forge")
         if row.token_expires_at is not None and row.token_expires_at <= self.clock():
             if row.refresh_token is None:
                 self._drop_tokens(row)
@@ -184,6 +206,20 @@ class ForgeService:
             self._store_tokens(row, tokens)
             return tokens.access_token
         return self.cipher.decrypt(row.access_token)
+
+    def require_repositories(self, db: Session, user_id: uuid.UUID, forge_name: str) -> None:
+        """Refuse (409 at ``$.forge``) unless the user's link to the forge may act on their
+        repositories: linked (:class:`ForgeNotLinkedError`), its token held
+        (:class:`ForgeTokenRevokedError`), the repository scopes allowed
+        (:class:`ForgeAccessNeededError`)."""
+        forge = self.forge(forge_name)
+        row = self._row(db, forge_name, user_id=user_id)
+        if row is None:
+            raise ForgeNotLinkedError("link your account to this forge first", field="$.forge")
+        if row.access_token is None:
+            raise ForgeTokenRevokedError(field="$.forge")
+        if not may_use_repositories(row, forge):
+            raise ForgeAccessNeededError(field="$.forge")
 
     def revoked(self, db: Session, user_id: uuid.UUID, forge_name: str) -> None:
         """The forge refused the user's token (a 401 to a caller of the forge): drop the
@@ -251,20 +287,49 @@ class ForgeService:
             raise ForgeAlreadyLinkedError(field="$.forge") from None
         return row
 
-    def _store(self, row: ForgeAccount, who: ForgeUser, tokens: ForgeTokens) -> None:
+    def _store(self, row: ForgeAccount, who: ForgeUser, tokens: ForgeTokens,
+               forge: Forge) -> None:
+        """New tokens for the link, unless they may do less than the ones it holds (a
+        sign-in after repositories were allowed) and those still work."""
         row.login = who.login[:255]
+        if row.access_token is not None and may_use_repositories(row, forge) \
+                and not _grants_repositories(tokens, forge) and self._works(row, forge):
+            return
         self._store_tokens(row, tokens)
+
+    def _works(self, row: ForgeAccount, forge: Forge) -> bool:
+        """Whether the link's tokens still work (refreshed when expired)."""
+        if row.token_expires_at is not None and row.token_expires_at <= self.clock():
+            if row.refresh_token is None:
+                return False
+            try:
+                self._store_tokens(row, self.flows.refresh(
+                    forge, self.cipher.decrypt(row.refresh_token)))
+            except (ForgeRefusedError, ForgeUnreachableError):
+                return False
+            return True
+        try:
+            forge.user(self.cipher.decrypt(row.access_token or ""))
+        except (RevokedByForge, ForgeDown):
+            return False
+        return True
 
     def _store_tokens(self, row: ForgeAccount, tokens: ForgeTokens) -> None:
         row.access_token = self.cipher.encrypt(tokens.access_token)
         row.refresh_token = self.cipher.encrypt(tokens.refresh_token) \
             if tokens.refresh_token else None
         row.token_expires_at = tokens.expires_at
+        if tokens.scopes is not None:  # a refresh that does not say keeps them
+            row.scopes = " ".join(tokens.scopes)[:2000]
         row.updated_at = self.clock()
 
     def _drop_tokens(self, row: ForgeAccount) -> None:
         row.access_token = row.refresh_token = row.token_expires_at = None
         row.updated_at = self.clock()
+
+
+def _grants_repositories(tokens: ForgeTokens, forge: Forge) -> bool:
+    return tokens.scopes is None or set(forge.oauth.repository_scopes) <= set(tokens.scopes)
 
 
 def _origin(url: str) -> str:

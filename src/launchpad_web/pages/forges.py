@@ -1,7 +1,9 @@
 """Signing in with a forge, and linking or unlinking one from the account page.
 
 ``POST /auth/{forge}/start`` (the login and sign-up pages' buttons) and
-``POST /account/forges/{forge}/link`` check the form's CSRF token, then send the
+``POST /account/forges/{forge}/link`` (the account page's Link, and "Allow
+repositories" there, on a job's Publish and on the import page, which ask for the
+forge's repository scopes too) check the form's CSRF token, then send the
 browser to the forge (303); the forge sends it back to ``GET
 /auth/{forge}/callback``, which checks ``state`` against the flow's cookie
 (:mod:`launchpad_web.forges.oauth`), then signs in or links. The Content-Security-
@@ -21,6 +23,8 @@ from .forms import Form
 from .rendering import Pages
 from .resources import local_path, require_page_user, see_other
 from .security import FIELD
+
+LINKED = "/account?done=forge"
 
 
 class SignInStart:
@@ -43,10 +47,15 @@ class LinkStart:
 
     @falcon.before(require_page_user)
     def on_post(self, req: falcon.Request, resp: falcon.Response, forge: str) -> None:
-        self.pages.form_token.check(req, Form.read(req).get(FIELD))
+        """Link the forge, or (``repositories=true``) let LaunchPad use its repositories
+        too; the forge then sends the browser back to ``next`` (the account page)."""
+        form = Form.read(req)
+        self.pages.form_token.check(req, form.get(FIELD))
         found = self.forges.forge(forge)
+        back = local_path(form.get("next")) if form.get("next") else LINKED
         see_other(resp, self.forges.flows.start(resp, found, intent="link",
-                                                user_id=str(req.context.user.id)))
+                                                user_id=str(req.context.user.id), next=back,
+                                                repositories=form.get("repositories") == "true"))
 
 
 class Callback:
@@ -62,7 +71,7 @@ class Callback:
             if user is None or str(user.id) != flow.user_id:
                 raise OAuthStateError("the link was started by another session: start again")
             self.forges.link(req.context.db, user.id, found, tokens)
-            see_other(resp, "/account?done=forge")
+            see_other(resp, local_path(flow.next))
             return
         signed_in = self.forges.sign_in(req.context.db, found, tokens, address=req.remote_addr)
         self.auth.sign_in(req, resp, signed_in)

@@ -17,12 +17,9 @@ from sqlalchemy.orm import Session
 
 from ..clock import Clock
 from ..errors import (
-    ForgeNotLinkedError,
-    ForgeTokenRevokedError,
     NotFoundError,
     ValidationFailedError,
 )
-from ..forges.models import ForgeAccount
 from ..forges.services import ForgeLinkView, ForgeService
 from ..jobs.models import GenerationJob, JobStatus, log_entry
 from ..jobs.services import ArtifactNotReadyError, JobNotFoundError
@@ -54,13 +51,7 @@ class PublishService:
         if job.status != JobStatus.COMPLETED or not job.artifact_key:
             raise ArtifactNotReadyError(f"the job is {job.status.value}: only a completed job "
                                         "with its archive can be published")
-        self.forges.forge(request.forge)
-        linked = db.execute(sa.select(ForgeAccount.access_token).where(
-            ForgeAccount.user_id == user_id, ForgeAccount.forge == request.forge)).first()
-        if linked is None:
-            raise ForgeNotLinkedError("link your account to this forge first", field="$.forge")
-        if linked.access_token is None:
-            raise ForgeTokenRevokedError(field="$.forge")
+        self.forges.require_repositories(db, user_id, request.forge)
         now = self.clock()
         where = request.repository or f"a new repository {request.name!r}"
         row = PublishJob(user_id=user_id, job_id=job.id, forge=request.forge, name=request.name,

@@ -31,14 +31,11 @@ from ..billing.quotas import Quotas
 from ..clock import Clock
 from ..errors import (
     ForbiddenError,
-    ForgeNotLinkedError,
-    ForgeTokenRevokedError,
     InvalidEventError,
     InvalidSignatureError,
     NotFoundError,
     ValidationFailedError,
 )
-from ..forges.models import ForgeAccount
 from ..forges.services import ForgeService
 from ..jobs.models import JobStatus, log_entry
 from ..teams.access import team_role
@@ -128,13 +125,10 @@ class SourceService:
         if forge is not None:
             assert self.forges is not None
             self.forges.forge(forge)
-        linked = self._linked(db, user_id)
-        found = address(spec, forge=forge, linked=set(linked))
+        found = address(spec, forge=forge, linked=self._usable(db, user_id))
         if found.forge is not None:
-            if found.forge not in linked:
-                raise ForgeNotLinkedError("link your account to this forge first", field="$.forge")
-            if not linked[found.forge]:
-                raise ForgeTokenRevokedError(field="$.forge")
+            assert self.forges is not None
+            self.forges.require_repositories(db, user_id, found.forge)
         return found
 
     def job(self, db: Session, *, user_id: uuid.UUID, import_id: uuid.UUID) -> ImportJobView:
@@ -277,16 +271,14 @@ class SourceService:
         db.flush()
         return ImportJobView.from_row(row)
 
-    def _linked(self, db: Session, user_id: uuid.UUID) -> dict[str, bool]:
-        """The user's linked forges set up here: whether each token is still held."""
+    def _usable(self, db: Session, user_id: uuid.UUID) -> set[str]:
+        """The user's linked forges set up here that a shorthand ``gh:``/``gl:`` is read
+        through: all but those allowed to sign in only (through those, it is read as a
+        public repository; through a revoked one, the person is asked to link again)."""
         if self.forges is None:
-            return {}
-        rows = db.execute(
-            sa.select(ForgeAccount.forge, ForgeAccount.access_token).where(
-                ForgeAccount.user_id == user_id
-            )
-        ).all()
-        return {forge: token is not None for forge, token in rows if forge in self.forges.forges}
+            return set()
+        return {link.forge for link in self.forges.links(db, user_id)
+                if link.token == "revoked" or link.repositories}
 
     def _source(
         self, db: Session, user_id: uuid.UUID, template_id: uuid.UUID, *, change: bool

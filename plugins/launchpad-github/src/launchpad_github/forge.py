@@ -2,7 +2,8 @@
 
 Settings (``LAUNCHPAD_FORGE_GITHUB_*``): ``client_id``, ``client_secret``, ``url``
 (the web origin, ``https://github.com``), ``api_url`` (``https://api.github.com``;
-GitHub Enterprise Server: ``<url>/api/v3``) and ``scopes`` (space-separated).
+GitHub Enterprise Server: ``<url>/api/v3``), ``scopes`` (space-separated, to sign in) and
+``repository_scopes`` (added when repositories are first needed).
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from launchpad_core.plugins.forges import (
     request_json,
 )
 
-SCOPES = ("read:user", "user:email", "repo")  # repo: create and push (publishing)
+SCOPES = ("read:user", "user:email")  # signing in
+REPOSITORY_SCOPES = ("repo",)  # repo: create, read and push repositories
 HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 
 
@@ -46,11 +48,13 @@ class GitHub:
     def from_settings(cls, settings: Mapping[str, str]) -> GitHub:
         url = (settings.get("url") or "https://github.com").rstrip("/")
         scopes = tuple((settings.get("scopes") or "").split()) or SCOPES
+        repository = tuple((settings.get("repository_scopes") or "").split()) or REPOSITORY_SCOPES
         return cls(
             oauth=OAuthClient(authorize_url=f"{url}/login/oauth/authorize",
                               token_url=f"{url}/login/oauth/access_token",
                               client_id=settings["client_id"],
-                              client_secret=settings.get("client_secret") or "", scopes=scopes),
+                              client_secret=settings.get("client_secret") or "", scopes=scopes,
+                              repository_scopes=repository),
             api_url=(settings.get("api_url") or "https://api.github.com").rstrip("/"))
 
     def user(self, access_token: str) -> ForgeUser:

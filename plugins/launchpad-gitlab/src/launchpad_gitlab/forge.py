@@ -1,8 +1,9 @@
 """``GitLab``: GitLab's OAuth endpoints and the REST calls LaunchPad makes.
 
 Settings (``LAUNCHPAD_FORGE_GITLAB_*``): ``client_id``, ``client_secret``, ``url``
-(``https://gitlab.com`` or a self-managed instance; the API is ``<url>/api/v4``)
-and ``scopes`` (space-separated).
+(``https://gitlab.com`` or a self-managed instance; the API is ``<url>/api/v4``),
+``scopes`` (space-separated, to sign in) and ``repository_scopes`` (added when
+repositories are first needed).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from launchpad_core.plugins.forges import (
     secret_matches,
 )
 
-SCOPES = ("read_user", "api")  # api: create projects and push over HTTP (publishing)
+SCOPES = ("read_user",)  # signing in
+REPOSITORY_SCOPES = ("api",)  # api: create projects, read and push them over HTTP
 
 
 @attrs.frozen
@@ -44,10 +46,12 @@ class GitLab:
     def from_settings(cls, settings: Mapping[str, str]) -> GitLab:
         url = (settings.get("url") or "https://gitlab.com").rstrip("/")
         scopes = tuple((settings.get("scopes") or "").split()) or SCOPES
+        repository = tuple((settings.get("repository_scopes") or "").split()) or REPOSITORY_SCOPES
         return cls(
             oauth=OAuthClient(authorize_url=f"{url}/oauth/authorize",
                               token_url=f"{url}/oauth/token", client_id=settings["client_id"],
-                              client_secret=settings.get("client_secret") or "", scopes=scopes),
+                              client_secret=settings.get("client_secret") or "", scopes=scopes,
+                              repository_scopes=repository),
             api_url=(settings.get("api_url") or f"{url}/api/v4").rstrip("/"))
 
     def user(self, access_token: str) -> ForgeUser:
