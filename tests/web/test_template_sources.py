@@ -329,6 +329,36 @@ def test_a_pushed_tag_becomes_a_version_by_the_poll(
     assert sweep(ctx, [].append, [].append, queued.append).polled == ()
 
 
+def test_a_repository_that_cannot_be_read_is_polled_less_and_says_why(
+    client, forge, hooks, *, db, settings, launchpad, clock
+):
+    who = signed_in(client, forge)
+    path = repository(forge, who.login)
+    template_id = import_repository(client, source=f"gh:{path}").json["template_id"]
+    followed(client, template_id, "github")
+    ctx = WorkerContext.from_settings(
+        attrs.evolve(settings, forges=forge_settings(forge.url, KEY)),
+        session_factory=db.session_factory, launchpad=launchpad, clock=clock)
+    period = settings.jobs.follow_poll.total_seconds()
+    gone = forge.repositories.pop(path)  # deleted (or made invisible) at the forge
+
+    def poll_after(seconds: float) -> dict:
+        clock.advance(seconds=seconds)
+        sweep(ctx, [].append, [].append, [].append)
+        return client.get(f"/api/templates/{template_id}/source").json
+
+    source = poll_after(0)
+    assert source["poll_failures"] == 1 and source["poll_error"], source
+    assert poll_after(period + 1)["poll_failures"] == 2  # then twice as long
+    assert poll_after(period + 1)["poll_failures"] == 2  # not yet
+    assert poll_after(period)["poll_failures"] == 3
+    page = client.get(f"/templates/{template_id}/edit").text
+    assert "failed 3 times in a row: no GitHub repository" in page
+    forge.repositories[path] = gone
+    source = poll_after(4 * period + 1)
+    assert (source["poll_failures"], source["poll_error"], source["poll_after"]) == (0, None, None)
+
+
 def ctx_queue_run(ctx: WorkerContext, import_id: uuid.UUID) -> None:
     from launchpad_worker.importing import ImportRunner
 

@@ -23,7 +23,10 @@ class TemplateSource(HasTimestamps, Base):
 
     ``following``: a new release tag becomes a new version, by the forge's webhook
     (verified with ``webhook_secret``, encrypted like forge tokens) or by the sweeper's
-    poll (``checked_at``: the last one)."""
+    poll (``checked_at``: the last one). A poll that fails (the repository gone, the
+    token revoked, the forge down) counts in ``poll_failures``, says why in
+    ``poll_error`` and puts the next one off (``poll_after``: twice as long each time);
+    one that succeeds clears them."""
 
     __encrypted__ = ("webhook_secret",)  # launchpad keys rotate
 
@@ -43,6 +46,9 @@ class TemplateSource(HasTimestamps, Base):
     following: Mapped[bool] = mapped_column(default=False, index=True)
     webhook_secret: Mapped[str | None] = mapped_column(sa.Text)
     checked_at: Mapped[datetime | None]
+    poll_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    poll_error: Mapped[str | None] = mapped_column(sa.String(500))
+    poll_after: Mapped[datetime | None]
 
 
 class ImportJob(Leased, HasId, HasTimestamps, Base):

@@ -119,6 +119,10 @@ class TemplateSourceView:
     following: bool
     checked_at: datetime | None
     webhooks: list[WebhookView]
+    #: Why the last polls failed (``poll_failures`` in a row), and when the next may come.
+    poll_error: str | None = None
+    poll_failures: int = 0
+    poll_after: datetime | None = None
 
     @classmethod
     def from_row(cls, row: TemplateSource, webhooks: list[WebhookView]) -> TemplateSourceView:
@@ -135,6 +139,9 @@ class TemplateSourceView:
             following=row.following,
             checked_at=row.checked_at,
             webhooks=webhooks,
+            poll_error=row.poll_error,
+            poll_failures=row.poll_failures or 0,
+            poll_after=row.poll_after,
         )
 
 

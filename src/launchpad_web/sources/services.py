@@ -156,6 +156,8 @@ class SourceService:
         if following and source.webhook_secret is None and self.forges is not None:
             source.webhook_secret = self.forges.cipher.encrypt(secrets.token_urlsafe(32))
         source.checked_at = None if following else source.checked_at
+        if following:  # (again): polled at the next sweep, failures forgotten
+            source.poll_failures, source.poll_error, source.poll_after = 0, None, None
         source.updated_at = self.clock()
         db.flush()
         return self._view(source, True)
