@@ -14,10 +14,11 @@ One user submits ``--jobs`` generation jobs of the benchmark template
 connection, the API being down, is tried again; an answer lost mid-request is not: the
 job may exist, and is counted from the database). Meanwhile, spread over the submission:
 
-* a worker killed with SIGKILL (its whole group) while it holds a job's lease, and
-  started again; four times, the two workers in turn;
-* the queue lost: FLUSHDB of the private Redis, or the messages deleted from Huey's
-  SQLite ``task`` table;
+* a worker killed with SIGKILL (its whole group) while it holds the lease of a job on
+  its first attempt, and started again; four times, the two workers in turn;
+* the queue lost: a burst of 20 more jobs submitted at once, and as soon as the queue
+  holds five messages, FLUSHDB of the private Redis, or the messages deleted from
+  Huey's SQLite ``task`` table;
 * the API killed with SIGKILL and started again (on SQLite with its embedded consumer).
 
 Then it waits (``--timeout``) for every job of the user to finish, and prints: jobs
@@ -35,13 +36,14 @@ The lease (``--lease``, heartbeats every third of it) and the sweep interval
 ``LAUNCHPAD_JOB_MAX_ATTEMPTS`` keeps its default (3).
 
 Usage: python bench/faults.py [--config postgresql|sqlite] [--jobs 200] [--rate 10]
-       [--lease 5] [--sweep 2] [--timeout 300]
+       [--files 200] [--lease 5] [--sweep 2] [--timeout 300]
        (LAUNCHPAD_BENCH_DATABASE_URL: an admin URL, default the local ``test`` database)
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import contextlib
 import os
 import signal
@@ -74,6 +76,9 @@ from make_templates import native_definition
 
 LAUNCHPAD = [sys.executable, "-m", "launchpad_core.cli"]
 WORKER_KILLS = 4
+BURST = 20  # jobs submitted at once just before the queue is lost
+BACKLOG = 5  # messages the queue holds when it is lost
+REDIS_QUEUE = "huey.redis.launchpad"  # Huey's list of the queue named "launchpad"
 FINISHED = (JobStatus.COMPLETED, JobStatus.FAILED)
 
 
@@ -171,39 +176,64 @@ def pending(session_factory) -> list[uuid.UUID]:
             GenerationJob.status == JobStatus.PENDING)))
 
 
-def held_by(session_factory, pid: int) -> list[uuid.UUID]:
-    """Jobs whose lease the process ``pid`` holds (``lease_owner`` is host/pid/token)."""
+def held_by(session_factory, pid: int, *, first_attempts: bool = False) -> list[uuid.UUID]:
+    """Jobs whose lease the process ``pid`` holds (``lease_owner`` is host/pid/token);
+    with ``first_attempts``, none unless every one of them is on its first attempt."""
     with session_factory() as db:
-        rows = db.execute(sa.select(GenerationJob.id, GenerationJob.lease_owner).where(
+        rows = db.execute(sa.select(GenerationJob.id, GenerationJob.lease_owner,
+                                    GenerationJob.attempts).where(
             GenerationJob.status == JobStatus.PROCESSING)).all()
-    return [job_id for job_id, owner in rows if owner and owner.split("/")[1] == str(pid)]
+    held = [row for row in rows if row.lease_owner and row.lease_owner.split("/")[1] == str(pid)]
+    if first_attempts and any(row.attempts > 1 for row in held):
+        return []
+    return [row.id for row in held]
 
 
 def kill_worker(service: Service, session_factory, name: str) -> Fault:
-    """Kill ``name`` once it holds a lease (or after 10 s), then start it again."""
-    deadline = time.monotonic() + 10
-    while not (touched := held_by(session_factory, service.pid(name))):
+    """Kill ``name`` once it holds leases of jobs on their first attempt (or after 10 s),
+    then start it again. Jobs already retried are spared: a job interrupted
+    ``LAUNCHPAD_JOB_MAX_ATTEMPTS`` (3) times fails by design, and with a short backlog a
+    retried job is often running when the next kill comes, seconds later."""
+    pid, deadline = service.pid(name), time.monotonic() + 10
+    while not held_by(session_factory, pid, first_attempts=True):
         if time.monotonic() > deadline:
             break
         time.sleep(0.02)
     at = time.time()
     service.kill(name)
     service.start(name)
-    return Fault("worker kill -9", at, touched, detail=name)
+    # Read again once it is dead: the jobs it really held (one may have completed since).
+    return Fault("worker kill -9", at, held_by(session_factory, pid), detail=name)
 
 
-def lose_queue(service: Service, session_factory) -> Fault:
-    """Every message waiting in the queue gone: FLUSHDB of the private Redis, or the rows
-    of Huey's SQLite ``task`` table deleted."""
+def queued(service: Service) -> int:
+    """Messages waiting in the queue."""
+    if service.redis_port:
+        import redis
+
+        with contextlib.closing(redis.Redis.from_url(service.redis_url)) as store:
+            return store.llen(REDIS_QUEUE)
+    with contextlib.closing(sqlite3.connect(service.work / "data" / "queue.sqlite3",
+                                            timeout=30)) as queue:
+        return queue.execute("SELECT count(*) FROM task").fetchone()[0]
+
+
+def lose_queue(service: Service, session_factory, client: Client) -> Fault:
+    """Every message waiting in the queue gone, right after a burst of :data:`BURST` jobs
+    once it holds :data:`BACKLOG` (or after 10 s): FLUSHDB of the private Redis, or the
+    rows of Huey's SQLite ``task`` table deleted."""
+    client.burst(BURST)
+    deadline = time.monotonic() + 10
+    while queued(service) < BACKLOG and time.monotonic() < deadline:
+        time.sleep(0.01)
     touched = pending(session_factory)
     at = time.time()
     if service.redis_port:
         import redis
 
-        client = redis.Redis.from_url(service.redis_url)
-        lost = client.llen("huey.redis.launchpad")
-        client.flushdb()
-        client.close()
+        with contextlib.closing(redis.Redis.from_url(service.redis_url)) as store:
+            lost = store.llen(REDIS_QUEUE)
+            store.flushdb()
     else:
         with contextlib.closing(sqlite3.connect(service.work / "data" / "queue.sqlite3",
                                                 timeout=30)) as queue, queue:
@@ -212,57 +242,74 @@ def lose_queue(service: Service, session_factory) -> Fault:
 
 
 def restart_api(service: Service, session_factory) -> Fault:
-    touched = pending(session_factory) + held_by(session_factory, service.pid("api"))
-    at = time.time()
+    pid, at = service.pid("api"), time.time()
     service.kill("api")
+    touched = pending(session_factory) + held_by(session_factory, pid)
     service.start("api")
     wait_until(service.answers, "the API to answer again", timeout=180)
     return Fault("API kill -9", at, touched, back_after=time.time() - at)
 
 
-def fault_plan(service: Service, session_factory) -> list[Callable[[], Fault]]:
+def fault_plan(service: Service, session_factory, client: Client,
+               ) -> list[Callable[[], Fault]]:
     """The faults in order: kills of the workers in turn, with the queue loss and the API
     restart between them."""
     def worker(index: int) -> Callable[[], Fault]:
         return lambda: kill_worker(service, session_factory, f"worker-{index % 2}")
 
     kills = [worker(i) for i in range(WORKER_KILLS)]
-    return [kills[0], kills[1], lambda: lose_queue(service, session_factory), kills[2],
+    return [kills[0], kills[1], lambda: lose_queue(service, session_factory, client), kills[2],
             lambda: restart_api(service, session_factory), kills[3]]
 
 
 # -- the client -------------------------------------------------------------------------
-@attrs.define
-class Submissions:
-    acknowledged: list[str] = attrs.Factory(list)
-    refused: int = 0  # connection refused (API down), tried again
-    unanswered: int = 0  # the answer was lost mid-request: maybe a job, counted from the db
+class Client:
+    """One user submitting jobs of one template; what came of the submissions."""
 
+    def __init__(self, api: Api, template_id: str):
+        self.api = api
+        self.template_id = template_id
+        self.lock = threading.Lock()
+        self.acknowledged: list[str] = []
+        self.refused = 0  # connection refused (API down), tried again
+        self.unanswered = 0  # the answer was lost mid-request: maybe a job, counted from the db
+        self.paced_sent = 0  # of the paced submissions (the faults are spread over them)
 
-def submit_all(api: Api, template_id: str, jobs: int, rate: float,
-               tick: Callable[[int], None]) -> Submissions:
-    """``jobs`` submissions at ``rate`` a second; ``tick(count)`` after each one."""
-    done = Submissions()
-    started = time.monotonic()
-    for index in range(jobs):
-        time.sleep(max(0.0, started + index / rate - time.monotonic()))
+    def submit(self) -> None:
+        """One job; a refused connection is tried again, a lost answer is not."""
         while True:
             try:
-                job = api.post("/api/generate", {"template_id": template_id,
-                                                 "answers": ANSWERS})
+                job = self.api.post("/api/generate", {"template_id": self.template_id,
+                                                      "answers": ANSWERS})
             except urllib.error.URLError as exc:
-                if isinstance(exc.reason, ConnectionRefusedError):
-                    done.refused += 1
-                    time.sleep(0.05)
-                    continue
-                done.unanswered += 1
-            except (ConnectionError, OSError):
-                done.unanswered += 1
+                if not isinstance(exc.reason, ConnectionRefusedError):
+                    with self.lock:
+                        self.unanswered += 1
+                    return
+                with self.lock:
+                    self.refused += 1
+                time.sleep(0.05)
+            except OSError:
+                with self.lock:
+                    self.unanswered += 1
+                return
             else:
-                done.acknowledged.append(job["id"])
-            break
-        tick(index + 1)
-    return done
+                with self.lock:
+                    self.acknowledged.append(job["id"])
+                return
+
+    def paced(self, jobs: int, rate: float) -> None:
+        started = time.monotonic()
+        for index in range(jobs):
+            time.sleep(max(0.0, started + index / rate - time.monotonic()))
+            self.submit()
+            self.paced_sent = index + 1
+
+    def burst(self, jobs: int) -> None:
+        """``jobs`` submitted by four threads as fast as they go."""
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            for _ in pool.map(lambda _: self.submit(), range(jobs)):
+                pass
 
 
 # -- the figures ------------------------------------------------------------------------
@@ -279,7 +326,7 @@ def wait_finished(session_factory, user_id: uuid.UUID, timeout: float) -> float:
     return time.monotonic() - started
 
 
-def tally(session_factory, user_id: uuid.UUID, submitted: Submissions,
+def tally(session_factory, user_id: uuid.UUID, submitted: Client,
           artifact_dir: Path) -> dict:
     with session_factory() as db:
         jobs = db.execute(sa.select(GenerationJob).where(
@@ -335,12 +382,12 @@ def running(config: str, work: Path, *, lease: int, sweep: int,
             engine.dispose()
 
 
-def inject(plan: list[Callable[[], Fault]], jobs: int, submitted: list[int],
+def inject(plan: list[Callable[[], Fault]], jobs: int, client: Client,
            faults: list[Fault]) -> None:
-    """The faults of ``plan`` in turn, spread evenly over the submissions."""
+    """The faults of ``plan`` in turn, spread evenly over the paced submissions."""
     for index, fault in enumerate(plan):
         due = round(jobs * (index + 1) / (len(plan) + 1))
-        while submitted[0] < due:
+        while client.paced_sent < due:
             time.sleep(0.02)
         faults.append(fault())
 
@@ -348,27 +395,25 @@ def inject(plan: list[Callable[[], Fault]], jobs: int, submitted: list[int],
 def run(args: argparse.Namespace, work: Path) -> None:
     with running(args.config, work, lease=args.lease, sweep=args.sweep) as (service, sessions):
         api = Api(service.base)
-        template_id = set_up(sessions, api, native_definition(args.files))
+        client = Client(api, set_up(sessions, api, native_definition(args.files)))
         with sessions() as db:
             user_id = db.scalar(sa.select(TemplateRecord.owner_id).where(
-                TemplateRecord.id == uuid.UUID(template_id)))
-        submitted_count = [0]
+                TemplateRecord.id == uuid.UUID(client.template_id)))
         faults: list[Fault] = []
         injector = threading.Thread(target=inject, args=(
-            fault_plan(service, sessions), args.jobs, submitted_count, faults), daemon=True)
+            fault_plan(service, sessions, client), args.jobs, client, faults), daemon=True)
         started = time.time()
         injector.start()
-        submitted = submit_all(api, template_id, args.jobs, args.rate,
-                               lambda count: submitted_count.__setitem__(0, count))
+        client.paced(args.jobs, args.rate)
         injector.join()
         last_fault = max(fault.at for fault in faults)
         waited = wait_finished(sessions, user_id, args.timeout)
-        figures = tally(sessions, user_id, submitted, work / "data" / "artifacts")
-    report(args, submitted, figures, faults=faults, started=started,
+        figures = tally(sessions, user_id, client, work / "data" / "artifacts")
+    report(args, client, figures, faults=faults, started=started,
            last_fault=last_fault, waited=waited)
 
 
-def report(args, submitted: Submissions, figures: dict, *, faults: list[Fault],
+def report(args, submitted: Client, figures: dict, *, faults: list[Fault],
            started: float, last_fault: float, waited: float) -> None:
     finished_at = {job.id: job.finished_at.timestamp()
                    if job.status == JobStatus.COMPLETED else None for job in figures["jobs"]}
@@ -414,8 +459,10 @@ def parser() -> argparse.ArgumentParser:
     return options
 
 
-def main() -> None:
-    args = parser().parse_args()
+def main(argv: list[str] | None = None) -> None:
+    """The bench with ``argv`` (else the command line's); ``bench/stress.py --faults``
+    calls it too."""
+    args = parser().parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         run(args, Path(tmp))
 
