@@ -18,7 +18,11 @@ Prints: hostile requests sent, answers by status, 5xx (goal 0), escapes (goal
 destination), the API's RSS before and after (flat), and p50/p99/errors of the
 bystander and of the health probe (goal p99 < 200 ms, 0 errors).
 
-Usage: python bench/stress.py [--seconds 30] [--database-url URL] [--redis-url URL]
+With ``--faults``, then runs bench/faults.py (generation jobs through worker kill -9,
+queue loss and API kill -9; lost and duplicated jobs, time to recover) on the same kind
+of database: PostgreSQL + Redis with ``--database-url``, else the embedded SQLite.
+
+Usage: python bench/stress.py [--seconds 30] [--database-url URL] [--redis-url URL] [--faults]
 """
 
 from __future__ import annotations
@@ -282,6 +286,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=positive_int, default=30)
     parser.add_argument("--database-url")
     parser.add_argument("--redis-url")
+    parser.add_argument("--faults", action="store_true",
+                        help="then bench/faults.py (worker kill -9, queue loss, API kill -9) "
+                             "on the same kind of database, a fresh one")
     args = parser.parse_args()
 
     with service(args) as (base, pid, data_dir):
@@ -347,6 +354,11 @@ def main() -> None:
     ):
         print(f"{name:30} n={len(latencies):5}  p50 {percentile(latencies, 50):7.1f} ms  "
               f"p99 {percentile(latencies, 99):7.1f} ms  errors {errors}")
+    if args.faults:
+        import faults
+
+        print("faults:", flush=True)
+        faults.main(["--config", "postgresql" if args.database_url else "sqlite"])
 
 
 if __name__ == "__main__":

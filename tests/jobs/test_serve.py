@@ -1,11 +1,14 @@
 """The embedded default: ``launchpad serve`` on SQLite runs jobs itself from Huey's SQLite
-queue, unless told ``--no-worker``; real processes over real HTTP."""
+queue, unless told ``--no-worker``; ``launchpad worker`` processes can share that queue,
+and its jobs survive a killed worker and lost messages; real processes over real HTTP."""
 
 from __future__ import annotations
 
 import http.cookiejar
 import json
 import os
+import signal
+import sqlite3
 import subprocess
 import urllib.request
 import uuid
@@ -13,8 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from launchpad_web.db import make_engine, make_session_factory
+from launchpad_web.jobs.models import Event, GenerationJob
+from launchpad_web.projects.models import Project
 from launchpad_web.settings import WebSettings
 from launchpad_web.testing import insert_template
 from launchpad_worker.context import WorkerContext
@@ -28,11 +34,11 @@ HELLO = {"name": "hello", "files": [{"path": "README.md", "content": "# {{ 'hi' 
 
 
 class Server:
-    def __init__(self, tmp_path: Path, *options: str):
+    def __init__(self, tmp_path: Path, *options: str, env: dict[str, str] | None = None):
         self.port = free_port()
         self.env = {**os.environ, "LAUNCHPAD_DATA_DIR": str(tmp_path), "LAUNCHPAD_ENV":
                     "development", "LAUNCHPAD_PORT": str(self.port),
-                    "LAUNCHPAD_JOB_PROGRESS_MS": PROGRESS_MS}
+                    "LAUNCHPAD_JOB_PROGRESS_MS": PROGRESS_MS, **(env or {})}
         self.env.pop("LAUNCHPAD_DATABASE_URL", None)
         self.env.pop("LAUNCHPAD_REDIS_URL", None)
         self.env.pop("LAUNCHPAD_CACHE_DIR", None)
@@ -41,6 +47,8 @@ class Server:
         subprocess.run(["launchpad", "db", "upgrade"], env=self.env, check=True,
                        capture_output=True)
         self.database_url = f"sqlite:///{tmp_path / 'launchpad.sqlite3'}"
+        self.tmp_path = tmp_path
+        self.workers: list[subprocess.Popen] = []
         with open(tmp_path / "serve.log", "wb") as log:
             self.process = subprocess.Popen(["launchpad", "serve", *options], env=self.env,
                                             stdout=log, stderr=subprocess.STDOUT)
@@ -82,14 +90,53 @@ class Server:
     def status(self, job_id: str) -> str:
         return self.call("GET", f"/api/generate/{job_id}")["status"]
 
+    def job(self, job_id: str) -> tuple[GenerationJob, int, int]:
+        """The job's row, and how many completion events and projects it made."""
+        engine = make_engine(self.database_url)
+        with make_session_factory(engine)() as session:
+            job = session.get(GenerationJob, uuid.UUID(job_id))
+            made = [session.scalar(sa.select(sa.func.count()).select_from(table).where(
+                table.job_id == job.id)) for table in (Event, Project)]
+        engine.dispose()
+        return job, *made
+
+    def start_worker(self) -> subprocess.Popen:
+        """``launchpad worker`` on the same data directory (the SQLite queue), in a process
+        group of its own."""
+        with open(self.tmp_path / f"worker-{len(self.workers)}.log", "wb") as log:
+            self.workers.append(subprocess.Popen(
+                ["launchpad", "worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True))
+        return self.workers[-1]
+
     def stop(self) -> None:
+        for worker in self.workers:
+            if worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(10)
         self.process.terminate()
         self.process.wait(20)
+
+
+# About three seconds of rendering: long enough to kill a worker mid-render.
+SLOW = {"name": "slow", "files": [{"path": "slow.txt", "content": (
+    "{% for i in range(100000) %}{% for j in range(60) %}{% set k = i + j %}{% endfor %}"
+    "{% endfor %}done")}]}
+SHORT_LEASES = {"LAUNCHPAD_JOB_LEASE_SECONDS": "2", "LAUNCHPAD_JOB_SWEEP_SECONDS": "1"}
 
 
 @pytest.fixture
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
     running = Server(tmp_path, *request.param)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def no_worker(tmp_path: Path) -> Iterator[Server]:
+    """``launchpad serve --no-worker`` on SQLite with two-second leases, swept every second;
+    its tests start ``launchpad worker`` processes on its queue."""
+    running = Server(tmp_path, "--no-worker", env=SHORT_LEASES)
     yield running
     running.stop()
 
@@ -130,3 +177,31 @@ def test_serve_with_no_worker_leaves_jobs_queued(server):
     job_id = server.submit()
     with pytest.raises(AssertionError, match="timed out"):
         wait_for(lambda: server.status(job_id) != "pending", timeout=3)
+
+
+def test_a_worker_killed_mid_render_on_the_sqlite_queue_is_replaced_and_the_job_completes_once(
+        no_worker):
+    server = no_worker
+    first = server.start_worker()
+    job_id = server.submit(SLOW)
+    wait_for(lambda: server.status(job_id) == "processing", what="the render to start")
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait(10)
+    server.start_worker()
+    wait_for(lambda: server.status(job_id) in ("completed", "failed"), timeout=60,
+             what="the job to finish")
+    job, completions, projects = server.job(job_id)
+    assert (job.status, job.attempts, completions, projects) == ("completed", 2, 1, 1)
+
+
+def test_jobs_whose_sqlite_queue_messages_were_deleted_are_run_once(no_worker):
+    server = no_worker
+    jobs = [server.submit() for _ in range(3)]
+    with sqlite3.connect(Path(server.env["LAUNCHPAD_DATA_DIR"]) / "queue.sqlite3") as queue:
+        assert queue.execute("DELETE FROM task").rowcount == 3
+    server.start_worker()
+    for job_id in jobs:  # each of another user's: read from the database
+        wait_for(lambda job_id=job_id: server.job(job_id)[0].status == "completed",
+                 timeout=30, what="the sweep to queue the job again")
+        job, completions, projects = server.job(job_id)
+        assert (job.attempts, completions, projects) == (1, 1, 1)
