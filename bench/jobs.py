@@ -188,10 +188,11 @@ class Api:
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
 
-    def post(self, path: str, body: dict) -> dict:
+    def post(self, path: str, body: dict, headers: dict[str, str] | None = None) -> dict:
         request = urllib.request.Request(
             self.base + path, data=json.dumps(body).encode(), method="POST",
-            headers={"Content-Type": "application/json", "Sec-Fetch-Site": "same-origin"})
+            headers={"Content-Type": "application/json", "Sec-Fetch-Site": "same-origin",
+                     **(headers or {})})
         try:
             with self.opener.open(request, timeout=30) as response:
                 return json.load(response)

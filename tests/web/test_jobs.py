@@ -329,6 +329,36 @@ def test_a_hostile_template_fails_with_a_clear_reason(db, user):
     assert fine["status"] == "completed"
 
 
+def test_a_submission_sent_again_under_its_idempotency_key_answers_the_same_job(
+        db, user, new_client, jobs_app, signup):
+    client, me = user
+    template_id = add_template(db, me["id"])
+    body = {"template_id": template_id, "answers": {"project_name": "rocket"}}
+    key = {"Idempotency-Key": "a1b2-retry-me"}
+    first = client.post("/api/generate", json=body, headers=key)
+    again = client.post("/api/generate", json=body, headers=key)
+    assert first.status_code == again.status_code == 202, again.text
+    assert again.json["id"] == first.json["id"] and again.json["status"] == "completed"
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    with db.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(GenerationJob).where(
+            GenerationJob.user_id == uuid.UUID(me["id"]))) == 1
+    other = client.post("/api/generate", json={**body, "answers": {"project_name": "apollo"}},
+                        headers=key)
+    assert (other.status_code, other.json["code"], other.json["field"]) == (
+        422, "idempotency_key_reused", "Idempotency-Key")
+    for bad in ("", "a b", "x" * 256):
+        refused = client.post("/api/generate", json=body, headers={"Idempotency-Key": bad})
+        assert (refused.status_code, refused.json["code"]) == (400, "invalid_idempotency_key")
+    stranger = new_client(jobs_app)
+    stranger_me = signup(stranger)
+    theirs = add_template(db, stranger_me["id"])
+    own = stranger.post("/api/generate", json={**body, "template_id": theirs}, headers=key)
+    assert own.status_code == 202 and own.json["id"] != first.json["id"]  # keys are per user
+    assert client.post("/api/generate", json=body).json["id"] != first.json["id"]  # no key
+
+
 def test_anonymous_callers_are_refused(client):
     assert client.post("/api/generate", json={}).status_code == 401
     assert client.get("/api/events").status_code == 401

@@ -67,6 +67,7 @@ class GenerationJob(Leased, HasId, HasTimestamps, Base):
     __tablename__ = "generation_jobs"
     __table_args__ = (
         sa.Index("ix_generation_jobs_status_lease_expires_at", "status", "lease_expires_at"),
+        sa.UniqueConstraint("user_id", "idempotency_key"),
     )
 
     template_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -80,6 +81,9 @@ class GenerationJob(Leased, HasId, HasTimestamps, Base):
     #: How far the render is (:func:`progress_of`), replaced as it goes on; the last
     #: attempt's (a new attempt starts over).
     progress: Mapped[dict[str, Any] | None]
+    #: The submission's ``Idempotency-Key`` and a digest of its request (one job per key).
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(255))
+    request_digest: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class EventKind(enum.StrEnum):

@@ -32,7 +32,7 @@ from ..request_bodies import read_json
 from .archives import FORMATS, MEDIA_TYPES
 from .queue import Queue
 from .schemas import EventList, GenerateRequest, JobProgress, JobView, StepEvent
-from .services import ArtifactNotReadyError, JobService
+from .services import IDEMPOTENCY_HEADER, ArtifactNotReadyError, JobService, idempotency_key
 from .settings import JobSettings
 from .slots import StreamSlots
 from .storage import ArtifactStorage, derive, stream_length
@@ -57,23 +57,33 @@ class GenerateResource:
         self.jobs = jobs
         self.queue = queue
 
-    @operation("Queue the generation of a project from a template", request=GenerateRequest,
-               responses={202: JobView}, problems=(402, 403, 404, 429, 503),
-               auth=True)
+    @operation("Queue the generation of a project from a template. With an "
+               "`Idempotency-Key` header, sending the same request again under that key "
+               "answers the job it made (with `Idempotent-Replayed: true`) instead of a "
+               "second one; another request under the key is refused (422).",
+               request=GenerateRequest, responses={202: JobView},
+               problems=(402, 403, 404, 422, 429, 503), auth=True)
     @falcon.before(require_user)
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        job = start_job(req, self.jobs, self.queue, read_json(req, GenerateRequest))
+        key = idempotency_key(req.get_header(IDEMPOTENCY_HEADER))
+        job = start_job(req, self.jobs, self.queue, read_json(req, GenerateRequest), key)
+        if req.context.get("replayed"):
+            resp.set_header("Idempotent-Replayed", "true")
         resp.status = falcon.HTTP_202
         resp.location = f"/api/generate/{job.id}"
         resp.media = unstructure(job)
 
 
 def start_job(req: falcon.Request, jobs: JobService, queue: Queue,
-              request: GenerateRequest) -> JobView:
-    """Submit, commit, then enqueue (the API and the generate page both start jobs so)."""
+              request: GenerateRequest, key: str | None = None) -> JobView:
+    """Submit, commit, then enqueue (the API and the generate page both start jobs so);
+    a submission replayed under its idempotency key is not enqueued again."""
     user_id = current_user(req).id
-    submitted = jobs.submit(req.context.db, user_id=user_id, request=request)
+    submitted = jobs.submit(req.context.db, user_id=user_id, request=request, key=key)
     req.context.db.commit()
+    if submitted.replayed:
+        req.context.replayed = True
+        return submitted.job
     try:
         queue.enqueue(submitted.job.id, submitted.secret_answers)
     except Exception:

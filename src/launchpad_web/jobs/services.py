@@ -9,10 +9,19 @@ transaction), the template runs no code, and the plan allows another generation
 and another job in flight. The row stores
 the answers with secret values redacted; the secret values are returned to the
 caller, which hands them to the queue only (see :mod:`launchpad_worker.queue`).
+
+With an ``Idempotency-Key`` (the request's header: up to 255 printable ASCII
+characters), a submission the user made before under that key answers the job it
+made (``replayed``; no second job, no quota counted), provided the request is the
+same (else 422 ``idempotency_key_reused``): a client whose answer was lost (the API
+stopped mid-request) sends it again and learns its job. Two at once under one key
+make one job (the unique ``(user_id, idempotency_key)``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import threading
 import uuid
@@ -22,6 +31,7 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from launchpad_core import DefinitionError, Template
@@ -32,7 +42,13 @@ from launchpad_core.model.serialization import structure_template
 from ..billing.quotas import Quotas
 from ..clock import Clock
 from ..db import end_transaction
-from ..errors import ConflictError, InvalidDefinitionError, NotFoundError, ValidationFailedError
+from ..errors import (
+    ApiError,
+    ConflictError,
+    InvalidDefinitionError,
+    NotFoundError,
+    ValidationFailedError,
+)
 from ..evaluation import Evaluator
 from ..templates.access import visible_to
 from ..templates.models import TemplateRecord, TemplateVersion
@@ -61,8 +77,44 @@ class FormatUnavailableError(ConflictError):
 
 @attrs.frozen
 class Submitted:
+    """A new job (to enqueue with its secret answers), or with ``replayed`` the job an
+    earlier submission under the same idempotency key made (already queued)."""
+
     job: JobView
     secret_answers: dict[str, Any] = attrs.field(repr=False)
+    replayed: bool = False
+
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+
+
+class InvalidIdempotencyKeyError(ApiError):
+    code = "invalid_idempotency_key"
+    title = "An Idempotency-Key is 1 to 255 printable ASCII characters"
+
+
+class IdempotencyKeyReusedError(ApiError):
+    status = 422
+    code = "idempotency_key_reused"
+    title = "This Idempotency-Key was used for another request"
+
+
+def idempotency_key(value: str | None) -> str | None:
+    """The header's key checked (400 ``invalid_idempotency_key``), or None without one."""
+    if value is None:
+        return None
+    if not IDEMPOTENCY_KEY.fullmatch(value):
+        raise InvalidIdempotencyKeyError(field=IDEMPOTENCY_HEADER)
+    return value
+
+
+def request_digest(request: GenerateRequest) -> str:
+    """What makes two submissions under one key the same request."""
+    canonical = json.dumps({"template_id": str(request.template_id), "version": request.version,
+                            "answers": request.answers}, sort_keys=True, separators=(",", ":"),
+                           default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class _TemplateCache:
@@ -113,7 +165,11 @@ class JobService:
         self.evaluator = evaluator or Evaluator()
         self.templates = _TemplateCache(CACHED_TEMPLATES)
 
-    def submit(self, db: Session, *, user_id: uuid.UUID, request: GenerateRequest) -> Submitted:
+    def submit(self, db: Session, *, user_id: uuid.UUID, request: GenerateRequest,
+               key: str | None = None) -> Submitted:
+        digest = request_digest(request) if key is not None else None
+        if key is not None and (earlier := self._replay(db, user_id, key, digest)) is not None:
+            return earlier
         record = self._visible_template(db, user_id, request.template_id)
         number = self._version(db, record, request.version)
         template = self.templates.get((record.id, number), lambda: self._definition(
@@ -135,11 +191,29 @@ class JobService:
                      for k, v in request.answers.items()},
             log=[*_skipped_entry(now, template), *_warning_entries(now, template),
                  log_entry(now, "queued", "waiting for a worker")],
+            idempotency_key=key, request_digest=digest,
         )
-        db.add(job)
-        db.flush()
+        try:
+            with db.begin_nested():
+                db.add(job)
+        except IntegrityError:  # the same key's other submission was first
+            earlier = self._replay(db, user_id, key or "", digest) if key else None
+            if earlier is None:
+                raise
+            return earlier
         secret = {k: v for k, v in request.answers.items() if k in answers.secret}
         return Submitted(JobView.from_row(job), secret)
+
+    def _replay(self, db: Session, user_id: uuid.UUID, key: str,
+                digest: str | None) -> Submitted | None:
+        """The job made under ``key`` before, if any (422 when for another request)."""
+        earlier = db.scalar(sa.select(GenerationJob).where(
+            GenerationJob.user_id == user_id, GenerationJob.idempotency_key == key))
+        if earlier is None:
+            return None
+        if earlier.request_digest != digest:
+            raise IdempotencyKeyReusedError(field=IDEMPOTENCY_HEADER)
+        return Submitted(JobView.from_row(earlier), {}, replayed=True)
 
     def _visible_template(self, db: Session, user_id: uuid.UUID,
                           template_id: uuid.UUID) -> sa.Row:
