@@ -4,8 +4,12 @@ job consumer running in this process on the SQLite queue (as ``launchpad serve``
 
 from __future__ import annotations
 
+import http.client
 import json
+import socketserver
 import stat
+import threading
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +24,7 @@ from launchpad_core.cli.client import Credentials, HostedClient, archive_files
 from launchpad_core.config import CoreSettings
 from launchpad_core.errors import LoadError, UnsafePathError
 from launchpad_web.db import make_session_factory
+from launchpad_web.jobs.models import GenerationJob
 from launchpad_web.settings import WebSettings
 from launchpad_worker.compose import service_app
 from launchpad_worker.context import WorkerContext
@@ -274,3 +279,69 @@ def test_archives_are_unpacked_only_inside_the_destination() -> None:
 
 def _token(monkeypatch: pytest.MonkeyPatch) -> str:
     return Credentials.read(CoreSettings.from_env().config_dir).token
+
+
+class AnswerDroppingProxy:
+    """A loopback HTTP proxy to ``target`` that passes the first ``POST /api/generate`` on
+    to the service and then closes the connection without its answer (as an API process
+    that dies after committing does); every other request goes through."""
+
+    def __init__(self, target: str):
+        parts = urllib.parse.urlsplit(target)
+        proxy = self
+        self.dropped = 0
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                head = b""
+                while not head.endswith(b"\r\n\r\n"):
+                    line = self.rfile.readline()
+                    if not line:
+                        return
+                    head += line
+                request_line, *lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = request_line.split(" ", 2)
+                headers = dict(line.split(": ", 1) for line in lines if ": " in line)
+                body = self.rfile.read(int(headers.get("Content-Length", "0")))
+                upstream = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+                upstream.request(method, path, body=body, headers={
+                    k: v for k, v in headers.items() if k.lower() != "connection"})
+                answer = upstream.getresponse()
+                data = answer.read()
+                upstream.close()
+                if (method, path) == ("POST", "/api/generate") and not proxy.dropped:
+                    proxy.dropped += 1
+                    return  # committed upstream, and the answer is lost
+                self.wfile.write(f"HTTP/1.1 {answer.status} {answer.reason}\r\n".encode())
+                for name, value in answer.getheaders():
+                    if name.lower() not in ("connection", "transfer-encoding", "content-length"):
+                        self.wfile.write(f"{name}: {value}\r\n".encode("latin-1"))
+                self.wfile.write(f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n"
+                                 .encode() + data)
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> AnswerDroppingProxy:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_generation_whose_answer_was_lost_is_sent_again_and_makes_one_job(
+        hosted: Hosted) -> None:
+    token = HostedClient(hosted.url).create_token(hosted.email, PASSWORD, name="retry")
+    template, _ = HostedClient(hosted.url, token=token).push("retry", {
+        "name": "retry", "variables": [{"name": "who", "default": "world"}],
+        "files": [{"path": "hello.txt", "content": "hello {{ who }}"}]})
+    with AnswerDroppingProxy(hosted.url) as proxy:
+        job = HostedClient(proxy.url, token=token).generate(template["id"], {"who": "you"})
+    assert proxy.dropped == 1
+    with hosted.session_factory() as db:
+        made = db.scalars(sa.select(GenerationJob.id).where(
+            GenerationJob.template_id == uuid.UUID(template["id"]))).all()
+    assert [str(job_id) for job_id in made] == [job["id"]]  # the retry's answer: that job

@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -33,6 +34,12 @@ CREDENTIALS_FILE = "credentials.json"
 TIMEOUT = 30  # seconds per request
 MAX_ARCHIVE_BYTES = 1 << 30  # unpacked; a hosted job is bounded far below this
 FINISHED = ("completed", "failed")
+
+
+#: The code of a :class:`HostedError` for a service that did not answer.
+UNREACHABLE = "unreachable"
+#: Pauses before sending a generation again (under its idempotency key).
+GENERATE_RETRIES = (0.5, 2.0)
 
 
 class HostedError(LaunchpadError):
@@ -122,7 +129,7 @@ class HostedClient:
                 raise _problem(exc) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise HostedError(f"cannot reach {self.url}: {reason}") from None
+            raise HostedError(f"cannot reach {self.url}: {reason}", code=UNREACHABLE) from None
 
     # -- accounts ----------------------------------------------------------------------------
     def create_token(self, email: str, password: str, *, name: str) -> str:
@@ -175,8 +182,18 @@ class HostedClient:
 
     # -- jobs --------------------------------------------------------------------------------
     def generate(self, template_id: str, answers: Mapping[str, Any]) -> dict[str, Any]:
-        return self.call("POST", "/api/generate",
-                         {"template_id": template_id, "answers": dict(answers)})
+        """A new job; sent again under its ``Idempotency-Key`` when the service cannot be
+        reached (or its answer was lost), so a retry never makes a second job."""
+        key = {"Idempotency-Key": f"cli-{uuid.uuid4().hex}"}
+        body = {"template_id": template_id, "answers": dict(answers)}
+        for pause in GENERATE_RETRIES:
+            try:
+                return self.call("POST", "/api/generate", body, key)
+            except HostedError as exc:
+                if exc.code != UNREACHABLE:
+                    raise
+            time.sleep(pause)
+        return self.call("POST", "/api/generate", body, key)
 
     def wait(self, job: dict[str, Any], *, timeout: float,
              progress: Callable[[dict[str, Any]], None] | None = None,
