@@ -1,6 +1,6 @@
-// The builder's file editor: CodeMirror 6 with Jinja highlighting and the
-// service's validation problems shown at their line (lint gutter, F8 to the next,
-// Ctrl-Shift-M for the list). Built by build.py into
+// The builder's file editor: CodeMirror 6 with Jinja highlighting (in the template's
+// own delimiters) and the service's validation problems shown at their line (lint
+// gutter, F8 to the next, Ctrl-Shift-M for the list). Built by build.py into
 // src/launchpad_web/pages/static/vendor/editor.js (an IIFE, no module loader);
 // builder.js loads it after the page and calls window.LaunchpadEditor.create.
 // Tab is left to move the focus (no indentWithTab), so the keyboard never gets stuck.
@@ -8,24 +8,86 @@ import { Annotation, Compartment, EditorState } from "@codemirror/state";
 import { EditorView, keymap, lineNumbers, highlightActiveLine, drawSelection } from "@codemirror/view";
 import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
 import { StreamLanguage, syntaxHighlighting, HighlightStyle } from "@codemirror/language";
-import { jinja2 } from "@codemirror/legacy-modes/mode/jinja2";
 import { setDiagnostics, lintGutter, lintKeymap } from "@codemirror/lint";
 import { tags } from "@lezer/highlight";
 
 const fromOutside = Annotation.define();  // a change builder.js made, not the person
 
-// Jinja as LaunchPad runs it: no line statements or line comments (the legacy mode
-// would take every Markdown heading "# ..." for one), so "#" outside a tag is text.
-const jinja = {
-  ...jinja2,
-  token(stream, state) {
-    if (!state.intag && !state.incomment && stream.peek() === "#") {
-      stream.next();
-      return null;
-    }
-    return jinja2.token(stream, state);
-  },
+// Jinja as LaunchPad runs it, with the template's own delimiters (settings.envops:
+// a Copier template may use "[[ ]]" and "[% %]"): tags, expressions and comments are
+// found by those strings, not by the default "{{ {% {#"; no line statements or line
+// comments, so "#" outside a tag is text.
+const DEFAULT_MARKERS = {
+  block: ["{%", "%}"], variable: ["{{", "}}"], comment: ["{#", "#}"],
 };
+const KEYWORDS = new Set(["and", "as", "block", "break", "call", "continue", "do", "elif",
+  "else", "endblock", "endcall", "endfilter", "endfor", "endif", "endmacro", "endraw",
+  "endset", "endtrans", "endwith", "extends", "filter", "for", "from", "if", "import", "in",
+  "include", "is", "macro", "not", "or", "pluralize", "raw", "recursive", "set", "trans",
+  "with", "without", "context", "ignore", "missing", "scoped"]);
+const ATOMS = new Set(["true", "false", "none", "True", "False", "None"]);
+
+function jinjaMode(markers) {
+  const kinds = Object.keys(DEFAULT_MARKERS).map((kind) => [kind, ...(markers[kind] || DEFAULT_MARKERS[kind])])
+    .sort((a, b) => b[1].length - a[1].length);  // the longest start first
+  const starts = kinds.map((k) => k[1]);
+  return {
+    name: "jinja",
+    startState: () => ({ kind: null, end: null, quote: null }),
+    copyState: (s) => ({ ...s }),
+    token(stream, state) {
+      if (state.kind === "comment") { return inComment(stream, state); }
+      if (state.kind) { return inTag(stream, state); }
+      for (const [kind, start, end] of kinds) {
+        if (stream.match(start)) {
+          stream.eat("-") || stream.eat("+");
+          Object.assign(state, { kind, end, quote: null });
+          return kind === "comment" ? inComment(stream, state) : "tag";
+        }
+      }
+      const rest = stream.string.slice(stream.pos);
+      const next = Math.min(...starts.map((s) => { const i = rest.indexOf(s); return i < 0 ? Infinity : i; }));
+      if (next === Infinity) { stream.skipToEnd(); } else { stream.pos += Math.max(next, 1); }
+      return null;
+    },
+  };
+}
+
+function inComment(stream, state) {
+  const at = stream.string.indexOf(state.end, stream.pos);
+  if (at < 0) { stream.skipToEnd(); } else { stream.pos = at + state.end.length; state.kind = null; }
+  return "comment";
+}
+
+function inTag(stream, state) {
+  if (state.quote) {
+    while (!stream.eol()) {
+      const ch = stream.next();
+      if (ch === "\\") { stream.next(); } else if (ch === state.quote) { state.quote = null; break; }
+    }
+    return "string";
+  }
+  if (stream.eatSpace()) { return null; }
+  if (stream.match(new RegExp("^[-+]?" + escapeRegExp(state.end)))) {
+    Object.assign(state, { kind: null, end: null });
+    return "tag";
+  }
+  const ch = stream.peek();
+  if (ch === "'" || ch === '"') { state.quote = stream.next(); return "string"; }
+  if (stream.match(/^\d+(\.\d+)?([eE][-+]?\d+)?/)) { return "number"; }
+  const word = stream.match(/^[A-Za-z_][A-Za-z0-9_]*/);
+  if (word) {
+    if (KEYWORDS.has(word[0])) { return "keyword"; }
+    return ATOMS.has(word[0]) ? "atom" : "variable";
+  }
+  if (stream.match(/^[()[\]{}]/)) { return "bracket"; }
+  stream.next();
+  return "operator";
+}
+
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
 
 // Colours with at least 4.5:1 contrast on white (axe checks the page).
 const jinjaStyle = HighlightStyle.define([
@@ -80,13 +142,16 @@ function lineRange(doc, number) {
 
 function create(textarea, options) {
   const editable = new Compartment();
+  const language = new Compartment();
+  const languageOf = (markers) => StreamLanguage.define(jinjaMode(markers || DEFAULT_MARKERS));
+  let shown = JSON.stringify(options.markers || DEFAULT_MARKERS);
   const view = new EditorView({
     parent: textarea.parentNode,
     state: EditorState.create({
       doc: textarea.value,
       extensions: [
         lineNumbers(), lintGutter(), history(), drawSelection(), highlightActiveLine(),
-        StreamLanguage.define(jinja), syntaxHighlighting(jinjaStyle), theme,
+        language.of(languageOf(options.markers)), syntaxHighlighting(jinjaStyle), theme,
         EditorView.lineWrapping, EditorView.cspNonce.of(options.nonce || ""),
         keymap.of([...defaultKeymap, ...historyKeymap, ...lintKeymap]), typeOverLines,
         editable.of(EditorView.editable.of(true)),
@@ -110,6 +175,13 @@ function create(textarea, options) {
         annotations: fromOutside.of(true) });
     },
     setEditable(on) { view.dispatch({ effects: editable.reconfigure(EditorView.editable.of(on)) }); },
+    // markers: {block: [start, end], variable: [...], comment: [...]} (the template's envops)
+    setMarkers(markers) {
+      const key = JSON.stringify(markers);
+      if (key === shown) { return; }  // unchanged: no new parse
+      shown = key;
+      view.dispatch({ effects: language.reconfigure(languageOf(markers)) });
+    },
     // problems: [{line, message}] (line 1-based, or null: the whole first line)
     setProblems(problems) {
       const doc = view.state.doc;

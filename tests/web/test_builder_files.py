@@ -97,6 +97,40 @@ def highlighted(b: Browser) -> None:
     b.check("highlighted")
 
 
+def test_highlighting_follows_the_templates_own_delimiters(
+        chromium: Any, base_url: str) -> None:  # noqa: F811
+    """A Copier template's ``[[ ]]``/``[% %]`` (settings.envops) are highlighted as Jinja;
+    ``{{ }}`` is then plain text, as the render takes it."""
+    context = chromium.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
+    b = Browser(context.new_page(), base_url, "builder-delimiters")
+    page = b.page
+    sign_up(b, "delimiters@example.com")
+    envops = {"block_start_string": "[%", "block_end_string": "%]",
+              "variable_start_string": "[[", "variable_end_string": "]]",
+              "comment_start_string": "[#", "comment_end_string": "#]"}
+    definition = {"name": "brackets", "settings": {"envops": envops},
+                  "variables": [{"name": "module", "default": "demo"}],
+                  "files": [{"path": "core.py", "content":
+                             "[% if module %][[ module ]][% endif %] {{ kept }} [# note #]"}]}
+    created = page.request.post("/api/templates", data={"name": "brackets",
+                                                        "definition": definition},
+                                headers={"Origin": b.base})
+    assert created.status == 201, created.text()
+    page.goto(f"/templates/{created.json()['id']}/edit")
+    expect(page.locator("#builder[data-editor-ready]")).to_have_count(1)
+    page.locator("#b-files").get_by_role("button", name="core.py").click()
+    expect(page.get_by_label("Content")).to_contain_text("{{ kept }}")
+    colours = token_colours(page)
+    keywords = " ".join(colours.get(KEYWORD, set()))  # (adjacent delimiters share a span)
+    assert all(k in keywords for k in ("if", "endif", "[%", "%]", "[[", "]]")), colours
+    assert "module" in colours.get(VARIABLE, set()), colours
+    assert "[# note #]" in colours.get(COMMENT, set()), colours
+    assert not {"kept", "{{", "}}"} & {t for c in (KEYWORD, VARIABLE) for t in colours.get(c, ())}
+    b.check("highlighted-delimiters")
+    assert b.problems == []
+    context.close()
+
+
 def replace_text(page: Page, content: Any, text: str) -> None:
     """Select all and type over it as a person does: a new line by Enter (the editor's
     keymap), the rest as typed text."""

@@ -285,6 +285,7 @@
       "projects, never rendered, not editable here (to replace it, delete it and upload another)." : "";
     $("b-content-field").hidden = binary || folder;
     if (binary || folder) { return; }
+    if (editor.setMarkers) { editor.setMarkers(markersOf(state.def)); }
     editor.set(file.content || "");
     var errors = errorsOfFile(file);
     $("b-content-error").textContent = errors.map(function (e) { return e.message; }).join("\n");
@@ -401,6 +402,13 @@
     },
     focus: function () { $("b-content").focus(); }
   };
+  // The template's Jinja delimiters (settings.envops), for the editor's highlighting.
+  function markersOf(def) {
+    var e = ((def && def.settings) || {}).envops || {};
+    return { block: [e.block_start_string || "{%", e.block_end_string || "%}"],
+      variable: [e.variable_start_string || "{{", e.variable_end_string || "}}"],
+      comment: [e.comment_start_string || "{#", e.comment_end_string || "#}"] };
+  }
   function contentChanged(value) {
     state.def.files[state.file].content = value;
     changed(false);
