@@ -35,7 +35,7 @@ from .schemas import EventList, GenerateRequest, JobProgress, JobView, StepEvent
 from .services import IDEMPOTENCY_HEADER, ArtifactNotReadyError, JobService, idempotency_key
 from .settings import JobSettings
 from .slots import StreamSlots
-from .storage import ArtifactStorage, derive, stream_length
+from .storage import ArtifactStorage, stream_length, with_derived
 
 log = logging.getLogger("launchpad_web.jobs")
 
@@ -121,14 +121,11 @@ class ArtifactResource:
                                             "format")
         key, name = self.jobs.artifact(req.context.db, user_id=current_user(req).id,
                                        job_id=job_id, fmt=fmt)
-        try:
-            url, stream = self._located(key, fmt, name)
+        try:  # a format is made from the zip when it is first asked for
+            url, stream = with_derived(self.storage, key, fmt,
+                                       lambda: self._located(key, fmt, name))
         except FileNotFoundError:
-            try:  # a format made from the zip when it is first asked for
-                derive(self.storage, key, fmt)
-                url, stream = self._located(key, fmt, name)
-            except FileNotFoundError:
-                raise ArtifactNotReadyError("the archive was deleted") from None
+            raise ArtifactNotReadyError("the archive was deleted") from None
         if stream is None:  # a presigned URL of the bucket: short-lived, never cached
             resp.status = falcon.HTTP_302
             resp.location = url

@@ -32,16 +32,17 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, TypeVar
 
 import attrs
 
 from .archives import FORMATS, UPDATE_FORMATS, convert
 from .settings import JobSettings
 
+T = TypeVar("T")
 _JOB = re.compile(r"[0-9a-f-]{36}")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _KEY = re.compile(r"[0-9a-f-]{36}/[A-Za-z0-9_-]{1,64}(\.zip)?")
@@ -143,11 +144,18 @@ def primary_format(files: Mapping[str, Path]) -> str:
 def open_archive(storage: ArtifactStorage, key: str, fmt: str) -> BinaryIO:
     """:meth:`ArtifactStorage.open`, making the archive from the zip first when it is not
     made yet (:func:`derive`)."""
+    return with_derived(storage, key, fmt, lambda: storage.open(key, fmt))
+
+
+def with_derived(storage: ArtifactStorage, key: str, fmt: str, use: Callable[[], T]) -> T:
+    """``use()`` of the ``fmt`` archive of ``key``; when that finds none, the archive is
+    made from the zip (:func:`derive`) and used then. :class:`FileNotFoundError` when
+    neither is there."""
     try:
-        return storage.open(key, fmt)
+        return use()
     except FileNotFoundError:
         derive(storage, key, fmt)
-        return storage.open(key, fmt)
+        return use()
 
 
 def derive(storage: ArtifactStorage, key: str, fmt: str) -> None:
