@@ -7,6 +7,8 @@ checkout ``--before`` and LaunchPad from ``--after`` (each on ``PYTHONPATH``:
 its ``src`` and its plugins' ``src``), with the commands of
 ``bench/compare.py`` (cold: no render daemon, an empty cache folder per run).
 Interleaving keeps a busy machine's drift out of the before/after comparison.
+Both checkouts are compiled to bytecode first, and every tool runs from it (see
+``bench/compare.py``).
 Prints the medians of wall-clock and CPU time (user + system, children
 included) and LaunchPad's ratios to the tool's.
 
@@ -24,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import positive_int
+from common import compile_bytecode, positive_int, tool_env
 from compare import kinds_of, launchpad_argv, original_argv, timed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,7 +48,7 @@ def compare(src: Path, kind: str, checkouts: dict[str, Path], rounds: int) -> st
             for name in runs:
                 dst = work / f"{name}-{number}" / src.name
                 env = {
-                    **os.environ,
+                    **tool_env(),
                     "LAUNCHPAD_NO_DAEMON": "1",
                     "LAUNCHPAD_CACHE_DIR": str(work / f"cache-{name}-{number}"),
                 }
@@ -87,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=positive_int, default=9)
     args = parser.parse_args(argv)
     checkouts = {"before": args.before.resolve(), "after": args.after.resolve()}
+    for checkout in checkouts.values():
+        compile_bytecode(checkout)
     for template in args.templates:
         src = template.resolve()
         for kind in kinds_of(src) if src.is_dir() else []:

@@ -35,31 +35,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import shutil
 import statistics
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import positive_int
+from common import compile_bytecode, positive_int, tool, tool_env
 from make_templates import main as make_templates
 
 PROJECT = Path(__file__).resolve().parent.parent
-
-
-def tool(name: str) -> str:
-    """The console script installed beside this Python, not a version manager's shim.
-
-    A pyenv shim is a bash script that costs 50 to 90 ms per call here; it would
-    add the same constant to all three tools and blur the ratios.
-    """
-    script = Path(sysconfig.get_path("scripts")) / name
-    return str(script) if script.exists() else (shutil.which(name) or name)
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> float:
@@ -69,19 +57,10 @@ def timed(cmd: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
-def tool_env(cache: Path) -> dict[str, str]:
+def cache_env(cache: Path) -> dict[str, str]:
     """The environment every tool runs in: bytecode allowed, a private cache."""
-    env = {k: v for k, v in os.environ.items()
-           if k != "PYTHONDONTWRITEBYTECODE" and not k.startswith("LAUNCHPAD_")}
+    env = {k: v for k, v in tool_env().items() if not k.startswith("LAUNCHPAD_")}
     return {**env, "LAUNCHPAD_CACHE_DIR": str(cache)}
-
-
-def compile_project() -> None:
-    """Write LaunchPad's .pyc files, as pip did for Copier's and Cookiecutter's."""
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", str(PROJECT / "src"), str(PROJECT / "plugins")],
-        check=True, stdout=subprocess.DEVNULL,
-    )
 
 
 def default_workdir() -> Path:
@@ -92,7 +71,7 @@ def default_workdir() -> Path:
 def bench_size(work: Path, nfiles: int, rounds: int) -> dict[str, float]:
     paths = make_templates(work / f"t{nfiles}", nfiles)
     cache = work / "cache"
-    env = tool_env(cache)
+    env = cache_env(cache)
     runs: dict[str, list[float]] = {
         "cookiecutter": [], "copier": [], "cold": [], "warm": [], "daemon": []}
     render = ["launchpad", "render", str(paths["copier"])]
@@ -122,7 +101,7 @@ def main() -> None:
                         help="where templates and outputs go (default: /dev/shm/launchpad-bench,"
                              " else bench/.work)")
     args = parser.parse_args()
-    compile_project()
+    compile_bytecode(PROJECT)
     args.workdir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="render-", dir=args.workdir))
     try:
