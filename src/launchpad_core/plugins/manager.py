@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 DEFAULT_PLUGINS = (
     "launchpad_core.plugins.default_types",
-    "launchpad_core.plugins.billing",
+    "launchpad_core.plugins.default_billing",
     "launchpad_core.importers.copier",
     "launchpad_core.importers.cookiecutter",
     "launchpad_core.importers.launchpad",
