@@ -209,7 +209,7 @@ def test_a_cold_render_imports_neither_importlib_metadata_nor_email(tmp_path) ->
     env_code = (f"import os\nos.environ['LAUNCHPAD_CACHE_DIR'] = {str(tmp_path / 'c')!r}\n"
                 f"{code}")
     lazy = ("importlib.metadata", "email", "socket", "zipfile", "secrets", "uuid", "shlex",
-            "ctypes", "launchpad_core.render.archives")
+            "ctypes", "launchpad_core.render.archives", "getpass")
     at_python_start = _imported("", lazy)  # what the interpreter's site already imports
     assert set(_imported(env_code, lazy)) == set(at_python_start)
     assert (tmp_path / "out" / "a").read_text() == "x"
