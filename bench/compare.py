@@ -17,7 +17,8 @@ Both write to a folder named like the template (what ``_folder_name`` gives).
 Every tool runs as the console script installed beside this Python (not a pyenv
 shim: a bash script that costs each tool the same 50 ms), from compiled bytecode
 (LaunchPad's checkout is compiled first, as pip compiled the tools';
-PYTHONDONTWRITEBYTECODE is dropped), as in ``bench/render.py``.
+PYTHONDONTWRITEBYTECODE is dropped), in ``/dev/shm`` (``--workdir``), as in
+``bench/render.py``.
 
 It prints for each: whether the two trees are identical (paths, folders,
 bytes, modes, symbolic links), the differing files, and the time ratio
@@ -25,7 +26,7 @@ bytes, modes, symbolic links), the differing files, and the time ratio
 steadier figure on a machine shared with other work). The exit status is 0 when every tree is
 identical, 1 otherwise, 2 when a tool failed.
 
-Usage: python bench/compare.py DIR [DIR ...] [--rounds 3] [--show 20]
+Usage: python bench/compare.py DIR [DIR ...] [--rounds 3] [--show 20] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -38,12 +39,18 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import compile_bytecode, positive_int, tool, tool_env
+from common import (
+    compile_bytecode,
+    default_workdir,
+    positive_int,
+    tool,
+    tool_env,
+    work_folder,
+)
 
 KINDS = {"copier": ("copier.yml", "copier.yaml"), "cookiecutter": ("cookiecutter.json",)}
 
@@ -171,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="runs of each tool, alternating; the median is shown (3)")
     parser.add_argument("--show", type=positive_int, default=20,
                         help="differing files listed per template (20)")
+    parser.add_argument("--workdir", type=Path, default=default_workdir(),
+                        help="where outputs and caches go (default: /dev/shm/launchpad-bench, "
+                             "else bench/.work)")
     args = parser.parse_args(argv)
     compile_bytecode(launchpad_checkout())
     status = 0
@@ -182,8 +192,8 @@ def main(argv: list[str] | None = None) -> int:
             status = max(status, 2)
             continue
         for kind in kinds:
-            with tempfile.TemporaryDirectory(prefix="lp-compare-") as work:
-                result = compare(str(template), src, kind, Path(work),
+            with work_folder(args.workdir, "lp-compare-") as work:
+                result = compare(str(template), src, kind, work,
                                  rounds=args.rounds, show=args.show)
             status = max(status, result)
     return status

@@ -34,20 +34,24 @@ Usage: python bench/render.py [--sizes 200 2000] [--rounds 3] [--workdir DIR]
 from __future__ import annotations
 
 import argparse
-import contextlib
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import compile_bytecode, positive_int, tool, tool_env
+from common import (
+    PROJECT,
+    compile_bytecode,
+    default_workdir,
+    positive_int,
+    tool,
+    tool_env,
+    work_folder,
+)
 from make_templates import main as make_templates
-
-PROJECT = Path(__file__).resolve().parent.parent
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> float:
@@ -61,11 +65,6 @@ def cache_env(cache: Path) -> dict[str, str]:
     """The environment every tool runs in: bytecode allowed, a private cache."""
     env = {k: v for k, v in tool_env().items() if not k.startswith("LAUNCHPAD_")}
     return {**env, "LAUNCHPAD_CACHE_DIR": str(cache)}
-
-
-def default_workdir() -> Path:
-    shm = Path("/dev/shm")
-    return shm / "launchpad-bench" if shm.is_dir() else PROJECT / "bench" / ".work"
 
 
 def bench_size(work: Path, nfiles: int, rounds: int) -> dict[str, float]:
@@ -102,9 +101,7 @@ def main() -> None:
                              " else bench/.work)")
     args = parser.parse_args()
     compile_bytecode(PROJECT)
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="render-", dir=args.workdir))
-    try:
+    with work_folder(args.workdir, "render-") as work:
         print(f"{'files':>6} {'cookiecutter':>12} {'copier':>8} {'lp cold':>8} {'lp warm':>8}"
               f" {'daemon':>8} {'cold/cc':>8} {'cold/copier':>11} {'warm/cc':>8}"
               f" {'daemon/cc':>9}")
@@ -115,10 +112,6 @@ def main() -> None:
                   f" {t['warm']:>7.2f}s {t['daemon']:>7.2f}s {t['cold'] / cc:>8.2f}"
                   f" {t['cold'] / t['copier']:>11.2f} {t['warm'] / cc:>8.2f}"
                   f" {t['daemon'] / cc:>9.2f}")
-    finally:
-        shutil.rmtree(work)
-        with contextlib.suppress(OSError):
-            args.workdir.rmdir()  # only if nothing else is left in it
 
 
 if __name__ == "__main__":
