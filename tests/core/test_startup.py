@@ -75,8 +75,16 @@ def test_the_launcher_imports_only_the_daemon_client() -> None:
     """A command the render daemon runs costs its caller little more than Python's start."""
     heavy = ("jinja2", "attrs", "attr", "pluggy", "launchpad_core.cli.main",
              "launchpad_core.config",
-             "launchpad_core.launchpad", *NOT_AT_START)
+             "launchpad_core.launchpad", "socket", "signal", *NOT_AT_START)
     assert _imported("import launchpad_core.cli.launcher", heavy) == []
+
+
+def test_the_launcher_imports_no_socket_module_when_no_daemon_listens(tmp_path) -> None:
+    """Asking for a daemon whose socket is not there costs one look at the folder."""
+    code = ("import os\nfrom launchpad_core.cli.daemon import forward\n"
+            f"env = {{'LAUNCHPAD_CACHE_DIR': {str(tmp_path)!r}}}\n"
+            "assert forward(['render', 'x', 'y', '--defaults'], env) is None")
+    assert _imported(code, ("socket", "signal")) == []
 
 
 ENTRY_POINT_PROBE = """
