@@ -7,11 +7,13 @@ checkout ``--before`` and LaunchPad from ``--after`` (each on ``PYTHONPATH``:
 its ``src`` and its plugins' ``src``), with the commands of
 ``bench/compare.py`` (cold: no render daemon, an empty cache folder per run).
 Interleaving keeps a busy machine's drift out of the before/after comparison.
+Both checkouts are compiled to bytecode first, and every tool runs from it, writing
+in ``/dev/shm`` (``--workdir``; see ``bench/compare.py``).
 Prints the medians of wall-clock and CPU time (user + system, children
 included) and LaunchPad's ratios to the tool's.
 
 Usage: python bench/coldstart.py DIR [DIR ...] --before CHECKOUT [--after CHECKOUT]
-       [--rounds 9]
+       [--rounds 9] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -20,11 +22,10 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import positive_int
+from common import compile_bytecode, default_workdir, positive_int, tool_env, work_folder
 from compare import kinds_of, launchpad_argv, original_argv, timed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,17 +37,16 @@ def python_path(checkout: Path) -> str:
     return os.pathsep.join([str(checkout / "src"), *plugins])
 
 
-def compare(src: Path, kind: str, checkouts: dict[str, Path], rounds: int) -> str:
+def compare(src: Path, kind: str, checkouts: dict[str, Path], rounds: int, workdir: Path) -> str:
     runs: dict[str, tuple[list[float], list[float]]] = {
         name: ([], []) for name in (kind, *checkouts)
     }
-    with tempfile.TemporaryDirectory(prefix="lp-coldstart-") as tmp:
-        work = Path(tmp)
+    with work_folder(workdir, "lp-coldstart-") as work:
         for number in range(rounds):
             for name in runs:
                 dst = work / f"{name}-{number}" / src.name
                 env = {
-                    **os.environ,
+                    **tool_env(),
                     "LAUNCHPAD_NO_DAEMON": "1",
                     "LAUNCHPAD_CACHE_DIR": str(work / f"cache-{name}-{number}"),
                 }
@@ -85,12 +85,17 @@ def main(argv: list[str] | None = None) -> int:
         "--after", type=Path, default=ROOT, help="the other checkout (default: this one)"
     )
     parser.add_argument("--rounds", type=positive_int, default=9)
+    parser.add_argument("--workdir", type=Path, default=default_workdir(),
+                        help="where outputs and caches go (default: /dev/shm/launchpad-bench, "
+                             "else bench/.work)")
     args = parser.parse_args(argv)
     checkouts = {"before": args.before.resolve(), "after": args.after.resolve()}
+    for checkout in checkouts.values():
+        compile_bytecode(checkout)
     for template in args.templates:
         src = template.resolve()
         for kind in kinds_of(src) if src.is_dir() else []:
-            print(compare(src, kind, checkouts, args.rounds), flush=True)
+            print(compare(src, kind, checkouts, args.rounds, args.workdir), flush=True)
     return 0
 
 

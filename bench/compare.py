@@ -14,6 +14,11 @@ median of ``--rounds``):
   cold: no render daemon, an empty cache folder for every run.
 
 Both write to a folder named like the template (what ``_folder_name`` gives).
+Every tool runs as the console script installed beside this Python (not a pyenv
+shim: a bash script that costs each tool the same 50 ms), from compiled bytecode
+(LaunchPad's checkout is compiled first, as pip compiled the tools';
+PYTHONDONTWRITEBYTECODE is dropped), in ``/dev/shm`` (``--workdir``), as in
+``bench/render.py``.
 
 It prints for each: whether the two trees are identical (paths, folders,
 bytes, modes, symbolic links), the differing files, and the time ratio
@@ -21,25 +26,31 @@ bytes, modes, symbolic links), the differing files, and the time ratio
 steadier figure on a machine shared with other work). The exit status is 0 when every tree is
 identical, 1 otherwise, 2 when a tool failed.
 
-Usage: python bench/compare.py DIR [DIR ...] [--rounds 3] [--show 20]
+Usage: python bench/compare.py DIR [DIR ...] [--rounds 3] [--show 20] [--workdir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import positive_int
+from common import (
+    compile_bytecode,
+    default_workdir,
+    positive_int,
+    tool,
+    tool_env,
+    work_folder,
+)
 
 KINDS = {"copier": ("copier.yml", "copier.yaml"), "cookiecutter": ("cookiecutter.json",)}
 
@@ -50,8 +61,17 @@ def kinds_of(template: Path) -> list[str]:
 
 def command(name: str, module: str) -> list[str]:
     """The console script ``name`` when installed, else ``python -m module``."""
-    found = shutil.which(name)
-    return [found] if found else [sys.executable, "-m", module]
+    found = tool(name)
+    return [found] if found != name else [sys.executable, "-m", module]
+
+
+def launchpad_checkout() -> Path:
+    """The checkout whose ``launchpad_core`` the command imports (``PYTHONPATH``, else the
+    editable install)."""
+    spec = importlib.util.find_spec("launchpad_core")
+    if spec is None or spec.origin is None:
+        raise SystemExit("launchpad_core is not importable")
+    return Path(spec.origin).parents[2]
 
 
 def original_argv(kind: str, src: Path, dst: Path, work: Path) -> list[str]:
@@ -117,7 +137,7 @@ def differences(expected: Path, actual: Path) -> list[str]:
 
 def compare(name: str, src: Path, kind: str, work: Path, *, rounds: int, show: int) -> int:
     """Print the comparison of one template and kind; its exit status."""
-    env = {**os.environ, "LAUNCHPAD_NO_DAEMON": "1"}
+    env = {**tool_env(), "LAUNCHPAD_NO_DAEMON": "1"}
     env.pop("LAUNCHPAD_NO_CACHE", None)
     times: dict[str, list[float]] = {"launchpad": [], kind: []}
     cpus: dict[str, list[float]] = {"launchpad": [], kind: []}
@@ -126,15 +146,15 @@ def compare(name: str, src: Path, kind: str, work: Path, *, rounds: int, show: i
             kind: original_argv(kind, src, work / f"{kind}-{number}" / src.name, work),
             "launchpad": launchpad_argv(kind, src, work / f"launchpad-{number}" / src.name),
         }
-        for tool, argv in runs.items():
+        for runner, argv in runs.items():
             cold = {**env, "LAUNCHPAD_CACHE_DIR": str(work / f"cache-{number}")}
             seconds, cpu, done = timed(argv, cold)
             if done.returncode != 0:
                 last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
-                print(f"{name} ({kind})\n  {tool} failed (exit {done.returncode}): {last}")
+                print(f"{name} ({kind})\n  {runner} failed (exit {done.returncode}): {last}")
                 return 2
-            times[tool].append(seconds)
-            cpus[tool].append(cpu)
+            times[runner].append(seconds)
+            cpus[runner].append(cpu)
     found = differences(work / f"{kind}-0" / src.name, work / "launchpad-0" / src.name)
     print(f"{name} ({kind})")
     print(f"  identical: {'no' if found else 'yes'}")
@@ -158,7 +178,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="runs of each tool, alternating; the median is shown (3)")
     parser.add_argument("--show", type=positive_int, default=20,
                         help="differing files listed per template (20)")
+    parser.add_argument("--workdir", type=Path, default=default_workdir(),
+                        help="where outputs and caches go (default: /dev/shm/launchpad-bench, "
+                             "else bench/.work)")
     args = parser.parse_args(argv)
+    compile_bytecode(launchpad_checkout())
     status = 0
     for template in args.templates:
         src = template.resolve()
@@ -168,8 +192,8 @@ def main(argv: list[str] | None = None) -> int:
             status = max(status, 2)
             continue
         for kind in kinds:
-            with tempfile.TemporaryDirectory(prefix="lp-compare-") as work:
-                result = compare(str(template), src, kind, Path(work),
+            with work_folder(args.workdir, "lp-compare-") as work:
+                result = compare(str(template), src, kind, work,
                                  rounds=args.rounds, show=args.show)
             status = max(status, result)
     return status

@@ -34,32 +34,24 @@ Usage: python bench/render.py [--sizes 200 2000] [--rounds 3] [--workdir DIR]
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import shutil
 import statistics
 import subprocess
 import sys
-import sysconfig
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import positive_int
+from common import (
+    PROJECT,
+    compile_bytecode,
+    default_workdir,
+    positive_int,
+    tool,
+    tool_env,
+    work_folder,
+)
 from make_templates import main as make_templates
-
-PROJECT = Path(__file__).resolve().parent.parent
-
-
-def tool(name: str) -> str:
-    """The console script installed beside this Python, not a version manager's shim.
-
-    A pyenv shim is a bash script that costs 50 to 90 ms per call here; it would
-    add the same constant to all three tools and blur the ratios.
-    """
-    script = Path(sysconfig.get_path("scripts")) / name
-    return str(script) if script.exists() else (shutil.which(name) or name)
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> float:
@@ -69,30 +61,16 @@ def timed(cmd: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
-def tool_env(cache: Path) -> dict[str, str]:
+def cache_env(cache: Path) -> dict[str, str]:
     """The environment every tool runs in: bytecode allowed, a private cache."""
-    env = {k: v for k, v in os.environ.items()
-           if k != "PYTHONDONTWRITEBYTECODE" and not k.startswith("LAUNCHPAD_")}
+    env = {k: v for k, v in tool_env().items() if not k.startswith("LAUNCHPAD_")}
     return {**env, "LAUNCHPAD_CACHE_DIR": str(cache)}
-
-
-def compile_project() -> None:
-    """Write LaunchPad's .pyc files, as pip did for Copier's and Cookiecutter's."""
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", str(PROJECT / "src"), str(PROJECT / "plugins")],
-        check=True, stdout=subprocess.DEVNULL,
-    )
-
-
-def default_workdir() -> Path:
-    shm = Path("/dev/shm")
-    return shm / "launchpad-bench" if shm.is_dir() else PROJECT / "bench" / ".work"
 
 
 def bench_size(work: Path, nfiles: int, rounds: int) -> dict[str, float]:
     paths = make_templates(work / f"t{nfiles}", nfiles)
     cache = work / "cache"
-    env = tool_env(cache)
+    env = cache_env(cache)
     runs: dict[str, list[float]] = {
         "cookiecutter": [], "copier": [], "cold": [], "warm": [], "daemon": []}
     render = ["launchpad", "render", str(paths["copier"])]
@@ -122,10 +100,8 @@ def main() -> None:
                         help="where templates and outputs go (default: /dev/shm/launchpad-bench,"
                              " else bench/.work)")
     args = parser.parse_args()
-    compile_project()
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="render-", dir=args.workdir))
-    try:
+    compile_bytecode(PROJECT)
+    with work_folder(args.workdir, "render-") as work:
         print(f"{'files':>6} {'cookiecutter':>12} {'copier':>8} {'lp cold':>8} {'lp warm':>8}"
               f" {'daemon':>8} {'cold/cc':>8} {'cold/copier':>11} {'warm/cc':>8}"
               f" {'daemon/cc':>9}")
@@ -136,10 +112,6 @@ def main() -> None:
                   f" {t['warm']:>7.2f}s {t['daemon']:>7.2f}s {t['cold'] / cc:>8.2f}"
                   f" {t['cold'] / t['copier']:>11.2f} {t['warm'] / cc:>8.2f}"
                   f" {t['daemon'] / cc:>9.2f}")
-    finally:
-        shutil.rmtree(work)
-        with contextlib.suppress(OSError):
-            args.workdir.rmdir()  # only if nothing else is left in it
 
 
 if __name__ == "__main__":

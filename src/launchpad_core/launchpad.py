@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -25,6 +25,9 @@ from .render.compile_cache import DEFAULT_MAX_BYTES
 from .render.engine import Engine
 from .render.limits import Limits
 from .render.trust import refuse_untrusted, trusting
+
+if TYPE_CHECKING:
+    from .plugins.generators import FileGenerator
 
 
 class Launchpad:
@@ -47,7 +50,6 @@ class Launchpad:
         self.hooks = Hooks(plugin_manager or make_plugin_manager())
         self.import_cache_dir = import_cache_dir
         self.types = self.hooks.variable_types()
-        self.generators = self.hooks.file_generators()
         self.engine = Engine(
             limits=limits,
             filters=self.hooks.jinja_filters(),
@@ -56,6 +58,15 @@ class Launchpad:
             bytecode_cache_bytes=bytecode_cache_bytes,
             compile_workers=compile_workers,
         )
+
+    @functools.cached_property
+    def generators(self) -> dict[str, FileGenerator]:
+        """The plugins' file generators, asked for the first time a template names one
+        (most never do, and a generator plugin imports its generators only then)."""
+        return self.hooks.file_generators()
+
+    def _generators_of(self, template: Template) -> Mapping[str, FileGenerator]:
+        return self.generators if template.settings.generators else {}
 
     # -- definitions -------------------------------------------------------------
     def structure(self, data: Any, *, trusted: bool = False) -> Template:
@@ -78,7 +89,8 @@ class Launchpad:
 
     def problems(self, template: Template) -> list[Problem]:
         return validation.check_template(
-            template, types=self.types, generators=self.generators, engine=self.engine
+            template, types=self.types, generators=self._generators_of(template),
+            engine=self.engine,
         )
 
     def check(self, template: Template) -> None:
@@ -163,7 +175,7 @@ class Launchpad:
             template,
             answers,
             engine=self.engine,
-            generators=self.generators,
+            generators=self._generators_of(template),
             extra_context=self.hooks.render_context(template=template, answers=answers),
             progress=progress,
             skipped=skipped,

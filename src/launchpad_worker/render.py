@@ -22,9 +22,9 @@ import attrs
 
 from launchpad_core import AnswersError, Launchpad, Problem, RenderedFile, default_launchpad
 from launchpad_core.model.serialization import structure_template
+from launchpad_core.render.archives import ARCHIVE_SINKS, archive_entries
 from launchpad_core.render.compile_cache import DEFAULT_MAX_BYTES
 from launchpad_core.render.rendering import Progress
-from launchpad_core.render.sinks import ARCHIVE_SINKS, archive_entries
 from launchpad_web.jobs.models import REDACTED, progress_of
 
 MAX_PATH_SHOWN = 300  # characters of a template path kept in a job's progress

@@ -287,7 +287,7 @@ def _ask(
         return reply
 
     monkeypatch.setattr("builtins.input", fake_input)
-    monkeypatch.setattr(cli_prompts.getpass, "getpass", fake_getpass)
+    monkeypatch.setattr("getpass.getpass", fake_getpass)
     return cli_prompts.ask(var, TYPES[var.type], default), prompts
 
 
@@ -334,7 +334,7 @@ def test_interactive_render_asks_for_what_is_missing(
     replies = iter(["rocket"])
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
     monkeypatch.setattr("builtins.input", lambda prompt: next(replies))
-    monkeypatch.setattr(cli_prompts.getpass, "getpass", lambda prompt: "typed-secret")
+    monkeypatch.setattr("getpass.getpass", lambda prompt: "typed-secret")
     code, _, _ = run(capsys, "render", str(source), str(tmp_path / "o"), "-d", "n=2")
     assert code == 0
     assert (tmp_path / "o" / "rocket" / "README.md").read_text() == "# rocket 2\n"

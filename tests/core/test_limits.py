@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -107,10 +110,37 @@ def test_a_loop_in_a_path_times_out_too() -> None:
         render(lp, definition(path))
 
 
+def _in_a_thread(body: Callable[[], Any]) -> Any:
+    """What ``body`` returns or raises, run in a thread that is not the main one (where a
+    deadline is kept by a watchdog thread, not by ``SIGALRM``)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(body).result()
+
+
 def test_the_deadline_does_not_fire_after_the_render() -> None:
-    with deadline(0.2):
-        pass
-    time.sleep(0.4)  # an expired timer must not raise into this thread now
+    def quick() -> None:
+        with deadline(0.2):
+            pass
+        time.sleep(0.4)  # an expired timer must not raise into this thread now
+
+    quick()
+    _in_a_thread(quick)
+    assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_a_render_in_another_thread_or_beside_another_alarm_times_out_too() -> None:
+    lp = make_launchpad(Limits(render_seconds=0.5))
+    content = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+    with pytest.raises(RenderTimeoutError):
+        _in_a_thread(lambda: render(lp, definition({"path": "a", "content": content})))
+    previous = signal.signal(signal.SIGALRM, lambda *_: None)  # someone else's alarm
+    try:
+        with pytest.raises(RenderTimeoutError):
+            render(lp, definition({"path": "a", "content": content}))
+        assert signal.getsignal(signal.SIGALRM) is not signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGALRM, previous)
 
 
 def test_a_render_within_time_succeeds() -> None:

@@ -14,18 +14,16 @@ import pytest
 
 from launchpad_core.errors import DestinationError, LaunchpadError, UnsafePathError
 from launchpad_core.model.output import ManifestEntry, RenderedFile
-from launchpad_core.render import sinks
-from launchpad_core.render.sinks import (
+from launchpad_core.render import archives
+from launchpad_core.render.archives import (
     TAR_MTIME,
-    DirectorySink,
-    ManifestSink,
     TarGzSink,
-    WriteReport,
     ZipSink,
     archive_entries,
-    make_sink,
     tar_gz_of_zip,
 )
+from launchpad_core.render.sink_formats import make_sink
+from launchpad_core.render.sinks import DirectorySink, ManifestSink, WriteReport
 
 FILES = (
     RenderedFile("README.md", b"# hello\n", source="README.md.jinja"),
@@ -462,17 +460,17 @@ def test_manifests_and_reports_list_files_only(format: str, tmp_path: Path) -> N
     assert report.written == (() if format == "manifest" else ("z.txt",))
 
 
-@pytest.mark.parametrize("fmt", sorted(sinks.ARCHIVE_SINKS))
+@pytest.mark.parametrize("fmt", sorted(archives.ARCHIVE_SINKS))
 def test_one_list_of_entries_writes_the_same_archives_as_the_files(tmp_path: Path, fmt) -> None:
     entries = archive_entries(FILES)
     for n in (1, 2):  # the same list serves every archive of the same files
-        sinks.ARCHIVE_SINKS[fmt](tmp_path / f"from-entries-{n}").write_entries(entries)
+        archives.ARCHIVE_SINKS[fmt](tmp_path / f"from-entries-{n}").write_entries(entries)
     make_sink(fmt, tmp_path / "from-files").write(FILES)
     expected = (tmp_path / "from-files").read_bytes()
     assert (tmp_path / "from-entries-1").read_bytes() == expected
     assert (tmp_path / "from-entries-2").read_bytes() == expected
     with pytest.raises(DestinationError):
-        sinks.ARCHIVE_SINKS[fmt](tmp_path / "from-files").write_entries(entries)
+        archives.ARCHIVE_SINKS[fmt](tmp_path / "from-files").write_entries(entries)
 
 
 def test_a_tar_gz_made_from_a_zip_is_the_one_the_tar_gz_sink_writes(tmp_path):

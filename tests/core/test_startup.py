@@ -36,7 +36,12 @@ def test_loading_every_plugin_imports_no_server_library() -> None:
 #: Libraries a warm ``launchpad render`` of a cached import never calls.
 NOT_AT_START = ("yaml", "pathspec", "cattrs", "multiprocessing", "slugify", "binaryornot",
                 "tarfile", "launchpad_core.model.serialization",
-                "launchpad_core.importers.template_tasks")
+                "launchpad_core.importers.template_tasks",
+                # what reads a Copier template (every command registers its plugin)
+                "launchpad_core.importers.copier_tree", "launchpad_core.importers.copier_config",
+                # what only billing or a template naming a file generator uses
+                "launchpad_core.plugins.billing", "launchpad_core.plugins.generators",
+                "launchpad_generators.license", "launchpad_generators.github_actions")
 
 
 def _imported(code: str, names: tuple[str, ...]) -> list[str]:
@@ -70,8 +75,16 @@ def test_the_launcher_imports_only_the_daemon_client() -> None:
     """A command the render daemon runs costs its caller little more than Python's start."""
     heavy = ("jinja2", "attrs", "attr", "pluggy", "launchpad_core.cli.main",
              "launchpad_core.config",
-             "launchpad_core.launchpad", *NOT_AT_START)
+             "launchpad_core.launchpad", "socket", "signal", *NOT_AT_START)
     assert _imported("import launchpad_core.cli.launcher", heavy) == []
+
+
+def test_the_launcher_imports_no_socket_module_when_no_daemon_listens(tmp_path) -> None:
+    """Asking for a daemon whose socket is not there costs one look at the folder."""
+    code = ("import os\nfrom launchpad_core.cli.daemon import forward\n"
+            f"env = {{'LAUNCHPAD_CACHE_DIR': {str(tmp_path)!r}}}\n"
+            "assert forward(['render', 'x', 'y', '--defaults'], env) is None")
+    assert _imported(code, ("socket", "signal")) == []
 
 
 ENTRY_POINT_PROBE = """
@@ -203,7 +216,8 @@ def test_a_cold_render_imports_neither_importlib_metadata_nor_email(tmp_path) ->
             f"main(['render', {str(source)!r}, {str(tmp_path / 'out')!r}, '-q'])")
     env_code = (f"import os\nos.environ['LAUNCHPAD_CACHE_DIR'] = {str(tmp_path / 'c')!r}\n"
                 f"{code}")
-    lazy = ("importlib.metadata", "email", "socket", "zipfile", "secrets", "uuid", "shlex")
+    lazy = ("importlib.metadata", "email", "socket", "zipfile", "secrets", "uuid", "shlex",
+            "ctypes", "launchpad_core.render.archives", "getpass")
     at_python_start = _imported("", lazy)  # what the interpreter's site already imports
     assert set(_imported(env_code, lazy)) == set(at_python_start)
     assert (tmp_path / "out" / "a").read_text() == "x"

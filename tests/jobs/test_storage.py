@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from launchpad_core.render.sinks import ArchiveEntry, TarGzSink, ZipSink
+from launchpad_core.render.archives import ArchiveEntry, TarGzSink, ZipSink
 from launchpad_web.jobs.archives import FORMATS, UPDATE_FORMATS
 from launchpad_web.jobs.object_storage import S3ArtifactStorage
 from launchpad_web.jobs.storage import (

@@ -32,7 +32,8 @@ default). Plugins edited in place (not reinstalled) are not noticed:
 ``launchpad daemon stop`` after editing one.
 
 This module imports only the standard library's lightest parts at the top: the
-launcher imports it on every run.
+launcher imports it on every run. ``socket`` and ``signal`` come when a daemon's
+socket is there to connect to.
 """
 
 from __future__ import annotations
@@ -40,15 +41,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
-import socket
 import struct
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..cachedir import cache_dir_from_env
+
+if TYPE_CHECKING:
+    import socket
 
 FORWARDED = frozenset({"render", "validate", "import"})
 IDLE_SECONDS = 15 * 60
@@ -110,6 +113,8 @@ def forward(argv: Sequence[str], env: Mapping[str, str]) -> int | None:
         os.umask(old_umask)
         request = {"argv": list(argv), "cwd": os.getcwd(), "env": dict(env),
                    "umask": old_umask, "code": fingerprint()}
+        import socket
+
         try:
             socket.send_fds(connection, [frame(request)], [0, 1, 2])
         except OSError:
@@ -139,6 +144,10 @@ def _forwardable(argv: Sequence[str]) -> bool:
 
 
 def connect(path: Path) -> socket.socket | None:
+    if not path.exists():  # no daemon has listened there: nothing to import sockets for
+        return None
+    import socket
+
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         connection.connect(str(path))
@@ -150,6 +159,8 @@ def connect(path: Path) -> socket.socket | None:
 
 def _wait(replies: object, pid: int) -> int:
     """Pass signals on to the daemon's child ``pid`` until it reports its exit status."""
+    import signal
+
     def pass_on(signum: int, frame: object) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signum)
@@ -166,6 +177,8 @@ def _wait(replies: object, pid: int) -> int:
 
 def same_user(connection: socket.socket) -> bool:
     """Whether the process at the other end runs as this user (both sides ask)."""
+    import socket
+
     if not hasattr(socket, "SO_PEERCRED"):
         return True  # the private folder alone guards the socket
     credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,

@@ -92,7 +92,7 @@ def _push(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from ..render.sinks import make_sink
+    from ..render.sink_formats import make_sink
     from .client import archive_files
     from .prompts import resolve_interactively
     from .writing import write_files

@@ -344,7 +344,7 @@ def _launchpad(
 
 def _render(args: argparse.Namespace) -> int:
     from ..importers.importing import with_destination
-    from ..render.sinks import make_sink
+    from ..render.sink_formats import make_sink
 
     args.format = args.format or format_of(args.dest)
     lp = args.launchpad()

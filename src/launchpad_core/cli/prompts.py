@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 from collections.abc import Sequence
@@ -75,7 +74,12 @@ def ask(var: Variable, kind: VariableType, default: Any, *, problem: str | None 
     shown = "" if default is None or var.secret else f" [{_shown(var, kind, default)}]"
     prompt = f"{colours.strong(var.help or var.name)}{shown}: "
     try:
-        reply = getpass.getpass(prompt) if var.secret else input(prompt)
+        if var.secret:
+            import getpass  # with termios, only for a secret asked on a terminal
+
+            reply = getpass.getpass(prompt)
+        else:
+            reply = input(prompt)
     except EOFError:
         raise InputEndedError(f"no answer for {var.name}: the input ended") from None
     if not reply and default is not None:

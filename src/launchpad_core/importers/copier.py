@@ -14,7 +14,7 @@ import functools
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -26,17 +26,18 @@ from ..plugins.hookspecs import hookimpl
 from ..render.deadline import deadline
 from ..render.engine import Engine
 from . import copier_filters
-from .copier_config import CopierConfig, config_path, load_config
+from .copier_exclude import EXCLUDED_GLOBAL, SHADOWED_CONTEXT, path_excluded
 from .copier_questions import (
     COPIER_VARIABLE_TYPES,
     condition,
     is_yaml_timestamp,
     to_variable,
 )
-from .copier_tree import EXCLUDED_GLOBAL, SHADOWED_CONTEXT, copier_files, path_excluded
-from .git_checkout import fresh_clone
 from .jinja_text import envops_from, has_markup, literal
-from .source_tree import TreeReader
+
+if TYPE_CHECKING:
+    from .copier_config import CopierConfig
+    from .source_tree import TreeReader
 
 FORMAT = "copier"
 #: Context names a question's default or condition may use; they become hidden variables.
@@ -54,12 +55,20 @@ class CopierImporter:
     name = FORMAT
 
     def detect(self, path: Path) -> bool:
+        from .copier_config import config_path
+
         try:
             return config_path(path) is not None
         except LoadError:
             return True  # two configuration files: load() says why it fails
 
     def load(self, path: Path, *, trusted: bool) -> Template:
+        # what reads a template, here: every command registers this plugin, few load one
+        from .copier_config import load_config
+        from .copier_tree import copier_files
+        from .git_checkout import fresh_clone
+        from .source_tree import TreeReader
+
         config = load_config(path)
         envops = envops_from(config.settings.get("envops", {}), where="_envops", strict=False)
         if config.settings.get("external_data"):

@@ -21,7 +21,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import unicodedata
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -31,6 +30,7 @@ import attrs
 from ..errors import LoadError
 from ..model.template import EnvOptions, FileSpec
 from .copier_config import CopierConfig
+from .copier_exclude import EXCLUDED_GLOBAL, SHADOWED_CONTEXT, nfd_patterns, pattern_spec
 from .jinja_text import (
     as_jinja_reads,
     captured,
@@ -43,32 +43,6 @@ from .source_tree import TreeReader
 
 if TYPE_CHECKING:
     import pathspec
-
-#: The Jinja global the ``when`` of a file uses for templated ``_exclude`` patterns.
-EXCLUDED_GLOBAL = "copier_path_excluded"
-_LINEBREAK = re.compile(r"\r\n|\r|\n")
-
-
-@functools.lru_cache(maxsize=64)
-def _spec(patterns: tuple[str, ...]) -> pathspec.PathSpec:
-    import pathspec  # here: the plugin loads on every command, most never match
-
-    return pathspec.PathSpec.from_lines("gitignore", patterns)
-
-
-def nfd_patterns(patterns: tuple[str, ...]) -> tuple[str, ...]:
-    """Copier normalises its patterns (not the paths) to NFD."""
-    return tuple(unicodedata.normalize("NFD", p) for p in patterns)
-
-
-def path_excluded(patterns_text: str, path: str) -> bool:
-    """Whether ``path`` matches the rendered ``_exclude`` patterns, one per line."""
-    return _spec(nfd_patterns(tuple(_LINEBREAK.split(patterns_text)))).match_file(path)
-
-
-#: The render-context name of :attr:`CopierFiles.shadowed`.
-SHADOWED_CONTEXT = "_lp_shadowed"
-
 
 @attrs.frozen
 class CopierFiles:
@@ -120,7 +94,7 @@ class _Walk:
 
     @functools.cached_property
     def static_spec(self) -> pathspec.PathSpec:
-        return _spec(nfd_patterns(self.config.exclude))
+        return pattern_spec(nfd_patterns(self.config.exclude))
 
     @functools.cached_property
     def shadowed(self) -> frozenset[str]:

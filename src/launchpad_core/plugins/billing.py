@@ -2,19 +2,18 @@
 
 The hosted service asks the ``launchpad_billing_provider`` hook for one
 provider; the Stripe provider is a first-party plugin. Without one, this
-module's free-only provider answers, and paid plans are unavailable.
+module's free-only provider answers (the default plugin
+:mod:`launchpad_core.plugins.default_billing`), and paid plans are unavailable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
 import attrs
 
 from ..errors import LaunchpadError
-from .hookspecs import hookimpl
 
 
 class BillingUnavailableError(LaunchpadError):
@@ -133,8 +132,3 @@ class FreeOnlyProvider:
             f"the paid subscription {subscription_id} cannot be cancelled: no billing provider "
             "is set up"
         )
-
-
-@hookimpl(trylast=True)
-def launchpad_billing_provider(settings: Mapping[str, Any]) -> BillingProvider:
-    return FreeOnlyProvider()

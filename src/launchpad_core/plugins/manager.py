@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 DEFAULT_PLUGINS = (
     "launchpad_core.plugins.default_types",
-    "launchpad_core.plugins.billing",
+    "launchpad_core.plugins.default_billing",
     "launchpad_core.importers.copier",
     "launchpad_core.importers.cookiecutter",
     "launchpad_core.importers.launchpad",
@@ -109,6 +109,10 @@ def _entry_points() -> tuple[tuple[str, str], ...]:
     return found
 
 
+_METADATA_FOLDERS = (".dist-info", ".egg-info")
+_SEPARATORS = re.compile(r"[-_.]+")  # a distribution name's, as PEP 503 normalises it
+
+
 def _scanned_entry_points(group: str) -> tuple[tuple[str, str], ...] | None:
     """What ``importlib.metadata.entry_points(group=group)`` answers, read as it reads them
     (the folders of ``sys.path`` in order, their ``*.dist-info`` and ``*.egg-info`` in
@@ -132,15 +136,16 @@ def _scanned_entry_points(group: str) -> tuple[tuple[str, str], ...] | None:
             continue
         if root.lower().endswith(".egg"):
             return None
+        folder = root or "."
         for child in children:
             low = child.lower()
-            if not low.endswith((".dist-info", ".egg-info")):
+            if not low.endswith(_METADATA_FOLDERS):
                 continue
-            name = re.sub(r"[-_.]+", "_", low.rpartition(".")[0].partition("-")[0])
+            name = _SEPARATORS.sub("_", low.rpartition(".")[0].partition("-")[0])
             if name in seen:
                 continue
             seen.add(name)
-            entries = _group_in(os.path.join(root or ".", child, "entry_points.txt"), group)
+            entries = _group_in(f"{folder}/{child}/entry_points.txt", group)
             if entries is None:
                 return None
             found.extend(entries)

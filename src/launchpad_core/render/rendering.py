@@ -19,13 +19,14 @@ from ..errors import LaunchpadError, LimitExceededError, SecurityError
 from ..model.answers import Answers
 from ..model.output import RenderedFile
 from ..model.template import FileSpec, Settings, Template
-from ..plugins.generators import FileGenerator
 from .deadline import deadline
 from .engine import Engine
 from .paths import check_collisions, check_link_target, check_output_path, parent_directories
 
 if TYPE_CHECKING:
     import pathspec
+
+    from ..plugins.generators import FileGenerator
 
 #: Told (template files done, template files in all, the path of the one just done in
 #: the template, bytes of output so far) after each file as rendering goes on.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from launchpad_core.render.sinks import tar_gz_of_zip
+from launchpad_core.render.archives import tar_gz_of_zip
 
 #: Every format a job's artifact is kept in, the default (``?format=``) first: the one
 #: the worker writes.
@@ -24,7 +24,7 @@ MEDIA_TYPES = {"zip": "application/zip", "tar.gz": "application/gzip",
 def convert(zipped: Path, fmt: str, target: Path) -> None:
     """Write at ``target`` the archive in ``fmt`` of what the zip ``zipped`` (the render's)
     holds: the one the render would have written, streamed from the zip
-    (:func:`~launchpad_core.render.sinks.tar_gz_of_zip`)."""
+    (:func:`~launchpad_core.render.archives.tar_gz_of_zip`)."""
     CONVERSIONS[fmt](zipped, target)
 
 
