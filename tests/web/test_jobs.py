@@ -15,10 +15,15 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
+from launchpad_web.db import make_session_factory
+from launchpad_web.jobs import resources as jobs_resources
 from launchpad_web.jobs.models import Event, GenerationJob, JobStatus
-from launchpad_web.jobs.storage import STAGING
+from launchpad_web.jobs.storage import STAGING, derive
 from launchpad_web.teams.models import Team, TeamMembership
 from launchpad_web.testing import insert_template
+from launchpad_worker.compose import service_app
+
+from .conftest import BrowserClient
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 HELLO = {
@@ -125,6 +130,28 @@ def test_downloads_stream_the_stored_archives_and_make_the_tar_gz_once(db, user,
         gone = client.get(f"/api/generate/{job['id']}/download", params={"format": fmt})
         assert (gone.status_code, gone.json["code"]) == (409, "artifact_not_ready")
     assert list((root / STAGING).iterdir()) == []
+
+
+def test_making_a_tar_gz_holds_no_database_connection(committing_engine, settings, signup,
+                                                     monkeypatch):
+    """Converting a large project takes seconds: were the request's transaction open
+    across it, SQLite's write lock would keep every other request waiting."""
+    changed = attrs.evolve(settings, jobs=attrs.evolve(settings.jobs, immediate=True))
+    client = BrowserClient(service_app(changed,
+                                       session_factory=make_session_factory(committing_engine)))
+    signup(client)
+    made = client.post("/api/templates", json={"name": "hello", "definition": HELLO})
+    job = generate(client, made.json["id"], {"project_name": "rocket"}).json
+    held = []
+
+    def watched(*args):
+        held.append(committing_engine.pool.checkedout())
+        return derive(*args)
+
+    monkeypatch.setattr(jobs_resources, "derive", watched)
+    tarred = client.get(f"/api/generate/{job['id']}/download", params={"format": "tar.gz"})
+    assert tarred.status_code == 200, tarred.text
+    assert held == [0]
 
 
 def test_a_job_stored_before_tar_gz_archives_were_kept_downloads_as_zip_only(db, user,
