@@ -1,7 +1,8 @@
 """Hostile input never reaches a 500: every JSON route refuses values nothing here can
 hold (422 ``invalid_request`` naming each at its JSON path) before anything is stored;
 headers, path and query parameters are parsed strictly; a stored lone surrogate (an
-old SQLite row) is answered escaped; a value the database still refuses is a 422.
+old SQLite row) is answered escaped; a value the database still refuses is a 422;
+hostile template code ends in a child at its limit, as a 422 naming where it was.
 
 Each test runs on SQLite and, when configured, PostgreSQL (the ``db`` fixture).
 """
@@ -9,6 +10,7 @@ Each test runs on SQLite and, when configured, PostgreSQL (the ``db`` fixture).
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -126,6 +128,60 @@ def test_values_at_the_limits_are_accepted(person):
                       {"answers": {"big": -9223372036854775808}, "version": 1})
     assert result.status_code in (200, 422), result.text
     assert ann.post("/api/teams", {"name": deep}).status_code == 422  # a type error, at depth
+
+
+# -- template code: each of the report's cases, bounded in a child, answered at its field --
+def variable(**fields: Any) -> dict[str, Any]:
+    return {"name": "code", "variables": [{"name": "v", **fields}],
+            "files": [{"path": "a.txt", "content": "{{ v }}"}]}
+
+
+def file(content: str) -> dict[str, Any]:
+    return {"name": "code", "files": [{"path": "a.txt", "content": content}]}
+
+
+BACKTRACKING = "(a|a)+$"  # 2**40 ways to fail on 40 a's and a '!'
+TEMPLATE_CODE = {  # definition, answers, the route, (status, code, [(field, code)] or source)
+    "backtracking pattern": (variable(pattern=BACKTRACKING), {"v": "a" * 40 + "!"},
+                             "generate", (422, "invalid_answers",
+                                          [("$.answers.v", "regex_timeout")])),
+    "backtracking regex in a default": (
+        variable(default="{{ ('a' * 40 ~ '!')|regex_search('" + BACKTRACKING + "') }}"), {},
+        "generate", (422, "invalid_answers", [("$.answers.v", "regex_timeout")])),
+    "backtracking regex in a file": (
+        file("{{ ('a' * 40 ~ '!')|regex_replace('" + BACKTRACKING + "', 'b') }}"), {},
+        "preview", (422, "regex_timeout", "a.txt")),
+    "comment of gigabytes in a default": (
+        variable(default="{{ 'x'|comment(prefix='y' * 100, prefix_count=10**7) }}"), {},
+        "generate", (422, "invalid_answers", [("$.answers.v", "sandbox_violation")])),
+    "comment of gigabytes in a file (saved: nothing is folded)": (
+        file("{{ 'x'|comment(prefix='y' * 100, prefix_count=10**7) }}"), {},
+        "preview", (422, "sandbox_violation", "a.txt")),
+    "range bomb": (
+        file("{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}"
+             "{% endfor %}"), {}, "preview", (422, "limit_exceeded", "a.txt")),
+    "python tag in from_yaml": (
+        file("{{ '!!python/object/apply:os.system [echo]'|from_yaml }}"), {},
+        "preview", (422, "template_error", "a.txt")),
+}
+
+
+@pytest.mark.parametrize("case", TEMPLATE_CODE.values(), ids=TEMPLATE_CODE.keys())
+def test_template_code_from_the_report_is_answered_at_its_field_never_a_crash(person, case,
+                                                                            caplog):
+    definition, answers, route, (status, code, where) = case
+    ann = person()
+    template_id = create_template(ann, definition)["id"]
+    if route == "generate":
+        result = ann.post("/api/generate", {"template_id": template_id, "answers": answers})
+    else:
+        result = ann.post(f"/api/templates/{template_id}/preview", {"answers": answers})
+    assert (result.status_code, result.json["code"]) == (status, code), result.text
+    if isinstance(where, list):
+        assert [(e["field"], e["code"]) for e in result.json["errors"]] == where
+    else:
+        assert result.json["source"] == where
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 # -- versions, preconditions, parameters ----------------------------------------------
