@@ -356,6 +356,40 @@ def test_a_hostile_template_fails_with_a_clear_reason(db, user):
     assert fine["status"] == "completed"
 
 
+def test_the_range_bomb_stops_at_the_file_limit_within_2_cpu_seconds_and_300_mib(
+        make_app, new_client, signup, db, settings):
+    app = make_app(jobs=attrs.evolve(settings.jobs, immediate=True, cpu_seconds=2,
+                                     memory_bytes=300 * 1024 * 1024))
+    client = new_client(app)
+    me = signup(client)
+    bomb = ("{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}"
+            "{% endfor %}")
+    template_id = add_template(db, me["id"], {"name": "bomb", "files": [
+        {"path": "a.txt", "content": bomb}]})
+    job = generate(client, template_id, {}).json
+    assert (job["status"], job["error"]) == (
+        "failed", "the rendered text is over the limit of 16,777,216 characters (in a.txt)")
+
+
+def test_jobs_of_one_template_each_draw_their_own_random_values(db, jobs_app, new_client,
+                                                                 signup, settings):
+    """Compiled once and kept in the data directory, the code still draws at each render:
+    nothing random is folded into it."""
+    draws = {"name": "draws", "files": [{"path": "a.txt", "content": (
+        "{{ range(100000)|random }} {{ range(20)|list|shuffle|join(',') }}")}]}
+    contents = []
+    for _ in range(3):  # three people, the same template
+        client = new_client(jobs_app)
+        me = signup(client)
+        job = generate(client, add_template(db, me["id"], draws), {}).json
+        assert job["status"] == "completed", job["error"]
+        download = client.get(f"/api/generate/{job['id']}/download")
+        with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
+            contents.append(archive.read("a.txt"))
+    assert list((settings.data_dir / "compiled").glob("*.pack"))
+    assert len(set(contents)) == 3, contents
+
+
 def test_anonymous_callers_are_refused(client):
     assert client.post("/api/generate", json={}).status_code == 401
     assert client.get("/api/events").status_code == 401
