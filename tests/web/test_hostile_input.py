@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import falcon
 import pytest
@@ -98,6 +100,33 @@ def test_every_json_route_refuses_values_it_cannot_hold_before_storing(person, d
         assert result.status_code == 422, (method, path, result.text)
         assert result.json["code"] == "invalid_request", (method, path)
         assert problems(result) == expected, (method, path)
+    assert snapshot(db) == before
+
+
+# JSON typed into a page's form: the new template's definition, a json answer
+TYPED_JSON = {
+    "nested 100,000 deep": "[" * 100_000 + "]" * 100_000,
+    "5,000-digit integer": "1" + "0" * 5000,
+    "lone surrogate": '["a\\ud800b"]',
+    "NaN": "[NaN]",
+    "NUL": '["a\\u0000"]',
+}
+JSON_ANSWER = {"name": "j", "variables": [{"name": "j", "type": "json", "default": {}}],
+               "files": [{"path": "a.txt", "content": "{{ j }}"}]}
+
+
+@pytest.mark.parametrize("text", TYPED_JSON.values(), ids=TYPED_JSON.keys())
+def test_json_typed_into_a_page_is_read_as_strictly_as_a_body(person, db, text):
+    ann = person()
+    template_id = create_template(ann, JSON_ANSWER)["id"]
+    before = snapshot(db)
+    for path, fields in [("/templates/new", {"name": "x", "definition": text}),
+                         (f"/templates/{template_id}/generate", {"answers.j": text})]:
+        page = ann.get(path)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        result = ann.client.post(path, body=urlencode({"csrf_token": token, **fields}),
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert result.status_code == 422, (path, result.text[:2000])
     assert snapshot(db) == before
 
 
