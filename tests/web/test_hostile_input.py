@@ -130,12 +130,28 @@ def test_json_typed_into_a_page_is_read_as_strictly_as_a_body(person, db, text):
     before = snapshot(db)
     for path, fields in [("/templates/new", {"name": "x", "definition": text}),
                          (f"/templates/{template_id}/generate", {"answers.j": text})]:
-        page = ann.get(path)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-        result = ann.client.post(path, body=urlencode({"csrf_token": token, **fields}),
-                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+        result = post_page(ann, path, fields)
         assert result.status_code == 422, (path, result.text[:2000])
     assert snapshot(db) == before
+
+
+def test_a_nul_typed_into_a_page_form_is_refused_before_anything_is_stored(person, db):
+    ann = person()
+    template_id = create_template(ann)["id"]
+    before = snapshot(db)
+    for path, fields in [(f"/templates/{template_id}/generate", {"answers.project": "a\x00b"}),
+                         ("/templates/new", {"name": "a\x00b", "definition": "{}"}),
+                         ("/teams", {"name": "a\x00b"})]:
+        result = post_page(ann, path, fields)
+        assert result.status_code == 422, (path, result.text[:2000])
+    assert snapshot(db) == before
+
+
+def post_page(who: Person, path: str, fields: dict[str, str]) -> Any:
+    """``fields`` posted with the CSRF token of the page at ``path``, as its form does."""
+    token = re.search(r'name="csrf_token" value="([^"]+)"', who.get(path).text).group(1)
+    return who.client.post(path, body=urlencode({"csrf_token": token, **fields}),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
 
 
 def test_every_refused_value_is_listed_at_once(person):
