@@ -79,6 +79,22 @@ def test_multichoice_from_a_json_list_in_text(lp: Launchpad) -> None:
     assert answers["m"] == ["y", "z"]  # the template's order, repeats dropped
 
 
+@pytest.mark.parametrize(("text", "message"), [
+    ("[" * 100_000 + "]" * 100_000, "at most 64 are accepted"),
+    ('{"k": "\\ud800"}', "without its pair (not a character) at $"),
+    ("1" + "0" * 5000, "signed 64-bit"),
+], ids=["nested 100,000 deep", "lone surrogate", "5,000-digit integer"])
+def test_a_json_answer_typed_as_text_is_read_strictly(lp: Launchpad, text: str,
+                                                      message: str) -> None:
+    for name in ("j", "m"):  # a json answer; a multichoice typed as a JSON list
+        typed = text if name == "j" else f"[{text}]"
+        with pytest.raises(AnswersError) as info:
+            resolve(lp, ALL_TYPES, {name: typed}, from_text=True)
+        [problem] = info.value.problems
+        assert (problem.path, problem.code) == (f"$.{name}", "invalid_type")
+        assert message in problem.message
+
+
 def test_every_bad_text_answer_is_reported_at_once(lp: Launchpad) -> None:
     given = {"i": "x", "f": "nan", "b": "maybe", "c": "q", "m": "w", "j": "[1,"}
     with pytest.raises(AnswersError) as info:
@@ -90,7 +106,7 @@ def test_every_bad_text_answer_is_reported_at_once(lp: Launchpad) -> None:
         "$.b": "'maybe' is not yes/no (use yes, no, true, false, 1 or 0)",
         "$.c": "'q' is not one of the choices ('a', 'bb')",
         "$.m": "'w' is not one of the choices ('x', 'y', 'z')",
-        "$.j": "not valid JSON: Expecting value at character 3",
+        "$.j": "not valid JSON: Expecting value at line 1, column 4",
     }
     assert {p.code for p in info.value.problems} == {"invalid_type"}
 

@@ -15,16 +15,20 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import attrs
 import pytest
 import requests
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
+from launchpad_github.forge import GitHub
 
 from launchpad_core import Launchpad
+from launchpad_web.db import make_session_factory
 from launchpad_web.forges.encryption import TokenCipher
 from launchpad_web.forges.models import ForgeAccount
 from launchpad_web.forges.rotation import rotate_tokens
 from launchpad_web.forges.settings import ForgeSettings
+from launchpad_worker.compose import service_app
 
 from .conftest import PASSWORD, BrowserClient
 from .forge_standin import (
@@ -410,6 +414,28 @@ def test_a_refused_refresh_drops_the_tokens(client, forge, db, clock):
     clock.advance(minutes=61)
     assert client.get("/api/me/forges/github").json["token"] == "revoked"
     assert stored(db, login).access_token is None
+
+
+def test_no_database_connection_is_held_while_the_forge_answers(committing_engine, settings,
+                                                               forge, signup, monkeypatch):
+    """A slow forge must not hold a transaction (on SQLite, every request's lock): a
+    signed-in person's link and its check ask it with none open."""
+    changed = attrs.evolve(settings, forges=forge_settings(forge.url, KEY))
+    client = BrowserClient(service_app(changed, launchpad=launchpad_with_forges(),
+                                       session_factory=make_session_factory(committing_engine)))
+    asked, held = GitHub.user, []
+
+    def watched(self: GitHub, access_token: str) -> Any:
+        held.append(committing_engine.pool.checkedout())
+        return asked(self, access_token)
+
+    monkeypatch.setattr(GitHub, "user", watched)
+    signup(client)
+    forge.signed_in = person(forge, (email(), True))
+    linked = client.get(at_forge(to_forge(client, "github", "/account/forges/github/link")))
+    assert linked.headers["location"] == "/account?done=forge"
+    assert client.get("/api/me/forges/github").json["token"] == "active"
+    assert held == [0, 0]
 
 
 def test_rotation_re_encrypts_every_token_under_the_newest_key(client, forge, db):

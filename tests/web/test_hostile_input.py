@@ -1,7 +1,8 @@
 """Hostile input never reaches a 500: every JSON route refuses values nothing here can
 hold (422 ``invalid_request`` naming each at its JSON path) before anything is stored;
 headers, path and query parameters are parsed strictly; a stored lone surrogate (an
-old SQLite row) is answered escaped; a value the database still refuses is a 422.
+old SQLite row) is answered escaped; a value the database still refuses is a 422;
+hostile template code ends in a child at its limit, as a 422 naming where it was.
 
 Each test runs on SQLite and, when configured, PostgreSQL (the ``db`` fixture).
 """
@@ -9,15 +10,26 @@ Each test runs on SQLite and, when configured, PostgreSQL (the ``db`` fixture).
 from __future__ import annotations
 
 import json
+import logging
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
+import attrs
 import falcon
 import pytest
 import sqlalchemy as sa
 from falcon import testing
 
+from launchpad_web.evaluation import (
+    CHECK_ISOLATION,
+    CHECK_LIMITS,
+    PREVIEW_ISOLATION,
+    PREVIEW_LIMITS,
+    EvaluationSettings,
+)
 from launchpad_web.jobs.models import GenerationJob
 from launchpad_web.models import metadata
 from launchpad_web.testing import insert_template
@@ -99,6 +111,49 @@ def test_every_json_route_refuses_values_it_cannot_hold_before_storing(person, d
     assert snapshot(db) == before
 
 
+# JSON typed into a page's form: the new template's definition, a json answer
+TYPED_JSON = {
+    "nested 100,000 deep": "[" * 100_000 + "]" * 100_000,
+    "5,000-digit integer": "1" + "0" * 5000,
+    "lone surrogate": '["a\\ud800b"]',
+    "NaN": "[NaN]",
+    "NUL": '["a\\u0000"]',
+}
+JSON_ANSWER = {"name": "j", "variables": [{"name": "j", "type": "json", "default": {}}],
+               "files": [{"path": "a.txt", "content": "{{ j }}"}]}
+
+
+@pytest.mark.parametrize("text", TYPED_JSON.values(), ids=TYPED_JSON.keys())
+def test_json_typed_into_a_page_is_read_as_strictly_as_a_body(person, db, text):
+    ann = person()
+    template_id = create_template(ann, JSON_ANSWER)["id"]
+    before = snapshot(db)
+    for path, fields in [("/templates/new", {"name": "x", "definition": text}),
+                         (f"/templates/{template_id}/generate", {"answers.j": text})]:
+        result = post_page(ann, path, fields)
+        assert result.status_code == 422, (path, result.text[:2000])
+    assert snapshot(db) == before
+
+
+def test_a_nul_typed_into_a_page_form_is_refused_before_anything_is_stored(person, db):
+    ann = person()
+    template_id = create_template(ann)["id"]
+    before = snapshot(db)
+    for path, fields in [(f"/templates/{template_id}/generate", {"answers.project": "a\x00b"}),
+                         ("/templates/new", {"name": "a\x00b", "definition": "{}"}),
+                         ("/teams", {"name": "a\x00b"})]:
+        result = post_page(ann, path, fields)
+        assert result.status_code == 422, (path, result.text[:2000])
+    assert snapshot(db) == before
+
+
+def post_page(who: Person, path: str, fields: dict[str, str]) -> Any:
+    """``fields`` posted with the CSRF token of the page at ``path``, as its form does."""
+    token = re.search(r'name="csrf_token" value="([^"]+)"', who.get(path).text).group(1)
+    return who.client.post(path, body=urlencode({"csrf_token": token, **fields}),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+
 def test_every_refused_value_is_listed_at_once(person):
     raw = b'{"name": "\\u0000", "definition": {"a": NaN, "b": "\\udfff", "c": 1' + b"0" * 30 + b"}}"
     result = person().client.post("/api/templates", body=raw,
@@ -126,6 +181,73 @@ def test_values_at_the_limits_are_accepted(person):
                       {"answers": {"big": -9223372036854775808}, "version": 1})
     assert result.status_code in (200, 422), result.text
     assert ann.post("/api/teams", {"name": deep}).status_code == 422  # a type error, at depth
+
+
+# -- template code: each of the report's cases, bounded in a child, answered at its field --
+def variable(**fields: Any) -> dict[str, Any]:
+    return {"name": "code", "variables": [{"name": "v", **fields}],
+            "files": [{"path": "a.txt", "content": "{{ v }}"}]}
+
+
+def file(content: str) -> dict[str, Any]:
+    return {"name": "code", "files": [{"path": "a.txt", "content": content}]}
+
+
+BACKTRACKING = "(a|a)+$"  # 2**40 ways to fail on 40 a's and a '!'
+TEMPLATE_CODE = {  # definition, answers, the route, (status, code, [(field, code)] or source)
+    "backtracking pattern": (variable(pattern=BACKTRACKING), {"v": "a" * 40 + "!"},
+                             "generate", (422, "invalid_answers",
+                                          [("$.answers.v", "regex_timeout")])),
+    "backtracking regex in a default": (
+        variable(default="{{ ('a' * 40 ~ '!')|regex_search('" + BACKTRACKING + "') }}"), {},
+        "generate", (422, "invalid_answers", [("$.answers.v", "regex_timeout")])),
+    "backtracking regex in a file": (
+        file("{{ ('a' * 40 ~ '!')|regex_replace('" + BACKTRACKING + "', 'b') }}"), {},
+        "preview", (422, "regex_timeout", "a.txt")),
+    "comment of gigabytes in a default": (
+        variable(default="{{ 'x'|comment(prefix='y' * 100, prefix_count=10**7) }}"), {},
+        "generate", (422, "invalid_answers", [("$.answers.v", "sandbox_violation")])),
+    "comment of gigabytes in a file (saved: nothing is folded)": (
+        file("{{ 'x'|comment(prefix='y' * 100, prefix_count=10**7) }}"), {},
+        "preview", (422, "sandbox_violation", "a.txt")),
+    "range bomb": (
+        file("{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}"
+             "{% endfor %}"), {}, "preview", (422, "limit_exceeded", "a.txt")),
+    "python tag in from_yaml": (
+        file("{{ '!!python/object/apply:os.system [echo]'|from_yaml }}"), {},
+        "preview", (422, "template_error", "a.txt")),
+}
+
+
+@pytest.fixture
+def patient(make_app: Any, new_client: Any, signup: Any, db: Any) -> Any:
+    """A user of an app whose evaluations have a minute of wall clock: a regular
+    expression's limit is CPU time, which comes first even on a busy machine."""
+    minute = EvaluationSettings(
+        check=attrs.evolve(CHECK_LIMITS, render_seconds=60.0),
+        check_isolation=attrs.evolve(CHECK_ISOLATION, wall_seconds=60.0),
+        preview=attrs.evolve(PREVIEW_LIMITS, render_seconds=60.0),
+        preview_isolation=attrs.evolve(PREVIEW_ISOLATION, wall_seconds=60.0))
+    app = make_app(evaluation=minute)
+    return people(lambda: new_client(app), signup, db)
+
+
+@pytest.mark.parametrize("case", TEMPLATE_CODE.values(), ids=TEMPLATE_CODE.keys())
+def test_template_code_from_the_report_is_answered_at_its_field_never_a_crash(patient, case,
+                                                                            caplog):
+    definition, answers, route, (status, code, where) = case
+    ann = patient()
+    template_id = create_template(ann, definition)["id"]
+    if route == "generate":
+        result = ann.post("/api/generate", {"template_id": template_id, "answers": answers})
+    else:
+        result = ann.post(f"/api/templates/{template_id}/preview", {"answers": answers})
+    assert (result.status_code, result.json["code"]) == (status, code), result.text
+    if isinstance(where, list):
+        assert [(e["field"], e["code"]) for e in result.json["errors"]] == where
+    else:
+        assert result.json["source"] == where
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 # -- versions, preconditions, parameters ----------------------------------------------

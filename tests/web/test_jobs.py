@@ -15,10 +15,15 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
+from launchpad_web.db import make_session_factory
+from launchpad_web.jobs import resources as jobs_resources
 from launchpad_web.jobs.models import Event, GenerationJob, JobStatus
-from launchpad_web.jobs.storage import STAGING
+from launchpad_web.jobs.storage import STAGING, derive
 from launchpad_web.teams.models import Team, TeamMembership
 from launchpad_web.testing import insert_template
+from launchpad_worker.compose import service_app
+
+from .conftest import BrowserClient
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 HELLO = {
@@ -125,6 +130,28 @@ def test_downloads_stream_the_stored_archives_and_make_the_tar_gz_once(db, user,
         gone = client.get(f"/api/generate/{job['id']}/download", params={"format": fmt})
         assert (gone.status_code, gone.json["code"]) == (409, "artifact_not_ready")
     assert list((root / STAGING).iterdir()) == []
+
+
+def test_making_a_tar_gz_holds_no_database_connection(committing_engine, settings, signup,
+                                                     monkeypatch):
+    """Converting a large project takes seconds: were the request's transaction open
+    across it, SQLite's write lock would keep every other request waiting."""
+    changed = attrs.evolve(settings, jobs=attrs.evolve(settings.jobs, immediate=True))
+    client = BrowserClient(service_app(changed,
+                                       session_factory=make_session_factory(committing_engine)))
+    signup(client)
+    made = client.post("/api/templates", json={"name": "hello", "definition": HELLO})
+    job = generate(client, made.json["id"], {"project_name": "rocket"}).json
+    held = []
+
+    def watched(*args):
+        held.append(committing_engine.pool.checkedout())
+        return derive(*args)
+
+    monkeypatch.setattr(jobs_resources, "derive", watched)
+    tarred = client.get(f"/api/generate/{job['id']}/download", params={"format": "tar.gz"})
+    assert tarred.status_code == 200, tarred.text
+    assert held == [0]
 
 
 def test_a_job_stored_before_tar_gz_archives_were_kept_downloads_as_zip_only(db, user,
@@ -357,6 +384,40 @@ def test_a_submission_sent_again_under_its_idempotency_key_answers_the_same_job(
     own = stranger.post("/api/generate", json={**body, "template_id": theirs}, headers=key)
     assert own.status_code == 202 and own.json["id"] != first.json["id"]  # keys are per user
     assert client.post("/api/generate", json=body).json["id"] != first.json["id"]  # no key
+
+
+def test_the_range_bomb_stops_at_the_file_limit_within_2_cpu_seconds_and_300_mib(
+        make_app, new_client, signup, db, settings):
+    app = make_app(jobs=attrs.evolve(settings.jobs, immediate=True, cpu_seconds=2,
+                                     memory_bytes=300 * 1024 * 1024))
+    client = new_client(app)
+    me = signup(client)
+    bomb = ("{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}"
+            "{% endfor %}")
+    template_id = add_template(db, me["id"], {"name": "bomb", "files": [
+        {"path": "a.txt", "content": bomb}]})
+    job = generate(client, template_id, {}).json
+    assert (job["status"], job["error"]) == (
+        "failed", "the rendered text is over the limit of 16,777,216 characters (in a.txt)")
+
+
+def test_jobs_of_one_template_each_draw_their_own_random_values(db, jobs_app, new_client,
+                                                                 signup, settings):
+    """Compiled once and kept in the data directory, the code still draws at each render:
+    nothing random is folded into it."""
+    draws = {"name": "draws", "files": [{"path": "a.txt", "content": (
+        "{{ range(100000)|random }} {{ range(20)|list|shuffle|join(',') }}")}]}
+    contents = []
+    for _ in range(3):  # three people, the same template
+        client = new_client(jobs_app)
+        me = signup(client)
+        job = generate(client, add_template(db, me["id"], draws), {}).json
+        assert job["status"] == "completed", job["error"]
+        download = client.get(f"/api/generate/{job['id']}/download")
+        with zipfile.ZipFile(io.BytesIO(download.content)) as archive:
+            contents.append(archive.read("a.txt"))
+    assert list((settings.data_dir / "compiled").glob("*.pack"))
+    assert len(set(contents)) == 3, contents
 
 
 def test_anonymous_callers_are_refused(client):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from launchpad_web.accounts.models import AuthSession, User, UserRole
+from launchpad_web.db import make_engine
 from launchpad_web.migrate import alembic_config, current_revision, head_revision
 from launchpad_web.models import metadata
 from launchpad_web.teams.models import Team, TeamMembership
@@ -115,3 +118,31 @@ def test_template_version_numbers_are_unique_per_template(db):
         session.flush()
         with pytest.raises(sa.exc.IntegrityError), session.begin_nested():
             session.add(TemplateVersion(template_id=template.id, number=1, definition={}))
+
+
+def test_the_embedded_sqlite_waits_for_a_writer_instead_of_failing(tmp_path):
+    """WAL and a busy timeout: a transaction started while another holds the write lock
+    waits for it to end (``database is locked`` only after 5 s), never fails at once."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'launchpad.sqlite3'}")
+    with engine.connect() as connection:
+        pragmas = {name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+                   for name in ("journal_mode", "busy_timeout", "foreign_keys")}
+    assert pragmas == {"journal_mode": "wal", "busy_timeout": 5000, "foreign_keys": 1}
+    holding = threading.Event()
+
+    def hold_the_lock() -> None:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+            holding.set()
+            time.sleep(0.5)
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    holding.wait(timeout=10)
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+    waited = time.perf_counter() - started
+    holder.join()
+    assert 0.2 < waited < 5
+    engine.dispose()

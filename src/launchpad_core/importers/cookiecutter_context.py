@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import LoadError
+from ..model.strict_json import loads_answer
 from ..model.template import NAME_PATTERN, Choice, EnvOptions, Variable
 from ..model.variables import VariableType
 from .jinja_text import captured, expression, has_markup, literal
@@ -40,10 +41,7 @@ def static_render(value: Any) -> Any:
 
 def _coerce_dict(value: Any, _var: Variable, from_text: bool) -> dict[str, Any]:
     if from_text and isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"not valid JSON: {exc.msg} at character {exc.pos}") from None
+        value = loads_answer(value)
     if not isinstance(value, dict):
         raise ValueError("expected an object (a dictionary)")
     return value

@@ -91,6 +91,19 @@ def loads(raw: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
     return value
 
 
+def loads_answer(text: str) -> Any:
+    """A JSON answer typed as text (a form field, a prompt) read by :func:`loads`;
+    :class:`ValueError` says what is wrong, as a variable type's ``coerce`` does."""
+    try:
+        return loads(text)
+    except JsonSyntaxError as exc:
+        raise ValueError(f"not valid JSON: {exc.message}") from None
+    except JsonValueError as exc:
+        first = exc.problems[0]
+        where = "" if first.path == "$" else f" at {first.path}"
+        raise ValueError(f"not accepted: {first.message}{where}") from None
+
+
 def _depth(text: str) -> int:
     brackets = _BRACKETS.findall(_STRINGS.sub("", text))
     return max(itertools.accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0)

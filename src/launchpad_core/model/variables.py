@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from .strict_json import loads_answer
 from .template import Variable
 
 Coerce = Callable[[Any, Variable, bool], Any]
@@ -119,7 +120,7 @@ def _coerce_multichoice(value: Any, var: Variable, from_text: bool) -> list[Any]
     if from_text and isinstance(value, str):
         text = value.strip()
         if text.startswith("["):
-            value = _parse_json(text)
+            value = loads_answer(text)
         else:
             value = [part.strip() for part in text.split(",") if part.strip()]
     if not isinstance(value, list):
@@ -132,15 +133,10 @@ def _coerce_multichoice(value: Any, var: Variable, from_text: bool) -> list[Any]
 
 def _coerce_json(value: Any, _var: Variable, from_text: bool) -> Any:
     if from_text and isinstance(value, str):
-        return _parse_json(value)
+        return loads_answer(value)
     return value
 
 
-def _parse_json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not valid JSON: {exc.msg} at character {exc.pos}") from None
 
 
 def _json_type(value: Any) -> str:

@@ -38,6 +38,7 @@ from ..accounts.models import User
 from ..accounts.schemas import UserView
 from ..accounts.services import AccountService
 from ..clock import Clock
+from ..db import end_transaction
 from ..emails import Email, normalize_email
 from ..errors import (
     ForgeAccessNeededError,
@@ -237,7 +238,9 @@ class ForgeService:
             raise ForgeNotLinkedError(field="$.forge")
         if row.access_token is not None:
             try:
-                row.login = forge.user(self.access_token(db, user_id, forge_name)).login[:255]
+                token = self.access_token(db, user_id, forge_name)
+                end_transaction(db)  # no lock (SQLite's: everyone's) held while the forge answers
+                row.login = forge.user(token).login[:255]
             except RevokedByForge:
                 self._drop_tokens(row)
             except ForgeDown as exc:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import sessionmaker
 
 from ..accounts.auth import current_user, require_user
 from ..converter import unstructure
+from ..db import end_transaction
 from ..errors import ValidationFailedError
 from ..openapi import EventStream, Route, operation
 from ..request_bodies import read_json
@@ -121,6 +122,9 @@ class ArtifactResource:
                                             "format")
         key, name = self.jobs.artifact(req.context.db, user_id=current_user(req).id,
                                        job_id=job_id, fmt=fmt)
+        # Making a tar.gz of a large project takes seconds: no transaction (on SQLite,
+        # the write lock every other request waits for) is held across it.
+        end_transaction(req.context.db)
         try:  # a format is made from the zip when it is first asked for
             url, stream = with_derived(self.storage, key, fmt,
                                        lambda: self._located(key, fmt, name))

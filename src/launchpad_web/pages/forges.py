@@ -16,6 +16,7 @@ from __future__ import annotations
 import falcon
 
 from ..accounts.auth import Authenticator
+from ..db import end_transaction
 from ..errors import ApiError, OAuthStateError
 from ..forges.services import ForgeService
 from .account import AccountPage
@@ -65,6 +66,9 @@ class Callback:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, forge: str) -> None:
         found = self.forges.forge(forge)
+        # The forge is asked twice (the tokens, who it is) before anything is written: no
+        # transaction (on SQLite, the write lock every other request waits for) meanwhile.
+        end_transaction(req.context.db)
         flow, tokens = self.forges.flows.finish(req, resp, found)
         user = req.context.get("user")
         if flow.intent == "link":

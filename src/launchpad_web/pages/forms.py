@@ -54,7 +54,13 @@ class Form:
             text = raw.decode()
         except UnicodeDecodeError:
             raise InvalidFormError("the form is not UTF-8") from None
-        return cls(falcon.uri.parse_query_string(text, keep_blank=True, csv=False))
+        form = cls(falcon.uri.parse_query_string(text, keep_blank=True, csv=False))
+        if nul := [n for n, values in form.fields.items() if any("\x00" in v for v in values)]:
+            # as in a JSON body: PostgreSQL cannot store it, and nothing typed holds one
+            raise ValidationFailedError(errors=[FieldError(
+                "invalid_character", "text may not hold NUL characters", f"$.{name}")
+                for name in nul])
+        return form
 
     def get(self, name: str, default: str = "") -> str:
         values = self.fields.get(name)

@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit
 import attrs
 import falcon
 
+from launchpad_core.model import strict_json
 from launchpad_core.model.serialization import structure_template
 from launchpad_core.model.variables import VariableType
 
@@ -325,12 +326,14 @@ class BuilderPage:
 
 
 def _json_field(text: str) -> Any:
+    """The definition typed in the form, read as strictly as an API body (no nesting too
+    deep to parse, no value nothing here can hold), 422 at ``$.definition...``."""
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationFailedError.one(
-            "invalid_json", f"{exc.msg} at line {exc.lineno}, column {exc.colno}",
-            "$.definition") from None
+        return strict_json.loads(text)
+    except strict_json.JsonSyntaxError as exc:
+        raise ValidationFailedError.one("invalid_json", exc.message, "$.definition") from None
+    except strict_json.JsonValueError as exc:
+        raise ValidationFailedError.from_problems(exc.problems, root="$.definition") from None
 
 
 class JobPage:
