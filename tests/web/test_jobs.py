@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from launchpad_web.db import make_session_factory
-from launchpad_web.jobs import resources as jobs_resources
+from launchpad_web.jobs import storage as jobs_storage
 from launchpad_web.jobs.models import Event, GenerationJob, JobStatus
 from launchpad_web.jobs.storage import STAGING, derive
 from launchpad_web.teams.models import Team, TeamMembership
@@ -148,7 +148,7 @@ def test_making_a_tar_gz_holds_no_database_connection(committing_engine, setting
         held.append(committing_engine.pool.checkedout())
         return derive(*args)
 
-    monkeypatch.setattr(jobs_resources, "derive", watched)
+    monkeypatch.setattr(jobs_storage, "derive", watched)  # what the download makes it with
     tarred = client.get(f"/api/generate/{job['id']}/download", params={"format": "tar.gz"})
     assert tarred.status_code == 200, tarred.text
     assert held == [0]
