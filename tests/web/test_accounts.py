@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +17,12 @@ from launchpad_web.accounts.models import (
     ThrottleScope,
     User,
 )
+from launchpad_web.accounts.passwords import Passwords
+from launchpad_web.db import make_session_factory
 from launchpad_web.settings import PasswordHashing
+from launchpad_worker.compose import service_app
+
+from .conftest import BrowserClient
 
 PASSWORD = "correct horse battery staple"
 COOKIE = "__Host-lp_session"
@@ -313,3 +319,34 @@ def test_the_purge_sessions_command(tmp_path, monkeypatch, capsys):
         assert connection.scalars(sa.select(AuthSession.id)).all() == ["a" * 64]
         assert connection.scalar(sa.select(sa.func.count()).select_from(LoginFailure)) == 1
     engine.dispose()
+
+
+def test_no_database_connection_is_held_while_a_password_is_hashed_or_verified(
+        committing_engine, settings, monkeypatch):
+    """Hashing takes ~0.2 s: were a transaction open across it (on SQLite, the write lock
+    every request takes), each sign-up or login would stall everyone else."""
+    client = BrowserClient(service_app(settings,
+                                       session_factory=make_session_factory(committing_engine)))
+    held: list[tuple[str, int]] = []
+    hash_, verify = Passwords.hash, Passwords.verify
+
+    def hashing(self: Passwords, password: str) -> str:
+        held.append(("hash", committing_engine.pool.checkedout()))
+        return hash_(self, password)
+
+    def verifying(self: Passwords, hashed: str, password: str) -> bool:
+        held.append(("verify", committing_engine.pool.checkedout()))
+        return verify(self, hashed, password)
+
+    monkeypatch.setattr(Passwords, "hash", hashing)
+    monkeypatch.setattr(Passwords, "verify", verifying)
+    address = f"held-{uuid.uuid4().hex[:8]}@example.org"
+    assert client.post("/api/auth/signup",
+                       json={"email": address, "password": PASSWORD}).status_code == 201
+    wrong = client.post("/api/auth/login", json={"email": address, "password": PASSWORD + "x"})
+    right = client.post("/api/auth/login", json={"email": address, "password": PASSWORD})
+    assert (wrong.status_code, right.status_code) == (401, 200)
+    changed = client.post("/api/me/password", json={"current_password": PASSWORD,
+                                                    "new_password": PASSWORD + " too"})
+    assert changed.status_code in (200, 204), changed.text
+    assert held == [("hash", 0), ("verify", 0), ("verify", 0), ("verify", 0), ("hash", 0)]

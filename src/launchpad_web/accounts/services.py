@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..clock import Clock
+from ..db import end_transaction
 from ..emails import Email
 from ..errors import (
     EmailTakenError,
@@ -55,6 +56,7 @@ class AccountService:
         """A new account; refused (429) when ``address`` (the client's: required, so no
         way in forgets it) created too many lately."""
         self.passwords.check_policy(password)
+        end_transaction(db)  # hashing takes ~0.2 s: no lock (SQLite's, everyone's) across it
         return self._create(db, email, self.passwords.hash(password), address)
 
     def signup_without_password(self, db: Session, *, email: Email,
@@ -88,9 +90,11 @@ class AccountService:
         self.passwords.check_length(password)
         self.throttle.check(db, email=email, address=address)
         user = db.scalar(sa.select(User).where(User.email == email))
-        if user is None or user.hashed_password == NO_PASSWORD:
+        hashed = user.hashed_password if user is not None else NO_PASSWORD
+        end_transaction(db)  # verifying takes ~0.2 s: no lock is held across it
+        if hashed == NO_PASSWORD:
             self.passwords.verify_dummy(password)
-        if user is None or not self.passwords.verify(user.hashed_password, password):
+        if hashed == NO_PASSWORD or not self.passwords.verify(hashed, password):
             self.throttle.record_failure(db, email=email, address=address)
             raise InvalidCredentialsError(headers=CHALLENGE)
         self.throttle.forget_account(db, email=email)
@@ -106,7 +110,9 @@ class AccountService:
         user = db.get_one(User, user_id)
         if user.hashed_password != NO_PASSWORD:
             user = self._verified(db, user_id, current, address, field="$.current_password")
-        user.hashed_password = self.passwords.hash(new)
+        end_transaction(db)
+        hashed = self.passwords.hash(new)
+        user.hashed_password = hashed
         user.updated_at = self.clock()
         return UserView.from_row(user)
 
@@ -138,7 +144,9 @@ class AccountService:
         self.passwords.check_length(password, field)
         user = db.get_one(User, user_id)
         self.throttle.check(db, email=user.email, address=address)
-        if not self.passwords.verify(user.hashed_password, password):
+        hashed = user.hashed_password
+        end_transaction(db)  # verifying takes ~0.2 s: no lock is held across it
+        if not self.passwords.verify(hashed, password):
             self.throttle.record_failure(db, email=user.email, address=address)
             raise WrongPasswordError(field=field)
         self.throttle.forget_account(db, email=user.email)

@@ -143,7 +143,7 @@ class ForgeService:
         who = self._who(forge, tokens)
         row = self._row(db, forge.name, forge_user_id=who.id)
         if row is not None:
-            self._store(row, who, tokens, forge)
+            self._store(db, row, who, tokens, forge)
             return UserView.from_row(db.get_one(User, row.user_id))
         verified = [e for e in (_normal(e) for e in who.verified_emails) if e]
         user = self._user_by_email(db, verified)
@@ -164,7 +164,7 @@ class ForgeService:
             raise ForgeAccountTakenError()
         if row is None:
             row = self._link(db, user_id, forge, who, tokens)
-        self._store(row, who, tokens, forge)
+        self._store(db, row, who, tokens, forge)
         return ForgeLinkView.from_row(row, forge)
 
     def unlink(self, db: Session, user_id: uuid.UUID, forge_name: str) -> None:
@@ -290,32 +290,39 @@ class ForgeService:
             raise ForgeAlreadyLinkedError(field="$.forge") from None
         return row
 
-    def _store(self, row: ForgeAccount, who: ForgeUser, tokens: ForgeTokens,
+    def _store(self, db: Session, row: ForgeAccount, who: ForgeUser, tokens: ForgeTokens,
                forge: Forge) -> None:
         """New tokens for the link, unless they may do less than the ones it holds (a
-        sign-in after repositories were allowed) and those still work."""
-        row.login = who.login[:255]
+        sign-in after repositories were allowed) and those still work (asked with no
+        transaction open: the forge may be slow)."""
         if row.access_token is not None and may_use_repositories(row, forge) \
-                and not _grants_repositories(tokens, forge) and self._works(row, forge):
-            return
+                and not _grants_repositories(tokens, forge):
+            held = (row.access_token, row.refresh_token, row.token_expires_at)
+            end_transaction(db)
+            works, refreshed = self._works(forge, *held)
+            if works:
+                row.login = who.login[:255]
+                if refreshed is not None:
+                    self._store_tokens(row, refreshed)
+                return
+        row.login = who.login[:255]
         self._store_tokens(row, tokens)
 
-    def _works(self, row: ForgeAccount, forge: Forge) -> bool:
-        """Whether the link's tokens still work (refreshed when expired)."""
-        if row.token_expires_at is not None and row.token_expires_at <= self.clock():
-            if row.refresh_token is None:
-                return False
+    def _works(self, forge: Forge, access: str, refresh: str | None,
+               expires: datetime | None) -> tuple[bool, ForgeTokens | None]:
+        """Whether the link's tokens still work, and their refresh when they had expired."""
+        if expires is not None and expires <= self.clock():
+            if refresh is None:
+                return False, None
             try:
-                self._store_tokens(row, self.flows.refresh(
-                    forge, self.cipher.decrypt(row.refresh_token)))
+                return True, self.flows.refresh(forge, self.cipher.decrypt(refresh))
             except (ForgeRefusedError, ForgeUnreachableError):
-                return False
-            return True
+                return False, None
         try:
-            forge.user(self.cipher.decrypt(row.access_token or ""))
+            forge.user(self.cipher.decrypt(access))
         except (RevokedByForge, ForgeDown):
-            return False
-        return True
+            return False, None
+        return True, None
 
     def _store_tokens(self, row: ForgeAccount, tokens: ForgeTokens) -> None:
         row.access_token = self.cipher.encrypt(tokens.access_token)
