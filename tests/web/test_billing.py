@@ -6,18 +6,24 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import attrs
 import pytest
 import sqlalchemy as sa
 from falcon import testing
+from launchpad_stripe.provider import StripeProvider
 from launchpad_stripe.testing import TEST_KEY, run_stand_in
 
 from launchpad_web.billing.models import Plan, Subscription, SubscriptionStatus, WebhookEvent
 from launchpad_web.billing.plans import PlanCatalog
 from launchpad_web.billing.settings import BillingSettings
+from launchpad_web.db import make_session_factory
 from launchpad_web.errors import ConfigurationError
 from launchpad_web.jobs.models import GenerationJob, JobStatus
 from launchpad_web.settings import WebSettings
 from launchpad_web.templates.models import TemplateRecord
+from launchpad_worker.compose import service_app
+
+from .conftest import BrowserClient
 
 CHECKOUT_ANSWER = {"id": "cs_test_1", "object": "checkout.session",
                    "url": "https://checkout.stripe.com/c/pay/cs_test_1"}
@@ -246,3 +252,25 @@ def test_a_second_paid_subscription_is_refused_until_the_first_ends(make_app, ne
         allowed = client.post("/api/subscriptions/checkout", json={"plan": "pro"})
     assert (refused.status_code, refused.json["code"]) == (409, "already_subscribed")
     assert allowed.status_code == 201 and len(stripe_api.requests) == 1
+
+
+def test_no_database_connection_is_held_while_stripe_answers(committing_engine, settings,
+                                                              signup, monkeypatch):
+    """Stripe may be slow: checkout asks it with no transaction open (on SQLite, the write
+    lock every other request waits for)."""
+    held: list[int] = []
+    create = StripeProvider.create_checkout
+
+    def watched(self: StripeProvider, **kwargs: object) -> object:
+        held.append(committing_engine.pool.checkedout())
+        return create(self, **kwargs)
+
+    monkeypatch.setattr(StripeProvider, "create_checkout", watched)
+    with run_stand_in({"/v1/checkout/sessions": CHECKOUT_ANSWER}) as stripe_api:
+        app = service_app(attrs.evolve(settings, billing=stripe_billing(stripe_api.url)),
+                          session_factory=make_session_factory(committing_engine))
+        client = BrowserClient(app)
+        signup(client)
+        result = client.post("/api/subscriptions/checkout", json={"plan": "pro"})
+    assert result.status_code == 201, result.text
+    assert held == [0]

@@ -17,6 +17,7 @@ from launchpad_core.plugins.billing import BillingProvider
 from launchpad_core.plugins.billing import BillingUnavailableError as ProviderUnavailable
 
 from ..accounts.schemas import UserView
+from ..db import end_transaction
 from ..errors import (
     AlreadySubscribedError,
     BillingUnavailableError,
@@ -98,10 +99,12 @@ class BillingService:
             raise ValidationFailedError.one("invalid_value", "choose a paid plan: pro or team",
                                             "$.plan")
         self._refuse_second_subscription(db, user.id)
+        customer_id = self._customer_id(db, user.id)
+        end_transaction(db)  # the provider may be slow: no lock is held across it
         with provider_errors():
             session = self.provider.create_checkout(
                 plan=plan.value, client_reference_id=str(user.id), customer_email=user.email,
-                customer_id=self._customer_id(db, user.id),
+                customer_id=customer_id,
                 success_url=f"{self.public_url}{BILLING_PAGE}?checkout=success",
                 cancel_url=f"{self.public_url}{BILLING_PAGE}?checkout=canceled")
         return CheckoutView(id=session.id, url=session.url)
@@ -110,6 +113,7 @@ class BillingService:
         customer_id = self._customer_id(db, user.id)
         if customer_id is None:
             raise NoBillingAccountError("subscribe to a paid plan first")
+        end_transaction(db)  # the provider may be slow: no lock is held across it
         with provider_errors():
             url = self.provider.portal_url(customer_id=customer_id,
                                            return_url=self.public_url + BILLING_PAGE)
