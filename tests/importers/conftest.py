@@ -87,11 +87,25 @@ def assert_same_tree(expected: Path, actual: Path) -> None:
     assert want, "the reference tool wrote nothing"
 
 
-def run_copier(src: Path, dst: Path, data: Mapping[str, Any], *, unsafe: bool = False) -> Path:
+def run_copier(
+    src: Path,
+    dst: Path,
+    data: Mapping[str, Any],
+    *,
+    unsafe: bool = False,
+    skip_tasks: bool = False,
+) -> Path:
     import copier
 
     copier.run_copy(
-        str(src), dst, data=dict(data), defaults=True, unsafe=unsafe, quiet=True, overwrite=True
+        str(src),
+        dst,
+        data=dict(data),
+        defaults=True,
+        unsafe=unsafe,
+        skip_tasks=skip_tasks,
+        quiet=True,
+        overwrite=True,
     )
     return dst
 
