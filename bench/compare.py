@@ -4,8 +4,10 @@
 For each directory given, the kind of template is detected (``copier.yml`` or
 ``copier.yaml``: Copier; ``cookiecutter.json``: Cookiecutter; a directory with
 both is compared for each) and it is rendered with its defaults and its
-tasks/hooks skipped, as whole processes run side by side (alternating, the
-median of ``--rounds``):
+tasks/hooks skipped (run, with ``--trust``: ``copier copy --trust``,
+``cookiecutter --accept-hooks yes``, ``launchpad render --trust``; a template
+with its own Jinja extensions needs it), as whole processes run side by side
+(alternating, the median of ``--rounds``):
 
 * ``copier copy --defaults --skip-tasks --quiet SRC DST``
 * ``cookiecutter --no-input --accept-hooks no -o DST SRC`` (with a throw-away
@@ -27,6 +29,7 @@ steadier figure on a machine shared with other work). The exit status is 0 when 
 identical, 1 otherwise, 2 when a tool failed.
 
 Usage: python bench/compare.py DIR [DIR ...] [--rounds 3] [--show 20] [--workdir DIR]
+       [--trust]
 """
 
 from __future__ import annotations
@@ -74,20 +77,21 @@ def launchpad_checkout() -> Path:
     return Path(spec.origin).parents[2]
 
 
-def original_argv(kind: str, src: Path, dst: Path, work: Path) -> list[str]:
+def original_argv(kind: str, src: Path, dst: Path, work: Path, *, trust: bool) -> list[str]:
     if kind == "copier":
-        return [*command("copier", "copier"), "copy", "--defaults", "--skip-tasks", "--quiet",
-                str(src), str(dst)]
+        return [*command("copier", "copier"), "copy", "--defaults",
+                "--trust" if trust else "--skip-tasks", "--quiet", str(src), str(dst)]
     config = work / "cookiecutter-config.json"
     config.write_text(json.dumps({"cookiecutters_dir": str(work / "cookiecutters"),
                                   "replay_dir": str(work / "replay")}))
-    return [*command("cookiecutter", "cookiecutter"), "--no-input", "--accept-hooks", "no",
+    return [*command("cookiecutter", "cookiecutter"), "--no-input",
+            "--accept-hooks", "yes" if trust else "no",
             "--config-file", str(config), "-o", str(dst), str(src)]
 
 
-def launchpad_argv(kind: str, src: Path, dst: Path) -> list[str]:
+def launchpad_argv(kind: str, src: Path, dst: Path, *, trust: bool) -> list[str]:
     return [*command("launchpad", "launchpad_core.cli.main"), "render", str(src), str(dst),
-            "--defaults", "--skip-tasks", "--template-format", kind]
+            "--defaults", "--trust" if trust else "--skip-tasks", "--template-format", kind]
 
 
 def timed(
@@ -135,7 +139,9 @@ def differences(expected: Path, actual: Path) -> list[str]:
     return found
 
 
-def compare(name: str, src: Path, kind: str, work: Path, *, rounds: int, show: int) -> int:
+def compare(
+    name: str, src: Path, kind: str, work: Path, *, rounds: int, show: int, trust: bool
+) -> int:
     """Print the comparison of one template and kind; its exit status."""
     env = {**tool_env(), "LAUNCHPAD_NO_DAEMON": "1"}
     env.pop("LAUNCHPAD_NO_CACHE", None)
@@ -143,8 +149,10 @@ def compare(name: str, src: Path, kind: str, work: Path, *, rounds: int, show: i
     cpus: dict[str, list[float]] = {"launchpad": [], kind: []}
     for number in range(rounds):
         runs = {
-            kind: original_argv(kind, src, work / f"{kind}-{number}" / src.name, work),
-            "launchpad": launchpad_argv(kind, src, work / f"launchpad-{number}" / src.name),
+            kind: original_argv(kind, src, work / f"{kind}-{number}" / src.name, work,
+                                trust=trust),
+            "launchpad": launchpad_argv(kind, src, work / f"launchpad-{number}" / src.name,
+                                        trust=trust),
         }
         for runner, argv in runs.items():
             cold = {**env, "LAUNCHPAD_CACHE_DIR": str(work / f"cache-{number}")}
@@ -181,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=default_workdir(),
                         help="where outputs and caches go (default: /dev/shm/launchpad-bench, "
                              "else bench/.work)")
+    parser.add_argument("--trust", action="store_true",
+                        help="run the tasks and hooks and load the template's extensions, "
+                             "with every tool (default: skip them)")
     args = parser.parse_args(argv)
     compile_bytecode(launchpad_checkout())
     status = 0
@@ -194,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         for kind in kinds:
             with work_folder(args.workdir, "lp-compare-") as work:
                 result = compare(str(template), src, kind, work,
-                                 rounds=args.rounds, show=args.show)
+                                 rounds=args.rounds, show=args.show, trust=args.trust)
             status = max(status, result)
     return status
 

@@ -82,3 +82,13 @@ def test_coldstart_interleaves_the_tool_and_two_checkouts(tmp_path, capsys):
             rf" \| after [\d.]+ s \([\d.]+\), cpu [\d.]+ s \([\d.]+\)\n",
             out,
         ), out
+
+
+def test_trust_runs_what_the_template_needs_with_every_tool(compare, capsys):
+    """A template with its own Jinja extensions: LaunchPad refuses it untrusted (the
+    originals have no such refusal), ``--trust`` renders it with each."""
+    src = ROOT / "tests" / "fixtures" / "cookiecutter-extensions"
+    assert compare([str(src), "--rounds", "1"]) == 2
+    assert "  launchpad failed (exit 1): " in capsys.readouterr().out
+    assert compare([str(src), "--rounds", "1", "--trust"]) == 0
+    assert "(cookiecutter)\n  identical: yes\n" in capsys.readouterr().out
