@@ -86,7 +86,9 @@ def test_launchpad_renders_the_fixture_as_its_tool(tmp_path, name):
     assert name in CASES, f"tests/fixtures/{name} has no case in CASES"
     case = CASES[name]
     src = tmp_path / name
-    shutil.copytree(FIXTURES / name, src, symlinks=True)
+    # Less the bytecode a run of bench/compare.py on the folder may have left there.
+    bytecode = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(FIXTURES / name, src, symlinks=True, ignore=bytecode)
     if case.prepare is not None:
         case.prepare(src)
     switch = "--trust" if case.trusted else "--skip-tasks"
