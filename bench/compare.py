@@ -77,7 +77,7 @@ def launchpad_checkout() -> Path:
     return Path(spec.origin).parents[2]
 
 
-def original_argv(kind: str, src: Path, dst: Path, work: Path, *, trust: bool) -> list[str]:
+def original_argv(kind: str, src: Path, dst: Path, work: Path, *, trust: bool = False) -> list[str]:
     if kind == "copier":
         return [*command("copier", "copier"), "copy", "--defaults",
                 "--trust" if trust else "--skip-tasks", "--quiet", str(src), str(dst)]
@@ -89,7 +89,7 @@ def original_argv(kind: str, src: Path, dst: Path, work: Path, *, trust: bool) -
             "--config-file", str(config), "-o", str(dst), str(src)]
 
 
-def launchpad_argv(kind: str, src: Path, dst: Path, *, trust: bool) -> list[str]:
+def launchpad_argv(kind: str, src: Path, dst: Path, *, trust: bool = False) -> list[str]:
     return [*command("launchpad", "launchpad_core.cli.main"), "render", str(src), str(dst),
             "--defaults", "--trust" if trust else "--skip-tasks", "--template-format", kind]
 

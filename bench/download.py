@@ -40,7 +40,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from launchpad_core import RenderedFile
-from launchpad_core.render.sinks import ZipSink
+from launchpad_core.render.archives import ZipSink
 from launchpad_web.db import make_engine, make_session_factory
 from launchpad_web.jobs.archives import FORMATS
 from launchpad_web.jobs.models import GenerationJob, JobStatus

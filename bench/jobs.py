@@ -45,7 +45,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from launchpad_core import default_launchpad
-from launchpad_core.render.sinks import ZipSink
+from launchpad_core.render.archives import ZipSink
 from launchpad_web.billing.models import Plan, Subscription
 from launchpad_web.db import make_engine, make_session_factory
 from launchpad_web.jobs.models import GenerationJob, JobStatus

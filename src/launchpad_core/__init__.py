@@ -5,7 +5,8 @@
 >>> template = lp.load("path/to/template")
 >>> answers = lp.resolve_answers(template, {"project_name": "Rocket"})
 >>> files = lp.render(template, answers)      # checked, in memory
->>> DirectorySink(Path("out")).write(files)    # or ZipSink, TarGzSink, ManifestSink
+>>> from launchpad_core import DirectorySink  # or ZipSink, TarGzSink, ManifestSink
+>>> DirectorySink(Path("out")).write(files)
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ if TYPE_CHECKING:
     from .plugins.forges import Forge
     from .plugins.generators import FileGenerator
     from .plugins.hookspecs import hookimpl
+    from .render.archives import TarGzSink, ZipSink
     from .render.limits import Limits
+    from .render.sinks import DirectorySink, ManifestSink
 
 __version__ = "0.1.0"
 
@@ -58,6 +61,11 @@ _EXPORTS = {
     ),
     "hookimpl": ".plugins.hookspecs",
     "Limits": ".render.limits",
+    # where rendered files go
+    "DirectorySink": ".render.sinks",
+    "ManifestSink": ".render.sinks",
+    "TarGzSink": ".render.archives",
+    "ZipSink": ".render.archives",
     "Answers": ".model.answers",
     "RenderedFile": ".model.output",
     **dict.fromkeys(
@@ -93,6 +101,7 @@ __all__ = [
     "BillingProvider",
     "Choice",
     "DefinitionError",
+    "DirectorySink",
     "EnvOptions",
     "FileGenerator",
     "FileSpec",
@@ -102,16 +111,19 @@ __all__ = [
     "LaunchpadError",
     "LimitExceededError",
     "Limits",
+    "ManifestSink",
     "Problem",
     "RenderedFile",
     "SecurityError",
     "Settings",
+    "TarGzSink",
     "Template",
     "TemplateImporter",
     "UnsafePathError",
     "UntrustedCodeError",
     "Variable",
     "VariableType",
+    "ZipSink",
     "default_launchpad",
     "hookimpl",
 ]
