@@ -5,13 +5,17 @@ Starts ``launchpad serve`` (embedded SQLite, Huey on SQLite and a worker in the
 same process, a fresh data directory; or ``--database-url`` / ``--redis-url``),
 signs up an attacker and a bystander, then, for ``--seconds``, at once:
 
-* the attacker, from four accounts, sends every hostile case below (templates that loop, allocate,
-  backtrack, chain 20,000 defaults, try to leave the sandbox or the destination;
-  request bodies a JSON parser or a database chokes on) through saving,
-  previewing and generating, and a second account of theirs keeps ten slow
-  previews going;
-* the bystander lists templates, reads its account, previews a small template;
+* the attacker, from one address and four accounts, sends every hostile case below
+  (templates that loop, allocate, backtrack, chain 20,000 defaults, try to leave the
+  sandbox or the destination; request bodies a JSON parser or a database chokes on)
+  through saving, previewing and generating, and a fifth account of theirs (five:
+  the sign-ups one address may make an hour) keeps ten slow previews going;
+* the bystander, from another address, lists templates, reads its account, previews a
+  small template;
 * a probe calls ``/api/health``.
+
+The bench is the service's trusted proxy (``LAUNCHPAD_TRUSTED_PROXY``): each client
+sends its own address in ``X-Forwarded-For``, as a load balancer would.
 
 Prints: hostile requests sent, answers by status, 5xx (goal 0), escapes (goal
 0: a sandbox escape marker in any answer or archive, a file outside the
@@ -50,6 +54,7 @@ from common import free_port, positive_int
 
 PASSWORD = "bench password, long enough"
 ATTACKERS = 4  # accounts of the attacker's, each sending a slice of the cases
+ATTACKER, BYSTANDER, PROBE = "198.51.100.66", "203.0.113.7", "203.0.113.200"  # (RFC 5737)
 LOOPS = "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}"
 RANGE_BOMB = "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}"
 ESCAPE_MARKERS = ("uid=", "root:x:0:0", "<class 'subprocess.Popen'>", "SECRET_KEY")
@@ -135,14 +140,18 @@ def hostile_bodies() -> list[tuple[str, str, str, bytes, dict]]:
 
 # -- HTTP ----------------------------------------------------------------------------------
 class Client:
-    def __init__(self, base: str):
+    """One client of the service; ``address`` is the one it comes from (the service
+    trusts the bench as its proxy, so ``X-Forwarded-For`` says it)."""
+
+    def __init__(self, base: str, address: str = BYSTANDER):
         self.base = base
+        self.address = address
         self.cookie: str | None = None
 
     def request(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
                 headers: dict | None = None, timeout: float = 120) -> tuple[int, Any]:
         sent = {"Content-Type": "application/json", "Sec-Fetch-Site": "same-origin",
-                **(headers or {})}
+                "X-Forwarded-For": self.address, **(headers or {})}
         if self.cookie:
             sent["Cookie"] = self.cookie
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None
@@ -180,8 +189,9 @@ def service(args: argparse.Namespace) -> Iterator[tuple[str, int, Path]]:
         port = free_port()
         env = {**os.environ, "LAUNCHPAD_DATA_DIR": tmp, "LAUNCHPAD_PORT": str(port),
                "LAUNCHPAD_ENV": "development", "LAUNCHPAD_LOG_LEVEL": "WARNING",
-               # every account of the bench comes from 127.0.0.1 (5 an hour by default)
-               "LAUNCHPAD_SIGNUPS_PER_ADDRESS": "100",
+               # the bench is the service's proxy: each client says its own address
+               # (the attacker's five accounts are the five sign-ups an address may make)
+               "LAUNCHPAD_TRUSTED_PROXY": "127.0.0.1",
                "LAUNCHPAD_PLAN_LIMITS": "free.templates=unlimited,"
                                         "free.generations=unlimited"}
         if args.database_url:
@@ -292,8 +302,8 @@ def main() -> None:
     args = parser.parse_args()
 
     with service(args) as (base, pid, data_dir):
-        attackers = [Client(base) for _ in range(ATTACKERS)]
-        slow_account, bystander = Client(base), Client(base)
+        attackers = [Client(base, ATTACKER) for _ in range(ATTACKERS)]
+        slow_account, bystander = Client(base, ATTACKER), Client(base, BYSTANDER)
         for client in (*attackers, slow_account, bystander):
             client.signup()
         _status, body = slow_account.request("POST", "/api/templates", {
@@ -315,14 +325,14 @@ def main() -> None:
             running = [pool.submit(attack, client, index, ATTACKERS, tally, stop)
                        for index, client in enumerate(attackers)]
             for _ in range(10):  # ten slow previews of the attacker's at once
-                slow = Client(base)
+                slow = Client(base, ATTACKER)
                 slow.cookie = slow_account.cookie
                 running.append(pool.submit(slow_previews, slow, slow_id, tally, stop))
             reads = pool.submit(timed, lambda: bystander.request("GET", "/api/templates"),
                                 stop, 0.02)
             previews = pool.submit(timed, lambda: bystander.request(
                 "POST", f"/api/templates/{small_id}/preview", {"answers": {}}), stop, 0.05)
-            health = pool.submit(timed, lambda: Client(base).request("GET", "/api/health"),
+            health = pool.submit(timed, lambda: Client(base, PROBE).request("GET", "/api/health"),
                                  stop, 0.05)
             time.sleep(args.seconds)
             stop.set()

@@ -31,7 +31,7 @@ from .billing.services import BillingService, cancel_with_account
 from .billing.webhooks import WebhookProcessor
 from .clock import Clock, system_clock
 from .db import make_engine, make_session_factory
-from .evaluation import Evaluator
+from .evaluation import ClientAddress, Evaluator
 from .forges import resources as forges_resources
 from .forges.services import ForgeService
 from .health import HealthResource, forges_health
@@ -169,6 +169,7 @@ def create_app(
     app = falcon.App(request_type=LaunchpadRequest, middleware=[
         RequestMetrics(),
         RequestLog(),
+        ClientAddress(),
         BodyLimit(settings.max_body_bytes),
         DbSession(session_factory),
         auth,

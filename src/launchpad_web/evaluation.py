@@ -29,6 +29,7 @@ held across an evaluation.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import time
@@ -38,6 +39,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import attrs
+import falcon
 
 from launchpad_core import Answers, Limits, Problem, RenderedFile, Template
 from launchpad_core.errors import (
@@ -86,12 +88,18 @@ class EvaluationSettings:
 
     ``slots`` calls run at once (each a child process under its limits),
     ``warm`` children wait forked in advance, one account runs at most
-    ``per_user`` at once, and a call waits at most ``queue_seconds`` for a slot.
+    ``per_user`` at once and one client address (:data:`CLIENT_ADDRESS`) at most
+    ``per_address``, and a call waits at most ``queue_seconds`` for a slot.
     """
 
     slots: int = attrs.field(default=4, validator=attrs.validators.ge(1))
     warm: int = attrs.field(default=2, validator=attrs.validators.ge(0))
     per_user: int = attrs.field(default=2, validator=attrs.validators.ge(1))
+    #: One client address's calls at once (several accounts of one person): by default
+    #: all slots but one, so one address never holds them all.
+    per_address: int = attrs.field(
+        default=attrs.Factory(lambda self: max(1, self.slots - 1), takes_self=True),
+        validator=attrs.validators.ge(1))
     queue_seconds: float = attrs.field(default=5.0, validator=attrs.validators.ge(0))
     check: Limits = CHECK_LIMITS
     check_isolation: IsolationLimits = CHECK_ISOLATION
@@ -101,14 +109,36 @@ class EvaluationSettings:
     import_files: int = IMPORT_FILES
 
 
+#: The address of the client whose request runs in this thread (set by
+#: :class:`ClientAddress`), which the pool bounds across its accounts.
+CLIENT_ADDRESS: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "launchpad_client_address", default=None)
+
+
+class ClientAddress:
+    """Middleware: the request's client address (``req.remote_addr``: behind a trusted
+    proxy, the client's) is what its evaluations count against."""
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.address_token = CLIENT_ADDRESS.set(req.remote_addr)
+
+    def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any,
+                         req_succeeded: bool) -> None:
+        token = req.context.get("address_token")
+        if token is not None:
+            CLIENT_ADDRESS.reset(token)
+
+
 @functools.cache
-def shared_pool(slots: int, warm: int, per_user: int, queue_seconds: float) -> IsolationPool:
+def shared_pool(slots: int, warm: int, per_user: int, queue_seconds: float,
+                per_address: int | None = None) -> IsolationPool:
     """One pool per process and shape: every app of a process (tests build many)
     shares its children and its per-account counts."""
     # launchpad_core.cli.main: under ``launchpad serve`` each child re-imports the script's
     # main module (multiprocessing does), which imports it.
     preload("launchpad_core.cli.main", calls.__name__, f"{__package__}.evaluation_warmup")
-    return IsolationPool(warm=warm, slots=slots, per_owner=per_user, queue_seconds=queue_seconds)
+    return IsolationPool(warm=warm, slots=slots, per_owner=per_user, per_group=per_address,
+                         queue_seconds=queue_seconds)
 
 
 class Evaluator:
@@ -118,7 +148,8 @@ class Evaluator:
                  pool: IsolationPool | None = None):
         self.settings = settings = settings or EvaluationSettings()
         self.pool = pool or shared_pool(
-            settings.slots, settings.warm, settings.per_user, settings.queue_seconds
+            settings.slots, settings.warm, settings.per_user, settings.queue_seconds,
+            settings.per_address,
         )
 
     def definition_problems(self, definition: Any, *, user_id: uuid.UUID) -> list[Problem]:
@@ -169,7 +200,8 @@ class Evaluator:
 
     def _run(self, fn: Callable[..., T], *args: Any, limits: IsolationLimits,
              user_id: uuid.UUID) -> T:
-        return self.pool.run(fn, *args, limits=limits, owner=user_id)
+        return self.pool.run(fn, *args, limits=limits, owner=user_id,
+                             group=CLIENT_ADDRESS.get())
 
 
 @contextmanager
@@ -195,7 +227,7 @@ def _answering(*, field: str | None, kind: str) -> Iterator[None]:
 
 
 def _busy(exc: IsolationBusyError) -> Exception:
-    if exc.code == "owner_busy":
+    if exc.code in ("owner_busy", "group_busy"):
         return TooManyEvaluationsError(exc.message, retry_after=exc.retry_after)
     return EvaluatorsBusyError(exc.message, retry_after=exc.retry_after)
 

@@ -58,6 +58,8 @@ Nothing else in ``launchpad_web`` reads ``os.environ``.
                                     API process runs at once, each in a child process (4)
 ``LAUNCHPAD_EVALUATORS_WARM``       evaluator children kept forked in advance (2)
 ``LAUNCHPAD_EVALUATIONS_PER_USER``  evaluations one account runs at once per process (2)
+``LAUNCHPAD_EVALUATIONS_PER_ADDRESS`` evaluations one client address runs at once per
+                                    process, all its accounts together (evaluators - 1)
 ``LAUNCHPAD_EVENT_STREAM_SECONDS``  longest a progress event stream stays open (25)
 ``LAUNCHPAD_EVENT_STREAMS``         progress streams open at once per process (threads/2)
 ``LAUNCHPAD_EVENT_STREAMS_PER_USER`` one user's streams open at once, all processes (2)
@@ -215,6 +217,9 @@ class WebSettings:
                 slots=env.integer("LAUNCHPAD_EVALUATORS", 4, minimum=1),
                 warm=env.integer("LAUNCHPAD_EVALUATORS_WARM", 2),
                 per_user=env.integer("LAUNCHPAD_EVALUATIONS_PER_USER", 2, minimum=1),
+                per_address=env.integer(
+                    "LAUNCHPAD_EVALUATIONS_PER_ADDRESS",
+                    max(1, env.integer("LAUNCHPAD_EVALUATORS", 4, minimum=1) - 1), minimum=1),
             ),
             jobs=JobSettings.from_env(env, data_dir, threads=threads),
             compiled_cache_bytes=env.integer("LAUNCHPAD_COMPILED_CACHE_MB", 256, minimum=1) * MIB,

@@ -391,6 +391,26 @@ def test_one_owner_cannot_run_more_than_its_share(pool):
     assert done and pool.run(add, 1, 1, limits=QUICK, owner="ada") == 2
 
 
+def test_one_group_cannot_run_more_than_its_share_across_owners():
+    """Several accounts of one person (one address: one group) share its bound; another
+    address's first call still runs at once, and goes first when calls wait."""
+    pool = IsolationPool(warm=1, slots=3, per_owner=2, per_group=2, queue_seconds=0.3)
+    try:
+        busy = [_in_background(pool.run, nap, 1.5, limits=QUICK, owner=who, group="10.0.0.9")
+                for who in ("eve", "mallory")]
+        time.sleep(0.3)
+        with pytest.raises(IsolationBusyError) as caught:
+            pool.run(add, 1, 1, limits=QUICK, owner="trent", group="10.0.0.9")
+        assert caught.value.code == "group_busy"
+        assert pool.run(add, 2, 2, limits=QUICK, owner="bob", group="10.0.0.2") == 4
+        for thread, done in busy:
+            thread.join()
+            assert done
+        assert pool.run(add, 1, 1, limits=QUICK, owner="trent", group="10.0.0.9") == 2
+    finally:
+        pool.close()
+
+
 def test_a_full_pool_answers_busy_after_the_queue_wait(pool):
     threads = [_in_background(pool.run, nap, 1.5, limits=QUICK, owner=who)[0]
                for who in ("ada", "bob")]

@@ -120,7 +120,8 @@ def test_one_account_gets_429_beyond_its_evaluations_others_are_served(served):
 
 
 def test_every_evaluator_busy_answers_503_with_retry_after(served):
-    base = served(slots=1, per_user=2, queue_seconds=0.2, preview_isolation=SLOW_CHILD)
+    base = served(slots=1, per_user=2, per_address=2, queue_seconds=0.2,
+                  preview_isolation=SLOW_CHILD)  # (both from 127.0.0.1: one address)
     _ann, ann = signed_in(base)
     _bob, bob = signed_in(base)
     slow_id, bob_quick = new_template(base, ann, slow()), new_template(base, bob, quick())
@@ -134,6 +135,30 @@ def test_every_evaluator_busy_answers_503_with_retry_after(served):
     assert int(headers["Retry-After"]) >= 1
     assert running.is_alive()
     running.join(timeout=30)
+
+
+def test_accounts_of_one_address_share_its_bound(served):
+    """Several accounts from one client address (one person signing up again) together
+    run at most ``per_address`` evaluations; each account's own bound is not enough."""
+    base = served(slots=4, per_user=2, per_address=2, preview_isolation=SLOW_CHILD)
+    people = [signed_in(base)[1] for _ in range(3)]
+    slow_ids = [new_template(base, cookie, slow()) for cookie in people[:2]]
+    quick_id = new_template(base, people[2], quick())
+    running = [threading.Thread(target=call, args=(
+        base, "POST", f"/api/templates/{slow_id}/preview", {"answers": {}}, cookie))
+        for slow_id, cookie in zip(slow_ids, people[:2], strict=True)]
+    for thread in running:
+        thread.start()
+    time.sleep(0.5)
+    status, problem, headers = call(base, "POST", f"/api/templates/{quick_id}/preview",
+                                    {"answers": {}}, people[2])
+    assert (status, problem["code"]) == (429, "too_many_evaluations"), problem
+    assert "from one address" in problem["detail"] and int(headers["Retry-After"]) >= 1
+    for thread in running:
+        thread.join(timeout=30)
+    status, _body, _ = call(base, "POST", f"/api/templates/{quick_id}/preview",
+                            {"answers": {}}, people[2])
+    assert status == 200
 
 
 def test_a_slow_evaluation_holds_no_database_lock(served, committing_engine):

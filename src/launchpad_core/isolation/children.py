@@ -148,7 +148,9 @@ class IsolationPool:
     waits up to ``queue_seconds`` for one, then :class:`IsolationBusyError` ``busy``;
     waiting calls are served fewest-calls-of-their-owner first);
     ``per_owner`` bounds those of one ``owner`` (a user: ``owner_busy`` at once, no
-    waiting), so one user cannot take every slot. ``warm=0`` forks on demand.
+    waiting), so one user cannot take every slot, and ``per_group`` those of one
+    ``group`` (the client's address: ``group_busy``), so neither can one person with
+    several accounts. ``warm=0`` forks on demand.
     """
 
     def __init__(
@@ -157,17 +159,20 @@ class IsolationPool:
         warm: int = 2,
         slots: int | None = None,
         per_owner: int | None = None,
+        per_group: int | None = None,
         queue_seconds: float = 5.0,
     ):
         self.warm = warm
         self.per_owner = per_owner
+        self.per_group = per_group
         self.queue_seconds = queue_seconds
         self._slot_count = slots or None
         self._slots_used = 0
         self._waiting: list[tuple[int, int]] = []  # (owner's calls, arrival): a heap
         self._tickets = itertools.count()
         self._idle: deque[_Child] = deque()
-        self._running: dict[Any, int] = {}
+        self._running: dict[Any, int] = {}  # calls by owner
+        self._grouped: dict[Any, int] = {}  # calls by group
         self._lock = threading.Lock()
         self._wanted = threading.Condition(self._lock)
         self._freed = threading.Condition(self._lock)
@@ -175,10 +180,11 @@ class IsolationPool:
         self._closed = False
 
     def run(self, fn: Callable[..., T], /, *args: Any, limits: IsolationLimits,
-            owner: Any = None, **kwargs: Any) -> T:
-        """``fn(*args, **kwargs)`` in a child under ``limits``, on behalf of ``owner``."""
+            owner: Any = None, group: Any = None, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` in a child under ``limits``, on behalf of ``owner``
+        (of ``group``)."""
         task = (fn, args, kwargs)
-        with self._owner_slot(owner), self._slot(owner):
+        with self._owner_slot(owner, group), self._slot(owner, group):
             deadline = time.monotonic() + limits.wall_seconds
             child = self._sent(limits, task, self._take())
             if not _started(child, deadline, limits):
@@ -200,35 +206,45 @@ class IsolationPool:
 
     # -- slots ---------------------------------------------------------------------------
     @contextlib.contextmanager
-    def _owner_slot(self, owner: Any) -> Iterator[None]:
-        if owner is None:
-            yield
-            return
+    def _owner_slot(self, owner: Any, group: Any = None) -> Iterator[None]:
+        counted = [(counts, key) for counts, key in ((self._running, owner),
+                                                     (self._grouped, group)) if key is not None]
         with self._lock:
-            if self.per_owner is not None and self._running.get(owner, 0) >= self.per_owner:
+            if owner is not None and self.per_owner is not None \
+                    and self._running.get(owner, 0) >= self.per_owner:
                 raise IsolationBusyError(
                     f"at most {self.per_owner} evaluations may run at once for one account",
                     code="owner_busy",
                 )
-            self._running[owner] = self._running.get(owner, 0) + 1
+            if group is not None and self.per_group is not None \
+                    and self._grouped.get(group, 0) >= self.per_group:
+                raise IsolationBusyError(
+                    f"at most {self.per_group} evaluations may run at once from one address",
+                    code="group_busy",
+                )
+            for counts, key in counted:
+                counts[key] = counts.get(key, 0) + 1
         try:
             yield
         finally:
             with self._lock:
-                self._running[owner] -= 1
-                if not self._running[owner]:
-                    del self._running[owner]
+                for counts, key in counted:
+                    counts[key] -= 1
+                    if not counts[key]:
+                        del counts[key]
 
     @contextlib.contextmanager
-    def _slot(self, owner: Any) -> Iterator[None]:
+    def _slot(self, owner: Any, group: Any = None) -> Iterator[None]:
         """One of ``slots``. Waiting calls are served fairly, not first come first served:
-        the call whose owner runs the fewest calls goes first (then the oldest), so an
-        account with many calls in flight cannot keep another's first call waiting."""
+        the call whose owner (or group) runs the fewest calls goes first (then the
+        oldest), so an account or an address with many calls in flight cannot keep
+        another's first call waiting."""
         if self._slot_count is None:
             yield
             return
         with self._lock:
-            ticket = (self._running.get(owner, 1) if owner is not None else 1,
+            ticket = (max(self._running.get(owner, 1) if owner is not None else 1,
+                          self._grouped.get(group, 1) if group is not None else 1),
                       next(self._tickets))
             heapq.heappush(self._waiting, ticket)
             deadline = time.monotonic() + self.queue_seconds
