@@ -26,7 +26,8 @@ With ``--faults``, then runs bench/faults.py (generation jobs through worker kil
 queue loss and API kill -9; lost and duplicated jobs, time to recover) on the same kind
 of database: PostgreSQL + Redis with ``--database-url``, else the embedded SQLite.
 
-Usage: python bench/stress.py [--seconds 30] [--database-url URL] [--redis-url URL] [--faults]
+Usage: python bench/stress.py [--seconds 30] [--database-url URL] [--redis-url URL]
+                              [--attackers 0-4] [--faults]
 """
 
 from __future__ import annotations
@@ -296,13 +297,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=positive_int, default=30)
     parser.add_argument("--database-url")
     parser.add_argument("--redis-url")
+    parser.add_argument("--attackers", type=int, choices=range(ATTACKERS + 1), default=ATTACKERS,
+                        help="accounts sending the hostile cases (0: only the ten slow "
+                             "previews of one account)")
     parser.add_argument("--faults", action="store_true",
                         help="then bench/faults.py (worker kill -9, queue loss, API kill -9) "
                              "on the same kind of database, a fresh one")
     args = parser.parse_args()
 
     with service(args) as (base, pid, data_dir):
-        attackers = [Client(base, ATTACKER) for _ in range(ATTACKERS)]
+        attackers = [Client(base, ATTACKER) for _ in range(args.attackers)]
         slow_account, bystander = Client(base, ATTACKER), Client(base, BYSTANDER)
         for client in (*attackers, slow_account, bystander):
             client.signup()
@@ -322,7 +326,7 @@ def main() -> None:
 
         tally, stop = Tally(), threading.Event()
         with concurrent.futures.ThreadPoolExecutor(24) as pool:
-            running = [pool.submit(attack, client, index, ATTACKERS, tally, stop)
+            running = [pool.submit(attack, client, index, len(attackers), tally, stop)
                        for index, client in enumerate(attackers)]
             for _ in range(10):  # ten slow previews of the attacker's at once
                 slow = Client(base, ATTACKER)

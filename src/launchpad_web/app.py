@@ -32,6 +32,7 @@ from .billing.webhooks import WebhookProcessor
 from .clock import Clock, system_clock
 from .db import make_engine, make_session_factory
 from .evaluation import ClientAddress, Evaluator
+from .flood import AddressRate
 from .forges import resources as forges_resources
 from .forges.services import ForgeService
 from .health import HealthResource, forges_health
@@ -169,6 +170,7 @@ def create_app(
     app = falcon.App(request_type=LaunchpadRequest, middleware=[
         RequestMetrics(),
         RequestLog(),
+        *([AddressRate(settings.requests_per_address)] if settings.requests_per_address else []),
         ClientAddress(),
         BodyLimit(settings.max_body_bytes),
         DbSession(session_factory),

@@ -64,6 +64,8 @@ Nothing else in ``launchpad_web`` reads ``os.environ``.
 ``LAUNCHPAD_EVENT_STREAMS``         progress streams open at once per process (threads/2)
 ``LAUNCHPAD_EVENT_STREAMS_PER_USER`` one user's streams open at once, all processes (2)
 ``LAUNCHPAD_SIGNUPS_PER_ADDRESS``   sign-ups per client address an hour (5)
+``LAUNCHPAD_REQUESTS_PER_ADDRESS``  requests one client address makes a second, per
+                                    process, in bursts of twice that (0: unbounded)
 ``LAUNCHPAD_COMPILED_CACHE_MB``     compiled template code kept on disk in
                                     ``DATA_DIR/compiled`` by ``serve``, ``worker`` and
                                     render children, least recently used out first
@@ -142,6 +144,8 @@ class WebSettings:
     session_idle: timedelta = timedelta(hours=2)
     session_max: timedelta = timedelta(days=7)
     signups_per_address: int = attrs.field(default=5, validator=attrs.validators.ge(1))
+    #: Requests one client address makes a second, per process (0: unbounded).
+    requests_per_address: float = attrs.field(default=0.0, validator=attrs.validators.ge(0))
     log_level: str = attrs.field(default="INFO", validator=attrs.validators.in_(LOG_LEVELS))
     metrics_token: str | None = attrs.field(default=None, repr=False)
     metrics_multiprocess: bool = False
@@ -210,6 +214,7 @@ class WebSettings:
             session_max=timedelta(
                 seconds=env.integer("LAUNCHPAD_SESSION_MAX_SECONDS", 604800, minimum=1)),
             signups_per_address=env.integer("LAUNCHPAD_SIGNUPS_PER_ADDRESS", 5, minimum=1),
+            requests_per_address=env.integer("LAUNCHPAD_REQUESTS_PER_ADDRESS", 0, minimum=0),
             log_level=env.choice("LAUNCHPAD_LOG_LEVEL", LOG_LEVELS, upper=True),
             metrics_token=_metrics_token(env.text("LAUNCHPAD_METRICS_TOKEN")),
             metrics_multiprocess=env.text("PROMETHEUS_MULTIPROC_DIR") is not None,
