@@ -297,19 +297,25 @@ def test_a_webhook_for_a_template_that_does_not_follow_or_is_unknown(client, for
     assert (unsigned.status_code, unsigned.json["code"]) == (400, "invalid_signature")
 
 
-def test_a_pushed_tag_becomes_a_version_by_the_poll(
-    client, forge, hooks, *, db, settings, launchpad, clock
-):
+def following(client: Any, forge: StandinForge, *, db: Any, settings: WebSettings,
+              launchpad: Launchpad, clock: Any) -> tuple[str, str, WorkerContext]:
+    """A signed-in person's template imported from their repository and following it:
+    (the repository's path, the template's id, a worker's context that polls it)."""
     who = signed_in(client, forge)
     path = repository(forge, who.login)
     template_id = import_repository(client, source=f"gh:{path}").json["template_id"]
     followed(client, template_id, "github")
     ctx = WorkerContext.from_settings(
         attrs.evolve(settings, forges=forge_settings(forge.url, KEY)),
-        session_factory=db.session_factory,
-        launchpad=launchpad,
-        clock=clock,
-    )
+        session_factory=db.session_factory, launchpad=launchpad, clock=clock)
+    return path, template_id, ctx
+
+
+def test_a_pushed_tag_becomes_a_version_by_the_poll(
+    client, forge, hooks, *, db, settings, launchpad, clock
+):
+    path, template_id, ctx = following(client, forge, db=db, settings=settings,
+                                       launchpad=launchpad, clock=clock)
     queued: list[uuid.UUID] = []
     assert sweep(ctx, [].append, [].append, queued.append).polled == ()  # nothing new
     commit = forge.commit(path, copier_files("1.2.0"), tag="1.2.0")
@@ -333,13 +339,8 @@ def test_a_pushed_tag_becomes_a_version_by_the_poll(
 def test_a_repository_that_cannot_be_read_is_polled_less_and_says_why(
     client, forge, hooks, *, db, settings, launchpad, clock
 ):
-    who = signed_in(client, forge)
-    path = repository(forge, who.login)
-    template_id = import_repository(client, source=f"gh:{path}").json["template_id"]
-    followed(client, template_id, "github")
-    ctx = WorkerContext.from_settings(
-        attrs.evolve(settings, forges=forge_settings(forge.url, KEY)),
-        session_factory=db.session_factory, launchpad=launchpad, clock=clock)
+    path, template_id, ctx = following(client, forge, db=db, settings=settings,
+                                       launchpad=launchpad, clock=clock)
     period = settings.jobs.follow_poll.total_seconds()
     gone = forge.repositories.pop(path)  # deleted (or made invisible) at the forge
 
