@@ -149,6 +149,9 @@ def test_forgotten_password_in_the_browser(chromium: Any, mail_url: str,  # noqa
     b = Browser(context.new_page(), url, "w375-reset")
     sign_up(b, "ada@example.com")
     b.page.get_by_role("button", name="Log out").click()
+    # the landing page the log-out leads to must have loaded: going on at once aborts it
+    b.page.wait_for_url(f"{url}/")
+    b.page.wait_for_load_state()
     b.page.goto("/login")
     b.page.get_by_role("link", name="Forgotten your password?").click()
     b.check("forgot-password")
