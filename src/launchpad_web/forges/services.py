@@ -20,7 +20,7 @@ calls the forge.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -91,7 +91,12 @@ class ForgeLinkView:
 def may_use_repositories(row: ForgeAccount, forge: Forge) -> bool:
     """Whether the link's token has the forge's repository scopes (a link made before
     scopes were stored was granted them at sign-in)."""
-    return row.scopes is None or set(forge.oauth.repository_scopes) <= set(row.scopes.split())
+    return _repository_scopes_in(None if row.scopes is None else row.scopes.split(), forge)
+
+
+def _repository_scopes_in(scopes: Collection[str] | None, forge: Forge) -> bool:
+    """Whether ``scopes`` (None: not known, so granted) hold the forge's repository ones."""
+    return scopes is None or set(forge.oauth.repository_scopes) <= set(scopes)
 
 
 class ForgeService:
@@ -187,14 +192,7 @@ class ForgeService:
         the refresh (the tokens are then dropped: a caller that answers the error sets
         ``commit_on_error`` to keep that); with ``repositories``,
         :class:`ForgeAccessNeededError` when the person has not allowed those scopes."""
-        forge = self.forge(forge_name)
-        row = self._row(db, forge_name, user_id=user_id)
-        if row is None:
-            raise ForgeNotLinkedError(field="$.forge")
-        if row.access_token is None:
-            raise ForgeTokenRevokedError()
-        if repositories and not may_use_repositories(row, forge):
-            raise ForgeAccessNeededError(field="$.forge")
+        forge, row = self._held(db, user_id, forge_name, repositories=repositories)
         if row.token_expires_at is not None and row.token_expires_at <= self.clock():
             if row.refresh_token is None:
                 self._drop_tokens(row)
@@ -213,14 +211,21 @@ class ForgeService:
         repositories: linked (:class:`ForgeNotLinkedError`), its token held
         (:class:`ForgeTokenRevokedError`), the repository scopes allowed
         (:class:`ForgeAccessNeededError`)."""
+        self._held(db, user_id, forge_name, repositories=True)
+
+    def _held(self, db: Session, user_id: uuid.UUID, forge_name: str, *,
+              repositories: bool) -> tuple[Forge, ForgeAccount]:
+        """The forge and the user's link to it, which holds a token (with the repository
+        scopes when ``repositories``); else the 404/409 that says what is missing."""
         forge = self.forge(forge_name)
         row = self._row(db, forge_name, user_id=user_id)
         if row is None:
             raise ForgeNotLinkedError("link your account to this forge first", field="$.forge")
         if row.access_token is None:
             raise ForgeTokenRevokedError(field="$.forge")
-        if not may_use_repositories(row, forge):
+        if repositories and not may_use_repositories(row, forge):
             raise ForgeAccessNeededError(field="$.forge")
+        return forge, row
 
     def revoked(self, db: Session, user_id: uuid.UUID, forge_name: str) -> None:
         """The forge refused the user's token (a 401 to a caller of the forge): drop the
@@ -296,7 +301,7 @@ class ForgeService:
         sign-in after repositories were allowed) and those still work (asked with no
         transaction open: the forge may be slow)."""
         if row.access_token is not None and may_use_repositories(row, forge) \
-                and not _grants_repositories(tokens, forge):
+                and not _repository_scopes_in(tokens.scopes, forge):
             held = (row.access_token, row.refresh_token, row.token_expires_at)
             end_transaction(db)
             works, refreshed = self._works(forge, *held)
@@ -336,10 +341,6 @@ class ForgeService:
     def _drop_tokens(self, row: ForgeAccount) -> None:
         row.access_token = row.refresh_token = row.token_expires_at = None
         row.updated_at = self.clock()
-
-
-def _grants_repositories(tokens: ForgeTokens, forge: Forge) -> bool:
-    return tokens.scopes is None or set(forge.oauth.repository_scopes) <= set(tokens.scopes)
 
 
 def _origin(url: str) -> str:

@@ -193,14 +193,18 @@ class JobService:
                  log_entry(now, "queued", "waiting for a worker")],
             idempotency_key=key, request_digest=digest,
         )
-        try:
-            with db.begin_nested():
-                db.add(job)
-        except IntegrityError:  # the same key's other submission was first
-            earlier = self._replay(db, user_id, key or "", digest) if key else None
-            if earlier is None:
-                raise
-            return earlier
+        if key is None:
+            db.add(job)
+            db.flush()
+        else:  # (a savepoint only here: two submissions under one key can race)
+            try:
+                with db.begin_nested():
+                    db.add(job)
+            except IntegrityError:  # the same key's other submission was first
+                earlier = self._replay(db, user_id, key, digest)
+                if earlier is None:
+                    raise
+                return earlier
         secret = {k: v for k, v in request.answers.items() if k in answers.secret}
         return Submitted(JobView.from_row(job), secret)
 

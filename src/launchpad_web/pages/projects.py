@@ -95,7 +95,8 @@ class ProjectPage:
         text = form.get("version").strip()
         version = int(text) if text.isdigit() and len(text) <= VERSION_DIGITS else None
         asked = self._asked(req, project_id, version)
-        if asked is not None and asked.variables and form.get("step") != ANSWERS_STEP:
+        shown = asked.variables if asked is not None else ()
+        if shown and form.get("step") != ANSWERS_STEP:
             self.render(req, resp, project_id, asking=(version, questions(asked)))
             return
         try:
@@ -107,10 +108,8 @@ class ProjectPage:
                          UpdateRequest(version=version, answers=answers))
         except ApiError as ex:
             failed(req)
-            known = ["version", *(f"answers.{v.name}" for v in asked.variables)] if asked \
-                else ["version"]
-            again = (version, questions(asked, form.answers_text())) \
-                if asked is not None and asked.variables else None
+            known = ["version", *(f"answers.{v.name}" for v in shown)]
+            again = (version, questions(asked, form.answers_text())) if shown else None
             self.render(req, resp, project_id, errors=FormErrors.of(ex, known),
                         status=ex.status, asking=again)
             return
