@@ -386,8 +386,11 @@ def test_a_submission_sent_again_under_its_idempotency_key_answers_the_same_job(
     assert client.post("/api/generate", json=body).json["id"] != first.json["id"]  # no key
 
 
-def test_the_range_bomb_stops_at_the_file_limit_within_2_cpu_seconds_and_300_mib(
+def test_the_range_bomb_stops_at_the_file_limit_or_at_2_cpu_seconds_within_300_mib(
         make_app, new_client, signup, db, settings):
+    """Making the 16 MiB the file limit allows takes 1.5 CPU seconds on a fast machine
+    and 3 on a slow one (a Python loop of 16 million steps): which limit stops it
+    depends on the machine, but one of these two does, and never the memory limit."""
     app = make_app(jobs=attrs.evolve(settings.jobs, immediate=True, cpu_seconds=2,
                                      memory_bytes=300 * 1024 * 1024))
     client = new_client(app)
@@ -397,8 +400,10 @@ def test_the_range_bomb_stops_at_the_file_limit_within_2_cpu_seconds_and_300_mib
     template_id = add_template(db, me["id"], {"name": "bomb", "files": [
         {"path": "a.txt", "content": bomb}]})
     job = generate(client, template_id, {}).json
-    assert (job["status"], job["error"]) == (
-        "failed", "the rendered text is over the limit of 16,777,216 characters (in a.txt)")
+    assert job["status"] == "failed"
+    assert job["error"] in (
+        "the rendered text is over the limit of 16,777,216 characters (in a.txt)",
+        "the template needed more than 2 seconds of CPU time and was stopped")
 
 
 def test_jobs_of_one_template_each_draw_their_own_random_values(db, jobs_app, new_client,
