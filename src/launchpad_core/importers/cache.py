@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..model.template import Template
-from .git_checkout import process_umask
+from .source_tree import process_umask
 
 #: Bumped when imports change shape (3: FileSpec.symlink, extension modules, skipped tasks;
 #: 4: skipped .git, Copier's _commit, modes of a fresh clone; 5: Copier's _exclude in origin).

@@ -15,7 +15,6 @@ import string
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-import attrs
 import jinja2
 
 from ..model.template import EnvOptions
@@ -118,11 +117,13 @@ GLOBALS: Mapping[str, Any] = {
 }
 
 
-@attrs.frozen
 class _Token:
-    kind: str
-    value: str
-    start: int
+    """One Jinja token and where it starts (``__slots__``: many are made per text)."""
+
+    __slots__ = ("kind", "start", "value")
+
+    def __init__(self, kind: str, value: str, start: int) -> None:
+        self.kind, self.value, self.start = kind, value, start
 
     @property
     def end(self) -> int:

@@ -66,14 +66,17 @@ class CopierImporter:
         # what reads a template, here: every command registers this plugin, few load one
         from .copier_config import load_config
         from .copier_tree import copier_files
-        from .git_checkout import fresh_clone
         from .source_tree import TreeReader
 
         config = load_config(path)
         envops = envops_from(config.settings.get("envops", {}), where="_envops", strict=False)
         if config.settings.get("external_data"):
             raise LoadError("_external_data is not supported (it reads the destination)")
-        clone = fresh_clone(path)
+        clone = None
+        if (path / ".git").exists():  # a repository's top level, which Copier clones
+            from .git_checkout import fresh_clone
+
+            clone = fresh_clone(path)
         reader = TreeReader(path, clone=clone)
         tree = copier_files(reader, config, envops)
         extensions = tuple(str(e) for e in config.settings.get("jinja_extensions", ()))

@@ -61,14 +61,18 @@ def _is_git(name: str) -> bool:
     return name.casefold() == ".git"
 
 
-@attrs.define
 class _Walk:
-    reader: TreeReader
-    config: CopierConfig
-    envops: EnvOptions
-    copy_root: Path
-    shadow_checked: bool = False
-    skipped_git: list[str] = attrs.field(factory=list)
+    """One walk over a Copier template's tree (a plain class, as :class:`TreeReader`)."""
+
+    def __init__(
+        self, reader: TreeReader, config: CopierConfig, envops: EnvOptions, copy_root: Path
+    ) -> None:
+        self.reader = reader
+        self.config = config
+        self.envops = envops
+        self.copy_root = copy_root
+        self.shadow_checked = False
+        self.skipped_git: list[str] = []
 
     @property
     def suffix(self) -> str:

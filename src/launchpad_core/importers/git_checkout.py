@@ -15,12 +15,13 @@ is, edits included, and ``_commit`` describes its ``HEAD``.
 
 from __future__ import annotations
 
-import os
 import stat
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
 import attrs
+
+from .source_tree import process_umask
 
 #: Git answers in well under a second; a hung one must not hang the import.
 _GIT_SECONDS = 10
@@ -55,20 +56,6 @@ def _git(root: Path, *args: str) -> str | None:
         return git_output("-C", str(root), *args, timeout=_GIT_SECONDS)
     except GitError:
         return None
-
-
-def process_umask() -> int:
-    """This process's umask, read without changing it (Linux), else set and restored."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def fresh_clone(root: Path) -> FreshClone | None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
 from ..errors import LoadError
 from ..model.template import FileSpec
 from ..render.limits import Limits
-from .git_checkout import FreshClone
+
+if TYPE_CHECKING:
+    from .git_checkout import FreshClone
 
 
 def file_mode(path: Path) -> int:
@@ -21,21 +25,36 @@ def file_mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode) & 0o777
 
 
-@attrs.define
+def process_umask() -> int:
+    """This process's umask, read without changing it (Linux), else set and restored."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 class TreeReader:
-    """Reads files of one template directory, inside it and within a byte budget."""
+    """Reads files of one template directory, inside it and within a byte budget.
 
-    root: Path
-    max_bytes: int = Limits().max_definition_bytes
-    used: int = 0
-    #: Set for a template its tool renders from a fresh Git clone (Copier): modes as
-    #: the clone has them instead of the working tree's.
-    clone: FreshClone | None = None
+    A plain class (a reader with a running total, not a value): an attrs class costs
+    every cold command its definition."""
 
-    def __attrs_post_init__(self) -> None:
-        self.root = self.root.resolve()
-
-    _real_dirs: dict[Path, Path] = attrs.field(factory=dict, init=False, repr=False)
+    def __init__(
+        self, root: Path, max_bytes: int | None = None, *, clone: FreshClone | None = None
+    ) -> None:
+        self.root = root.resolve()
+        self.max_bytes = Limits().max_definition_bytes if max_bytes is None else max_bytes
+        self.used = 0
+        #: Set for a template its tool renders from a fresh Git clone (Copier): modes as
+        #: the clone has them instead of the working tree's.
+        self.clone = clone
+        self._real_dirs: dict[Path, Path] = {}
 
     def _real(self, path: Path) -> Path:
         """``path.resolve()``, resolving each folder once for the whole tree."""

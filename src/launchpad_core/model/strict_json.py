@@ -24,8 +24,6 @@ import math
 import re
 from typing import Any
 
-import attrs
-
 from ..errors import LaunchpadError, Problem, ProblemsError
 
 MAX_DEPTH = 64
@@ -57,12 +55,14 @@ class JsonValueError(ProblemsError):
     code = "invalid_json_value"
 
 
-@attrs.frozen
 class _Refused:
-    """A number the parse hooks refused, kept in place so its path can be found."""
+    """A number the parse hooks refused, kept in place so its path can be found (a
+    marker, compared by identity: a plain class costs a cold start no definition)."""
 
-    code: str
-    message: str
+    __slots__ = ("code", "message")
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code, self.message = code, message
 
 
 def loads(raw: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:

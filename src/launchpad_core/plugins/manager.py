@@ -153,8 +153,8 @@ def _scanned_entry_points(group: str) -> tuple[tuple[str, str], ...] | None:
 
 
 def _group_in(path: str, group: str) -> list[tuple[str, str]] | None:
-    """The ``group`` section of one ``entry_points.txt`` (none when there is no file), or
-    None when ``importlib.metadata`` would fail on it."""
+    """The ``group`` section of one ``entry_points.txt`` (none when there is no file or
+    no such section), or None when ``importlib.metadata`` would fail on it."""
     try:
         with open(path, encoding="utf-8") as file:
             text = file.read()
@@ -162,6 +162,8 @@ def _group_in(path: str, group: str) -> list[tuple[str, str]] | None:
         return []
     except (OSError, ValueError):
         return None
+    if f"[{group}]" not in text:
+        return []  # most distributions: not parsed (a malformed file of theirs is ignored)
     section, entries = None, []
     for line in map(str.strip, text.splitlines()):
         if not line or line.startswith("#"):

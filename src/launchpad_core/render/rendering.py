@@ -64,16 +64,22 @@ class SkippedFile:
     reason: str
 
 
-@attrs.define
 class _Run:
-    template: Template
-    engine: Engine
-    context: Mapping[str, Any]
-    progress: Progress | None
-    files: list[RenderedFile] = attrs.field(factory=list)
-    folders: dict[str, RenderedFile] = attrs.field(factory=dict)
-    total_bytes: int = 0
-    skipped: list[SkippedFile] | None = None  # filled when the caller asks why
+    """One render's running state (a plain class: an attrs one costs a cold start its
+    definition, and this is no value)."""
+
+    def __init__(
+        self, template: Template, engine: Engine, context: Mapping[str, Any],
+        progress: Progress | None, *, skipped: list[SkippedFile] | None = None,
+    ) -> None:
+        self.template = template
+        self.engine = engine
+        self.context = context
+        self.progress = progress
+        self.files: list[RenderedFile] = []
+        self.folders: dict[str, RenderedFile] = {}
+        self.total_bytes = 0
+        self.skipped = skipped  # filled when the caller asks why
 
     @property
     def settings(self) -> Settings:

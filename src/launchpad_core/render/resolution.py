@@ -14,8 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-import attrs
-
 from ..errors import AnswersError, LaunchpadError, Problem, RegexTimeoutError
 from ..model.answers import Answers
 from ..model.template import Template, Variable
@@ -39,20 +37,23 @@ class Ask(Protocol):
 _MISSING = object()
 
 
-@attrs.define
 class _Resolution:
-    template: Template
-    engine: Engine
-    types: Mapping[str, VariableType]
-    values: dict[str, Any] = attrs.field(factory=dict)
-    skipped: set[str] = attrs.field(factory=set)
-    problems: list[Problem] = attrs.field(factory=list)
-    #: What templates see: the answers so far, also under ``context_name``.
-    context: dict[str, Any] = attrs.field(factory=dict)
+    """The answers being resolved (a plain class: no value, and an attrs one costs a cold
+    start its definition)."""
 
-    def __attrs_post_init__(self) -> None:
-        if self.template.settings.context_name:
-            self.context[self.template.settings.context_name] = {}
+    def __init__(
+        self, template: Template, engine: Engine, types: Mapping[str, VariableType]
+    ) -> None:
+        self.template = template
+        self.engine = engine
+        self.types = types
+        self.values: dict[str, Any] = {}
+        self.skipped: set[str] = set()
+        self.problems: list[Problem] = []
+        #: What templates see: the answers so far, also under ``context_name``.
+        self.context: dict[str, Any] = {}
+        if template.settings.context_name:
+            self.context[template.settings.context_name] = {}
 
     def set(self, name: str, value: Any) -> None:
         self.values[name] = self.context[name] = value
