@@ -27,12 +27,13 @@ import contextlib
 import logging
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from launchpad_core import LaunchpadError
 from launchpad_core.plugins.forges import (
@@ -57,11 +58,10 @@ from .git_push import (
     RemoteRefusedError,
     RemoteUnavailableError,
 )
-from .runner import TransientError, heartbeat, lease_owner, retry_or_fail
+from .runner import LeasedRunner, Requeue, TransientError
 
 log = logging.getLogger("launchpad_worker.importing")
 
-Requeue = Callable[[uuid.UUID], None]
 T = TypeVar("T")
 LIST_SECONDS = 30
 
@@ -91,55 +91,28 @@ class Saved:
     tag: str | None
 
 
-class ImportRunner:
-    def __init__(self, context: WorkerContext, requeue: Requeue, limits: FetchLimits | None = None):
-        self.context = context
-        self.requeue = requeue
+class ImportRunner(LeasedRunner["_Plan", Saved]):
+    """Import jobs (:class:`LeasedRunner`); an attempt answers what it saved."""
+
+    table = ImportJob
+    failure = ImportFailedError
+    again = "import again later"
+
+    def __init__(self, context: WorkerContext, requeue: Requeue,
+                 limits: FetchLimits | None = None):
+        super().__init__(context, requeue)
         self.limits = limits or FetchLimits(
             max_bytes=context.jobs.import_max_bytes,
             seconds=context.jobs.import_time.total_seconds())
 
-    def run(self, import_id: str) -> None:
-        """Run import job ``import_id`` if nobody holds it; the Huey task calls this."""
-        ctx = self.context
-        owner = lease_owner()
-        job = uuid.UUID(import_id)
-        with ctx.session() as db:
-            row = leases.take(
-                db,
-                ImportJob,
-                job,
-                owner=owner,
-                now=ctx.clock(),
-                lease=ctx.jobs.lease,
-                max_attempts=ctx.jobs.max_attempts,
-            )
-            plan = _Plan.from_row(row) if row is not None else None
-        if plan is None:
-            return
-        with heartbeat(ctx, job, owner, ImportJob):
-            try:
-                saved = Attempt(ctx, plan, owner, self.limits).run()
-            except ImportFailedError as exc:
-                self._fail(job, owner, exc.message)
-                return
-            except TransientError as exc:
-                self._again(plan, owner, exc.message)
-                return
-        self._finish(job, owner, saved)
+    def plan(self, db: Session, row: ImportJob) -> _Plan:
+        return _Plan.from_row(row)
 
-    def _again(self, plan: _Plan, owner: str, reason: str) -> None:
-        if retry_or_fail(self.context, ImportJob, plan.id, owner=owner, attempt=plan.attempt,
-                         reason=reason, again="import again later"):
-            self.requeue(plan.id)
+    def attempt(self, plan: _Plan, owner: str, secret_answers: Mapping[str, Any]) -> Saved:
+        return Attempt(self.context, plan, owner, self.limits).run()
 
-    def _fail(self, job: uuid.UUID, owner: str, reason: str) -> None:
-        ctx = self.context
-        with ctx.session() as db:
-            leases.fail(db, job, owner=owner, now=ctx.clock(), reason=reason, table=ImportJob)
-
-    def _finish(self, job: uuid.UUID, owner: str, saved: Saved) -> None:
-        ctx = self.context
+    def finish(self, plan: _Plan, owner: str, saved: Saved) -> None:
+        ctx, job = self.context, plan.id
         now = ctx.clock()
         at = f"{saved.commit[:12]}" + (f" ({saved.tag})" if saved.tag else "")
         message = (

@@ -25,9 +25,10 @@ import contextlib
 import logging
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import attrs
 import sqlalchemy as sa
@@ -63,11 +64,10 @@ from .git_push import (
     push,
     remote_heads,
 )
-from .runner import TransientError, heartbeat, lease_owner, retry_or_fail
+from .runner import LeasedRunner, TransientError
 
 log = logging.getLogger("launchpad_worker.publish")
 
-Requeue = Callable[[uuid.UUID], None]
 
 
 class PublishFailedError(LaunchpadError):
@@ -114,54 +114,32 @@ class Plan:
                    email=email)
 
 
-class PublishRunner:
-    def __init__(self, context: WorkerContext, requeue: Requeue):
-        self.context = context
-        self.requeue = requeue
+class PublishRunner(LeasedRunner[Plan, tuple[str, str]]):
+    """Publish jobs (:class:`LeasedRunner`); an attempt answers the repository's web URL
+    and the commit id."""
 
-    def run(self, publish_id: str) -> None:
-        """Run publish job ``publish_id`` if nobody holds it; the Huey task calls this."""
+    table = PublishJob
+    failure = PublishFailedError
+    again = "publish again later"
+
+    def plan(self, db: Session, row: PublishJob) -> Plan:
+        return Plan.load(db, row)
+
+    def attempt(self, plan: Plan, owner: str, secret_answers: Mapping[str, Any]
+                ) -> tuple[str, str]:
+        return Publication(self.context, plan, owner).run()
+
+    def finish(self, plan: Plan, owner: str, result: tuple[str, str]) -> None:
         ctx = self.context
-        owner = lease_owner()
-        job = uuid.UUID(publish_id)
+        job, (url, sha) = plan.id, result
         with ctx.session() as db:
-            row = leases.take(db, PublishJob, job, owner=owner, now=ctx.clock(),
-                              lease=ctx.jobs.lease, max_attempts=ctx.jobs.max_attempts)
-            plan = Plan.load(db, row) if row is not None else None
-        if plan is None:
-            return
-        with heartbeat(ctx, job, owner, PublishJob):
-            try:
-                destination = Publication(ctx, plan, owner).run()
-            except PublishFailedError as exc:
-                self._finish(job, owner, failed=exc.message)
-                return
-            except TransientError as exc:
-                self._again(plan, owner, exc.message)
-                return
-        url, sha = destination
-        self._finish(job, owner, url=url, sha=sha)
-
-    def _again(self, plan: Plan, owner: str, reason: str) -> None:
-        if retry_or_fail(self.context, PublishJob, plan.id, owner=owner, attempt=plan.attempt,
-                         reason=reason, again="publish again later"):
-            self.requeue(plan.id)
-
-    def _finish(self, job: uuid.UUID, owner: str, *, failed: str | None = None,
-                url: str | None = None, sha: str | None = None) -> None:
-        ctx = self.context
-        with ctx.session() as db:
-            if failed is not None:
-                leases.fail(db, job, owner=owner, now=ctx.clock(), reason=failed,
-                            table=PublishJob)
-                return
             now = ctx.clock()
             done = leases.finish(
                 db, job, owner=owner, now=now, table=PublishJob,
                 step=log_entry(now, "completed", f"published to {url}"),
                 status=JobStatus.COMPLETED, destination_url=url, commit_sha=sha,
                 event=(EventKind.JOB_COMPLETED, f"Your project is published: {url}"))
-            if done and url is not None:
+            if done:
                 generation = db.scalar(sa.select(PublishJob.job_id).where(PublishJob.id == job))
                 project_records.published(db, generation, url)
 

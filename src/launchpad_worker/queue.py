@@ -14,6 +14,7 @@ by the sweeper has lost them and fails asking to be submitted again.
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -63,10 +64,10 @@ class JobQueue:
         self.context = context
         self.run_job = huey.task(name="launchpad.run_job")(JobRunner(context).run)
         self.run_publish = huey.task(name="launchpad.publish")(
-            PublishRunner(context, self._retry_publish).run)
+            PublishRunner(context, functools.partial(self._retry, "run_publish")).run)
         self.run_import = huey.task(name="launchpad.import")(
-            ImportRunner(context, self._retry_import).run)
-        updater = UpdateRunner(context, self._retry_update)
+            ImportRunner(context, functools.partial(self._retry, "run_import")).run)
+        updater = UpdateRunner(context, functools.partial(self._retry, "run_update"))
         self.run_update = huey.task(name="launchpad.update")(updater.run)
         self.run_check = huey.task(name="launchpad.check_update")(updater.check)
         self.sweep_task = huey.periodic_task(_always, name="launchpad.sweep")(self.sweep)
@@ -93,13 +94,6 @@ class JobQueue:
     def enqueue_import(self, import_id: uuid.UUID) -> None:
         self.run_import(str(import_id))
 
-    def _retry_import(self, import_id: uuid.UUID) -> None:
-        """An import given back after a forge failed: queued again after a pause."""
-        if self.huey.immediate:
-            self.enqueue_import(import_id)
-        else:
-            self.run_import.schedule(args=(str(import_id),), delay=PUBLISH_RETRY_SECONDS)
-
     def enqueue_update(self, update_id: uuid.UUID,
                        secret_answers: Mapping[str, Any] | None = None) -> None:
         self.run_update(str(update_id), dict(secret_answers or {}))
@@ -108,21 +102,15 @@ class JobQueue:
         """Queue the fleet's "would it conflict" check of a project (see the sweep)."""
         self.run_check(str(project_id), target_version)
 
-    def _retry_update(self, update_id: uuid.UUID, secret_answers: Mapping[str, Any]) -> None:
-        """An update job given back after a forge failed: as :meth:`_retry_publish`."""
+    def _retry(self, task: str, job_id: uuid.UUID, secret_answers: Mapping[str, Any]) -> None:
+        """A publish, import or update job given back after a forge failed: its ``task``
+        queued again after a pause (at once in immediate mode, which has no schedule)."""
+        run = getattr(self, task)
+        args = (str(job_id), dict(secret_answers))
         if self.huey.immediate:
-            self.enqueue_update(update_id, secret_answers)
+            run(*args)
         else:
-            self.run_update.schedule(args=(str(update_id), dict(secret_answers)),
-                                     delay=PUBLISH_RETRY_SECONDS)
-
-    def _retry_publish(self, publish_id: uuid.UUID) -> None:
-        """A publish job given back after a forge failed: queued again after a pause (at
-        once in immediate mode, which has no schedule)."""
-        if self.huey.immediate:
-            self.enqueue_publish(publish_id)
-        else:
-            self.run_publish.schedule(args=(str(publish_id),), delay=PUBLISH_RETRY_SECONDS)
+            run.schedule(args=args, delay=PUBLISH_RETRY_SECONDS)
 
     def sweep(self) -> SweepReport:
         report = sweep(self.context, self.enqueue, self.enqueue_publish,

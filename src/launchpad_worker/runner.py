@@ -20,11 +20,11 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -91,6 +91,73 @@ def retry_or_fail(ctx: WorkerContext, table: type[Leased], job: uuid.UUID, *, ow
             return False
         return leases.retry(db, job, owner=owner, now=ctx.clock(), table=table,
                             message=f"{reason}; trying again")
+
+
+class _Planned(Protocol):
+    id: uuid.UUID
+    attempt: int
+
+
+PlanT = TypeVar("PlanT", bound=_Planned)
+#: Queues a job given back again (after a pause), with its secret answers.
+Requeue = Callable[[uuid.UUID, Mapping[str, Any]], None]
+ResultT = TypeVar("ResultT")
+
+
+class LeasedRunner(Generic[PlanT, ResultT]):
+    """The run of a publish, import or update job, which may be tried again: take the
+    lease, read the plan, make one attempt under a :func:`heartbeat`, then
+    :meth:`finish`; the attempt's own failure (``failure``) fails the job, a
+    :class:`TransientError` gives it back for another attempt (:func:`retry_or_fail`).
+    Each kind says what differs: its table, its plan, its attempt and its finish."""
+
+    table: ClassVar[type[Leased]]
+    failure: ClassVar[type[LaunchpadError]]
+    #: What the person can do when the attempts are spent, e.g. "publish again later".
+    again: ClassVar[str]
+
+    def __init__(self, context: WorkerContext, requeue: Requeue):
+        self.context = context
+        self.requeue = requeue
+
+    def run(self, job_id: str, secret_answers: Mapping[str, Any] | None = None) -> None:
+        """Run job ``job_id`` if nobody holds it; the Huey task calls this."""
+        ctx = self.context
+        owner = lease_owner()
+        job = uuid.UUID(job_id)
+        with ctx.session() as db:
+            row = leases.take(db, self.table, job, owner=owner, now=ctx.clock(),
+                              lease=ctx.jobs.lease, max_attempts=ctx.jobs.max_attempts)
+            plan = self.plan(db, row) if row is not None else None
+        if plan is None:
+            return
+        given = dict(secret_answers or {})
+        with heartbeat(ctx, job, owner, self.table):
+            try:
+                result = self.attempt(plan, owner, given)
+            except self.failure as exc:
+                self.fail(job, owner, exc.message)
+                return
+            except TransientError as exc:
+                if retry_or_fail(ctx, self.table, plan.id, owner=owner, attempt=plan.attempt,
+                                 reason=exc.message, again=self.again):
+                    self.requeue(plan.id, given)
+                return
+        self.finish(plan, owner, result)
+
+    def plan(self, db: Session, row: Any) -> PlanT | None:
+        raise NotImplementedError
+
+    def attempt(self, plan: PlanT, owner: str, secret_answers: Mapping[str, Any]) -> ResultT:
+        raise NotImplementedError
+
+    def finish(self, plan: PlanT, owner: str, result: ResultT) -> None:
+        raise NotImplementedError
+
+    def fail(self, job: uuid.UUID, owner: str, reason: str) -> None:
+        with self.context.session() as db:
+            leases.fail(db, job, owner=owner, now=self.context.clock(), reason=reason,
+                        table=self.table)
 
 
 def complete(db: Session, job: uuid.UUID, *, owner: str, now: datetime, **stored: Any) -> bool:

@@ -27,7 +27,7 @@ import json
 import logging
 import secrets
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -75,12 +75,11 @@ from .git_push import (
     remote_heads,
     write_patch,
 )
-from .runner import TransientError, failure_reason, heartbeat, lease_owner, retry_or_fail
+from .runner import LeasedRunner, TransientError, failure_reason
 from .update_render import UpdateAnswers, UpdateOutcome, rebuild_project, update_project
 
 log = logging.getLogger("launchpad_worker.update")
 
-Requeue = Callable[[uuid.UUID, Mapping[str, Any]], None]
 BRANCH = "launchpad/update-to-v{version}"
 
 
@@ -166,33 +165,18 @@ class Result:
     change_url: str | None = None
 
 
-class UpdateRunner:
-    def __init__(self, context: WorkerContext, requeue: Requeue):
-        self.context = context
-        self.requeue = requeue
+class UpdateRunner(LeasedRunner[Plan, Result]):
+    """Update jobs (:class:`LeasedRunner`), and the fleet's conflict checks."""
 
-    def run(self, update_id: str, secret_answers: Mapping[str, Any] | None = None) -> None:
-        """Run update job ``update_id`` if nobody holds it; the Huey task calls this."""
-        ctx = self.context
-        owner = lease_owner()
-        job = uuid.UUID(update_id)
-        with ctx.session() as db:
-            row = leases.take(db, UpdateJob, job, owner=owner, now=ctx.clock(),
-                              lease=ctx.jobs.lease, max_attempts=ctx.jobs.max_attempts)
-            plan = Plan.load(db, row) if row is not None else None
-        if plan is None:
-            return
-        given = dict(secret_answers or {})
-        with heartbeat(ctx, job, owner, UpdateJob):
-            try:
-                result = Update(ctx, plan, owner, given).run()
-            except UpdateFailedError as exc:
-                self._fail(plan, owner, exc.message)
-                return
-            except TransientError as exc:
-                self._again(plan, owner, exc.message, given)
-                return
-        self._finish(plan, owner, result)
+    table = UpdateJob
+    failure = UpdateFailedError
+    again = "update again later"
+
+    def plan(self, db: Session, row: UpdateJob) -> Plan:
+        return Plan.load(db, row)
+
+    def attempt(self, plan: Plan, owner: str, secret_answers: Mapping[str, Any]) -> Result:
+        return Update(self.context, plan, owner, secret_answers).run()
 
     def check(self, project_id: str, target_version: int) -> None:
         """Answer whether updating the project to ``target_version`` would conflict (the
@@ -218,17 +202,7 @@ class UpdateRunner:
             checks.record(db, plan.project_id, target_version, would_conflict=conflicts,
                           now=ctx.clock())
 
-    def _again(self, plan: Plan, owner: str, reason: str, given: Mapping[str, Any]) -> None:
-        if retry_or_fail(self.context, UpdateJob, plan.id, owner=owner, attempt=plan.attempt,
-                         reason=reason, again="update again later"):
-            self.requeue(plan.id, given)
-
-    def _fail(self, plan: Plan, owner: str, reason: str) -> None:
-        with self.context.session() as db:
-            leases.fail(db, plan.id, owner=owner, now=self.context.clock(), reason=reason,
-                        table=UpdateJob)
-
-    def _finish(self, plan: Plan, owner: str, result: Result) -> None:
+    def finish(self, plan: Plan, owner: str, result: Result) -> None:
         ctx = self.context
         outcome = result.outcome
         now = ctx.clock()

@@ -115,7 +115,7 @@ def test_the_import_job_page_follows_a_queued_job_until_it_ends(queued_app, forg
             page.get_by_role("button", name="Import").click()
             expect(page.locator("[data-import-status]")).to_have_text("pending")
             import_id = page.url.rsplit("/", 1)[1]
-            ImportRunner(context, lambda _id: None).run(import_id)  # a worker takes it
+            ImportRunner(context, lambda *_: None).run(import_id)  # a worker takes it
             expect(page.locator("[data-import-status]")).to_have_text("completed")
             expect(page.get_by_role("link", name="Open the template")).to_be_visible()
         finally:

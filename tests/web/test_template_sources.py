@@ -367,7 +367,7 @@ def test_a_repository_that_cannot_be_read_is_polled_less_and_says_why(
 def ctx_queue_run(ctx: WorkerContext, import_id: uuid.UUID) -> None:
     from launchpad_worker.importing import ImportRunner
 
-    ImportRunner(ctx, lambda _id: None).run(str(import_id))
+    ImportRunner(ctx, lambda *_: None).run(str(import_id))
 
 
 def test_a_private_import_asks_for_repository_access_first(client, forge):
