@@ -69,7 +69,6 @@ from .runner import LeasedRunner, TransientError
 log = logging.getLogger("launchpad_worker.publish")
 
 
-
 class PublishFailedError(LaunchpadError):
     """The publish cannot succeed by trying again; the message says why, in plain words."""
 
