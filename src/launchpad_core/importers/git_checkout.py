@@ -60,9 +60,10 @@ def _git(root: Path, *args: str) -> str | None:
 
 def fresh_clone(root: Path) -> FreshClone | None:
     """The facts of the repository whose top level is ``root``; None when ``root`` is not
-    one (a folder inside a repository is not cloned by Copier either) or Git is missing."""
-    if not (root / ".git").exists():
-        return None  # no repository's top level: nothing imports what runs Git
+    one (a folder inside a repository is not cloned by Copier either) or Git is missing.
+
+    The importer calls this only for a folder holding ``.git``: a plain folder imports
+    neither this module nor what runs Git."""
     from ..sources.git import is_repository_root
 
     if not is_repository_root(root):
