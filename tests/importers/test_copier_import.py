@@ -238,6 +238,21 @@ def test_include_tag_reads_other_yaml_files(lp, tmp_path):
     ]
 
 
+@pytest.mark.parametrize(("text", "message"), [
+    ("a: !include ../outside.yml\n", "includes a file outside the template directory"),
+    ("a: !include /etc/hostname\n", "a YAML include path must be relative"),
+    ("a: !!python/object/apply:os.system [echo]\n", "could not determine a constructor"),
+    ("a: [1,\n", "not valid YAML"),
+])
+def test_copier_yml_is_read_safely_within_the_template(lp, tmp_path, text, message):
+    """libyaml's parser where PyYAML has it: the same safe constructors and the same
+    confined ``!include`` as the pure-Python loader, and the same one-line errors."""
+    (tmp_path / "outside.yml").write_text("secret: 1\n")
+    with pytest.raises(LoadError, match=message) as info:
+        imported(lp, tmp_path, {"copier.yml": text})
+    assert "\n" not in str(info.value)
+
+
 def test_detection(lp, tmp_path):
     copier_dir = write_tree(tmp_path / "c", {"copier.yaml": "x: 1\n"})
     other = write_tree(tmp_path / "o", {"README.md": "hi\n"})
